@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what the tests and the simulated hardware need when it is missing: npm packages and
+# the Debian packages of the real servers the adapters are proven against.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# command -> Debian package that provides it
+declare -A wanted=(
+  [ipmitool]=ipmitool [ipmi_sim]=openipmi [dnsmasq]=dnsmasq-base [tftp]=tftp-hpa
+  [tgtd]=tgt [iscsi-ls]=libiscsi-bin [qemu-img]=qemu-utils [sfdisk]=fdisk [mkfs.ext4]=e2fsprogs
+  [blkid]=util-linux [curl]=curl [baremetal]=python3-ironicclient
+)
+missing=()
+for cmd in "${!wanted[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("${wanted[$cmd]}")
+done
+# qemu-img's userspace iSCSI driver ships separately.
+[ -e /usr/lib/x86_64-linux-gnu/qemu/block-iscsi.so ] || ls /usr/lib/*/qemu/block-iscsi.so >/dev/null 2>&1 || missing+=(qemu-block-extra)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing Debian packages (need root to install): ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "installing Debian packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x node_modules/.bin/node ] || [ ! -d node_modules/effect ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+fi

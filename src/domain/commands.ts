@@ -1,0 +1,42 @@
+// What can be asked of a node. Users, the conductor and the ramdisk all speak through these.
+import type { DeploySpec, Driver, DriverInfo, EventDataOf, HardwareRequest, IscsiTarget } from "./events.ts"
+import type { Mac, NodeName, Uuid } from "./values.ts"
+
+export type UserVerb =
+  | "manage" | "provide" | "clean" | "inspect" | "adopt" | "undeploy" | "rescue" | "unrescue" | "abort"
+
+export type NodeCommand =
+  | {
+    readonly type: "Enroll"
+    readonly nodeId: Uuid
+    readonly name: NodeName | null
+    readonly driver: Driver
+    readonly driverInfo: DriverInfo
+    readonly properties: Record<string, unknown>
+    readonly instanceInfo: Record<string, unknown>
+    readonly extra: Record<string, unknown>
+  }
+  | { readonly type: "Update"; readonly changes: EventDataOf<"NodeUpdated"> }
+  | { readonly type: "Delete" }
+  | { readonly type: "AddPort"; readonly portId: Uuid; readonly mac: Mac }
+  | { readonly type: "RemovePort"; readonly portId: Uuid }
+  | { readonly type: "SetMaintenance"; readonly on: boolean; readonly reason: string | null }
+  | { readonly type: "Provision"; readonly verb: UserVerb }
+  | { readonly type: "Deploy"; readonly spec: DeploySpec; readonly rebuild: boolean }
+  // The running operation's progress, reported by the conductor.
+  | { readonly type: "AwaitCallback"; readonly deadline: string }
+  | { readonly type: "AcceptIscsi"; readonly deployId: Uuid; readonly target: IscsiTarget }
+  | { readonly type: "AcceptCallback"; readonly data: Record<string, unknown> }
+  | { readonly type: "RejectCallback"; readonly reason: string }
+  | { readonly type: "TimeOutWait"; readonly now: string }
+  | { readonly type: "Complete"; readonly properties?: Record<string, unknown> }
+  | { readonly type: "Fail"; readonly error: string }
+  // Hardware: ask, then record what came of it.
+  | { readonly type: "RequestHardware"; readonly request: HardwareRequestBody }
+  | { readonly type: "RecordHardware"; readonly result: HardwareResultBody }
+  | { readonly type: "ObservePower"; readonly powerState: EventDataOf<"PowerStateObserved">["powerState"] }
+
+export type HardwareRequestBody = { [K in HardwareRequest]: { readonly type: K; readonly data: EventDataOf<K> } }[HardwareRequest]
+export type HardwareResultBody = {
+  [K in import("./events.ts").HardwareResult]: { readonly type: K; readonly data: EventDataOf<K> }
+}[import("./events.ts").HardwareResult]

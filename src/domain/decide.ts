@@ -1,0 +1,195 @@
+// decide: given a node's state and a command, the events to record or the reason it is refused.
+// Pure: no clock, no I/O. The state is null when the node's stream is empty.
+import * as E from "fp-ts/lib/Either.js"
+import type { NodeCommand, UserVerb } from "./commands.ts"
+import { domainError, invalidTransition, type DomainError } from "./errors.ts"
+import type { EventType, HardwareRequest, HardwareResult, NodeEvent } from "./events.ts"
+import { next, waitStates, deletableStates, type ProvisionState, type Verb } from "./lifecycle.ts"
+import type { NodeState } from "./node-state.ts"
+
+type Decision = E.Either<DomainError, ReadonlyArray<NodeEvent>>
+const ok = (...events: ReadonlyArray<NodeEvent>): Decision => E.right(events)
+const none: Decision = E.right([])
+
+const userVerbs: Record<UserVerb, Verb> = {
+  manage: "manage", provide: "provide", clean: "clean", inspect: "inspect", adopt: "adopt",
+  undeploy: "delete", rescue: "rescue", unrescue: "unrescue", abort: "abort",
+}
+
+const verbEvents: Record<UserVerb, NodeEvent> = {
+  manage: { type: "ManageRequested", data: {} },
+  provide: { type: "ProvideRequested", data: {} },
+  clean: { type: "CleanRequested", data: { automated: false } },
+  inspect: { type: "InspectRequested", data: {} },
+  adopt: { type: "AdoptRequested", data: {} },
+  undeploy: { type: "UndeployRequested", data: {} },
+  rescue: { type: "RescueRequested", data: {} },
+  unrescue: { type: "UnrescueRequested", data: {} },
+  abort: { type: "AbortRequested", data: {} },
+}
+
+/** Verbs a node in maintenance refuses: they would drive hardware an operator asked us to leave be. */
+const refusedInMaintenance: ReadonlySet<string> = new Set(["provide", "clean", "inspect", "deploy", "rebuild", "rescue", "unrescue"])
+
+/** The event that ends the running operation successfully, by the state it runs in. */
+const doneEvents: Partial<Record<ProvisionState, EventType>> = {
+  verifying: "Verified", cleaning: "CleaningDone", inspecting: "Inspected", "inspect wait": "Inspected",
+  adopting: "Adopted", deploying: "DeployDone", rescuing: "Rescued", unrescuing: "Unrescued",
+  deleting: "TearDownDone",
+}
+
+const failEvents: Partial<Record<ProvisionState, EventType>> = {
+  verifying: "VerificationFailed", cleaning: "CleaningFailed", "clean wait": "CleaningFailed",
+  inspecting: "InspectionFailed", "inspect wait": "InspectionFailed", adopting: "AdoptionFailed",
+  deploying: "DeployFailed", "wait call-back": "DeployFailed", deleting: "TearDownFailed",
+  rescuing: "RescueFailed", "rescue wait": "RescueFailed", unrescuing: "UnrescueFailed",
+}
+
+/** Which results may close a pending hardware request. */
+export const resultsOf: Record<HardwareRequest, ReadonlyArray<HardwareResult>> = {
+  PowerOnRequested: ["PowerStateChanged", "PowerActionFailed"],
+  PowerOffRequested: ["PowerStateChanged", "PowerActionFailed"],
+  RebootRequested: ["PowerStateChanged", "PowerActionFailed"],
+  SoftPowerOffRequested: ["PowerStateChanged", "PowerActionFailed"],
+  BootDeviceRequested: ["BootDeviceSet", "BootDeviceFailed"],
+  BootConfigRequested: ["BootConfigWritten", "BootConfigFailed"],
+  ImageWriteRequested: ["ImageWritten", "ImageWriteFailed"],
+  DiskWipeRequested: ["DiskWiped", "DiskWipeFailed"],
+  RamdiskReleaseRequested: ["RamdiskReleased", "RamdiskReleaseFailed"],
+}
+
+const powerRequests: ReadonlySet<string> = new Set(["PowerOnRequested", "PowerOffRequested", "RebootRequested", "SoftPowerOffRequested"])
+
+const move = (s: NodeState, action: string, verb: Verb, event: NodeEvent): Decision =>
+  next(s.provisionState, verb) === undefined ? E.left(invalidTransition(s.nodeId, action, s.provisionState)) : ok(event)
+
+const refuse = (s: NodeState, code: DomainError["code"], action: string, message: string): Decision =>
+  E.left(domainError(code, s.nodeId, action, s.provisionState, message))
+
+const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }>): Decision => {
+  switch (c.type) {
+    case "Update": {
+      if (c.changes.driver !== undefined && c.changes.driver !== s.driver && !s.maintenance &&
+        !["enroll", "manageable", "available"].includes(s.provisionState)) {
+        return refuse(s, "Conflict", "update", `The driver of node ${s.nodeId} can only change in enroll, manageable or available, or in maintenance.`)
+      }
+      return Object.keys(c.changes).length === 0 ? none : ok({ type: "NodeUpdated", data: c.changes })
+    }
+    case "Delete":
+      if (!deletableStates.includes(s.provisionState) && !s.maintenance) {
+        return refuse(s, "Conflict", "delete", `Node ${s.nodeId} can not be deleted while it is in state "${s.provisionState}" and not in maintenance.`)
+      }
+      return ok({ type: "NodeDeleted", data: {} })
+    case "AddPort":
+      if (s.ports.some((p) => p.mac === c.mac || p.portId === c.portId)) {
+        return refuse(s, "AlreadyExists", "add port", `A port with MAC address ${c.mac} already exists.`)
+      }
+      return ok({ type: "PortAdded", data: { portId: c.portId, mac: c.mac } })
+    case "RemovePort": {
+      const port = s.ports.find((p) => p.portId === c.portId)
+      if (!port) return refuse(s, "NotFound", "remove port", `Port ${c.portId} could not be found on node ${s.nodeId}.`)
+      return ok({ type: "PortRemoved", data: port })
+    }
+    case "SetMaintenance":
+      if (c.on) return ok({ type: "MaintenanceSet", data: { reason: c.reason } })
+      return s.maintenance ? ok({ type: "MaintenanceCleared", data: {} }) : none
+    case "Provision":
+      if (s.maintenance && refusedInMaintenance.has(c.verb)) {
+        return refuse(s, "Conflict", c.verb, `Node ${s.nodeId} is in maintenance; "${c.verb}" is refused until maintenance is cleared.`)
+      }
+      return move(s, c.verb, userVerbs[c.verb], verbEvents[c.verb])
+    case "Deploy": {
+      const action = c.rebuild ? "rebuild" : "deploy"
+      if (s.maintenance) return refuse(s, "Conflict", action, `Node ${s.nodeId} is in maintenance; "${action}" is refused until maintenance is cleared.`)
+      if (c.spec.imageKind === "partition" && c.spec.rootGb < 1) {
+        return refuse(s, "InvalidInput", action, "A partition image needs root_gb of at least 1.")
+      }
+      if (c.spec.preserveEphemeral && (!c.rebuild || s.deploy === null)) {
+        return refuse(s, "InvalidInput", action, "preserve_ephemeral applies only to a rebuild of a deployed node.")
+      }
+      return move(s, action, c.rebuild ? "rebuild" : "deploy", { type: "DeployRequested", data: { ...c.spec, rebuild: c.rebuild } })
+    }
+    case "AwaitCallback":
+      return move(s, "wait", "wait", { type: "CallbackAwaited", data: { deadline: c.deadline } })
+    case "AcceptIscsi": {
+      const d = s.deploy
+      if (s.provisionState !== "wait call-back" || d === null) {
+        return refuse(s, "CallbackRefused", "pass_deploy_info", `Node ${s.nodeId} is not waiting for a deploy call-back (state "${s.provisionState}").`)
+      }
+      if (d.deployId !== c.deployId) return refuse(s, "CallbackRefused", "pass_deploy_info", `The call-back names deploy ${c.deployId}, but the running deploy is ${d.deployId}.`)
+      if (d.callbackUsed) return refuse(s, "CallbackRefused", "pass_deploy_info", "The deploy key was already used.")
+      return ok({ type: "IscsiReady", data: { deployId: c.deployId, target: c.target } })
+    }
+    case "AcceptCallback":
+      if (s.provisionState === "wait call-back") {
+        return refuse(s, "CallbackRefused", "call-back", "A deploy call-back must carry the iSCSI target.")
+      }
+      return move(s, "call-back", "resume", { type: "CallbackReceived", data: c.data })
+    case "RejectCallback":
+      return ok({ type: "CallbackRejected", data: { reason: c.reason } })
+    case "TimeOutWait":
+      if (!waitStates.includes(s.provisionState) || s.waitDeadline === null) {
+        return refuse(s, "Conflict", "time out", `Node ${s.nodeId} is not waiting (state "${s.provisionState}").`)
+      }
+      if (Date.parse(c.now) < Date.parse(s.waitDeadline)) {
+        return refuse(s, "Conflict", "time out", `The wait of node ${s.nodeId} runs until ${s.waitDeadline}.`)
+      }
+      return ok({ type: "WaitTimedOut", data: { deadline: s.waitDeadline } })
+    case "Complete": {
+      const type = doneEvents[s.provisionState]
+      if (type === undefined) return E.left(invalidTransition(s.nodeId, "done", s.provisionState))
+      switch (type) {
+        case "DeployDone":
+          if (!s.deploy?.imageWritten) return refuse(s, "Conflict", "done", `The image of node ${s.nodeId} has not been written yet.`)
+          return ok({ type, data: { deployId: s.deploy.deployId } })
+        case "Inspected": return ok({ type, data: { properties: c.properties ?? {} } })
+        default: return ok({ type, data: {} } as NodeEvent)
+      }
+    }
+    case "Fail": {
+      const type = failEvents[s.provisionState]
+      if (type === undefined) return E.left(invalidTransition(s.nodeId, "fail", s.provisionState))
+      return ok({ type, data: { error: c.error } } as NodeEvent)
+    }
+    case "RequestHardware": {
+      const { step } = c.request.data
+      if (s.pendingSteps[step]) return refuse(s, "Conflict", c.request.type, `Step ${step} was already requested.`)
+      if (powerRequests.has(c.request.type) &&
+        Object.values(s.pendingSteps).some((p) => powerRequests.has(p.action))) {
+        return refuse(s, "Conflict", c.request.type, `Node ${s.nodeId} is busy with another power action.`)
+      }
+      return ok(c.request)
+    }
+    case "RecordHardware": {
+      const { step } = c.result.data
+      const pending = s.pendingSteps[step]
+      if (!pending) return refuse(s, "Conflict", c.result.type, `No step ${step} is waiting for a result.`)
+      if (!resultsOf[pending.action as HardwareRequest].includes(c.result.type)) {
+        return refuse(s, "InvalidInput", c.result.type, `Step ${step} (${pending.action}) can not end with ${c.result.type}.`)
+      }
+      if (c.result.type === "ImageWritten" && c.result.data.deployId !== s.deploy?.deployId) {
+        return refuse(s, "Conflict", c.result.type, `Image written for deploy ${c.result.data.deployId}, not the running one.`)
+      }
+      return ok(c.result)
+    }
+    case "ObservePower":
+      return c.powerState === s.powerState ? none : ok({ type: "PowerStateObserved", data: { powerState: c.powerState } })
+  }
+}
+
+export const decide = (state: NodeState | null, c: NodeCommand, nodeId: string): Decision => {
+  if (c.type === "Enroll") {
+    if (state !== null) return E.left(domainError("AlreadyExists", nodeId, "enroll", state.provisionState, `Node ${nodeId} already exists.`))
+    return ok({
+      type: "Enrolled",
+      data: {
+        nodeId: c.nodeId, name: c.name, driver: c.driver, driverInfo: c.driverInfo,
+        properties: c.properties, instanceInfo: c.instanceInfo, extra: c.extra,
+      },
+    })
+  }
+  if (state === null || state.deleted) {
+    return E.left(domainError("NotFound", nodeId, c.type, "absent", `Node ${nodeId} could not be found.`))
+  }
+  return decideExisting(state, c)
+}

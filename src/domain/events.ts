@@ -1,0 +1,199 @@
+// Every fact the log can hold about a node, each an io-ts codec of its persisted shape.
+// Events are past tense. Hardware actions come as a requested/result pair sharing a `step` key,
+// so a replay never re-runs hardware and an auditor sees what was asked, what came of it, how long.
+import * as t from "io-ts"
+import { Iqn, Mac, NodeName, NonNegativeInt, PortNumber, Uuid } from "./values.ts"
+import { powerStates, provisionStates } from "./lifecycle.ts"
+
+const Json = t.UnknownRecord
+const Nullable = <C extends t.Mixed>(c: C) => t.union([c, t.null])
+const literals = <const L extends readonly [string, string, ...string[]]>(values: L, name: string) =>
+  t.union(values.map((v) => t.literal(v)) as unknown as [t.LiteralC<L[number]>, t.LiteralC<L[number]>], name)
+
+export const Driver = literals(["ipmi", "fake-hardware"], "Driver")
+export type Driver = t.TypeOf<typeof Driver>
+export const PowerStateCodec = literals(powerStates, "PowerState")
+export const ProvisionStateCodec = literals(provisionStates, "ProvisionState")
+
+/** A secret as the log holds it: sealed by the Secrets port, never the plain value. */
+export const Sealed = t.type({ $sealed: t.string }, "Sealed")
+export type Sealed = t.TypeOf<typeof Sealed>
+
+/** driver_info values: plain settings, or sealed secrets (passwords, keys). */
+export const DriverInfo = t.record(t.string, t.union([t.string, t.number, t.boolean, t.null, Sealed]), "DriverInfo")
+export type DriverInfo = t.TypeOf<typeof DriverInfo>
+
+const Step = t.type({ step: t.string })
+const Result = t.type({ step: t.string, durationMs: t.number })
+const Failure = t.type({ step: t.string, durationMs: t.number, error: t.string })
+const Reason = t.type({ error: t.string })
+const Empty = t.type({})
+
+export const BootDevice = literals(["pxe", "disk"], "BootDevice")
+export const BootLabel = literals(["deploy", "boot", "rescue"], "BootLabel")
+export const ImageKind = literals(["partition", "whole-disk"], "ImageKind")
+
+export const IscsiTarget = t.intersection([
+  t.type({ address: t.string, port: PortNumber, iqn: Iqn, lun: NonNegativeInt }),
+  t.partial({ chapUser: t.string, chapSecret: Sealed }),
+], "IscsiTarget")
+export type IscsiTarget = t.TypeOf<typeof IscsiTarget>
+
+export const DeploySpec = t.type({
+  deployId: Uuid,
+  /** sha256 of the per-deploy key; the key itself lives only in the node's PXE config. */
+  keyHash: t.string,
+  imageSource: t.string,
+  imageKind: ImageKind,
+  rootGb: NonNegativeInt,
+  swapMb: NonNegativeInt,
+  ephemeralGb: NonNegativeInt,
+  preserveEphemeral: t.boolean,
+}, "DeploySpec")
+export type DeploySpec = t.TypeOf<typeof DeploySpec>
+
+/** The data codec of each event type. Adding an event means adding it here (and to evolve). */
+export const eventData = {
+  Enrolled: t.type({
+    nodeId: Uuid,
+    name: Nullable(NodeName),
+    driver: Driver,
+    driverInfo: DriverInfo,
+    properties: Json,
+    instanceInfo: Json,
+    extra: Json,
+  }),
+  NodeUpdated: t.partial({
+    name: Nullable(NodeName),
+    driver: Driver,
+    driverInfo: DriverInfo,
+    properties: Json,
+    instanceInfo: Json,
+    extra: Json,
+  }),
+  NodeDeleted: Empty,
+  PortAdded: t.type({ portId: Uuid, mac: Mac }),
+  PortRemoved: t.type({ portId: Uuid, mac: Mac }),
+  MaintenanceSet: t.type({ reason: Nullable(t.string) }),
+  MaintenanceCleared: Empty,
+
+  // Provision verbs asked for by a user or by the conductor.
+  ManageRequested: Empty,
+  ProvideRequested: Empty,
+  CleanRequested: t.type({ automated: t.boolean }),
+  InspectRequested: Empty,
+  AdoptRequested: Empty,
+  DeployRequested: t.intersection([DeploySpec, t.type({ rebuild: t.boolean })]),
+  UndeployRequested: Empty,
+  RescueRequested: Empty,
+  UnrescueRequested: Empty,
+  AbortRequested: Empty,
+
+  // The ramdisk call-back.
+  CallbackAwaited: t.type({ deadline: t.string }),
+  IscsiReady: t.type({ deployId: Uuid, target: IscsiTarget }),
+  CallbackReceived: Json,
+  CallbackRejected: t.type({ reason: t.string }),
+  WaitTimedOut: t.type({ deadline: t.string }),
+
+  // Outcomes of the running operation: `done` and `fail` in the table.
+  Verified: Empty,
+  VerificationFailed: Reason,
+  CleaningDone: Empty,
+  CleaningFailed: Reason,
+  Inspected: t.type({ properties: Json }),
+  InspectionFailed: Reason,
+  Adopted: Empty,
+  AdoptionFailed: Reason,
+  DeployDone: t.type({ deployId: Uuid }),
+  DeployFailed: Reason,
+  TearDownDone: Empty,
+  TearDownFailed: Reason,
+  Rescued: Empty,
+  RescueFailed: Reason,
+  Unrescued: Empty,
+  UnrescueFailed: Reason,
+
+  // Hardware actions: requested -> result.
+  PowerOnRequested: Step,
+  PowerOffRequested: Step,
+  RebootRequested: Step,
+  SoftPowerOffRequested: Step,
+  PowerStateChanged: t.intersection([Result, t.type({ powerState: PowerStateCodec })]),
+  PowerActionFailed: Failure,
+  PowerStateObserved: t.type({ powerState: Nullable(PowerStateCodec) }),
+  BootDeviceRequested: t.intersection([Step, t.type({ device: BootDevice, persistent: t.boolean })]),
+  BootDeviceSet: t.intersection([Result, t.type({ warning: Nullable(t.string) })]),
+  BootDeviceFailed: Failure,
+  BootConfigRequested: t.intersection([Step, t.type({ label: Nullable(BootLabel) })]),
+  BootConfigWritten: Result,
+  BootConfigFailed: Failure,
+  ImageWriteRequested: t.intersection([Step, t.type({ deployId: Uuid })]),
+  ImageWritten: t.intersection([Result, t.type({
+    deployId: Uuid,
+    bytesWritten: NonNegativeInt,
+    rootUuid: Nullable(t.string),
+    diskId: Nullable(t.string),
+  })]),
+  ImageWriteFailed: Failure,
+  DiskWipeRequested: Step,
+  DiskWiped: Result,
+  DiskWipeFailed: Failure,
+  RamdiskReleaseRequested: Step,
+  RamdiskReleased: Result,
+  RamdiskReleaseFailed: Failure,
+} as const
+
+export type EventType = keyof typeof eventData
+export const eventTypes = Object.keys(eventData) as ReadonlyArray<EventType>
+export type EventDataOf<K extends EventType> = t.TypeOf<(typeof eventData)[K]>
+
+/** A node event as the domain sees it: a type and its data. */
+export type NodeEvent = { [K in EventType]: { readonly type: K; readonly data: EventDataOf<K> } }[EventType]
+
+export const isEventType = (s: string): s is EventType => Object.hasOwn(eventData, s)
+
+/** Who caused an event and in which operation: stored beside it, read by history and audit. */
+export interface EventMeta {
+  readonly occurredAt: string
+  readonly actor: string
+  readonly correlationId: string
+  readonly causationId: string | null
+}
+
+export const EventMetaCodec = t.type({
+  occurredAt: t.string,
+  actor: t.string,
+  correlationId: t.string,
+  causationId: Nullable(t.string),
+}, "EventMeta")
+
+/** An event as it sits in a node's stream. */
+export interface RecordedNodeEvent {
+  readonly event: NodeEvent
+  readonly meta: EventMeta
+  readonly revision: number
+}
+
+export const hardwareRequests = {
+  PowerOnRequested: "power on",
+  PowerOffRequested: "power off",
+  RebootRequested: "reboot",
+  SoftPowerOffRequested: "soft power off",
+  BootDeviceRequested: "set boot device",
+  BootConfigRequested: "write boot config",
+  ImageWriteRequested: "write image",
+  DiskWipeRequested: "wipe disk",
+  RamdiskReleaseRequested: "release ramdisk",
+} as const satisfies Partial<Record<EventType, string>>
+export type HardwareRequest = keyof typeof hardwareRequests
+
+export const hardwareResults = {
+  PowerStateChanged: true, PowerActionFailed: false,
+  BootDeviceSet: true, BootDeviceFailed: false,
+  BootConfigWritten: true, BootConfigFailed: false,
+  ImageWritten: true, ImageWriteFailed: false,
+  DiskWiped: true, DiskWipeFailed: false,
+  RamdiskReleased: true, RamdiskReleaseFailed: false,
+} as const satisfies Partial<Record<EventType, boolean>>
+export type HardwareResult = keyof typeof hardwareResults

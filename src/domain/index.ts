@@ -1,0 +1,10 @@
+// The pure core: what a node is, what may happen to it, and nothing about how.
+export * from "./lifecycle.ts"
+export * from "./values.ts"
+export * from "./events.ts"
+export * from "./errors.ts"
+export * from "./commands.ts"
+export * from "./node-state.ts"
+export * from "./decide.ts"
+export * from "./partition.ts"
+export * from "./persisted.ts"

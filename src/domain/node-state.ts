@@ -1,0 +1,182 @@
+// The node aggregate's state and evolve: a pure fold of its events. Projections and decide share it.
+import type { ProvisionState, PowerState, Verb } from "./lifecycle.ts"
+import { next, targetOf } from "./lifecycle.ts"
+import type { DeploySpec, Driver, DriverInfo, EventMeta, IscsiTarget, NodeEvent } from "./events.ts"
+import { hardwareRequests, hardwareResults } from "./events.ts"
+import type { Mac, Uuid } from "./values.ts"
+
+export interface PendingStep {
+  readonly action: string
+  readonly requestedAt: string
+}
+
+export interface DeployState extends DeploySpec {
+  readonly rebuild: boolean
+  readonly iscsi: IscsiTarget | null
+  /** The ramdisk's key is single use: set once a call-back was accepted. */
+  readonly callbackUsed: boolean
+  readonly rootUuid: string | null
+  readonly imageWritten: boolean
+}
+
+export interface NodeState {
+  readonly nodeId: Uuid
+  readonly revision: number
+  readonly deleted: boolean
+  readonly name: string | null
+  readonly driver: Driver
+  readonly driverInfo: DriverInfo
+  readonly properties: Record<string, unknown>
+  readonly instanceInfo: Record<string, unknown>
+  readonly extra: Record<string, unknown>
+  readonly provisionState: ProvisionState
+  readonly targetProvisionState: ProvisionState | null
+  readonly powerState: PowerState | null
+  readonly targetPowerState: PowerState | null
+  readonly maintenance: boolean
+  readonly maintenanceReason: string | null
+  readonly lastError: string | null
+  readonly ports: ReadonlyArray<{ readonly portId: Uuid; readonly mac: Mac }>
+  readonly deploy: DeployState | null
+  readonly waitDeadline: string | null
+  readonly pendingSteps: Readonly<Record<string, PendingStep>>
+  readonly createdAt: string
+  readonly updatedAt: string
+  readonly provisionUpdatedAt: string
+}
+
+/** Which table verb an event applies, if it moves the provision state at all. */
+export const verbOf = (event: NodeEvent): Verb | undefined => {
+  switch (event.type) {
+    case "ManageRequested": return "manage"
+    case "ProvideRequested": return "provide"
+    case "CleanRequested": return "clean"
+    case "InspectRequested": return "inspect"
+    case "AdoptRequested": return "adopt"
+    case "DeployRequested": return event.data.rebuild ? "rebuild" : "deploy"
+    case "UndeployRequested": return "delete"
+    case "RescueRequested": return "rescue"
+    case "UnrescueRequested": return "unrescue"
+    case "AbortRequested": return "abort"
+    case "CallbackAwaited": return "wait"
+    case "IscsiReady": case "CallbackReceived": return "resume"
+    case "Verified": case "CleaningDone": case "Inspected": case "Adopted":
+    case "DeployDone": case "Rescued": case "Unrescued":
+      return "done"
+    case "TearDownDone": return "clean"
+    case "VerificationFailed": case "CleaningFailed": case "InspectionFailed": case "AdoptionFailed":
+    case "DeployFailed": case "TearDownFailed": case "RescueFailed": case "UnrescueFailed":
+    case "WaitTimedOut":
+      return "fail"
+    default: return undefined
+  }
+}
+
+const powerAfterRequest: Partial<Record<NodeEvent["type"], PowerState>> = {
+  PowerOnRequested: "power on",
+  PowerOffRequested: "power off",
+  RebootRequested: "rebooting",
+  SoftPowerOffRequested: "soft power off",
+}
+
+export const initialState = (nodeId: Uuid): NodeState => ({
+  nodeId, revision: -1, deleted: false, name: null, driver: "fake-hardware", driverInfo: {},
+  properties: {}, instanceInfo: {}, extra: {}, provisionState: "enroll", targetProvisionState: null,
+  powerState: null, targetPowerState: null, maintenance: false, maintenanceReason: null, lastError: null,
+  ports: [], deploy: null, waitDeadline: null, pendingSteps: {}, createdAt: "", updatedAt: "",
+  provisionUpdatedAt: "",
+})
+
+const withoutKey = <V>(record: Readonly<Record<string, V>>, key: string): Record<string, V> => {
+  const { [key]: _dropped, ...rest } = record
+  return rest
+}
+
+/** Applies the fields an event carries, before any provision-state move. */
+const applyFacts = (s: NodeState, event: NodeEvent, meta: EventMeta): NodeState => {
+  switch (event.type) {
+    case "Enrolled": {
+      const d = event.data
+      return {
+        ...s, name: d.name, driver: d.driver, driverInfo: d.driverInfo, properties: d.properties,
+        instanceInfo: d.instanceInfo, extra: d.extra, createdAt: meta.occurredAt,
+        provisionUpdatedAt: meta.occurredAt,
+      }
+    }
+    case "NodeUpdated": return { ...s, ...event.data }
+    case "NodeDeleted": return { ...s, deleted: true }
+    case "PortAdded": return { ...s, ports: [...s.ports, event.data] }
+    case "PortRemoved": return { ...s, ports: s.ports.filter((p) => p.portId !== event.data.portId) }
+    case "MaintenanceSet": return { ...s, maintenance: true, maintenanceReason: event.data.reason }
+    case "MaintenanceCleared": return { ...s, maintenance: false, maintenanceReason: null }
+    case "DeployRequested": {
+      const { rebuild, ...spec } = event.data
+      return {
+        ...s, lastError: null,
+        deploy: { ...spec, rebuild, iscsi: null, callbackUsed: false, rootUuid: null, imageWritten: false },
+        instanceInfo: { ...s.instanceInfo, image_source: spec.imageSource, image_type: spec.imageKind,
+          root_gb: spec.rootGb, swap_mb: spec.swapMb, ephemeral_gb: spec.ephemeralGb },
+      }
+    }
+    case "IscsiReady":
+      return s.deploy ? { ...s, deploy: { ...s.deploy, iscsi: event.data.target, callbackUsed: true } } : s
+    case "ImageWritten":
+      return s.deploy ? { ...s, deploy: { ...s.deploy, rootUuid: event.data.rootUuid, imageWritten: true } } : s
+    case "CallbackAwaited": return { ...s, waitDeadline: event.data.deadline }
+    case "Inspected": return { ...s, properties: { ...s.properties, ...event.data.properties } }
+    case "UndeployRequested": return { ...s, lastError: null }
+    case "TearDownDone": return { ...s, deploy: null, instanceInfo: {} }
+    case "ManageRequested": case "ProvideRequested": case "CleanRequested": case "InspectRequested":
+    case "AdoptRequested": case "RescueRequested": case "UnrescueRequested":
+      return { ...s, lastError: null }
+    case "PowerStateChanged": return { ...s, powerState: event.data.powerState, targetPowerState: null }
+    case "PowerStateObserved": return { ...s, powerState: event.data.powerState }
+    case "PowerActionFailed": return { ...s, targetPowerState: null, lastError: event.data.error }
+    case "WaitTimedOut":
+      return { ...s, lastError: `timed out waiting for the ramdisk (deadline ${event.data.deadline})` }
+    default:
+      if ("error" in event.data && typeof event.data.error === "string") return { ...s, lastError: event.data.error }
+      return s
+  }
+}
+
+const trackSteps = (s: NodeState, event: NodeEvent, meta: EventMeta): NodeState => {
+  if (event.type in hardwareRequests) {
+    const step = (event.data as { step: string }).step
+    const power = powerAfterRequest[event.type]
+    return {
+      ...s,
+      targetPowerState: power ?? s.targetPowerState,
+      pendingSteps: { ...s.pendingSteps, [step]: { action: event.type, requestedAt: meta.occurredAt } },
+    }
+  }
+  if (event.type in hardwareResults) {
+    return { ...s, pendingSteps: withoutKey(s.pendingSteps, (event.data as { step: string }).step) }
+  }
+  return s
+}
+
+export const evolve = (s: NodeState, event: NodeEvent, meta: EventMeta): NodeState => {
+  const facts = trackSteps(applyFacts(s, event, meta), event, meta)
+  const verb = verbOf(event)
+  const moved = verb === undefined ? undefined : next(s.provisionState, verb)
+  const base = { ...facts, revision: s.revision + 1, updatedAt: meta.occurredAt }
+  if (moved === undefined) return base
+  return {
+    ...base,
+    provisionState: moved,
+    targetProvisionState: targetOf(moved),
+    provisionUpdatedAt: meta.occurredAt,
+    // Leaving a wait state ends its deadline.
+    waitDeadline: event.type === "CallbackAwaited" ? facts.waitDeadline : null,
+  }
+}
+
+export const fold = (
+  nodeId: Uuid,
+  events: Iterable<{ readonly event: NodeEvent; readonly meta: EventMeta }>,
+): NodeState => {
+  let s = initialState(nodeId)
+  for (const e of events) s = evolve(s, e.event, e.meta)
+  return s
+}

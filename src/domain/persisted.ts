@@ -1,0 +1,45 @@
+// The persisted shape of an event and how old shapes are read: {type, schemaVersion, data}.
+// Old versions are upcast on read, never rewritten in the log.
+import * as E from "fp-ts/lib/Either.js"
+import { eventData, isEventType, type EventType, type NodeEvent } from "./events.ts"
+import { decodeWith } from "./values.ts"
+
+export const schemaVersions: Partial<Record<EventType, number>> = {}
+export const currentVersion = (type: EventType): number => schemaVersions[type] ?? 1
+
+/**
+ * Upcasters: upcasters[type][v] turns version v data into version v + 1. When an event's shape
+ * changes, bump its entry in schemaVersions and add the step here; the log keeps the old bytes.
+ */
+export const upcasters: Partial<Record<EventType, Record<number, (data: unknown) => unknown>>> = {}
+
+export interface PersistedEvent {
+  readonly type: string
+  readonly schemaVersion: number
+  readonly data: unknown
+}
+
+export const encodeEvent = (event: NodeEvent): PersistedEvent => ({
+  type: event.type,
+  schemaVersion: currentVersion(event.type),
+  // Codecs here are identity on output (brands are plain strings), so data is already JSON-ready.
+  data: event.data,
+})
+
+export const decodeEvent = (p: PersistedEvent): E.Either<string, NodeEvent> => {
+  const { type } = p
+  if (!isEventType(type)) return E.left(`unknown event type "${type}"`)
+  const target = currentVersion(type)
+  if (!Number.isInteger(p.schemaVersion) || p.schemaVersion < 1 || p.schemaVersion > target) {
+    return E.left(`event ${type} has schema version ${p.schemaVersion}; this build reads 1..${target}`)
+  }
+  let data = p.data
+  for (let v = p.schemaVersion; v < target; v++) {
+    const up = upcasters[type]?.[v]
+    if (!up) return E.left(`no upcaster for ${type} from version ${v}`)
+    data = up(data)
+  }
+  return E.map((decoded) => ({ type, data: decoded }) as NodeEvent)(
+    decodeWith(eventData[type] as unknown as import("io-ts").Type<unknown, unknown, unknown>, data),
+  )
+}

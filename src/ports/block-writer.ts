@@ -1,0 +1,41 @@
+// BlockWriter port: writes a partition layout and an image onto a node's disk exported by its ramdisk.
+import { Context, Data, type Effect, type Redacted } from "effect"
+import type { PartitionLayout } from "../domain/partition.ts"
+
+export interface BlockTarget {
+  readonly portal: string
+  readonly port: number
+  readonly iqn: string
+  readonly lun: number
+  readonly chap?: { readonly user: string; readonly secret: Redacted.Redacted<string> }
+}
+
+export interface WriteRequest {
+  readonly target: BlockTarget
+  /** A partition image goes into the layout's root partition; a whole-disk image over the disk. */
+  readonly layout: PartitionLayout | null
+  /** Local path of the image (from the ImageStore); its format is read from its content. */
+  readonly imagePath: string
+  readonly preserveEphemeral: boolean
+  readonly onProgress?: (bytesWritten: number, totalBytes: number) => void
+}
+
+export interface WriteResult {
+  readonly rootUuid: string | null
+  readonly diskId: string | null
+  readonly bytesWritten: number
+  readonly durationMs: number
+}
+
+export class BlockWriteFailed extends Data.TaggedError("BlockWriteFailed")<{
+  readonly target: string
+  readonly reason: string
+}> {
+  override get message() { return `writing to ${this.target}: ${this.reason}` }
+}
+
+export class BlockWriter extends Context.Service<BlockWriter, {
+  readonly writeImage: (req: WriteRequest) => Effect.Effect<WriteResult, BlockWriteFailed>
+  /** Destroys partition metadata at the start and end of the disk (teardown). */
+  readonly wipe: (target: BlockTarget) => Effect.Effect<void, BlockWriteFailed>
+}>()("ironledger/BlockWriter") {}

@@ -1,0 +1,36 @@
+// BootConfigurator port: what a node finds when it network-boots (PXE config, kernels, MAC links).
+import { Context, Data, type Effect } from "effect"
+
+export interface DeployBoot {
+  readonly nodeId: string
+  readonly macs: ReadonlyArray<string>
+  /** Local files (from the ImageStore) to expose to the node over TFTP. */
+  readonly deployKernel: string
+  readonly deployRamdisk: string
+  readonly kernel: string | null
+  readonly ramdisk: string | null
+  readonly deployId: string
+  /** The per-deploy key in plain text: it goes into the PXE config only, never into the log. */
+  readonly deployKey: string
+  readonly iscsiIqn: string
+  readonly apiUrl: string
+}
+
+export class BootConfigFailed extends Data.TaggedError("BootConfigFailed")<{
+  readonly nodeId: string
+  readonly reason: string
+}> {
+  override get message() { return `boot config of node ${this.nodeId}: ${this.reason}` }
+}
+
+export class BootConfigurator extends Context.Service<BootConfigurator, {
+  /** Writes the node's config with `default deploy` and links one entry per MAC. */
+  readonly prepareDeploy: (boot: DeployBoot) => Effect.Effect<void, BootConfigFailed>
+  /** Rewrites the config to `default boot` with root=UUID=<rootUuid>. */
+  readonly switchToBoot: (nodeId: string, rootUuid: string) => Effect.Effect<void, BootConfigFailed>
+  readonly switchToRescue: (nodeId: string) => Effect.Effect<void, BootConfigFailed>
+  /** The label the node would boot now, or null when it has no config. */
+  readonly currentLabel: (nodeId: string) => Effect.Effect<"deploy" | "boot" | "rescue" | null, BootConfigFailed>
+  /** Removes exactly this node's files and links. Idempotent. */
+  readonly clean: (nodeId: string, macs: ReadonlyArray<string>) => Effect.Effect<void, BootConfigFailed>
+}>()("ironledger/BootConfigurator") {}

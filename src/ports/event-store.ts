@@ -1,0 +1,76 @@
+// EventStore port: one stream per node, optimistic concurrency on every append, a global order
+// for projections. Adapters: memory, SQLite (embedded default), EventStoreDB.
+import { Context, Data, type Effect, type Stream } from "effect"
+
+/** Metadata stored beside each event; see ADR 0004 for why secrets never reach it. */
+export interface StoredMeta {
+  readonly occurredAt: string
+  readonly actor: string
+  readonly correlationId: string
+  readonly causationId: string | null
+}
+
+export interface NewEvent {
+  readonly type: string
+  readonly schemaVersion: number
+  /** JSON-serialisable event data. */
+  readonly data: unknown
+  readonly meta: StoredMeta
+}
+
+export interface StoredEvent extends NewEvent {
+  readonly streamId: string
+  /** 0 for a stream's first event, then +1 per event. */
+  readonly revision: number
+  /** Strictly increasing across all streams; gaps are allowed (EventStoreDB's positions have them). */
+  readonly position: number
+}
+
+/** "no_stream": the stream must not exist yet; a number: the revision of the stream's last event. */
+export type ExpectedRevision = "any" | "no_stream" | number
+
+export interface AppendResult {
+  readonly nextExpectedRevision: number
+  readonly position: number
+}
+
+export class WrongExpectedRevision extends Data.TaggedError("WrongExpectedRevision")<{
+  readonly streamId: string
+  readonly expected: ExpectedRevision
+  readonly actual: number | "no_stream"
+}> {
+  override get message() {
+    return `stream ${this.streamId}: expected revision ${this.expected}, actual ${this.actual}`
+  }
+}
+
+export class StoreUnavailable extends Data.TaggedError("StoreUnavailable")<{
+  readonly reason: string
+  readonly cause?: unknown
+}> {
+  override get message() {
+    return `event store unavailable: ${this.reason}`
+  }
+}
+
+export interface ReadAllOptions {
+  /** Events with a position strictly greater than this; -1 (the default) reads from the start. */
+  readonly after?: number
+  readonly limit?: number
+}
+
+export class EventStore extends Context.Service<EventStore, {
+  readonly append: (
+    streamId: string,
+    events: ReadonlyArray<NewEvent>,
+    expected: ExpectedRevision,
+  ) => Effect.Effect<AppendResult, WrongExpectedRevision | StoreUnavailable>
+  /** The stream's events from `fromRevision` (default 0); empty when the stream does not exist. */
+  readonly readStream: (
+    streamId: string,
+    fromRevision?: number,
+  ) => Effect.Effect<ReadonlyArray<StoredEvent>, StoreUnavailable>
+  readonly readAll: (options?: ReadAllOptions) => Effect.Effect<ReadonlyArray<StoredEvent>, StoreUnavailable>
+  /** Every event after `after` in global order: first those already stored, then live ones as they land. */
+  readonly subscribeAll: (after?: number) => Stream.Stream<StoredEvent, StoreUnavailable>
+}>()("ironledger/EventStore") {}

@@ -1,0 +1,52 @@
+// PowerDriver port: a node's BMC. The ipmitool adapter talks IPMI; the simulated one keeps state in memory.
+import { Context, Data, type Effect, type Redacted } from "effect"
+
+export interface BmcAccess {
+  readonly address: string
+  readonly port: number
+  readonly username: string
+  readonly password: Redacted.Redacted<string>
+  /** Minimum pause between two commands to this BMC, in ms; BMCs choke on bursts. */
+  readonly minCommandIntervalMs?: number
+}
+
+export type ChassisPower = "power on" | "power off"
+export type BootDevice = "pxe" | "disk"
+
+export class BmcAuthFailed extends Data.TaggedError("BmcAuthFailed")<{ readonly bmc: string; readonly detail: string }> {
+  override get message() { return `BMC ${this.bmc} refused the credentials: ${this.detail}` }
+}
+export class BmcTimeout extends Data.TaggedError("BmcTimeout")<{ readonly bmc: string; readonly afterMs: number }> {
+  override get message() { return `BMC ${this.bmc} did not answer within ${this.afterMs} ms` }
+}
+export class BmcCommandFailed extends Data.TaggedError("BmcCommandFailed")<{
+  readonly bmc: string
+  readonly command: string
+  readonly detail: string
+}> {
+  override get message() { return `BMC ${this.bmc}: "${this.command}" failed: ${this.detail}` }
+}
+export class BmcUnsupported extends Data.TaggedError("BmcUnsupported")<{
+  readonly bmc: string
+  readonly command: string
+  readonly detail: string
+}> {
+  override get message() { return `BMC ${this.bmc} does not support "${this.command}": ${this.detail}` }
+}
+export type PowerError = BmcAuthFailed | BmcTimeout | BmcCommandFailed | BmcUnsupported
+
+export class PowerDriver extends Context.Service<PowerDriver, {
+  readonly status: (bmc: BmcAccess) => Effect.Effect<ChassisPower, PowerError>
+  readonly powerOn: (bmc: BmcAccess) => Effect.Effect<void, PowerError>
+  readonly powerOff: (bmc: BmcAccess) => Effect.Effect<void, PowerError>
+  /** Graceful shutdown through ACPI; BmcUnsupported where the BMC cannot. */
+  readonly softPowerOff: (bmc: BmcAccess) => Effect.Effect<void, PowerError>
+  /** Power cycle; the node is on afterwards. */
+  readonly reboot: (bmc: BmcAccess) => Effect.Effect<void, PowerError>
+  /** Returns a warning instead of failing where the BMC accepted the session but not the device. */
+  readonly setBootDevice: (
+    bmc: BmcAccess,
+    device: BootDevice,
+    persistent: boolean,
+  ) => Effect.Effect<{ readonly warning: string | null }, PowerError>
+}>()("ironledger/PowerDriver") {}
