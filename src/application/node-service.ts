@@ -1,0 +1,169 @@
+// The application's face to the outside (HTTP API, CLI): every use case on nodes and ports.
+// Inputs are already decoded value objects; outputs are projection views.
+import { Context, Data, type Effect } from "effect"
+import type { DomainError, Driver, Mac, NodeName, PowerState, ProvisionState, Uuid } from "../domain/index.ts"
+import type { StoreUnavailable } from "../ports/index.ts"
+
+/** A node as the API shows it (Ironic's field names are mapped in the HTTP adapter). */
+export interface NodeView {
+  readonly uuid: string
+  readonly name: string | null
+  readonly driver: Driver
+  /** Secrets are already masked here: a sealed value reads "******". */
+  readonly driverInfo: Record<string, unknown>
+  readonly properties: Record<string, unknown>
+  readonly instanceInfo: Record<string, unknown>
+  readonly extra: Record<string, unknown>
+  readonly provisionState: ProvisionState
+  readonly targetProvisionState: ProvisionState | null
+  readonly powerState: PowerState | null
+  readonly targetPowerState: PowerState | null
+  readonly maintenance: boolean
+  readonly maintenanceReason: string | null
+  readonly lastError: string | null
+  readonly instanceUuid: string | null
+  readonly ports: ReadonlyArray<{ readonly uuid: string; readonly address: string }>
+  /** The running deploy's progress, while an image is being written. */
+  readonly deployProgress: { readonly bytesWritten: number; readonly totalBytes: number } | null
+  readonly createdAt: string
+  readonly updatedAt: string
+  readonly provisionUpdatedAt: string
+  /** Stream revision the view reflects; lets clients and tests wait for a projection to catch up. */
+  readonly revision: number
+}
+
+export interface PortView {
+  readonly uuid: string
+  readonly address: string
+  readonly nodeUuid: string
+  readonly createdAt: string
+}
+
+/** One entry of a node's history: what happened, when, who did it, in which operation, how long it took. */
+export interface HistoryEntry {
+  readonly revision: number
+  readonly position: number
+  readonly event: string
+  readonly occurredAt: string
+  readonly actor: string
+  readonly correlationId: string
+  readonly causationId: string | null
+  /** A readable one-line account, secrets masked. */
+  readonly summary: string
+  readonly severity: "info" | "error"
+  readonly provisionState: ProvisionState
+  /** For a result event, the time since its request; for others, the time since the previous event. */
+  readonly durationMs: number | null
+  readonly data: Record<string, unknown>
+}
+
+export interface NodeFilter {
+  readonly provisionState?: ProvisionState
+  readonly maintenance?: boolean
+  readonly driver?: Driver
+  readonly associated?: boolean
+}
+
+export interface Page {
+  readonly limit: number
+  /** Uuid of the last item of the previous page. */
+  readonly marker?: string
+}
+
+export interface EnrollInput {
+  readonly uuid?: Uuid
+  readonly name: NodeName | null
+  readonly driver: Driver
+  /** Plain values from the caller; the service seals the secret ones (passwords) before logging. */
+  readonly driverInfo: Record<string, string | number | boolean | null>
+  readonly properties: Record<string, unknown>
+  readonly instanceInfo: Record<string, unknown>
+  readonly extra: Record<string, unknown>
+}
+
+export interface NodeChanges {
+  readonly name?: NodeName | null
+  readonly driver?: Driver
+  readonly driverInfo?: Record<string, string | number | boolean | null>
+  readonly properties?: Record<string, unknown>
+  readonly instanceInfo?: Record<string, unknown>
+  readonly extra?: Record<string, unknown>
+}
+
+/** Ironic's provision targets as sent in PUT .../states/provision. */
+export type ProvisionTarget =
+  | "manage" | "provide" | "active" | "deleted" | "rebuild" | "abort" | "inspect" | "clean"
+  | "rescue" | "unrescue" | "adopt"
+
+export interface ProvisionOptions {
+  /** rebuild only: keep the ephemeral partition. */
+  readonly preserveEphemeral?: boolean
+}
+
+export type PowerTarget = "power on" | "power off" | "rebooting" | "soft power off"
+
+/** pass_deploy_info from the deploy ramdisk, already shape-checked. */
+export interface DeployCallback {
+  readonly address: string
+  readonly port: number
+  readonly iqn: string
+  readonly lun: number
+  readonly key: string
+  readonly error: string | null
+  readonly chapUser?: string
+  readonly chapSecret?: string
+}
+
+export class NodeNotFound extends Data.TaggedError("NodeNotFound")<{ readonly ref: string }> {
+  override get message() { return `Node ${this.ref} could not be found.` }
+}
+export class PortNotFound extends Data.TaggedError("PortNotFound")<{ readonly ref: string }> {
+  override get message() { return `Port ${this.ref} could not be found.` }
+}
+/** Name or MAC already taken, or a concurrent writer won too often. */
+export class Conflict extends Data.TaggedError("Conflict")<{ readonly reason: string }> {
+  override get message() { return this.reason }
+}
+export class InvalidInput extends Data.TaggedError("InvalidInput")<{ readonly reason: string }> {
+  override get message() { return this.reason }
+}
+/** The domain refused the command; carries the node, action and state. */
+export class Refused extends Data.TaggedError("Refused")<{ readonly error: DomainError }> {
+  override get message() { return this.error.message }
+}
+/** Too much work in flight (e.g. deploy queue full): retry later. */
+export class Busy extends Data.TaggedError("Busy")<{ readonly reason: string }> {
+  override get message() { return this.reason }
+}
+
+export type AppError = NodeNotFound | PortNotFound | Conflict | InvalidInput | Refused | Busy | StoreUnavailable
+
+export class NodeService extends Context.Service<NodeService, {
+  readonly enroll: (input: EnrollInput, actor: string) => Effect.Effect<NodeView, AppError>
+  /** By UUID or by name. */
+  readonly get: (ref: string) => Effect.Effect<NodeView, AppError>
+  readonly list: (filter: NodeFilter, page: Page) => Effect.Effect<ReadonlyArray<NodeView>, AppError>
+  readonly update: (ref: string, changes: NodeChanges, actor: string) => Effect.Effect<NodeView, AppError>
+  readonly remove: (ref: string, actor: string) => Effect.Effect<void, AppError>
+  readonly setMaintenance: (ref: string, on: boolean, reason: string | null, actor: string) => Effect.Effect<void, AppError>
+  readonly provision: (
+    ref: string,
+    target: ProvisionTarget,
+    options: ProvisionOptions,
+    actor: string,
+  ) => Effect.Effect<void, AppError>
+  readonly power: (ref: string, target: PowerTarget, actor: string) => Effect.Effect<void, AppError>
+  readonly passDeployInfo: (ref: string, callback: DeployCallback) => Effect.Effect<void, AppError>
+  readonly history: (ref: string, page: { readonly limit: number; readonly afterRevision?: number }) =>
+    Effect.Effect<ReadonlyArray<HistoryEntry>, AppError>
+  /** The node as it was at `at` (ISO 8601), folded from its events up to then. */
+  readonly stateAt: (ref: string, at: string) => Effect.Effect<NodeView, AppError>
+
+  readonly addPort: (input: { readonly nodeRef: string; readonly mac: Mac }, actor: string) => Effect.Effect<PortView, AppError>
+  readonly getPort: (uuid: string) => Effect.Effect<PortView, AppError>
+  readonly listPorts: (filter: { readonly nodeRef?: string; readonly address?: Mac }, page: Page) =>
+    Effect.Effect<ReadonlyArray<PortView>, AppError>
+  readonly removePort: (uuid: string, actor: string) => Effect.Effect<void, AppError>
+  /** Ramdisk look-up: the node owning any of these MACs. */
+  readonly lookupByMac: (macs: ReadonlyArray<Mac>) => Effect.Effect<NodeView, AppError>
+}>()("ironledger/NodeService") {}
