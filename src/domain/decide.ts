@@ -88,7 +88,7 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
     case "RemovePort": {
       const port = s.ports.find((p) => p.portId === c.portId)
       if (!port) return refuse(s, "NotFound", "remove port", `Port ${c.portId} could not be found on node ${s.nodeId}.`)
-      return ok({ type: "PortRemoved", data: port })
+      return ok({ type: "PortRemoved", data: { portId: port.portId, mac: port.mac } })
     }
     case "SetMaintenance":
       if (c.on) return ok({ type: "MaintenanceSet", data: { reason: c.reason } })
@@ -164,7 +164,7 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
       const { step } = c.result.data
       const pending = s.pendingSteps[step]
       if (!pending) return refuse(s, "Conflict", c.result.type, `No step ${step} is waiting for a result.`)
-      if (!resultsOf[pending.action as HardwareRequest].includes(c.result.type)) {
+      if (!resultsOf[pending.action].includes(c.result.type)) {
         return refuse(s, "InvalidInput", c.result.type, `Step ${step} (${pending.action}) can not end with ${c.result.type}.`)
       }
       if (c.result.type === "ImageWritten" && c.result.data.deployId !== s.deploy?.deployId) {

@@ -41,8 +41,10 @@ export type IscsiTarget = t.TypeOf<typeof IscsiTarget>
 
 export const DeploySpec = t.type({
   deployId: Uuid,
-  /** sha256 of the per-deploy key; the key itself lives only in the node's PXE config. */
+  /** Digest of the per-deploy key, compared in constant time when the ramdisk calls back. */
   keyHash: t.string,
+  /** The key sealed by the Secrets port: any conductor can write it into the PXE config again. */
+  sealedKey: Sealed,
   imageSource: t.string,
   imageKind: ImageKind,
   rootGb: NonNegativeInt,

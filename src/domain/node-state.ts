@@ -2,12 +2,15 @@
 import type { ProvisionState, PowerState, Verb } from "./lifecycle.ts"
 import { next, targetOf } from "./lifecycle.ts"
 import type { DeploySpec, Driver, DriverInfo, EventMeta, IscsiTarget, NodeEvent } from "./events.ts"
-import { hardwareRequests, hardwareResults } from "./events.ts"
+import { hardwareRequests, hardwareResults, type HardwareRequest } from "./events.ts"
+import type { HardwareRequestBody } from "./commands.ts"
 import type { Mac, Uuid } from "./values.ts"
 
 export interface PendingStep {
-  readonly action: string
+  readonly action: HardwareRequest
   readonly requestedAt: string
+  /** The request as asked, so a restarted conductor can carry it out again. */
+  readonly request: HardwareRequestBody
 }
 
 export interface DeployState extends DeploySpec {
@@ -17,6 +20,15 @@ export interface DeployState extends DeploySpec {
   readonly callbackUsed: boolean
   readonly rootUuid: string | null
   readonly imageWritten: boolean
+}
+
+/** The operation a node is going through: started by a provision request, named by its correlation id. */
+export interface Operation {
+  readonly id: string
+  readonly kind: string
+  readonly startedAt: string
+  /** Outcome of each hardware step of this operation, by step key. */
+  readonly steps: Readonly<Record<string, "ok" | "failed">>
 }
 
 export interface NodeState {
@@ -36,10 +48,11 @@ export interface NodeState {
   readonly maintenance: boolean
   readonly maintenanceReason: string | null
   readonly lastError: string | null
-  readonly ports: ReadonlyArray<{ readonly portId: Uuid; readonly mac: Mac }>
+  readonly ports: ReadonlyArray<{ readonly portId: Uuid; readonly mac: Mac; readonly addedAt: string }>
   readonly deploy: DeployState | null
   readonly waitDeadline: string | null
   readonly pendingSteps: Readonly<Record<string, PendingStep>>
+  readonly operation: Operation | null
   readonly createdAt: string
   readonly updatedAt: string
   readonly provisionUpdatedAt: string
@@ -83,7 +96,7 @@ export const initialState = (nodeId: Uuid): NodeState => ({
   nodeId, revision: -1, deleted: false, name: null, driver: "fake-hardware", driverInfo: {},
   properties: {}, instanceInfo: {}, extra: {}, provisionState: "enroll", targetProvisionState: null,
   powerState: null, targetPowerState: null, maintenance: false, maintenanceReason: null, lastError: null,
-  ports: [], deploy: null, waitDeadline: null, pendingSteps: {}, createdAt: "", updatedAt: "",
+  ports: [], deploy: null, waitDeadline: null, pendingSteps: {}, operation: null, createdAt: "", updatedAt: "",
   provisionUpdatedAt: "",
 })
 
@@ -105,7 +118,7 @@ const applyFacts = (s: NodeState, event: NodeEvent, meta: EventMeta): NodeState 
     }
     case "NodeUpdated": return { ...s, ...event.data }
     case "NodeDeleted": return { ...s, deleted: true }
-    case "PortAdded": return { ...s, ports: [...s.ports, event.data] }
+    case "PortAdded": return { ...s, ports: [...s.ports, { ...event.data, addedAt: meta.occurredAt }] }
     case "PortRemoved": return { ...s, ports: s.ports.filter((p) => p.portId !== event.data.portId) }
     case "MaintenanceSet": return { ...s, maintenance: true, maintenanceReason: event.data.reason }
     case "MaintenanceCleared": return { ...s, maintenance: false, maintenanceReason: null }
@@ -140,18 +153,38 @@ const applyFacts = (s: NodeState, event: NodeEvent, meta: EventMeta): NodeState 
   }
 }
 
+/** Events that begin a new operation on the node; its steps are keyed under the new correlation id. */
+const operationStarts: Partial<Record<NodeEvent["type"], string>> = {
+  ManageRequested: "verify", ProvideRequested: "clean", CleanRequested: "clean", InspectRequested: "inspect",
+  AdoptRequested: "adopt", DeployRequested: "deploy", UndeployRequested: "tear down", RescueRequested: "rescue",
+  UnrescueRequested: "unrescue", AbortRequested: "abort",
+}
+
 const trackSteps = (s: NodeState, event: NodeEvent, meta: EventMeta): NodeState => {
+  const kind = event.type === "DeployRequested" && event.data.rebuild ? "rebuild" : operationStarts[event.type]
+  if (kind !== undefined) {
+    return { ...s, operation: { id: meta.correlationId, kind, startedAt: meta.occurredAt, steps: {} } }
+  }
   if (event.type in hardwareRequests) {
     const step = (event.data as { step: string }).step
     const power = powerAfterRequest[event.type]
     return {
       ...s,
       targetPowerState: power ?? s.targetPowerState,
-      pendingSteps: { ...s.pendingSteps, [step]: { action: event.type, requestedAt: meta.occurredAt } },
+      pendingSteps: {
+        ...s.pendingSteps,
+        [step]: { action: event.type as HardwareRequest, requestedAt: meta.occurredAt, request: event as HardwareRequestBody },
+      },
     }
   }
   if (event.type in hardwareResults) {
-    return { ...s, pendingSteps: withoutKey(s.pendingSteps, (event.data as { step: string }).step) }
+    const step = (event.data as { step: string }).step
+    const outcome = hardwareResults[event.type as keyof typeof hardwareResults] ? "ok" : "failed"
+    return {
+      ...s,
+      pendingSteps: withoutKey(s.pendingSteps, step),
+      operation: s.operation && { ...s.operation, steps: { ...s.operation.steps, [step]: outcome } },
+    }
   }
   return s
 }

@@ -1,0 +1,106 @@
+// What the conductor should do next for a node, read from its state alone. Pure, so a conductor that
+// restarts (or another conductor that takes over) reaches the same decision from the same log.
+//
+// The deploy, top to bottom:
+//   PXE deploy config -> boot device pxe -> PowerOnRequested -> wait call-back (deadline)
+//   -> ramdisk posts pass_deploy_info -> IscsiReady -> write image -> ImageWritten
+//   -> release the ramdisk -> PXE boot label -> reboot -> DeployDone
+import type { HardwareRequestBody, NodeCommand, NodeState } from "../../domain/index.ts"
+
+export type Plan =
+  /** Ask for a hardware step (recorded first, then carried out). */
+  | { readonly kind: "request"; readonly request: HardwareRequestBody }
+  /** Carry out a step already asked for but without a result (e.g. the conductor died mid-step). */
+  | { readonly kind: "perform"; readonly request: HardwareRequestBody }
+  /** Check the BMC answers, then complete verification. */
+  | { readonly kind: "verify" }
+  | { readonly kind: "command"; readonly command: NodeCommand }
+  | { readonly kind: "idle"; readonly why: string }
+
+export interface PlanContext {
+  readonly now: number
+  readonly callbackTimeoutMs: number
+  /** False when the deploy limit is reached: a deploy not started yet stays queued. */
+  readonly mayStartDeploy: boolean
+}
+
+type StepSpec = { readonly name: string; readonly request: (step: string) => HardwareRequestBody }
+
+const pxe = (label: "deploy" | "boot" | "rescue" | null): StepSpec["request"] =>
+  (step) => ({ type: "BootConfigRequested", data: { step, label } })
+const powerOff: StepSpec["request"] = (step) => ({ type: "PowerOffRequested", data: { step } })
+const reboot: StepSpec["request"] = (step) => ({ type: "RebootRequested", data: { step } })
+
+/**
+ * Walks a sequence of steps of the node's current operation: the first one not yet asked for is
+ * requested; a failed one ends the walk with `onFailure`; when all are done, `then` decides.
+ */
+const walk = (s: NodeState, steps: ReadonlyArray<StepSpec>, then: () => Plan, onFailure: (error: string) => Plan): Plan => {
+  const op = s.operation?.id ?? "none"
+  for (const spec of steps) {
+    const key = `${op}:${spec.name}`
+    const outcome = s.operation?.steps[key]
+    if (outcome === "failed") return onFailure(s.lastError ?? `step ${spec.name} failed`)
+    if (outcome === undefined) return { kind: "request", request: spec.request(key) }
+  }
+  return then()
+}
+
+const fail = (error: string): Plan => ({ kind: "command", command: { type: "Fail", error } })
+const complete: Plan = { kind: "command", command: { type: "Complete" } }
+const stop = (why: string) => (error: string): Plan => ({ kind: "idle", why: `${why}: ${error}` })
+
+/** Power off and remove the PXE config: what every failed or undone deploy leaves behind. */
+const cleanUp = (prefix: string): ReadonlyArray<StepSpec> => [
+  { name: `${prefix}:power-off`, request: powerOff },
+  { name: `${prefix}:pxe-remove`, request: pxe(null) },
+]
+
+const deploySteps = (s: NodeState, ctx: PlanContext): Plan => {
+  const d = s.deploy
+  if (d === null) return fail("deploying without a deploy request")
+  if (d.iscsi === null) {
+    const started = Object.keys(s.operation?.steps ?? {}).length > 0
+    if (!started && !ctx.mayStartDeploy) return { kind: "idle", why: "queued: the concurrent deploy limit is reached" }
+    return walk(s, [
+      { name: "deploy:pxe", request: pxe("deploy") },
+      { name: "deploy:boot-device", request: (step) => ({ type: "BootDeviceRequested", data: { step, device: "pxe", persistent: true } }) },
+      {
+        name: "deploy:power",
+        request: (step) => (s.powerState === "power on" ? reboot(step) : { type: "PowerOnRequested", data: { step } }),
+      },
+    ], () => ({
+      kind: "command",
+      command: { type: "AwaitCallback", deadline: new Date(ctx.now + ctx.callbackTimeoutMs).toISOString() },
+    }), fail)
+  }
+  return walk(s, [
+    { name: "deploy:write-image", request: (step) => ({ type: "ImageWriteRequested", data: { step, deployId: d.deployId } }) },
+    { name: "deploy:release-ramdisk", request: (step) => ({ type: "RamdiskReleaseRequested", data: { step } }) },
+    { name: "deploy:pxe-boot", request: pxe("boot") },
+    { name: "deploy:reboot", request: reboot },
+  ], () => complete, fail)
+}
+
+export const plan = (s: NodeState, ctx: PlanContext): Plan => {
+  if (s.deleted) return { kind: "idle", why: "deleted" }
+  const pending = Object.values(s.pendingSteps)[0]
+  if (pending !== undefined) return { kind: "perform", request: pending.request }
+  switch (s.provisionState) {
+    case "verifying": return { kind: "verify" }
+    case "cleaning": return walk(s, [{ name: "clean:power-off", request: powerOff }], () => complete, fail)
+    case "deploying": return deploySteps(s, ctx)
+    case "deploy failed": return walk(s, cleanUp("cleanup"), () => ({ kind: "idle", why: "deploy failed, cleaned up" }), stop("clean-up failed"))
+    case "deleting": return walk(s, cleanUp("teardown"), () => complete, fail)
+    case "inspecting": return complete
+    case "adopting": return complete
+    case "rescuing": return walk(s, [{ name: "rescue:pxe", request: pxe("rescue") }, { name: "rescue:reboot", request: reboot }], () => complete, fail)
+    case "unrescuing":
+      return walk(s, [{ name: "unrescue:pxe", request: pxe("boot") }, { name: "unrescue:reboot", request: reboot }], () => complete, fail)
+    case "wait call-back": case "clean wait": case "inspect wait": case "rescue wait":
+      return s.waitDeadline !== null && Date.parse(s.waitDeadline) <= ctx.now
+        ? { kind: "command", command: { type: "TimeOutWait", now: new Date(ctx.now).toISOString() } }
+        : { kind: "idle", why: `waiting until ${s.waitDeadline}` }
+    default: return { kind: "idle", why: `stable in ${s.provisionState}` }
+  }
+}

@@ -1,0 +1,285 @@
+// NodeService over the ports: commands go through execute() (decide + optimistic append), queries
+// read the in-memory Fleet projection, which the command path keeps current for read-your-writes.
+import { timingSafeEqual } from "node:crypto"
+import { Effect, Semaphore } from "effect"
+import * as E from "fp-ts/lib/Either.js"
+import {
+  Iqn, NonNegativeInt, PortNumber, type DriverInfo, type NodeCommand, type NodeState, type Uuid, fold, parseUuid,
+} from "../domain/index.ts"
+import { Clock, EventStore, Ids, Secrets, type StoreUnavailable } from "../ports/index.ts"
+import { fromStored, streamOf } from "./event-codec.ts"
+import { catchUp, execute, type CommandContext } from "./execute.ts"
+import {
+  Conflict, InvalidInput, NodeNotFound, NodeService, PortNotFound, Refused,
+  type AppError, type DeployCallback, type EnrollInput, type NodeChanges, type PowerTarget, type ProvisionTarget,
+} from "./node-service.ts"
+import { historyOf } from "./projections/history.ts"
+import { toNodeView, portViews, type Progress } from "./projections/node-view.ts"
+import type { Fleet } from "./projections/fleet.ts"
+import { isSecretField, MASK } from "./secret-fields.ts"
+import { deploySpecFor } from "./deploy-spec.ts"
+
+/** What the service needs from the conductor: a nudge when a node has work, and live write progress. */
+export interface ConductorHandle {
+  readonly kick: (nodeId: string) => void
+  readonly progressOf: (nodeId: string) => Progress
+}
+
+/** Refusals that mean "someone else holds it" rather than "invalid": the API answers 409 for those. */
+const asConflict = <A, E, R>(eff: Effect.Effect<A, E, R>): Effect.Effect<A, E | Conflict, R> =>
+  Effect.mapError(eff, (e) =>
+    e instanceof Refused && (e.error.code === "Conflict" || e.error.code === "AlreadyExists")
+      ? new Conflict({ reason: e.error.message })
+      : e)
+
+export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle) =>
+  Effect.gen(function* () {
+    const store = yield* EventStore
+    const clock = yield* Clock
+    const ids = yield* Ids
+    const secrets = yield* Secrets
+    // Names and MACs are unique across nodes: checks and the writes they guard run one at a time.
+    const uniqueness = yield* Semaphore.make(1)
+    const withStore = <A, E2>(eff: Effect.Effect<A, E2, EventStore>) => Effect.provideService(eff, EventStore, store)
+
+    const context = (actor: string, correlationId?: string) =>
+      Effect.gen(function* () {
+        const now = yield* clock.now
+        return {
+          actor,
+          correlationId: correlationId ?? (yield* ids.uuid),
+          causationId: null,
+          occurredAt: new Date(now).toISOString(),
+        } satisfies CommandContext
+      })
+
+    const run = (nodeId: string, command: NodeCommand, ctx: CommandContext) =>
+      withStore(execute(fleet, nodeId, command, ctx)).pipe(
+        Effect.tap((r) => Effect.sync(() => r.events.length > 0 && conductor.kick(nodeId))),
+      )
+
+    /** Finds a node by UUID or name, catching its state up with the log first. */
+    const resolve = (ref: string): Effect.Effect<NodeState, NodeNotFound | StoreUnavailable> =>
+      Effect.gen(function* () {
+        const asUuid = parseUuid(ref)
+        const id = E.isRight(asUuid) ? asUuid.right : fleet.findByName(ref)?.nodeId
+        if (id === undefined) return yield* Effect.fail(new NodeNotFound({ ref }))
+        const state = yield* withStore(catchUp(fleet, id))
+        if (state === undefined || state.deleted) return yield* Effect.fail(new NodeNotFound({ ref }))
+        return state
+      })
+
+    const view = (n: NodeState) => toNodeView(n, conductor.progressOf(n.nodeId))
+
+    /** Seals secret fields; a masked value sent back unchanged keeps the secret already sealed. */
+    const sealDriverInfo = (input: Record<string, string | number | boolean | null>, current: DriverInfo) =>
+      Effect.gen(function* () {
+        const out: Record<string, DriverInfo[string]> = {}
+        for (const [key, value] of Object.entries(input)) {
+          if (value === MASK && current[key] !== undefined) out[key] = current[key]
+          else if (isSecretField(key) && typeof value === "string") out[key] = { $sealed: yield* secrets.seal(value) }
+          else out[key] = value
+        }
+        return out
+      })
+
+    const assertNameFree = (name: string | null, self: string | null) =>
+      name !== null && fleet.findByName(name) !== undefined && fleet.findByName(name)!.nodeId !== self
+        ? Effect.fail(new Conflict({ reason: `A node with name ${name} already exists.` }))
+        : Effect.void
+
+    const enroll = (input: EnrollInput, actor: string) =>
+      uniqueness.withPermit(Effect.gen(function* () {
+        const nodeId = input.uuid ?? ((yield* ids.uuid) as Uuid)
+        yield* assertNameFree(input.name, null)
+        const ctx = yield* context(actor)
+        const driverInfo = yield* sealDriverInfo(input.driverInfo, {})
+        const r = yield* run(nodeId, {
+          type: "Enroll", nodeId, name: input.name, driver: input.driver, driverInfo,
+          properties: input.properties, instanceInfo: input.instanceInfo, extra: input.extra,
+        }, ctx).pipe(asConflict)
+        return view(r.state)
+      }))
+
+    const update = (ref: string, changes: NodeChanges, actor: string) =>
+      uniqueness.withPermit(Effect.gen(function* () {
+        const node = yield* resolve(ref)
+        if (changes.name !== undefined) yield* assertNameFree(changes.name, node.nodeId)
+        const { driverInfo, ...rest } = changes
+        const sealed = driverInfo === undefined ? {} : { driverInfo: yield* sealDriverInfo(driverInfo, node.driverInfo) }
+        const r = yield* run(node.nodeId, { type: "Update", changes: { ...rest, ...sealed } }, yield* context(actor))
+        return view(r.state)
+      }))
+
+    const provisionCommand = (node: NodeState, target: ProvisionTarget, preserveEphemeral: boolean) =>
+      Effect.gen(function* () {
+        let command: NodeCommand
+        switch (target) {
+          case "active": case "rebuild": {
+            const key = yield* ids.token
+            const spec = deploySpecFor(node, {
+              deployId: (yield* ids.uuid) as Uuid,
+              keyHash: yield* secrets.digest(key),
+              sealedKey: { $sealed: yield* secrets.seal(key) },
+              preserveEphemeral,
+            })
+            if (E.isLeft(spec)) return yield* Effect.fail(new InvalidInput({ reason: spec.left }))
+            command = { type: "Deploy", spec: spec.right, rebuild: target === "rebuild" }
+            break
+          }
+          case "deleted": command = { type: "Provision", verb: "undeploy" }; break
+          default: command = { type: "Provision", verb: target }
+        }
+        return command
+      })
+
+    const provision = (ref: string, target: ProvisionTarget, options: { preserveEphemeral?: boolean }, actor: string) =>
+      Effect.gen(function* () {
+        const node = yield* resolve(ref)
+        if (options.preserveEphemeral && target !== "rebuild") {
+          return yield* Effect.fail(new InvalidInput({ reason: "preserve_ephemeral applies to rebuild only." }))
+        }
+        const command = yield* provisionCommand(node, target, options.preserveEphemeral ?? false)
+        yield* run(node.nodeId, command, yield* context(actor))
+      })
+
+    const powerRequests = {
+      "power on": "PowerOnRequested", "power off": "PowerOffRequested",
+      rebooting: "RebootRequested", "soft power off": "SoftPowerOffRequested",
+    } as const
+
+    const power = (ref: string, target: PowerTarget, actor: string) =>
+      Effect.gen(function* () {
+        const node = yield* resolve(ref)
+        const ctx = yield* context(actor)
+        yield* run(node.nodeId, {
+          type: "RequestHardware",
+          request: { type: powerRequests[target], data: { step: `${ctx.correlationId}:power` } },
+        }, ctx).pipe(asConflict)
+      })
+
+    const keyMatches = (given: string, expectedDigest: string) =>
+      Effect.map(secrets.digest(given), (d) => {
+        const a = Buffer.from(d), b = Buffer.from(expectedDigest)
+        return a.length === b.length && timingSafeEqual(a, b)
+      })
+
+    const passDeployInfo = (ref: string, cb: DeployCallback) =>
+      Effect.gen(function* () {
+        const node = yield* resolve(ref)
+        const ctx = yield* context("ramdisk", node.operation?.id)
+        const deploy = node.deploy
+        const reject = (reason: string) =>
+          run(node.nodeId, { type: "RejectCallback", reason }, ctx).pipe(
+            Effect.andThen(Effect.fail(new Refused({
+              error: { _tag: "DomainError", code: "CallbackRefused", nodeId: node.nodeId, action: "pass_deploy_info", state: node.provisionState, message: reason },
+            }))),
+          )
+        if (node.provisionState !== "wait call-back" || deploy === null) {
+          return yield* reject(`Node ${node.nodeId} is not waiting for a deploy call-back (state "${node.provisionState}").`)
+        }
+        if (!(yield* keyMatches(cb.key, deploy.keyHash))) return yield* reject("The deploy key does not match the running deploy.")
+        if (deploy.callbackUsed) return yield* reject("The deploy key was already used.")
+        if (cb.error !== null && cb.error !== "") {
+          yield* run(node.nodeId, { type: "Fail", error: `The deploy ramdisk reported: ${cb.error}` }, ctx)
+          return
+        }
+        const target = {
+          address: cb.address, port: cb.port, iqn: cb.iqn, lun: cb.lun,
+          ...(cb.chapUser !== undefined && cb.chapSecret !== undefined
+            ? { chapUser: cb.chapUser, chapSecret: { $sealed: yield* secrets.seal(cb.chapSecret) } }
+            : {}),
+        }
+        if (!Iqn.is(target.iqn) || !PortNumber.is(target.port) || !NonNegativeInt.is(target.lun)) {
+          return yield* reject(`The call-back's iSCSI target is malformed (iqn ${cb.iqn}, port ${cb.port}, lun ${cb.lun}).`)
+        }
+        yield* run(node.nodeId, { type: "AcceptIscsi", deployId: deploy.deployId, target: target as never }, ctx)
+      })
+
+    const readHistory = (nodeId: string) =>
+      Effect.map(store.readStream(streamOf(nodeId)), (events) =>
+        events.map((s) => ({ ...fromStored(s), position: s.position })))
+
+    const service: NodeService["Service"] = {
+      enroll,
+      get: (ref) => Effect.map(resolve(ref), view),
+      list: (filter, page) =>
+        Effect.sync(() => {
+          const all = fleet.list().filter((n) =>
+            (filter.provisionState === undefined || n.provisionState === filter.provisionState) &&
+            (filter.maintenance === undefined || n.maintenance === filter.maintenance) &&
+            (filter.driver === undefined || n.driver === filter.driver) &&
+            (filter.associated === undefined || (view(n).instanceUuid !== null) === filter.associated))
+          const start = page.marker === undefined ? 0 : all.findIndex((n) => n.nodeId === page.marker) + 1
+          return all.slice(start, start + page.limit).map(view)
+        }),
+      update,
+      remove: (ref, actor) =>
+        Effect.gen(function* () {
+          const node = yield* resolve(ref)
+          yield* run(node.nodeId, { type: "Delete" }, yield* context(actor)).pipe(asConflict)
+        }),
+      setMaintenance: (ref, on, reason, actor) =>
+        Effect.gen(function* () {
+          const node = yield* resolve(ref)
+          yield* run(node.nodeId, { type: "SetMaintenance", on, reason }, yield* context(actor))
+        }),
+      provision,
+      power,
+      passDeployInfo,
+      history: (ref, page) =>
+        Effect.gen(function* () {
+          const node = yield* resolve(ref)
+          const entries = historyOf(node.nodeId, yield* readHistory(node.nodeId))
+          return entries.filter((e) => e.revision > (page.afterRevision ?? -1)).slice(0, page.limit)
+        }),
+      stateAt: (ref, at) =>
+        Effect.gen(function* () {
+          const when = Date.parse(at)
+          if (Number.isNaN(when)) return yield* Effect.fail(new InvalidInput({ reason: `"${at}" is not an ISO 8601 time.` }))
+          const node = yield* resolve(ref)
+          const events = (yield* readHistory(node.nodeId)).filter((e) => Date.parse(e.meta.occurredAt) <= when)
+          if (events.length === 0) return yield* Effect.fail(new NodeNotFound({ ref: `${ref} (at ${at})` }))
+          return toNodeView(fold(node.nodeId, events))
+        }),
+      addPort: ({ nodeRef, mac }, actor) =>
+        uniqueness.withPermit(Effect.gen(function* () {
+          const node = yield* resolve(nodeRef)
+          if (fleet.findByMac(mac) !== undefined) {
+            return yield* Effect.fail(new Conflict({ reason: `A port with MAC address ${mac} already exists.` }))
+          }
+          const portId = (yield* ids.uuid) as Uuid
+          const r = yield* run(node.nodeId, { type: "AddPort", portId, mac }, yield* context(actor))
+          return portViews(r.state).find((p) => p.uuid === portId)!
+        })),
+      getPort: (uuid) =>
+        Effect.gen(function* () {
+          const found = fleet.list().flatMap(portViews).find((p) => p.uuid === uuid)
+          return found ?? (yield* Effect.fail(new PortNotFound({ ref: uuid })))
+        }),
+      listPorts: (filter, page) =>
+        Effect.gen(function* () {
+          const nodes = filter.nodeRef === undefined ? fleet.list() : [yield* resolve(filter.nodeRef)]
+          const ports = nodes.flatMap(portViews)
+            .filter((p) => filter.address === undefined || p.address === filter.address)
+            .sort((a, b) => (a.uuid < b.uuid ? -1 : 1))
+          const start = page.marker === undefined ? 0 : ports.findIndex((p) => p.uuid === page.marker) + 1
+          return ports.slice(start, start + page.limit)
+        }),
+      removePort: (uuid, actor) =>
+        Effect.gen(function* () {
+          const owner = fleet.list().find((n) => n.ports.some((p) => p.portId === uuid))
+          if (owner === undefined) return yield* Effect.fail(new PortNotFound({ ref: uuid }))
+          yield* run(owner.nodeId, { type: "RemovePort", portId: uuid as Uuid }, yield* context(actor))
+        }),
+      lookupByMac: (macs) =>
+        Effect.gen(function* () {
+          for (const mac of macs) {
+            const n = fleet.findByMac(mac)
+            if (n !== undefined) return view(n)
+          }
+          return yield* Effect.fail(new NodeNotFound({ ref: `with MAC ${macs.join(", ")}` }))
+        }),
+    }
+    return service satisfies { [K in keyof NodeService["Service"]]: (...args: never[]) => Effect.Effect<unknown, AppError> }
+  })

@@ -1,0 +1,105 @@
+// The read model of the whole fleet: every node's current state, plus the indexes queries need
+// (name -> node, MAC -> node, instance -> node) and counts by provision state. It is a fold of the
+// log and nothing more: rebuilt from scratch it equals the live one.
+import { evolve, initialState, type NodeState, type ProvisionState, type RecordedNodeEvent, type Uuid } from "../../domain/index.ts"
+
+export interface FleetSnapshot {
+  readonly position: number
+  readonly nodes: ReadonlyArray<NodeState>
+}
+
+export class Fleet {
+  /** Global position of the last event folded in through `apply` in log order. */
+  position = -1
+  readonly nodes = new Map<string, NodeState>()
+  private readonly byName = new Map<string, string>()
+  private readonly byMac = new Map<string, string>()
+  private readonly byInstance = new Map<string, string>()
+  private readonly counts = new Map<ProvisionState, number>()
+
+  /**
+   * Folds one event of a node's stream in. Events at or below the node's revision were already
+   * applied (the command path applies its own appends at once, the subscription later): skipped.
+   * Returns false when the event is not the node's next one (a gap: the caller must catch up).
+   */
+  apply(nodeId: string, recorded: RecordedNodeEvent, position?: number): boolean {
+    if (position !== undefined && position > this.position) this.position = position
+    const before = this.nodes.get(nodeId)
+    const revision = before?.revision ?? -1
+    if (recorded.revision <= revision) return true
+    if (recorded.revision !== revision + 1) return false
+    const after = evolve(before ?? initialState(nodeId as Uuid), recorded.event, recorded.meta)
+    this.replace(before, after)
+    return true
+  }
+
+  get(nodeId: string): NodeState | undefined {
+    const n = this.nodes.get(nodeId)
+    return n && !n.deleted ? n : undefined
+  }
+
+  findByName(name: string): NodeState | undefined {
+    const id = this.byName.get(name)
+    return id === undefined ? undefined : this.get(id)
+  }
+
+  findByMac(mac: string): NodeState | undefined {
+    const id = this.byMac.get(mac)
+    return id === undefined ? undefined : this.get(id)
+  }
+
+  findByInstance(instanceUuid: string): NodeState | undefined {
+    const id = this.byInstance.get(instanceUuid)
+    return id === undefined ? undefined : this.get(id)
+  }
+
+  countsByState(): Readonly<Record<string, number>> {
+    return Object.fromEntries([...this.counts].filter(([, n]) => n > 0).sort(([a], [b]) => a.localeCompare(b)))
+  }
+
+  /** Live nodes in a stable order (by uuid), for paging. */
+  list(): Array<NodeState> {
+    return [...this.nodes.values()].filter((n) => !n.deleted).sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0))
+  }
+
+  snapshot(): FleetSnapshot {
+    return { position: this.position, nodes: [...this.nodes.values()] }
+  }
+
+  static restore(snapshot: FleetSnapshot): Fleet {
+    const fleet = new Fleet()
+    fleet.position = snapshot.position
+    for (const node of snapshot.nodes) fleet.replace(undefined, node)
+    return fleet
+  }
+
+  private replace(before: NodeState | undefined, after: NodeState): void {
+    if (before) this.unindex(before)
+    this.nodes.set(after.nodeId, after)
+    this.index(after)
+  }
+
+  private index(n: NodeState): void {
+    if (n.deleted) return
+    if (n.name !== null) this.byName.set(n.name, n.nodeId)
+    for (const p of n.ports) this.byMac.set(p.mac, n.nodeId)
+    const instance = instanceUuidOf(n)
+    if (instance !== null) this.byInstance.set(instance, n.nodeId)
+    this.counts.set(n.provisionState, (this.counts.get(n.provisionState) ?? 0) + 1)
+  }
+
+  private unindex(n: NodeState): void {
+    if (n.deleted) return
+    if (n.name !== null && this.byName.get(n.name) === n.nodeId) this.byName.delete(n.name)
+    for (const p of n.ports) if (this.byMac.get(p.mac) === n.nodeId) this.byMac.delete(p.mac)
+    const instance = instanceUuidOf(n)
+    if (instance !== null && this.byInstance.get(instance) === n.nodeId) this.byInstance.delete(instance)
+    this.counts.set(n.provisionState, (this.counts.get(n.provisionState) ?? 0) - 1)
+  }
+}
+
+/** The instance a node carries (Nova's instance_uuid), kept in instance_info. */
+export const instanceUuidOf = (n: NodeState): string | null => {
+  const v = n.instanceInfo["instance_uuid"]
+  return typeof v === "string" ? v : null
+}

@@ -1,0 +1,90 @@
+// A node's history in readable form: every event, what it did, who asked, and how long each step took.
+import { evolve, initialState, type NodeEvent, type NodeState, type RecordedNodeEvent, type Uuid } from "../../domain/index.ts"
+import type { HistoryEntry } from "../node-service.ts"
+import { MASK } from "../secret-fields.ts"
+
+export interface HistoryInput extends RecordedNodeEvent {
+  readonly position: number
+}
+
+const failureTypes = /Failed$|Rejected$|TimedOut$/
+
+/** Replaces sealed secrets anywhere in event data with the mask, so history never shows ciphertext either. */
+const maskSealed = (value: unknown): unknown => {
+  if (Array.isArray(value)) return value.map(maskSealed)
+  if (value !== null && typeof value === "object") {
+    if ("$sealed" in value) return MASK
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSealed(v)]))
+  }
+  return value
+}
+
+export const summarize = (e: NodeEvent, after: NodeState): string => {
+  switch (e.type) {
+    case "Enrolled": return `enrolled ${e.data.name ?? e.data.nodeId} with driver ${e.data.driver}`
+    case "NodeUpdated": return `updated ${Object.keys(e.data).join(", ")}`
+    case "PortAdded": return `port ${e.data.mac} added`
+    case "PortRemoved": return `port ${e.data.mac} removed`
+    case "MaintenanceSet": return `maintenance on${e.data.reason ? `: ${e.data.reason}` : ""}`
+    case "MaintenanceCleared": return "maintenance off"
+    case "DeployRequested":
+      return `${e.data.rebuild ? "rebuild" : "deploy"} of ${e.data.imageSource} requested (deploy ${e.data.deployId}` +
+        `${e.data.preserveEphemeral ? ", keeping the ephemeral partition" : ""})`
+    case "CallbackAwaited": return `waiting for the ramdisk until ${e.data.deadline}`
+    case "IscsiReady": return `ramdisk exported ${e.data.target.iqn} at ${e.data.target.address}:${e.data.target.port}`
+    case "CallbackRejected": return `ramdisk call-back refused: ${e.data.reason}`
+    case "WaitTimedOut": return `no call-back before ${e.data.deadline}`
+    case "ImageWritten":
+      return `image written: ${e.data.bytesWritten} bytes${e.data.rootUuid ? `, root UUID ${e.data.rootUuid}` : ""}`
+    case "DeployDone": return `deploy ${e.data.deployId} done: node active`
+    case "PowerStateChanged": return `power is now ${e.data.powerState}`
+    case "PowerStateObserved": return `BMC reports ${e.data.powerState ?? "unknown power state"}`
+    case "BootDeviceRequested": return `boot device ${e.data.device}${e.data.persistent ? " (persistent)" : ""} requested`
+    case "BootDeviceSet": return `boot device set${e.data.warning ? ` (warning: ${e.data.warning})` : ""}`
+    case "BootConfigRequested": return e.data.label ? `PXE config "${e.data.label}" requested` : "PXE config removal requested"
+    case "Inspected": return `inspected: ${Object.keys(e.data.properties).join(", ") || "no new properties"}`
+    default: {
+      const data = e.data as { error?: unknown }
+      const words = e.type.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase()
+      const state = after.provisionState
+      return typeof data.error === "string" ? `${words}: ${data.error}` : `${words} (now ${state})`
+    }
+  }
+}
+
+/** Builds the history of one node from its events, oldest first. */
+export const historyOf = (nodeId: string, events: Iterable<HistoryInput>): Array<HistoryEntry> => {
+  const entries: Array<HistoryEntry> = []
+  const requestedAt = new Map<string, number>()
+  let state = initialState(nodeId as Uuid)
+  let previousAt: number | null = null
+  for (const r of events) {
+    state = evolve(state, r.event, r.meta)
+    const at = Date.parse(r.meta.occurredAt)
+    const data = r.event.data as Record<string, unknown>
+    const step = typeof data["step"] === "string" ? data["step"] : null
+    let durationMs: number | null = previousAt === null ? null : at - previousAt
+    if (step !== null) {
+      if (r.event.type.endsWith("Requested")) requestedAt.set(step, at)
+      else if (typeof data["durationMs"] === "number") durationMs = data["durationMs"]
+      else if (requestedAt.has(step)) durationMs = at - requestedAt.get(step)!
+    }
+    const failed = failureTypes.test(r.event.type)
+    entries.push({
+      revision: r.revision,
+      position: r.position,
+      event: r.event.type,
+      occurredAt: r.meta.occurredAt,
+      actor: r.meta.actor,
+      correlationId: r.meta.correlationId,
+      causationId: r.meta.causationId,
+      summary: summarize(r.event, state),
+      severity: failed ? "error" : "info",
+      provisionState: state.provisionState,
+      durationMs,
+      data: maskSealed(data) as Record<string, unknown>,
+    })
+    previousAt = at
+  }
+  return entries
+}

@@ -1,0 +1,34 @@
+// NodeState -> the view the API and CLI show. Secrets are masked here, once, for every reader.
+import type { NodeState } from "../../domain/index.ts"
+import type { NodeView, PortView } from "../node-service.ts"
+import { maskDriverInfo } from "../secret-fields.ts"
+import { instanceUuidOf } from "./fleet.ts"
+
+export type Progress = NodeView["deployProgress"]
+
+export const toNodeView = (n: NodeState, progress: Progress = null): NodeView => ({
+  uuid: n.nodeId,
+  name: n.name,
+  driver: n.driver,
+  driverInfo: maskDriverInfo(n.driverInfo),
+  properties: n.properties,
+  instanceInfo: n.instanceInfo,
+  extra: n.extra,
+  provisionState: n.provisionState,
+  targetProvisionState: n.targetProvisionState,
+  powerState: n.powerState,
+  targetPowerState: n.targetPowerState,
+  maintenance: n.maintenance,
+  maintenanceReason: n.maintenanceReason,
+  lastError: n.lastError,
+  instanceUuid: instanceUuidOf(n),
+  ports: n.ports.map((p) => ({ uuid: p.portId, address: p.mac })),
+  deployProgress: progress,
+  createdAt: n.createdAt,
+  updatedAt: n.updatedAt,
+  provisionUpdatedAt: n.provisionUpdatedAt,
+  revision: n.revision,
+})
+
+export const portViews = (n: NodeState): ReadonlyArray<PortView> =>
+  n.ports.map((p) => ({ uuid: p.portId, address: p.mac, nodeUuid: n.nodeId, createdAt: p.addedAt }))

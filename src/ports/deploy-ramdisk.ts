@@ -1,0 +1,14 @@
+// DeployRamdisk port: the conductor's word back to a deploy ramdisk once its disk is written.
+// The seeds' protocol: connect to the ramdisk's address on port 10000 and send "done".
+import { Context, Data, type Effect } from "effect"
+
+export class RamdiskUnreachable extends Data.TaggedError("RamdiskUnreachable")<{
+  readonly address: string
+  readonly reason: string
+}> {
+  override get message() { return `deploy ramdisk at ${this.address}: ${this.reason}` }
+}
+
+export class DeployRamdisk extends Context.Service<DeployRamdisk, {
+  readonly release: (address: string, port: number) => Effect.Effect<void, RamdiskUnreachable>
+}>()("ironledger/DeployRamdisk") {}
