@@ -4,16 +4,15 @@ import { timingSafeEqual } from "node:crypto"
 import { Effect, Semaphore } from "effect"
 import * as E from "fp-ts/lib/Either.js"
 import {
-  Iqn, NonNegativeInt, PortNumber, type DriverInfo, type NodeCommand, type NodeState, type Uuid, fold, parseUuid,
+  Iqn, NonNegativeInt, PortNumber, type DriverInfo, type NodeCommand, type NodeState, type Uuid, parseUuid,
 } from "../domain/index.ts"
 import { Clock, EventStore, Ids, Secrets, type StoreUnavailable } from "../ports/index.ts"
-import { fromStored, streamOf } from "./event-codec.ts"
 import { catchUp, execute, type CommandContext } from "./execute.ts"
 import {
   Conflict, InvalidInput, NodeNotFound, NodeService, PortNotFound, Refused,
   type AppError, type DeployCallback, type EnrollInput, type NodeChanges, type PowerTarget, type ProvisionTarget,
 } from "./node-service.ts"
-import { historyOf } from "./projections/history.ts"
+import { historyFor, stateAtFor } from "./audit.ts"
 import { toNodeView, portViews, type Progress } from "./projections/node-view.ts"
 import type { Fleet } from "./projections/fleet.ts"
 import { isSecretField, MASK } from "./secret-fields.ts"
@@ -196,10 +195,6 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle) =>
         yield* run(node.nodeId, { type: "AcceptIscsi", deployId: deploy.deployId, target: target as never }, ctx)
       })
 
-    const readHistory = (nodeId: string) =>
-      Effect.map(store.readStream(streamOf(nodeId)), (events) =>
-        events.map((s) => ({ ...fromStored(s), position: s.position })))
-
     const service: NodeService["Service"] = {
       enroll,
       get: (ref) => Effect.map(resolve(ref), view),
@@ -230,18 +225,10 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle) =>
       history: (ref, page) =>
         Effect.gen(function* () {
           const node = yield* resolve(ref)
-          const entries = historyOf(node.nodeId, yield* readHistory(node.nodeId))
+          const entries = yield* withStore(historyFor(node.nodeId))
           return entries.filter((e) => e.revision > (page.afterRevision ?? -1)).slice(0, page.limit)
         }),
-      stateAt: (ref, at) =>
-        Effect.gen(function* () {
-          const when = Date.parse(at)
-          if (Number.isNaN(when)) return yield* Effect.fail(new InvalidInput({ reason: `"${at}" is not an ISO 8601 time.` }))
-          const node = yield* resolve(ref)
-          const events = (yield* readHistory(node.nodeId)).filter((e) => Date.parse(e.meta.occurredAt) <= when)
-          if (events.length === 0) return yield* Effect.fail(new NodeNotFound({ ref: `${ref} (at ${at})` }))
-          return toNodeView(fold(node.nodeId, events))
-        }),
+      stateAt: (ref, at) => Effect.flatMap(resolve(ref), (node) => withStore(stateAtFor(node.nodeId, at))),
       addPort: ({ nodeRef, mac }, actor) =>
         uniqueness.withPermit(Effect.gen(function* () {
           const node = yield* resolve(nodeRef)

@@ -1,0 +1,40 @@
+// The application assembled: the fleet projection (from its checkpoint, following the log), the
+// conductor driving nodes through their drivers, and NodeService over both.
+import { Effect, Layer } from "effect"
+import { CheckpointStore, Clock, EventStore, Ids, Secrets } from "../ports/index.ts"
+import { makeConductor, defaultConductorConfig, type ConductorConfig } from "./conductor/conductor.ts"
+import type { Drivers } from "./conductor/hardware.ts"
+import { NodeService } from "./node-service.ts"
+import { makeNodeService } from "./node-service-live.ts"
+import { followLog, loadFleet, saveFleet } from "./projections/projector.ts"
+
+export interface ApplicationConfig {
+  readonly conductor: ConductorConfig
+  /** Save a projection checkpoint every this many events. */
+  readonly checkpointEvery: number
+}
+
+export const defaultApplicationConfig: ApplicationConfig = {
+  conductor: defaultConductorConfig,
+  checkpointEvery: 10_000,
+}
+
+/** Builds the running application in the current scope; everything stops when the scope closes. */
+export const makeApplication = (drivers: Drivers, config: ApplicationConfig = defaultApplicationConfig) =>
+  Effect.gen(function* () {
+    const fleet = yield* loadFleet
+    const scope = yield* Effect.scope
+    yield* Effect.forkIn(followLog(fleet, config.checkpointEvery), scope)
+    yield* Effect.addFinalizer(() => Effect.ignore(saveFleet(fleet)))
+    const conductor = yield* makeConductor(fleet, drivers, config.conductor)
+    const service = yield* makeNodeService(fleet, conductor)
+    return { service, conductor, fleet }
+  })
+
+export type Application = Effect.Success<ReturnType<typeof makeApplication>>
+
+export const ApplicationLayer = (
+  drivers: Drivers,
+  config: ApplicationConfig = defaultApplicationConfig,
+): Layer.Layer<NodeService, never, EventStore | CheckpointStore | Clock | Ids | Secrets> =>
+  Layer.effect(NodeService, Effect.map(Effect.orDie(makeApplication(drivers, config)), (app) => app.service))

@@ -1,0 +1,70 @@
+// Keeps the Fleet projection in step with the log: start from the last checkpoint, catch up by pages,
+// then follow live appends (including other processes'). Checkpoints are snapshots plus the position.
+import { Effect, Option, Stream } from "effect"
+import { CheckpointStore, EventStore, type StoreUnavailable, type StoredEvent } from "../../ports/index.ts"
+import { catchUp } from "../execute.ts"
+import { fromStored, nodeIdOf } from "../event-codec.ts"
+import { Fleet, type FleetSnapshot } from "./fleet.ts"
+
+export const fleetCheckpoint = "fleet"
+const pageSize = 20_000
+
+/** Folds one stored event into the fleet; a gap in a node's revisions is filled from its stream. */
+const applyStored = (fleet: Fleet, stored: StoredEvent) =>
+  Effect.gen(function* () {
+    const nodeId = nodeIdOf(stored.streamId)
+    if (nodeId === null) return
+    if (!fleet.apply(nodeId, fromStored(stored), stored.position)) yield* catchUp(fleet, nodeId)
+  })
+
+/** Folds every event after the fleet's position, page by page, without yielding per event. */
+export const catchUpAll = (fleet: Fleet): Effect.Effect<number, StoreUnavailable, EventStore> =>
+  Effect.gen(function* () {
+    const store = yield* EventStore
+    let count = 0
+    for (;;) {
+      const page = yield* store.readAll({ after: fleet.position, limit: pageSize })
+      for (const stored of page) {
+        const nodeId = nodeIdOf(stored.streamId)
+        if (nodeId !== null && !fleet.apply(nodeId, fromStored(stored), stored.position)) yield* catchUp(fleet, nodeId)
+        else fleet.position = Math.max(fleet.position, stored.position)
+      }
+      count += page.length
+      if (page.length < pageSize) return count
+    }
+  })
+
+/** The fleet as of the last checkpoint (or empty), caught up with the log's head. */
+export const loadFleet = Effect.gen(function* () {
+  const checkpoints = yield* CheckpointStore
+  const saved = yield* checkpoints.load(fleetCheckpoint)
+  const fleet = Option.match(saved, {
+    onNone: () => new Fleet(),
+    onSome: (c) => Fleet.restore(JSON.parse(c.state) as FleetSnapshot),
+  })
+  yield* catchUpAll(fleet)
+  return fleet
+})
+
+export const saveFleet = (fleet: Fleet) =>
+  Effect.gen(function* () {
+    const snapshot = fleet.snapshot()
+    yield* (yield* CheckpointStore).save(fleetCheckpoint, { position: snapshot.position, state: JSON.stringify(snapshot) })
+  })
+
+/** Follows the log from the fleet's position for as long as it runs; checkpoints every `every` events. */
+export const followLog = (fleet: Fleet, every = 10_000) =>
+  Effect.gen(function* () {
+    const store = yield* EventStore
+    let sinceCheckpoint = 0
+    yield* store.subscribeAll(fleet.position).pipe(
+      Stream.runForEach((stored) =>
+        Effect.gen(function* () {
+          yield* applyStored(fleet, stored)
+          if (++sinceCheckpoint >= every) {
+            sinceCheckpoint = 0
+            yield* saveFleet(fleet)
+          }
+        })),
+    )
+  })
