@@ -26,8 +26,12 @@ export class BootConfigFailed extends Data.TaggedError("BootConfigFailed")<{
 export class BootConfigurator extends Context.Service<BootConfigurator, {
   /** Writes the node's config with `default deploy` and links one entry per MAC. */
   readonly prepareDeploy: (boot: DeployBoot) => Effect.Effect<void, BootConfigFailed>
-  /** Rewrites the config to `default boot` with root=UUID=<rootUuid>. */
-  readonly switchToBoot: (nodeId: string, rootUuid: string) => Effect.Effect<void, BootConfigFailed>
+  /**
+   * Rewrites the config to `default boot`: the instance kernel with root=UUID=<rootUuid> for a
+   * partition image, or boot from the local disk (pxelinux `localboot 0`) when rootUuid is null
+   * (whole-disk images carry their own boot loader).
+   */
+  readonly switchToBoot: (nodeId: string, rootUuid: string | null) => Effect.Effect<void, BootConfigFailed>
   readonly switchToRescue: (nodeId: string) => Effect.Effect<void, BootConfigFailed>
   /** The label the node would boot now, or null when it has no config. */
   readonly currentLabel: (nodeId: string) => Effect.Effect<"deploy" | "boot" | "rescue" | null, BootConfigFailed>

@@ -10,6 +10,8 @@ export interface Hardware {
   readonly block: BlockWriter["Service"]
   readonly images: ImageStore["Service"]
   readonly ramdisk: DeployRamdisk["Service"]
+  /** Simulated drivers may deploy without deploy kernels or images, as Ironic's fake-hardware does. */
+  readonly simulated: boolean
 }
 
 export type Drivers = Partial<Record<Driver, Hardware>>

@@ -58,7 +58,9 @@ const targetOf = (n: NodeState) =>
   })
 
 const imagePath = (hw: Hardware, id: string | null, what: string) =>
-  id === null ? Effect.fail(new StepError(`no ${what} image is set`)) : hw.images.pathOf(id)
+  id !== null ? hw.images.pathOf(id)
+  : hw.simulated ? Effect.succeed("")
+  : Effect.fail(new StepError(`no ${what} image is set`))
 
 const optionalImage = (hw: Hardware, id: string | null) => (id === null ? Effect.succeed(null) : hw.images.pathOf(id))
 
@@ -89,9 +91,10 @@ const act = (n: NodeState, hw: Hardware, req: HardwareRequestBody, cfg: PerformC
         if (label === null) yield* hw.boot.clean(n.nodeId, n.ports.map((p) => p.mac))
         else if (label === "rescue") yield* hw.boot.switchToRescue(n.nodeId)
         else if (label === "boot") {
-          const root = n.deploy?.rootUuid
-          if (!root) return yield* Effect.fail(new StepError("the root partition's UUID is unknown"))
-          yield* hw.boot.switchToBoot(n.nodeId, root)
+          const d = n.deploy
+          if (d === null) return yield* Effect.fail(new StepError("no deploy is running"))
+          if (d.imageKind === "partition" && !d.rootUuid) return yield* Effect.fail(new StepError("the root partition's UUID is unknown"))
+          yield* hw.boot.switchToBoot(n.nodeId, d.imageKind === "partition" ? d.rootUuid : null)
         } else {
           const d = n.deploy
           if (d === null) return yield* Effect.fail(new StepError("no deploy is running"))
@@ -112,6 +115,10 @@ const act = (n: NodeState, hw: Hardware, req: HardwareRequestBody, cfg: PerformC
       }
       case "ImageWriteRequested": {
         const d = n.deploy!
+        // Only fake-hardware may deploy without an image (as Ironic's fake deploy does): nothing to write.
+        if (d.imageSource === "" && hw.simulated) {
+          return { type: "ImageWritten", deployId: d.deployId, bytesWritten: 0, rootUuid: null, diskId: null }
+        }
         const diskGb = Number(n.properties["local_gb"])
         const layout = d.imageKind === "whole-disk" ? E.right(null) : computeLayout({
           rootGb: d.rootGb, swapMb: d.swapMb, ephemeralGb: d.ephemeralGb,
@@ -125,7 +132,7 @@ const act = (n: NodeState, hw: Hardware, req: HardwareRequestBody, cfg: PerformC
           preserveEphemeral: d.preserveEphemeral,
           onProgress: (written, total) => cfg.onProgress(n.nodeId, written, total),
         })
-        return { type: "ImageWritten", deployId: d.deployId, bytesWritten: r.bytesWritten, rootUuid: r.rootUuid ?? r.diskId, diskId: r.diskId }
+        return { type: "ImageWritten", deployId: d.deployId, bytesWritten: r.bytesWritten, rootUuid: r.rootUuid, diskId: r.diskId }
       }
       case "DiskWipeRequested":
         yield* hw.block.wipe(yield* targetOf(n))
