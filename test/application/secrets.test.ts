@@ -1,0 +1,53 @@
+// Secrets never reach the log in plain text: not in the SQLite file, not in views, not in history.
+import { test } from "node:test"
+import assert from "node:assert/strict"
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { randomBytes } from "node:crypto"
+import { Effect, Layer } from "effect"
+import { makeSqliteEventStore } from "../../src/adapters/eventstore/sqlite.ts"
+import { SystemClock } from "../../src/adapters/system/clock.ts"
+import { RandomIds } from "../../src/adapters/system/ids.ts"
+import { SecretsWithKey } from "../../src/adapters/system/secrets.ts"
+import { makeApplication } from "../../src/application/live.ts"
+
+const password = "Tr0ub4dor&3-bmc-password"
+const secondPassword = "correct-horse-battery-staple"
+
+test("no BMC password is stored in plain text in the SQLite file, nor shown by views or history", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ironledger-secrets-"))
+  try {
+    const db = join(dir, "store.sqlite")
+    const layer = Layer.mergeAll(makeSqliteEventStore(db), SystemClock, RandomIds, SecretsWithKey(randomBytes(32)))
+    const program = Effect.scoped(Effect.gen(function* () {
+      const { service } = yield* makeApplication({})
+      const node = yield* service.enroll({
+        name: "rack1-node1", driver: "ipmi",
+        driverInfo: { ipmi_address: "127.0.0.1", ipmi_username: "admin", ipmi_password: password },
+        properties: {}, instanceInfo: {}, extra: {},
+      }, "test")
+      assert.equal(node.driverInfo["ipmi_password"], "******")
+      assert.equal(node.driverInfo["ipmi_username"], "admin")
+      // Sending the masked document back keeps the secret; a new value replaces it.
+      yield* service.update(node.uuid, { driverInfo: { ...node.driverInfo as Record<string, string>, ipmi_address: "127.0.0.2" } }, "test")
+      yield* service.update(node.uuid, { driverInfo: { ipmi_address: "127.0.0.2", ipmi_password: secondPassword } }, "test")
+      const history = yield* service.history(node.uuid, { limit: 100 })
+      assert.equal(history.length, 3)
+      const shown = JSON.stringify([history, yield* service.get(node.uuid)])
+      assert.ok(!shown.includes(password) && !shown.includes(secondPassword), "a view or the history shows a password")
+      assert.ok(!shown.includes("$sealed") && !shown.includes("v1."), "a view or the history shows sealed ciphertext")
+    }))
+    await Effect.runPromise(Effect.provide(program, layer))
+    const files = readdirSync(dir).filter((f) => f.startsWith("store.sqlite"))
+    assert.ok(files.length >= 1)
+    const bytes = Buffer.concat(files.map((f) => readFileSync(join(dir, f))))
+    assert.ok(bytes.includes(Buffer.from("rack1-node1")), "the file holds the node (the check reads the right file)")
+    for (const secret of [password, secondPassword]) {
+      assert.ok(!bytes.includes(Buffer.from(secret)), `"${secret}" found in plain text in the SQLite file`)
+      assert.ok(!bytes.includes(Buffer.from(secret, "utf16le")), `"${secret}" found as UTF-16 in the SQLite file`)
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
