@@ -35,6 +35,16 @@ export type NodeCommand =
   | { readonly type: "RequestHardware"; readonly request: HardwareRequestBody }
   | { readonly type: "RecordHardware"; readonly result: HardwareResultBody }
   | { readonly type: "ObservePower"; readonly powerState: EventDataOf<"PowerStateObserved">["powerState"] }
+  // Conductor leases: take or renew (refused while another holder's lease runs), give back.
+  | { readonly type: "AcquireLease"; readonly holder: string; readonly now: string; readonly expiresAt: string }
+  | { readonly type: "ReleaseLease"; readonly holder: string }
+  /** A command a conductor issues: accepted only while `holder` holds the node's lease at `now`. */
+  | { readonly type: "AsConductor"; readonly holder: string; readonly now: string; readonly command: ConductorCommand }
+
+/** What a conductor records while driving a node. */
+export type ConductorCommand = Extract<NodeCommand, {
+  readonly type: "AwaitCallback" | "TimeOutWait" | "Complete" | "Fail" | "RequestHardware" | "RecordHardware" | "ObservePower"
+}>
 
 export type HardwareRequestBody = { [K in HardwareRequest]: { readonly type: K; readonly data: EventDataOf<K> } }[HardwareRequest]
 export type HardwareResultBody = {

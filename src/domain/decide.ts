@@ -66,6 +66,9 @@ const move = (s: NodeState, action: string, verb: Verb, event: NodeEvent): Decis
 const refuse = (s: NodeState, code: DomainError["code"], action: string, message: string): Decision =>
   E.left(domainError(code, s.nodeId, action, s.provisionState, message))
 
+const heldByOther = (s: NodeState, holder: string, now: string): boolean =>
+  s.lease !== null && s.lease.holder !== holder && Date.parse(s.lease.expiresAt) > Date.parse(now)
+
 const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }>): Decision => {
   switch (c.type) {
     case "Update": {
@@ -174,6 +177,18 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
     }
     case "ObservePower":
       return c.powerState === s.powerState ? none : ok({ type: "PowerStateObserved", data: { powerState: c.powerState } })
+    case "AcquireLease":
+      if (heldByOther(s, c.holder, c.now)) {
+        return refuse(s, "Conflict", "acquire lease", `Node ${s.nodeId} is locked by ${s.lease!.holder} until ${s.lease!.expiresAt}.`)
+      }
+      return ok({ type: "LeaseAcquired", data: { holder: c.holder, expiresAt: c.expiresAt } })
+    case "ReleaseLease":
+      return s.lease?.holder === c.holder ? ok({ type: "LeaseReleased", data: { holder: c.holder } }) : none
+    case "AsConductor":
+      if (s.lease?.holder !== c.holder || Date.parse(s.lease.expiresAt) <= Date.parse(c.now)) {
+        return refuse(s, "Conflict", c.command.type, `Conductor ${c.holder} does not hold the lease of node ${s.nodeId}.`)
+      }
+      return decideExisting(s, c.command)
   }
 }
 

@@ -116,6 +116,10 @@ export const eventData = {
   Unrescued: Empty,
   UnrescueFailed: Reason,
 
+  // Which conductor drives the node, until when (several conductors may share one store).
+  LeaseAcquired: t.type({ holder: t.string, expiresAt: t.string }),
+  LeaseReleased: t.type({ holder: t.string }),
+
   // Hardware actions: requested -> result.
   PowerOnRequested: Step,
   PowerOffRequested: Step,

@@ -53,6 +53,8 @@ export interface NodeState {
   readonly waitDeadline: string | null
   readonly pendingSteps: Readonly<Record<string, PendingStep>>
   readonly operation: Operation | null
+  /** The conductor driving the node and until when; only it may record conductor steps. */
+  readonly lease: { readonly holder: string; readonly expiresAt: string } | null
   readonly createdAt: string
   readonly updatedAt: string
   readonly provisionUpdatedAt: string
@@ -96,7 +98,7 @@ export const initialState = (nodeId: Uuid): NodeState => ({
   nodeId, revision: -1, deleted: false, name: null, driver: "fake-hardware", driverInfo: {},
   properties: {}, instanceInfo: {}, extra: {}, provisionState: "enroll", targetProvisionState: null,
   powerState: null, targetPowerState: null, maintenance: false, maintenanceReason: null, lastError: null,
-  ports: [], deploy: null, waitDeadline: null, pendingSteps: {}, operation: null, createdAt: "", updatedAt: "",
+  ports: [], deploy: null, waitDeadline: null, pendingSteps: {}, operation: null, lease: null, createdAt: "", updatedAt: "",
   provisionUpdatedAt: "",
 })
 
@@ -124,6 +126,8 @@ const applyFacts = (s: NodeState, event: NodeEvent, meta: EventMeta): NodeState 
     case "PortRemoved": return { ...s, ports: s.ports.filter((p) => p.portId !== event.data.portId) }
     case "MaintenanceSet": return { ...s, maintenance: true, maintenanceReason: event.data.reason }
     case "MaintenanceCleared": return { ...s, maintenance: false, maintenanceReason: null }
+    case "LeaseAcquired": return { ...s, lease: event.data }
+    case "LeaseReleased": return { ...s, lease: null }
     case "DeployRequested": {
       const { rebuild, ...spec } = event.data
       return {

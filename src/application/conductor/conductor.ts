@@ -3,7 +3,7 @@
 // while it runs makes it look again. A periodic sweep re-kicks unfinished nodes (after a restart,
 // or when another process wrote) and times out waits whose deadline passed.
 import { Effect, Fiber, Schedule, Scope } from "effect"
-import type { NodeCommand, NodeState } from "../../domain/index.ts"
+import type { ConductorCommand, NodeCommand, NodeState } from "../../domain/index.ts"
 import { Clock, EventStore, Ids, Secrets } from "../../ports/index.ts"
 import { streamOf } from "../event-codec.ts"
 import { catchUp, execute } from "../execute.ts"
@@ -15,8 +15,10 @@ import { bmcOf, perform, type PerformConfig } from "./perform.ts"
 import { plan } from "./plan.ts"
 
 export interface ConductorConfig {
-  /** Names this conductor in the events it records. */
+  /** Names this conductor in the events it records and in its leases: unique per conductor. */
   readonly name: string
+  /** How long a lease on a node lasts; renewed while the conductor works on the node. */
+  readonly leaseTtlMs: number
   readonly callbackTimeoutMs: number
   readonly maxConcurrentDeploys: number
   readonly sweepIntervalMs: number
@@ -25,6 +27,7 @@ export interface ConductorConfig {
 
 export const defaultConductorConfig: ConductorConfig = {
   name: "conductor",
+  leaseTtlMs: 60_000,
   callbackTimeoutMs: 1_800_000,
   maxConcurrentDeploys: 50,
   sweepIntervalMs: 10_000,
@@ -58,7 +61,7 @@ export const makeConductor = (fleet: Fleet, drivers: Drivers, config: ConductorC
       progress.set(nodeId, { bytesWritten: written, totalBytes: total })
     const performConfig: PerformConfig = { ...config.perform, onProgress }
 
-    const run = (n: NodeState, command: NodeCommand) =>
+    const record = (n: NodeState, command: NodeCommand) =>
       Effect.gen(function* () {
         const ctx = {
           actor: config.name,
@@ -68,6 +71,32 @@ export const makeConductor = (fleet: Fleet, drivers: Drivers, config: ConductorC
         }
         return yield* execute(fleet, n.nodeId, command, ctx)
       })
+
+    /** Records a step under this conductor's lease: refused if another conductor took the node. */
+    const run = (n: NodeState, command: ConductorCommand) =>
+      Effect.flatMap(clock.now, (now) =>
+        record(n, { type: "AsConductor", holder: config.name, now: new Date(now).toISOString(), command }))
+
+    /** Takes the node's lease, or renews it when half of it has run out. False: another conductor holds it. */
+    const holdLease = (n: NodeState) =>
+      Effect.gen(function* () {
+        const now = yield* clock.now
+        const mine = n.lease?.holder === config.name
+        if (mine && Date.parse(n.lease!.expiresAt) - now > config.leaseTtlMs / 2) return true
+        const taken = yield* Effect.result(record(n, {
+          type: "AcquireLease", holder: config.name,
+          now: new Date(now).toISOString(), expiresAt: new Date(now + config.leaseTtlMs).toISOString(),
+        }))
+        return taken._tag === "Success"
+      })
+
+    /** Keeps the lease alive during a long step (an image write can outlast it). */
+    const renewingLease = <A, E, R>(nodeId: string, work: Effect.Effect<A, E, R>) =>
+      Effect.raceFirst(work, Effect.forever(Effect.gen(function* () {
+        yield* Effect.sleep(`${Math.max(1, Math.floor(config.leaseTtlMs / 3))} millis`)
+        const n = fleet.nodes.get(nodeId)
+        if (n !== undefined) yield* Effect.ignore(holdLease(n))
+      })) as Effect.Effect<never, never, EventStore>)
 
     const deploysInFlight = () => {
       let count = 0
@@ -88,32 +117,36 @@ export const makeConductor = (fleet: Fleet, drivers: Drivers, config: ConductorC
             callbackTimeoutMs: config.callbackTimeoutMs,
             mayStartDeploy: deploysInFlight() < config.maxConcurrentDeploys,
           })
+          if (p.kind === "idle") {
+            if (p.why.startsWith("queued")) queued.add(nodeId)
+            else queued.delete(nodeId)
+            if (n.provisionState !== "deploying") progress.delete(nodeId)
+            if (n.lease?.holder === config.name) yield* record(n, { type: "ReleaseLease", holder: config.name })
+            return
+          }
+          if (!(yield* holdLease(n))) return
+          const leased = fleet.nodes.get(nodeId)!
           switch (p.kind) {
-            case "idle":
-              if (p.why.startsWith("queued")) queued.add(nodeId)
-              else queued.delete(nodeId)
-              if (n.provisionState !== "deploying") progress.delete(nodeId)
-              return
             case "request":
-              yield* run(n, { type: "RequestHardware", request: p.request })
+              yield* run(leased, { type: "RequestHardware", request: p.request })
               break
             case "perform": {
-              const result = yield* perform(n, hw, p.request, performConfig)
-              yield* run(n, { type: "RecordHardware", result })
+              const result = yield* renewingLease(nodeId, perform(leased, hw, p.request, performConfig))
+              yield* run(fleet.nodes.get(nodeId)!, { type: "RecordHardware", result })
               break
             }
             case "verify": {
-              const status = yield* Effect.result(Effect.flatMap(bmcOf(n), hw.power.status))
+              const status = yield* Effect.result(Effect.flatMap(bmcOf(leased), hw.power.status))
               if (status._tag === "Success") {
-                yield* run(n, { type: "ObservePower", powerState: status.success })
-                yield* run(n, { type: "Complete" })
+                const observed = yield* run(leased, { type: "ObservePower", powerState: status.success })
+                yield* run(observed.state, { type: "Complete" })
               } else {
-                yield* run(n, { type: "Fail", error: `The BMC did not answer: ${status.failure.message}` })
+                yield* run(leased, { type: "Fail", error: `The BMC did not answer: ${status.failure.message}` })
               }
               break
             }
             case "command":
-              yield* run(n, p.command)
+              yield* run(leased, p.command)
               break
           }
         }

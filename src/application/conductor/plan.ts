@@ -5,7 +5,7 @@
 //   PXE deploy config -> boot device pxe -> PowerOnRequested -> wait call-back (deadline)
 //   -> ramdisk posts pass_deploy_info -> IscsiReady -> write image -> ImageWritten
 //   -> release the ramdisk -> PXE boot label -> reboot -> DeployDone
-import type { HardwareRequestBody, NodeCommand, NodeState } from "../../domain/index.ts"
+import type { ConductorCommand, HardwareRequestBody, NodeState } from "../../domain/index.ts"
 
 export type Plan =
   /** Ask for a hardware step (recorded first, then carried out). */
@@ -14,7 +14,7 @@ export type Plan =
   | { readonly kind: "perform"; readonly request: HardwareRequestBody }
   /** Check the BMC answers, then complete verification. */
   | { readonly kind: "verify" }
-  | { readonly kind: "command"; readonly command: NodeCommand }
+  | { readonly kind: "command"; readonly command: ConductorCommand }
   | { readonly kind: "idle"; readonly why: string }
 
 export interface PlanContext {
