@@ -1,43 +1,94 @@
-// The "fake-hardware" driver: simulated ports wired together so a node behaves like a machine with
-// a deploy ramdisk. When a node powers on (or reboots) while its PXE config says `deploy`, the
-// simulated ramdisk calls back with the key from that config, as the real ramdisk would over HTTP.
-import { Effect } from "effect"
+// The "fake-hardware" driver: the simulated ports wired together so a node behaves like a machine
+// with a deploy ramdisk. When a node powers on (or reboots) while its PXE config says `deploy`, its
+// simulated ramdisk "exports" a disk file and calls back with the key from that config, as the
+// real ramdisk does over HTTP. Nothing here touches real hardware or servers.
+import { randomBytes } from "node:crypto"
+import { closeSync, ftruncateSync, mkdirSync, openSync } from "node:fs"
+import { join } from "node:path"
+import { Effect, Redacted } from "effect"
 import type { Hardware } from "../../application/conductor/hardware.ts"
+import type { DeployCallback } from "../../application/node-service.ts"
 import type { BmcAccess, BootConfigurator, DeployBoot, PowerDriver } from "../../ports/index.ts"
-
-export interface RamdiskBoot {
-  readonly nodeId: string
-  readonly boot: DeployBoot
-}
+import { makeSimBoot } from "../sim/boot.ts"
+import { SimDisks, simBlockWriter } from "../sim/block.ts"
+import { makeSimImages, type SimImages } from "../sim/images.ts"
+import { makeSimPower } from "../sim/power.ts"
 
 export interface FakeHardwareOptions {
-  /** How long the simulated ramdisk takes to "boot" before calling back. */
+  /** How long a simulated ramdisk takes to "boot" before calling back. */
   readonly callbackDelayMs: number
-  /** Called when a simulated ramdisk has booted; the composition root posts pass_deploy_info. */
-  readonly onRamdiskBoot: (boot: RamdiskBoot) => void
+  /** Delivers a ramdisk's pass_deploy_info; the composition root hands it to NodeService. */
+  readonly callBack: (nodeId: string, callback: DeployCallback) => void
+  /** Where simulated disks live (sparse files). Without it, nodes have no disk to write images to. */
+  readonly diskDir?: string
+  /** Size of a node's simulated disk. */
+  readonly diskBytesOf?: (nodeId: string) => number
+  /** Shared with whoever imports images for fake-hardware deploys. */
+  readonly images?: SimImages
 }
 
-export const makeFakeHardware = (parts: Omit<Hardware, "ramdisk" | "simulated">, options: FakeHardwareOptions): Hardware => {
+export interface FakeHardware {
+  readonly hardware: Hardware
+  readonly images: SimImages
+  readonly disks: SimDisks
+}
+
+const defaultDiskBytes = 8 * 1024 ** 3
+
+export const makeFakeHardware = (options: FakeHardwareOptions): FakeHardware => {
+  const power = makeSimPower({ unknownBmcs: "adopt" }).driver
+  const bootSim = makeSimBoot().configurator
+  const images = options.images ?? makeSimImages()
+  const disks = new SimDisks()
+  const block = simBlockWriter(disks)
   // Fake-hardware nodes are addressed by their UUID (see bmcOf), so the BMC address names the node.
   const deployConfigs = new Map<string, DeployBoot>()
   const forget = (id: string) => Effect.sync(() => deployConfigs.delete(id))
+
   const boot: BootConfigurator["Service"] = {
-    ...parts.boot,
-    prepareDeploy: (b) => Effect.tap(parts.boot.prepareDeploy(b), () => Effect.sync(() => deployConfigs.set(b.nodeId, b))),
-    switchToBoot: (id, root) => Effect.tap(parts.boot.switchToBoot(id, root), () => forget(id)),
-    switchToRescue: (id) => Effect.tap(parts.boot.switchToRescue(id), () => forget(id)),
-    clean: (id, macs) => Effect.tap(parts.boot.clean(id, macs), () => forget(id)),
+    ...bootSim,
+    prepareDeploy: (b) => Effect.tap(bootSim.prepareDeploy(b), () => Effect.sync(() => deployConfigs.set(b.nodeId, b))),
+    switchToBoot: (id, root) => Effect.tap(bootSim.switchToBoot(id, root), () => forget(id)),
+    switchToRescue: (id) => Effect.tap(bootSim.switchToRescue(id), () => forget(id)),
+    clean: (id, macs) => Effect.tap(bootSim.clean(id, macs), () => forget(id)),
   }
+
+  /** The simulated ramdisk: export the node's disk under CHAP, then post pass_deploy_info. */
+  const ramdiskBoots = (config: DeployBoot) => {
+    const target = { portal: "127.0.0.1", port: 3260, iqn: config.iscsiIqn, lun: 1 }
+    const chap = { user: `sim-${randomBytes(4).toString("hex")}`, secret: randomBytes(12).toString("hex") }
+    if (options.diskDir !== undefined) {
+      mkdirSync(options.diskDir, { recursive: true })
+      const path = join(options.diskDir, `${config.nodeId}.img`)
+      const fd = openSync(path, "a")
+      try { ftruncateSync(fd, options.diskBytesOf?.(config.nodeId) ?? defaultDiskBytes) } finally { closeSync(fd) }
+      disks.attach(target, { path, chap: { user: chap.user, secret: Redacted.make(chap.secret) } })
+    }
+    options.callBack(config.nodeId, {
+      address: target.portal, port: target.port, iqn: target.iqn, lun: target.lun,
+      key: config.deployKey, error: null, chapUser: chap.user, chapSecret: chap.secret,
+    })
+  }
+
   const bootsRamdisk = (bmc: BmcAccess) =>
     Effect.sync(() => {
       const config = deployConfigs.get(bmc.address)
-      if (config === undefined) return
-      setTimeout(() => options.onRamdiskBoot({ nodeId: bmc.address, boot: config }), options.callbackDelayMs)
+      if (config !== undefined) setTimeout(() => ramdiskBoots(config), options.callbackDelayMs)
     })
-  const power: PowerDriver["Service"] = {
-    ...parts.power,
-    powerOn: (bmc) => Effect.tap(parts.power.powerOn(bmc), () => bootsRamdisk(bmc)),
-    reboot: (bmc) => Effect.tap(parts.power.reboot(bmc), () => bootsRamdisk(bmc)),
+
+  const poweredPower: PowerDriver["Service"] = {
+    ...power,
+    powerOn: (bmc) => Effect.tap(power.powerOn(bmc), () => bootsRamdisk(bmc)),
+    reboot: (bmc) => Effect.tap(power.reboot(bmc), () => bootsRamdisk(bmc)),
   }
-  return { ...parts, boot, power, ramdisk: { release: () => Effect.void }, simulated: true }
+
+  return {
+    hardware: {
+      power: poweredPower, boot, block, images: images.store,
+      ramdisk: { release: () => Effect.void },
+      simulated: true,
+    },
+    images,
+    disks,
+  }
 }
