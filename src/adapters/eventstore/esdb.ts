@@ -1,0 +1,224 @@
+// EventStore port on EventStoreDB (gRPC client @eventstore/db-client), the alternative to the
+// embedded SQLite store when a team already runs an EventStoreDB cluster. See ADR 0003.
+import {
+  ANY,
+  BACKWARDS,
+  END,
+  EventStoreDBClient,
+  excludeSystemEvents,
+  jsonEvent,
+  NO_STREAM,
+  START,
+  StreamNotFoundError,
+  WrongExpectedVersionError,
+  type AllStreamResolvedEvent,
+  type AppendExpectedRevision,
+  type JSONType,
+  type Position,
+  type ReadPosition,
+  type ResolvedEvent,
+} from "@eventstore/db-client"
+import { Effect, Layer, Stream } from "effect"
+import {
+  EventStore,
+  StoreUnavailable,
+  WrongExpectedRevision,
+  type ExpectedRevision,
+  type NewEvent,
+  type StoredEvent,
+  type StoredMeta,
+} from "../../ports/event-store.ts"
+import { assertWellFormedAppend, emptyAppendResult, NO_STREAM_REVISION, revisionConflict, toJsonText } from "./append-rules.ts"
+
+// Positions: for events appended in one call (an implicit transaction, the only kind the gRPC API
+// writes) EventStoreDB gives each event its own log position, with commit == prepare. That number
+// is strictly increasing along $all, so it is the port's position as is; as a JS number it is
+// exact up to 2^53 bytes of log (9 PB). Reading "after p" starts at {commit: p, prepare: p}, which
+// EventStoreDB treats as inclusive, so the event at p itself is dropped.
+
+const toReadPosition = (after: number): ReadPosition =>
+  after < 0 ? START : { commit: BigInt(after), prepare: BigInt(after) }
+
+const toPortPosition = (position: Position): number => Number(position.commit)
+
+const toExpectedRevision = (expected: ExpectedRevision): AppendExpectedRevision =>
+  expected === "any" ? ANY : expected === "no_stream" ? NO_STREAM : BigInt(expected)
+
+/** schemaVersion travels in the event's metadata, next to the port's StoredMeta. */
+interface EsdbMetadata extends StoredMeta {
+  readonly schemaVersion: number
+}
+
+const toEventData = (streamId: string, event: NewEvent) => {
+  // Round-trip through JSON text so a value the other adapters refuse is refused here too.
+  const data = JSON.parse(toJsonText(event.data, `data of ${event.type} in ${streamId}`)) as JSONType
+  const meta = JSON.parse(toJsonText(event.meta, `meta of ${event.type} in ${streamId}`)) as StoredMeta
+  const metadata: EsdbMetadata = { ...meta, schemaVersion: event.schemaVersion }
+  return jsonEvent({ type: event.type, data, metadata })
+}
+
+/** Our events only: system streams/events ($...), unresolved links and binary events are skipped. */
+const toStoredEvent = (resolved: ResolvedEvent | AllStreamResolvedEvent): StoredEvent | undefined => {
+  const event = resolved.event
+  if (event === undefined || !event.isJson) return undefined
+  if (event.streamId.startsWith("$") || event.type.startsWith("$")) return undefined
+  if (event.position === undefined) {
+    // Servers older than 20.10 leave positions out of stream reads; without them no projection
+    // could resume, so refuse rather than drop events.
+    throw new Error(`event ${event.id} came without a log position; EventStoreDB 20.10 or later is required`)
+  }
+  const { schemaVersion, ...meta } = (event.metadata ?? {}) as Partial<EsdbMetadata>
+  return {
+    streamId: event.streamId,
+    revision: Number(event.revision),
+    position: toPortPosition(event.position),
+    type: event.type,
+    schemaVersion: schemaVersion ?? 1,
+    data: event.data,
+    meta: meta as StoredMeta,
+  }
+}
+
+// Never put the connection string in a message: it may carry credentials.
+const unavailable = (operation: string) => (cause: unknown) =>
+  new StoreUnavailable({ reason: `${operation}: ${cause instanceof Error ? cause.message : String(cause)}`, cause })
+
+const makeEsdbStore = (client: EventStoreDBClient): EventStore["Service"] => {
+  const readStreamFrom = async (streamId: string, fromRevision: number, maxCount?: number): Promise<Array<StoredEvent>> => {
+    const events: Array<StoredEvent> = []
+    try {
+      const read = client.readStream(streamId, { fromRevision: BigInt(Math.max(0, fromRevision)), ...(maxCount ? { maxCount } : {}) })
+      for await (const resolved of read) {
+        const event = toStoredEvent(resolved)
+        if (event !== undefined) events.push(event)
+      }
+    } catch (error) {
+      if (error instanceof StreamNotFoundError) return []
+      throw error
+    }
+    return events
+  }
+
+  const currentRevision = async (streamId: string): Promise<number> => {
+    try {
+      for await (const resolved of client.readStream(streamId, { direction: BACKWARDS, fromRevision: END, maxCount: 1 })) {
+        if (resolved.event !== undefined) return Number(resolved.event.revision)
+      }
+    } catch (error) {
+      if (!(error instanceof StreamNotFoundError)) throw error
+    }
+    return NO_STREAM_REVISION
+  }
+
+  const readAllAfter = async (after: number, limit: number): Promise<Array<StoredEvent>> => {
+    const events: Array<StoredEvent> = []
+    if (limit <= 0) return events
+    const read = client.readAll({ fromPosition: toReadPosition(after) })
+    try {
+      for await (const resolved of read) {
+        const event = toStoredEvent(resolved)
+        if (event === undefined || event.position <= after) continue
+        events.push(event)
+        if (events.length >= limit) break
+      }
+    } finally {
+      await read.cancel().catch(() => undefined)
+    }
+    return events
+  }
+
+  return {
+    append: (streamId, events, expected) =>
+      Effect.suspend(() => {
+        assertWellFormedAppend(streamId, events, expected)
+        if (events.length === 0) {
+          // An empty append only checks the expected revision, as in the other adapters.
+          return Effect.tryPromise({ try: () => currentRevision(streamId), catch: unavailable(`read ${streamId}`) }).pipe(
+            Effect.flatMap((current) => {
+              const conflict = revisionConflict(streamId, expected, current)
+              return conflict === undefined ? Effect.succeed(emptyAppendResult(current)) : Effect.fail(conflict)
+            }),
+          )
+        }
+        const data = events.map((event) => toEventData(streamId, event))
+        return Effect.tryPromise({
+          try: () => client.appendToStream(streamId, data, { expectedRevision: toExpectedRevision(expected) }),
+          catch: (error): WrongExpectedRevision | StoreUnavailable =>
+            error instanceof WrongExpectedVersionError
+              ? new WrongExpectedRevision({
+                streamId,
+                expected,
+                actual: error.actualVersion === NO_STREAM ? "no_stream" : Number(error.actualVersion),
+              })
+              : unavailable(`append to ${streamId}`)(error),
+        }).pipe(
+          Effect.flatMap((result) => {
+            const nextExpectedRevision = Number(result.nextExpectedRevision)
+            // For one event the reported position is that event's. For several, servers report
+            // the write's commit position, which need not be the last event's: read that event
+            // back, so "caught up to position" really includes the whole append.
+            if (events.length === 1 && result.position !== undefined) {
+              return Effect.succeed({ nextExpectedRevision, position: toPortPosition(result.position) })
+            }
+            return Effect.tryPromise({
+              try: () => readStreamFrom(streamId, nextExpectedRevision, 1),
+              catch: unavailable(`read back ${streamId}`),
+            }).pipe(
+              Effect.flatMap(([last]) =>
+                last === undefined || last.revision !== nextExpectedRevision
+                  ? Effect.fail(new StoreUnavailable({ reason: `append to ${streamId}: its last event cannot be read back` }))
+                  : Effect.succeed({ nextExpectedRevision, position: last.position })
+              ),
+            )
+          }),
+        )
+      }),
+    readStream: (streamId, fromRevision = 0) =>
+      Effect.tryPromise({ try: () => readStreamFrom(streamId, fromRevision), catch: unavailable(`read ${streamId}`) }),
+    readAll: (options) =>
+      Effect.tryPromise({
+        try: () => readAllAfter(options?.after ?? -1, options?.limit ?? Number.POSITIVE_INFINITY),
+        catch: unavailable("read $all"),
+      }),
+    subscribeAll: (after = -1) =>
+      Stream.unwrap(
+        Effect.map(
+          // The subscription is a gRPC call: unsubscribing when the stream ends or is interrupted
+          // cancels it on the server too.
+          Effect.acquireRelease(
+            Effect.sync(() =>
+              client.subscribeToAll({ fromPosition: toReadPosition(after), filter: excludeSystemEvents() })
+            ),
+            (subscription) => Effect.promise(() => subscription.unsubscribe().catch(() => undefined)),
+          ),
+          (subscription) =>
+            Stream.fromAsyncIterable(subscription, unavailable("subscribe to $all")).pipe(
+              Stream.mapEffect((resolved) =>
+                Effect.try({ try: () => toStoredEvent(resolved), catch: unavailable("subscribe to $all") })
+              ),
+              Stream.filter((event): event is StoredEvent => event !== undefined && event.position > after),
+            ),
+        ),
+      ),
+  }
+}
+
+/**
+ * EventStore on the EventStoreDB at `connectionString` (e.g. "esdb://127.0.0.1:2113?tls=false").
+ * The client is disposed when the layer's scope ends.
+ */
+export const makeEsdbEventStore = (connectionString: string): Layer.Layer<EventStore, StoreUnavailable> =>
+  Layer.effect(
+    EventStore,
+    Effect.map(
+      Effect.acquireRelease(
+        Effect.try({
+          try: () => EventStoreDBClient.connectionString(connectionString),
+          // The parser's message quotes the string, which may hold a password: say less.
+          catch: () => new StoreUnavailable({ reason: "invalid EventStoreDB connection string" }),
+        }),
+        (client) => Effect.promise(() => client.dispose().catch(() => undefined)),
+      ),
+      makeEsdbStore,
+    ),
+  )

@@ -1,0 +1,78 @@
+// Starts the application in-process for the application's own tests: in-memory stores, the
+// fake-hardware driver, and a scope the test closes. Returns helpers to run Effects and to wait.
+import { randomBytes } from "node:crypto"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect, Exit, Layer, Scope } from "effect"
+import { makeFakeHardware } from "../../src/adapters/drivers/fake-hardware.ts"
+import { MemoryStores } from "../../src/adapters/eventstore/memory.ts"
+import { RandomIds } from "../../src/adapters/system/ids.ts"
+import { SecretsWithKey } from "../../src/adapters/system/secrets.ts"
+import { SystemClock } from "../../src/adapters/system/clock.ts"
+import { defaultApplicationConfig, makeApplication, type Application } from "../../src/application/live.ts"
+import type { ConductorConfig } from "../../src/application/conductor/conductor.ts"
+import type { DeployCallback, NodeView } from "../../src/application/node-service.ts"
+import type { CheckpointStore, Clock, EventStore, Ids, Secrets } from "../../src/ports/index.ts"
+
+export interface TestApp extends Application {
+  readonly run: <A, E>(eff: Effect.Effect<A, E, EventStore | CheckpointStore | Clock | Ids | Secrets>) => Promise<A>
+  readonly fake: ReturnType<typeof makeFakeHardware>
+  /** Waits until the node reaches `state` (and the conductor is idle), or fails after `ms`. */
+  readonly waitFor: (ref: string, state: NodeView["provisionState"], ms?: number) => Promise<NodeView>
+  /** Ramdisk call-backs the fake hardware produced and the test held back (when autoCallBack is false). */
+  readonly heldCallbacks: Array<{ nodeId: string; callback: DeployCallback }>
+  readonly close: () => Promise<void>
+}
+
+export interface TestAppOptions {
+  readonly conductor?: Partial<ConductorConfig>
+  /** When false, ramdisk call-backs are collected in heldCallbacks instead of posted. */
+  readonly autoCallBack?: boolean
+  readonly stores?: Layer.Layer<EventStore | CheckpointStore, unknown>
+  readonly clock?: Layer.Layer<Clock>
+}
+
+export const startTestApp = async (options: TestAppOptions = {}): Promise<TestApp> => {
+  const diskDir = mkdtempSync(join(tmpdir(), "ironledger-app-"))
+  const layer = Layer.mergeAll(
+    options.stores ?? MemoryStores, options.clock ?? SystemClock, RandomIds, SecretsWithKey(randomBytes(32)),
+  ) as Layer.Layer<EventStore | CheckpointStore | Clock | Ids | Secrets>
+  const scope = await Effect.runPromise(Scope.make())
+  const context = await Effect.runPromise(Layer.buildWithScope(layer, scope))
+  const run = <A, E>(eff: Effect.Effect<A, E, EventStore | CheckpointStore | Clock | Ids | Secrets>) =>
+    Effect.runPromise(Effect.provide(eff, context))
+  const heldCallbacks: TestApp["heldCallbacks"] = []
+  let app: Application | undefined
+  const fake = makeFakeHardware({
+    callbackDelayMs: 1,
+    diskDir,
+    diskBytesOf: () => 4 * 1024 ** 3,
+    callBack: (nodeId, callback) => {
+      if (options.autoCallBack === false) heldCallbacks.push({ nodeId, callback })
+      else void run(app!.service.passDeployInfo(nodeId, callback)).catch(() => {})
+    },
+  })
+  app = await run(Scope.provide(scope)(makeApplication({ "fake-hardware": fake.hardware }, {
+    ...defaultApplicationConfig,
+    conductor: { ...defaultApplicationConfig.conductor, sweepIntervalMs: 50, ...options.conductor },
+  })))
+  const waitFor = async (ref: string, state: NodeView["provisionState"], ms = 10_000) => {
+    const deadline = Date.now() + ms
+    for (;;) {
+      const node = await run(app!.service.get(ref))
+      if (node.provisionState === state && node.targetProvisionState === null) return node
+      if (Date.now() > deadline) {
+        throw new Error(`node ${ref} is "${node.provisionState}" (last error: ${node.lastError}), not "${state}", after ${ms} ms`)
+      }
+      await new Promise((r) => setTimeout(r, 10))
+    }
+  }
+  return {
+    ...app, run, fake, waitFor, heldCallbacks,
+    close: async () => {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+      rmSync(diskDir, { recursive: true, force: true })
+    },
+  }
+}
