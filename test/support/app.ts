@@ -14,6 +14,7 @@ import { defaultApplicationConfig, makeApplication, type Application } from "../
 import type { ConductorConfig } from "../../src/application/conductor/conductor.ts"
 import type { DeployCallback, NodeView } from "../../src/application/node-service.ts"
 import type { CheckpointStore, Clock, EventStore, Ids, Secrets } from "../../src/ports/index.ts"
+import { isStable } from "../../src/domain/index.ts"
 
 export interface TestApp extends Application {
   readonly run: <A, E>(eff: Effect.Effect<A, E, EventStore | CheckpointStore | Clock | Ids | Secrets>) => Promise<A>
@@ -61,7 +62,8 @@ export const startTestApp = async (options: TestAppOptions = {}): Promise<TestAp
     const deadline = Date.now() + ms
     for (;;) {
       const node = await run(app!.service.get(ref))
-      if (node.provisionState === state && node.targetProvisionState === null) return node
+      // A stable state counts once nothing is heading elsewhere; an unstable one as soon as it is seen.
+      if (node.provisionState === state && (node.targetProvisionState === null || !isStable(state))) return node
       if (Date.now() > deadline) {
         throw new Error(`node ${ref} is "${node.provisionState}" (last error: ${node.lastError}), not "${state}", after ${ms} ms`)
       }

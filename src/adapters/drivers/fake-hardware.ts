@@ -82,11 +82,14 @@ export const makeFakeHardware = (options: FakeHardwareOptions): FakeHardware => 
     reboot: (bmc) => Effect.tap(power.reboot(bmc), () => bootsRamdisk(bmc)),
   }
 
+  // The simulated ramdisk needs no real kernel, but the PXE config must name files that exist.
+  const deployImage = (what: string) => Effect.runSync(images.importBytes(new TextEncoder().encode(`simulated ${what}\n`))).id
   return {
     hardware: {
       power: poweredPower, boot, block, images: images.store,
       ramdisk: { release: () => Effect.void },
       simulated: true,
+      defaultDeployImages: { kernel: deployImage("deploy kernel"), ramdisk: deployImage("deploy ramdisk") },
     },
     images,
     disks,

@@ -52,7 +52,8 @@ export const makeConductor = (fleet: Fleet, drivers: Drivers, config: ConductorC
     const services = yield* Effect.context<EventStore | Secrets | Clock | Ids>()
     const clock = yield* Clock
     const progress = new Map<string, NonNullable<Progress>>()
-    const running = new Map<string, Fiber.Fiber<void, never>>()
+    // A node is in `running` from its kick until its fiber ends; the fiber may finish synchronously.
+    const running = new Map<string, Fiber.Fiber<void, never> | null>()
     const again = new Set<string>()
     const queued = new Set<string>()
     let idleWaiters: Array<() => void> = []
@@ -173,8 +174,9 @@ export const makeConductor = (fleet: Fleet, drivers: Drivers, config: ConductorC
         again.add(nodeId)
         return
       }
+      running.set(nodeId, null)
       const fiber = Effect.runFork(Effect.ensuring(reconcile(nodeId), Effect.sync(() => finished(nodeId))))
-      running.set(nodeId, fiber)
+      if (running.get(nodeId) === null) running.set(nodeId, fiber)
     }
 
     const sweep = Effect.sync(() => {
@@ -183,7 +185,7 @@ export const makeConductor = (fleet: Fleet, drivers: Drivers, config: ConductorC
 
     const scope = yield* Effect.scope
     yield* Effect.forkIn(Effect.repeat(sweep, { schedule: Schedule.spaced(`${config.sweepIntervalMs} millis`) }), scope)
-    yield* Scope.addFinalizer(scope, Effect.suspend(() => Effect.forEach([...running.values()], Fiber.interrupt, { discard: true })))
+    yield* Scope.addFinalizer(scope, Effect.suspend(() => Effect.forEach([...running.values()].filter((f) => f !== null), Fiber.interrupt, { discard: true })))
 
     const conductor: Conductor = {
       kick,

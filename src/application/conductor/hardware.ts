@@ -10,8 +10,10 @@ export interface Hardware {
   readonly block: BlockWriter["Service"]
   readonly images: ImageStore["Service"]
   readonly ramdisk: DeployRamdisk["Service"]
-  /** Simulated drivers may deploy without deploy kernels or images, as Ironic's fake-hardware does. */
+  /** Simulated drivers may deploy without an image, as Ironic's fake-hardware does. */
   readonly simulated: boolean
+  /** Deploy kernel and ramdisk (image ids) for nodes whose driver_info names none. */
+  readonly defaultDeployImages?: { readonly kernel: string; readonly ramdisk: string }
 }
 
 export type Drivers = Partial<Record<Driver, Hardware>>

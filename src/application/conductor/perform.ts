@@ -57,10 +57,8 @@ const targetOf = (n: NodeState) =>
     return target
   })
 
-const imagePath = (hw: Hardware, id: string | null, what: string) =>
-  id !== null ? hw.images.pathOf(id)
-  : hw.simulated ? Effect.succeed("")
-  : Effect.fail(new StepError(`no ${what} image is set`))
+const imagePath = (hw: Hardware, id: string | null | undefined, what: string) =>
+  id != null ? hw.images.pathOf(id) : Effect.fail(new StepError(`no ${what} image is set in driver_info`))
 
 const optionalImage = (hw: Hardware, id: string | null) => (id === null ? Effect.succeed(null) : hw.images.pathOf(id))
 
@@ -101,8 +99,8 @@ const act = (n: NodeState, hw: Hardware, req: HardwareRequestBody, cfg: PerformC
           yield* hw.boot.prepareDeploy({
             nodeId: n.nodeId,
             macs: n.ports.map((p) => p.mac),
-            deployKernel: yield* imagePath(hw, text(n.driverInfo, "deploy_kernel"), "deploy kernel"),
-            deployRamdisk: yield* imagePath(hw, text(n.driverInfo, "deploy_ramdisk"), "deploy ramdisk"),
+            deployKernel: yield* imagePath(hw, text(n.driverInfo, "deploy_kernel") ?? hw.defaultDeployImages?.kernel, "deploy_kernel"),
+            deployRamdisk: yield* imagePath(hw, text(n.driverInfo, "deploy_ramdisk") ?? hw.defaultDeployImages?.ramdisk, "deploy_ramdisk"),
             kernel: yield* optionalImage(hw, text(n.instanceInfo, "kernel")),
             ramdisk: yield* optionalImage(hw, text(n.instanceInfo, "ramdisk")),
             deployId: d.deployId,
