@@ -1,7 +1,7 @@
 // NodeService over the ports: commands go through execute() (decide + optimistic append), queries
 // read the in-memory Fleet projection, which the command path keeps current for read-your-writes.
 import { timingSafeEqual } from "node:crypto"
-import { Effect, Semaphore } from "effect"
+import { Effect } from "effect"
 import * as E from "fp-ts/lib/Either.js"
 import {
   Iqn, NonNegativeInt, PortNumber, type DriverInfo, type NodeCommand, type NodeState, type Uuid, parseUuid,
@@ -37,8 +37,24 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle) =>
     const clock = yield* Clock
     const ids = yield* Ids
     const secrets = yield* Secrets
-    // Names and MACs are unique across nodes: checks and the writes they guard run one at a time.
-    const uniqueness = yield* Semaphore.make(1)
+    // Names and MACs are unique across nodes. A claim is held from the check until the write that
+    // uses it has landed, so two requests for one name cannot both pass, while unrelated writes
+    // (and their fsyncs) still go in parallel.
+    const claims = new Set<string>()
+    const claiming = <A, E2, R>(keys: ReadonlyArray<string>, taken: (key: string) => string | null, work: Effect.Effect<A, E2, R>) =>
+      Effect.suspend((): Effect.Effect<A, E2 | Conflict, R> => {
+        for (const key of keys) {
+          const reason = claims.has(key) ? `${key} is being claimed by another request.` : taken(key)
+          if (reason !== null) return Effect.fail(new Conflict({ reason }))
+        }
+        for (const key of keys) claims.add(key)
+        return Effect.ensuring(work, Effect.sync(() => { for (const key of keys) claims.delete(key) }))
+      })
+    const nameClaim = (name: string | null | undefined) => (name == null ? [] : [`name:${name}`])
+    const nameTaken = (self: string | null) => (key: string) => {
+      const holder = fleet.findByName(key.slice(5))
+      return holder !== undefined && holder.nodeId !== self ? `A node with name ${key.slice(5)} already exists.` : null
+    }
     const withStore = <A, E2>(eff: Effect.Effect<A, E2, EventStore>) => Effect.provideService(eff, EventStore, store)
 
     const context = (actor: string, correlationId?: string) =>
@@ -82,15 +98,9 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle) =>
         return out
       })
 
-    const assertNameFree = (name: string | null, self: string | null) =>
-      name !== null && fleet.findByName(name) !== undefined && fleet.findByName(name)!.nodeId !== self
-        ? Effect.fail(new Conflict({ reason: `A node with name ${name} already exists.` }))
-        : Effect.void
-
     const enroll = (input: EnrollInput, actor: string) =>
-      uniqueness.withPermit(Effect.gen(function* () {
+      claiming(nameClaim(input.name), nameTaken(null), Effect.gen(function* () {
         const nodeId = input.uuid ?? ((yield* ids.uuid) as Uuid)
-        yield* assertNameFree(input.name, null)
         const ctx = yield* context(actor)
         const driverInfo = yield* sealDriverInfo(input.driverInfo, {})
         const r = yield* run(nodeId, {
@@ -101,14 +111,12 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle) =>
       }))
 
     const update = (ref: string, changes: NodeChanges, actor: string) =>
-      uniqueness.withPermit(Effect.gen(function* () {
-        const node = yield* resolve(ref)
-        if (changes.name !== undefined) yield* assertNameFree(changes.name, node.nodeId)
+      Effect.flatMap(resolve(ref), (node) => claiming(nameClaim(changes.name), nameTaken(node.nodeId), Effect.gen(function* () {
         const { driverInfo, ...rest } = changes
         const sealed = driverInfo === undefined ? {} : { driverInfo: yield* sealDriverInfo(driverInfo, node.driverInfo) }
         const r = yield* run(node.nodeId, { type: "Update", changes: { ...rest, ...sealed } }, yield* context(actor))
         return view(r.state)
-      }))
+      })))
 
     const provisionCommand = (node: NodeState, target: ProvisionTarget, preserveEphemeral: boolean) =>
       Effect.gen(function* () {
@@ -230,11 +238,8 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle) =>
         }),
       stateAt: (ref, at) => Effect.flatMap(resolve(ref), (node) => withStore(stateAtFor(node.nodeId, at))),
       addPort: ({ nodeRef, mac }, actor) =>
-        uniqueness.withPermit(Effect.gen(function* () {
+        claiming([mac], (key) => (fleet.findByMac(key) === undefined ? null : `A port with MAC address ${key} already exists.`), Effect.gen(function* () {
           const node = yield* resolve(nodeRef)
-          if (fleet.findByMac(mac) !== undefined) {
-            return yield* Effect.fail(new Conflict({ reason: `A port with MAC address ${mac} already exists.` }))
-          }
           const portId = (yield* ids.uuid) as Uuid
           const r = yield* run(node.nodeId, { type: "AddPort", portId, mac }, yield* context(actor))
           return portViews(r.state).find((p) => p.uuid === portId)!

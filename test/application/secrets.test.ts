@@ -23,7 +23,7 @@ test("no BMC password is stored in plain text in the SQLite file, nor shown by v
     const program = Effect.scoped(Effect.gen(function* () {
       const { service } = yield* makeApplication({})
       const node = yield* service.enroll({
-        name: "rack1-node1", driver: "ipmi",
+        name: "rack1-node1" as never, driver: "ipmi",
         driverInfo: { ipmi_address: "127.0.0.1", ipmi_username: "admin", ipmi_password: password },
         properties: {}, instanceInfo: {}, extra: {},
       }, "test")

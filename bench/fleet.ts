@@ -1,0 +1,106 @@
+// Benchmark: N fake-hardware nodes through enroll -> manage -> provide -> deploy -> active ->
+// undeploy, all at once, on the embedded SQLite store. Prints nodes/s, p50/p99 per step, events/s
+// and peak RSS.   npm run bench:fleet -- --nodes 1000 [--memory] [--concurrency N]
+import { randomBytes } from "node:crypto"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { parseArgs } from "node:util"
+import { Effect, Exit, Layer, Scope } from "effect"
+import { makeFakeHardware } from "../src/adapters/drivers/fake-hardware.ts"
+import { MemoryStores } from "../src/adapters/eventstore/memory.ts"
+import { makeSqliteEventStore } from "../src/adapters/eventstore/sqlite.ts"
+import { SystemClock } from "../src/adapters/system/clock.ts"
+import { RandomIds } from "../src/adapters/system/ids.ts"
+import { SecretsWithKey } from "../src/adapters/system/secrets.ts"
+import { defaultApplicationConfig, makeApplication, type Application } from "../src/application/live.ts"
+import type { NodeView } from "../src/application/node-service.ts"
+import type { CheckpointStore, Clock, EventStore, Ids, Secrets } from "../src/ports/index.ts"
+import { isStable } from "../src/domain/index.ts"
+
+const { values } = parseArgs({
+  options: {
+    nodes: { type: "string", default: "1000" },
+    memory: { type: "boolean", default: false },
+    concurrency: { type: "string", default: "1000" },
+  },
+})
+const nodeCount = Number(values.nodes)
+
+type Services = EventStore | CheckpointStore | Clock | Ids | Secrets
+const dir = mkdtempSync(join(tmpdir(), "ironledger-fleet-"))
+const stores = values.memory ? MemoryStores : makeSqliteEventStore(join(dir, "fleet.sqlite"))
+const layer = Layer.mergeAll(stores, SystemClock, RandomIds, SecretsWithKey(randomBytes(32))) as Layer.Layer<Services>
+const scope = await Effect.runPromise(Scope.make())
+const context = await Effect.runPromise(Layer.buildWithScope(layer, scope))
+const run = <A, E>(eff: Effect.Effect<A, E, Services>) => Effect.runPromise(Effect.provide(eff, context))
+
+let app: Application | undefined
+const fake = makeFakeHardware({
+  callbackDelayMs: 0,
+  callBack: (nodeId, callback) => void run(app!.service.passDeployInfo(nodeId, callback)).catch((e) => console.error(e)),
+})
+app = await run(Scope.provide(scope)(makeApplication({ "fake-hardware": fake.hardware }, {
+  ...defaultApplicationConfig,
+  conductor: { ...defaultApplicationConfig.conductor, maxConcurrentDeploys: Number(values.concurrency), sweepIntervalMs: 1000 },
+})))
+const service = app.service
+
+/** Resolves when the node settles in `state`; polls the in-memory projection, which is cheap. */
+const settled = async (uuid: string, state: NodeView["provisionState"]) => {
+  for (;;) {
+    const n = app!.fleet.get(uuid)
+    if (n && n.provisionState === state && (n.targetProvisionState === null || !isStable(state)) &&
+      Object.keys(n.pendingSteps).length === 0) return
+    if (n?.lastError && n.provisionState.endsWith("failed")) throw new Error(`${uuid}: ${n.lastError}`)
+    await new Promise((r) => setTimeout(r, 5))
+  }
+}
+
+const stepNames = ["enroll", "manage", "provide", "deploy", "undeploy"] as const
+const durations: Record<(typeof stepNames)[number], Array<number>> = { enroll: [], manage: [], provide: [], deploy: [], undeploy: [] }
+const timed = async (step: (typeof stepNames)[number], work: () => Promise<unknown>) => {
+  const t0 = performance.now()
+  await work()
+  durations[step].push(performance.now() - t0)
+}
+
+const lifecycle = async (i: number) => {
+  let uuid = ""
+  await timed("enroll", async () => {
+    uuid = (await run(service.enroll({
+      name: `bench-${i}` as never, driver: "fake-hardware", driverInfo: {},
+      properties: { cpus: 8, memory_mb: 16384, local_gb: 40, cpu_arch: "x86_64" }, instanceInfo: {}, extra: {},
+    }, "bench"))).uuid
+    const mac = `52:54:00:${(i >> 16 & 255).toString(16).padStart(2, "0")}:${(i >> 8 & 255).toString(16).padStart(2, "0")}:${(i & 255).toString(16).padStart(2, "0")}`
+    await run(service.addPort({ nodeRef: uuid, mac: mac as never }, "bench"))
+  })
+  await timed("manage", async () => { await run(service.provision(uuid, "manage", {}, "bench")); await settled(uuid, "manageable") })
+  await timed("provide", async () => { await run(service.provision(uuid, "provide", {}, "bench")); await settled(uuid, "available") })
+  await timed("deploy", async () => { await run(service.provision(uuid, "active", {}, "bench")); await settled(uuid, "active") })
+  await timed("undeploy", async () => { await run(service.provision(uuid, "deleted", {}, "bench")); await settled(uuid, "available") })
+}
+
+const percentile = (xs: Array<number>, p: number) => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN
+}
+
+try {
+  const started = performance.now()
+  await Promise.all(Array.from({ length: nodeCount }, (_, i) => lifecycle(i)))
+  const seconds = (performance.now() - started) / 1000
+  const events = app.fleet.position + 1
+  console.log(`${nodeCount} nodes on ${values.memory ? "the in-memory store" : "SQLite"}: ${seconds.toFixed(2)} s, ` +
+    `${(nodeCount / seconds).toFixed(1)} nodes/s through the whole lifecycle`)
+  for (const step of stepNames) {
+    console.log(`  ${step.padEnd(9)} p50 ${percentile(durations[step], 50).toFixed(0).padStart(6)} ms   p99 ${percentile(durations[step], 99).toFixed(0).padStart(6)} ms`)
+  }
+  const fleetEvents = [...app.fleet.nodes.values()].reduce((n, s) => n + s.revision + 1, 0)
+  console.log(`events: ${fleetEvents} (${(fleetEvents / seconds).toFixed(0)} events/s, ${(fleetEvents / nodeCount).toFixed(0)} per node); log position ${events}`)
+  console.log(`peak RSS: ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`)
+  console.log(`fleet: ${JSON.stringify(app.fleet.countsByState())}`)
+} finally {
+  await Effect.runPromise(Scope.close(scope, Exit.void))
+  rmSync(dir, { recursive: true, force: true })
+}
