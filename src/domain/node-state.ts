@@ -102,6 +102,8 @@ export const initialState = (nodeId: Uuid): NodeState => ({
   provisionUpdatedAt: "",
 })
 
+type Draft = { -readonly [K in keyof NodeState]: NodeState[K] }
+
 // A plain loop: object rest with a computed key is several times slower, and replay runs this per event.
 const withoutKey = <V>(record: Readonly<Record<string, V>>, key: string): Record<string, V> => {
   const rest: Record<string, V> = {}
@@ -109,53 +111,55 @@ const withoutKey = <V>(record: Readonly<Record<string, V>>, key: string): Record
   return rest
 }
 
-/** Applies the fields an event carries, before any provision-state move. */
-const applyFacts = (s: NodeState, event: NodeEvent, meta: EventMeta): NodeState => {
+/**
+ * Applies the fields an event carries to a fresh copy of the state. The copy is written in place
+ * (one copy per event: replay speed), nested values are replaced, never mutated, so the state
+ * passed to evolve is untouched.
+ */
+const applyFacts = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
   switch (event.type) {
     case "Enrolled": {
-      const d = event.data
-      return {
-        ...s, name: d.name, driver: d.driver, driverInfo: d.driverInfo, properties: d.properties,
-        instanceInfo: d.instanceInfo, extra: d.extra, createdAt: meta.occurredAt,
-        provisionUpdatedAt: meta.occurredAt,
-      }
+      const e = event.data
+      d.name = e.name; d.driver = e.driver; d.driverInfo = e.driverInfo; d.properties = e.properties
+      d.instanceInfo = e.instanceInfo; d.extra = e.extra; d.createdAt = meta.occurredAt
+      d.provisionUpdatedAt = meta.occurredAt
+      return
     }
-    case "NodeUpdated": return { ...s, ...event.data }
-    case "NodeDeleted": return { ...s, deleted: true }
-    case "PortAdded": return { ...s, ports: [...s.ports, { ...event.data, addedAt: meta.occurredAt }] }
-    case "PortRemoved": return { ...s, ports: s.ports.filter((p) => p.portId !== event.data.portId) }
-    case "MaintenanceSet": return { ...s, maintenance: true, maintenanceReason: event.data.reason }
-    case "MaintenanceCleared": return { ...s, maintenance: false, maintenanceReason: null }
-    case "LeaseAcquired": return { ...s, lease: event.data }
-    case "LeaseReleased": return { ...s, lease: null }
+    case "NodeUpdated": Object.assign(d, event.data); return
+    case "NodeDeleted": d.deleted = true; return
+    case "PortAdded": d.ports = [...d.ports, { ...event.data, addedAt: meta.occurredAt }]; return
+    case "PortRemoved": d.ports = d.ports.filter((p) => p.portId !== event.data.portId); return
+    case "MaintenanceSet": d.maintenance = true; d.maintenanceReason = event.data.reason; return
+    case "MaintenanceCleared": d.maintenance = false; d.maintenanceReason = null; return
+    case "LeaseAcquired": d.lease = event.data; return
+    case "LeaseReleased": d.lease = null; return
     case "DeployRequested": {
       const { rebuild, ...spec } = event.data
-      return {
-        ...s, lastError: null,
-        deploy: { ...spec, rebuild, iscsi: null, callbackUsed: false, rootUuid: null, imageWritten: false },
-        instanceInfo: { ...s.instanceInfo, image_source: spec.imageSource, image_type: spec.imageKind,
-          root_gb: spec.rootGb, swap_mb: spec.swapMb, ephemeral_gb: spec.ephemeralGb },
-      }
+      d.lastError = null
+      d.deploy = { ...spec, rebuild, iscsi: null, callbackUsed: false, rootUuid: null, imageWritten: false }
+      d.instanceInfo = { ...d.instanceInfo, image_source: spec.imageSource, image_type: spec.imageKind,
+        root_gb: spec.rootGb, swap_mb: spec.swapMb, ephemeral_gb: spec.ephemeralGb }
+      return
     }
     case "IscsiReady":
-      return s.deploy ? { ...s, deploy: { ...s.deploy, iscsi: event.data.target, callbackUsed: true } } : s
+      if (d.deploy) d.deploy = { ...d.deploy, iscsi: event.data.target, callbackUsed: true }
+      return
     case "ImageWritten":
-      return s.deploy ? { ...s, deploy: { ...s.deploy, rootUuid: event.data.rootUuid, imageWritten: true } } : s
-    case "CallbackAwaited": return { ...s, waitDeadline: event.data.deadline }
-    case "Inspected": return { ...s, properties: { ...s.properties, ...event.data.properties } }
-    case "UndeployRequested": return { ...s, lastError: null }
-    case "TearDownDone": return { ...s, deploy: null, instanceInfo: {} }
+      if (d.deploy) d.deploy = { ...d.deploy, rootUuid: event.data.rootUuid, imageWritten: true }
+      return
+    case "CallbackAwaited": d.waitDeadline = event.data.deadline; return
+    case "Inspected": d.properties = { ...d.properties, ...event.data.properties }; return
+    case "TearDownDone": d.deploy = null; d.instanceInfo = {}; return
     case "ManageRequested": case "ProvideRequested": case "CleanRequested": case "InspectRequested":
-    case "AdoptRequested": case "RescueRequested": case "UnrescueRequested":
-      return { ...s, lastError: null }
-    case "PowerStateChanged": return { ...s, powerState: event.data.powerState, targetPowerState: null }
-    case "PowerStateObserved": return { ...s, powerState: event.data.powerState }
-    case "PowerActionFailed": return { ...s, targetPowerState: null, lastError: event.data.error }
-    case "WaitTimedOut":
-      return { ...s, lastError: `timed out waiting for the ramdisk (deadline ${event.data.deadline})` }
+    case "AdoptRequested": case "RescueRequested": case "UnrescueRequested": case "UndeployRequested":
+      d.lastError = null
+      return
+    case "PowerStateChanged": d.powerState = event.data.powerState; d.targetPowerState = null; return
+    case "PowerStateObserved": d.powerState = event.data.powerState; return
+    case "PowerActionFailed": d.targetPowerState = null; d.lastError = event.data.error; return
+    case "WaitTimedOut": d.lastError = `timed out waiting for the ramdisk (deadline ${event.data.deadline})`; return
     default:
-      if ("error" in event.data && typeof event.data.error === "string") return { ...s, lastError: event.data.error }
-      return s
+      if ("error" in event.data && typeof event.data.error === "string") d.lastError = event.data.error
   }
 }
 
@@ -166,49 +170,45 @@ const operationStarts: Partial<Record<NodeEvent["type"], string>> = {
   UnrescueRequested: "unrescue", AbortRequested: "abort",
 }
 
-const trackSteps = (s: NodeState, event: NodeEvent, meta: EventMeta): NodeState => {
+const trackSteps = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
   const kind = event.type === "DeployRequested" && event.data.rebuild ? "rebuild" : operationStarts[event.type]
   if (kind !== undefined) {
-    return { ...s, operation: { id: meta.correlationId, kind, startedAt: meta.occurredAt, steps: {} } }
+    d.operation = { id: meta.correlationId, kind, startedAt: meta.occurredAt, steps: {} }
+    return
   }
   if (event.type in hardwareRequests) {
     const step = (event.data as { step: string }).step
-    const power = powerAfterRequest[event.type]
-    return {
-      ...s,
-      targetPowerState: power ?? s.targetPowerState,
-      pendingSteps: {
-        ...s.pendingSteps,
-        [step]: { action: event.type as HardwareRequest, requestedAt: meta.occurredAt, request: event as HardwareRequestBody },
-      },
+    d.targetPowerState = powerAfterRequest[event.type] ?? d.targetPowerState
+    d.pendingSteps = {
+      ...d.pendingSteps,
+      [step]: { action: event.type as HardwareRequest, requestedAt: meta.occurredAt, request: event as HardwareRequestBody },
     }
+    return
   }
   if (event.type in hardwareResults) {
     const step = (event.data as { step: string }).step
     const outcome = hardwareResults[event.type as keyof typeof hardwareResults] ? "ok" : "failed"
-    return {
-      ...s,
-      pendingSteps: withoutKey(s.pendingSteps, step),
-      operation: s.operation && { ...s.operation, steps: { ...s.operation.steps, [step]: outcome } },
-    }
+    d.pendingSteps = withoutKey(d.pendingSteps, step)
+    if (d.operation) d.operation = { ...d.operation, steps: { ...d.operation.steps, [step]: outcome } }
   }
-  return s
 }
 
 export const evolve = (s: NodeState, event: NodeEvent, meta: EventMeta): NodeState => {
-  const facts = trackSteps(applyFacts(s, event, meta), event, meta)
+  const d: Draft = { ...s }
+  applyFacts(d, event, meta)
+  trackSteps(d, event, meta)
+  d.revision = s.revision + 1
+  d.updatedAt = meta.occurredAt
   const verb = verbOf(event)
   const moved = verb === undefined ? undefined : next(s.provisionState, verb)
-  const base = { ...facts, revision: s.revision + 1, updatedAt: meta.occurredAt }
-  if (moved === undefined) return base
-  return {
-    ...base,
-    provisionState: moved,
-    targetProvisionState: targetOf(moved),
-    provisionUpdatedAt: meta.occurredAt,
+  if (moved !== undefined) {
+    d.provisionState = moved
+    d.targetProvisionState = targetOf(moved)
+    d.provisionUpdatedAt = meta.occurredAt
     // Leaving a wait state ends its deadline.
-    waitDeadline: event.type === "CallbackAwaited" ? facts.waitDeadline : null,
+    if (event.type !== "CallbackAwaited") d.waitDeadline = null
   }
+  return d
 }
 
 export const fold = (
