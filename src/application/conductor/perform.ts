@@ -57,10 +57,24 @@ const targetOf = (n: NodeState) =>
     return target
   })
 
-const imagePath = (hw: Hardware, id: string | null | undefined, what: string) =>
-  id != null ? hw.images.pathOf(id) : Effect.fail(new StepError(`no ${what} image is set in driver_info`))
+const sha256Hex = /^[0-9a-f]{64}$/
 
-const optionalImage = (hw: Hardware, id: string | null) => (id === null ? Effect.succeed(null) : hw.images.pathOf(id))
+/**
+ * A verified local path for an image reference: the sha256 of an image in the store, or a local
+ * file (`file:///path` or an absolute path), imported into the store first (content-addressed, so
+ * importing it again costs a hash, not a copy).
+ */
+const resolveImage = (hw: Hardware, ref: string) => {
+  if (sha256Hex.test(ref)) return hw.images.pathOf(ref)
+  const path = ref.startsWith("file://") ? decodeURIComponent(new URL(ref).pathname) : ref
+  if (!path.startsWith("/")) return Effect.fail(new StepError(`image "${ref}" is neither a sha256 in the image store nor a local file`))
+  return Effect.flatMap(hw.images.importFile(path), (info) => hw.images.pathOf(info.id))
+}
+
+const imagePath = (hw: Hardware, ref: string | null | undefined, what: string) =>
+  ref != null ? resolveImage(hw, ref) : Effect.fail(new StepError(`no ${what} image is set in driver_info`))
+
+const optionalImage = (hw: Hardware, ref: string | null) => (ref === null ? Effect.succeed(null) : resolveImage(hw, ref))
 
 /** A result without its step and duration, which perform() adds. */
 type Outcome = { readonly type: HardwareResultBody["type"]; readonly [field: string]: unknown }
@@ -126,7 +140,7 @@ const act = (n: NodeState, hw: Hardware, req: HardwareRequestBody, cfg: PerformC
         const r = yield* hw.block.writeImage({
           target: yield* targetOf(n),
           layout: layout.right,
-          imagePath: yield* hw.images.pathOf(d.imageSource),
+          imagePath: yield* resolveImage(hw, d.imageSource),
           preserveEphemeral: d.preserveEphemeral,
           onProgress: (written, total) => cfg.onProgress(n.nodeId, written, total),
         })
