@@ -31,6 +31,11 @@ const verbEvents: Record<UserVerb, NodeEvent> = {
 /** Verbs a node in maintenance refuses: they would drive hardware an operator asked us to leave be. */
 const refusedInMaintenance: ReadonlySet<string> = new Set(["provide", "clean", "inspect", "deploy", "rebuild", "rescue", "unrescue"])
 
+/** States in which the conductor is carrying out a step; users wait for them to end. */
+const running: ReadonlySet<ProvisionState> = new Set<ProvisionState>([
+  "verifying", "cleaning", "deploying", "deleting", "inspecting", "adopting", "rescuing", "unrescuing",
+])
+
 /** The event that ends the running operation successfully, by the state it runs in. */
 const doneEvents: Partial<Record<ProvisionState, EventType>> = {
   verifying: "Verified", cleaning: "CleaningDone", inspecting: "Inspected", "inspect wait": "Inspected",
@@ -76,7 +81,9 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
         !["enroll", "manageable", "available"].includes(s.provisionState)) {
         return refuse(s, "Conflict", "update", `The driver of node ${s.nodeId} can only change in enroll, manageable or available, or in maintenance.`)
       }
-      return Object.keys(c.changes).length === 0 ? none : ok({ type: "NodeUpdated", data: c.changes })
+      // An undefined value would blank the field live but vanish from the stored JSON: drop it here.
+      const changes = Object.fromEntries(Object.entries(c.changes).filter(([, v]) => v !== undefined))
+      return Object.keys(changes).length === 0 ? none : ok({ type: "NodeUpdated", data: changes })
     }
     case "Delete":
       if (!deletableStates.includes(s.provisionState) && !s.maintenance) {
@@ -97,6 +104,8 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
       if (c.on) return ok({ type: "MaintenanceSet", data: { reason: c.reason } })
       return s.maintenance ? ok({ type: "MaintenanceCleared", data: {} }) : none
     case "Provision":
+      // Edges out of a running step ("cleaning: manage", "deleting: clean") are the conductor's to take.
+      if (running.has(s.provisionState)) return E.left(invalidTransition(s.nodeId, c.verb, s.provisionState))
       if (s.maintenance && refusedInMaintenance.has(c.verb)) {
         return refuse(s, "Conflict", c.verb, `Node ${s.nodeId} is in maintenance; "${c.verb}" is refused until maintenance is cleared.`)
       }
@@ -139,7 +148,8 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
       }
       return ok({ type: "WaitTimedOut", data: { deadline: s.waitDeadline } })
     case "Complete": {
-      const type = doneEvents[s.provisionState]
+      const manualClean = s.provisionState === "cleaning" && s.operation?.kind === "manual clean"
+      const type = manualClean ? "ManualCleaningDone" : doneEvents[s.provisionState]
       if (type === undefined) return E.left(invalidTransition(s.nodeId, "done", s.provisionState))
       switch (type) {
         case "DeployDone":

@@ -102,6 +102,8 @@ export const eventData = {
   Verified: Empty,
   VerificationFailed: Reason,
   CleaningDone: Empty,
+  /** A manual clean (asked for in manageable) returns the node to manageable. */
+  ManualCleaningDone: Empty,
   CleaningFailed: Reason,
   Inspected: t.type({ properties: Json }),
   InspectionFailed: Reason,

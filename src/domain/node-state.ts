@@ -79,6 +79,7 @@ export const verbOf = (event: NodeEvent): Verb | undefined => {
     case "DeployDone": case "Rescued": case "Unrescued":
       return "done"
     case "TearDownDone": return "clean"
+    case "ManualCleaningDone": return "manage"
     case "VerificationFailed": case "CleaningFailed": case "InspectionFailed": case "AdoptionFailed":
     case "DeployFailed": case "TearDownFailed": case "RescueFailed": case "UnrescueFailed":
     case "WaitTimedOut":
@@ -171,7 +172,9 @@ const operationStarts: Partial<Record<NodeEvent["type"], string>> = {
 }
 
 const trackSteps = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
-  const kind = event.type === "DeployRequested" && event.data.rebuild ? "rebuild" : operationStarts[event.type]
+  const kind = event.type === "DeployRequested" && event.data.rebuild ? "rebuild"
+    : event.type === "CleanRequested" && !event.data.automated ? "manual clean"
+    : operationStarts[event.type]
   if (kind !== undefined) {
     d.operation = { id: meta.correlationId, kind, startedAt: meta.occurredAt, steps: {} }
     return

@@ -1,12 +1,11 @@
-// fast-check arbitraries for node commands and for valid histories built from them.
+// fast-check arbitraries for node commands. Steering (steering.ts) and whole logs (fleet-log.ts) build on them.
 // Ids, MACs, names, deploy ids and step keys come from small per-node pools, so random sequences
 // collide often enough to hit duplicates, matching deploy ids and paired hardware steps.
 import fc from "fast-check"
-import * as E from "fp-ts/lib/Either.js"
 import {
-  decide, evolve, initialState, powerStates, transitions,
-  type ConductorCommand, type Iqn, type NonNegativeInt, type PortNumber, type ProvisionState, type DeploySpec, type DriverInfo, type EventMeta, type HardwareRequestBody, type HardwareResultBody,
-  type Mac, type NodeCommand, type NodeName, type NodeState, type RecordedNodeEvent, type Sealed, type UserVerb, type Uuid,
+  powerStates,
+  type ConductorCommand, type DeploySpec, type DriverInfo, type HardwareRequestBody, type HardwareResultBody, type IscsiTarget,
+  type Mac, type NodeCommand, type NodeName, type Sealed, type UserVerb, type Uuid,
 } from "../../src/domain/index.ts"
 
 /** Every sealed value the arbitraries make starts with this, so a leak is a plain substring search. */
@@ -39,10 +38,10 @@ export const poolsFor = (k: number): Pools => ({
 })
 
 /** fc.record, always with a plain prototype: the domain's objects are plain, and JSON gives plain ones back. */
-const rec: typeof fc.record = ((model: never, constraints?: object) =>
+export const rec: typeof fc.record = ((model: never, constraints?: object) =>
   fc.record(model, { ...constraints, noNullPrototype: true } as never)) as typeof fc.record
 
-const pick = <T>(values: ReadonlyArray<T>) => fc.constantFrom(...values)
+export const pick = <T>(values: ReadonlyArray<T>) => fc.constantFrom(...values)
 
 export const sealedArb: fc.Arbitrary<Sealed> = fc.stringMatching(/^[A-Za-z0-9]{6,16}$/).map((s) => ({ $sealed: SEALED_MARK + s }))
 
@@ -110,7 +109,7 @@ export const iscsiTargetArb = rec({
   lun: fc.integer({ min: 0, max: 2 }),
   chapUser: fc.constant("ramdisk"),
   chapSecret: sealedArb,
-}, { requiredKeys: ["address", "port", "iqn", "lun"] }) as fc.Arbitrary<import("../../src/domain/index.ts").IscsiTarget>
+}, { requiredKeys: ["address", "port", "iqn", "lun"] }) as fc.Arbitrary<IscsiTarget>
 
 /** The step key a conductor would use for each hardware action, so requests and results meet. */
 const stepOf: Record<string, string> = {
@@ -206,32 +205,8 @@ export const nodeCommandArb = (p: Pools): fc.Arbitrary<NodeCommand> =>
     },
   ) as fc.Arbitrary<NodeCommand>
 
-/** What steering needs to know of a node: a NodeState or a test's model both provide it. */
-export interface SteerView {
-  readonly revision: number
-  readonly deleted: boolean
-  readonly state: ProvisionState
-  readonly maintenance: boolean
-  readonly deploy: { readonly deployId: Uuid; readonly imageWritten: boolean } | null
-  readonly waitDeadline: string | null
-}
-
-export const steerViewOf = (s: NodeState): SteerView => ({ ...s, state: s.provisionState })
-
-/** A random choice of where to go next, and what to use on the way. */
-export interface Steer {
-  readonly choice: number
-  readonly spec: DeploySpec
-  /** The deadline of a wait it starts. */
-  readonly when: string
-  /** Whether to go as a conductor would, under a lease, and as whom. */
-  readonly holder: string | null
-  /** Instead of a move: one hardware action, asked for and then answered. */
-  readonly hardware: { readonly request: HardwareRequestBody; readonly result: HardwareResultBody } | null
-}
-
 /** A request and a result of the same action, on the action's own step key. */
-const hardwareRoundTripArb = (p: Pools) =>
+export const hardwareRoundTripArb = (p: Pools) =>
   fc.tuple(hardwareRequestArb(p), hardwareResultArb(p))
     .filter(([request, result]) => stepOf[request.type] === stepOf[result.type])
     .map(([request, result]) => {
@@ -242,143 +217,3 @@ const hardwareRoundTripArb = (p: Pools) =>
         result: { ...result, data: { ...result.data, step, ...(result.type === "ImageWritten" ? deployId : {}) } },
       } as { request: HardwareRequestBody; result: HardwareResultBody }
     })
-
-export const steerArb = (p: Pools): fc.Arbitrary<Steer> =>
-  rec({
-    choice: fc.nat(11), spec: deploySpecArb(p), when: pick(instants),
-    holder: fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 2, arbitrary: pick(holders) }),
-    hardware: fc.oneof({ weight: 4, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: hardwareRoundTripArb(p) }),
-  })
-
-/**
- * Commands that should take the node along the `choice`-th edge out of its current state, built
- * from what is known of it (the running deploy id, a free step key). Random commands alone rarely
- * get past the first few states; these steer sequences deep into the table. They go through
- * decide like any other command: steering only picks them.
- */
-export const steerCommands = (m: SteerView, { choice, spec, when, holder, hardware }: Steer): Array<NodeCommand> => {
-  const commands: Array<NodeCommand> = hardware === null
-    ? userOrConductorCommandsAlong(m, choice, spec, when)
-    : [{ type: "RequestHardware", request: hardware.request }, { type: "RecordHardware", result: hardware.result }]
-  if (holder === null) return commands
-  // As a conductor would: take the lease, then record its steps under it.
-  const now = "2030-01-01T00:00:00.000Z"
-  return [
-    { type: "AcquireLease", holder, now, expiresAt: "2030-01-01T01:00:00.000Z" },
-    ...commands.map((c): NodeCommand => (conductorCommands.has(c.type) ? { type: "AsConductor", holder, now, command: c as ConductorCommand } : c)),
-  ]
-}
-
-const conductorCommands = new Set(["AwaitCallback", "TimeOutWait", "Complete", "Fail", "RequestHardware", "RecordHardware", "ObservePower"])
-
-const userOrConductorCommandsAlong = (m: SteerView, choice: number, spec: DeploySpec, when: string): Array<NodeCommand> => {
-  if (m.revision < 0 || m.deleted) return []
-  const out = transitions.filter((t) => t.from === m.state)
-  const chosen = out[choice % out.length]
-  if (chosen === undefined) return []
-  const lift: Array<NodeCommand> = m.maintenance ? [{ type: "SetMaintenance", on: false, reason: null }] : []
-  const deployId = m.deploy?.deployId ?? spec.deployId
-  switch (chosen.verb) {
-    case "deploy": case "rebuild":
-      return [...lift, { type: "Deploy", spec: { ...spec, preserveEphemeral: spec.preserveEphemeral && m.deploy !== null }, rebuild: chosen.verb === "rebuild" }]
-    case "wait": return [{ type: "AwaitCallback", deadline: when }]
-    case "resume":
-      return m.state === "wait call-back"
-        ? [{ type: "AcceptIscsi", deployId, target: { address: "127.0.0.1", port: 3260 as PortNumber, iqn: "iqn.2008-10.org.openstack:deploy" as Iqn, lun: 1 as NonNegativeInt } }]
-        : [{ type: "AcceptCallback", data: {} }]
-    case "fail":
-      return m.waitDeadline !== null && choice % 2 === 0 ? [{ type: "TimeOutWait", now: m.waitDeadline }] : [{ type: "Fail", error: "step failed" }]
-    case "done": {
-      if (m.state !== "deploying" || m.deploy?.imageWritten) return [{ type: "Complete" }]
-      const step = `image-${m.revision}`
-      return [
-        { type: "RequestHardware", request: { type: "ImageWriteRequested", data: { step, deployId } } },
-        { type: "RecordHardware", result: { type: "ImageWritten", data: { step, durationMs: 10, deployId, bytesWritten: 1 as NonNegativeInt, rootUuid: null, diskId: null } } },
-        { type: "Complete" },
-      ]
-    }
-    case "clean":
-      // Out of deleting, "clean" is the tear-down finishing; a user may also ask for it.
-      return m.state === "deleting" && choice % 2 === 0 ? [{ type: "Complete" }] : [...lift, { type: "Provision", verb: "clean" }]
-    default: {
-      const verb = chosen.verb === "delete" ? "undeploy" : chosen.verb
-      return [...lift, { type: "Provision", verb }]
-    }
-  }
-}
-
-/** One event of a fleet's log, as a store would hand it out. */
-export interface LoggedEvent extends RecordedNodeEvent {
-  readonly nodeId: Uuid
-  readonly position: number
-}
-
-export const metaAt = (position: number): EventMeta => ({
-  occurredAt: new Date(Date.UTC(2030, 0, 1) + position * 1000).toISOString(),
-  actor: position % 2 === 0 ? "operator" : "conductor",
-  correlationId: `op-${position}`,
-  causationId: position > 1 ? `op-${position - 1}` : null,
-})
-
-/** A step of a generated log: a random command, or a steer, for node number `node`. */
-export type LogStep =
-  | { readonly node: number; readonly command: NodeCommand }
-  | { readonly node: number; readonly steer: Steer }
-
-/**
- * Runs the steps through decide/evolve and keeps the events of the accepted commands: a valid log.
- * Positions grow strictly, with gaps (as EventStoreDB's do).
- */
-export const buildLog = (steps: ReadonlyArray<LogStep>, pools: ReadonlyArray<Pools>): Array<LoggedEvent> => {
-  const states = new Map<string, NodeState>()
-  const log: Array<LoggedEvent> = []
-  let position = 0
-  const send = (nodeId: Uuid, command: NodeCommand) => {
-    const decision = decide(states.get(nodeId) ?? null, command, nodeId)
-    if (E.isLeft(decision)) return
-    for (const event of decision.right) {
-      position += 1 + (position % 3)
-      const meta = metaAt(position)
-      const state = evolve(states.get(nodeId) ?? initialState(nodeId), event, meta)
-      states.set(nodeId, state)
-      log.push({ nodeId, event, meta, revision: state.revision, position })
-    }
-  }
-  for (const step of steps) {
-    const { nodeId } = pools[step.node]!
-    if ("command" in step) send(nodeId, step.command)
-    else {
-      const state = states.get(nodeId)
-      if (state !== undefined) for (const c of steerCommands(steerViewOf(state), step.steer)) send(nodeId, c)
-    }
-  }
-  return log
-}
-
-const logStepArb = (k: number): fc.Arbitrary<LogStep> => {
-  const p = poolsFor(k)
-  return fc.oneof(
-    { weight: 1, arbitrary: nodeCommandArb(p).map((command) => ({ node: k, command })) },
-    { weight: 1, arbitrary: steerArb(p).map((steer) => ({ node: k, steer })) },
-  )
-}
-
-// Built once: arbitraries with string patterns are costly to construct.
-const fleetLogArbs = new Map<number, fc.Arbitrary<{ pools: Array<Pools>; log: Array<LoggedEvent> }>>()
-
-/** A valid log of one to four nodes, their commands interleaved; each node is usually enrolled first. */
-export const fleetLogArb = (maxSteps = 100): fc.Arbitrary<{ pools: Array<Pools>; log: Array<LoggedEvent> }> => {
-  const known = fleetLogArbs.get(maxSteps)
-  if (known !== undefined) return known
-  const arb = fc.oneof(...[1, 2, 3, 4].map((n) => {
-    const pools = Array.from({ length: n }, (_, k) => poolsFor(k))
-    const enrolls = fc.tuple(...pools.map((p, k) => fc.option(enrollArb(p).map((command) => ({ node: k, command })), { freq: 8, nil: null })))
-    const steps = fc.array(fc.oneof(...pools.map((_, k) => logStepArb(k))), { maxLength: maxSteps, size: "max" })
-    return fc.tuple(enrolls, steps).map(([first, rest]) => ({
-      pools,
-      log: buildLog([...first.filter((e) => e !== null), ...rest], pools),
-    }))
-  }))
-  fleetLogArbs.set(maxSteps, arb)
-  return arb
-}

@@ -1,0 +1,180 @@
+// A small, independent model of one node for the model-based test: what each command should do,
+// written from the rules (Ironic's table in lifecycle.ts, read edge by edge) and not from decide.ts.
+import {
+  transitions,
+  type DomainErrorCode, type Uuid, type Driver, type HardwareRequest, type NodeCommand, type PowerState, type ProvisionState, type Verb,
+} from "../../src/domain/index.ts"
+
+export interface NodeModel {
+  /** Revision of the stream's last event: -1 while it is empty. */
+  readonly revision: number
+  readonly deleted: boolean
+  readonly state: ProvisionState
+  readonly driver: Driver
+  readonly maintenance: boolean
+  readonly ports: ReadonlyMap<string, string>
+  readonly deploy: { readonly deployId: Uuid; readonly imageWritten: boolean; readonly callbackUsed: boolean } | null
+  readonly waitDeadline: string | null
+  readonly pending: ReadonlyMap<string, HardwareRequest>
+  readonly power: PowerState | null
+  readonly lease: { readonly holder: string; readonly expiresAt: string } | null
+  /** The running clean was asked for by a user in manageable: it ends back in manageable. */
+  readonly manualClean: boolean
+}
+
+export const emptyModel: NodeModel = {
+  revision: -1, deleted: false, state: "enroll", driver: "fake-hardware", maintenance: false, ports: new Map(),
+  deploy: null, waitDeadline: null, pending: new Map(), power: null, lease: null, manualClean: false,
+}
+
+export type Outcome =
+  | { readonly kind: "accepted"; readonly emits: boolean; readonly next: NodeModel }
+  | { readonly kind: "refused"; readonly code: DomainErrorCode; readonly action: string; readonly state: ProvisionState | "absent" }
+
+/** The table, looked up edge by edge. */
+export const edge = (from: ProvisionState, verb: Verb): ProvisionState | undefined =>
+  transitions.find((t) => t.from === from && t.verb === verb)?.to
+
+const deletable: ReadonlyArray<ProvisionState> = ["enroll", "manageable", "available", "adopt failed", "inspect failed", "clean failed"]
+const waits: ReadonlyArray<ProvisionState> = ["wait call-back", "clean wait", "inspect wait", "rescue wait"]
+const verbOfUser = {
+  manage: "manage", provide: "provide", clean: "clean", inspect: "inspect", adopt: "adopt",
+  undeploy: "delete", rescue: "rescue", unrescue: "unrescue", abort: "abort",
+} as const
+const hardwareVerbsInMaintenance = new Set(["provide", "clean", "inspect", "rescue", "unrescue"])
+
+/** Which device each request and result is about: a result answers a request of the same device. */
+const deviceOf: Record<string, string> = {
+  PowerOnRequested: "power", PowerOffRequested: "power", RebootRequested: "power", SoftPowerOffRequested: "power",
+  PowerStateChanged: "power", PowerActionFailed: "power",
+  BootDeviceRequested: "boot device", BootDeviceSet: "boot device", BootDeviceFailed: "boot device",
+  BootConfigRequested: "pxe", BootConfigWritten: "pxe", BootConfigFailed: "pxe",
+  ImageWriteRequested: "image", ImageWritten: "image", ImageWriteFailed: "image",
+  DiskWipeRequested: "wipe", DiskWiped: "wipe", DiskWipeFailed: "wipe",
+  RamdiskReleaseRequested: "ramdisk", RamdiskReleased: "ramdisk", RamdiskReleaseFailed: "ramdisk",
+}
+
+const accept = (next: NodeModel): Outcome => ({ kind: "accepted", emits: true, next: { ...next, revision: next.revision + 1 } })
+const noop = (m: NodeModel): Outcome => ({ kind: "accepted", emits: false, next: m })
+const refuse = (m: NodeModel, code: DomainErrorCode, action: string): Outcome => ({ kind: "refused", code, action, state: m.state })
+/** A move along the table; any move ends a wait and its deadline. */
+const moveTo = (m: NodeModel, to: ProvisionState): NodeModel => ({ ...m, state: to, waitDeadline: null })
+const along = (m: NodeModel, verb: Verb, action: string, then: (moved: NodeModel) => NodeModel = (x) => x): Outcome => {
+  const to = edge(m.state, verb)
+  return to === undefined ? refuse(m, "InvalidTransition", action) : accept(then(moveTo(m, to)))
+}
+
+export const predict = (m: NodeModel, c: NodeCommand): Outcome => {
+  if (c.type === "Enroll") {
+    return m.revision >= 0 ? refuse(m, "AlreadyExists", "enroll") : accept({ ...emptyModel, driver: c.driver })
+  }
+  if (m.revision < 0 || m.deleted) return { kind: "refused", code: "NotFound", action: c.type, state: "absent" }
+  switch (c.type) {
+    case "Update": {
+      const driver = c.changes.driver ?? m.driver
+      if (driver !== m.driver && !m.maintenance && !["enroll", "manageable", "available"].includes(m.state)) {
+        return refuse(m, "Conflict", "update")
+      }
+      return Object.keys(c.changes).length === 0 ? noop(m) : accept({ ...m, driver })
+    }
+    case "Delete":
+      return deletable.includes(m.state) || m.maintenance ? accept({ ...m, deleted: true }) : refuse(m, "Conflict", "delete")
+    case "AddPort":
+      if (m.ports.has(c.portId) || [...m.ports.values()].includes(c.mac)) return refuse(m, "AlreadyExists", "add port")
+      return accept({ ...m, ports: new Map([...m.ports, [c.portId, c.mac]]) })
+    case "RemovePort": {
+      if (!m.ports.has(c.portId)) return refuse(m, "NotFound", "remove port")
+      const ports = new Map(m.ports)
+      ports.delete(c.portId)
+      return accept({ ...m, ports })
+    }
+    case "SetMaintenance":
+      if (c.on) return accept({ ...m, maintenance: true })
+      return m.maintenance ? accept({ ...m, maintenance: false }) : noop(m)
+    case "Provision":
+      // Users do not take edges out of states where the conductor is at work.
+      if (m.state.endsWith("ing")) return refuse(m, "InvalidTransition", c.verb)
+      if (m.maintenance && hardwareVerbsInMaintenance.has(c.verb)) return refuse(m, "Conflict", c.verb)
+      return along(m, verbOfUser[c.verb], c.verb, (x) => ({ ...x, manualClean: c.verb === "clean" }))
+    case "Deploy": {
+      const action = c.rebuild ? "rebuild" : "deploy"
+      if (m.maintenance) return refuse(m, "Conflict", action)
+      if (c.spec.imageKind === "partition" && c.spec.rootGb < 1) return refuse(m, "InvalidInput", action)
+      if (c.spec.preserveEphemeral && !(c.rebuild && m.deploy !== null)) return refuse(m, "InvalidInput", action)
+      return along(m, action, action, (x) => ({ ...x, deploy: { deployId: c.spec.deployId, imageWritten: false, callbackUsed: false } }))
+    }
+    case "AwaitCallback":
+      return along(m, "wait", "wait", (x) => ({ ...x, waitDeadline: c.deadline }))
+    case "AcceptIscsi": {
+      const d = m.deploy
+      if (m.state !== "wait call-back" || d === null || d.deployId !== c.deployId || d.callbackUsed) {
+        return refuse(m, "CallbackRefused", "pass_deploy_info")
+      }
+      return along(m, "resume", "pass_deploy_info", (x) => ({ ...x, deploy: { ...d, callbackUsed: true } }))
+    }
+    case "AcceptCallback":
+      if (m.state === "wait call-back") return refuse(m, "CallbackRefused", "call-back")
+      return along(m, "resume", "call-back")
+    case "RejectCallback":
+      return accept(m)
+    case "TimeOutWait":
+      if (!waits.includes(m.state) || m.waitDeadline === null || Date.parse(c.now) < Date.parse(m.waitDeadline)) {
+        return refuse(m, "Conflict", "time out")
+      }
+      return along(m, "fail", "time out")
+    case "Complete": {
+      // A tear-down that finishes goes on to cleaning: the table's "clean" out of deleting.
+      const verb = m.state === "deleting" ? "clean" : m.state === "cleaning" && m.manualClean ? "manage" : "done"
+      if (edge(m.state, verb) === undefined) return refuse(m, "InvalidTransition", "done")
+      if (m.state === "deploying" && !m.deploy?.imageWritten) return refuse(m, "Conflict", "done")
+      return along(m, verb, "done", (x) => (m.state === "deleting" ? { ...x, deploy: null } : x))
+    }
+    case "Fail":
+      return along(m, "fail", "fail")
+    case "RequestHardware": {
+      const { type, data } = c.request
+      const busyPower = deviceOf[type] === "power" && [...m.pending.values()].some((a) => deviceOf[a] === "power")
+      if (m.pending.has(data.step) || busyPower) return refuse(m, "Conflict", type)
+      return accept({ ...m, pending: new Map([...m.pending, [data.step, type]]) })
+    }
+    case "RecordHardware": {
+      const { type, data } = c.result
+      const asked = m.pending.get(data.step)
+      if (asked === undefined) return refuse(m, "Conflict", type)
+      if (deviceOf[asked] !== deviceOf[type]) return refuse(m, "InvalidInput", type)
+      if (type === "ImageWritten" && data.deployId !== m.deploy?.deployId) return refuse(m, "Conflict", type)
+      const pending = new Map(m.pending)
+      pending.delete(data.step)
+      const deploy = type === "ImageWritten" && m.deploy ? { ...m.deploy, imageWritten: true } : m.deploy
+      const power = type === "PowerStateChanged" ? data.powerState : m.power
+      return accept({ ...m, pending, deploy, power })
+    }
+    case "ObservePower":
+      return c.powerState === m.power ? noop(m) : accept({ ...m, power: c.powerState })
+    case "AcquireLease": {
+      const l = m.lease
+      if (l !== null && l.holder !== c.holder && Date.parse(l.expiresAt) > Date.parse(c.now)) return refuse(m, "Conflict", "acquire lease")
+      return accept({ ...m, lease: { holder: c.holder, expiresAt: c.expiresAt } })
+    }
+    case "ReleaseLease":
+      return m.lease?.holder === c.holder ? accept({ ...m, lease: null }) : noop(m)
+    case "AsConductor":
+      // Only the holder of a running lease may record a conductor's step; then the step decides.
+      if (m.lease?.holder !== c.holder || Date.parse(m.lease.expiresAt) <= Date.parse(c.now)) return refuse(m, "Conflict", c.command.type)
+      return predict(m, c.command)
+    default:
+      throw new Error(`the model does not know ${(c satisfies never as NodeCommand).type}`)
+  }
+}
+
+/** What the model expects of `command` when `rival` is appended by another writer in the middle of it. */
+export const predictRace = (model: NodeModel, rival: NodeCommand, command: NodeCommand): { expected: Outcome; final: NodeModel } => {
+  const alone = predict(model, command)
+  const rivalOutcome = predict(model, rival)
+  const afterRival = rivalOutcome.kind === "accepted" ? rivalOutcome.next : model
+  // Nothing to append: the command is done before the rival writes.
+  if (alone.kind !== "accepted" || !alone.emits) return { expected: alone, final: afterRival }
+  // The command appends, so the rival lands first and the command is decided again on its result.
+  const expected = predict(afterRival, command)
+  return { expected, final: expected.kind === "accepted" ? expected.next : afterRival }
+}
