@@ -1,0 +1,51 @@
+// What a route handler gets (the decoded request and a way to run use cases) and gives back.
+import { Cause, Effect, Exit, Option } from "effect"
+import type { AppError, NodeService } from "../../application/node-service.ts"
+import { fromAppError, HttpError } from "./errors.ts"
+
+export type Service = NodeService["Service"]
+
+/** GET-only routes are reads; `ramdisk` routes are open without a token (the deploy key guards them). */
+export type Access = "public" | "read" | "write" | "ramdisk"
+
+export interface RequestContext {
+  readonly method: string
+  readonly params: Readonly<Record<string, string>>
+  readonly query: URLSearchParams
+  /** Negotiated minor version (1.N). */
+  readonly version: number
+  /** scheme://host[:port] for links and Location. */
+  readonly base: string
+  readonly actor: string
+  readonly service: Service
+  /** The parsed JSON body, `undefined` when there is none. Read once. */
+  readonly body: () => Promise<unknown>
+}
+
+export interface Reply {
+  readonly status: number
+  readonly body?: unknown
+  readonly headers?: Readonly<Record<string, string>>
+}
+
+export interface Route {
+  readonly method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
+  /** Segments; ":name" captures one path segment. */
+  readonly pattern: string
+  readonly access: Access
+  readonly handle: (ctx: RequestContext) => Promise<Reply>
+}
+
+/** Runs a use case; its typed failure becomes the matching HTTP error, a defect a 500. */
+export const run = async <A>(effect: Effect.Effect<A, AppError>): Promise<A> => {
+  const exit = await Effect.runPromiseExit(effect)
+  if (Exit.isSuccess(exit)) return exit.value
+  const error = Cause.findErrorOption(exit.cause)
+  if (Option.isSome(error)) throw fromAppError(error.value)
+  throw new HttpError(500, "The server failed to handle the request.", "fault")
+}
+
+export const ok = (body: unknown): Reply => ({ status: 200, body })
+export const accepted = (location?: string): Reply =>
+  ({ status: 202, ...(location === undefined ? {} : { headers: { Location: location } }) })
+export const noContent: Reply = { status: 204 }

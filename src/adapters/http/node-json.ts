@@ -1,0 +1,154 @@
+// NodeView -> Ironic's node document, shaped by the negotiated microversion the way Ironic does
+// (fields newer than the request's version are left out; 1.1 hides names and shows "available" as null).
+import type { NodeView, PortView } from "../../application/node-service.ts"
+import { badRequest } from "./errors.ts"
+
+type Json = Record<string, unknown>
+
+export const links = (base: string, kind: string, id: string): ReadonlyArray<Json> => [
+  { href: `${base}/v1/${kind}/${id}`, rel: "self" },
+  { href: `${base}/${kind}/${id}`, rel: "bookmark" },
+]
+
+/** The hardware interfaces each driver is made of (Ironic: hardware type = composed interfaces). */
+export const interfacesOf = (driver: string): Json => {
+  const ipmi = driver === "ipmi"
+  const is = (real: string, fake: string) => (ipmi ? real : fake)
+  return {
+    bios_interface: "no-bios", boot_interface: is("pxe", "fake"), console_interface: "no-console",
+    deploy_interface: is("iscsi", "fake"), inspect_interface: is("no-inspect", "fake"),
+    management_interface: is("ipmitool", "fake"), network_interface: "noop", power_interface: is("ipmitool", "fake"),
+    raid_interface: "no-raid", rescue_interface: "no-rescue", storage_interface: "noop",
+    vendor_interface: is("ipmitool", "fake"),
+  }
+}
+
+/** The microversion that introduced each field; absent fields exist since 1.1. */
+const introducedIn: Record<string, number> = {
+  driver_internal_info: 3, name: 5, inspection_started_at: 6, inspection_finished_at: 6, clean_step: 7,
+  raid_config: 12, target_raid_config: 12, resource_class: 21, network_interface: 20,
+  boot_interface: 31, console_interface: 31, deploy_interface: 31, inspect_interface: 31,
+  management_interface: 31, power_interface: 31, raid_interface: 31, vendor_interface: 31,
+  storage_interface: 33, traits: 37, rescue_interface: 38, bios_interface: 40, fault: 42, deploy_step: 44,
+  conductor_group: 46, automated_clean: 47, protected: 48, protected_reason: 48, conductor: 49, owner: 50,
+  description: 51, allocation_uuid: 52, retired: 61, retired_reason: 61, lessee: 65, network_data: 66,
+}
+
+const visibleAt = (field: string, version: number) => (introducedIn[field] ?? 1) <= version
+
+const shownProvisionState = (state: string | null, version: number) =>
+  // Before 1.2 Ironic called "available" NOSTATE, which clients see as null.
+  version < 2 && state === "available" ? null : state
+
+export const nodeDocument = (n: NodeView, base: string, version: number): Json => {
+  const doc: Json = {
+    uuid: n.uuid,
+    name: n.name,
+    driver: n.driver,
+    driver_info: n.driverInfo,
+    driver_internal_info: {},
+    properties: n.properties,
+    instance_info: n.instanceInfo,
+    instance_uuid: n.instanceUuid,
+    extra: n.extra,
+    provision_state: shownProvisionState(n.provisionState, version),
+    target_provision_state: shownProvisionState(n.targetProvisionState, version),
+    power_state: n.powerState,
+    target_power_state: n.targetPowerState,
+    maintenance: n.maintenance,
+    maintenance_reason: n.maintenanceReason,
+    last_error: n.lastError,
+    reservation: null,
+    console_enabled: false,
+    chassis_uuid: null,
+    created_at: n.createdAt,
+    updated_at: n.updatedAt,
+    provision_updated_at: n.provisionUpdatedAt,
+    inspection_started_at: null,
+    inspection_finished_at: null,
+    clean_step: {},
+    deploy_step: {},
+    raid_config: {},
+    target_raid_config: {},
+    resource_class: null,
+    traits: [],
+    fault: null,
+    conductor_group: "",
+    automated_clean: null,
+    protected: false,
+    protected_reason: null,
+    conductor: "ironledger",
+    owner: null,
+    description: null,
+    allocation_uuid: null,
+    retired: false,
+    retired_reason: null,
+    lessee: null,
+    network_data: {},
+    ...interfacesOf(n.driver),
+    // ironledger additions: the stream revision the document reflects and the running image write.
+    revision: n.revision,
+    deploy_progress: n.deployProgress === null ? null
+      : { bytes_written: n.deployProgress.bytesWritten, total_bytes: n.deployProgress.totalBytes },
+    links: links(base, "nodes", n.uuid),
+    ports: [
+      { href: `${base}/v1/nodes/${n.uuid}/ports`, rel: "self" },
+      { href: `${base}/nodes/${n.uuid}/ports`, rel: "bookmark" },
+    ],
+    states: [
+      { href: `${base}/v1/nodes/${n.uuid}/states`, rel: "self" },
+      { href: `${base}/nodes/${n.uuid}/states`, rel: "bookmark" },
+    ],
+  }
+  for (const field of Object.keys(doc)) if (!visibleAt(field, version)) delete doc[field]
+  return doc
+}
+
+/** The short form used by GET /v1/nodes without `detail`. */
+export const nodeSummaryFields = ["uuid", "name", "instance_uuid", "power_state", "provision_state", "maintenance", "links"]
+
+/** Restricts a document to `fields=` (Ironic answers 400 for an unknown field name). */
+export const pickFields = (doc: Json, fields: ReadonlyArray<string> | null, known: ReadonlySet<string>): Json => {
+  if (fields === null) return doc
+  const unknown = fields.filter((f) => !known.has(f))
+  if (unknown.length > 0) throw badRequest(`Field(s) "${unknown.map((f) => f.slice(0, 40)).join(", ")}" are not valid.`)
+  const picked: Json = {}
+  for (const f of fields) if (f in doc) picked[f] = doc[f]
+  // Ironic always adds links so clients can follow the resource.
+  if ("links" in doc) picked["links"] = doc["links"]
+  return picked
+}
+
+export const parseFields = (raw: string | null): ReadonlyArray<string> | null =>
+  raw === null ? null : raw.split(",").map((s) => s.trim()).filter((s) => s !== "")
+
+export const portDocument = (p: PortView, base: string): Json => ({
+  uuid: p.uuid,
+  address: p.address,
+  node_uuid: p.nodeUuid,
+  created_at: p.createdAt,
+  updated_at: null,
+  extra: {},
+  internal_info: {},
+  local_link_connection: {},
+  pxe_enabled: true,
+  physical_network: null,
+  portgroup_uuid: null,
+  is_smartnic: false,
+  name: null,
+  links: links(base, "ports", p.uuid),
+})
+
+export const portSummaryFields = ["uuid", "address", "links"]
+
+export const statesDocument = (n: NodeView, version: number): Json => ({
+  console_enabled: false,
+  last_error: n.lastError,
+  power_state: n.powerState,
+  provision_state: shownProvisionState(n.provisionState, version),
+  provision_updated_at: n.provisionUpdatedAt,
+  target_power_state: n.targetPowerState,
+  target_provision_state: shownProvisionState(n.targetProvisionState, version),
+  raid_config: {},
+  target_raid_config: {},
+})

@@ -1,0 +1,96 @@
+// /v1/nodes: enroll, list, show, patch, delete, and the node's ports.
+import type { EnrollInput } from "../../../application/node-service.ts"
+import type { NodeName, Uuid } from "../../../domain/index.ts"
+import { decodeOrThrow, NodeCreate, PatchDocument } from "../codecs.ts"
+import { noContent, ok, run, type RequestContext, type Reply, type Route } from "../context.ts"
+import { checkDriverInfo } from "../drivers.ts"
+import { badRequest } from "../errors.ts"
+import { nodeDocument, nodeSummaryFields, parseFields, pickFields, portDocument, portSummaryFields } from "../node-json.ts"
+import { applyNodePatch } from "../patch.ts"
+import { booleanOf, nextLink, nodeFilterOf, pageOf } from "../query.ts"
+
+/** The fields a document has at the request's version: `fields=` may only name these. */
+const fieldsOf = (doc: Record<string, unknown>) => new Set(Object.keys(doc))
+
+const list = (detail: boolean) => async (ctx: RequestContext): Promise<Reply> => {
+  const page = pageOf(ctx.query)
+  const filter = nodeFilterOf(ctx.query)
+  const fields = parseFields(ctx.query.get("fields"))
+  const asDetail = detail || (ctx.query.has("detail") && booleanOf(ctx.query.get("detail")!, "detail"))
+  if (detail && fields !== null) throw badRequest("Can not specify ?fields with /detail.")
+  const nodes = await run(ctx.service.list(filter, page))
+  const docs = nodes.map((n) => {
+    const doc = nodeDocument(n, ctx.base, ctx.version)
+    if (fields !== null) return pickFields(doc, fields, fieldsOf(doc))
+    if (asDetail) return doc
+    return pickFields(doc, nodeSummaryFields.filter((f) => f in doc), fieldsOf(doc))
+  })
+  const next = nextLink(ctx.base, detail ? "/v1/nodes/detail" : "/v1/nodes", ctx.query, page.limit, nodes, nodes.length >= page.limit)
+  return ok({ nodes: docs, ...(next === undefined ? {} : { next }) })
+}
+
+const enroll = async (ctx: RequestContext): Promise<Reply> => {
+  const body = decodeOrThrow(NodeCreate, await ctx.body(), "node")
+  const driverInfo = body.driver_info ?? {}
+  checkDriverInfo(body.driver, driverInfo)
+  const input: EnrollInput = {
+    ...(body.uuid === undefined ? {} : { uuid: body.uuid as Uuid }),
+    name: (body.name ?? null) as NodeName | null,
+    driver: body.driver,
+    driverInfo,
+    properties: body.properties ?? {},
+    instanceInfo: body.instance_info ?? {},
+    extra: body.extra ?? {},
+  }
+  const node = await run(ctx.service.enroll(input, ctx.actor))
+  return {
+    status: 201,
+    body: nodeDocument(node, ctx.base, ctx.version),
+    headers: { Location: `${ctx.base}/v1/nodes/${node.uuid}` },
+  }
+}
+
+const show = async (ctx: RequestContext): Promise<Reply> => {
+  const fields = parseFields(ctx.query.get("fields"))
+  const node = await run(ctx.service.get(ctx.params["node"]!))
+  const doc = nodeDocument(node, ctx.base, ctx.version)
+  return ok(pickFields(doc, fields, fieldsOf(doc)))
+}
+
+const patch = async (ctx: RequestContext): Promise<Reply> => {
+  const ops = decodeOrThrow(PatchDocument, await ctx.body(), "patch")
+  const node = await run(ctx.service.get(ctx.params["node"]!))
+  const changes = applyNodePatch(node, ops)
+  checkDriverInfo(changes.driver ?? node.driver, changes.driverInfo ?? node.driverInfo)
+  const updated = await run(ctx.service.update(node.uuid, changes, ctx.actor))
+  return ok(nodeDocument(updated, ctx.base, ctx.version))
+}
+
+const remove = async (ctx: RequestContext): Promise<Reply> => {
+  await run(ctx.service.remove(ctx.params["node"]!, ctx.actor))
+  return noContent
+}
+
+const portsOfNode = (detail: boolean) => async (ctx: RequestContext): Promise<Reply> => {
+  const page = pageOf(ctx.query)
+  const node = await run(ctx.service.get(ctx.params["node"]!))
+  const ports = await run(ctx.service.listPorts({ nodeRef: node.uuid }, page))
+  const docs = ports.map((p) => {
+    const doc = portDocument(p, ctx.base)
+    return detail ? doc : pickFields(doc, portSummaryFields, fieldsOf(doc))
+  })
+  const path = `/v1/nodes/${node.uuid}/ports${detail ? "/detail" : ""}`
+  const next = nextLink(ctx.base, path, ctx.query, page.limit, ports, ports.length >= page.limit)
+  return ok({ ports: docs, ...(next === undefined ? {} : { next }) })
+}
+
+export const nodeRoutes: ReadonlyArray<Route> = [
+  { method: "GET", pattern: "/v1/nodes", access: "read", handle: list(false) },
+  { method: "POST", pattern: "/v1/nodes", access: "write", handle: enroll },
+  { method: "GET", pattern: "/v1/nodes/detail", access: "read", handle: list(true) },
+  { method: "GET", pattern: "/v1/nodes/:node", access: "read", handle: show },
+  { method: "PATCH", pattern: "/v1/nodes/:node", access: "write", handle: patch },
+  { method: "DELETE", pattern: "/v1/nodes/:node", access: "write", handle: remove },
+  { method: "GET", pattern: "/v1/nodes/:node/ports", access: "read", handle: portsOfNode(false) },
+  { method: "GET", pattern: "/v1/nodes/:node/ports/detail", access: "read", handle: portsOfNode(true) },
+]

@@ -1,0 +1,55 @@
+// /v1/ports: a node's network ports (their MACs are how PXE and the ramdisk find the node).
+import type { Mac } from "../../../domain/index.ts"
+import { decodeOrThrow, MacInput, PortCreate } from "../codecs.ts"
+import { noContent, ok, run, type RequestContext, type Reply, type Route } from "../context.ts"
+import { badRequest } from "../errors.ts"
+import { parseFields, pickFields, portDocument, portSummaryFields } from "../node-json.ts"
+import { booleanOf, nextLink, pageOf } from "../query.ts"
+
+const fieldsOf = (doc: Record<string, unknown>) => new Set(Object.keys(doc))
+
+const list = (detail: boolean) => async (ctx: RequestContext): Promise<Reply> => {
+  const page = pageOf(ctx.query)
+  const fields = parseFields(ctx.query.get("fields"))
+  if (detail && fields !== null) throw badRequest("Can not specify ?fields with /detail.")
+  const asDetail = detail || (ctx.query.has("detail") && booleanOf(ctx.query.get("detail")!, "detail"))
+  const node = ctx.query.get("node") ?? ctx.query.get("node_uuid")
+  const address = ctx.query.get("address")
+  const mac = address === null ? undefined : (decodeOrThrow(MacInput, address, "address") as Mac)
+  const ports = await run(ctx.service.listPorts({
+    ...(node === null ? {} : { nodeRef: node }),
+    ...(mac === undefined ? {} : { address: mac }),
+  }, page))
+  const docs = ports.map((p) => {
+    const doc = portDocument(p, ctx.base)
+    if (fields !== null) return pickFields(doc, fields, fieldsOf(doc))
+    return asDetail ? doc : pickFields(doc, portSummaryFields, fieldsOf(doc))
+  })
+  const next = nextLink(ctx.base, detail ? "/v1/ports/detail" : "/v1/ports", ctx.query, page.limit, ports, ports.length >= page.limit)
+  return ok({ ports: docs, ...(next === undefined ? {} : { next }) })
+}
+
+const create = async (ctx: RequestContext): Promise<Reply> => {
+  const body = decodeOrThrow(PortCreate, await ctx.body(), "port")
+  const port = await run(ctx.service.addPort({ nodeRef: body.node_uuid, mac: body.address as Mac }, ctx.actor))
+  return { status: 201, body: portDocument(port, ctx.base), headers: { Location: `${ctx.base}/v1/ports/${port.uuid}` } }
+}
+
+const show = async (ctx: RequestContext): Promise<Reply> => {
+  const fields = parseFields(ctx.query.get("fields"))
+  const doc = portDocument(await run(ctx.service.getPort(ctx.params["port"]!)), ctx.base)
+  return ok(pickFields(doc, fields, fieldsOf(doc)))
+}
+
+const remove = async (ctx: RequestContext): Promise<Reply> => {
+  await run(ctx.service.removePort(ctx.params["port"]!, ctx.actor))
+  return noContent
+}
+
+export const portRoutes: ReadonlyArray<Route> = [
+  { method: "GET", pattern: "/v1/ports", access: "read", handle: list(false) },
+  { method: "POST", pattern: "/v1/ports", access: "write", handle: create },
+  { method: "GET", pattern: "/v1/ports/detail", access: "read", handle: list(true) },
+  { method: "GET", pattern: "/v1/ports/:port", access: "read", handle: show },
+  { method: "DELETE", pattern: "/v1/ports/:port", access: "write", handle: remove },
+]

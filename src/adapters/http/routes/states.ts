@@ -1,0 +1,77 @@
+// /v1/nodes/{id}/states, provision and power changes, maintenance, validate.
+import type { ProvisionOptions } from "../../../application/node-service.ts"
+import { decodeOrThrow, MaintenanceBody, PowerBody, ProvisionBody } from "../codecs.ts"
+import { accepted, ok, run, type RequestContext, type Reply, type Route } from "../context.ts"
+import { validateNode } from "../drivers.ts"
+import { badRequest } from "../errors.ts"
+import { statesDocument } from "../node-json.ts"
+
+const statesLocation = (ctx: RequestContext) => `${ctx.base}/v1/nodes/${encodeURIComponent(ctx.params["node"]!)}/states`
+
+/** The one clean step ironledger runs; asking for another must not be silently ignored. */
+const supportedCleanSteps = new Set(["deploy.erase_devices_metadata", "deploy.erase_devices"])
+
+const truthy = (v: unknown) => v === true || (typeof v === "string" && ["true", "1", "yes"].includes(v.toLowerCase()))
+
+const provision = async (ctx: RequestContext): Promise<Reply> => {
+  const body = decodeOrThrow(ProvisionBody, await ctx.body(), "provision state change")
+  const { target } = body
+  if (body.configdrive !== undefined && body.configdrive !== null) {
+    throw badRequest("ironledger does not write config drives; deploy without configdrive.")
+  }
+  if (body.deploy_steps !== undefined && body.deploy_steps.length > 0) {
+    throw badRequest("ironledger runs a fixed iSCSI deploy; custom deploy_steps are not supported.")
+  }
+  if (body.disable_ramdisk === true) throw badRequest("disable_ramdisk is not supported: cleaning boots the deploy ramdisk.")
+  if (target === "rescue" && (body.rescue_password === undefined || body.rescue_password === "")) {
+    throw badRequest(`A non-empty "rescue_password" is required when setting target provision state to ${target}.`)
+  }
+  if (target !== "rescue" && body.rescue_password !== undefined) {
+    throw badRequest(`"rescue_password" is only valid when setting target provision state to rescue.`)
+  }
+  if (target === "clean") {
+    if (body.clean_steps === undefined) throw badRequest(`"clean_steps" is required when setting target provision state to clean.`)
+    for (const step of body.clean_steps) {
+      const name = `${String(step["interface"])}.${String(step["step"])}`
+      if (!supportedCleanSteps.has(name)) throw badRequest(`Clean step ${name.slice(0, 80)} is not supported; ironledger runs deploy.erase_devices_metadata.`)
+    }
+  } else if (body.clean_steps !== undefined) {
+    throw badRequest(`"clean_steps" is only valid when setting target provision state to clean.`)
+  }
+  const options: { preserveEphemeral?: boolean } = {}
+  if (target === "rebuild") {
+    // Ironic reads preserve_ephemeral from instance_info at rebuild time, not from this body.
+    const node = await run(ctx.service.get(ctx.params["node"]!))
+    options.preserveEphemeral = truthy(node.instanceInfo["preserve_ephemeral"])
+  }
+  await run(ctx.service.provision(ctx.params["node"]!, target, options as ProvisionOptions, ctx.actor))
+  return accepted(statesLocation(ctx))
+}
+
+const power = async (ctx: RequestContext): Promise<Reply> => {
+  const body = decodeOrThrow(PowerBody, await ctx.body(), "power state change")
+  await run(ctx.service.power(ctx.params["node"]!, body.target, ctx.actor))
+  return accepted(statesLocation(ctx))
+}
+
+const states = async (ctx: RequestContext): Promise<Reply> =>
+  ok(statesDocument(await run(ctx.service.get(ctx.params["node"]!)), ctx.version))
+
+const validate = async (ctx: RequestContext): Promise<Reply> =>
+  ok(validateNode(await run(ctx.service.get(ctx.params["node"]!))))
+
+const maintenance = (on: boolean) => async (ctx: RequestContext): Promise<Reply> => {
+  const body = on ? decodeOrThrow(MaintenanceBody, (await ctx.body()) ?? {}, "maintenance") : {}
+  const reason = on ? (body.reason ?? null) : null
+  await run(ctx.service.setMaintenance(ctx.params["node"]!, on, reason, ctx.actor))
+  return accepted()
+}
+
+export const stateRoutes: ReadonlyArray<Route> = [
+  { method: "GET", pattern: "/v1/nodes/:node/states", access: "read", handle: states },
+  { method: "PUT", pattern: "/v1/nodes/:node/states/provision", access: "write", handle: provision },
+  { method: "PUT", pattern: "/v1/nodes/:node/states/power", access: "write", handle: power },
+  { method: "GET", pattern: "/v1/nodes/:node/validate", access: "read", handle: validate },
+  { method: "PUT", pattern: "/v1/nodes/:node/maintenance", access: "write", handle: maintenance(true) },
+  { method: "DELETE", pattern: "/v1/nodes/:node/maintenance", access: "write", handle: maintenance(false) },
+]

@@ -1,0 +1,172 @@
+// The Ironic-v1-compatible HTTP API on plain node:http. Per request: admission (503 when
+// saturated), routing (404/405), version negotiation (406), auth (401/403), then the route.
+// Whatever goes wrong becomes an error document; bad input never reaches a 500.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
+import type { AddressInfo, Socket } from "node:net"
+import { randomUUID } from "node:crypto"
+import * as E from "fp-ts/lib/Either.js"
+import { Effect } from "effect"
+import { authorize, noauth, type AuthConfig } from "./auth.ts"
+import { defaultBodyLimit, readJsonBody } from "./body.ts"
+import type { Reply, Service } from "./context.ts"
+import { errorBody, HttpError, statusTitle } from "./errors.ts"
+import { matchRoute } from "./router.ts"
+import { negotiate, versionHeader, versionHeaders } from "./versions.ts"
+
+export interface ApiOptions {
+  /** A promise lets the server listen (and learn its port) before the application is built. */
+  readonly service: Service | Promise<Service>
+  readonly auth?: AuthConfig
+  readonly bodyLimit?: number
+  /** Requests handled at once before new ones get a 503. */
+  readonly maxInFlight?: number
+  /** One line per request (method, path, status, ms); never bodies or headers. */
+  readonly log?: (line: string) => void
+}
+
+const hostPattern = /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?$/
+
+/** Links are built from Host, which is client input: only a well-formed one is echoed back. */
+const baseOf = (req: IncomingMessage): string => {
+  const host = req.headers.host
+  if (host !== undefined && hostPattern.test(host)) return `http://${host}`
+  const local = req.socket.localAddress ?? "127.0.0.1"
+  return `http://${local.includes(":") ? `[${local}]` : local}:${req.socket.localPort ?? 6385}`
+}
+
+const send = (res: ServerResponse, reply: Reply, extraHeaders: Record<string, string>) => {
+  if (res.headersSent || res.destroyed) return
+  const payload = reply.body === undefined ? undefined : Buffer.from(JSON.stringify(reply.body))
+  res.writeHead(reply.status, {
+    ...extraHeaders,
+    ...reply.headers,
+    ...(payload === undefined ? { "Content-Length": "0" } : { "Content-Type": "application/json", "Content-Length": String(payload.length) }),
+  })
+  res.end(payload)
+}
+
+const errorReply = (e: HttpError): Reply => ({ status: e.status, body: errorBody(e), headers: e.headers })
+
+const splitTarget = (url: string): { readonly segments: ReadonlyArray<string>; readonly query: URLSearchParams } => {
+  const q = url.indexOf("?")
+  const path = q < 0 ? url : url.slice(0, q)
+  if (!path.startsWith("/")) throw new HttpError(400, "The request target must be a path.", "routing")
+  let segments: Array<string>
+  try {
+    segments = path.split("/").filter((s) => s !== "").map(decodeURIComponent)
+  } catch {
+    throw new HttpError(400, "The request path has a malformed percent-encoding.", "routing")
+  }
+  return { segments, query: new URLSearchParams(q < 0 ? "" : url.slice(q + 1)) }
+}
+
+export const createApiHandler = (options: ApiOptions) => {
+  const auth = options.auth ?? noauth
+  const bodyLimit = options.bodyLimit ?? defaultBodyLimit
+  const maxInFlight = options.maxInFlight ?? 512
+  let inFlight = 0
+
+  const answer = async (req: IncomingMessage, headers: Record<string, string>): Promise<Reply> => {
+    const { segments, query } = splitTarget(req.url ?? "/")
+    const isV1 = segments[0] === "v1"
+    if (isV1) Object.assign(headers, versionHeaders(null))
+    const match = matchRoute(req.method ?? "GET", segments)
+    if (match.kind === "none") throw new HttpError(404, "The resource could not be found.", "routing")
+    if (match.kind === "method") {
+      throw new HttpError(405, `The method ${String(req.method).slice(0, 16)} is not allowed for this resource.`, "routing", { Allow: match.allow.join(", ") })
+    }
+    let version = 1
+    if (isV1) {
+      const raw = req.headers[versionHeader]
+      const negotiated = negotiate(Array.isArray(raw) ? raw.join(",") : raw)
+      if (E.isLeft(negotiated)) throw new HttpError(406, negotiated.left.description, "routing")
+      version = negotiated.right
+      Object.assign(headers, versionHeaders(version))
+    }
+    const token = req.headers["x-auth-token"]
+    const actor = authorize(auth, match.route.access, req.method ?? "GET", Array.isArray(token) ? token[0] : token)
+    let bodyRead: Promise<unknown> | undefined
+    const service = await options.service
+    return match.route.handle({
+      method: req.method ?? "GET",
+      params: match.params,
+      query,
+      version,
+      base: baseOf(req),
+      actor,
+      service,
+      body: () => (bodyRead ??= readJsonBody(req, bodyLimit)),
+    })
+  }
+
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const started = performance.now()
+    const headers: Record<string, string> = { "Openstack-Request-Id": `req-${randomUUID()}` }
+    let reply: Reply
+    if (inFlight >= maxInFlight) {
+      reply = errorReply(new HttpError(503, "The server is saturated; try again shortly.", "fault", { "Retry-After": "1" }))
+    } else {
+      inFlight++
+      try {
+        reply = await answer(req, headers)
+      } catch (e) {
+        if (e instanceof HttpError) reply = errorReply(e)
+        else {
+          options.log?.(`internal error on ${req.method} ${String(req.url).slice(0, 200)}: ${(e as Error)?.stack ?? String(e)}`)
+          reply = errorReply(new HttpError(500, "The server failed to handle the request.", "fault"))
+        }
+      } finally {
+        inFlight--
+      }
+    }
+    send(res, reply, headers)
+    options.log?.(`${req.method} ${String(req.url).slice(0, 200)} ${reply.status} ${(performance.now() - started).toFixed(1)}ms`)
+  }
+}
+
+/** Malformed HTTP (bad request line, oversized headers) still gets an answer in the error format. */
+const onClientError = (err: Error & { code?: string }, socket: Socket) => {
+  if (!socket.writable || err.code === "ECONNRESET") return socket.destroy()
+  const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400
+  const body = JSON.stringify(errorBody(new HttpError(status, `Malformed HTTP request (${err.code ?? "unknown"}).`, "routing")))
+  socket.end(`HTTP/1.1 ${status} ${statusTitle(status)}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+}
+
+export interface RunningApi {
+  readonly server: Server
+  readonly port: number
+  readonly url: string
+  readonly close: () => Promise<void>
+}
+
+export const startApiServer = (options: ApiOptions & { readonly port?: number; readonly host?: string }): Promise<RunningApi> => {
+  const handler = createApiHandler(options)
+  const server = createServer({ requestTimeout: 60_000, headersTimeout: 20_000, keepAliveTimeout: 5_000 }, (req, res) => {
+    void handler(req, res)
+  })
+  server.on("clientError", onClientError)
+  const host = options.host ?? "127.0.0.1"
+  return new Promise((resolve, reject) => {
+    server.once("error", reject)
+    server.listen(options.port ?? 0, host, () => {
+      server.off("error", reject)
+      const port = (server.address() as AddressInfo).port
+      resolve({
+        server,
+        port,
+        url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+        close: () => new Promise<void>((done) => {
+          server.close(() => done())
+          server.closeAllConnections()
+        }),
+      })
+    })
+  })
+}
+
+/** The API as a scoped resource: listening while the scope is open, closed with it. */
+export const serveApi = (options: ApiOptions & { readonly port?: number; readonly host?: string }) =>
+  Effect.acquireRelease(
+    Effect.tryPromise({ try: () => startApiServer(options), catch: (e) => e as Error }),
+    (api) => Effect.promise(() => api.close()),
+  )

@@ -1,0 +1,95 @@
+// ironledger node import FILE.csv: bulk enroll. All rows are checked first (the file itself, then
+// names, UUIDs and MACs against the service); only then is each row applied, node then ports,
+// and a row whose port fails has its node deleted again, so no row is ever left half-applied.
+import { readFileSync } from "node:fs"
+import * as E from "fp-ts/lib/Either.js"
+import { UsageError } from "../args.ts"
+import { ApiError, enc, type Client } from "../client.ts"
+import { noMorePositionals, positional, type Command } from "../command.ts"
+import { parseImportCsv, type ImportRow, type RowError } from "../csv.ts"
+import { table } from "../output.ts"
+
+export class ImportRefused extends Error {}
+
+const report = (file: string, errors: ReadonlyArray<RowError>) =>
+  errors.map((e) => `${file}:${e.line}: ${e.message}`).join("\n")
+
+const exists = async (client: Client, path: string): Promise<boolean> => {
+  try {
+    await client.get(path)
+    return true
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) return false
+    throw e
+  }
+}
+
+/** The rows checked against what the service already holds. */
+const checkAgainstService = async (client: Client, rows: ReadonlyArray<ImportRow>): Promise<Array<RowError>> => {
+  const errors: Array<RowError> = []
+  for (const row of rows) {
+    if (await exists(client, `/v1/nodes/${enc(row.node.name)}?fields=uuid`)) {
+      errors.push({ line: row.line, message: `a node named ${row.node.name} already exists` })
+    }
+    if (row.node.uuid !== undefined && await exists(client, `/v1/nodes/${row.node.uuid}?fields=uuid`)) {
+      errors.push({ line: row.line, message: `a node with UUID ${row.node.uuid} already exists` })
+    }
+    for (const mac of row.macs) {
+      const { ports } = await client.get<{ ports: Array<unknown> }>(`/v1/ports?address=${enc(mac)}`)
+      if (ports.length > 0) errors.push({ line: row.line, message: `a port with MAC ${mac} already exists` })
+    }
+  }
+  return errors
+}
+
+interface Created {
+  readonly line: number
+  readonly name: string
+  readonly uuid: string
+  readonly ports: number
+}
+
+const applyRow = async (client: Client, row: ImportRow): Promise<Created> => {
+  const node = await client.request<{ uuid: string }>("POST", "/v1/nodes", row.node)
+  try {
+    for (const mac of row.macs) await client.request("POST", "/v1/ports", { address: mac, node_uuid: node.uuid })
+  } catch (e) {
+    // Deleting the node takes its ports with it: the row leaves nothing behind.
+    await client.request("DELETE", `/v1/nodes/${node.uuid}`).catch(() => undefined)
+    throw e
+  }
+  return { line: row.line, name: row.node.name, uuid: node.uuid, ports: row.macs.length }
+}
+
+export const importCommand: Command = {
+  words: ["node", "import"],
+  usage: "node import FILE.csv   (columns: name,macs[,uuid,driver,bmc_address,bmc_port,bmc_user,bmc_password,deploy_kernel,deploy_ramdisk,cpus,memory_mb,local_gb,cpu_arch,driver_info.K,properties.K,instance_info.K,extra.K])",
+  options: {},
+  run: async (args, env) => {
+    const file = positional(args, 0, "FILE.csv")
+    noMorePositionals(args, 1)
+    let text: string
+    try {
+      text = readFileSync(file, "utf8")
+    } catch (e) {
+      throw new UsageError(`cannot read ${file}: ${(e as Error).message}`)
+    }
+    const parsed = parseImportCsv(text)
+    if (E.isLeft(parsed)) throw new ImportRefused(`${report(file, parsed.left)}\nnothing was imported`)
+    const client = env.client()
+    const clashes = await checkAgainstService(client, parsed.right)
+    if (clashes.length > 0) throw new ImportRefused(`${report(file, clashes)}\nnothing was imported`)
+    const created: Array<Created> = []
+    for (const row of parsed.right) {
+      try {
+        created.push(await applyRow(client, row))
+      } catch (e) {
+        const done = created.length === 0 ? "no row was imported"
+          : `rows imported before it: ${created.map((c) => `${c.name} (line ${c.line})`).join(", ")}`
+        throw new ImportRefused(`${file}:${row.line}: ${(e as Error).message}; the row was rolled back; ${done}`)
+      }
+    }
+    table(env.out, [["Line", "line"], ["Name", "name"], ["UUID", "uuid"], ["Ports", "ports"]], created)
+    env.note(`imported ${created.length} node(s) from ${file}`)
+  },
+}

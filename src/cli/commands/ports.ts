@@ -1,0 +1,63 @@
+// ironledger port add|list|show|delete
+import { UsageError } from "../args.ts"
+import { enc } from "../client.ts"
+import { noMorePositionals, positional, type Command } from "../command.ts"
+import { record, table } from "../output.ts"
+import { collect } from "./nodes.ts"
+
+type Doc = Record<string, unknown>
+
+const add: Command = {
+  words: ["port", "add"],
+  usage: "port add MAC --node NODE",
+  options: { node: "string" },
+  run: async (args, env) => {
+    const mac = positional(args, 0, "MAC")
+    noMorePositionals(args, 1)
+    const ref = args.strings["node"]
+    if (ref === undefined) throw new UsageError("--node is required")
+    // The API takes a node UUID; a name is resolved first so people can use either.
+    const node = await env.client().get<Doc>(`/v1/nodes/${enc(ref)}?fields=uuid`)
+    record(env.out, await env.client().request<Doc>("POST", "/v1/ports", { address: mac, node_uuid: node["uuid"] }))
+  },
+}
+
+const list: Command = {
+  words: ["port", "list"],
+  usage: "port list [--node NODE] [--address MAC]",
+  options: { node: "string", address: "string" },
+  run: async (args, env) => {
+    noMorePositionals(args, 0)
+    const q = new URLSearchParams()
+    if (args.strings["node"] !== undefined) q.set("node", args.strings["node"])
+    if (args.strings["address"] !== undefined) q.set("address", args.strings["address"])
+    const ports = await collect(env, "/v1/ports/detail", q, "ports", Infinity)
+    table(env.out, [["UUID", "uuid"], ["Address", "address"], ["Node UUID", "node_uuid"]], ports)
+  },
+}
+
+const show: Command = {
+  words: ["port", "show"],
+  usage: "port show PORT",
+  options: {},
+  run: async (args, env) => {
+    const port = positional(args, 0, "PORT")
+    noMorePositionals(args, 1)
+    record(env.out, await env.client().get<Doc>(`/v1/ports/${enc(port)}`))
+  },
+}
+
+const remove: Command = {
+  words: ["port", "delete"],
+  usage: "port delete PORT...",
+  options: {},
+  run: async (args, env) => {
+    positional(args, 0, "PORT")
+    for (const port of args.positionals) {
+      await env.client().request("DELETE", `/v1/ports/${enc(port)}`)
+      env.note(`Deleted port ${port}`)
+    }
+  },
+}
+
+export const portCommands: ReadonlyArray<Command> = [add, list, show, remove]

@@ -1,0 +1,201 @@
+// The bulk-enroll CSV (`ironledger node import FILE.csv`), like the seeds' baremetal.csv.
+// Header-based: the first non-comment line names the columns, in any order.
+//
+//   name,driver,bmc_address,bmc_port,bmc_user,bmc_password,macs,cpus,memory_mb,local_gb,cpu_arch
+//   rack1-01,ipmi,127.0.0.1,9001,admin,secret,52:54:00:aa:00:01;52:54:00:aa:00:02,8,16384,100,x86_64
+//
+// Columns: name (required), macs (required; one or more MACs separated by ";" or spaces), uuid,
+// driver (ipmi or fake-hardware; default ipmi when bmc_address is set, else fake-hardware),
+// bmc_address, bmc_port, bmc_user, bmc_password, deploy_kernel, deploy_ramdisk (driver_info),
+// cpus, memory_mb, local_gb, cpu_arch (properties), and free-form driver_info.KEY, properties.KEY,
+// instance_info.KEY, extra.KEY. Empty cells are left out. Lines starting with # and blank lines are
+// skipped. Fields may be quoted ("a,b"; "" for a quote). Every row is checked before any is applied.
+import * as E from "fp-ts/lib/Either.js"
+import { Driver, NodeName, PortNumber, parseMac, parseUuid } from "../domain/index.ts"
+
+export interface ImportRow {
+  /** 1-based line of the file where the row starts. */
+  readonly line: number
+  readonly node: {
+    readonly name: string
+    readonly uuid?: string
+    readonly driver: string
+    readonly driver_info: Record<string, string | number>
+    readonly properties: Record<string, string | number>
+    readonly instance_info: Record<string, string>
+    readonly extra: Record<string, string>
+  }
+  readonly macs: ReadonlyArray<string>
+}
+
+export interface RowError {
+  readonly line: number
+  readonly message: string
+}
+
+interface RawRecord {
+  readonly line: number
+  readonly cells: ReadonlyArray<string>
+}
+
+/** RFC 4180 records; a quoted field may hold commas, quotes ("") and line breaks. */
+export const parseCsvRecords = (text: string): E.Either<RowError, ReadonlyArray<RawRecord>> => {
+  const records: Array<RawRecord> = []
+  let line = 1
+  let i = 0
+  const src = text.replace(/^\uFEFF/, "")
+  while (i < src.length) {
+    const startLine = line
+    const cells: Array<string> = []
+    let cell = ""
+    let quoted = false
+    let atCellStart = true
+    for (; i < src.length; i++) {
+      const c = src[i]!
+      if (quoted) {
+        if (c === '"' && src[i + 1] === '"') { cell += '"'; i++ }
+        else if (c === '"') quoted = false
+        else { if (c === "\n") line++; cell += c }
+        continue
+      }
+      if (c === '"' && atCellStart) { quoted = true; atCellStart = false; continue }
+      if (c === ",") { cells.push(cell); cell = ""; atCellStart = true; continue }
+      if (c === "\n" || c === "\r") {
+        if (c === "\r" && src[i + 1] === "\n") i++
+        i++
+        line++
+        break
+      }
+      if (c === '"') return E.left({ line, message: "a quote in the middle of an unquoted field" })
+      cell += c
+      atCellStart = false
+    }
+    if (quoted) return E.left({ line: startLine, message: "a quoted field is not closed" })
+    cells.push(cell)
+    const blank = cells.length === 1 && cells[0]!.trim() === ""
+    if (!blank && !cells[0]!.trimStart().startsWith("#")) records.push({ line: startLine, cells })
+  }
+  return E.right(records)
+}
+
+const driverInfoColumns: Record<string, string> = {
+  bmc_address: "ipmi_address", bmc_port: "ipmi_port", bmc_user: "ipmi_username", bmc_password: "ipmi_password",
+  deploy_kernel: "deploy_kernel", deploy_ramdisk: "deploy_ramdisk",
+}
+const integerProperties = new Set(["cpus", "memory_mb", "local_gb"])
+const fixedColumns = new Set(["name", "uuid", "driver", "macs", "cpu_arch", ...integerProperties, ...Object.keys(driverInfoColumns)])
+const prefixed = /^(driver_info|properties|instance_info|extra)\.([A-Za-z0-9_.:-]{1,255})$/
+
+const checkHeader = (header: ReadonlyArray<string>, line: number): Array<RowError> => {
+  const errors: Array<RowError> = []
+  const seen = new Set<string>()
+  for (const col of header) {
+    if (!fixedColumns.has(col) && !prefixed.test(col)) errors.push({ line, message: `unknown column "${col}"` })
+    if (seen.has(col)) errors.push({ line, message: `column "${col}" appears twice` })
+    seen.add(col)
+  }
+  for (const required of ["name", "macs"]) {
+    if (!seen.has(required)) errors.push({ line, message: `the header needs a "${required}" column` })
+  }
+  return errors
+}
+
+const rowOf = (header: ReadonlyArray<string>, rec: RawRecord): E.Either<ReadonlyArray<string>, ImportRow> => {
+  const problems: Array<string> = []
+  if (rec.cells.length !== header.length) {
+    return E.left([`has ${rec.cells.length} fields, the header has ${header.length}`])
+  }
+  const get = (col: string) => {
+    const i = header.indexOf(col)
+    const v = i < 0 ? "" : rec.cells[i]!.trim()
+    return v === "" ? undefined : v
+  }
+  const name = get("name")
+  if (name === undefined) problems.push("name is empty")
+  else if (!NodeName.is(name)) problems.push(`name "${name}" is not a valid node name (letters, digits, ._~-)`)
+  const uuidRaw = get("uuid")
+  const uuid = uuidRaw === undefined ? undefined : parseUuid(uuidRaw)
+  if (uuid !== undefined && E.isLeft(uuid)) problems.push(uuid.left)
+  const driver = get("driver") ?? (get("bmc_address") !== undefined ? "ipmi" : "fake-hardware")
+  if (!Driver.is(driver)) problems.push(`driver "${driver}" is not one of ipmi, fake-hardware`)
+  if (driver === "ipmi" && get("bmc_address") === undefined) problems.push("an ipmi node needs bmc_address")
+  const driverInfo: Record<string, string | number> = {}
+  for (const [col, key] of Object.entries(driverInfoColumns)) {
+    const v = get(col)
+    if (v === undefined) continue
+    if (col === "bmc_port") {
+      if (!/^\d{1,5}$/.test(v) || !PortNumber.is(Number(v))) problems.push(`bmc_port "${v}" is not a TCP port`)
+      else driverInfo[key] = Number(v)
+    } else driverInfo[key] = v
+  }
+  const properties: Record<string, string | number> = {}
+  for (const col of integerProperties) {
+    const v = get(col)
+    if (v === undefined) continue
+    if (!/^\d{1,12}$/.test(v)) problems.push(`${col} "${v}" is not a whole number`)
+    else properties[col] = Number(v)
+  }
+  const arch = get("cpu_arch")
+  if (arch !== undefined) properties["cpu_arch"] = arch
+  const instanceInfo: Record<string, string> = {}
+  const extra: Record<string, string> = {}
+  for (const col of header) {
+    const m = prefixed.exec(col)
+    const v = get(col)
+    if (m === null || v === undefined) continue
+    const target = { driver_info: driverInfo, properties, instance_info: instanceInfo, extra }[m[1] as "extra"]
+    target[m[2]!] = v
+  }
+  const macCell = get("macs")
+  const macs: Array<string> = []
+  if (macCell === undefined) problems.push("macs is empty: a node needs at least one port")
+  else {
+    for (const m of macCell.split(/[;\s]+/).filter((s) => s !== "")) {
+      const mac = parseMac(m)
+      if (E.isLeft(mac)) problems.push(mac.left)
+      else if (macs.includes(mac.right)) problems.push(`MAC ${mac.right} is listed twice`)
+      else macs.push(mac.right)
+    }
+  }
+  if (problems.length > 0) return E.left(problems)
+  return E.right({
+    line: rec.line,
+    node: {
+      name: name!, driver, driver_info: driverInfo, properties, instance_info: instanceInfo, extra,
+      ...(uuid !== undefined && E.isRight(uuid) ? { uuid: uuid.right } : {}),
+    },
+    macs,
+  })
+}
+
+/** Every row checked, and the file checked against itself (duplicate names, UUIDs, MACs). */
+export const parseImportCsv = (text: string): E.Either<ReadonlyArray<RowError>, ReadonlyArray<ImportRow>> => {
+  const parsed = parseCsvRecords(text)
+  if (E.isLeft(parsed)) return E.left([parsed.left])
+  const [head, ...body] = parsed.right
+  if (head === undefined) return E.left([{ line: 1, message: "the file is empty: it needs a header line" }])
+  const header = head.cells.map((c) => c.trim().toLowerCase())
+  const headerErrors = checkHeader(header, head.line)
+  if (headerErrors.length > 0) return E.left(headerErrors)
+  if (body.length === 0) return E.left([{ line: head.line, message: "the file has a header but no rows" }])
+  const errors: Array<RowError> = []
+  const rows: Array<ImportRow> = []
+  const firstLineOf = new Map<string, number>()
+  const claim = (key: string, what: string, line: number) => {
+    const earlier = firstLineOf.get(key)
+    if (earlier !== undefined) errors.push({ line, message: `${what} is already used on line ${earlier}` })
+    else firstLineOf.set(key, line)
+  }
+  for (const rec of body) {
+    const row = rowOf(header, rec)
+    if (E.isLeft(row)) {
+      for (const message of row.left) errors.push({ line: rec.line, message })
+      continue
+    }
+    claim(`name:${row.right.node.name}`, `name ${row.right.node.name}`, rec.line)
+    if (row.right.node.uuid !== undefined) claim(`uuid:${row.right.node.uuid}`, `uuid ${row.right.node.uuid}`, rec.line)
+    for (const mac of row.right.macs) claim(`mac:${mac}`, `MAC ${mac}`, rec.line)
+    rows.push(row.right)
+  }
+  return errors.length > 0 ? E.left(errors) : E.right(rows)
+}

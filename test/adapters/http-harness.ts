@@ -1,0 +1,75 @@
+// Shared by the HTTP tests: the real service (SQLite log in a temp dir, API on an ephemeral
+// loopback port) and a small fetch client that keeps status, headers and the parsed body.
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import assert from "node:assert/strict"
+import { Effect } from "effect"
+import { makeSqliteEventStore } from "../../src/adapters/eventstore/sqlite.ts"
+import { EventStore, type StoredEvent } from "../../src/ports/index.ts"
+import { startService, type ServiceOptions } from "../../src/cli/service.ts"
+
+export interface TestService {
+  readonly url: string
+  readonly db: string
+  readonly dir: string
+  readonly close: () => Promise<void>
+}
+
+export const startTestService = async (options: Partial<ServiceOptions> = {}): Promise<TestService> => {
+  const dir = mkdtempSync(join(tmpdir(), "ironledger-http-"))
+  const db = join(dir, "log.db")
+  try {
+    const running = await startService({ db, ...options })
+    return {
+      url: running.url, db, dir,
+      close: async () => {
+        await running.close()
+        rmSync(dir, { recursive: true, force: true })
+      },
+    }
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true })
+    throw e
+  }
+}
+
+export interface Answer {
+  readonly status: number
+  readonly headers: Headers
+  readonly text: string
+  readonly body: any
+}
+
+export const client = (url: string, defaults: Record<string, string> = { "X-OpenStack-Ironic-API-Version": "1.78" }) =>
+  async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> => {
+    const res = await fetch(`${url}${path}`, {
+      method,
+      headers: { ...defaults, ...(body === undefined ? {} : { "Content-Type": "application/json" }), ...headers },
+      ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
+      signal: AbortSignal.timeout(10_000),
+    })
+    const text = await res.text()
+    let parsed: unknown
+    try { parsed = text === "" ? undefined : JSON.parse(text) } catch { parsed = undefined }
+    return { status: res.status, headers: res.headers, text, body: parsed }
+  }
+
+/** The inner document of an Ironic error answer, checked to be in the error format. */
+export const errorOf = (a: Answer): Record<string, unknown> => {
+  assert.equal(typeof a.body?.error_message, "string", `expected an error document, got ${a.text.slice(0, 200)}`)
+  const inner = JSON.parse(a.body.error_message) as Record<string, unknown>
+  const fault = typeof inner["faultstring"] === "string" && (inner["faultcode"] === "Client" || inner["faultcode"] === "Server")
+  const routing = typeof inner["description"] === "string" && typeof inner["title"] === "string" && typeof inner["code"] === "number"
+  assert.ok(fault || routing, `not an Ironic error document: ${a.body.error_message}`)
+  return inner
+}
+
+export const messageOf = (a: Answer): string => {
+  const inner = errorOf(a)
+  return String(inner["faultstring"] ?? inner["description"])
+}
+
+/** Every event in the SQLite log, read through a second connection (what an auditor would see). */
+export const readEvents = (db: string): Promise<ReadonlyArray<StoredEvent>> =>
+  Effect.runPromise(Effect.provide(Effect.flatMap(EventStore, (s) => s.readAll()), makeSqliteEventStore(db)))
