@@ -24,9 +24,10 @@ export const makeApplication = (drivers: Drivers, config: ApplicationConfig = de
   Effect.gen(function* () {
     const fleet = yield* loadFleet
     const scope = yield* Effect.scope
-    yield* Effect.forkIn(followLog(fleet, config.checkpointEvery), scope)
-    yield* Effect.addFinalizer(() => Effect.ignore(saveFleet(fleet)))
     const conductor = yield* makeConductor(fleet, drivers, config.conductor)
+    // Writes from other processes (the API, other conductors) reach this conductor through the log.
+    yield* Effect.forkIn(followLog(fleet, config.checkpointEvery, conductor.kick), scope)
+    yield* Effect.addFinalizer(() => Effect.ignore(saveFleet(fleet)))
     const service = yield* makeNodeService(fleet, conductor)
     return { service, conductor, fleet }
   })

@@ -52,8 +52,11 @@ export const saveFleet = (fleet: Fleet) =>
     yield* (yield* CheckpointStore).save(fleetCheckpoint, { position: snapshot.position, state: JSON.stringify(snapshot) })
   })
 
-/** Follows the log from the fleet's position for as long as it runs; checkpoints every `every` events. */
-export const followLog = (fleet: Fleet, every = 10_000) =>
+/**
+ * Follows the log from the fleet's position for as long as it runs; checkpoints every `every` events.
+ * `onNodeEvent` hears of every node event folded in, including other processes' writes.
+ */
+export const followLog = (fleet: Fleet, every = 10_000, onNodeEvent: (nodeId: string) => void = () => {}) =>
   Effect.gen(function* () {
     const store = yield* EventStore
     let sinceCheckpoint = 0
@@ -61,6 +64,8 @@ export const followLog = (fleet: Fleet, every = 10_000) =>
       Stream.runForEach((stored) =>
         Effect.gen(function* () {
           yield* applyStored(fleet, stored)
+          const nodeId = nodeIdOf(stored.streamId)
+          if (nodeId !== null) onNodeEvent(nodeId)
           if (++sinceCheckpoint >= every) {
             sinceCheckpoint = 0
             yield* saveFleet(fleet)
