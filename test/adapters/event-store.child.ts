@@ -2,6 +2,9 @@
 // tests see what really happens across processes. Writes one JSON line per step to stdout.
 //   append <db> <stream> <count>          append <count> events with "any", report, exit
 //   append-forever <db> <stream> <batch>  append batches at the expected revision until killed
+//   append-concurrently <db> <fibers> <batch>
+//                                         as append-forever, from <fibers> fibers at once, each
+//                                         to its own stream node-k-<fiber> (group commit)
 //   race <db> <label> <rounds>            say "ready", wait for "go" on stdin, then append to
 //                                         race-<round> at expected revision 0, report each round
 import { createInterface } from "node:readline"
@@ -11,7 +14,7 @@ import { makeSqliteEventStore } from "../../src/adapters/eventstore/sqlite.ts"
 
 const [mode, dbPath, arg1, arg2] = process.argv.slice(2)
 if (mode === undefined || dbPath === undefined || arg1 === undefined || arg2 === undefined) {
-  process.stderr.write("usage: event-store.child.ts append|append-forever|race <db> <arg> <arg>\n")
+  process.stderr.write("usage: event-store.child.ts append|append-forever|append-concurrently|race <db> <arg> <arg>\n")
   process.exit(2)
 }
 
@@ -35,6 +38,18 @@ const stdinLine = (expected: string) =>
     })
   })
 
+/** Appends batches to `streamId`, each at the revision the previous one returned, until killed. */
+const appendForever = (store: EventStore["Service"], streamId: string, batch: number, acked: (revision: number) => void) =>
+  Effect.gen(function* () {
+    let expected: "no_stream" | number = "no_stream"
+    for (let round = 0; ; round++) {
+      const events = Array.from({ length: batch }, (_, i) => event("BatchMember", { round, i }))
+      const result: AppendResult = yield* store.append(streamId, events, expected)
+      expected = result.nextExpectedRevision
+      acked(result.nextExpectedRevision)
+    }
+  })
+
 const programs: Record<string, Effect.Effect<void, unknown, EventStore>> = {
   append: EventStore.use((store) =>
     Effect.gen(function* () {
@@ -44,17 +59,13 @@ const programs: Record<string, Effect.Effect<void, unknown, EventStore>> = {
       const result = yield* store.append(arg1, events, "any")
       say({ before, ...result })
     })),
-  "append-forever": EventStore.use((store) =>
-    Effect.gen(function* () {
-      const batch = Number(arg2)
-      let expected: "no_stream" | number = "no_stream"
-      for (let round = 0; ; round++) {
-        const events = Array.from({ length: batch }, (_, i) => event("BatchMember", { round, i }))
-        const result: AppendResult = yield* store.append(arg1, events, expected)
-        expected = result.nextExpectedRevision
-        say({ acked: result.nextExpectedRevision })
-      }
-    })),
+  "append-forever": EventStore.use((store) => appendForever(store, arg1, Number(arg2), (acked) => say({ acked }))),
+  "append-concurrently": EventStore.use((store) =>
+    Effect.forEach(
+      Array.from({ length: Number(arg1) }, (_, fiber) => fiber),
+      (fiber) => appendForever(store, `node-k-${fiber}`, Number(arg2), (acked) => say({ fiber, acked })),
+      { concurrency: "unbounded", discard: true },
+    )),
   race: EventStore.use((store) =>
     Effect.gen(function* () {
       say({ ready: true })

@@ -201,6 +201,102 @@ export const eventStoreContract = (
           ])
         })))
 
+    test("200 concurrent appends to distinct streams all land, each caller told its own revision and position", () =>
+      run((store) =>
+        Effect.gen(function* () {
+          const streams = Array.from({ length: 200 }, () => nodeStream())
+          const firsts = yield* Effect.forEach(
+            streams,
+            (streamId, i) => store.append(streamId, [newEvent("Enrolled", { i }), newEvent("Inspected", { i })], "no_stream"),
+            { concurrency: "unbounded" },
+          )
+          // A second burst: each append must see its own stream's first one, whatever it was batched with.
+          const seconds = yield* Effect.forEach(
+            streams,
+            (streamId, i) => store.append(streamId, [newEvent("Managed", { i })], 1),
+            { concurrency: "unbounded" },
+          )
+          const positions: Array<number> = []
+          for (let i = 0; i < streams.length; i++) {
+            assert.equal(firsts[i]!.nextExpectedRevision, 1)
+            assert.equal(seconds[i]!.nextExpectedRevision, 2)
+            const stored = yield* store.readStream(streams[i]!)
+            assert.deepEqual(stored.map((e) => [e.revision, e.type, e.data]), [
+              [0, "Enrolled", { i }],
+              [1, "Inspected", { i }],
+              [2, "Managed", { i }],
+            ])
+            assert.equal(firsts[i]!.position, stored[1]!.position, `stream ${i}: the first append reports its own last position`)
+            assert.equal(seconds[i]!.position, stored[2]!.position, `stream ${i}: the second append reports its own position`)
+            positions.push(...stored.map((e) => e.position))
+          }
+          assert.equal(new Set(positions).size, 600, "every event has a position of its own")
+        })))
+
+    test("conflicting appends racing with valid ones: one contender wins, every valid append lands", () =>
+      run((store) =>
+        Effect.gen(function* () {
+          const contended = nodeStream()
+          yield* store.append(contended, [newEvent("Enrolled", {})], "no_stream")
+          // Contenders (every fourth) and bystanders on streams of their own, all started at once.
+          const racers = Array.from({ length: 40 }, (_, i) =>
+            i % 4 === 0
+              ? { contender: true, streamId: contended, append: store.append(contended, [newEvent("DeployRequested", { i })], 0) }
+              : (() => {
+                const streamId = nodeStream()
+                return { contender: false, streamId, append: store.append(streamId, [newEvent("Enrolled", { i })], "no_stream") }
+              })()
+          )
+          const results = yield* Effect.forEach(racers, (racer) => Effect.result(racer.append), { concurrency: "unbounded" })
+
+          const winners = racers.flatMap((racer, i) => (racer.contender && results[i]!._tag === "Success" ? [i] : []))
+          assert.equal(winners.length, 1, `exactly one contender wins, got ${JSON.stringify(winners)}`)
+          for (let i = 0; i < racers.length; i++) {
+            const result = results[i]!
+            if (racers[i]!.contender) {
+              if (result._tag === "Success") continue
+              assert.equal(result.failure._tag, "WrongExpectedRevision")
+              assert.equal(result.failure._tag === "WrongExpectedRevision" ? result.failure.actual : undefined, 1)
+            } else {
+              assert.equal(result._tag, "Success", `bystander ${i} must not fail with the contenders`)
+              const stored = yield* store.readStream(racers[i]!.streamId)
+              assert.deepEqual(stored.map((e) => [e.revision, e.type, e.data]), [[0, "Enrolled", { i }]])
+            }
+          }
+          const stored = yield* store.readStream(contended)
+          assert.deepEqual(stored.map((e) => [e.revision, e.type, e.data]), [
+            [0, "Enrolled", {}],
+            [1, "DeployRequested", { i: winners[0] }],
+          ])
+        })))
+
+    test("concurrent appends to one stream with any: each batch lands whole at the revisions its caller was told", () =>
+      run((store) =>
+        Effect.gen(function* () {
+          const streamId = nodeStream()
+          const callers = Array.from({ length: 20 }, (_, who) => who)
+          const results = yield* Effect.forEach(
+            callers,
+            (who) => store.append(streamId, [newEvent("StepStarted", { who }), newEvent("StepDone", { who })], "any"),
+            { concurrency: "unbounded" },
+          )
+          const stored = yield* store.readStream(streamId)
+          assert.equal(stored.length, 40)
+          assert.deepEqual(
+            results.map((r) => r.nextExpectedRevision).sort((a, b) => a - b),
+            callers.map((who) => 2 * who + 1),
+            "the batches take turns: revisions 0-1, 2-3, ...",
+          )
+          for (const who of callers) {
+            const last = results[who]!.nextExpectedRevision
+            assert.deepEqual(stored.slice(last - 1, last + 1).map((e) => [e.type, e.data]), [
+              ["StepStarted", { who }],
+              ["StepDone", { who }],
+            ])
+            assert.equal(results[who]!.position, stored[last]!.position)
+          }
+        })))
+
     test("readAll gives every stream's events in global order, after a position, with a limit", () =>
       run((store) =>
         Effect.gen(function* () {

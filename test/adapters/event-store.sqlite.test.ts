@@ -89,6 +89,32 @@ describe("SQLite event store file", { timeout: 120_000 }, () => {
     })
   })
 
+  test("with 50 fibers appending at once (group commit), every acknowledged append survives kill -9", async () => {
+    const path = newFile()
+    const [fibers, batch] = [50, 2]
+    const child = startChild(["append-concurrently", path, String(fibers), String(batch)])
+    // Many groups in: the kill lands at an arbitrary point of some group's transaction.
+    await child.waitFor(() => child.messages.length >= 3000, 60_000)
+    child.process.kill("SIGKILL")
+    assert.equal(await child.exited(5_000), null, "killed by the signal")
+
+    const lastAcked = new Map<number, number>()
+    for (const m of child.messages) lastAcked.set(Number(m["fiber"]), Math.max(lastAcked.get(Number(m["fiber"])) ?? -1, Number(m["acked"])))
+    assert.equal(lastAcked.size, fibers, "every fiber got appends acknowledged")
+    await withStore(path, (store) =>
+      Effect.gen(function* () {
+        for (const [fiber, acked] of lastAcked) {
+          const stored = yield* store.readStream(`node-k-${fiber}`)
+          assert.ok(stored.length - 1 >= acked, `fiber ${fiber}: acknowledged up to revision ${acked}, found ${stored.length - 1}`)
+          assert.equal(stored.length % batch, 0, `fiber ${fiber}: every batch is whole`)
+          stored.forEach((event, i) => {
+            assert.equal(event.revision, i)
+            assert.deepEqual(event.data, { round: Math.floor(i / batch), i: i % batch })
+          })
+        }
+      }))
+  })
+
   test("two processes appending at the same expected revision: exactly one wins every round", async () => {
     const path = newFile()
     const rounds = 25

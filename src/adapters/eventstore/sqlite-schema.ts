@@ -36,7 +36,7 @@ export const openEventStoreDatabase = (path: string, busyTimeoutMs: number): Dat
     // already survive kill -9 of this process (a committed transaction is in the OS page cache),
     // but could lose the last appends on power loss or a kernel crash; an acknowledged event may
     // already have powered a server on or overwritten a disk, so the log must not forget it.
-    // Batching many events per append keeps the fsync cost per event low.
+    // Group commit (sqlite-append.ts) shares one fsync among the appends that arrive together.
     db.exec("PRAGMA synchronous = FULL")
     // BEGIN IMMEDIATE takes the write lock up front, so two processes creating the schema at the
     // same moment serialise instead of one failing half-way.

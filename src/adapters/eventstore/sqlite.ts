@@ -3,23 +3,11 @@
 import type { DatabaseSync, SQLOutputValue, StatementSync } from "node:sqlite"
 import { Context, Effect, Layer, Option } from "effect"
 import { CheckpointStore } from "../../ports/checkpoint-store.ts"
-import {
-  EventStore,
-  StoreUnavailable,
-  type AppendResult,
-  type ExpectedRevision,
-  type NewEvent,
-  type StoredEvent,
-  type WrongExpectedRevision,
-} from "../../ports/event-store.ts"
-import {
-  assertWellFormedAppend,
-  emptyAppendResult,
-  NO_STREAM_REVISION,
-  revisionConflict,
-  toJsonText,
-} from "./append-rules.ts"
+import { EventStore, type StoreUnavailable, type StoredEvent } from "../../ports/event-store.ts"
+import { assertWellFormedAppend } from "./append-rules.ts"
+import { makeGroupCommit } from "./group-commit.ts"
 import { makeAppendSignal, tailAll } from "./live-tail.ts"
+import { appendRequest, makeGroupWriter, unavailable, type AppendOutcome, type AppendRequest } from "./sqlite-append.ts"
 import { openEventStoreDatabase } from "./sqlite-schema.ts"
 
 export interface SqliteStoreOptions {
@@ -29,6 +17,10 @@ export interface SqliteStoreOptions {
   readonly busyTimeoutMs?: number
   /** Events per read while a subscription catches up. Default 1000. */
   readonly pageSize?: number
+  /** Group commit bounds: at most this many appends per transaction. Default 256. */
+  readonly maxGroupAppends?: number
+  /** ...and at most this many events (an append with more forms a group of its own). Default 4096. */
+  readonly maxGroupEvents?: number
 }
 
 const COLUMNS = "position, stream_id, revision, type, schema_version, data, meta"
@@ -51,28 +43,12 @@ const readRows = (statement: StatementSync, ...params: Array<string | number>): 
   return events
 }
 
-const unavailable = (operation: string) => (cause: unknown) =>
-  new StoreUnavailable({ reason: `${operation}: ${cause instanceof Error ? cause.message : String(cause)}`, cause })
-
-type EncodedEvent = readonly [type: string, schemaVersion: number, data: string, meta: string]
-
-const encode = (streamId: string, event: NewEvent): EncodedEvent => [
-  event.type,
-  event.schemaVersion,
-  toJsonText(event.data, `data of ${event.type} in ${streamId}`),
-  toJsonText(event.meta, `meta of ${event.type} in ${streamId}`),
-]
-
 const makeStores = (db: DatabaseSync, options: SqliteStoreOptions) => {
   const prepare = (sql: string) => {
     const statement = db.prepare(sql)
     statement.setReturnArrays(true)
     return statement
   }
-  const lastRevision = prepare("SELECT revision FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1")
-  const insertEvent = prepare(
-    "INSERT INTO events (stream_id, revision, type, schema_version, data, meta) VALUES (?, ?, ?, ?, ?, ?)",
-  )
   const selectStream = prepare(`SELECT ${COLUMNS} FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision`)
   // LIMIT -1 is SQLite for "no limit".
   const selectAfter = prepare(`SELECT ${COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`)
@@ -84,35 +60,18 @@ const makeStores = (db: DatabaseSync, options: SqliteStoreOptions) => {
   const signal = makeAppendSignal()
   const pageSize = options.pageSize ?? 1000
 
-  /** One transaction: check the revision, insert every event, commit — or change nothing. */
-  const writeBatch = (
-    streamId: string,
-    events: ReadonlyArray<EncodedEvent>,
-    expected: ExpectedRevision,
-  ): AppendResult | WrongExpectedRevision => {
-    // IMMEDIATE takes the write lock before reading the revision, so no other process can append
-    // to the stream between our check and our insert (a DEFERRED read would not hold it).
-    db.exec("BEGIN IMMEDIATE")
-    try {
-      const row = lastRevision.get(streamId) as unknown as ReadonlyArray<number> | undefined
-      const current = row === undefined ? NO_STREAM_REVISION : row[0]!
-      const conflict = revisionConflict(streamId, expected, current)
-      if (conflict !== undefined || events.length === 0) {
-        db.exec("ROLLBACK")
-        return conflict ?? emptyAppendResult(current)
-      }
-      let position = 0
-      for (let i = 0; i < events.length; i++) {
-        const [type, schemaVersion, data, meta] = events[i]!
-        position = Number(insertEvent.run(streamId, current + 1 + i, type, schemaVersion, data, meta).lastInsertRowid)
-      }
-      db.exec("COMMIT")
-      return { nextExpectedRevision: current + events.length, position }
-    } catch (error) {
-      if (db.isTransaction) db.exec("ROLLBACK")
-      throw error
-    }
-  }
+  const writeGroup = makeGroupWriter(db, prepare)
+  const groups = makeGroupCommit<AppendRequest, AppendOutcome>({
+    maxRequests: options.maxGroupAppends ?? 256,
+    maxWeight: options.maxGroupEvents ?? 4096,
+    weight: (request) => request.events.length,
+    writeGroup: (requests) => {
+      const outcomes = writeGroup(requests)
+      // Subscribers are woken once per group, after its COMMIT.
+      if (outcomes.some((outcome) => !("_tag" in outcome) && outcome.position !== -1)) signal.notify()
+      return outcomes
+    },
+  })
 
   const readAfter = (after: number, limit: number) =>
     Effect.try({ try: () => readRows(selectAfter, after, limit), catch: unavailable("read all") })
@@ -120,17 +79,10 @@ const makeStores = (db: DatabaseSync, options: SqliteStoreOptions) => {
   const eventStore: EventStore["Service"] = {
     append: (streamId, events, expected) =>
       Effect.suspend(() => {
-        // Bad input is a defect (thrown here, outside the try), not an unavailable store.
+        // Bad input is a defect (thrown here, in the caller's fiber), not an unavailable store.
         assertWellFormedAppend(streamId, events, expected)
-        const encoded = events.map((event) => encode(streamId, event))
-        return Effect.try({ try: () => writeBatch(streamId, encoded, expected), catch: unavailable(`append to ${streamId}`) })
-      }).pipe(
-        Effect.flatMap((outcome) => {
-          if ("_tag" in outcome) return Effect.fail(outcome)
-          if (outcome.position !== -1) signal.notify()
-          return Effect.succeed(outcome)
-        }),
-      ),
+        return groups.submit(appendRequest(streamId, events, expected))
+      }).pipe(Effect.flatMap((outcome) => ("_tag" in outcome ? Effect.fail(outcome) : Effect.succeed(outcome)))),
     readStream: (streamId, fromRevision = 0) =>
       Effect.try({ try: () => readRows(selectStream, streamId, fromRevision), catch: unavailable(`read ${streamId}`) }),
     readAll: (options) => readAfter(options?.after ?? -1, options?.limit ?? -1),
@@ -161,7 +113,7 @@ const makeStores = (db: DatabaseSync, options: SqliteStoreOptions) => {
       }),
   }
 
-  return { eventStore, checkpointStore }
+  return { eventStore, checkpointStore, drain: groups.drain }
 }
 
 /**
@@ -181,7 +133,9 @@ export const makeSqliteEventStore = (
         }),
         (db) => Effect.sync(() => db.close()),
       )
-      const { eventStore, checkpointStore } = makeStores(db, options)
+      const { eventStore, checkpointStore, drain } = makeStores(db, options)
+      // Appends still queued when the store closes are written first (released before the close).
+      yield* Effect.addFinalizer(() => Effect.sync(drain))
       return Context.make(EventStore, eventStore).pipe(Context.add(CheckpointStore, checkpointStore))
     }),
   )
