@@ -51,7 +51,7 @@ describe("deploy flow on fake hardware", () => {
     assertInOrder(events, [
       "Enrolled", "PortAdded", "ManageRequested", "PowerStateObserved", "Verified", "ProvideRequested", "CleaningDone",
       "DeployRequested", "BootConfigRequested", "BootConfigWritten", "BootDeviceRequested", "BootDeviceSet",
-      "PowerOnRequested", "PowerStateChanged", "CallbackAwaited", "IscsiReady", "ImageWriteRequested", "ImageWritten",
+      "CallbackAwaited", "PowerOnRequested", "PowerStateChanged", "IscsiReady", "ImageWriteRequested", "ImageWritten",
       "RamdiskReleaseRequested", "RamdiskReleased", "BootConfigRequested", "BootConfigWritten", "RebootRequested",
       "PowerStateChanged", "DeployDone", "UndeployRequested", "PowerOffRequested", "PowerStateChanged",
       "BootConfigRequested", "BootConfigWritten", "TearDownDone", "CleaningDone",

@@ -2,7 +2,7 @@
 // restarts (or another conductor that takes over) reaches the same decision from the same log.
 //
 // The deploy, top to bottom:
-//   PXE deploy config -> boot device pxe -> PowerOnRequested -> wait call-back (deadline)
+//   PXE deploy config -> boot device pxe -> wait call-back (deadline) -> PowerOnRequested
 //   -> ramdisk posts pass_deploy_info -> IscsiReady -> write image -> ImageWritten
 //   -> release the ramdisk -> PXE boot label -> reboot -> DeployDone
 import type { ConductorCommand, HardwareRequestBody, NodeState } from "../../domain/index.ts"
@@ -24,7 +24,12 @@ export interface PlanContext {
   readonly mayStartDeploy: boolean
 }
 
-type StepSpec = { readonly name: string; readonly request: (step: string) => HardwareRequestBody }
+type StepSpec = {
+  readonly name: string
+  readonly request: (step: string) => HardwareRequestBody
+  /** A failure of this step is recorded but does not end the walk. */
+  readonly mayFail?: true
+}
 
 const pxe = (label: "deploy" | "boot" | "rescue" | null): StepSpec["request"] =>
   (step) => ({ type: "BootConfigRequested", data: { step, label } })
@@ -40,7 +45,7 @@ const walk = (s: NodeState, steps: ReadonlyArray<StepSpec>, then: () => Plan, on
   for (const spec of steps) {
     const key = `${op}:${spec.name}`
     const outcome = s.operation?.steps[key]
-    if (outcome === "failed") return onFailure(s.lastError ?? `step ${spec.name} failed`)
+    if (outcome === "failed" && spec.mayFail !== true) return onFailure(s.lastError ?? `step ${spec.name} failed`)
     if (outcome === undefined) return { kind: "request", request: spec.request(key) }
   }
   return then()
@@ -62,13 +67,10 @@ const deploySteps = (s: NodeState, ctx: PlanContext): Plan => {
   if (d.iscsi === null) {
     const started = Object.keys(s.operation?.steps ?? {}).length > 0
     if (!started && !ctx.mayStartDeploy) return { kind: "idle", why: "queued: the concurrent deploy limit is reached" }
+    // The wait begins before the power-on: a ramdisk that boots fast must find the node waiting.
     return walk(s, [
       { name: "deploy:pxe", request: pxe("deploy") },
       { name: "deploy:boot-device", request: (step) => ({ type: "BootDeviceRequested", data: { step, device: "pxe", persistent: true } }) },
-      {
-        name: "deploy:power",
-        request: (step) => (s.powerState === "power on" ? reboot(step) : { type: "PowerOnRequested", data: { step } }),
-      },
     ], () => ({
       kind: "command",
       command: { type: "AwaitCallback", deadline: new Date(ctx.now + ctx.callbackTimeoutMs).toISOString() },
@@ -76,7 +78,10 @@ const deploySteps = (s: NodeState, ctx: PlanContext): Plan => {
   }
   return walk(s, [
     { name: "deploy:write-image", request: (step) => ({ type: "ImageWriteRequested", data: { step, deployId: d.deployId } }) },
-    { name: "deploy:release-ramdisk", request: (step) => ({ type: "RamdiskReleaseRequested", data: { step } }) },
+    // The image is on disk by now, and the reboot below ends the ramdisk whether it heard "done"
+    // or not. A release carried out again after a conductor died finds no ramdisk when the first
+    // one got through: that must not fail the deploy.
+    { name: "deploy:release-ramdisk", request: (step) => ({ type: "RamdiskReleaseRequested", data: { step } }), mayFail: true },
     { name: "deploy:pxe-boot", request: pxe("boot") },
     { name: "deploy:reboot", request: reboot },
   ], () => complete, fail)
@@ -97,10 +102,19 @@ export const plan = (s: NodeState, ctx: PlanContext): Plan => {
     case "rescuing": return walk(s, [{ name: "rescue:pxe", request: pxe("rescue") }, { name: "rescue:reboot", request: reboot }], () => complete, fail)
     case "unrescuing":
       return walk(s, [{ name: "unrescue:pxe", request: pxe("boot") }, { name: "unrescue:reboot", request: reboot }], () => complete, fail)
-    case "wait call-back": case "clean wait": case "inspect wait": case "rescue wait":
-      return s.waitDeadline !== null && Date.parse(s.waitDeadline) <= ctx.now
-        ? { kind: "command", command: { type: "TimeOutWait", now: new Date(ctx.now).toISOString() } }
-        : { kind: "idle", why: `waiting until ${s.waitDeadline}` }
+    case "wait call-back":
+      return walk(s, [{
+        name: "deploy:power",
+        request: (step) => (s.powerState === "power on" ? reboot(step) : { type: "PowerOnRequested", data: { step } }),
+      }], () => waitOrTimeOut(s, ctx), fail)
+    case "clean wait": case "inspect wait": case "rescue wait":
+      return waitOrTimeOut(s, ctx)
     default: return { kind: "idle", why: `stable in ${s.provisionState}` }
   }
 }
+
+/** A node waiting for its ramdisk: idle until the deadline, then time out. */
+const waitOrTimeOut = (s: NodeState, ctx: PlanContext): Plan =>
+  s.waitDeadline !== null && Date.parse(s.waitDeadline) <= ctx.now
+    ? { kind: "command", command: { type: "TimeOutWait", now: new Date(ctx.now).toISOString() } }
+    : { kind: "idle", why: `waiting until ${s.waitDeadline}` }
