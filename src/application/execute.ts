@@ -1,6 +1,6 @@
-// Runs a command against a node: catch the node's state up from its stream, decide, append with the
-// expected revision. A concurrent writer (another fiber or another conductor process) makes the
-// append fail with WrongExpectedRevision; we re-read and decide again, a bounded number of times.
+// Runs a command against a node: decide on the node's state, append with the expected revision.
+// A concurrent writer (another fiber or another conductor process) makes the append fail with
+// WrongExpectedRevision; we re-read and decide again, a bounded number of times.
 import { Effect } from "effect"
 import * as E from "fp-ts/lib/Either.js"
 import { decide, type NodeCommand, type NodeState, type RecordedNodeEvent } from "../domain/index.ts"
@@ -43,8 +43,13 @@ export const execute = (
   Effect.gen(function* () {
     const store = yield* EventStore
     for (let attempt = 1; ; attempt++) {
-      const state = (yield* catchUp(fleet, nodeId)) ?? null
+      // The fleet follows the log, so its copy is usually current: decide on it without a read.
+      // If another writer got there first, the append's expected revision says so, and we read.
+      const cached = attempt === 1 ? fleet.nodes.get(nodeId) : undefined
+      const state = cached ?? (yield* catchUp(fleet, nodeId)) ?? null
       const decision = decide(state, command, nodeId)
+      // A refusal or a no-op must rest on the log as it is, not on a copy that may be behind.
+      if (cached !== undefined && (E.isLeft(decision) || decision.right.length === 0)) continue
       if (E.isLeft(decision)) return yield* Effect.fail(new Refused({ error: decision.left }))
       if (decision.right.length === 0) return { state: state!, events: [] }
       const revision = state?.revision ?? -1
