@@ -55,24 +55,19 @@ export const DeploySpec = t.type({
 export type DeploySpec = t.TypeOf<typeof DeploySpec>
 
 /** The data codec of each event type. Adding an event means adding it here (and to evolve). */
+/** The fields of a node record that enrollment sets and updates change. */
+const nodeFields = {
+  name: Nullable(NodeName),
+  driver: Driver,
+  driverInfo: DriverInfo,
+  properties: Json,
+  instanceInfo: Json,
+  extra: Json,
+}
+
 export const eventData = {
-  Enrolled: t.type({
-    nodeId: Uuid,
-    name: Nullable(NodeName),
-    driver: Driver,
-    driverInfo: DriverInfo,
-    properties: Json,
-    instanceInfo: Json,
-    extra: Json,
-  }),
-  NodeUpdated: t.partial({
-    name: Nullable(NodeName),
-    driver: Driver,
-    driverInfo: DriverInfo,
-    properties: Json,
-    instanceInfo: Json,
-    extra: Json,
-  }),
+  Enrolled: t.type({ nodeId: Uuid, ...nodeFields }),
+  NodeUpdated: t.partial(nodeFields),
   NodeDeleted: Empty,
   PortAdded: t.type({ portId: Uuid, mac: Mac }),
   PortRemoved: t.type({ portId: Uuid, mac: Mac }),
