@@ -1,7 +1,8 @@
 // The composition root of `ironledger serve`: the event store (SQLite file, or memory for tests),
-// the system clock, ids and secrets, the application with its drivers, and the HTTP API on top.
+// the system clock, ids and secrets, the application with its drivers (see ./drivers.ts), and the
+// HTTP API on top.
 import { randomBytes } from "node:crypto"
-import { Effect, Layer, ManagedRuntime } from "effect"
+import { Layer, ManagedRuntime } from "effect"
 import { makeSqliteEventStore } from "../adapters/eventstore/sqlite.ts"
 import { MemoryStores } from "../adapters/eventstore/memory.ts"
 import { SystemClock } from "../adapters/system/clock.ts"
@@ -10,47 +11,11 @@ import { SecretsFromKeyFile, SecretsWithKey } from "../adapters/system/secrets.t
 import { startApiServer, type RunningApi } from "../adapters/http/server.ts"
 import type { AuthConfig } from "../adapters/http/auth.ts"
 import { ApplicationLayer, defaultApplicationConfig } from "../application/live.ts"
-import type { Drivers } from "../application/conductor/hardware.ts"
 import { NodeService } from "../application/node-service.ts"
-import type { Mac, NodeName } from "../domain/index.ts"
 import type { ConductorConfig } from "../application/conductor/conductor.ts"
-import { makeFakeHardware } from "../adapters/drivers/fake-hardware.ts"
-import { passDeployInfoUrl, postPassDeployInfo } from "../adapters/sim/machine/callback.ts"
+import { ensureFakeSimNodes, serveDrivers, type DriverSetup } from "./drivers.ts"
 
-/** The drivers `serve` runs: fake-hardware over simulated ports, its ramdisk calling the API back. */
-export interface DriverSetup {
-  readonly drivers: Drivers
-  /** Runs once the API listens: the simulated ramdisks post to it. */
-  readonly connect: (apiUrl: string) => void
-  readonly close: () => void
-}
-
-/**
- * fake-hardware: when a node boots its deploy ramdisk, the simulated ramdisk posts pass_deploy_info
- * to this service's own API, over HTTP, exactly as a real ramdisk would.
- */
-export const fakeHardwareDrivers = (options: { readonly diskDir?: string; readonly callbackDelayMs?: number; readonly log?: (line: string) => void } = {}): DriverSetup => {
-  let apiUrl: string | undefined
-  let closed = false
-  const fake = makeFakeHardware({
-    callbackDelayMs: options.callbackDelayMs ?? 200,
-    ...(options.diskDir === undefined ? {} : { diskDir: options.diskDir }),
-    callBack: (nodeId, cb) => {
-      if (apiUrl === undefined || closed) return
-      void postPassDeployInfo(passDeployInfoUrl(apiUrl, nodeId), {
-        address: cb.address, port: String(cb.port), iqn: cb.iqn, lun: String(cb.lun), key: cb.key, error: cb.error,
-        chap_user: cb.chapUser ?? "", chap_secret: cb.chapSecret ?? "",
-      }, 30_000).then((r) => {
-        if (r.kind === "unreachable" || r.status >= 300) options.log?.(`simulated ramdisk of ${nodeId}: call-back ${r.kind === "unreachable" ? r.reason : `answered ${r.status}`}`)
-      })
-    },
-  })
-  return {
-    drivers: { "fake-hardware": fake.hardware },
-    connect: (url) => { apiUrl = url },
-    close: () => { closed = true },
-  }
-}
+export { fakeHardwareDrivers, type DriverSetup } from "./drivers.ts"
 
 export interface ServiceOptions {
   /** SQLite file; absent means an in-memory log that dies with the process. */
@@ -60,13 +25,20 @@ export interface ServiceOptions {
   readonly port?: number
   readonly host?: string
   readonly auth?: AuthConfig
-  /** Default: fake-hardware only (see fakeHardwareDrivers), simulated disks beside the database. */
+  /** Default: serveDrivers (fake-hardware, plus "ipmi" with `stateDir`), simulated disks beside the database. */
   readonly drivers?: DriverSetup
+  /** Enables the "ipmi" driver (TFTP tree, image store, simulated rack under it); ignored with `drivers`. */
+  readonly stateDir?: string
   readonly conductor?: Partial<ConductorConfig>
   readonly log?: (line: string) => void
   readonly maxInFlight?: number
-  /** Make sure this many simulated fake-hardware nodes (sim-00001 ...) exist, each with one port. */
+  /**
+   * Make sure this many simulated nodes (sim-00001 ...) exist, each with one port: machines on real
+   * servers when `stateDir` is set and they can run here (see drivers.ts), else fake-hardware nodes.
+   */
   readonly sim?: number
+  /** Notices for the operator (the simulated rack, fall-backs); default: none. */
+  readonly say?: (line: string) => void
 }
 
 export interface RunningService {
@@ -90,57 +62,56 @@ export const startService = async (options: ServiceOptions): Promise<RunningServ
     ...(options.maxInFlight === undefined ? {} : { maxInFlight: options.maxInFlight }),
   })
   const base = defaultApplicationConfig.conductor
+  const callbackTimeoutMs = options.conductor?.callbackTimeoutMs ?? base.callbackTimeoutMs
   const config = {
     ...defaultApplicationConfig,
-    conductor: { ...base, ...options.conductor, perform: { ...base.perform, ...options.conductor?.perform, apiUrl: api.url } },
+    conductor: {
+      ...base,
+      // Waits are timed out by the sweep: a short call-back timeout needs a sweep to match.
+      sweepIntervalMs: Math.min(base.sweepIntervalMs, Math.max(250, Math.round(callbackTimeoutMs / 4))),
+      ...options.conductor,
+      perform: { ...base.perform, ...options.conductor?.perform, apiUrl: api.url },
+    },
   }
   const stores = options.db === undefined ? MemoryStores : makeSqliteEventStore(options.db)
   const secrets = options.db === undefined && options.keyFile === undefined
     ? SecretsWithKey(randomBytes(32))
     : SecretsFromKeyFile(options.keyFile ?? `${options.db}.key`)
-  const setup = options.drivers ?? fakeHardwareDrivers({
-    ...(options.db === undefined ? {} : { diskDir: `${options.db}.disks` }),
-    ...(options.log === undefined ? {} : { log: options.log }),
-  })
+  const sim = options.sim ?? 0
+  let setup: DriverSetup
+  try {
+    setup = options.drivers ?? await serveDrivers({
+      sim, releasePort: config.conductor.perform.ramdiskReleasePort, say: options.say ?? (() => {}),
+      ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }),
+      ...(options.db === undefined ? {} : { diskDir: `${options.db}.disks` }),
+      ...(options.log === undefined ? {} : { log: options.log }),
+    })
+  } catch (e) {
+    rejectService(e)
+    await api.close()
+    throw e
+  }
   setup.connect(api.url)
   const layer = ApplicationLayer(setup.drivers, config).pipe(
     Layer.provide(Layer.mergeAll(stores, SystemClock, RandomIds, secrets)),
   )
   const runtime = ManagedRuntime.make(layer)
+  // The conductor stops before the drivers it drives.
+  const close = async () => {
+    await api.close()
+    await runtime.dispose()
+    await setup.close()
+  }
   try {
     const nodeService = await runtime.runPromise(NodeService)
-    if (options.sim !== undefined && options.sim > 0) await ensureSimulatedNodes(nodeService, options.sim)
+    await setup.ready?.(nodeService)
+    // Drivers given by the caller bring no nodes of their own: `sim` means fake-hardware ones.
+    if (options.drivers !== undefined && sim > 0) await ensureFakeSimNodes(nodeService, sim)
     resolveService(nodeService)
   } catch (e) {
     rejectService(e)
-    setup.close()
-    await api.close()
-    await runtime.dispose()
+    await close()
     throw e
   }
-  return {
-    api,
-    url: api.url,
-    close: async () => {
-      setup.close()
-      await api.close()
-      await runtime.dispose()
-    },
-  }
-}
-
-const simName = (i: number) => `sim-${String(i).padStart(5, "0")}`
-const simMac = (i: number) => `52:54:00:${[16, 8, 0].map((s) => ((i >> s) & 0xff).toString(16).padStart(2, "0")).join(":")}`
-
-/** Enrolls the simulated nodes that do not exist yet (a restart over the same log adds none). */
-const ensureSimulatedNodes = async (service: NodeService["Service"], count: number) => {
-  for (let i = 1; i <= count; i++) {
-    const exists = await Effect.runPromise(Effect.match(service.get(simName(i)), { onSuccess: () => true, onFailure: () => false }))
-    if (exists) continue
-    const node = await Effect.runPromise(service.enroll({
-      name: simName(i) as NodeName, driver: "fake-hardware", driverInfo: {},
-      properties: { cpus: 4, memory_mb: 8192, local_gb: 40, cpu_arch: "x86_64" }, instanceInfo: {}, extra: {},
-    }, "serve:sim"))
-    await Effect.runPromise(service.addPort({ nodeRef: node.uuid, mac: simMac(i) as Mac }, "serve:sim"))
-  }
+  return { api, url: api.url, close }
 }

@@ -12,25 +12,35 @@ const intOption = (raw: string | undefined, name: string, fallback: number, min:
 
 export const serveCommand: Command = {
   words: ["serve"],
-  usage: "serve [--db FILE] [--port N] [--host H] [--sim N] [--tokens FILE] [--access-log]",
-  options: { db: "string", port: "string", host: "string", sim: "string", tokens: "string", "access-log": "flag" },
+  usage: "serve [--db FILE] [--state-dir DIR] [--port N] [--host H] [--sim N] [--deploy-callback-timeout SECONDS] [--tokens FILE] [--access-log]",
+  options: {
+    db: "string", "state-dir": "string", port: "string", host: "string", sim: "string",
+    "deploy-callback-timeout": "string", tokens: "string", "access-log": "flag",
+  },
   run: async (args, env) => {
     noMorePositionals(args, 0)
     const port = intOption(args.strings["port"], "port", 6385, 0, 65535)
     const sim = intOption(args.strings["sim"], "sim", 0, 0, 100_000)
+    // Ironic's [conductor]deploy_callback_timeout, in seconds (default 1800).
+    const callbackTimeout = intOption(args.strings["deploy-callback-timeout"], "deploy-callback-timeout", 1800, 1, 86_400)
     const host = args.strings["host"] ?? "127.0.0.1"
     const db = args.strings["db"] ?? "ironledger.db"
+    const stateDir = args.strings["state-dir"] ?? `${db}.state`
     const auth = args.strings["tokens"] === undefined ? noauth : loadTokenFile(args.strings["tokens"])
+    // Stop on the first signal even while starting: whatever was started is then stopped.
+    let stopRequested = false
+    let wake = () => {}
+    const stop = () => { stopRequested = true; wake() }
+    process.once("SIGINT", stop)
+    process.once("SIGTERM", stop)
     const running = await startService({
-      db, port, host, auth, sim,
+      db, stateDir, port, host, auth, sim,
+      conductor: { callbackTimeoutMs: callbackTimeout * 1000 },
+      say: (line) => process.stdout.write(`${line}\n`),
       ...(args.flags.has("access-log") ? { log: (line: string) => env.note(line) } : { log: (line: string) => { if (line.startsWith("internal error")) env.note(line) } }),
     })
-    env.note(`ironledger API listening on ${running.url} (log: ${db}, auth: ${auth.mode}${sim > 0 ? `, ${sim} simulated nodes` : ""})`)
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve()
-      process.once("SIGINT", stop)
-      process.once("SIGTERM", stop)
-    })
+    env.note(`ironledger API listening on ${running.url} (log: ${db}, state: ${stateDir}, auth: ${auth.mode}${sim > 0 ? `, ${sim} simulated nodes` : ""})`)
+    if (!stopRequested) await new Promise<void>((resolve) => { wake = resolve })
     env.note("stopping")
     await running.close()
   },
