@@ -1,5 +1,5 @@
 // What can be asked of a node. Users, the conductor and the ramdisk all speak through these.
-import type { DeploySpec, Driver, DriverInfo, EventDataOf, HardwareRequest, IscsiTarget } from "./events.ts"
+import type { DeploySpec, Driver, DriverInfo, EventDataOf, HardwareRequest, IscsiTarget, Sealed } from "./events.ts"
 import type { Mac, NodeName, Uuid } from "./values.ts"
 
 export type UserVerb =
@@ -28,6 +28,8 @@ export type NodeCommand =
   | { readonly type: "AcceptIscsi"; readonly deployId: Uuid; readonly target: IscsiTarget }
   | { readonly type: "AcceptCallback"; readonly data: Record<string, unknown> }
   | { readonly type: "RejectCallback"; readonly reason: string }
+  | { readonly type: "IssueRamdiskKey"; readonly keyHash: string; readonly sealedKey: Sealed }
+  | { readonly type: "AcceptCleaningIscsi"; readonly target: IscsiTarget }
   | { readonly type: "TimeOutWait"; readonly now: string }
   | { readonly type: "Complete"; readonly properties?: Record<string, unknown> }
   | { readonly type: "Fail"; readonly error: string }
@@ -44,6 +46,7 @@ export type NodeCommand =
 /** What a conductor records while driving a node. */
 export type ConductorCommand = Extract<NodeCommand, {
   readonly type: "AwaitCallback" | "TimeOutWait" | "Complete" | "Fail" | "RequestHardware" | "RecordHardware" | "ObservePower"
+    | "IssueRamdiskKey"
 }>
 
 export type HardwareRequestBody = { [K in HardwareRequest]: { readonly type: K; readonly data: EventDataOf<K> } }[HardwareRequest]

@@ -137,6 +137,17 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
         return refuse(s, "CallbackRefused", "call-back", "A deploy call-back must carry the iSCSI target.")
       }
       return move(s, "call-back", "resume", { type: "CallbackReceived", data: c.data })
+    case "IssueRamdiskKey":
+      if (s.provisionState !== "cleaning") return E.left(invalidTransition(s.nodeId, "issue ramdisk key", s.provisionState))
+      return ok({ type: "RamdiskKeyIssued", data: { keyHash: c.keyHash, sealedKey: c.sealedKey } })
+    case "AcceptCleaningIscsi": {
+      const r = s.cleaningRamdisk
+      if (s.provisionState !== "clean wait" || r === null) {
+        return refuse(s, "CallbackRefused", "pass_deploy_info", `Node ${s.nodeId} is not waiting for a cleaning ramdisk (state "${s.provisionState}").`)
+      }
+      if (r.target !== null) return refuse(s, "CallbackRefused", "pass_deploy_info", "The ramdisk key was already used.")
+      return ok({ type: "RamdiskReady", data: { target: c.target } })
+    }
     case "RejectCallback":
       return ok({ type: "CallbackRejected", data: { reason: c.reason } })
     case "TimeOutWait":

@@ -90,6 +90,10 @@ export const eventData = {
   CallbackAwaited: t.type({ deadline: t.string }),
   IscsiReady: t.type({ deployId: Uuid, target: IscsiTarget }),
   CallbackReceived: Json,
+  /** A key for the ramdisk a cleaning boots (deploys carry theirs in DeployRequested). */
+  RamdiskKeyIssued: t.type({ keyHash: t.string, sealedKey: Sealed }),
+  /** The cleaning ramdisk exported the disk: metadata can be wiped over iSCSI. */
+  RamdiskReady: t.type({ target: IscsiTarget }),
   CallbackRejected: t.type({ reason: t.string }),
   WaitTimedOut: t.type({ deadline: t.string }),
 

@@ -1,7 +1,7 @@
 // The node aggregate's state and evolve: a pure fold of its events. Projections and decide share it.
 import type { ProvisionState, PowerState, Verb } from "./lifecycle.ts"
 import { next, targetOf } from "./lifecycle.ts"
-import type { DeploySpec, Driver, DriverInfo, EventMeta, IscsiTarget, NodeEvent } from "./events.ts"
+import type { DeploySpec, Driver, DriverInfo, EventMeta, IscsiTarget, NodeEvent, Sealed } from "./events.ts"
 import { hardwareRequests, hardwareResults, type HardwareRequest } from "./events.ts"
 import type { HardwareRequestBody } from "./commands.ts"
 import type { Mac, Uuid } from "./values.ts"
@@ -20,6 +20,13 @@ export interface DeployState extends DeploySpec {
   readonly callbackUsed: boolean
   readonly rootUuid: string | null
   readonly imageWritten: boolean
+}
+
+/** The ramdisk a cleaning boots to wipe the disk: its key, and the disk it exported. */
+export interface CleaningRamdisk {
+  readonly keyHash: string
+  readonly sealedKey: Sealed
+  readonly target: IscsiTarget | null
 }
 
 /** The operation a node is going through: started by a provision request, named by its correlation id. */
@@ -53,6 +60,7 @@ export interface NodeState {
   readonly waitDeadline: string | null
   readonly pendingSteps: Readonly<Record<string, PendingStep>>
   readonly operation: Operation | null
+  readonly cleaningRamdisk: CleaningRamdisk | null
   /** The conductor driving the node and until when; only it may record conductor steps. */
   readonly lease: { readonly holder: string; readonly expiresAt: string } | null
   readonly createdAt: string
@@ -74,7 +82,7 @@ export const verbOf = (event: NodeEvent): Verb | undefined => {
     case "UnrescueRequested": return "unrescue"
     case "AbortRequested": return "abort"
     case "CallbackAwaited": return "wait"
-    case "IscsiReady": case "CallbackReceived": return "resume"
+    case "IscsiReady": case "CallbackReceived": case "RamdiskReady": return "resume"
     case "Verified": case "CleaningDone": case "Inspected": case "Adopted":
     case "DeployDone": case "Rescued": case "Unrescued":
       return "done"
@@ -99,7 +107,7 @@ export const initialState = (nodeId: Uuid): NodeState => ({
   nodeId, revision: -1, deleted: false, name: null, driver: "fake-hardware", driverInfo: {},
   properties: {}, instanceInfo: {}, extra: {}, provisionState: "enroll", targetProvisionState: null,
   powerState: null, targetPowerState: null, maintenance: false, maintenanceReason: null, lastError: null,
-  ports: [], deploy: null, waitDeadline: null, pendingSteps: {}, operation: null, lease: null, createdAt: "", updatedAt: "",
+  ports: [], deploy: null, waitDeadline: null, pendingSteps: {}, operation: null, cleaningRamdisk: null, lease: null, createdAt: "", updatedAt: "",
   provisionUpdatedAt: "",
 })
 
@@ -149,6 +157,10 @@ const applyFacts = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
       if (d.deploy) d.deploy = { ...d.deploy, rootUuid: event.data.rootUuid, imageWritten: true }
       return
     case "CallbackAwaited": d.waitDeadline = event.data.deadline; return
+    case "RamdiskKeyIssued": d.cleaningRamdisk = { ...event.data, target: null }; return
+    case "RamdiskReady":
+      if (d.cleaningRamdisk) d.cleaningRamdisk = { ...d.cleaningRamdisk, target: event.data.target }
+      return
     case "Inspected": d.properties = { ...d.properties, ...event.data.properties }; return
     case "TearDownDone": d.deploy = null; d.instanceInfo = {}; return
     case "ManageRequested": case "ProvideRequested": case "CleanRequested": case "InspectRequested":
@@ -177,6 +189,7 @@ const trackSteps = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
     : operationStarts[event.type]
   if (kind !== undefined) {
     d.operation = { id: meta.correlationId, kind, startedAt: meta.occurredAt, steps: {} }
+    d.cleaningRamdisk = null
     return
   }
   if (event.type in hardwareRequests) {

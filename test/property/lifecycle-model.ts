@@ -20,11 +20,13 @@ export interface NodeModel {
   readonly lease: { readonly holder: string; readonly expiresAt: string } | null
   /** The running clean was asked for by a user in manageable: it ends back in manageable. */
   readonly manualClean: boolean
+  /** The cleaning ramdisk's key, once issued; `used` once its call-back was accepted. */
+  readonly cleaningRamdisk: { readonly used: boolean } | null
 }
 
 export const emptyModel: NodeModel = {
   revision: -1, deleted: false, state: "enroll", driver: "fake-hardware", maintenance: false, ports: new Map(),
-  deploy: null, waitDeadline: null, pending: new Map(), power: null, lease: null, manualClean: false,
+  deploy: null, waitDeadline: null, pending: new Map(), power: null, lease: null, manualClean: false, cleaningRamdisk: null,
 }
 
 export type Outcome =
@@ -95,13 +97,15 @@ export const predict = (m: NodeModel, c: NodeCommand): Outcome => {
       // Users do not take edges out of states where the conductor is at work.
       if (m.state.endsWith("ing")) return refuse(m, "InvalidTransition", c.verb)
       if (m.maintenance && hardwareVerbsInMaintenance.has(c.verb)) return refuse(m, "Conflict", c.verb)
-      return along(m, verbOfUser[c.verb], c.verb, (x) => ({ ...x, manualClean: c.verb === "clean" }))
+      return along(m, verbOfUser[c.verb], c.verb, (x) => ({ ...x, manualClean: c.verb === "clean", cleaningRamdisk: null }))
     case "Deploy": {
       const action = c.rebuild ? "rebuild" : "deploy"
       if (m.maintenance) return refuse(m, "Conflict", action)
       if (c.spec.imageKind === "partition" && c.spec.rootGb < 1) return refuse(m, "InvalidInput", action)
       if (c.spec.preserveEphemeral && !(c.rebuild && m.deploy !== null)) return refuse(m, "InvalidInput", action)
-      return along(m, action, action, (x) => ({ ...x, deploy: { deployId: c.spec.deployId, imageWritten: false, callbackUsed: false } }))
+      return along(m, action, action, (x) => ({
+        ...x, cleaningRamdisk: null, deploy: { deployId: c.spec.deployId, imageWritten: false, callbackUsed: false },
+      }))
     }
     case "AwaitCallback":
       return along(m, "wait", "wait", (x) => ({ ...x, waitDeadline: c.deadline }))
@@ -117,6 +121,11 @@ export const predict = (m: NodeModel, c: NodeCommand): Outcome => {
       return along(m, "resume", "call-back")
     case "RejectCallback":
       return accept(m)
+    case "IssueRamdiskKey":
+      return m.state === "cleaning" ? accept({ ...m, cleaningRamdisk: { used: false } }) : refuse(m, "InvalidTransition", "issue ramdisk key")
+    case "AcceptCleaningIscsi":
+      if (m.state !== "clean wait" || m.cleaningRamdisk === null || m.cleaningRamdisk.used) return refuse(m, "CallbackRefused", "pass_deploy_info")
+      return along(m, "resume", "pass_deploy_info", (x) => ({ ...x, cleaningRamdisk: { used: true } }))
     case "TimeOutWait":
       if (!waits.includes(m.state) || m.waitDeadline === null || Date.parse(c.now) < Date.parse(m.waitDeadline)) {
         return refuse(m, "Conflict", "time out")

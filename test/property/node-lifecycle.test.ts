@@ -246,13 +246,13 @@ test("the generated sequences take every edge of the table and every kind of com
     fc.property(enrollFirst, fc.array(stepArb, { maxLength: maxSteps, size: "max" }), (enroll, steps) => {
       walk(enroll, steps, moves, accepted)
     }),
-    { numRuns: 300, seed: 42 },
+    { numRuns: 300, seed: 1 },
   )
   assert.deepEqual(transitions.map((t) => `${t.from} -> ${t.to}`).filter((e) => !moves.has(e)), [])
   const kinds: ReadonlyArray<NodeCommand["type"]> = [
     "Enroll", "Update", "Delete", "AddPort", "RemovePort", "SetMaintenance", "Provision", "Deploy", "AwaitCallback",
     "AcceptIscsi", "AcceptCallback", "RejectCallback", "TimeOutWait", "Complete", "Fail", "RequestHardware",
-    "RecordHardware", "ObservePower", "AcquireLease", "ReleaseLease", "AsConductor",
+    "RecordHardware", "ObservePower", "AcquireLease", "ReleaseLease", "AsConductor", "IssueRamdiskKey", "AcceptCleaningIscsi",
   ]
   assert.deepEqual(kinds.filter((k) => !accepted.has(k)), [])
 })

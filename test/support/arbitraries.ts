@@ -172,6 +172,7 @@ export const conductorCommandArb = (p: Pools): fc.Arbitrary<ConductorCommand> =>
     { weight: 4, arbitrary: hardwareRequestArb(p).map((request) => ({ type: "RequestHardware" as const, request })) },
     { weight: 4, arbitrary: hardwareResultArb(p).map((result) => ({ type: "RecordHardware" as const, result })) },
     { weight: 1, arbitrary: rec({ type: fc.constant("ObservePower" as const), powerState: fc.constantFrom(...powerStates, null) }) },
+    { weight: 2, arbitrary: rec({ type: fc.constant("IssueRamdiskKey" as const), keyHash: word, sealedKey: sealedArb }) },
   ) as fc.Arbitrary<ConductorCommand>
 
 export const holders = ["conductor-a", "conductor-b"]
@@ -193,6 +194,7 @@ export const nodeCommandArb = (p: Pools): fc.Arbitrary<NodeCommand> =>
     { weight: 2, arbitrary: rec({ type: fc.constant("AcceptIscsi" as const), deployId: pick(p.deployIds), target: iscsiTargetArb }) },
     { weight: 2, arbitrary: rec({ type: fc.constant("AcceptCallback" as const), data: jsonRecord }) },
     { weight: 1, arbitrary: rec({ type: fc.constant("RejectCallback" as const), reason: word }) },
+    { weight: 2, arbitrary: rec({ type: fc.constant("AcceptCleaningIscsi" as const), target: iscsiTargetArb }) },
     { weight: 20, arbitrary: conductorCommandArb(p) },
     {
       weight: 2,

@@ -6,7 +6,7 @@ import {
   type ConductorCommand, type DeploySpec, type HardwareRequestBody, type HardwareResultBody, type Iqn, type NodeCommand,
   type NodeState, type NonNegativeInt, type PortNumber, type ProvisionState, type Uuid,
 } from "../../src/domain/index.ts"
-import { deploySpecArb, hardwareRoundTripArb, holders, instants, pick, rec, type Pools } from "./arbitraries.ts"
+import { SEALED_MARK, deploySpecArb, hardwareRoundTripArb, holders, instants, pick, rec, type Pools } from "./arbitraries.ts"
 
 /** What steering needs to know of a node: a NodeState or a test's model both provide it. */
 export interface SteerView {
@@ -57,7 +57,7 @@ export const steerCommands = (m: SteerView, { choice, spec, when, holder, hardwa
   ]
 }
 
-const conductorCommands = new Set(["AwaitCallback", "TimeOutWait", "Complete", "Fail", "RequestHardware", "RecordHardware", "ObservePower"])
+const conductorCommands = new Set(["AwaitCallback", "TimeOutWait", "Complete", "Fail", "RequestHardware", "RecordHardware", "ObservePower", "IssueRamdiskKey"])
 
 const userOrConductorCommandsAlong = (m: SteerView, choice: number, spec: DeploySpec, when: string): Array<NodeCommand> => {
   if (m.revision < 0 || m.deleted) return []
@@ -69,11 +69,17 @@ const userOrConductorCommandsAlong = (m: SteerView, choice: number, spec: Deploy
   switch (chosen.verb) {
     case "deploy": case "rebuild":
       return [...lift, { type: "Deploy", spec: { ...spec, preserveEphemeral: spec.preserveEphemeral && m.deploy !== null }, rebuild: chosen.verb === "rebuild" }]
-    case "wait": return [{ type: "AwaitCallback", deadline: when }]
+    case "wait":
+      // A cleaning boots a ramdisk with its own key before it waits for it.
+      return m.state === "cleaning"
+        ? [{ type: "IssueRamdiskKey", keyHash: "cafe", sealedKey: { $sealed: `${SEALED_MARK}steered` } }, { type: "AwaitCallback", deadline: when }]
+        : [{ type: "AwaitCallback", deadline: when }]
     case "resume":
       return m.state === "wait call-back"
         ? [{ type: "AcceptIscsi", deployId, target: { address: "127.0.0.1", port: 3260 as PortNumber, iqn: "iqn.2008-10.org.openstack:deploy" as Iqn, lun: 1 as NonNegativeInt } }]
-        : [{ type: "AcceptCallback", data: {} }]
+        : m.state === "clean wait" && choice % 2 === 0
+          ? [{ type: "AcceptCleaningIscsi", target: { address: "127.0.0.1", port: 3260 as PortNumber, iqn: "iqn.2008-10.org.openstack:clean" as Iqn, lun: 1 as NonNegativeInt } }]
+          : [{ type: "AcceptCallback", data: {} }]
     case "fail":
       return m.waitDeadline !== null && choice % 2 === 0 ? [{ type: "TimeOutWait", now: m.waitDeadline }] : [{ type: "Fail", error: "step failed" }]
     case "done": {
