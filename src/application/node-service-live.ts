@@ -171,25 +171,36 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle) =>
         return a.length === b.length && timingSafeEqual(a, b)
       })
 
+    /**
+     * The ramdisk's call-back, for a deploy (wait call-back) or a cleaning (clean wait): the key must
+     * be the running operation's, used once; a refusal is recorded and leaves the node as it was.
+     */
     const passDeployInfo = (ref: string, cb: DeployCallback) =>
       Effect.gen(function* () {
         const node = yield* resolve(ref)
         const ctx = yield* context("ramdisk", node.operation?.id)
-        const deploy = node.deploy
         const reject = (reason: string) =>
           run(node.nodeId, { type: "RejectCallback", reason }, ctx).pipe(
             Effect.andThen(Effect.fail(new Refused({
               error: { _tag: "DomainError", code: "CallbackRefused", nodeId: node.nodeId, action: "pass_deploy_info", state: node.provisionState, message: reason },
             }))),
           )
-        if (node.provisionState !== "wait call-back" || deploy === null) {
-          return yield* reject(`Node ${node.nodeId} is not waiting for a deploy call-back (state "${node.provisionState}").`)
+        const deploying = node.provisionState === "wait call-back" && node.deploy !== null
+        const cleaning = node.provisionState === "clean wait" && node.cleaningRamdisk !== null
+        if (!deploying && !cleaning) {
+          return yield* reject(`Node ${node.nodeId} is not waiting for a ramdisk call-back (state "${node.provisionState}").`)
         }
-        if (!(yield* keyMatches(cb.key, deploy.keyHash))) return yield* reject("The deploy key does not match the running deploy.")
-        if (deploy.callbackUsed) return yield* reject("The deploy key was already used.")
+        const key = deploying ? node.deploy!.keyHash : node.cleaningRamdisk!.keyHash
+        if (!(yield* keyMatches(cb.key, key))) return yield* reject("The ramdisk key does not match the running operation.")
+        if (deploying ? node.deploy!.callbackUsed : node.cleaningRamdisk!.target !== null) {
+          return yield* reject("The ramdisk key was already used.")
+        }
         if (cb.error !== null && cb.error !== "") {
-          yield* run(node.nodeId, { type: "Fail", error: `The deploy ramdisk reported: ${cb.error}` }, ctx)
+          yield* run(node.nodeId, { type: "Fail", error: `The ${deploying ? "deploy" : "cleaning"} ramdisk reported: ${cb.error}` }, ctx)
           return
+        }
+        if (!Iqn.is(cb.iqn) || !PortNumber.is(cb.port) || !NonNegativeInt.is(cb.lun)) {
+          return yield* reject(`The call-back's iSCSI target is malformed (iqn ${cb.iqn}, port ${cb.port}, lun ${cb.lun}).`)
         }
         const target = {
           address: cb.address, port: cb.port, iqn: cb.iqn, lun: cb.lun,
@@ -197,10 +208,9 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle) =>
             ? { chapUser: cb.chapUser, chapSecret: { $sealed: yield* secrets.seal(cb.chapSecret) } }
             : {}),
         }
-        if (!Iqn.is(target.iqn) || !PortNumber.is(target.port) || !NonNegativeInt.is(target.lun)) {
-          return yield* reject(`The call-back's iSCSI target is malformed (iqn ${cb.iqn}, port ${cb.port}, lun ${cb.lun}).`)
-        }
-        yield* run(node.nodeId, { type: "AcceptIscsi", deployId: deploy.deployId, target: target as never }, ctx)
+        yield* run(node.nodeId, deploying
+          ? { type: "AcceptIscsi", deployId: node.deploy!.deployId, target }
+          : { type: "AcceptCleaningIscsi", target }, ctx)
       })
 
     const service: NodeService["Service"] = {
