@@ -2,14 +2,22 @@
 // with a deploy ramdisk. When a node powers on (or reboots) while its PXE config says `deploy`, its
 // simulated ramdisk "exports" a disk file and calls back with the key from that config, as the
 // real ramdisk does over HTTP. Nothing here touches real hardware or servers.
+// With a diskDir, the PXE configs live in files there (tftp/), like a real TFTP root: every process
+// given the same dir (an API and conductors, a conductor restarted after a crash) sees the same
+// machines, so a deploy one conductor began another can finish.
 import { randomBytes } from "node:crypto"
 import { closeSync, ftruncateSync, mkdirSync, openSync } from "node:fs"
 import { join } from "node:path"
 import { Effect, Redacted } from "effect"
 import type { Hardware } from "../../application/conductor/hardware.ts"
 import type { DeployCallback } from "../../application/node-service.ts"
-import type { BmcAccess, BootConfigurator, DeployBoot, PowerDriver } from "../../ports/index.ts"
+import * as E from "fp-ts/lib/Either.js"
+import { parseUuid } from "../../domain/values.ts"
+import type { BmcAccess, PowerDriver } from "../../ports/index.ts"
+import { makeBootConfigurator } from "../pxe/configurator.ts"
+import { parsePxeConfig } from "../pxe/pxelinux-config.ts"
 import { makeSimBoot } from "../sim/boot.ts"
+import { makeSimFileTree } from "../sim/boot-files.ts"
 import { SimDisks, simBlockWriter } from "../sim/block.ts"
 import { makeSimImages, type SimImages } from "../sim/images.ts"
 import { makeSimPower } from "../sim/power.ts"
@@ -19,7 +27,10 @@ export interface FakeHardwareOptions {
   readonly callbackDelayMs: number
   /** Delivers a ramdisk's pass_deploy_info; the composition root hands it to NodeService. */
   readonly callBack: (nodeId: string, callback: DeployCallback) => void
-  /** Where simulated disks live (sparse files). Without it, nodes have no disk to write images to. */
+  /**
+   * Where simulated disks live (sparse files) and the PXE configs (tftp/), shared by every process
+   * given this dir. Without it, nodes have no disk to write images to and configs stay in memory.
+   */
   readonly diskDir?: string
   /** Size of a node's simulated disk. */
   readonly diskBytesOf?: (nodeId: string) => number
@@ -35,26 +46,29 @@ export interface FakeHardware {
 
 const defaultDiskBytes = 8 * 1024 ** 3
 
+interface DeployArgs { readonly nodeId: string; readonly deployKey: string; readonly iscsiIqn: string }
+
 export const makeFakeHardware = (options: FakeHardwareOptions): FakeHardware => {
   const power = makeSimPower({ unknownBmcs: "adopt" }).driver
-  const bootSim = makeSimBoot().configurator
+  const files = options.diskDir === undefined ? null : makeSimFileTree(join(options.diskDir, "tftp"))
+  const memory = files === null ? makeSimBoot() : null
+  const boot = files === null ? memory!.configurator : makeBootConfigurator(files)
   const images = options.images ?? makeSimImages()
   const disks = new SimDisks()
   const block = simBlockWriter(disks)
-  // Fake-hardware nodes are addressed by their UUID (see bmcOf), so the BMC address names the node.
-  const deployConfigs = new Map<string, DeployBoot>()
-  const forget = (id: string) => Effect.sync(() => deployConfigs.delete(id))
 
-  const boot: BootConfigurator["Service"] = {
-    ...bootSim,
-    prepareDeploy: (b) => Effect.tap(bootSim.prepareDeploy(b), () => Effect.sync(() => deployConfigs.set(b.nodeId, b))),
-    switchToBoot: (id, root) => Effect.tap(bootSim.switchToBoot(id, root), () => forget(id)),
-    switchToRescue: (id) => Effect.tap(bootSim.switchToRescue(id), () => forget(id)),
-    clean: (id, macs) => Effect.tap(bootSim.clean(id, macs), () => forget(id)),
+  /** What the machine's PXE firmware would boot: the deploy ramdisk's arguments, or null. */
+  const deployArgsOf = async (nodeId: string): Promise<DeployArgs | null> => {
+    const id = parseUuid(nodeId)
+    if (E.isLeft(id)) return null
+    const text = files === null ? memory!.configOf(id.right) : await files.readConfig(id.right)
+    const config = text === null ? E.left("no config") : parsePxeConfig(text)
+    if (E.isLeft(config) || config.right.defaultLabel !== "deploy" || config.right.deploy.deployKey === null) return null
+    return { nodeId: id.right, deployKey: config.right.deploy.deployKey, iscsiIqn: config.right.deploy.iscsiIqn }
   }
 
   /** The simulated ramdisk: export the node's disk under CHAP, then post pass_deploy_info. */
-  const ramdiskBoots = (config: DeployBoot) => {
+  const ramdiskBoots = (config: DeployArgs) => {
     const target = { portal: "127.0.0.1", port: 3260, iqn: config.iscsiIqn, lun: 1 }
     const chap = { user: `sim-${randomBytes(4).toString("hex")}`, secret: randomBytes(12).toString("hex") }
     if (options.diskDir !== undefined) {
@@ -70,11 +84,11 @@ export const makeFakeHardware = (options: FakeHardwareOptions): FakeHardware => 
     })
   }
 
+  // Fake-hardware nodes are addressed by their UUID (see bmcOf), so the BMC address names the node.
   const bootsRamdisk = (bmc: BmcAccess) =>
-    Effect.sync(() => {
-      const config = deployConfigs.get(bmc.address)
-      if (config !== undefined) setTimeout(() => ramdiskBoots(config), options.callbackDelayMs)
-    })
+    Effect.promise(() => deployArgsOf(bmc.address).catch(() => null)).pipe(Effect.map((config) => {
+      if (config !== null) setTimeout(() => ramdiskBoots(config), options.callbackDelayMs)
+    }))
 
   const poweredPower: PowerDriver["Service"] = {
     ...power,

@@ -13,6 +13,8 @@ export interface SimBoot {
   readonly configurator: BootConfigurator["Service"]
   /** What PXELINUX would get for this MAC: the linked node's config text, or null. */
   readonly configForMac: (mac: string) => string | null
+  /** A node's config text, or null. */
+  readonly configOf: (nodeId: string) => string | null
   /** The source recorded for one of a node's image files, or null. */
   readonly imageSource: (nodeId: string, name: ImageFile) => string | null
   /** Every entry as its path in a TFTP tree (`<uuid>/config`, `pxelinux.cfg/01-...`). */
@@ -49,6 +51,7 @@ export const makeSimBoot = (options: ConfiguratorOptions = {}): SimBoot => {
       const nodeId = E.isRight(mac) ? links.get(mac.right) : undefined
       return nodeId === undefined ? null : configs.get(nodeId) ?? null
     },
+    configOf: (nodeId) => configs.get(nodeId as Uuid) ?? null,
     imageSource: (nodeId, name) => images.get(nodeId as Uuid)?.get(name) ?? null,
     entries: () => [
       ...[...configs.keys()].map((id) => `${id}/config`),

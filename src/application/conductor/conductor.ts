@@ -1,12 +1,13 @@
 // The conductor: drives each node's running operation step by step, as plan() says, recording a
 // request before every hardware action and its result after. One fiber per node at a time; a kick
 // while it runs makes it look again. A periodic sweep re-kicks unfinished nodes (after a restart,
-// or when another process wrote) and times out waits whose deadline passed.
-import { Effect, Fiber, Schedule, Scope } from "effect"
+// or when another process wrote) and times out waits whose deadline passed. See ADR 0010.
+import { Data, Effect, Fiber, Schedule, Scope } from "effect"
 import type { ConductorCommand, NodeCommand, NodeState } from "../../domain/index.ts"
 import { Clock, EventStore, Ids, Secrets } from "../../ports/index.ts"
 import { streamOf } from "../event-codec.ts"
 import { catchUp, execute } from "../execute.ts"
+import { Refused } from "../node-service.ts"
 import type { Fleet } from "../projections/fleet.ts"
 import type { Progress } from "../projections/node-view.ts"
 import type { ConductorHandle } from "../node-service-live.ts"
@@ -23,6 +24,11 @@ export interface ConductorConfig {
   readonly maxConcurrentDeploys: number
   readonly sweepIntervalMs: number
   readonly perform: Omit<PerformConfig, "onProgress">
+  /**
+   * False in a process that only serves the API beside `ironledger conductor` processes: it records
+   * requests and call-backs but drives no node. `serve` has no flag for it yet, hence the variable.
+   */
+  readonly drivesNodes: boolean
 }
 
 export const defaultConductorConfig: ConductorConfig = {
@@ -32,7 +38,11 @@ export const defaultConductorConfig: ConductorConfig = {
   maxConcurrentDeploys: 50,
   sweepIntervalMs: 10_000,
   perform: { apiUrl: "http://127.0.0.1:6385", iqnPrefix: "iqn.2026-11.io.ironledger", ramdiskReleasePort: 10000 },
+  drivesNodes: process.env["IRONLEDGER_CONDUCTOR"] !== "off",
 }
+
+/** Another conductor took the node (our lease ran out) while we were carrying out one of its steps. */
+class LeaseLost extends Data.TaggedError("LeaseLost")<{ readonly nodeId: string; readonly step: string }> {}
 
 const unfinished = (n: NodeState): boolean =>
   !n.deleted && (n.targetProvisionState !== null || n.provisionState === "deploy failed" ||
@@ -56,6 +66,9 @@ export const makeConductor = (fleet: Fleet, drivers: Drivers, config: ConductorC
     const running = new Map<string, Fiber.Fiber<void, never> | null>()
     const again = new Set<string>()
     const queued = new Set<string>()
+    // Deploys given a slot whose first step is not in the log yet: counted so that nodes kicked
+    // together do not all see the same free slot.
+    const starting = new Set<string>()
     let idleWaiters: Array<() => void> = []
 
     const onProgress = (nodeId: string, written: number, total: number) =>
@@ -78,30 +91,46 @@ export const makeConductor = (fleet: Fleet, drivers: Drivers, config: ConductorC
       Effect.flatMap(clock.now, (now) =>
         record(n, { type: "AsConductor", holder: config.name, now: new Date(now).toISOString(), command }))
 
-    /** Takes the node's lease, or renews it when half of it has run out. False: another conductor holds it. */
+    /**
+     * Takes the node's lease, or renews it when half of it has run out: "kept" (ours, nothing
+     * written), "taken" (our LeaseAcquired appended), "refused" (another conductor holds it).
+     */
     const holdLease = (n: NodeState) =>
       Effect.gen(function* () {
         const now = yield* clock.now
         const mine = n.lease?.holder === config.name
-        if (mine && Date.parse(n.lease!.expiresAt) - now > config.leaseTtlMs / 2) return true
+        if (mine && Date.parse(n.lease!.expiresAt) - now > config.leaseTtlMs / 2) return "kept" as const
         const taken = yield* Effect.result(record(n, {
           type: "AcquireLease", holder: config.name,
           now: new Date(now).toISOString(), expiresAt: new Date(now + config.leaseTtlMs).toISOString(),
         }))
-        return taken._tag === "Success"
+        if (taken._tag === "Success") return "taken" as const
+        // Anything but a refusal (the store) is not an answer.
+        if (taken.failure instanceof Refused) return "refused" as const
+        return yield* Effect.fail(taken.failure)
       })
 
-    /** Keeps the lease alive during a long step (an image write can outlast it). */
-    const renewingLease = <A, E, R>(nodeId: string, work: Effect.Effect<A, E, R>) =>
+    /**
+     * Keeps the lease alive during a long step (an image write can outlast it). Renews only while
+     * the step is still pending; if another conductor took the node meanwhile (our lease ran out),
+     * the step is interrupted rather than carried on beside the new holder.
+     */
+    const renewingLease = <A, E, R>(nodeId: string, step: string, work: Effect.Effect<A, E, R>) =>
       Effect.raceFirst(work, Effect.forever(Effect.gen(function* () {
         yield* Effect.sleep(`${Math.max(1, Math.floor(config.leaseTtlMs / 3))} millis`)
         const n = fleet.nodes.get(nodeId)
-        if (n !== undefined) yield* Effect.ignore(holdLease(n))
-      })) as Effect.Effect<never, never, EventStore>)
+        if (n === undefined || n.pendingSteps[step] === undefined) return yield* Effect.fail(new LeaseLost({ nodeId, step }))
+        const held = yield* Effect.result(holdLease(n))
+        if (held._tag === "Success" && held.success === "refused") return yield* Effect.fail(new LeaseLost({ nodeId, step }))
+      })))
 
     const deploysInFlight = () => {
       let count = 0
       for (const n of fleet.nodes.values()) if (deployStarted(n)) count++
+      for (const id of starting) {
+        const n = fleet.nodes.get(id)
+        if (n !== undefined && !deployStarted(n)) count++
+      }
       return count
     }
 
@@ -116,7 +145,7 @@ export const makeConductor = (fleet: Fleet, drivers: Drivers, config: ConductorC
           const p = plan(n, {
             now: yield* clock.now,
             callbackTimeoutMs: config.callbackTimeoutMs,
-            mayStartDeploy: deploysInFlight() < config.maxConcurrentDeploys,
+            mayStartDeploy: starting.has(nodeId) || deploysInFlight() < config.maxConcurrentDeploys,
           })
           if (p.kind === "idle") {
             if (p.why.startsWith("queued")) queued.add(nodeId)
@@ -125,14 +154,20 @@ export const makeConductor = (fleet: Fleet, drivers: Drivers, config: ConductorC
             if (n.lease?.holder === config.name) yield* record(n, { type: "ReleaseLease", holder: config.name })
             return
           }
-          if (!(yield* holdLease(n))) return
+          if (n.provisionState === "deploying" && !deployStarted(n)) starting.add(nodeId)
+          const lease = yield* holdLease(n)
+          if (lease === "refused") return
           const leased = fleet.nodes.get(nodeId)!
+          // Taking the lease caught up with the log. Whatever landed since the plan besides our own
+          // LeaseAcquired (another conductor finishing this very step, then letting go) makes the
+          // plan stale: acting on it would repeat a step already done, e.g. reboot an active node.
+          if (leased.revision !== n.revision + (lease === "taken" ? 1 : 0)) continue
           switch (p.kind) {
             case "request":
               yield* run(leased, { type: "RequestHardware", request: p.request })
               break
             case "perform": {
-              const result = yield* renewingLease(nodeId, perform(leased, hw, p.request, performConfig))
+              const result = yield* renewingLease(nodeId, p.request.data.step, perform(leased, hw, p.request, performConfig))
               yield* run(fleet.nodes.get(nodeId)!, { type: "RecordHardware", result })
               break
             }
@@ -159,9 +194,13 @@ export const makeConductor = (fleet: Fleet, drivers: Drivers, config: ConductorC
 
     const finished = (nodeId: string) => {
       running.delete(nodeId)
+      starting.delete(nodeId)
       if (again.delete(nodeId)) return kick(nodeId)
-      // A deploy slot may have freed up: let queued deploys try.
-      for (const q of [...queued]) if (!running.has(q)) { queued.delete(q); kick(q) }
+      // A deploy slot may have freed up: let queued deploys try. Only then: a queued node that
+      // finishes must not kick the queue, itself included, or queued nodes kick each other forever.
+      if (queued.size > 0 && deploysInFlight() < config.maxConcurrentDeploys) {
+        for (const q of [...queued]) if (!running.has(q)) { queued.delete(q); kick(q) }
+      }
       if (running.size === 0) {
         const waiters = idleWaiters
         idleWaiters = []
@@ -170,6 +209,7 @@ export const makeConductor = (fleet: Fleet, drivers: Drivers, config: ConductorC
     }
 
     const kick = (nodeId: string): void => {
+      if (!config.drivesNodes) return
       if (running.has(nodeId)) {
         again.add(nodeId)
         return
@@ -184,7 +224,7 @@ export const makeConductor = (fleet: Fleet, drivers: Drivers, config: ConductorC
     })
 
     const scope = yield* Effect.scope
-    yield* Effect.forkIn(Effect.repeat(sweep, { schedule: Schedule.spaced(`${config.sweepIntervalMs} millis`) }), scope)
+    if (config.drivesNodes) yield* Effect.forkIn(Effect.repeat(sweep, { schedule: Schedule.spaced(`${config.sweepIntervalMs} millis`) }), scope)
     yield* Scope.addFinalizer(scope, Effect.suspend(() => Effect.forEach([...running.values()].filter((f) => f !== null), Fiber.interrupt, { discard: true })))
 
     const conductor: Conductor = {
