@@ -2,6 +2,7 @@
 // ramdisk call-back is checked, failures clean up, and every step is in the node's history.
 import { after, before, describe, test } from "node:test"
 import assert from "node:assert/strict"
+import { closeSync, openSync, readSync } from "node:fs"
 import { Effect } from "effect"
 import type { EnrollInput } from "../../src/application/node-service.ts"
 import { startTestApp, type TestApp } from "../support/app.ts"
@@ -18,6 +19,17 @@ const enrollAvailable = async (app: TestApp, name: string, instanceInfo: Record<
   await app.run(app.service.provision(node.uuid, "provide", {}, "test"))
   await app.waitFor(node.uuid, "available")
   return node
+}
+
+const readHead = (path: string, bytes: number) => {
+  const fd = openSync(path, "r")
+  try {
+    const buffer = Buffer.alloc(bytes)
+    readSync(fd, buffer, 0, bytes, 0)
+    return buffer
+  } finally {
+    closeSync(fd)
+  }
 }
 
 const eventsOf = async (app: TestApp, ref: string) => (await app.run(app.service.history(ref, { limit: 10_000 }))).map((e) => e.event)
@@ -54,7 +66,12 @@ describe("deploy flow on fake hardware", () => {
       "CallbackAwaited", "PowerOnRequested", "PowerStateChanged", "IscsiReady", "ImageWriteRequested", "ImageWritten",
       "RamdiskReleaseRequested", "RamdiskReleased", "BootConfigRequested", "BootConfigWritten", "RebootRequested",
       "PowerStateChanged", "DeployDone", "UndeployRequested", "PowerOffRequested", "PowerStateChanged",
-      "BootConfigRequested", "BootConfigWritten", "TearDownDone", "CleaningDone",
+      "BootConfigRequested", "BootConfigWritten", "TearDownDone",
+      // The cleaning boots the ramdisk again to wipe the disk's metadata.
+      "RamdiskKeyIssued", "BootConfigRequested", "BootConfigWritten", "BootDeviceRequested", "BootDeviceSet",
+      "CallbackAwaited", "PowerOnRequested", "PowerStateChanged", "RamdiskReady", "DiskWipeRequested", "DiskWiped",
+      "RamdiskReleaseRequested", "RamdiskReleased", "PowerOffRequested", "PowerStateChanged",
+      "BootConfigRequested", "BootConfigWritten", "CleaningDone",
     ])
     const history = await app.run(app.service.history(node.uuid, { limit: 10_000 }))
     const written = history.find((e) => e.event === "ImageWritten")!
@@ -64,6 +81,23 @@ describe("deploy flow on fake hardware", () => {
     const deploySteps = history.filter((e) => e.revision >= history.find((h) => h.event === "DeployRequested")!.revision &&
       e.revision <= history.find((h) => h.event === "DeployDone")!.revision)
     assert.equal(new Set(deploySteps.map((e) => e.correlationId)).size, 1)
+  })
+
+  test("a whole-disk image lands on the node's disk, and undeploy wipes its partition table", async () => {
+    const image = new Uint8Array(1024 * 1024)
+    image.set([0x55, 0xaa], 510)
+    image.fill(0xab, 4096, 65536)
+    const info = await app.run(app.fake.images.importBytes(image))
+    const node = await enrollAvailable(app, "flow-disk", { image_source: info.id })
+    await app.run(app.service.provision(node.uuid, "active", {}, "test"))
+    await app.waitFor(node.uuid, "active")
+    const disk = app.diskOf(node.uuid)
+    assert.deepEqual(readHead(disk, image.length), Buffer.from(image))
+    await app.run(app.service.provision(node.uuid, "deleted", {}, "test"))
+    await app.waitFor(node.uuid, "available")
+    const head = readHead(disk, 64 * 1024)
+    assert.ok(head.subarray(0, 18 * 1024).every((b) => b === 0), "the first 18 KiB (MBR and partition metadata) are wiped")
+    assert.ok(head.subarray(18 * 1024).some((b) => b === 0xab), "the wipe touches metadata only")
   })
 
   test("an invalid transition is refused with the node, action and state, and records nothing", async () => {

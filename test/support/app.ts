@@ -23,12 +23,14 @@ export interface TestApp extends Application {
   readonly waitFor: (ref: string, state: NodeView["provisionState"], ms?: number) => Promise<NodeView>
   /** Ramdisk call-backs the fake hardware produced and the test held back (when autoCallBack is false). */
   readonly heldCallbacks: Array<{ nodeId: string; callback: DeployCallback }>
+  /** The file behind a node's simulated disk. */
+  readonly diskOf: (nodeId: string) => string
   readonly close: () => Promise<void>
 }
 
 export interface TestAppOptions {
   readonly conductor?: Partial<ConductorConfig>
-  /** When false, ramdisk call-backs are collected in heldCallbacks instead of posted. */
+  /** When false, deploy ramdisks' call-backs are collected in heldCallbacks instead of posted. */
   readonly autoCallBack?: boolean
   readonly stores?: Layer.Layer<EventStore | CheckpointStore, unknown>
   readonly clock?: Layer.Layer<Clock>
@@ -50,7 +52,9 @@ export const startTestApp = async (options: TestAppOptions = {}): Promise<TestAp
     diskDir,
     diskBytesOf: () => 4 * 1024 ** 3,
     callBack: (nodeId, callback) => {
-      if (options.autoCallBack === false) heldCallbacks.push({ nodeId, callback })
+      // Only deploy call-backs are held back; a cleaning's ramdisk answers as usual.
+      const deploying = app?.fleet.get(nodeId)?.provisionState === "wait call-back"
+      if (options.autoCallBack === false && deploying) heldCallbacks.push({ nodeId, callback })
       else void run(app!.service.passDeployInfo(nodeId, callback)).catch(() => {})
     },
   })
@@ -72,6 +76,7 @@ export const startTestApp = async (options: TestAppOptions = {}): Promise<TestAp
   }
   return {
     ...app, run, fake, waitFor, heldCallbacks,
+    diskOf: (nodeId) => join(diskDir, `${nodeId}.img`),
     close: async () => {
       await Effect.runPromise(Scope.close(scope, Exit.void))
       rmSync(diskDir, { recursive: true, force: true })

@@ -5,15 +5,15 @@
 // With a diskDir, the PXE configs live in files there (tftp/), like a real TFTP root: every process
 // given the same dir (an API and conductors, a conductor restarted after a crash) sees the same
 // machines, so a deploy one conductor began another can finish.
-import { randomBytes } from "node:crypto"
-import { closeSync, ftruncateSync, mkdirSync, openSync } from "node:fs"
+import { createHash, randomBytes } from "node:crypto"
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Effect, Redacted } from "effect"
 import type { Hardware } from "../../application/conductor/hardware.ts"
 import type { DeployCallback } from "../../application/node-service.ts"
 import * as E from "fp-ts/lib/Either.js"
 import { parseUuid } from "../../domain/values.ts"
-import type { BmcAccess, PowerDriver } from "../../ports/index.ts"
+import type { BlockWriter, BmcAccess, PowerDriver } from "../../ports/index.ts"
 import { makeBootConfigurator } from "../pxe/configurator.ts"
 import { parsePxeConfig } from "../pxe/pxelinux-config.ts"
 import { makeSimBoot } from "../sim/boot.ts"
@@ -55,7 +55,24 @@ export const makeFakeHardware = (options: FakeHardwareOptions): FakeHardware => 
   const boot = files === null ? memory!.configurator : makeBootConfigurator(files)
   const images = options.images ?? makeSimImages()
   const disks = new SimDisks()
-  const block = simBlockWriter(disks)
+  const writer = simBlockWriter(disks)
+  const block: BlockWriter["Service"] = options.diskDir === undefined
+    // Without a disk dir the simulated machines have no disks: a cleaning finds nothing to wipe.
+    ? { ...writer, wipe: () => Effect.void }
+    : {
+      ...writer,
+      // The simulated image store hands out names, the writer reads files: put the bytes in one.
+      writeImage: (req) => Effect.flatMap(imageFile(options.diskDir!, req.imagePath), (imagePath) => writer.writeImage({ ...req, imagePath })),
+    }
+  const imageFile = (dir: string, name: string) =>
+    Effect.sync(() => {
+      const bytes = images.bytesAt(name)
+      if (bytes === undefined) return name
+      const path = join(dir, "images", createHash("sha256").update(bytes).digest("hex"))
+      mkdirSync(join(dir, "images"), { recursive: true })
+      if (!existsSync(path)) writeFileSync(path, bytes)
+      return path
+    })
 
   /** What the machine's PXE firmware would boot: the deploy ramdisk's arguments, or null. */
   const deployArgsOf = async (nodeId: string): Promise<DeployArgs | null> => {

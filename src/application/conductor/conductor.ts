@@ -181,6 +181,14 @@ export const makeConductor = (fleet: Fleet, drivers: Drivers, config: ConductorC
               }
               break
             }
+            case "issueRamdiskKey": {
+              const key = yield* (yield* Ids).token
+              const secrets = yield* Secrets
+              yield* run(leased, {
+                type: "IssueRamdiskKey", keyHash: yield* secrets.digest(key), sealedKey: { $sealed: yield* secrets.seal(key) },
+              })
+              break
+            }
             case "command":
               yield* run(leased, p.command)
               break

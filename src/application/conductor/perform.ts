@@ -46,9 +46,20 @@ export const bmcOf = (n: NodeState) =>
     return bmc
   })
 
+/**
+ * The ramdisk the node runs now: a cleaning's (while cleaning) or the deploy's. Its key goes into
+ * the PXE config, its exported disk is where images are written and metadata wiped.
+ */
+const ramdiskOf = (n: NodeState) => {
+  const cleaning = n.cleaningRamdisk !== null && (n.provisionState === "cleaning" || n.provisionState === "clean wait")
+  if (cleaning) return { id: n.operation?.id ?? n.nodeId, sealedKey: n.cleaningRamdisk!.sealedKey, target: n.cleaningRamdisk!.target }
+  const d = n.deploy
+  return d === null ? null : { id: d.deployId, sealedKey: d.sealedKey, target: d.iscsi }
+}
+
 const targetOf = (n: NodeState) =>
   Effect.gen(function* () {
-    const t = n.deploy?.iscsi
+    const t = ramdiskOf(n)?.target
     if (!t) return yield* Effect.fail(new StepError("no iSCSI target: the ramdisk has not called back"))
     const chap = t.chapUser !== undefined && t.chapSecret !== undefined
       ? { chap: { user: t.chapUser, secret: yield* (yield* Secrets).open(t.chapSecret.$sealed) } }
@@ -108,17 +119,18 @@ const act = (n: NodeState, hw: Hardware, req: HardwareRequestBody, cfg: PerformC
           if (d.imageKind === "partition" && !d.rootUuid) return yield* Effect.fail(new StepError("the root partition's UUID is unknown"))
           yield* hw.boot.switchToBoot(n.nodeId, d.imageKind === "partition" ? d.rootUuid : null)
         } else {
-          const d = n.deploy
-          if (d === null) return yield* Effect.fail(new StepError("no deploy is running"))
+          const ramdisk = ramdiskOf(n)
+          if (ramdisk === null) return yield* Effect.fail(new StepError("no deploy or cleaning is running"))
+          const deploying = n.deploy !== null && ramdisk.id === n.deploy.deployId
           yield* hw.boot.prepareDeploy({
             nodeId: n.nodeId,
             macs: n.ports.map((p) => p.mac),
             deployKernel: yield* imagePath(hw, text(n.driverInfo, "deploy_kernel") ?? hw.defaultDeployImages?.kernel, "deploy_kernel"),
             deployRamdisk: yield* imagePath(hw, text(n.driverInfo, "deploy_ramdisk") ?? hw.defaultDeployImages?.ramdisk, "deploy_ramdisk"),
-            kernel: yield* optionalImage(hw, text(n.instanceInfo, "kernel")),
-            ramdisk: yield* optionalImage(hw, text(n.instanceInfo, "ramdisk")),
-            deployId: d.deployId,
-            deployKey: Redacted.value(yield* (yield* Secrets).open(d.sealedKey.$sealed)),
+            kernel: deploying ? yield* optionalImage(hw, text(n.instanceInfo, "kernel")) : null,
+            ramdisk: deploying ? yield* optionalImage(hw, text(n.instanceInfo, "ramdisk")) : null,
+            deployId: ramdisk.id,
+            deployKey: Redacted.value(yield* (yield* Secrets).open(ramdisk.sealedKey.$sealed)),
             iscsiIqn: `${cfg.iqnPrefix}:${n.nodeId}`,
             apiUrl: cfg.apiUrl,
           })
@@ -150,7 +162,7 @@ const act = (n: NodeState, hw: Hardware, req: HardwareRequestBody, cfg: PerformC
         yield* hw.block.wipe(yield* targetOf(n))
         return { type: "DiskWiped" }
       case "RamdiskReleaseRequested": {
-        const t = n.deploy?.iscsi
+        const t = ramdiskOf(n)?.target
         if (!t) return yield* Effect.fail(new StepError("no ramdisk address: it has not called back"))
         yield* hw.ramdisk.release(t.address, cfg.ramdiskReleasePort)
         return { type: "RamdiskReleased" }

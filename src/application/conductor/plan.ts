@@ -5,6 +5,9 @@
 //   PXE deploy config -> boot device pxe -> wait call-back (deadline) -> PowerOnRequested
 //   -> ramdisk posts pass_deploy_info -> IscsiReady -> write image -> ImageWritten
 //   -> release the ramdisk -> PXE boot label -> reboot -> DeployDone
+// A cleaning (after a tear-down, on provide, or asked for) boots the same ramdisk with its own key:
+//   key -> PXE deploy config -> boot device pxe -> clean wait -> power on -> RamdiskReady
+//   -> wipe the disk's metadata -> release the ramdisk -> power off -> PXE config removed -> done
 import type { ConductorCommand, HardwareRequestBody, NodeState } from "../../domain/index.ts"
 
 export type Plan =
@@ -14,6 +17,8 @@ export type Plan =
   | { readonly kind: "perform"; readonly request: HardwareRequestBody }
   /** Check the BMC answers, then complete verification. */
   | { readonly kind: "verify" }
+  /** Make a key for the ramdisk a cleaning boots (the conductor holds the randomness and the seal). */
+  | { readonly kind: "issueRamdiskKey" }
   | { readonly kind: "command"; readonly command: ConductorCommand }
   | { readonly kind: "idle"; readonly why: string }
 
@@ -61,6 +66,30 @@ const cleanUp = (prefix: string): ReadonlyArray<StepSpec> => [
   { name: `${prefix}:pxe-remove`, request: pxe(null) },
 ]
 
+const powerOnOrReboot = (s: NodeState): StepSpec["request"] =>
+  (step) => (s.powerState === "power on" ? reboot(step) : { type: "PowerOnRequested", data: { step } })
+
+const awaitCallback = (ctx: PlanContext): Plan => ({
+  kind: "command",
+  command: { type: "AwaitCallback", deadline: new Date(ctx.now + ctx.callbackTimeoutMs).toISOString() },
+})
+
+const cleaningSteps = (s: NodeState, ctx: PlanContext): Plan => {
+  const ramdisk = s.cleaningRamdisk
+  if (ramdisk === null) return { kind: "issueRamdiskKey" }
+  if (ramdisk.target === null) {
+    return walk(s, [
+      { name: "clean:pxe", request: pxe("deploy") },
+      { name: "clean:boot-device", request: (step) => ({ type: "BootDeviceRequested", data: { step, device: "pxe", persistent: true } }) },
+    ], () => awaitCallback(ctx), fail)
+  }
+  return walk(s, [
+    { name: "clean:wipe", request: (step) => ({ type: "DiskWipeRequested", data: { step } }) },
+    { name: "clean:release-ramdisk", request: (step) => ({ type: "RamdiskReleaseRequested", data: { step } }), mayFail: true },
+    ...cleanUp("clean"),
+  ], () => complete, fail)
+}
+
 const deploySteps = (s: NodeState, ctx: PlanContext): Plan => {
   const d = s.deploy
   if (d === null) return fail("deploying without a deploy request")
@@ -71,10 +100,7 @@ const deploySteps = (s: NodeState, ctx: PlanContext): Plan => {
     return walk(s, [
       { name: "deploy:pxe", request: pxe("deploy") },
       { name: "deploy:boot-device", request: (step) => ({ type: "BootDeviceRequested", data: { step, device: "pxe", persistent: true } }) },
-    ], () => ({
-      kind: "command",
-      command: { type: "AwaitCallback", deadline: new Date(ctx.now + ctx.callbackTimeoutMs).toISOString() },
-    }), fail)
+    ], () => awaitCallback(ctx), fail)
   }
   return walk(s, [
     { name: "deploy:write-image", request: (step) => ({ type: "ImageWriteRequested", data: { step, deployId: d.deployId } }) },
@@ -93,7 +119,9 @@ export const plan = (s: NodeState, ctx: PlanContext): Plan => {
   if (pending !== undefined) return { kind: "perform", request: pending.request }
   switch (s.provisionState) {
     case "verifying": return { kind: "verify" }
-    case "cleaning": return walk(s, [{ name: "clean:power-off", request: powerOff }], () => complete, fail)
+    case "cleaning": return cleaningSteps(s, ctx)
+    case "clean failed":
+      return walk(s, cleanUp("clean-failed"), () => ({ kind: "idle", why: "cleaning failed, cleaned up" }), stop("clean-up failed"))
     case "deploying": return deploySteps(s, ctx)
     case "deploy failed": return walk(s, cleanUp("cleanup"), () => ({ kind: "idle", why: "deploy failed, cleaned up" }), stop("clean-up failed"))
     case "deleting": return walk(s, cleanUp("teardown"), () => complete, fail)
@@ -103,11 +131,10 @@ export const plan = (s: NodeState, ctx: PlanContext): Plan => {
     case "unrescuing":
       return walk(s, [{ name: "unrescue:pxe", request: pxe("boot") }, { name: "unrescue:reboot", request: reboot }], () => complete, fail)
     case "wait call-back":
-      return walk(s, [{
-        name: "deploy:power",
-        request: (step) => (s.powerState === "power on" ? reboot(step) : { type: "PowerOnRequested", data: { step } }),
-      }], () => waitOrTimeOut(s, ctx), fail)
-    case "clean wait": case "inspect wait": case "rescue wait":
+      return walk(s, [{ name: "deploy:power", request: powerOnOrReboot(s) }], () => waitOrTimeOut(s, ctx), fail)
+    case "clean wait":
+      return walk(s, [{ name: "clean:power", request: powerOnOrReboot(s) }], () => waitOrTimeOut(s, ctx), fail)
+    case "inspect wait": case "rescue wait":
       return waitOrTimeOut(s, ctx)
     default: return { kind: "idle", why: `stable in ${s.provisionState}` }
   }
