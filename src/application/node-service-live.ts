@@ -191,12 +191,13 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle) =>
           return yield* reject(`Node ${node.nodeId} is not waiting for a ramdisk call-back (state "${node.provisionState}").`)
         }
         const key = deploying ? node.deploy!.keyHash : node.cleaningRamdisk!.keyHash
-        if (!(yield* keyMatches(cb.key, key))) return yield* reject("The ramdisk key does not match the running operation.")
+        const what = deploying ? "deploy" : "cleaning"
+        if (!(yield* keyMatches(cb.key, key))) return yield* reject(`The ${what} key does not match the running ${what}.`)
         if (deploying ? node.deploy!.callbackUsed : node.cleaningRamdisk!.target !== null) {
-          return yield* reject("The ramdisk key was already used.")
+          return yield* reject(`The ${what} key was already used.`)
         }
         if (cb.error !== null && cb.error !== "") {
-          yield* run(node.nodeId, { type: "Fail", error: `The ${deploying ? "deploy" : "cleaning"} ramdisk reported: ${cb.error}` }, ctx)
+          yield* run(node.nodeId, { type: "Fail", error: `The ${what} ramdisk reported: ${cb.error}` }, ctx)
           return
         }
         if (!Iqn.is(cb.iqn) || !PortNumber.is(cb.port) || !NonNegativeInt.is(cb.lun)) {
