@@ -319,6 +319,10 @@ describe("serve --sim 5 on real ipmi_sim, dnsmasq, tgtd and qemu-img", { timeout
 
     await reach(names[0]!, "available", 60_000)
     await assertCleanedUp(names[0]!, macs.get(names[0]!)!)
+    // The cleaning booted the ramdisk again and wiped the partition table over iSCSI.
+    const disk1 = join(machineDir(names[0]!), "disk.img")
+    assert.ok(readAt(disk1, 0, 18 * 1024).every((b) => b === 0), "undeploy left the partition table on the disk")
+    assert.ok(typeof readMbr(disk1) === "string", "the disk still holds an MBR after undeploy")
 
     const rebuilt = await reach(names[1]!, "active", 60_000)
     assert.equal(rebuilt["power_state"], "power on")
