@@ -1,9 +1,9 @@
 // Runs a command against a node: decide on the node's state, append with the expected revision.
 // A concurrent writer (another fiber or another conductor process) makes the append fail with
 // WrongExpectedRevision; we re-read and decide again, a bounded number of times.
-import { Effect } from "effect"
+import { Data, Effect } from "effect"
 import * as E from "fp-ts/lib/Either.js"
-import { decide, type NodeCommand, type NodeState, type RecordedNodeEvent } from "../domain/index.ts"
+import { decide, type NodeCommand, type NodeEvent, type NodeState, type RecordedNodeEvent } from "../domain/index.ts"
 import { EventStore, type StoreUnavailable } from "../ports/index.ts"
 import { Conflict, Refused } from "./node-service.ts"
 import { fromStored, streamOf, toNewEvent } from "./event-codec.ts"
@@ -24,6 +24,42 @@ export interface Executed {
 
 const maxAttempts = 8
 
+/** The node moved on from the revision a command was planned against. */
+export class Stale extends Data.TaggedError("Stale")<{ readonly nodeId: string; readonly planned: number }> {}
+
+/**
+ * Runs a command planned against exactly revision `planned` of the node (the conductor's plans): if
+ * anything else landed since, nothing is written and Stale says to plan again. Re-deciding the
+ * same command on newer state, as execute() does for users, could act on a plan that no longer holds.
+ */
+export const executePlanned = (
+  fleet: Fleet,
+  nodeId: string,
+  planned: number,
+  command: NodeCommand,
+  ctx: CommandContext,
+): Effect.Effect<Executed, Refused | Stale | StoreUnavailable, EventStore> =>
+  Effect.gen(function* () {
+    const state = fleet.nodes.get(nodeId)
+    if (state === undefined || state.revision !== planned) return yield* Effect.fail(new Stale({ nodeId, planned }))
+    const decision = decide(state, command, nodeId)
+    if (E.isLeft(decision)) return yield* Effect.fail(new Refused({ error: decision.left }))
+    return yield* appendDecided(fleet, nodeId, state.revision, decision.right, ctx).pipe(
+      Effect.catchTag("WrongExpectedRevision", () => Effect.fail(new Stale({ nodeId, planned }))),
+    )
+  })
+
+/** Appends decided events after `revision` and folds them into the fleet at once (read-your-writes). */
+const appendDecided = (fleet: Fleet, nodeId: string, revision: number, events: ReadonlyArray<NodeEvent>, ctx: CommandContext) =>
+  Effect.gen(function* () {
+    if (events.length === 0) return { state: fleet.nodes.get(nodeId)!, events: [] } satisfies Executed
+    const meta = { occurredAt: ctx.occurredAt, actor: ctx.actor, correlationId: ctx.correlationId, causationId: ctx.causationId }
+    yield* (yield* EventStore).append(streamOf(nodeId), events.map((e) => toNewEvent(e, meta)), revision < 0 ? "no_stream" : revision)
+    const recorded = events.map((event, i): RecordedNodeEvent => ({ event, meta, revision: revision + 1 + i }))
+    for (const r of recorded) fleet.apply(nodeId, r)
+    return { state: fleet.nodes.get(nodeId)!, events: recorded } satisfies Executed
+  })
+
 /** Brings the fleet's copy of one node up to date with its stream. */
 export const catchUp = (fleet: Fleet, nodeId: string): Effect.Effect<NodeState | undefined, StoreUnavailable, EventStore> =>
   Effect.gen(function* () {
@@ -41,7 +77,6 @@ export const execute = (
   ctx: CommandContext,
 ): Effect.Effect<Executed, Refused | Conflict | StoreUnavailable, EventStore> =>
   Effect.gen(function* () {
-    const store = yield* EventStore
     for (let attempt = 1; ; attempt++) {
       // The fleet follows the log, so its copy is usually current: decide on it without a read.
       // If another writer got there first, the append's expected revision says so, and we read.
@@ -52,19 +87,12 @@ export const execute = (
       if (cached !== undefined && (E.isLeft(decision) || decision.right.length === 0)) continue
       if (E.isLeft(decision)) return yield* Effect.fail(new Refused({ error: decision.left }))
       if (decision.right.length === 0) return { state: state!, events: [] }
-      const revision = state?.revision ?? -1
-      const meta = { occurredAt: ctx.occurredAt, actor: ctx.actor, correlationId: ctx.correlationId, causationId: ctx.causationId }
-      const appended = yield* store
-        .append(streamOf(nodeId), decision.right.map((e) => toNewEvent(e, meta)), revision < 0 ? "no_stream" : revision)
-        .pipe(Effect.map((r) => ({ ok: true as const, r })), Effect.catchTag("WrongExpectedRevision", () => Effect.succeed({ ok: false as const })))
-      if (!appended.ok) {
-        if (attempt >= maxAttempts) {
-          return yield* Effect.fail(new Conflict({ reason: `Node ${nodeId} is being changed by another writer; try again.` }))
-        }
-        continue
+      const appended = yield* appendDecided(fleet, nodeId, state?.revision ?? -1, decision.right, ctx).pipe(
+        Effect.catchTag("WrongExpectedRevision", () => Effect.succeed(null)),
+      )
+      if (appended !== null) return appended
+      if (attempt >= maxAttempts) {
+        return yield* Effect.fail(new Conflict({ reason: `Node ${nodeId} is being changed by another writer; try again.` }))
       }
-      const recorded = decision.right.map((event, i): RecordedNodeEvent => ({ event, meta, revision: revision + 1 + i }))
-      for (const r of recorded) fleet.apply(nodeId, r)
-      return { state: fleet.nodes.get(nodeId)!, events: recorded }
     }
   })

@@ -6,7 +6,7 @@ import { Data, Effect, Fiber, Schedule, Scope } from "effect"
 import type { ConductorCommand, NodeCommand, NodeState } from "../../domain/index.ts"
 import { Clock, EventStore, Ids, Secrets } from "../../ports/index.ts"
 import { streamOf } from "../event-codec.ts"
-import { catchUp, execute } from "../execute.ts"
+import { catchUp, execute, executePlanned } from "../execute.ts"
 import { Refused } from "../node-service.ts"
 import type { Fleet } from "../projections/fleet.ts"
 import type { Progress } from "../projections/node-view.ts"
@@ -75,21 +75,32 @@ export const makeConductor = (fleet: Fleet, drivers: Drivers, config: ConductorC
       progress.set(nodeId, { bytesWritten: written, totalBytes: total })
     const performConfig: PerformConfig = { ...config.perform, onProgress }
 
-    const record = (n: NodeState, command: NodeCommand) =>
+    const contextOf = (n: NodeState) =>
       Effect.gen(function* () {
-        const ctx = {
+        return {
           actor: config.name,
           correlationId: n.operation?.id ?? (yield* (yield* Ids).uuid),
           causationId: `${streamOf(n.nodeId)}@${n.revision}`,
           occurredAt: new Date(yield* clock.now).toISOString(),
         }
-        return yield* execute(fleet, n.nodeId, command, ctx)
       })
 
-    /** Records a step under this conductor's lease: refused if another conductor took the node. */
+    /** Lease bookkeeping: decided on the log as it is, whatever the plan was. */
+    const record = (n: NodeState, command: NodeCommand) =>
+      Effect.flatMap(contextOf(n), (ctx) => execute(fleet, n.nodeId, command, ctx))
+
+    /**
+     * Records a step planned on `n`, under this conductor's lease. Null when the node moved on
+     * meanwhile (an abort, another conductor): the caller plans again from the new state.
+     */
     const run = (n: NodeState, command: ConductorCommand) =>
-      Effect.flatMap(clock.now, (now) =>
-        record(n, { type: "AsConductor", holder: config.name, now: new Date(now).toISOString(), command }))
+      Effect.gen(function* () {
+        const ctx = yield* contextOf(n)
+        const asConductor: NodeCommand = { type: "AsConductor", holder: config.name, now: ctx.occurredAt, command }
+        return yield* executePlanned(fleet, n.nodeId, n.revision, asConductor, ctx).pipe(
+          Effect.catchTag("Stale", () => Effect.succeed(null)),
+        )
+      })
 
     /**
      * Takes the node's lease, or renews it when half of it has run out: "kept" (ours, nothing
@@ -175,7 +186,7 @@ export const makeConductor = (fleet: Fleet, drivers: Drivers, config: ConductorC
               const status = yield* Effect.result(Effect.flatMap(bmcOf(leased), hw.power.status))
               if (status._tag === "Success") {
                 const observed = yield* run(leased, { type: "ObservePower", powerState: status.success })
-                yield* run(observed.state, { type: "Complete" })
+                if (observed !== null) yield* run(observed.state, { type: "Complete" })
               } else {
                 yield* run(leased, { type: "Fail", error: `The BMC did not answer: ${status.failure.message}` })
               }
