@@ -244,7 +244,15 @@ export const makeConductor = (fleet: Fleet, drivers: Drivers, config: ConductorC
 
     const scope = yield* Effect.scope
     if (config.drivesNodes) yield* Effect.forkIn(Effect.repeat(sweep, { schedule: Schedule.spaced(`${config.sweepIntervalMs} millis`) }), scope)
-    yield* Scope.addFinalizer(scope, Effect.suspend(() => Effect.forEach([...running.values()].filter((f) => f !== null), Fiber.interrupt, { discard: true })))
+    // On the way out: stop driving, then hand back our leases so other conductors need not wait for them to run out.
+    const releaseLeases = Effect.suspend(() => Effect.forEach(
+      [...fleet.nodes.values()].filter((n) => n.lease?.holder === config.name),
+      (n) => Effect.ignore(record(n, { type: "ReleaseLease", holder: config.name })),
+      { discard: true },
+    )).pipe(Effect.provideContext(services))
+    yield* Scope.addFinalizer(scope, Effect.suspend(() => Effect.forEach([...running.values()].filter((f) => f !== null), Fiber.interrupt, { discard: true })).pipe(
+      Effect.andThen(releaseLeases),
+    ))
 
     const conductor: Conductor = {
       kick,
