@@ -85,7 +85,7 @@ export const waitForOutput = (p: Proc, pattern: RegExp, ms = 30_000): Promise<Re
 
 /** The API process, its own conductor off: the conductor processes do all the driving. */
 export const startApi = async (db: string): Promise<{ proc: Proc; url: string }> => {
-  const proc = spawnIronledger("serve", ["serve", "--db", db, "--port", "0", "--host", "127.0.0.1"], { IRONLEDGER_CONDUCTOR: "off" })
+  const proc = spawnIronledger("serve", ["serve", "--db", db, "--port", "0", "--host", "127.0.0.1", "--no-conductor"])
   const m = await waitForOutput(proc, /listening on (http:\/\/127\.0\.0\.1:\d+)/)
   return { proc, url: m[1]! }
 }

@@ -26,7 +26,7 @@ export interface ConductorConfig {
   readonly perform: Omit<PerformConfig, "onProgress">
   /**
    * False in a process that only serves the API beside `ironledger conductor` processes: it records
-   * requests and call-backs but drives no node. `serve` has no flag for it yet, hence the variable.
+   * requests and call-backs but drives no node (`serve --no-conductor`).
    */
   readonly drivesNodes: boolean
 }
@@ -38,7 +38,7 @@ export const defaultConductorConfig: ConductorConfig = {
   maxConcurrentDeploys: 50,
   sweepIntervalMs: 10_000,
   perform: { apiUrl: "http://127.0.0.1:6385", iqnPrefix: "iqn.2026-11.io.ironledger", ramdiskReleasePort: 10000 },
-  drivesNodes: process.env["IRONLEDGER_CONDUCTOR"] !== "off",
+  drivesNodes: true,
 }
 
 /** Another conductor took the node (our lease ran out) while we were carrying out one of its steps. */

@@ -12,10 +12,10 @@ const intOption = (raw: string | undefined, name: string, fallback: number, min:
 
 export const serveCommand: Command = {
   words: ["serve"],
-  usage: "serve [--db FILE] [--state-dir DIR] [--port N] [--host H] [--sim N] [--deploy-callback-timeout SECONDS] [--tokens FILE] [--access-log]",
+  usage: "serve [--db FILE] [--state-dir DIR] [--port N] [--host H] [--sim N] [--deploy-callback-timeout SECONDS] [--no-conductor] [--tokens FILE] [--access-log]",
   options: {
     db: "string", "state-dir": "string", port: "string", host: "string", sim: "string",
-    "deploy-callback-timeout": "string", tokens: "string", "access-log": "flag",
+    "deploy-callback-timeout": "string", "no-conductor": "flag", tokens: "string", "access-log": "flag",
   },
   run: async (args, env) => {
     noMorePositionals(args, 0)
@@ -35,7 +35,8 @@ export const serveCommand: Command = {
     process.once("SIGTERM", stop)
     const running = await startService({
       db, stateDir, port, host, auth, sim,
-      conductor: { callbackTimeoutMs: callbackTimeout * 1000 },
+      // --no-conductor: the API only, beside `ironledger conductor` processes that drive the nodes.
+      conductor: { callbackTimeoutMs: callbackTimeout * 1000, drivesNodes: !args.flags.has("no-conductor") },
       say: (line) => process.stdout.write(`${line}\n`),
       ...(args.flags.has("access-log") ? { log: (line: string) => env.note(line) } : { log: (line: string) => { if (line.startsWith("internal error")) env.note(line) } }),
     })
