@@ -6,7 +6,7 @@
 // given the same dir (an API and conductors, a conductor restarted after a crash) sees the same
 // machines, so a deploy one conductor began another can finish.
 import { createHash, randomBytes } from "node:crypto"
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, writeFileSync } from "node:fs"
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Effect, Redacted } from "effect"
 import type { Hardware } from "../../application/conductor/hardware.ts"
@@ -46,6 +46,33 @@ export interface FakeHardware {
 
 const defaultDiskBytes = 8 * 1024 ** 3
 
+/**
+ * Exported disks that every process given the same dir can find: the ramdisk that exported a disk
+ * lives in the process that powered its machine on, while any conductor may write or wipe it.
+ */
+class SharedSimDisks extends SimDisks {
+  readonly #dir: string
+  constructor(dir: string) {
+    super()
+    this.#dir = join(dir, "exports")
+    mkdirSync(this.#dir, { recursive: true, mode: 0o700 })
+  }
+  #file(target: Parameters<SimDisks["lookup"]>[0]) {
+    return join(this.#dir, `${createHash("sha256").update(`${target.portal}:${target.port}/${target.iqn}/${target.lun}`).digest("hex").slice(0, 32)}.json`)
+  }
+  override attach(target: Parameters<SimDisks["attach"]>[0], disk: Parameters<SimDisks["attach"]>[1]): void {
+    super.attach(target, disk)
+    const chap = disk.chap ? { user: disk.chap.user, secret: Redacted.value(disk.chap.secret) } : null
+    writeFileSync(this.#file(target), JSON.stringify({ path: disk.path, chap }), { mode: 0o600 })
+  }
+  override lookup(target: Parameters<SimDisks["lookup"]>[0]) {
+    const here = super.lookup(target)
+    if (here !== undefined || !existsSync(this.#file(target))) return here
+    const shared = JSON.parse(readFileSync(this.#file(target), "utf8")) as { path: string; chap: { user: string; secret: string } | null }
+    return { path: shared.path, ...(shared.chap ? { chap: { user: shared.chap.user, secret: Redacted.make(shared.chap.secret) } } : {}) }
+  }
+}
+
 interface DeployArgs { readonly nodeId: string; readonly deployKey: string; readonly iscsiIqn: string }
 
 export const makeFakeHardware = (options: FakeHardwareOptions): FakeHardware => {
@@ -54,7 +81,7 @@ export const makeFakeHardware = (options: FakeHardwareOptions): FakeHardware => 
   const memory = files === null ? makeSimBoot() : null
   const boot = files === null ? memory!.configurator : makeBootConfigurator(files)
   const images = options.images ?? makeSimImages()
-  const disks = new SimDisks()
+  const disks = options.diskDir === undefined ? new SimDisks() : new SharedSimDisks(options.diskDir)
   const writer = simBlockWriter(disks)
   const block: BlockWriter["Service"] = options.diskDir === undefined
     // Without a disk dir the simulated machines have no disks: a cleaning finds nothing to wipe.
