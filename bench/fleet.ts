@@ -16,7 +16,7 @@ import { SecretsWithKey } from "../src/adapters/system/secrets.ts"
 import { defaultApplicationConfig, makeApplication, type Application } from "../src/application/live.ts"
 import type { NodeView } from "../src/application/node-service.ts"
 import type { CheckpointStore, Clock, EventStore, Ids, Secrets } from "../src/ports/index.ts"
-import { isStable } from "../src/domain/index.ts"
+import { isStable, type NodeState } from "../src/domain/index.ts"
 
 const { values } = parseArgs({
   options: {
@@ -46,16 +46,22 @@ app = await run(Scope.provide(scope)(makeApplication({ "fake-hardware": fake.har
 })))
 const service = app.service
 
-/** Resolves when the node settles in `state`; polls the in-memory projection, which is cheap. */
-const settled = async (uuid: string, state: NodeView["provisionState"]) => {
-  for (;;) {
+/** Resolves when the node settles in `state`: watched on the projection, no polling. */
+const waiting = new Map<string, { state: NodeView["provisionState"]; resolve: () => void; reject: (e: Error) => void }>()
+const isSettled = (n: NodeState, state: NodeView["provisionState"]) =>
+  n.provisionState === state && (n.targetProvisionState === null || !isStable(state)) && Object.keys(n.pendingSteps).length === 0
+app.fleet.watch((n) => {
+  const w = waiting.get(n.nodeId)
+  if (w === undefined) return
+  if (isSettled(n, w.state)) { waiting.delete(n.nodeId); w.resolve() }
+  else if (n.lastError && n.provisionState.endsWith("failed")) { waiting.delete(n.nodeId); w.reject(new Error(`${n.nodeId}: ${n.lastError}`)) }
+})
+const settled = (uuid: string, state: NodeView["provisionState"]) =>
+  new Promise<void>((resolve, reject) => {
     const n = app!.fleet.get(uuid)
-    if (n && n.provisionState === state && (n.targetProvisionState === null || !isStable(state)) &&
-      Object.keys(n.pendingSteps).length === 0) return
-    if (n?.lastError && n.provisionState.endsWith("failed")) throw new Error(`${uuid}: ${n.lastError}`)
-    await new Promise((r) => setTimeout(r, 5))
-  }
-}
+    if (n !== undefined && isSettled(n, state)) return resolve()
+    waiting.set(uuid, { state, resolve, reject })
+  })
 
 const stepNames = ["enroll", "manage", "provide", "deploy", "undeploy"] as const
 const durations: Record<(typeof stepNames)[number], Array<number>> = { enroll: [], manage: [], provide: [], deploy: [], undeploy: [] }

@@ -1,7 +1,7 @@
 // Secrets sealed with AES-256-GCM under a master key kept outside the log (a 0600 key file).
 // Format: "v1.<iv>.<tag>.<ciphertext>" in base64url. Digests are HMAC-SHA256 under a derived key,
 // so a leaked log does not even let an attacker test guesses of a deploy key offline.
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from "node:crypto"
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, hkdfSync, randomBytes } from "node:crypto"
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { dirname } from "node:path"
 import { Effect, Layer, Redacted } from "effect"
@@ -9,8 +9,9 @@ import { SecretUnreadable, Secrets } from "../../ports/index.ts"
 
 export const makeSecrets = (masterKey: Buffer): Secrets["Service"] => {
   if (masterKey.length !== 32) throw new Error("the master key must be 32 bytes")
-  const sealKey = Buffer.from(hkdfSync("sha256", masterKey, "", "ironledger seal", 32))
-  const digestKey = Buffer.from(hkdfSync("sha256", masterKey, "", "ironledger digest", 32))
+  // Key objects made once: building one from raw bytes on every call costs more than the cipher.
+  const sealKey = createSecretKey(Buffer.from(hkdfSync("sha256", masterKey, "", "ironledger seal", 32)))
+  const digestKey = createSecretKey(Buffer.from(hkdfSync("sha256", masterKey, "", "ironledger digest", 32)))
   return {
     seal: (plain) =>
       Effect.sync(() => {

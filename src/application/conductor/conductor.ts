@@ -69,6 +69,8 @@ export const makeConductor = (fleet: Fleet, drivers: Drivers, config: ConductorC
     // Deploys given a slot whose first step is not in the log yet: counted so that nodes kicked
     // together do not all see the same free slot.
     const starting = new Set<string>()
+    // Nodes whose fleet copy may lag the log: read their stream before planning again.
+    const behind = new Set<string>()
     let idleWaiters: Array<() => void> = []
 
     const onProgress = (nodeId: string, written: number, total: number) =>
@@ -98,7 +100,7 @@ export const makeConductor = (fleet: Fleet, drivers: Drivers, config: ConductorC
         const ctx = yield* contextOf(n)
         const asConductor: NodeCommand = { type: "AsConductor", holder: config.name, now: ctx.occurredAt, command }
         return yield* executePlanned(fleet, n.nodeId, n.revision, asConductor, ctx).pipe(
-          Effect.catchTag("Stale", () => Effect.succeed(null)),
+          Effect.catchTag("Stale", () => Effect.sync(() => { behind.add(n.nodeId); return null })),
         )
       })
 
@@ -137,7 +139,7 @@ export const makeConductor = (fleet: Fleet, drivers: Drivers, config: ConductorC
 
     const deploysInFlight = () => {
       let count = 0
-      for (const n of fleet.nodes.values()) if (deployStarted(n)) count++
+      for (const state of ["deploying", "wait call-back"] as const) for (const n of fleet.inState(state)) if (deployStarted(n)) count++
       for (const id of starting) {
         const n = fleet.nodes.get(id)
         if (n !== undefined && !deployStarted(n)) count++
@@ -148,15 +150,18 @@ export const makeConductor = (fleet: Fleet, drivers: Drivers, config: ConductorC
     /** Drives one node until its plan says idle; returns whether it left the deploy states. */
     const reconcile = (nodeId: string) =>
       Effect.gen(function* () {
+        // The log is read when a reconcile starts and after a stale plan; in between, the fleet's
+        // copy holds our own writes and the subscription brings other processes'.
+        behind.add(nodeId)
         for (;;) {
-          const n = yield* catchUp(fleet, nodeId)
+          const n = behind.delete(nodeId) ? yield* catchUp(fleet, nodeId) : fleet.nodes.get(nodeId)
           if (n === undefined) return
           const hw = drivers[n.driver]
           if (hw === undefined) return
           const p = plan(n, {
             now: yield* clock.now,
             callbackTimeoutMs: config.callbackTimeoutMs,
-            mayStartDeploy: starting.has(nodeId) || deploysInFlight() < config.maxConcurrentDeploys,
+            mayStartDeploy: () => starting.has(nodeId) || deploysInFlight() < config.maxConcurrentDeploys,
           })
           if (p.kind === "idle") {
             if (p.why.startsWith("queued")) queued.add(nodeId)

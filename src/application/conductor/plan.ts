@@ -25,8 +25,8 @@ export type Plan =
 export interface PlanContext {
   readonly now: number
   readonly callbackTimeoutMs: number
-  /** False when the deploy limit is reached: a deploy not started yet stays queued. */
-  readonly mayStartDeploy: boolean
+  /** False when the deploy limit is reached: a deploy not started yet stays queued. Asked only then. */
+  readonly mayStartDeploy: () => boolean
 }
 
 type StepSpec = {
@@ -95,7 +95,7 @@ const deploySteps = (s: NodeState, ctx: PlanContext): Plan => {
   if (d === null) return fail("deploying without a deploy request")
   if (d.iscsi === null) {
     const started = Object.keys(s.operation?.steps ?? {}).length > 0
-    if (!started && !ctx.mayStartDeploy) return { kind: "idle", why: "queued: the concurrent deploy limit is reached" }
+    if (!started && !ctx.mayStartDeploy()) return { kind: "idle", why: "queued: the concurrent deploy limit is reached" }
     // The wait begins before the power-on: a ramdisk that boots fast must find the node waiting.
     return walk(s, [
       { name: "deploy:pxe", request: pxe("deploy") },

@@ -16,6 +16,14 @@ export class Fleet {
   private readonly byMac = new Map<string, string>()
   private readonly byInstance = new Map<string, string>()
   private readonly counts = new Map<ProvisionState, number>()
+  private readonly byState = new Map<ProvisionState, Set<string>>()
+  private readonly watchers = new Set<(node: NodeState) => void>()
+
+  /** Calls `listener` with every node state the fleet takes on; returns the way to stop. */
+  watch(listener: (node: NodeState) => void): () => void {
+    this.watchers.add(listener)
+    return () => { this.watchers.delete(listener) }
+  }
 
   /**
    * Folds one event of a node's stream in. Events at or below the node's revision were already
@@ -53,6 +61,11 @@ export class Fleet {
     return id === undefined ? undefined : this.get(id)
   }
 
+  /** Live nodes in one provision state, without a walk over the whole fleet. */
+  *inState(state: ProvisionState): Iterable<NodeState> {
+    for (const id of this.byState.get(state) ?? []) yield this.nodes.get(id)!
+  }
+
   countsByState(): Readonly<Record<string, number>> {
     return Object.fromEntries([...this.counts].filter(([, n]) => n > 0).sort(([a], [b]) => a.localeCompare(b)))
   }
@@ -77,6 +90,7 @@ export class Fleet {
     if (before) this.unindex(before)
     this.nodes.set(after.nodeId, after)
     this.index(after)
+    for (const w of this.watchers) w(after)
   }
 
   private index(n: NodeState): void {
@@ -86,6 +100,8 @@ export class Fleet {
     const instance = instanceUuidOf(n)
     if (instance !== null) this.byInstance.set(instance, n.nodeId)
     this.counts.set(n.provisionState, (this.counts.get(n.provisionState) ?? 0) + 1)
+    const ids = this.byState.get(n.provisionState) ?? this.byState.set(n.provisionState, new Set()).get(n.provisionState)!
+    ids.add(n.nodeId)
   }
 
   private unindex(n: NodeState): void {
@@ -95,6 +111,7 @@ export class Fleet {
     const instance = instanceUuidOf(n)
     if (instance !== null && this.byInstance.get(instance) === n.nodeId) this.byInstance.delete(instance)
     this.counts.set(n.provisionState, (this.counts.get(n.provisionState) ?? 0) - 1)
+    this.byState.get(n.provisionState)?.delete(n.nodeId)
   }
 }
 
