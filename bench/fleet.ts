@@ -104,7 +104,8 @@ try {
   }
   const fleetEvents = [...app.fleet.nodes.values()].reduce((n, s) => n + s.revision + 1, 0)
   console.log(`events: ${fleetEvents} (${(fleetEvents / seconds).toFixed(0)} events/s, ${(fleetEvents / nodeCount).toFixed(0)} per node); log position ${events}`)
-  console.log(`peak RSS: ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`)
+  const mem = process.memoryUsage()
+  console.log(`peak RSS: ${Math.round(process.resourceUsage().maxRSS / 1024)} MB (now: heap ${Math.round(mem.heapUsed / 2 ** 20)} of ${Math.round(mem.heapTotal / 2 ** 20)} MB, external ${Math.round(mem.external / 2 ** 20)} MB, rss ${Math.round(mem.rss / 2 ** 20)} MB)`)
   console.log(`fleet: ${JSON.stringify(app.fleet.countsByState())}`)
 } finally {
   await Effect.runPromise(Scope.close(scope, Exit.void))

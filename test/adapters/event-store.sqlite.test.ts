@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
-import { Effect, Fiber, Stream } from "effect"
+import { Context, Effect, Fiber, Layer, Stream } from "effect"
 import { makeSqliteEventStore, type SqliteStoreOptions } from "../../src/adapters/eventstore/sqlite.ts"
 import { EventStore, type StoredEvent } from "../../src/ports/event-store.ts"
 import { newEvent } from "./event-store.contract.ts"
@@ -181,5 +181,24 @@ describe("SQLite event store file", { timeout: 120_000 }, () => {
       { pollIntervalMs: 60_000 },
     )
     assert.deepEqual(received.map((e: StoredEvent) => e.type), ["Enrolled"])
+  })
+
+  test("a subscriber served from this process's own appends still sees, in order, what another writer put in between", async () => {
+    const path = newFile()
+    const open = Effect.map(Layer.build(makeSqliteEventStore(path, { pollIntervalMs: 50 })), (c) => Context.get(c, EventStore))
+    const received = await Effect.runPromise(Effect.scoped(Effect.gen(function* () {
+      const mine = yield* open
+      const other = yield* open
+      const subscriber = yield* mine.subscribeAll().pipe(Stream.take(6), Stream.runCollect, Effect.forkChild)
+      yield* Effect.sleep("50 millis")
+      yield* mine.append("node-a", [newEvent("Mine", { n: 1 }), newEvent("Mine", { n: 2 })], "no_stream")
+      yield* other.append("node-b", [newEvent("Other", { n: 3 })], "no_stream")
+      yield* mine.append("node-a", [newEvent("Mine", { n: 4 })], 1)
+      yield* other.append("node-b", [newEvent("Other", { n: 5 })], 0)
+      yield* mine.append("node-a", [newEvent("Mine", { n: 6 })], 2)
+      return yield* Fiber.join(subscriber).pipe(Effect.timeout("5 seconds"))
+    })))
+    assert.deepEqual(received.map((e: StoredEvent) => (e.data as { n: number }).n), [1, 2, 3, 4, 5, 6])
+    assert.deepEqual(received.map((e: StoredEvent) => e.position), [...received.map((e: StoredEvent) => e.position)].sort((a, b) => a - b))
   })
 })

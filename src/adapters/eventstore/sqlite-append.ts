@@ -20,6 +20,8 @@ export interface AppendRequest {
   readonly streamId: string
   readonly events: ReadonlyArray<EncodedEvent>
   readonly expected: ExpectedRevision
+  /** The events as given, for this process's own subscribers once they are written. */
+  readonly source: ReadonlyArray<NewEvent>
 }
 
 export type AppendOutcome = AppendResult | WrongExpectedRevision | StoreUnavailable
@@ -28,6 +30,7 @@ export type AppendOutcome = AppendResult | WrongExpectedRevision | StoreUnavaila
 export const appendRequest = (streamId: string, events: ReadonlyArray<NewEvent>, expected: ExpectedRevision): AppendRequest => ({
   streamId,
   expected,
+  source: events,
   events: events.map((event): EncodedEvent => [
     event.type,
     event.schemaVersion,

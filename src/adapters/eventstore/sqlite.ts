@@ -7,6 +7,7 @@ import { EventStore, type StoreUnavailable, type StoredEvent } from "../../ports
 import { assertWellFormedAppend } from "./append-rules.ts"
 import { makeGroupCommit } from "./group-commit.ts"
 import { makeAppendSignal, tailAll } from "./live-tail.ts"
+import { makeRecentAppends } from "./recent-appends.ts"
 import { appendRequest, makeGroupWriter, unavailable, type AppendOutcome, type AppendRequest } from "./sqlite-append.ts"
 import { openEventStoreDatabase } from "./sqlite-schema.ts"
 
@@ -15,6 +16,8 @@ export interface SqliteStoreOptions {
   readonly pollIntervalMs?: number
   /** How long a writer waits for another process's write transaction. Default 5 s. */
   readonly busyTimeoutMs?: number
+  /** How many of this process's latest appended events its subscribers are served from memory. Default 8192. */
+  readonly recentAppends?: number
   /** Events per read while a subscription catches up. Default 1000. */
   readonly pageSize?: number
   /** Group commit bounds: at most this many appends per transaction. Default 256. */
@@ -67,14 +70,24 @@ const makeStores = (db: DatabaseSync, options: SqliteStoreOptions) => {
     weight: (request) => request.events.length,
     writeGroup: (requests) => {
       const outcomes = writeGroup(requests)
+      outcomes.forEach((outcome, i) => {
+        if (!("_tag" in outcome) && outcome.position !== -1) recent.remember(requests[i]!, outcome)
+      })
       // Subscribers are woken once per group, after its COMMIT.
       if (outcomes.some((outcome) => !("_tag" in outcome) && outcome.position !== -1)) signal.notify()
       return outcomes
     },
   })
+  const recent = makeRecentAppends(options.recentAppends ?? 8192)
 
   const readAfter = (after: number, limit: number) =>
     Effect.try({ try: () => readRows(selectAfter, after, limit), catch: unavailable("read all") })
+
+  /** A subscriber's next page: from this process's own recent appends when they follow on without a gap. */
+  const readPage = (after: number) => {
+    const mine = recent.after(after, pageSize)
+    return mine.length > 0 ? Effect.succeed(mine) : readAfter(after, pageSize)
+  }
 
   const eventStore: EventStore["Service"] = {
     append: (streamId, events, expected) =>
@@ -89,7 +102,7 @@ const makeStores = (db: DatabaseSync, options: SqliteStoreOptions) => {
     subscribeAll: (after = -1) =>
       tailAll({
         after,
-        readPage: (from) => readAfter(from, pageSize),
+        readPage,
         signal,
         pollIntervalMs: options.pollIntervalMs ?? 100,
       }),

@@ -9,12 +9,21 @@ import { Fleet, type FleetSnapshot } from "./fleet.ts"
 export const fleetCheckpoint = "fleet"
 const pageSize = 20_000
 
-/** Folds one stored event into the fleet; a gap in a node's revisions is filled from its stream. */
+/**
+ * Folds one stored event into the fleet; a gap in a node's revisions is filled from its stream.
+ * Returns the node it was news to, or null (not a node's event, or already folded in: this
+ * process's own writes are applied when they are made).
+ */
 const applyStored = (fleet: Fleet, stored: StoredEvent) =>
   Effect.gen(function* () {
     const nodeId = nodeIdOf(stored.streamId)
-    if (nodeId === null) return
+    if (nodeId === null) return null
+    if ((fleet.nodes.get(nodeId)?.revision ?? -1) >= stored.revision) {
+      fleet.position = Math.max(fleet.position, stored.position)
+      return null
+    }
     if (!fleet.apply(nodeId, fromStored(stored), stored.position)) yield* catchUp(fleet, nodeId)
+    return nodeId
   })
 
 /** Folds every event after the fleet's position, page by page, without yielding per event. */
@@ -54,7 +63,7 @@ export const saveFleet = (fleet: Fleet) =>
 
 /**
  * Follows the log from the fleet's position for as long as it runs; checkpoints every `every` events.
- * `onNodeEvent` hears of every node event folded in, including other processes' writes.
+ * `onNodeEvent` hears of node events this process did not write itself (the API, other conductors).
  */
 export const followLog = (fleet: Fleet, every = 10_000, onNodeEvent: (nodeId: string) => void = () => {}) =>
   Effect.gen(function* () {
@@ -63,9 +72,8 @@ export const followLog = (fleet: Fleet, every = 10_000, onNodeEvent: (nodeId: st
     yield* store.subscribeAll(fleet.position).pipe(
       Stream.runForEach((stored) =>
         Effect.gen(function* () {
-          yield* applyStored(fleet, stored)
-          const nodeId = nodeIdOf(stored.streamId)
-          if (nodeId !== null) onNodeEvent(nodeId)
+          const news = yield* applyStored(fleet, stored)
+          if (news !== null) onNodeEvent(news)
           if (++sinceCheckpoint >= every) {
             sinceCheckpoint = 0
             yield* saveFleet(fleet)
