@@ -147,6 +147,11 @@ export const makeConductor = (fleet: Fleet, drivers: Drivers, config: ConductorC
       return count
     }
 
+    /** Whether another deploy may start: with fewer deploying nodes than the limit, no count is needed. */
+    const underDeployLimit = () =>
+      fleet.countOf("deploying") + fleet.countOf("wait call-back") < config.maxConcurrentDeploys ||
+      deploysInFlight() < config.maxConcurrentDeploys
+
     /** Drives one node until its plan says idle; returns whether it left the deploy states. */
     const reconcile = (nodeId: string) =>
       Effect.gen(function* () {
@@ -161,7 +166,7 @@ export const makeConductor = (fleet: Fleet, drivers: Drivers, config: ConductorC
           const p = plan(n, {
             now: yield* clock.now,
             callbackTimeoutMs: config.callbackTimeoutMs,
-            mayStartDeploy: () => starting.has(nodeId) || deploysInFlight() < config.maxConcurrentDeploys,
+            mayStartDeploy: () => starting.has(nodeId) || underDeployLimit(),
           })
           if (p.kind === "idle") {
             if (p.why.startsWith("queued")) queued.add(nodeId)
@@ -222,7 +227,7 @@ export const makeConductor = (fleet: Fleet, drivers: Drivers, config: ConductorC
       if (again.delete(nodeId)) return kick(nodeId)
       // A deploy slot may have freed up: let queued deploys try. Only then: a queued node that
       // finishes must not kick the queue, itself included, or queued nodes kick each other forever.
-      if (queued.size > 0 && deploysInFlight() < config.maxConcurrentDeploys) {
+      if (queued.size > 0 && underDeployLimit()) {
         for (const q of [...queued]) if (!running.has(q)) { queued.delete(q); kick(q) }
       }
       if (running.size === 0) {

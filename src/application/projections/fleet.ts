@@ -66,6 +66,10 @@ export class Fleet {
     for (const id of this.byState.get(state) ?? []) yield this.nodes.get(id)!
   }
 
+  countOf(state: ProvisionState): number {
+    return this.counts.get(state) ?? 0
+  }
+
   countsByState(): Readonly<Record<string, number>> {
     return Object.fromEntries([...this.counts].filter(([, n]) => n > 0).sort(([a], [b]) => a.localeCompare(b)))
   }
