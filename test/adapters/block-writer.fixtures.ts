@@ -2,9 +2,10 @@
 // tools (mkfs.ext4, qemu-img, sfdisk, blkid, e2fsck): a written disk is judged from outside the writer.
 import { execFileSync, spawnSync } from "node:child_process"
 import { createHash, randomBytes } from "node:crypto"
-import { createReadStream, mkdirSync, openSync, closeSync, readSync, writeSync, ftruncateSync, statSync, copyFileSync, writeFileSync } from "node:fs"
+import { createReadStream, mkdirSync, openSync, closeSync, writeSync, ftruncateSync, statSync, copyFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { MiB } from "../../src/domain/partition.ts"
+import { readAt } from "../../src/adapters/sim/machine/disk.ts"
 
 export const sh = (program: string, args: ReadonlyArray<string>, input?: string): string =>
   execFileSync(program, [...args], { encoding: "utf8", input, stdio: ["pipe", "pipe", "pipe"], timeout: 60_000 })
@@ -14,16 +15,8 @@ export const sparseFile = (path: string, sizeBytes: number) => {
   try { ftruncateSync(fd, sizeBytes) } finally { closeSync(fd) }
 }
 
-export const readRange = (path: string, offset: number, length: number): Buffer => {
-  const fd = openSync(path, "r")
-  try {
-    const buffer = Buffer.alloc(length)
-    const read = readSync(fd, buffer, 0, length, offset)
-    return buffer.subarray(0, read)
-  } finally {
-    closeSync(fd)
-  }
-}
+/** A byte range of a file, as the tests compare them. */
+export const readRange = readAt
 
 export const writeRange = (path: string, offset: number, bytes: Uint8Array) => {
   const fd = openSync(path, "r+")

@@ -2,10 +2,10 @@
 // ramdisk call-back is checked, failures clean up, and every step is in the node's history.
 import { after, before, describe, test } from "node:test"
 import assert from "node:assert/strict"
-import { closeSync, openSync, readSync } from "node:fs"
 import { Effect } from "effect"
 import type { EnrollInput } from "../../src/application/node-service.ts"
 import { startTestApp, type TestApp } from "../support/app.ts"
+import { readAt } from "../../src/adapters/sim/machine/disk.ts"
 
 const fakeNode = (name: string, instanceInfo: Record<string, unknown> = {}): EnrollInput => ({
   name: name as never, driver: "fake-hardware", driverInfo: {}, properties: { local_gb: 4 }, instanceInfo, extra: {},
@@ -21,16 +21,7 @@ const enrollAvailable = async (app: TestApp, name: string, instanceInfo: Record<
   return node
 }
 
-const readHead = (path: string, bytes: number) => {
-  const fd = openSync(path, "r")
-  try {
-    const buffer = Buffer.alloc(bytes)
-    readSync(fd, buffer, 0, bytes, 0)
-    return buffer
-  } finally {
-    closeSync(fd)
-  }
-}
+const readHead = (path: string, bytes: number) => readAt(path, 0, bytes)
 
 const eventsOf = async (app: TestApp, ref: string) => (await app.run(app.service.history(ref, { limit: 10_000 }))).map((e) => e.event)
 

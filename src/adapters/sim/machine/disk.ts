@@ -14,7 +14,8 @@ export const ensureDisk = (path: string, sizeBytes: number): void => {
   truncateSync(path, sizeBytes)
 }
 
-const readAt = (path: string, offset: number, length: number): Buffer => {
+/** Up to `length` bytes of a file from `offset` (fewer past its end). */
+export const readAt = (path: string, offset: number, length: number): Buffer => {
   const fd = openSync(path, "r")
   try {
     const buf = Buffer.alloc(length)
