@@ -49,7 +49,7 @@ const service = app.service
 /** Resolves when the node settles in `state`: watched on the projection, no polling. */
 const waiting = new Map<string, { state: NodeView["provisionState"]; resolve: () => void; reject: (e: Error) => void }>()
 const isSettled = (n: NodeState, state: NodeView["provisionState"]) =>
-  n.provisionState === state && (n.targetProvisionState === null || !isStable(state)) && Object.keys(n.pendingSteps).length === 0
+  n.provisionState === state && (n.targetProvisionState === null || !isStable(state)) && n.pendingSteps.length === 0
 app.fleet.watch((n) => {
   const w = waiting.get(n.nodeId)
   if (w === undefined) return

@@ -122,6 +122,17 @@ const program = Effect.gen(function* () {
   const appendSeconds = (performance.now() - started) / 1000
   console.log(`append: ${generated} events in ${appendSeconds.toFixed(2)} s = ${Math.round(generated / appendSeconds)} events/s ` +
     `(${Math.round(generated / batch / appendSeconds)} appends/s of ${batch} events); file ${(statSync(dbPath).size / 2 ** 20).toFixed(0)} MiB`)
+  // Reading alone, to tell the store's share of a replay from the projections'.
+  const readStarted = performance.now()
+  let read = 0
+  for (let after = -1; ;) {
+    const page = yield* store.readAll({ after, limit: 20_000 })
+    read += page.length
+    if (page.length === 0) break
+    after = page[page.length - 1]!.position
+  }
+  const readSeconds = (performance.now() - readStarted) / 1000
+  console.log(`read: ${read} events in ${readSeconds.toFixed(2)} s = ${Math.round(read / readSeconds)} events/s (store only, no projection)`)
   const report = yield* replay
   console.log(`replay: ${report.events} events into ${report.nodes} nodes in ${report.seconds.toFixed(2)} s = ${report.eventsPerSecond} events/s`)
   console.log(`fleet: ${JSON.stringify(report.countsByState)}`)

@@ -5,7 +5,7 @@ import type { NodeCommand, UserVerb } from "./commands.ts"
 import { domainError, invalidTransition, type DomainError } from "./errors.ts"
 import type { EventType, HardwareRequest, HardwareResult, NodeEvent } from "./events.ts"
 import { next, waitStates, deletableStates, type ProvisionState, type Verb } from "./lifecycle.ts"
-import type { NodeState } from "./node-state.ts"
+import { pendingStep, type NodeState } from "./node-state.ts"
 
 type Decision = E.Either<DomainError, ReadonlyArray<NodeEvent>>
 const ok = (...events: ReadonlyArray<NodeEvent>): Decision => E.right(events)
@@ -177,16 +177,16 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
     }
     case "RequestHardware": {
       const { step } = c.request.data
-      if (s.pendingSteps[step]) return refuse(s, "Conflict", c.request.type, `Step ${step} was already requested.`)
+      if (pendingStep(s, step)) return refuse(s, "Conflict", c.request.type, `Step ${step} was already requested.`)
       if (powerRequests.has(c.request.type) &&
-        Object.values(s.pendingSteps).some((p) => powerRequests.has(p.action))) {
+        s.pendingSteps.some((p) => powerRequests.has(p.action))) {
         return refuse(s, "Conflict", c.request.type, `Node ${s.nodeId} is busy with another power action.`)
       }
       return ok(c.request)
     }
     case "RecordHardware": {
       const { step } = c.result.data
-      const pending = s.pendingSteps[step]
+      const pending = pendingStep(s, step)
       if (!pending) return refuse(s, "Conflict", c.result.type, `No step ${step} is waiting for a result.`)
       if (!resultsOf[pending.action].includes(c.result.type)) {
         return refuse(s, "InvalidInput", c.result.type, `Step ${step} (${pending.action}) can not end with ${c.result.type}.`)

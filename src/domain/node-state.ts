@@ -7,6 +7,8 @@ import type { HardwareRequestBody } from "./commands.ts"
 import type { Mac, Uuid } from "./values.ts"
 
 export interface PendingStep {
+  /** The step's key: (operation, step name). */
+  readonly step: string
   readonly action: HardwareRequest
   readonly requestedAt: string
   /** The request as asked, so a restarted conductor can carry it out again. */
@@ -34,8 +36,8 @@ export interface Operation {
   readonly id: string
   readonly kind: string
   readonly startedAt: string
-  /** Outcome of each hardware step of this operation, by step key. */
-  readonly steps: Readonly<Record<string, "ok" | "failed">>
+  /** Outcome of each hardware step of this operation that has one, in order. */
+  readonly steps: ReadonlyArray<{ readonly step: string; readonly outcome: "ok" | "failed" }>
 }
 
 export interface NodeState {
@@ -58,7 +60,8 @@ export interface NodeState {
   readonly ports: ReadonlyArray<{ readonly portId: Uuid; readonly mac: Mac; readonly addedAt: string }>
   readonly deploy: DeployState | null
   readonly waitDeadline: string | null
-  readonly pendingSteps: Readonly<Record<string, PendingStep>>
+  /** Hardware steps asked for and not answered yet (a short list: usually none or one). */
+  readonly pendingSteps: ReadonlyArray<PendingStep>
   readonly operation: Operation | null
   readonly cleaningRamdisk: CleaningRamdisk | null
   /** The conductor driving the node and until when; only it may record conductor steps. */
@@ -107,18 +110,17 @@ export const initialState = (nodeId: Uuid): NodeState => ({
   nodeId, revision: -1, deleted: false, name: null, driver: "fake-hardware", driverInfo: {},
   properties: {}, instanceInfo: {}, extra: {}, provisionState: "enroll", targetProvisionState: null,
   powerState: null, targetPowerState: null, maintenance: false, maintenanceReason: null, lastError: null,
-  ports: [], deploy: null, waitDeadline: null, pendingSteps: {}, operation: null, cleaningRamdisk: null, lease: null, createdAt: "", updatedAt: "",
+  ports: [], deploy: null, waitDeadline: null, pendingSteps: [], operation: null, cleaningRamdisk: null, lease: null, createdAt: "", updatedAt: "",
   provisionUpdatedAt: "",
 })
 
 type Draft = { -readonly [K in keyof NodeState]: NodeState[K] }
 
-// A plain loop: object rest with a computed key is several times slower, and replay runs this per event.
-const withoutKey = <V>(record: Readonly<Record<string, V>>, key: string): Record<string, V> => {
-  const rest: Record<string, V> = {}
-  for (const k in record) if (k !== key) rest[k] = record[k]!
-  return rest
-}
+// Step keys are unique strings; as object keys each would make V8 a new hidden class, so steps
+// are kept in short arrays instead.
+export const pendingStep = (s: NodeState, step: string): PendingStep | undefined => s.pendingSteps.find((p) => p.step === step)
+export const stepOutcome = (op: Operation | null, step: string): "ok" | "failed" | undefined =>
+  op?.steps.find((o) => o.step === step)?.outcome
 
 /**
  * Applies the fields an event carries to a fresh copy of the state. The copy is written in place
@@ -188,24 +190,23 @@ const trackSteps = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
     : event.type === "CleanRequested" && !event.data.automated ? "manual clean"
     : operationStarts[event.type]
   if (kind !== undefined) {
-    d.operation = { id: meta.correlationId, kind, startedAt: meta.occurredAt, steps: {} }
+    d.operation = { id: meta.correlationId, kind, startedAt: meta.occurredAt, steps: [] }
     d.cleaningRamdisk = null
     return
   }
   if (event.type in hardwareRequests) {
     const step = (event.data as { step: string }).step
     d.targetPowerState = powerAfterRequest[event.type] ?? d.targetPowerState
-    d.pendingSteps = {
-      ...d.pendingSteps,
-      [step]: { action: event.type as HardwareRequest, requestedAt: meta.occurredAt, request: event as HardwareRequestBody },
-    }
+    d.pendingSteps = [...d.pendingSteps, {
+      step, action: event.type as HardwareRequest, requestedAt: meta.occurredAt, request: event as HardwareRequestBody,
+    }]
     return
   }
   if (event.type in hardwareResults) {
     const step = (event.data as { step: string }).step
     const outcome = hardwareResults[event.type as keyof typeof hardwareResults] ? "ok" : "failed"
-    d.pendingSteps = withoutKey(d.pendingSteps, step)
-    if (d.operation) d.operation = { ...d.operation, steps: { ...d.operation.steps, [step]: outcome } }
+    d.pendingSteps = d.pendingSteps.filter((p) => p.step !== step)
+    if (d.operation) d.operation = { ...d.operation, steps: [...d.operation.steps, { step, outcome }] }
   }
 }
 

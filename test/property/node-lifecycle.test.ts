@@ -93,7 +93,7 @@ const assertMatchesModel = (real: Real, m: NodeModel) => {
     {
       revision: s.revision, deleted: s.deleted, state: s.provisionState, driver: s.driver, maintenance: s.maintenance,
       ports: s.ports.map((p) => [p.portId, p.mac]).sort(), waitDeadline: s.waitDeadline, power: s.powerState,
-      pending: Object.entries(s.pendingSteps).map(([k, p]) => [k, p.action]).sort(),
+      pending: s.pendingSteps.map((p) => [p.step, p.action]).sort(),
       deploy: s.deploy && { deployId: s.deploy.deployId, imageWritten: s.deploy.imageWritten, callbackUsed: s.deploy.callbackUsed },
       lease: s.lease,
     },

@@ -3,7 +3,7 @@
 // while it runs makes it look again. A periodic sweep re-kicks unfinished nodes (after a restart,
 // or when another process wrote) and times out waits whose deadline passed. See ADR 0010.
 import { Data, Effect, Fiber, Schedule, Scope } from "effect"
-import type { ConductorCommand, NodeCommand, NodeState } from "../../domain/index.ts"
+import { pendingStep, type ConductorCommand, type NodeCommand, type NodeState } from "../../domain/index.ts"
 import { Clock, EventStore, Ids, Secrets } from "../../ports/index.ts"
 import { streamOf } from "../event-codec.ts"
 import { catchUp, execute, executePlanned } from "../execute.ts"
@@ -46,11 +46,11 @@ class LeaseLost extends Data.TaggedError("LeaseLost")<{ readonly nodeId: string;
 
 const unfinished = (n: NodeState): boolean =>
   !n.deleted && (n.targetProvisionState !== null || n.provisionState === "deploy failed" ||
-    Object.keys(n.pendingSteps).length > 0)
+    n.pendingSteps.length > 0)
 
 const deployStarted = (n: NodeState): boolean =>
   (n.provisionState === "deploying" || n.provisionState === "wait call-back") &&
-  (Object.keys(n.operation?.steps ?? {}).length > 0 || Object.keys(n.pendingSteps).length > 0)
+  ((n.operation?.steps.length ?? 0) > 0 || n.pendingSteps.length > 0)
 
 export interface Conductor extends ConductorHandle {
   /** Resolves once no node has a reconcile running (tests and benchmarks wait on it). */
@@ -132,7 +132,7 @@ export const makeConductor = (fleet: Fleet, drivers: Drivers, config: ConductorC
       Effect.raceFirst(work, Effect.forever(Effect.gen(function* () {
         yield* Effect.sleep(`${Math.max(1, Math.floor(config.leaseTtlMs / 3))} millis`)
         const n = fleet.nodes.get(nodeId)
-        if (n === undefined || n.pendingSteps[step] === undefined) return yield* Effect.fail(new LeaseLost({ nodeId, step }))
+        if (n === undefined || pendingStep(n, step) === undefined) return yield* Effect.fail(new LeaseLost({ nodeId, step }))
         const held = yield* Effect.result(holdLease(n))
         if (held._tag === "Success" && held.success === "refused") return yield* Effect.fail(new LeaseLost({ nodeId, step }))
       })))

@@ -8,7 +8,7 @@
 // A cleaning (after a tear-down, on provide, or asked for) boots the same ramdisk with its own key:
 //   key -> PXE deploy config -> boot device pxe -> clean wait -> power on -> RamdiskReady
 //   -> wipe the disk's metadata -> release the ramdisk -> power off -> PXE config removed -> done
-import type { ConductorCommand, HardwareRequestBody, NodeState } from "../../domain/index.ts"
+import { stepOutcome, type ConductorCommand, type HardwareRequestBody, type NodeState } from "../../domain/index.ts"
 
 export type Plan =
   /** Ask for a hardware step (recorded first, then carried out). */
@@ -49,7 +49,7 @@ const walk = (s: NodeState, steps: ReadonlyArray<StepSpec>, then: () => Plan, on
   const op = s.operation?.id ?? "none"
   for (const spec of steps) {
     const key = `${op}:${spec.name}`
-    const outcome = s.operation?.steps[key]
+    const outcome = stepOutcome(s.operation, key)
     if (outcome === "failed" && spec.mayFail !== true) return onFailure(s.lastError ?? `step ${spec.name} failed`)
     if (outcome === undefined) return { kind: "request", request: spec.request(key) }
   }
@@ -94,7 +94,7 @@ const deploySteps = (s: NodeState, ctx: PlanContext): Plan => {
   const d = s.deploy
   if (d === null) return fail("deploying without a deploy request")
   if (d.iscsi === null) {
-    const started = Object.keys(s.operation?.steps ?? {}).length > 0
+    const started = (s.operation?.steps.length ?? 0) > 0
     if (!started && !ctx.mayStartDeploy()) return { kind: "idle", why: "queued: the concurrent deploy limit is reached" }
     // The wait begins before the power-on: a ramdisk that boots fast must find the node waiting.
     return walk(s, [
@@ -115,7 +115,7 @@ const deploySteps = (s: NodeState, ctx: PlanContext): Plan => {
 
 export const plan = (s: NodeState, ctx: PlanContext): Plan => {
   if (s.deleted) return { kind: "idle", why: "deleted" }
-  const pending = Object.values(s.pendingSteps)[0]
+  const pending = s.pendingSteps[0]
   if (pending !== undefined) return { kind: "perform", request: pending.request }
   switch (s.provisionState) {
     case "verifying": return { kind: "verify" }

@@ -3,7 +3,11 @@
 // log and nothing more: rebuilt from scratch it equals the live one.
 import { evolve, initialState, type NodeState, type ProvisionState, type RecordedNodeEvent, type Uuid } from "../../domain/index.ts"
 
+/** Bumped whenever NodeState's shape changes: a checkpoint of another shape is rebuilt from the log. */
+export const fleetSnapshotVersion = 2
+
 export interface FleetSnapshot {
+  readonly version: number
   readonly position: number
   readonly nodes: ReadonlyArray<NodeState>
 }
@@ -80,7 +84,7 @@ export class Fleet {
   }
 
   snapshot(): FleetSnapshot {
-    return { position: this.position, nodes: [...this.nodes.values()] }
+    return { version: fleetSnapshotVersion, position: this.position, nodes: [...this.nodes.values()] }
   }
 
   static restore(snapshot: FleetSnapshot): Fleet {
@@ -91,9 +95,12 @@ export class Fleet {
   }
 
   private replace(before: NodeState | undefined, after: NodeState): void {
-    if (before) this.unindex(before)
+    // Most events (hardware steps, leases) touch nothing an index is built on: skip the re-index.
+    const reindex = before === undefined || before.deleted !== after.deleted || before.name !== after.name ||
+      before.ports !== after.ports || before.provisionState !== after.provisionState || before.instanceInfo !== after.instanceInfo
+    if (reindex && before) this.unindex(before)
     this.nodes.set(after.nodeId, after)
-    this.index(after)
+    if (reindex) this.index(after)
     for (const w of this.watchers) w(after)
   }
 

@@ -4,7 +4,7 @@ import { Effect, Option, Stream } from "effect"
 import { CheckpointStore, EventStore, type StoreUnavailable, type StoredEvent } from "../../ports/index.ts"
 import { catchUp } from "../execute.ts"
 import { fromStored, nodeIdOf } from "../event-codec.ts"
-import { Fleet, type FleetSnapshot } from "./fleet.ts"
+import { Fleet, fleetSnapshotVersion, type FleetSnapshot } from "./fleet.ts"
 
 export const fleetCheckpoint = "fleet"
 const pageSize = 20_000
@@ -47,10 +47,11 @@ export const catchUpAll = (fleet: Fleet): Effect.Effect<number, StoreUnavailable
 export const loadFleet = Effect.gen(function* () {
   const checkpoints = yield* CheckpointStore
   const saved = yield* checkpoints.load(fleetCheckpoint)
-  const fleet = Option.match(saved, {
-    onNone: () => new Fleet(),
-    onSome: (c) => Fleet.restore(JSON.parse(c.state) as FleetSnapshot),
-  })
+  const snapshot = Option.map(saved, (c) => JSON.parse(c.state) as FleetSnapshot)
+  // A checkpoint from a build with another state shape is worth nothing: fold the log again.
+  const fleet = Option.isSome(snapshot) && snapshot.value.version === fleetSnapshotVersion
+    ? Fleet.restore(snapshot.value)
+    : new Fleet()
   yield* catchUpAll(fleet)
   return fleet
 })
