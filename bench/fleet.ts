@@ -37,7 +37,8 @@ const run = <A, E>(eff: Effect.Effect<A, E, Services>) => Effect.runPromise(Effe
 
 let app: Application | undefined
 const fake = makeFakeHardware({
-  callbackDelayMs: 0,
+  // A ramdisk boots after its power-on was recorded, not in the same instant.
+  callbackDelayMs: 10,
   callBack: (nodeId, callback) => void run(app!.service.passDeployInfo(nodeId, callback)).catch((e) => console.error(e)),
 })
 app = await run(Scope.provide(scope)(makeApplication({ "fake-hardware": fake.hardware }, {
