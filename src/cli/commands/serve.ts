@@ -1,4 +1,5 @@
 // ironledger serve: the API and the conductor over the embedded SQLite log, until SIGINT/SIGTERM.
+import { resolve } from "node:path"
 import { loadTokenFile, noauth } from "../../adapters/http/auth.ts"
 import { UsageError } from "../args.ts"
 import { noMorePositionals, type Command } from "../command.ts"
@@ -24,8 +25,9 @@ export const serveCommand: Command = {
     // Ironic's [conductor]deploy_callback_timeout, in seconds (default 1800).
     const callbackTimeout = intOption(args.strings["deploy-callback-timeout"], "deploy-callback-timeout", 1800, 1, 86_400)
     const host = args.strings["host"] ?? "127.0.0.1"
-    const db = args.strings["db"] ?? "ironledger.db"
-    const stateDir = args.strings["state-dir"] ?? `${db}.state`
+    // Absolute paths: the TFTP server and the simulated machines are handed them.
+    const db = resolve(args.strings["db"] ?? "ironledger.db")
+    const stateDir = resolve(args.strings["state-dir"] ?? `${db}.state`)
     const auth = args.strings["tokens"] === undefined ? noauth : loadTokenFile(args.strings["tokens"])
     // Stop on the first signal even while starting: whatever was started is then stopped.
     let stopRequested = false
