@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from "node:child_process"
 import { createHash, randomBytes } from "node:crypto"
 import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join, resolve } from "node:path"
+import { basename, join, resolve } from "node:path"
 import { after, before, describe, test } from "node:test"
 import assert from "node:assert/strict"
 import { readExtUuid, readMbr } from "../../src/adapters/sim/machine/disk.ts"
@@ -39,7 +39,11 @@ let said = ""
 const tail = () => said.slice(-3000)
 
 const startServe = async (extra: ReadonlyArray<string> = []): Promise<Service> => {
-  const child = spawn(ironledger, ["serve", "--db", db, "--port", "0", "--sim", String(MACHINES), ...extra], { stdio: ["ignore", "pipe", "pipe"] })
+  // A relative --db, as the README's `npm start` gives it: the service must hand dnsmasq and the
+  // machines absolute paths all the same.
+  const child = spawn(ironledger, ["serve", "--db", basename(db), "--port", "0", "--sim", String(MACHINES), ...extra], {
+    cwd: work, stdio: ["ignore", "pipe", "pipe"],
+  })
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)))
   const from = said.length
   const url = await new Promise<string>((resolveUrl, reject) => {
