@@ -74,13 +74,14 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle) =>
       )
 
     /** Finds a node by UUID or name, catching its state up with the log first. */
-    const resolve = (ref: string): Effect.Effect<NodeState, NodeNotFound | StoreUnavailable> =>
+    /** A node by UUID or name, its state caught up with the log; a deleted node only when asked for. */
+    const resolve = (ref: string, includeDeleted = false): Effect.Effect<NodeState, NodeNotFound | StoreUnavailable> =>
       Effect.gen(function* () {
         const asUuid = parseUuid(ref)
         const id = E.isRight(asUuid) ? asUuid.right : fleet.findByName(ref)?.nodeId
         if (id === undefined) return yield* Effect.fail(new NodeNotFound({ ref }))
         const state = yield* withStore(catchUp(fleet, id))
-        if (state === undefined || state.deleted) return yield* Effect.fail(new NodeNotFound({ ref }))
+        if (state === undefined || (state.deleted && !includeDeleted)) return yield* Effect.fail(new NodeNotFound({ ref }))
         return state
       })
 
@@ -241,13 +242,14 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle) =>
       provision,
       power,
       passDeployInfo,
+      // A deleted node's history stays readable (by UUID): auditors need it most then.
       history: (ref, page) =>
         Effect.gen(function* () {
-          const node = yield* resolve(ref)
+          const node = yield* resolve(ref, true)
           const entries = yield* withStore(historyFor(node.nodeId))
           return entries.filter((e) => e.revision > (page.afterRevision ?? -1)).slice(0, page.limit)
         }),
-      stateAt: (ref, at) => Effect.flatMap(resolve(ref), (node) => withStore(stateAtFor(node.nodeId, at))),
+      stateAt: (ref, at) => Effect.flatMap(resolve(ref, true), (node) => withStore(stateAtFor(node.nodeId, at))),
       addPort: ({ nodeRef, mac }, actor) =>
         claiming([mac], (key) => (fleet.findByMac(key) === undefined ? null : `A port with MAC address ${key} already exists.`), Effect.gen(function* () {
           const node = yield* resolve(nodeRef)

@@ -91,6 +91,15 @@ describe("deploy flow on fake hardware", () => {
     assert.ok(head.subarray(18 * 1024).some((b) => b === 0xab), "the wipe touches metadata only")
   })
 
+  test("a deleted node's history and past states stay readable by UUID; the node itself is gone", async () => {
+    const node = await app.run(app.service.enroll(fakeNode("flow-deleted"), "test"))
+    const enrolledAt = (await app.run(app.service.history(node.uuid, { limit: 10 })))[0]!.occurredAt
+    await app.run(app.service.remove(node.uuid, "test"))
+    assert.equal((await app.run(Effect.flip(app.service.get(node.uuid))))._tag, "NodeNotFound")
+    assert.deepEqual((await eventsOf(app, node.uuid)), ["Enrolled", "NodeDeleted"])
+    assert.equal((await app.run(app.service.stateAt(node.uuid, enrolledAt))).provisionState, "enroll")
+  })
+
   test("an invalid transition is refused with the node, action and state, and records nothing", async () => {
     const node = await app.run(app.service.enroll(fakeNode("flow-2"), "test"))
     const before = await eventsOf(app, node.uuid)
