@@ -3,7 +3,7 @@
 // while it runs makes it look again. A periodic sweep re-kicks unfinished nodes (after a restart,
 // or when another process wrote) and times out waits whose deadline passed. See ADR 0010.
 import { Data, Effect, Fiber, Schedule, Scope } from "effect"
-import { pendingStep, type ConductorCommand, type NodeCommand, type NodeState } from "../../domain/index.ts"
+import { pendingStep, waitStates, type ConductorCommand, type NodeCommand, type NodeState } from "../../domain/index.ts"
 import { Clock, EventStore, Ids, Secrets } from "../../ports/index.ts"
 import { streamOf } from "../event-codec.ts"
 import { catchUp, execute, executePlanned } from "../execute.ts"
@@ -172,7 +172,11 @@ export const makeConductor = (fleet: Fleet, drivers: Drivers, config: ConductorC
             if (p.why.startsWith("queued")) queued.add(nodeId)
             else queued.delete(nodeId)
             if (n.provisionState !== "deploying") progress.delete(nodeId)
-            if (n.lease?.holder === config.name) yield* record(n, { type: "ReleaseLease", holder: config.name })
+            // Waiting for a ramdisk, the node stays ours until the lease runs out: the call-back is
+            // usually back well before, and we carry on without a release and a new lease.
+            if (n.lease?.holder === config.name && !waitStates.includes(n.provisionState)) {
+              yield* record(n, { type: "ReleaseLease", holder: config.name })
+            }
             return
           }
           if (n.provisionState === "deploying" && !deployStarted(n)) starting.add(nodeId)
