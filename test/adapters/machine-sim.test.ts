@@ -186,7 +186,7 @@ const ext4Image = (uuid: string, bytes = 8 * MiB): Promise<string> => {
       error === null ? resolve(path) : reject(new Error(`mkfs.ext4: ${stderr}`))))
 }
 
-const targetOf = (m: TestMachine, body: Record<string, unknown>): BlockTarget => ({
+const targetOf = (body: Record<string, unknown>): BlockTarget => ({
   portal: String(body["address"]), port: Number(body["port"]), iqn: String(body["iqn"]), lun: Number(body["lun"]),
   chap: { user: String(body["chap_user"]), secret: Redacted.make(String(body["chap_secret"])) },
 })
@@ -307,7 +307,7 @@ describe("a deploy, as the conductor drives it", { timeout: 90_000 }, () => {
     const layout = computeLayout({ rootGb: 1, swapMb: 8, ephemeralGb: 0, diskBytes: GiB + 16 * MiB })
     assert.ok(E.isRight(layout))
     const written = await run(iscsiBlockWriter().writeImage({
-      target: targetOf(m, postsFor(nodeId)[0]!.body), layout: layout.right, imagePath: await ext4Image(rootUuid), preserveEphemeral: false,
+      target: targetOf(postsFor(nodeId)[0]!.body), layout: layout.right, imagePath: await ext4Image(rootUuid), preserveEphemeral: false,
     }))
     assert.equal(written.rootUuid, rootUuid)
     const pid = tgtdPid(m)
@@ -460,7 +460,7 @@ describe("fault knobs", { timeout: 120_000 }, () => {
     const layout = computeLayout({ rootGb: 1, swapMb: 0, ephemeralGb: 0, diskBytes: GiB + 16 * MiB })
     assert.ok(E.isRight(layout))
     const outcome = await run(Effect.result(iscsiBlockWriter().writeImage({
-      target: targetOf(m, postsFor(nodeId)[0]!.body), layout: layout.right, imagePath: await ext4Image(randomUUID()), preserveEphemeral: false,
+      target: targetOf(postsFor(nodeId)[0]!.body), layout: layout.right, imagePath: await ext4Image(randomUUID()), preserveEphemeral: false,
     })))
     assert.equal(outcome._tag, "Failure")
     assert.match(String(outcome._tag === "Failure" ? outcome.failure.reason : ""), new RegExp(`disk has ${TOO_SMALL_DISK_BYTES}\\b`))
