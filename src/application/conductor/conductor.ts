@@ -23,6 +23,8 @@ export interface ConductorConfig {
   readonly callbackTimeoutMs: number
   readonly maxConcurrentDeploys: number
   readonly sweepIntervalMs: number
+  /** How often BMCs are asked for the power state of idle nodes (Ironic's power sync); 0: never. */
+  readonly powerSyncIntervalMs: number
   readonly perform: Omit<PerformConfig, "onProgress">
   /**
    * False in a process that only serves the API beside `ironledger conductor` processes: it records
@@ -37,6 +39,7 @@ export const defaultConductorConfig: ConductorConfig = {
   callbackTimeoutMs: 1_800_000,
   maxConcurrentDeploys: 50,
   sweepIntervalMs: 10_000,
+  powerSyncIntervalMs: 120_000,
   perform: { apiUrl: "http://127.0.0.1:6385", iqnPrefix: "iqn.2026-11.io.ironledger", ramdiskReleasePort: 10000 },
   drivesNodes: true,
 }
@@ -256,8 +259,33 @@ export const makeConductor = (fleet: Fleet, drivers: Drivers, config: ConductorC
       for (const n of fleet.nodes.values()) if (unfinished(n)) kick(n.nodeId)
     })
 
+    /**
+     * Power sync: a node someone powered by hand (or that crashed) shows its real power state. Only
+     * idle nodes are asked, 8 BMCs at a time; a change is recorded as an observation, never acted on.
+     */
+    const syncPower = Effect.suspend(() => Effect.forEach(
+      [...fleet.nodes.values()].filter((n) => !n.deleted && !running.has(n.nodeId) && n.pendingSteps.length === 0 &&
+        n.targetProvisionState === null && n.provisionState !== "enroll" && drivers[n.driver] !== undefined),
+      (n) => Effect.flatMap(bmcOf(n), drivers[n.driver]!.power.status).pipe(
+        Effect.flatMap((power) => {
+          const now = fleet.nodes.get(n.nodeId)
+          // Compared again after the (slow) BMC call: the node may have moved meanwhile.
+          return now === undefined || now.powerState === power || now.pendingSteps.length > 0 || running.has(n.nodeId)
+            ? Effect.void
+            : Effect.asVoid(record(now, { type: "ObservePower", powerState: power }))
+        }),
+        Effect.catchCause((cause) => Effect.logWarning(`power sync: node ${n.nodeId}`, cause)),
+      ),
+      { concurrency: 8, discard: true },
+    )).pipe(Effect.provideContext(services))
+
     const scope = yield* Effect.scope
-    if (config.drivesNodes) yield* Effect.forkIn(Effect.repeat(sweep, { schedule: Schedule.spaced(`${config.sweepIntervalMs} millis`) }), scope)
+    if (config.drivesNodes) {
+      yield* Effect.forkIn(Effect.repeat(sweep, { schedule: Schedule.spaced(`${config.sweepIntervalMs} millis`) }), scope)
+      if (config.powerSyncIntervalMs > 0) {
+        yield* Effect.forkIn(Effect.forever(Effect.andThen(Effect.sleep(`${config.powerSyncIntervalMs} millis`), syncPower)), scope)
+      }
+    }
     // On the way out: stop driving, then hand back our leases so other conductors need not wait for them to run out.
     const releaseLeases = Effect.suspend(() => Effect.forEach(
       [...fleet.nodes.values()].filter((n) => n.lease?.holder === config.name),
