@@ -26,7 +26,11 @@ export const makeApplication = (drivers: Drivers, config: ApplicationConfig = de
     const scope = yield* Effect.scope
     const conductor = yield* makeConductor(fleet, drivers, config.conductor)
     // Writes from other processes (the API, other conductors) reach this conductor through the log.
-    yield* Effect.forkIn(followLog(fleet, config.checkpointEvery, conductor.kick), scope)
+    // Every conductor hears of them at about the same moment; a little jitter before reaching for
+    // the lease (as long as a poll of the log) spreads the nodes over the conductors instead of
+    // handing them all to the one whose poll came first.
+    const kickFromLog = (nodeId: string) => { setTimeout(() => conductor.kick(nodeId), Math.random() * 100) }
+    yield* Effect.forkIn(followLog(fleet, config.checkpointEvery, kickFromLog), scope)
     yield* Effect.addFinalizer(() => Effect.ignore(saveFleet(fleet)))
     const service = yield* makeNodeService(fleet, conductor)
     return { service, conductor, fleet }
