@@ -64,25 +64,21 @@ const instanceInfoArb = (p: Pools) =>
     root_gb: fc.integer({ min: 1, max: 4 }),
   }, { requiredKeys: [] })
 
+/** The node fields enrollment sets and updates change (as in events.ts). */
+const nodeFieldArbs = (p: Pools) => ({
+  name: fc.option(pick(p.names), { nil: null }),
+  driver: fc.constantFrom("ipmi" as const, "fake-hardware" as const),
+  driverInfo: driverInfoArb(),
+  properties: jsonRecord,
+  instanceInfo: instanceInfoArb(p),
+  extra: jsonRecord,
+})
+
 export const enrollArb = (p: Pools): fc.Arbitrary<NodeCommand> =>
-  rec({
-    name: fc.option(pick(p.names), { nil: null }),
-    driver: fc.constantFrom("ipmi" as const, "fake-hardware" as const),
-    driverInfo: driverInfoArb(),
-    properties: jsonRecord,
-    instanceInfo: instanceInfoArb(p),
-    extra: jsonRecord,
-  }).map((r) => ({ type: "Enroll" as const, nodeId: p.nodeId, ...r }))
+  rec(nodeFieldArbs(p)).map((r) => ({ type: "Enroll" as const, nodeId: p.nodeId, ...r }))
 
 const updateArb = (p: Pools): fc.Arbitrary<NodeCommand> =>
-  rec({
-    name: fc.option(pick(p.names), { nil: null }),
-    driver: fc.constantFrom("ipmi" as const, "fake-hardware" as const),
-    driverInfo: driverInfoArb(),
-    properties: jsonRecord,
-    instanceInfo: instanceInfoArb(p),
-    extra: jsonRecord,
-  }, { requiredKeys: [] }).map((changes) => ({ type: "Update" as const, changes }))
+  rec(nodeFieldArbs(p), { requiredKeys: [] }).map((changes) => ({ type: "Update" as const, changes }))
 
 export const deploySpecArb = (p: Pools): fc.Arbitrary<DeploySpec> =>
   rec({

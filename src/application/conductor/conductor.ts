@@ -13,7 +13,7 @@ import type { Progress } from "../projections/node-view.ts"
 import type { ConductorHandle } from "../node-service-live.ts"
 import type { Drivers } from "./hardware.ts"
 import { bmcOf, perform, type PerformConfig } from "./perform.ts"
-import { plan } from "./plan.ts"
+import { deployStarted, plan } from "./plan.ts"
 
 export interface ConductorConfig {
   /** Names this conductor in the events it records and in its leases: unique per conductor. */
@@ -50,10 +50,6 @@ class LeaseLost extends Data.TaggedError("LeaseLost")<{ readonly nodeId: string;
 const unfinished = (n: NodeState): boolean =>
   !n.deleted && (n.targetProvisionState !== null || n.provisionState === "deploy failed" ||
     n.pendingSteps.length > 0)
-
-const deployStarted = (n: NodeState): boolean =>
-  (n.provisionState === "deploying" || n.provisionState === "wait call-back") &&
-  ((n.operation?.steps.length ?? 0) > 0 || n.pendingSteps.length > 0)
 
 export interface Conductor extends ConductorHandle {
   /** Resolves once no node has a reconcile running (tests and benchmarks wait on it). */

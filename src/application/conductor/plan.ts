@@ -90,12 +90,16 @@ const cleaningSteps = (s: NodeState, ctx: PlanContext): Plan => {
   ], () => complete, fail)
 }
 
+/** A deploy holds a slot (of the concurrency limit) from its first step to its end. */
+export const deployStarted = (n: NodeState): boolean =>
+  (n.provisionState === "deploying" || n.provisionState === "wait call-back") &&
+  ((n.operation?.steps.length ?? 0) > 0 || n.pendingSteps.length > 0)
+
 const deploySteps = (s: NodeState, ctx: PlanContext): Plan => {
   const d = s.deploy
   if (d === null) return fail("deploying without a deploy request")
   if (d.iscsi === null) {
-    const started = (s.operation?.steps.length ?? 0) > 0
-    if (!started && !ctx.mayStartDeploy()) return { kind: "idle", why: "queued: the concurrent deploy limit is reached" }
+    if (!deployStarted(s) && !ctx.mayStartDeploy()) return { kind: "idle", why: "queued: the concurrent deploy limit is reached" }
     // The wait begins before the power-on: a ramdisk that boots fast must find the node waiting.
     return walk(s, [
       { name: "deploy:pxe", request: pxe("deploy") },

@@ -10,23 +10,28 @@ export const fleetCheckpoint = "fleet"
 const pageSize = 20_000
 
 /**
- * Folds one stored event into the fleet; a gap in a node's revisions is filled from its stream.
- * Returns the node it was news to, or null (not a node's event, or already folded in: this
- * process's own writes are applied when they are made).
+ * Folds one stored event into the fleet: the node it was news to, and whether that node's stream
+ * has a gap to fill from the store; null when it is no node's event or was folded in already
+ * (this process's own writes are applied when they are made, before the log brings them back).
  */
+const foldStored = (fleet: Fleet, stored: StoredEvent): { readonly nodeId: string; readonly gap: boolean } | null => {
+  const nodeId = nodeIdOf(stored.streamId)
+  if (nodeId === null || (fleet.nodes.get(nodeId)?.revision ?? -1) >= stored.revision) {
+    fleet.position = Math.max(fleet.position, stored.position)
+    return null
+  }
+  return { nodeId, gap: !fleet.apply(nodeId, fromStored(stored), stored.position) }
+}
+
+/** foldStored, filling a gap from the node's stream; returns the node the event was news to. */
 const applyStored = (fleet: Fleet, stored: StoredEvent) =>
   Effect.gen(function* () {
-    const nodeId = nodeIdOf(stored.streamId)
-    if (nodeId === null) return null
-    if ((fleet.nodes.get(nodeId)?.revision ?? -1) >= stored.revision) {
-      fleet.position = Math.max(fleet.position, stored.position)
-      return null
-    }
-    if (!fleet.apply(nodeId, fromStored(stored), stored.position)) yield* catchUp(fleet, nodeId)
-    return nodeId
+    const folded = foldStored(fleet, stored)
+    if (folded?.gap) yield* catchUp(fleet, folded.nodeId)
+    return folded?.nodeId ?? null
   })
 
-/** Folds every event after the fleet's position, page by page, without yielding per event. */
+/** Folds every event after the fleet's position, page by page, without an Effect per event. */
 export const catchUpAll = (fleet: Fleet): Effect.Effect<number, StoreUnavailable, EventStore> =>
   Effect.gen(function* () {
     const store = yield* EventStore
@@ -34,9 +39,8 @@ export const catchUpAll = (fleet: Fleet): Effect.Effect<number, StoreUnavailable
     for (;;) {
       const page = yield* store.readAll({ after: fleet.position, limit: pageSize })
       for (const stored of page) {
-        const nodeId = nodeIdOf(stored.streamId)
-        if (nodeId !== null && !fleet.apply(nodeId, fromStored(stored), stored.position)) yield* catchUp(fleet, nodeId)
-        else fleet.position = Math.max(fleet.position, stored.position)
+        const folded = foldStored(fleet, stored)
+        if (folded?.gap) yield* catchUp(fleet, folded.nodeId)
       }
       count += page.length
       if (page.length < pageSize) return count
