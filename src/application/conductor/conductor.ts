@@ -47,9 +47,10 @@ export const defaultConductorConfig: ConductorConfig = {
 /** Another conductor took the node (our lease ran out) while we were carrying out one of its steps. */
 class LeaseLost extends Data.TaggedError("LeaseLost")<{ readonly nodeId: string; readonly step: string }> {}
 
+/** Nodes the sweep looks at again: a running operation, or a failure whose clean-up may be unfinished. */
 const unfinished = (n: NodeState): boolean =>
   !n.deleted && (n.targetProvisionState !== null || n.provisionState === "deploy failed" ||
-    n.pendingSteps.length > 0)
+    n.provisionState === "clean failed" || n.pendingSteps.length > 0)
 
 export interface Conductor extends ConductorHandle {
   /** Resolves once no node has a reconcile running (tests and benchmarks wait on it). */
