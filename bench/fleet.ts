@@ -1,4 +1,5 @@
-// Benchmark: N fake-hardware nodes through enroll -> manage -> provide -> deploy -> active ->
+// Benchmark: N fake-hardware nodes (Ironic's semantics: nothing to boot or wait for), or with
+// --sim N sim nodes (a simulated ramdisk calls back 10 ms after power-on), through enroll -> manage -> provide -> deploy -> active ->
 // undeploy, all at once, on the embedded SQLite store. Prints nodes/s, p50/p99 per step, events/s
 // and peak RSS.   npm run bench:fleet -- --nodes 1000 [--memory] [--concurrency N]
 import { randomBytes } from "node:crypto"
@@ -6,16 +7,16 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
-import { Effect, Exit, Layer, Scope } from "effect"
-import { makeFakeHardware } from "../src/adapters/drivers/fake-hardware.ts"
+import { Layer } from "effect"
 import { MemoryStores } from "../src/adapters/eventstore/memory.ts"
 import { makeSqliteEventStore } from "../src/adapters/eventstore/sqlite.ts"
 import { SystemClock } from "../src/adapters/system/clock.ts"
 import { RandomIds } from "../src/adapters/system/ids.ts"
 import { SecretsWithKey } from "../src/adapters/system/secrets.ts"
-import { defaultApplicationConfig, makeApplication, type Application } from "../src/application/live.ts"
+import { defaultApplicationConfig } from "../src/application/live.ts"
+import { compose, type Services } from "../src/cli/compose.ts"
+import { simulatedHardware, type SimOptions } from "../src/cli/hardware.ts"
 import type { NodeView } from "../src/application/node-service.ts"
-import type { CheckpointStore, Clock, EventStore, Ids, Secrets } from "../src/ports/index.ts"
 import { isStable, type NodeState } from "../src/domain/index.ts"
 
 const { values } = parseArgs({
@@ -23,28 +24,26 @@ const { values } = parseArgs({
     nodes: { type: "string", default: "1000" },
     memory: { type: "boolean", default: false },
     concurrency: { type: "string", default: "1000" },
+    sim: { type: "boolean", default: false },
   },
 })
 const nodeCount = Number(values.nodes)
 
-type Services = EventStore | CheckpointStore | Clock | Ids | Secrets
 const dir = mkdtempSync(join(tmpdir(), "ironledger-fleet-"))
 const stores = values.memory ? MemoryStores : makeSqliteEventStore(join(dir, "fleet.sqlite"))
-const layer = Layer.mergeAll(stores, SystemClock, RandomIds, SecretsWithKey(randomBytes(32))) as Layer.Layer<Services>
-const scope = await Effect.runPromise(Scope.make())
-const context = await Effect.runPromise(Layer.buildWithScope(layer, scope))
-const run = <A, E>(eff: Effect.Effect<A, E, Services>) => Effect.runPromise(Effect.provide(eff, context))
-
-let app: Application | undefined
-const fake = makeFakeHardware({
-  // A ramdisk boots after its power-on was recorded, not in the same instant.
-  callbackDelayMs: 10,
-  callBack: (nodeId, callback) => void run(app!.service.passDeployInfo(nodeId, callback)).catch((e) => console.error(e)),
+let deliver: SimOptions["deliver"]
+const composed = await compose({
+  services: Layer.mergeAll(stores, SystemClock, RandomIds, SecretsWithKey(randomBytes(32))) as Layer.Layer<Services>,
+  // A sim ramdisk boots after its power-on was recorded, not in the same instant.
+  hardware: simulatedHardware({ callbackDelayMs: 10, deliver: (nodeId, callback) => deliver!(nodeId, callback) }),
+  config: {
+    ...defaultApplicationConfig,
+    conductor: { ...defaultApplicationConfig.conductor, maxConcurrentDeploys: Number(values.concurrency), sweepIntervalMs: 1000 },
+  },
 })
-app = await run(Scope.provide(scope)(makeApplication({ "fake-hardware": fake.hardware }, {
-  ...defaultApplicationConfig,
-  conductor: { ...defaultApplicationConfig.conductor, maxConcurrentDeploys: Number(values.concurrency), sweepIntervalMs: 1000 },
-})))
+const { app, run } = composed
+deliver = (nodeId, callback) => void run(app.service.passDeployInfo(nodeId, callback)).catch((e) => console.error(e))
+const driver = values.sim ? "sim" : "fake-hardware"
 const service = app.service
 
 /** Resolves when the node settles in `state`: watched on the projection, no polling. */
@@ -59,7 +58,7 @@ app.fleet.watch((n) => {
 })
 const settled = (uuid: string, state: NodeView["provisionState"]) =>
   new Promise<void>((resolve, reject) => {
-    const n = app!.fleet.get(uuid)
+    const n = app.fleet.get(uuid)
     if (n !== undefined && isSettled(n, state)) return resolve()
     waiting.set(uuid, { state, resolve, reject })
   })
@@ -76,7 +75,7 @@ const lifecycle = async (i: number) => {
   let uuid = ""
   await timed("enroll", async () => {
     uuid = (await run(service.enroll({
-      name: `bench-${i}` as never, driver: "fake-hardware", driverInfo: {},
+      name: `bench-${i}` as never, driver, driverInfo: {},
       properties: { cpus: 8, memory_mb: 16384, local_gb: 40, cpu_arch: "x86_64" }, instanceInfo: {}, extra: {},
     }, "bench"))).uuid
     const mac = `52:54:00:${(i >> 16 & 255).toString(16).padStart(2, "0")}:${(i >> 8 & 255).toString(16).padStart(2, "0")}:${(i & 255).toString(16).padStart(2, "0")}`
@@ -98,7 +97,7 @@ try {
   await Promise.all(Array.from({ length: nodeCount }, (_, i) => lifecycle(i)))
   const seconds = (performance.now() - started) / 1000
   const events = app.fleet.position + 1
-  console.log(`${nodeCount} nodes on ${values.memory ? "the in-memory store" : "SQLite"}: ${seconds.toFixed(2)} s, ` +
+  console.log(`${nodeCount} ${driver} nodes on ${values.memory ? "the in-memory store" : "SQLite"}: ${seconds.toFixed(2)} s, ` +
     `${(nodeCount / seconds).toFixed(1)} nodes/s through the whole lifecycle`)
   for (const step of stepNames) {
     console.log(`  ${step.padEnd(9)} p50 ${percentile(durations[step], 50).toFixed(0).padStart(6)} ms   p99 ${percentile(durations[step], 99).toFixed(0).padStart(6)} ms`)
@@ -109,6 +108,6 @@ try {
   console.log(`peak RSS: ${Math.round(process.resourceUsage().maxRSS / 1024)} MB (now: heap ${Math.round(mem.heapUsed / 2 ** 20)} of ${Math.round(mem.heapTotal / 2 ** 20)} MB, external ${Math.round(mem.external / 2 ** 20)} MB, rss ${Math.round(mem.rss / 2 ** 20)} MB)`)
   console.log(`fleet: ${JSON.stringify(app.fleet.countsByState())}`)
 } finally {
-  await Effect.runPromise(Scope.close(scope, Exit.void))
+  await composed.close()
   rmSync(dir, { recursive: true, force: true })
 }

@@ -12,11 +12,13 @@ const whole = (info: Record<string, unknown>, key: string, fallback: number): E.
 
 export const deploySpecFor = (
   node: NodeState,
+  /** Whether the node's deploy interface can deploy without an image (fake, simulated). */
+  imageOptional: boolean,
   fresh: { deployId: Uuid; keyHash: string; sealedKey: Sealed; preserveEphemeral: boolean },
 ): E.Either<string, DeploySpec> => {
   const info = node.instanceInfo
   const source = info["image_source"]
-  if (node.driver !== "fake-hardware" && (typeof source !== "string" || source === "")) {
+  if (!imageOptional && (typeof source !== "string" || source === "")) {
     return E.left(`Node ${node.nodeId} has no instance_info.image_source to deploy.`)
   }
   // Ironic's rule: an image with its own kernel and ramdisk is a partition image.

@@ -3,7 +3,7 @@
 import { Effect, Layer } from "effect"
 import { CheckpointStore, Clock, EventStore, Ids, Secrets } from "../ports/index.ts"
 import { makeConductor, defaultConductorConfig, type ConductorConfig } from "./conductor/conductor.ts"
-import type { Drivers } from "./conductor/hardware.ts"
+import type { Registry } from "./hardware/registry.ts"
 import { NodeService } from "./node-service.ts"
 import { makeNodeService } from "./node-service-live.ts"
 import { followLog, loadFleet, saveFleet } from "./projections/projector.ts"
@@ -20,11 +20,11 @@ export const defaultApplicationConfig: ApplicationConfig = {
 }
 
 /** Builds the running application in the current scope; everything stops when the scope closes. */
-export const makeApplication = (drivers: Drivers, config: ApplicationConfig = defaultApplicationConfig) =>
+export const makeApplication = (registry: Registry, config: ApplicationConfig = defaultApplicationConfig) =>
   Effect.gen(function* () {
     const fleet = yield* loadFleet
     const scope = yield* Effect.scope
-    const conductor = yield* makeConductor(fleet, drivers, config.conductor)
+    const conductor = yield* makeConductor(fleet, registry, config.conductor)
     // Writes from other processes (the API, other conductors) reach this conductor through the log.
     // Every conductor hears of them at about the same moment; a little jitter before reaching for
     // the lease (as long as a poll of the log) spreads the nodes over the conductors instead of
@@ -32,14 +32,14 @@ export const makeApplication = (drivers: Drivers, config: ApplicationConfig = de
     const kickFromLog = (nodeId: string) => { setTimeout(() => conductor.kick(nodeId), Math.random() * 100) }
     yield* Effect.forkIn(followLog(fleet, config.checkpointEvery, kickFromLog), scope)
     yield* Effect.addFinalizer(() => Effect.ignore(saveFleet(fleet)))
-    const service = yield* makeNodeService(fleet, conductor)
+    const service = yield* makeNodeService(fleet, conductor, registry)
     return { service, conductor, fleet }
   })
 
 export type Application = Effect.Success<ReturnType<typeof makeApplication>>
 
 export const ApplicationLayer = (
-  drivers: Drivers,
+  registry: Registry,
   config: ApplicationConfig = defaultApplicationConfig,
 ): Layer.Layer<NodeService, never, EventStore | CheckpointStore | Clock | Ids | Secrets> =>
-  Layer.effect(NodeService, Effect.map(Effect.orDie(makeApplication(drivers, config)), (app) => app.service))
+  Layer.effect(NodeService, Effect.map(Effect.orDie(makeApplication(registry, config)), (app) => app.service))

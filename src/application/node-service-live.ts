@@ -4,19 +4,20 @@ import { timingSafeEqual } from "node:crypto"
 import { Effect } from "effect"
 import * as E from "fp-ts/lib/Either.js"
 import {
-  Iqn, NonNegativeInt, PortNumber, type DriverInfo, type NodeCommand, type NodeState, type Uuid, parseUuid,
+  Iqn, NonNegativeInt, PortNumber, interfaceSlots, type DriverInfo, type NodeCommand, type NodeInterfaces, type NodeState, type Uuid, parseUuid,
 } from "../domain/index.ts"
 import { Clock, EventStore, Ids, Secrets, type StoreUnavailable } from "../ports/index.ts"
 import { catchUp, execute, type CommandContext } from "./execute.ts"
 import {
-  Conflict, InvalidInput, NodeNotFound, NodeService, PortNotFound, Refused,
-  type AppError, type DeployCallback, type EnrollInput, type NodeChanges, type PowerTarget, type ProvisionTarget,
+  Conflict, DriverNotFound, InvalidInput, NodeNotFound, NodeService, PortNotFound, Refused,
+  type AppError, type DeployCallback, type DriverView, type EnrollInput, type NodeChanges, type PowerTarget, type ProvisionTarget,
 } from "./node-service.ts"
 import { historyFor, stateAtFor } from "./audit.ts"
 import { toNodeView, portViews, type Progress } from "./projections/node-view.ts"
 import type { Fleet } from "./projections/fleet.ts"
-import { isSecretField, MASK } from "./secret-fields.ts"
+import { looksSecret, MASK } from "./secret-fields.ts"
 import { deploySpecFor } from "./deploy-spec.ts"
+import type { Registry } from "./hardware/registry.ts"
 
 /** What the service needs from the conductor: a nudge when a node has work, and live write progress. */
 export interface ConductorHandle {
@@ -31,7 +32,7 @@ const asConflict = <A, E, R>(eff: Effect.Effect<A, E, R>): Effect.Effect<A, E | 
       ? new Conflict({ reason: e.error.message })
       : e)
 
-export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle) =>
+export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, registry: Registry) =>
   Effect.gen(function* () {
     const store = yield* EventStore
     const clock = yield* Clock
@@ -85,27 +86,44 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle) =>
         return state
       })
 
-    const view = (n: NodeState) => toNodeView(n, conductor.progressOf(n.nodeId))
+    /** A node's interfaces as its hardware type resolves them (older nodes recorded none). */
+    const interfacesOf = (n: NodeState): NodeInterfaces => E.getOrElse((): NodeInterfaces => n.interfaces)(registry.choose(n.driver, n.interfaces))
+    const view = (n: NodeState) => ({ ...toNodeView(n, conductor.progressOf(n.nodeId)), interfaces: interfacesOf(n) })
 
-    /** Seals secret fields; a masked value sent back unchanged keeps the secret already sealed. */
-    const sealDriverInfo = (input: Record<string, string | number | boolean | null>, current: DriverInfo) =>
+    /**
+     * Seals what the interfaces declare secret and whatever looks like a credential; a masked value
+     * sent back unchanged keeps the secret already sealed.
+     */
+    const sealDriverInfo = (input: Record<string, string | number | boolean | null>, current: DriverInfo, secretFields: ReadonlySet<string>) =>
       Effect.gen(function* () {
         const out: Record<string, DriverInfo[string]> = {}
         for (const [key, value] of Object.entries(input)) {
           if (value === MASK && current[key] !== undefined) out[key] = current[key]
-          else if (isSecretField(key) && typeof value === "string") out[key] = { $sealed: yield* secrets.seal(value) }
+          else if (typeof value === "string" && (secretFields.has(key) || looksSecret(key, value))) out[key] = { $sealed: yield* secrets.seal(value) }
           else out[key] = value
         }
         return out
       })
 
+    /** The interfaces and driver_info a node will have, checked against its hardware type: or why not. */
+    const hardwareFor = (driver: string, chosen: NodeInterfaces, info: Readonly<Record<string, unknown>>) =>
+      Effect.gen(function* () {
+        const interfaces = registry.choose(driver, chosen)
+        if (E.isLeft(interfaces)) return yield* Effect.fail(new InvalidInput({ reason: interfaces.left }))
+        const why = registry.checkInfo(driver, interfaces.right, info)
+        if (why !== null) return yield* Effect.fail(new InvalidInput({ reason: why }))
+        return { interfaces: interfaces.right, secretFields: registry.secretFields(driver, interfaces.right) }
+      })
+
     const enroll = (input: EnrollInput, actor: string) =>
       claiming(nameClaim(input.name), nameTaken(null), Effect.gen(function* () {
+        const hw = yield* hardwareFor(input.driver, input.interfaces ?? {}, input.driverInfo)
         const nodeId = input.uuid ?? ((yield* ids.uuid) as Uuid)
         const ctx = yield* context(actor)
-        const driverInfo = yield* sealDriverInfo(input.driverInfo, {})
+        const driverInfo = yield* sealDriverInfo(input.driverInfo, {}, hw.secretFields)
         const r = yield* run(nodeId, {
-          type: "Enroll", nodeId, name: input.name, driver: input.driver, driverInfo,
+          type: "Enroll", nodeId, name: input.name, driver: input.driver, driverInfo, interfaces: hw.interfaces,
+          automatedClean: input.automatedClean ?? null,
           properties: input.properties, instanceInfo: input.instanceInfo, extra: input.extra,
         }, ctx).pipe(asConflict)
         return view(r.state)
@@ -113,11 +131,31 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle) =>
 
     const update = (ref: string, changes: NodeChanges, actor: string) =>
       Effect.flatMap(resolve(ref), (node) => claiming(nameClaim(changes.name), nameTaken(node.nodeId), Effect.gen(function* () {
-        const { driverInfo, ...rest } = changes
-        const sealed = driverInfo === undefined ? {} : { driverInfo: yield* sealDriverInfo(driverInfo, node.driverInfo) }
-        const r = yield* run(node.nodeId, { type: "Update", changes: { ...rest, ...sealed } }, yield* context(actor))
+        const { driverInfo, interfaces: asked, ...rest } = changes
+        const driver = changes.driver ?? node.driver
+        // A new hardware type starts from its own defaults: the old type's interfaces may not fit it.
+        const kept: Record<string, string | null> = { ...(driver === node.driver ? node.interfaces : {}), ...asked }
+        const chosen = Object.fromEntries(Object.entries(kept).filter(([, v]) => v !== null)) as NodeInterfaces
+        const plainInfo = { ...node.driverInfo, ...driverInfo }
+        const hw = yield* hardwareFor(driver, chosen, Object.fromEntries(Object.entries(plainInfo).filter(([, v]) => v === null || typeof v !== "object")))
+        const sealed = driverInfo === undefined ? {} : { driverInfo: yield* sealDriverInfo(driverInfo, node.driverInfo, hw.secretFields) }
+        const interfaces = asked === undefined && driver === node.driver ? {} : { interfaces: hw.interfaces }
+        const r = yield* run(node.nodeId, { type: "Update", changes: { ...rest, ...interfaces, ...sealed } }, yield* context(actor))
         return view(r.state)
       })))
+
+    const driverView = (name: string): DriverView | undefined => {
+      const type = registry.hardwareType(name)
+      if (type === undefined) return undefined
+      const interfaces = Object.fromEntries(interfaceSlots.map((slot) => {
+        const enabled = registry.supported(name, slot)
+        return [slot, { enabled, default: enabled[0] ?? null }]
+      })) as DriverView["interfaces"]
+      const properties = registry.properties(name).map((p) => ({
+        name: p.name, description: p.description, required: p.required === true, secret: p.secret === true, slot: p.slot,
+      }))
+      return { name: type.name, description: type.description, interfaces, properties }
+    }
 
     const provisionCommand = (node: NodeState, target: ProvisionTarget, preserveEphemeral: boolean) =>
       Effect.gen(function* () {
@@ -125,7 +163,10 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle) =>
         switch (target) {
           case "active": case "rebuild": {
             const key = yield* ids.token
-            const spec = deploySpecFor(node, {
+            const hw = registry.resolve(node)
+            if (E.isLeft(hw)) return yield* Effect.fail(new InvalidInput({ reason: hw.left }))
+            const imageOptional = hw.right.deploy.style === "instant" || hw.right.deploy.imageOptional
+            const spec = deploySpecFor(node, imageOptional, {
               deployId: (yield* ids.uuid) as Uuid,
               keyHash: yield* secrets.digest(key),
               sealedKey: { $sealed: yield* secrets.seal(key) },
@@ -277,6 +318,12 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle) =>
           if (owner === undefined) return yield* Effect.fail(new PortNotFound({ ref: uuid }))
           yield* run(owner.nodeId, { type: "RemovePort", portId: uuid as Uuid }, yield* context(actor))
         }),
+      drivers: () => Effect.succeed(registry.hardwareTypes.map((t) => driverView(t.name)!)),
+      driver: (name) => {
+        const found = driverView(name)
+        return found === undefined ? Effect.fail(new DriverNotFound({ name })) : Effect.succeed(found)
+      },
+      validate: (ref) => Effect.map(resolve(ref), registry.validate),
       lookupByMac: (macs) =>
         Effect.gen(function* () {
           for (const mac of macs) {

@@ -1,7 +1,8 @@
 // The application's face to the outside (HTTP API, CLI): every use case on nodes and ports.
 // Inputs are already decoded value objects; outputs are projection views.
 import { Context, Data, type Effect } from "effect"
-import type { DomainError, Driver, Mac, NodeName, PowerState, ProvisionState, Uuid } from "../domain/index.ts"
+import type { DomainError, Driver, InterfaceSlot, Mac, NodeInterfaces, NodeName, PowerState, ProvisionState, Uuid } from "../domain/index.ts"
+import type { SlotCheck } from "./hardware/registry.ts"
 import type { StoreUnavailable } from "../ports/index.ts"
 
 /** A node as the API shows it (Ironic's field names are mapped in the HTTP adapter). */
@@ -9,6 +10,10 @@ export interface NodeView {
   readonly uuid: string
   readonly name: string | null
   readonly driver: Driver
+  /** The interface of each slot: the node's choice, else its hardware type's default. */
+  readonly interfaces: NodeInterfaces
+  /** Whether provide and tear-down clean the node; null: the service's default. */
+  readonly automatedClean: boolean | null
   /** Secrets are already masked here: a sealed value reads "******". */
   readonly driverInfo: Record<string, unknown>
   readonly properties: Record<string, unknown>
@@ -74,6 +79,9 @@ export interface EnrollInput {
   readonly uuid?: Uuid
   readonly name: NodeName | null
   readonly driver: Driver
+  /** Interfaces asked for; slots left out take the hardware type's defaults. */
+  readonly interfaces?: NodeInterfaces
+  readonly automatedClean?: boolean | null
   /** Plain values from the caller; the service seals the secret ones (passwords) before logging. */
   readonly driverInfo: Record<string, string | number | boolean | null>
   readonly properties: Record<string, unknown>
@@ -84,6 +92,9 @@ export interface EnrollInput {
 export interface NodeChanges {
   readonly name?: NodeName | null
   readonly driver?: Driver
+  /** Slots to change; a slot set to null goes back to the hardware type's default. */
+  readonly interfaces?: Partial<Record<InterfaceSlot, string | null>>
+  readonly automatedClean?: boolean | null
   readonly driverInfo?: Record<string, string | number | boolean | null>
   readonly properties?: Record<string, unknown>
   readonly instanceInfo?: Record<string, unknown>
@@ -114,6 +125,19 @@ export interface DeployCallback {
   readonly chapSecret?: string
 }
 
+/** A hardware type as GET /v1/drivers shows it. */
+export interface DriverView {
+  readonly name: Driver
+  readonly description: string
+  /** Per slot: the enabled interfaces it supports, and the default (the first). */
+  readonly interfaces: { readonly [S in InterfaceSlot]: { readonly enabled: ReadonlyArray<string>; readonly default: string | null } }
+  readonly properties: ReadonlyArray<{ readonly name: string; readonly description: string; readonly required: boolean; readonly secret: boolean; readonly slot: InterfaceSlot }>
+}
+
+export class DriverNotFound extends Data.TaggedError("DriverNotFound")<{ readonly name: string }> {
+  override get message() { return `Could not find the following driver(s) or hardware type(s): ${this.name}.` }
+}
+
 export class NodeNotFound extends Data.TaggedError("NodeNotFound")<{ readonly ref: string }> {
   override get message() { return `Node ${this.ref} could not be found.` }
 }
@@ -131,12 +155,7 @@ export class InvalidInput extends Data.TaggedError("InvalidInput")<{ readonly re
 export class Refused extends Data.TaggedError("Refused")<{ readonly error: DomainError }> {
   override get message() { return this.error.message }
 }
-/** Too much work in flight (e.g. deploy queue full): retry later. */
-export class Busy extends Data.TaggedError("Busy")<{ readonly reason: string }> {
-  override get message() { return this.reason }
-}
-
-export type AppError = NodeNotFound | PortNotFound | Conflict | InvalidInput | Refused | Busy | StoreUnavailable
+export type AppError = DriverNotFound | NodeNotFound | PortNotFound | Conflict | InvalidInput | Refused | StoreUnavailable
 
 export class NodeService extends Context.Service<NodeService, {
   readonly enroll: (input: EnrollInput, actor: string) => Effect.Effect<NodeView, AppError>
@@ -164,6 +183,11 @@ export class NodeService extends Context.Service<NodeService, {
   readonly listPorts: (filter: { readonly nodeRef?: string; readonly address?: Mac }, page: Page) =>
     Effect.Effect<ReadonlyArray<PortView>, AppError>
   readonly removePort: (uuid: string, actor: string) => Effect.Effect<void, AppError>
+  readonly drivers: () => Effect.Effect<ReadonlyArray<DriverView>, AppError>
+  readonly driver: (name: string) => Effect.Effect<DriverView, AppError>
+  /** Per interface slot, whether the node has what that interface needs. */
+  readonly validate: (ref: string) => Effect.Effect<Record<InterfaceSlot, SlotCheck>, AppError>
+
   /** Ramdisk look-up: the node owning any of these MACs. */
   readonly lookupByMac: (macs: ReadonlyArray<Mac>) => Effect.Effect<NodeView, AppError>
 }>()("ironledger/NodeService") {}

@@ -1,12 +1,12 @@
 // Secrets (BMC passwords) never travel on argv, where `ps` and shell history would show them:
 // they come from a file of KEY=VALUE lines (or a JSON object) named with --secrets-file.
 import { readFileSync } from "node:fs"
-import { isSecretField } from "../application/secret-fields.ts"
+import { looksSecret } from "../application/secret-fields.ts"
 import { UsageError } from "./args.ts"
 
 export const refuseSecretsOnArgv = (pairs: Readonly<Record<string, unknown>>, option: string) => {
-  for (const key of Object.keys(pairs)) {
-    if (isSecretField(key)) {
+  for (const [key, value] of Object.entries(pairs)) {
+    if (looksSecret(key, value)) {
       throw new UsageError(`${key} is a secret: put it in a file (KEY=VALUE lines) and pass --secrets-file FILE instead of --${option}`)
     }
   }

@@ -1,8 +1,7 @@
-// The composition root of `ironledger serve`: the event store (SQLite file, or memory for tests),
-// the system clock, ids and secrets, the application with its drivers (see ./drivers.ts), and the
-// HTTP API on top.
+// `ironledger serve`: the composition root (./compose.ts) with the SQLite log (or memory for
+// tests), the system clock, ids and secrets, the hardware of ./hardware.ts, and the HTTP API on top.
 import { randomBytes } from "node:crypto"
-import { Layer, ManagedRuntime } from "effect"
+import { Layer } from "effect"
 import { makeSqliteEventStore } from "../adapters/eventstore/sqlite.ts"
 import { MemoryStores } from "../adapters/eventstore/memory.ts"
 import { SystemClock } from "../adapters/system/clock.ts"
@@ -10,12 +9,12 @@ import { RandomIds } from "../adapters/system/ids.ts"
 import { SecretsFromKeyFile, SecretsWithKey } from "../adapters/system/secrets.ts"
 import { startApiServer, type RunningApi } from "../adapters/http/server.ts"
 import type { AuthConfig } from "../adapters/http/auth.ts"
-import { ApplicationLayer, defaultApplicationConfig } from "../application/live.ts"
-import { NodeService } from "../application/node-service.ts"
+import { defaultApplicationConfig } from "../application/live.ts"
+import type { NodeService } from "../application/node-service.ts"
 import type { ConductorConfig } from "../application/conductor/conductor.ts"
-import { ensureFakeSimNodes, serveDrivers, type DriverSetup } from "./drivers.ts"
-
-export { fakeHardwareDrivers, type DriverSetup } from "./drivers.ts"
+import type { EnabledHardware } from "../application/hardware/registry.ts"
+import { compose } from "./compose.ts"
+import { ensureSimNodes, serveHardware, type HardwareSetup } from "./hardware.ts"
 
 export interface ServiceOptions {
   /** SQLite file; absent means an in-memory log that dies with the process. */
@@ -25,16 +24,18 @@ export interface ServiceOptions {
   readonly port?: number
   readonly host?: string
   readonly auth?: AuthConfig
-  /** Default: serveDrivers (fake-hardware, plus "ipmi" with `stateDir`), simulated disks beside the database. */
-  readonly drivers?: DriverSetup
-  /** Enables the "ipmi" driver (TFTP tree, image store, simulated rack under it); ignored with `drivers`. */
+  /** Default: serveHardware (fake-hardware and sim, plus "ipmi" with `stateDir`), simulated disks beside the database. */
+  readonly hardware?: HardwareSetup
+  /** Which registered hardware types and interfaces nodes may use; default: all. */
+  readonly enabled?: EnabledHardware
+  /** Enables the "ipmi" hardware type (TFTP tree, image store, simulated rack under it); ignored with `hardware`. */
   readonly stateDir?: string
   readonly conductor?: Partial<ConductorConfig>
   readonly log?: (line: string) => void
   readonly maxInFlight?: number
   /**
    * Make sure this many simulated nodes (sim-00001 ...) exist, each with one port: machines on real
-   * servers when `stateDir` is set and they can run here (see drivers.ts), else fake-hardware nodes.
+   * servers when `stateDir` is set and they can run here (see hardware.ts), else sim nodes.
    */
   readonly sim?: number
   /** Notices for the operator (the simulated rack, fall-backs); default: none. */
@@ -78,9 +79,9 @@ export const startService = async (options: ServiceOptions): Promise<RunningServ
     ? SecretsWithKey(randomBytes(32))
     : SecretsFromKeyFile(options.keyFile ?? `${options.db}.key`)
   const sim = options.sim ?? 0
-  let setup: DriverSetup
+  let hardware: HardwareSetup
   try {
-    setup = options.drivers ?? await serveDrivers({
+    hardware = options.hardware ?? await serveHardware({
       sim, releasePort: config.conductor.perform.ramdiskReleasePort, say: options.say ?? (() => {}),
       ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }),
       ...(options.db === undefined ? {} : { diskDir: `${options.db}.disks` }),
@@ -91,27 +92,30 @@ export const startService = async (options: ServiceOptions): Promise<RunningServ
     await api.close()
     throw e
   }
-  setup.connect(api.url)
-  const layer = ApplicationLayer(setup.drivers, config).pipe(
-    Layer.provide(Layer.mergeAll(stores, SystemClock, RandomIds, secrets)),
-  )
-  const runtime = ManagedRuntime.make(layer)
-  // The conductor stops before the drivers it drives.
-  const close = async () => {
-    await api.close()
-    await runtime.dispose()
-    await setup.close()
-  }
+  hardware.connect(api.url)
   try {
-    const nodeService = await runtime.runPromise(NodeService)
-    await setup.ready?.(nodeService)
-    // Drivers given by the caller bring no nodes of their own: `sim` means fake-hardware ones.
-    if (options.drivers !== undefined && sim > 0) await ensureFakeSimNodes(nodeService, sim)
-    resolveService(nodeService)
+    const composed = await compose({
+      services: Layer.mergeAll(stores, SystemClock, RandomIds, secrets), hardware, config,
+      ...(options.enabled === undefined ? {} : { enabled: options.enabled }),
+    })
+    // The conductor stops before the hardware it drives.
+    const close = async () => {
+      await api.close()
+      await composed.close()
+    }
+    try {
+      await hardware.ready?.(composed.app.service)
+      // Hardware given by the caller brings no nodes of its own: `sim` means sim ones.
+      if (options.hardware !== undefined && sim > 0) await ensureSimNodes(composed.app.service, sim)
+      resolveService(composed.app.service)
+    } catch (e) {
+      await close()
+      throw e
+    }
+    return { api, url: api.url, close }
   } catch (e) {
     rejectService(e)
-    await close()
+    await api.close()
     throw e
   }
-  return { api, url: api.url, close }
 }

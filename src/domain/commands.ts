@@ -1,5 +1,5 @@
 // What can be asked of a node. Users, the conductor and the ramdisk all speak through these.
-import type { DeploySpec, Driver, DriverInfo, EventDataOf, HardwareRequest, IscsiTarget, Sealed } from "./events.ts"
+import type { DeploySpec, Driver, DriverInfo, EventDataOf, HardwareRequest, IscsiTarget, NodeInterfaces, Sealed } from "./events.ts"
 import type { Mac, NodeName, Uuid } from "./values.ts"
 
 export type UserVerb =
@@ -12,6 +12,9 @@ export type NodeCommand =
     readonly name: NodeName | null
     readonly driver: Driver
     readonly driverInfo: DriverInfo
+    /** Resolved by the application from the hardware type; absent in logs of older versions. */
+    readonly interfaces?: NodeInterfaces
+    readonly automatedClean?: boolean | null
     readonly properties: Record<string, unknown>
     readonly instanceInfo: Record<string, unknown>
     readonly extra: Record<string, unknown>

@@ -221,6 +221,8 @@ export const decide = (state: NodeState | null, c: NodeCommand, nodeId: string):
       data: {
         nodeId: c.nodeId, name: c.name, driver: c.driver, driverInfo: c.driverInfo,
         properties: c.properties, instanceInfo: c.instanceInfo, extra: c.extra,
+        ...(c.interfaces === undefined ? {} : { interfaces: c.interfaces }),
+        ...(c.automatedClean === undefined ? {} : { automatedClean: c.automatedClean }),
       },
     })
   }

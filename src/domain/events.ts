@@ -10,8 +10,29 @@ const Nullable = <C extends t.Mixed>(c: C) => t.union([c, t.null])
 const literals = <const L extends readonly [string, string, ...string[]]>(values: L, name: string) =>
   t.union(values.map((v) => t.literal(v)) as unknown as [t.LiteralC<L[number]>, t.LiteralC<L[number]>], name)
 
-export const Driver = literals(["ipmi", "fake-hardware"], "Driver")
-export type Driver = t.TypeOf<typeof Driver>
+/**
+ * A hardware type's name (Ironic's `driver`). A validated string, not a closed list: a new vendor
+ * registers its hardware type with the service and the stored events need no change.
+ */
+const registeredName = (name: string) => {
+  const valid = (u: unknown): u is string => typeof u === "string" && /^[a-z][a-z0-9_-]{0,63}$/.test(u)
+  return new t.Type<string, string, unknown>(name, valid, (u, c) => (valid(u) ? t.success(u) : t.failure(u, c)), t.identity)
+}
+export const Driver = registeredName("Driver")
+export type Driver = string
+
+/** The interfaces a hardware type is made of (Ironic's names); a node records its choice for each. */
+export const interfaceSlots = [
+  "bios", "boot", "console", "deploy", "firmware", "inspect", "management", "network", "power", "raid",
+  "rescue", "storage", "vendor",
+] as const
+export type InterfaceSlot = (typeof interfaceSlots)[number]
+export const InterfaceName = registeredName("InterfaceName")
+export const NodeInterfaces = t.partial(
+  Object.fromEntries(interfaceSlots.map((slot) => [slot, InterfaceName])) as Record<InterfaceSlot, typeof InterfaceName>,
+  "NodeInterfaces",
+)
+export type NodeInterfaces = t.TypeOf<typeof NodeInterfaces>
 export const PowerStateCodec = literals(powerStates, "PowerState")
 export const ProvisionStateCodec = literals(provisionStates, "ProvisionState")
 
@@ -65,9 +86,17 @@ const nodeFields = {
   extra: Json,
 }
 
+/** Fields added after the first stored version: absent in older events. */
+const laterNodeFields = {
+  /** The interface chosen for each slot; a slot left out takes the hardware type's default. */
+  interfaces: NodeInterfaces,
+  /** Whether provide and tear-down clean the node; null: the service's default. */
+  automatedClean: Nullable(t.boolean),
+}
+
 export const eventData = {
-  Enrolled: t.type({ nodeId: Uuid, ...nodeFields }),
-  NodeUpdated: t.partial(nodeFields),
+  Enrolled: t.intersection([t.type({ nodeId: Uuid, ...nodeFields }), t.partial(laterNodeFields)]),
+  NodeUpdated: t.partial({ ...nodeFields, ...laterNodeFields }),
   NodeDeleted: Empty,
   PortAdded: t.type({ portId: Uuid, mac: Mac }),
   PortRemoved: t.type({ portId: Uuid, mac: Mac }),

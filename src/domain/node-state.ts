@@ -1,7 +1,7 @@
 // The node aggregate's state and evolve: a pure fold of its events. Projections and decide share it.
 import type { ProvisionState, PowerState, Verb } from "./lifecycle.ts"
 import { next, targetOf } from "./lifecycle.ts"
-import type { DeploySpec, Driver, DriverInfo, EventMeta, IscsiTarget, NodeEvent, Sealed } from "./events.ts"
+import type { DeploySpec, Driver, DriverInfo, EventMeta, IscsiTarget, NodeEvent, NodeInterfaces, Sealed } from "./events.ts"
 import { hardwareRequests, hardwareResults, type HardwareRequest } from "./events.ts"
 import type { HardwareRequestBody } from "./commands.ts"
 import type { Mac, Uuid } from "./values.ts"
@@ -47,6 +47,10 @@ export interface NodeState {
   readonly name: string | null
   readonly driver: Driver
   readonly driverInfo: DriverInfo
+  /** Interfaces chosen for this node; a slot left out takes its hardware type's default. */
+  readonly interfaces: NodeInterfaces
+  /** Whether provide and tear-down clean the node; null: the service's default. */
+  readonly automatedClean: boolean | null
   readonly properties: Record<string, unknown>
   readonly instanceInfo: Record<string, unknown>
   readonly extra: Record<string, unknown>
@@ -107,7 +111,7 @@ const powerAfterRequest: Partial<Record<NodeEvent["type"], PowerState>> = {
 }
 
 export const initialState = (nodeId: Uuid): NodeState => ({
-  nodeId, revision: -1, deleted: false, name: null, driver: "fake-hardware", driverInfo: {},
+  nodeId, revision: -1, deleted: false, name: null, driver: "fake-hardware" as Driver, driverInfo: {}, interfaces: {}, automatedClean: null,
   properties: {}, instanceInfo: {}, extra: {}, provisionState: "enroll", targetProvisionState: null,
   powerState: null, targetPowerState: null, maintenance: false, maintenanceReason: null, lastError: null,
   ports: [], deploy: null, waitDeadline: null, pendingSteps: [], operation: null, cleaningRamdisk: null, lease: null, createdAt: "", updatedAt: "",
@@ -133,6 +137,7 @@ const applyFacts = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
       const e = event.data
       d.name = e.name; d.driver = e.driver; d.driverInfo = e.driverInfo; d.properties = e.properties
       d.instanceInfo = e.instanceInfo; d.extra = e.extra; d.createdAt = meta.occurredAt
+      d.interfaces = e.interfaces ?? {}; d.automatedClean = e.automatedClean ?? null
       d.provisionUpdatedAt = meta.occurredAt
       return
     }

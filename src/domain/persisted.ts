@@ -4,14 +4,26 @@ import * as E from "fp-ts/lib/Either.js"
 import { eventData, isEventType, type EventType, type NodeEvent } from "./events.ts"
 import { decodeWith } from "./values.ts"
 
-export const schemaVersions: Partial<Record<EventType, number>> = {}
+export const schemaVersions: Partial<Record<EventType, number>> = { Enrolled: 2, NodeUpdated: 2 }
 export const currentVersion = (type: EventType): number => schemaVersions[type] ?? 1
 
 /**
  * Upcasters: upcasters[type][v] turns version v data into version v + 1. When an event's shape
  * changes, bump its entry in schemaVersions and add the step here; the log keeps the old bytes.
  */
-export const upcasters: Partial<Record<EventType, Record<number, (data: unknown) => unknown>>> = {}
+export const upcasters: Partial<Record<EventType, Record<number, (data: unknown) => unknown>>> = {
+  // Version 1 named simulated machines with a simulated ramdisk "fake-hardware"; that name now
+  // means Ironic's fake-hardware (every interface fake, nothing to wait for), and those machines
+  // are the "sim" hardware type (ADR 0011).
+  Enrolled: { 1: (data) => simWasFakeHardware(data) },
+  NodeUpdated: { 1: (data) => simWasFakeHardware(data) },
+}
+
+function simWasFakeHardware(data: unknown): unknown {
+  if (typeof data !== "object" || data === null) return data
+  const d = data as Record<string, unknown>
+  return d["driver"] === "fake-hardware" ? { ...d, driver: "sim" } : d
+}
 
 export interface PersistedEvent {
   readonly type: string

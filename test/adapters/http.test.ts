@@ -2,7 +2,7 @@
 // ephemeral loopback port, with its SQLite log in a temp dir.
 import { after, before, describe, test } from "node:test"
 import assert from "node:assert/strict"
-import { fakeHardwareDrivers } from "../../src/cli/service.ts"
+import { simulatedHardware } from "../../src/cli/hardware.ts"
 import { client, errorOf, messageOf, readEvents, startTestService, type TestService } from "./http-harness.ts"
 
 let svc: TestService
@@ -420,11 +420,11 @@ describe("ramdisk endpoints", () => {
   })
 })
 
-describe("a deploy on fake-hardware, through the API", () => {
+describe("a deploy on sim, through the API", () => {
   let slow: TestService
   before(async () => {
     // The simulated ramdisk calls back after 1.5 s, leaving time to post a forged call-back first.
-    slow = await startTestService({ drivers: fakeHardwareDrivers({ callbackDelayMs: 1500 }) })
+    slow = await startTestService({ hardware: simulatedHardware({ callbackDelayMs: 1500 }) })
   })
   after(async () => { await slow?.close() })
 
@@ -438,7 +438,7 @@ describe("a deploy on fake-hardware, through the API", () => {
       }
       assert.fail(`dep-1 did not reach ${state}`)
     }
-    const node = (await c("POST", "/v1/nodes", { driver: "fake-hardware", name: "dep-1" })).body
+    const node = (await c("POST", "/v1/nodes", { driver: "sim", name: "dep-1" })).body
     await c("POST", "/v1/ports", { address: "52:54:00:dd:00:01", node_uuid: node.uuid })
     assert.equal((await c("PUT", "/v1/nodes/dep-1/states/provision", { target: "manage" })).status, 202)
     await settle("manageable")

@@ -8,7 +8,7 @@ import { startTestApp, type TestApp } from "../support/app.ts"
 import { readAt } from "../../src/adapters/sim/machine/disk.ts"
 
 const fakeNode = (name: string, instanceInfo: Record<string, unknown> = {}): EnrollInput => ({
-  name: name as never, driver: "fake-hardware", driverInfo: {}, properties: { local_gb: 4 }, instanceInfo, extra: {},
+  name: name as never, driver: "sim", driverInfo: {}, properties: { local_gb: 4 }, instanceInfo, extra: {},
 })
 
 const enrollAvailable = async (app: TestApp, name: string, instanceInfo: Record<string, unknown> = {}) => {
@@ -78,7 +78,7 @@ describe("deploy flow on fake hardware", () => {
     const image = new Uint8Array(1024 * 1024)
     image.set([0x55, 0xaa], 510)
     image.fill(0xab, 4096, 65536)
-    const info = await app.run(app.fake.images.importBytes(image))
+    const info = await app.run(app.sim.images.importBytes(image))
     const node = await enrollAvailable(app, "flow-disk", { image_source: info.id })
     await app.run(app.service.provision(node.uuid, "active", {}, "test"))
     await app.waitFor(node.uuid, "active")

@@ -31,7 +31,7 @@ test(`with a limit of ${LIMIT}, ${NODES} deploys asked at once run ${LIMIT} at a
   const uuids: Array<string> = []
   for (let i = 0; i < NODES; i++) {
     const node = await app.run(app.service.enroll({
-      name: `limit-${i}` as never, driver: "fake-hardware", driverInfo: {}, properties: {}, instanceInfo: {}, extra: {},
+      name: `limit-${i}` as never, driver: "sim", driverInfo: {}, properties: {}, instanceInfo: {}, extra: {},
     }, "test"))
     await app.run(app.service.addPort({ nodeRef: node.uuid, mac: `52:54:00:00:0a:0${i}` as never }, "test"))
     await app.run(app.service.provision(node.uuid, "manage", {}, "test"))

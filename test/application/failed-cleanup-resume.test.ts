@@ -22,7 +22,7 @@ test("the sweep takes up the clean-up of a node left in clean failed", async () 
     const fleet = new Fleet()
     const ctx = { actor: "earlier", correlationId: "op-1", causationId: null, occurredAt: "2026-11-21T12:00:00.000Z" }
     const commands: ReadonlyArray<NodeCommand> = [
-      { type: "Enroll", nodeId: nodeId as never, name: null, driver: "fake-hardware", driverInfo: {}, properties: {}, instanceInfo: {}, extra: {} },
+      { type: "Enroll", nodeId: nodeId as never, name: null, driver: "sim", driverInfo: {}, properties: {}, instanceInfo: {}, extra: {} },
       { type: "Provision", verb: "manage" },
       { type: "Complete" },
       { type: "Provision", verb: "provide" },

@@ -11,14 +11,14 @@ import { streamOf } from "../../src/application/event-codec.ts"
 import { EventStore } from "../../src/ports/index.ts"
 import { startTestApp } from "../support/app.ts"
 
-// The nodes use a driver this application does not run, so only the shutdown can hand their leases back.
+// The nodes sit in enroll, where the conductor has nothing to do, so only the shutdown can hand their leases back.
 test("on shutdown the conductor releases the leases it holds, and only those", async () => {
   const dir = mkdtempSync(join(tmpdir(), "ironledger-lease-"))
   try {
     const db = join(dir, "store.sqlite")
     const app = await startTestApp({ stores: makeSqliteEventStore(db), conductor: { name: "conductor-x" } })
     const enroll = (name: string) => app.run(app.service.enroll({
-      name: name as never, driver: "ipmi", driverInfo: {}, properties: {}, instanceInfo: {}, extra: {},
+      name: name as never, driver: "fake-hardware", driverInfo: {}, properties: {}, instanceInfo: {}, extra: {},
     }, "test"))
     const mine = await enroll("held-by-me")
     const theirs = await enroll("held-by-other")

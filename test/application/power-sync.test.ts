@@ -1,7 +1,7 @@
 // Power sync: a node powered by hand behind the service's back shows its real power state.
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
-import { Effect, Redacted } from "effect"
+import { Effect } from "effect"
 import { startTestApp, type TestApp } from "../support/app.ts"
 
 let app: TestApp
@@ -10,12 +10,12 @@ after(async () => { await app.close() })
 
 test("a power change made out of band is observed and recorded, without any action taken", async () => {
   const node = await app.run(app.service.enroll({
-    name: "synced" as never, driver: "fake-hardware", driverInfo: {}, properties: {}, instanceInfo: {}, extra: {},
+    name: "synced" as never, driver: "sim", driverInfo: {}, properties: {}, instanceInfo: {}, extra: {},
   }, "test"))
   await app.run(app.service.provision(node.uuid, "manage", {}, "test"))
   assert.equal((await app.waitFor(node.uuid, "manageable")).powerState, "power off")
-  // Someone presses the power button (the BMC of a fake-hardware node is addressed by its UUID).
-  await Effect.runPromise(app.fake.hardware.power.powerOn({ address: node.uuid, port: 623, username: "", password: Redacted.make("") }))
+  // Someone presses the power button of the node's simulated machine.
+  await Effect.runPromise(app.sim.pressPowerButton(node.uuid))
   const deadline = Date.now() + 5000
   while ((await app.run(app.service.get(node.uuid))).powerState !== "power on") {
     assert.ok(Date.now() < deadline, "the power change was not observed within 5 s")

@@ -11,9 +11,21 @@ import { SystemClock } from "../../src/adapters/system/clock.ts"
 import { RandomIds } from "../../src/adapters/system/ids.ts"
 import { SecretsWithKey } from "../../src/adapters/system/secrets.ts"
 import { makeApplication } from "../../src/application/live.ts"
+import { makeRegistry } from "../../src/application/hardware/registry.ts"
+import { notSupported } from "../../src/adapters/common/declared.ts"
+import { fakeHardware } from "../../src/adapters/fake/index.ts"
+import { ipmi } from "../../src/adapters/ipmi/hardware.ts"
+import { makeNetboot } from "../../src/adapters/netboot/index.ts"
 
 const password = "Tr0ub4dor&3-bmc-password"
 const secondPassword = "correct-horse-battery-staple"
+// Credentials under names no interface declares: caught by their names or by their shape.
+const undeclared = {
+  ipmi_passwd: "undeclared-ipmi-passwd-value",
+  bmc_pass: "undeclared-bmc-pass-value",
+  snmp_community: "undeclared-snmp-community",
+  image_url: "https://deployer:undeclared-url-password@images.example/img.qcow2",
+}
 
 test("no BMC password is stored in plain text in the SQLite file, nor shown by views or history", async () => {
   const dir = mkdtempSync(join(tmpdir(), "ironledger-secrets-"))
@@ -21,7 +33,8 @@ test("no BMC password is stored in plain text in the SQLite file, nor shown by v
     const db = join(dir, "store.sqlite")
     const layer = Layer.mergeAll(makeSqliteEventStore(db), SystemClock, RandomIds, SecretsWithKey(randomBytes(32)))
     const program = Effect.scoped(Effect.gen(function* () {
-      const { service } = yield* makeApplication({})
+      const netboot = yield* makeNetboot({ stateDir: join(dir, "state") })
+      const { service } = yield* makeApplication(makeRegistry([notSupported, fakeHardware, netboot.vendor, ipmi()]))
       const node = yield* service.enroll({
         name: "rack1-node1" as never, driver: "ipmi",
         driverInfo: { ipmi_address: "127.0.0.1", ipmi_username: "admin", ipmi_password: password },
@@ -37,13 +50,22 @@ test("no BMC password is stored in plain text in the SQLite file, nor shown by v
       const shown = JSON.stringify([history, yield* service.get(node.uuid)])
       assert.ok(!shown.includes(password) && !shown.includes(secondPassword), "a view or the history shows a password")
       assert.ok(!shown.includes("$sealed") && !shown.includes("v1."), "a view or the history shows sealed ciphertext")
+      // fake-hardware accepts any driver_info: what looks like a credential is sealed all the same.
+      const fake = yield* service.enroll({
+        name: "fake-with-creds" as never, driver: "fake-hardware", driverInfo: { ...undeclared, ipmi_address: "10.0.0.9" },
+        properties: {}, instanceInfo: {}, extra: {},
+      }, "test")
+      for (const key of Object.keys(undeclared)) assert.equal(fake.driverInfo[key], "******", `${key} is not masked`)
+      assert.equal(fake.driverInfo["ipmi_address"], "10.0.0.9")
+      const fakeShown = JSON.stringify([yield* service.history(fake.uuid, { limit: 100 }), yield* service.get(fake.uuid)])
+      for (const secret of Object.values(undeclared)) assert.ok(!fakeShown.includes(secret.split("@")[0]!.split("//").pop()!), `${secret} is shown`)
     }))
     await Effect.runPromise(Effect.provide(program, layer))
     const files = readdirSync(dir).filter((f) => f.startsWith("store.sqlite"))
     assert.ok(files.length >= 1)
     const bytes = Buffer.concat(files.map((f) => readFileSync(join(dir, f))))
     assert.ok(bytes.includes(Buffer.from("rack1-node1")), "the file holds the node (the check reads the right file)")
-    for (const secret of [password, secondPassword]) {
+    for (const secret of [password, secondPassword, ...Object.values(undeclared).map((v) => v.split("@")[0]!.split("//").pop()!)]) {
       assert.ok(!bytes.includes(Buffer.from(secret)), `"${secret}" found in plain text in the SQLite file`)
       assert.ok(!bytes.includes(Buffer.from(secret, "utf16le")), `"${secret}" found as UTF-16 in the SQLite file`)
     }

@@ -130,9 +130,9 @@ export const makeApi = (url: string) => {
   const node = (uuid: string) => ok("GET", `/v1/nodes/${uuid}`)
   return {
     call, ok, node,
-    /** Enrolls a fake-hardware node with one port; returns its uuid. */
+    /** Enrolls a sim node with one port; returns its uuid. */
     enroll: async (name: string, mac: string) => {
-      const n = await ok("POST", "/v1/nodes", { name, driver: "fake-hardware", properties: { local_gb: 10 } })
+      const n = await ok("POST", "/v1/nodes", { name, driver: "sim", properties: { local_gb: 10 } })
       await ok("POST", "/v1/ports", { node_uuid: n["uuid"], address: mac })
       return n["uuid"] as string
     },

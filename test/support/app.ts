@@ -1,24 +1,27 @@
-// Starts the application in-process for the application's own tests: in-memory stores, the
-// fake-hardware driver, and a scope the test closes. Returns helpers to run Effects and to wait.
+// Starts the application in-process for the application's own tests through the composition
+// root: in-memory stores, fake-hardware and sim (whose ramdisks call back in-process). Returns helpers to run Effects and to wait.
 import { randomBytes } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect, Exit, Layer, Scope } from "effect"
-import { makeFakeHardware } from "../../src/adapters/drivers/fake-hardware.ts"
+import { Layer } from "effect"
 import { MemoryStores } from "../../src/adapters/eventstore/memory.ts"
 import { RandomIds } from "../../src/adapters/system/ids.ts"
 import { SecretsWithKey } from "../../src/adapters/system/secrets.ts"
 import { SystemClock } from "../../src/adapters/system/clock.ts"
-import { defaultApplicationConfig, makeApplication, type Application } from "../../src/application/live.ts"
+import { defaultApplicationConfig, type Application } from "../../src/application/live.ts"
+import { compose, type Services } from "../../src/cli/compose.ts"
+import { simulatedHardware } from "../../src/cli/hardware.ts"
+import type { SimHardware } from "../../src/adapters/sim/hardware.ts"
+import type { Effect } from "effect"
 import type { ConductorConfig } from "../../src/application/conductor/conductor.ts"
 import type { DeployCallback, NodeView } from "../../src/application/node-service.ts"
-import type { CheckpointStore, Clock, EventStore, Ids, Secrets } from "../../src/ports/index.ts"
+import type { CheckpointStore, Clock, EventStore } from "../../src/ports/index.ts"
 import { isStable } from "../../src/domain/index.ts"
 
 export interface TestApp extends Application {
-  readonly run: <A, E>(eff: Effect.Effect<A, E, EventStore | CheckpointStore | Clock | Ids | Secrets>) => Promise<A>
-  readonly fake: ReturnType<typeof makeFakeHardware>
+  readonly run: <A, E>(eff: Effect.Effect<A, E, Services>) => Promise<A>
+  readonly sim: SimHardware
   /** Waits until the node reaches `state` (and the conductor is idle), or fails after `ms`. */
   readonly waitFor: (ref: string, state: NodeView["provisionState"], ms?: number) => Promise<NodeView>
   /** Ramdisk call-backs the fake hardware produced and the test held back (when autoCallBack is false). */
@@ -38,34 +41,34 @@ export interface TestAppOptions {
 
 export const startTestApp = async (options: TestAppOptions = {}): Promise<TestApp> => {
   const diskDir = mkdtempSync(join(tmpdir(), "ironledger-app-"))
-  const layer = Layer.mergeAll(
-    options.stores ?? MemoryStores, options.clock ?? SystemClock, RandomIds, SecretsWithKey(randomBytes(32)),
-  ) as Layer.Layer<EventStore | CheckpointStore | Clock | Ids | Secrets>
-  const scope = await Effect.runPromise(Scope.make())
-  const context = await Effect.runPromise(Layer.buildWithScope(layer, scope))
-  const run = <A, E>(eff: Effect.Effect<A, E, EventStore | CheckpointStore | Clock | Ids | Secrets>) =>
-    Effect.runPromise(Effect.provide(eff, context))
   const heldCallbacks: TestApp["heldCallbacks"] = []
-  let app: Application | undefined
-  const fake = makeFakeHardware({
+  let composed: Awaited<ReturnType<typeof compose>> | undefined
+  const hardware = simulatedHardware({
     callbackDelayMs: 1,
     diskDir,
     diskBytesOf: () => 4 * 1024 ** 3,
-    callBack: (nodeId, callback) => {
+    deliver: (nodeId, callback) => {
       // Only deploy call-backs are held back; a cleaning's ramdisk answers as usual.
-      const deploying = app?.fleet.get(nodeId)?.provisionState === "wait call-back"
+      const deploying = composed?.app.fleet.get(nodeId)?.provisionState === "wait call-back"
       if (options.autoCallBack === false && deploying) heldCallbacks.push({ nodeId, callback })
-      else void run(app!.service.passDeployInfo(nodeId, callback)).catch(() => {})
+      else void composed?.run(composed.app.service.passDeployInfo(nodeId, callback)).catch(() => {})
     },
   })
-  app = await run(Scope.provide(scope)(makeApplication({ "fake-hardware": fake.hardware }, {
-    ...defaultApplicationConfig,
-    conductor: { ...defaultApplicationConfig.conductor, sweepIntervalMs: 50, ...options.conductor },
-  })))
+  composed = await compose({
+    services: Layer.mergeAll(
+      options.stores ?? MemoryStores, options.clock ?? SystemClock, RandomIds, SecretsWithKey(randomBytes(32)),
+    ) as Layer.Layer<Services>,
+    hardware,
+    config: {
+      ...defaultApplicationConfig,
+      conductor: { ...defaultApplicationConfig.conductor, sweepIntervalMs: 50, ...options.conductor },
+    },
+  })
+  const { app, run } = composed
   const waitFor = async (ref: string, state: NodeView["provisionState"], ms = 10_000) => {
     const deadline = Date.now() + ms
     for (;;) {
-      const node = await run(app!.service.get(ref))
+      const node = await run(app.service.get(ref))
       // A stable state counts once nothing is heading elsewhere; an unstable one as soon as it is seen.
       if (node.provisionState === state && (node.targetProvisionState === null || !isStable(state))) return node
       if (Date.now() > deadline) {
@@ -75,10 +78,10 @@ export const startTestApp = async (options: TestAppOptions = {}): Promise<TestAp
     }
   }
   return {
-    ...app, run, fake, waitFor, heldCallbacks,
+    ...app, run, sim: hardware.sim, waitFor, heldCallbacks,
     diskOf: (nodeId) => join(diskDir, `${nodeId}.img`),
     close: async () => {
-      await Effect.runPromise(Scope.close(scope, Exit.void))
+      await composed!.close()
       rmSync(diskDir, { recursive: true, force: true })
     },
   }

@@ -3,7 +3,7 @@
 import * as t from "io-ts"
 import * as E from "fp-ts/lib/Either.js"
 import { isIP } from "node:net"
-import { Driver, Iqn, Mac, NodeName, NonNegativeInt, PortNumber, Uuid } from "../../domain/index.ts"
+import { Driver, Iqn, Mac, NodeName, NonNegativeInt, PortNumber, Uuid, interfaceSlots, type InterfaceSlot } from "../../domain/index.ts"
 import { badRequest } from "./errors.ts"
 
 /** Decodes or throws a 400 whose message names the offending field and what was expected. */
@@ -72,9 +72,9 @@ export const UuidInput = parsed("Uuid", (s) => {
 export const NodeNameInput = parsed("NodeName", (s) =>
   NodeName.is(s) ? E.right(s) : E.left(`Expected a name made of letters, digits and ._~- (at most 255, not a UUID) but received ${JSON.stringify(s.slice(0, 60))}.`))
 
-const knownDrivers = Driver.types.map((d) => d.value)
+/** A hardware type's name; whether this service enables it is the application's to say. */
 export const DriverInput = parsed("Driver", (s) =>
-  Driver.is(s) ? E.right(s) : E.left(`Could not find the following driver(s) or hardware type(s): ${s.slice(0, 60)}. Known: ${knownDrivers.join(", ")}.`))
+  E.isRight(Driver.decode(s)) ? E.right(s) : E.left(`Could not find the following driver(s) or hardware type(s): ${JSON.stringify(s.slice(0, 60))}.`))
 
 const Scalar = t.union([t.string, t.number, t.boolean, t.null], "string, number, boolean or null")
 export const DriverInfoInput = t.record(t.string, Scalar, "an object of plain values")
@@ -92,6 +92,8 @@ const numberish = <A>(codec: t.Type<A, number, unknown>, name: string) =>
     (a) => a,
   )
 
+const InterfaceNameInput = t.union([t.string, t.null])
+
 export const NodeCreate = strict({ driver: DriverInput }, {
   uuid: UuidInput,
   name: t.union([NodeNameInput, t.null]),
@@ -99,6 +101,8 @@ export const NodeCreate = strict({ driver: DriverInput }, {
   properties: JsonObject,
   instance_info: JsonObject,
   extra: JsonObject,
+  automated_clean: t.union([t.boolean, t.null]),
+  ...Object.fromEntries(interfaceSlots.map((slot) => [`${slot}_interface`, InterfaceNameInput])) as Record<`${InterfaceSlot}_interface`, typeof InterfaceNameInput>,
 }, "node")
 
 export const PortCreate = strict({ address: MacInput, node_uuid: UuidInput }, {

@@ -50,11 +50,10 @@ const domainStatus: Record<DomainErrorCode, number> = {
 /** The one mapping from application errors to HTTP answers. */
 export const fromAppError = (e: AppError): HttpError => {
   switch (e._tag) {
-    case "NodeNotFound": case "PortNotFound": return new HttpError(404, e.message)
+    case "NodeNotFound": case "PortNotFound": case "DriverNotFound": return new HttpError(404, e.message)
     case "Conflict": return new HttpError(409, e.message)
     case "InvalidInput": return new HttpError(400, e.message)
     case "Refused": return new HttpError(domainStatus[e.error.code] ?? 400, e.error.message)
-    case "Busy": return new HttpError(503, e.message, "fault", { "Retry-After": "2" })
     case "StoreUnavailable":
       return new HttpError(503, "The event store is unavailable; try again.", "fault", { "Retry-After": "2" })
   }

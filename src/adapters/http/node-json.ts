@@ -1,6 +1,7 @@
 // NodeView -> Ironic's node document, shaped by the negotiated microversion the way Ironic does
 // (fields newer than the request's version are left out; 1.1 hides names and shows "available" as null).
 import type { NodeView, PortView } from "../../application/node-service.ts"
+import { interfaceSlots } from "../../domain/index.ts"
 import { badRequest } from "./errors.ts"
 
 type Json = Record<string, unknown>
@@ -10,18 +11,9 @@ export const links = (base: string, kind: string, id: string): ReadonlyArray<Jso
   { href: `${base}/${kind}/${id}`, rel: "bookmark" },
 ]
 
-/** The hardware interfaces each driver is made of (Ironic: hardware type = composed interfaces). */
-export const interfacesOf = (driver: string): Json => {
-  const ipmi = driver === "ipmi"
-  const is = (real: string, fake: string) => (ipmi ? real : fake)
-  return {
-    bios_interface: "no-bios", boot_interface: is("pxe", "fake"), console_interface: "no-console",
-    deploy_interface: is("iscsi", "fake"), inspect_interface: is("no-inspect", "fake"),
-    management_interface: is("ipmitool", "fake"), network_interface: "noop", power_interface: is("ipmitool", "fake"),
-    raid_interface: "no-raid", rescue_interface: "no-rescue", storage_interface: "noop",
-    vendor_interface: is("ipmitool", "fake"),
-  }
-}
+/** `power_interface`, `boot_interface`, ...: the node's interface in each slot, as Ironic names them. */
+export const interfaceFields = (interfaces: NodeView["interfaces"]): Json =>
+  Object.fromEntries(interfaceSlots.map((slot) => [`${slot}_interface`, interfaces[slot] ?? null]))
 
 /** The microversion that introduced each field; absent fields exist since 1.1. */
 const introducedIn: Record<string, number> = {
@@ -74,7 +66,7 @@ export const nodeDocument = (n: NodeView, base: string, version: number): Json =
     traits: [],
     fault: null,
     conductor_group: "",
-    automated_clean: null,
+    automated_clean: n.automatedClean,
     protected: false,
     protected_reason: null,
     conductor: "ironledger",
@@ -85,7 +77,7 @@ export const nodeDocument = (n: NodeView, base: string, version: number): Json =
     retired_reason: null,
     lessee: null,
     network_data: {},
-    ...interfacesOf(n.driver),
+    ...interfaceFields(n.interfaces),
     // ironledger additions: the stream revision the document reflects and the running image write.
     revision: n.revision,
     deploy_progress: n.deployProgress === null ? null

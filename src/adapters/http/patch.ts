@@ -2,7 +2,7 @@
 // fields a user may change. The result is the NodeChanges of the top-level fields touched.
 import * as t from "io-ts"
 import type { NodeChanges, NodeView } from "../../application/node-service.ts"
-import type { Driver, NodeName } from "../../domain/index.ts"
+import { interfaceSlots, type Driver, type InterfaceSlot, type NodeName } from "../../domain/index.ts"
 import { decodeOrThrow, DriverInfoInput, DriverInput, isPlainObject, NodeNameInput, type PatchOperation } from "./codecs.ts"
 import { badRequest } from "./errors.ts"
 
@@ -13,6 +13,9 @@ type DictField = (typeof dictFields)[number]
 interface Doc {
   name: string | null
   driver: string
+  /** Per slot: the interface asked for, or null for the hardware type's default. */
+  interfaces: Partial<Record<InterfaceSlot, string | null>>
+  automated_clean: boolean | null
   driver_info: Dict
   properties: Dict
   instance_info: Dict
@@ -24,19 +27,38 @@ const pointer = (path: string): ReadonlyArray<string> => {
   return path.slice(1).split("/").map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"))
 }
 
-const allowed = "only /name, /driver, /driver_info/*, /properties/*, /instance_info/* and /extra/* can be changed"
+const allowed = "only /name, /driver, /<slot>_interface, /automated_clean, /driver_info/*, /properties/*, /instance_info/* and /extra/* can be changed"
+
+const slotOf = (field: string | undefined): InterfaceSlot | undefined => {
+  const slot = field?.endsWith("_interface") ? field.slice(0, -"_interface".length) : undefined
+  return interfaceSlots.find((s) => s === slot)
+}
 
 export const applyNodePatch = (node: NodeView, ops: ReadonlyArray<PatchOperation>): NodeChanges => {
   const doc: Doc = structuredClone({
     name: node.name, driver: node.driver, driver_info: node.driverInfo, properties: node.properties,
-    instance_info: node.instanceInfo, extra: node.extra,
+    instance_info: node.instanceInfo, extra: node.extra, interfaces: {}, automated_clean: node.automatedClean,
   })
   const touched = new Set<keyof Doc>()
   for (const op of ops) {
     const [head, ...rest] = pointer(op.path)
+    const slot = slotOf(head)
+    if ((head === "name" || head === "driver" || head === "automated_clean" || slot !== undefined) && rest.length > 0) {
+      throw badRequest(`Invalid patch path ${op.path}: ${allowed}.`)
+    }
     if (head === "name" || head === "driver") {
-      if (rest.length > 0) throw badRequest(`Invalid patch path ${op.path}: ${allowed}.`)
       applyScalar(doc, head, op)
+    } else if (head === "automated_clean") {
+      const value = op.op === "remove" ? null : valueOf(op)
+      if (value !== null && typeof value !== "boolean") throw badRequest("automated_clean must be true, false or null.")
+      doc.automated_clean = value
+    } else if (slot !== undefined) {
+      // Removing an interface goes back to the hardware type's default, as in Ironic.
+      const value = op.op === "remove" ? null : valueOf(op)
+      if (value !== null && typeof value !== "string") throw badRequest(`${slot}_interface must be an interface name.`)
+      doc.interfaces[slot] = value
+      touched.add("interfaces")
+      continue
     } else if (isDictField(head)) {
       if (rest.length === 0) applyWholeDict(doc, head, op)
       else applyInside(doc[head], rest, op, `${node.uuid}`)
@@ -119,5 +141,7 @@ const changesOf = (doc: Doc, touched: ReadonlySet<keyof Doc>): NodeChanges => {
   if (touched.has("properties")) changes.properties = doc.properties
   if (touched.has("instance_info")) changes.instanceInfo = doc.instance_info
   if (touched.has("extra")) changes.extra = doc.extra
+  if (touched.has("interfaces")) changes.interfaces = doc.interfaces
+  if (touched.has("automated_clean")) changes.automatedClean = doc.automated_clean
   return changes
 }

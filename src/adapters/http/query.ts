@@ -40,7 +40,7 @@ export const nodeFilterOf = (q: URLSearchParams): NodeFilter => {
   }
   const driver = q.get("driver")
   if (driver !== null) {
-    if (!Driver.is(driver)) throw badRequest(`Could not find the following driver(s) or hardware type(s): ${driver.slice(0, 40)}.`)
+    if (E.isLeft(Driver.decode(driver))) throw badRequest(`Could not find the following driver(s) or hardware type(s): ${JSON.stringify(driver.slice(0, 40))}.`)
     filter.driver = driver
   }
   const maintenance = q.get("maintenance")

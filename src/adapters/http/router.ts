@@ -2,6 +2,7 @@
 // ("detail") are listed before captures (":node"). A path that matches only with another
 // method is a 405 with Allow.
 import type { Route } from "./context.ts"
+import { driverRoutes } from "./routes/drivers.ts"
 import { historyRoutes } from "./routes/history.ts"
 import { nodeRoutes } from "./routes/nodes.ts"
 import { portRoutes } from "./routes/ports.ts"
@@ -10,7 +11,7 @@ import { rootRoutes } from "./routes/root.ts"
 import { stateRoutes } from "./routes/states.ts"
 
 export const routes: ReadonlyArray<Route> = [
-  ...rootRoutes, ...nodeRoutes, ...stateRoutes, ...historyRoutes, ...ramdiskRoutes, ...portRoutes,
+  ...rootRoutes, ...nodeRoutes, ...stateRoutes, ...historyRoutes, ...ramdiskRoutes, ...portRoutes, ...driverRoutes,
 ]
 
 interface Compiled {

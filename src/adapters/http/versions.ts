@@ -74,6 +74,7 @@ export const v1Document = (base: string) => ({
   version: v1Summary(base),
   nodes: collectionLinks(base, "nodes"),
   ports: collectionLinks(base, "ports"),
+  drivers: collectionLinks(base, "drivers"),
   lookup: collectionLinks(base, "lookup"),
   heartbeat: collectionLinks(base, "heartbeat"),
 })

@@ -11,8 +11,10 @@ import { Refused } from "../node-service.ts"
 import type { Fleet } from "../projections/fleet.ts"
 import type { Progress } from "../projections/node-view.ts"
 import type { ConductorHandle } from "../node-service-live.ts"
-import type { Drivers } from "./hardware.ts"
-import { bmcOf, perform, type PerformConfig } from "./perform.ts"
+import * as E from "fp-ts/lib/Either.js"
+import type { NodeHardware } from "../hardware/interfaces.ts"
+import type { Registry } from "../hardware/registry.ts"
+import { perform, type PerformConfig } from "./perform.ts"
 import { deployStarted, plan } from "./plan.ts"
 
 export interface ConductorConfig {
@@ -25,6 +27,8 @@ export interface ConductorConfig {
   readonly sweepIntervalMs: number
   /** How often BMCs are asked for the power state of idle nodes (Ironic's power sync); 0: never. */
   readonly powerSyncIntervalMs: number
+  /** Whether provide and tear-down clean nodes whose automated_clean is not set (Ironic's [conductor]automated_clean). */
+  readonly automatedClean: boolean
   readonly perform: Omit<PerformConfig, "onProgress">
   /**
    * False in a process that only serves the API beside `ironledger conductor` processes: it records
@@ -40,6 +44,7 @@ export const defaultConductorConfig: ConductorConfig = {
   maxConcurrentDeploys: 50,
   sweepIntervalMs: 10_000,
   powerSyncIntervalMs: 120_000,
+  automatedClean: true,
   perform: { apiUrl: "http://127.0.0.1:6385", iqnPrefix: "iqn.2026-11.io.ironledger", ramdiskReleasePort: 10000 },
   drivesNodes: true,
 }
@@ -57,7 +62,7 @@ export interface Conductor extends ConductorHandle {
   readonly settle: Effect.Effect<void>
 }
 
-export const makeConductor = (fleet: Fleet, drivers: Drivers, config: ConductorConfig) =>
+export const makeConductor = (fleet: Fleet, registry: Registry, config: ConductorConfig) =>
   Effect.gen(function* () {
     const services = yield* Effect.context<EventStore | Secrets | Clock | Ids>()
     const clock = yield* Clock
@@ -161,12 +166,15 @@ export const makeConductor = (fleet: Fleet, drivers: Drivers, config: ConductorC
         for (;;) {
           const n = behind.delete(nodeId) ? yield* catchUp(fleet, nodeId) : fleet.nodes.get(nodeId)
           if (n === undefined) return
-          const hw = drivers[n.driver]
-          if (hw === undefined) return
+          const resolved = registry.resolve(n)
+          if (E.isLeft(resolved)) return yield* Effect.logWarning(`conductor: node ${nodeId}: ${resolved.left}`)
+          const hw = resolved.right
           const p = plan(n, {
             now: yield* clock.now,
             callbackTimeoutMs: config.callbackTimeoutMs,
             mayStartDeploy: () => starting.has(nodeId) || underDeployLimit(),
+            deployStyle: hw.deploy.style,
+            automatedClean: n.automatedClean ?? config.automatedClean,
           })
           if (p.kind === "idle") {
             if (p.why.startsWith("queued")) queued.add(nodeId)
@@ -197,7 +205,7 @@ export const makeConductor = (fleet: Fleet, drivers: Drivers, config: ConductorC
               break
             }
             case "verify": {
-              const status = yield* Effect.result(Effect.flatMap(bmcOf(leased), hw.power.status))
+              const status = yield* Effect.result(hw.power.status(leased))
               if (status._tag === "Success") {
                 const observed = yield* run(leased, { type: "ObservePower", powerState: status.success })
                 if (observed !== null) yield* run(observed.state, { type: "Complete" })
@@ -262,8 +270,11 @@ export const makeConductor = (fleet: Fleet, drivers: Drivers, config: ConductorC
      */
     const syncPower = Effect.suspend(() => Effect.forEach(
       [...fleet.nodes.values()].filter((n) => !n.deleted && !running.has(n.nodeId) && n.pendingSteps.length === 0 &&
-        n.targetProvisionState === null && n.provisionState !== "enroll" && drivers[n.driver] !== undefined),
-      (n) => Effect.flatMap(bmcOf(n), drivers[n.driver]!.power.status).pipe(
+        n.targetProvisionState === null && n.provisionState !== "enroll"),
+      (n) => E.match(
+        (why: string) => Effect.fail({ message: why }),
+        (hw: NodeHardware) => hw.power.status(n),
+      )(registry.resolve(n)).pipe(
         Effect.flatMap((power) => {
           const now = fleet.nodes.get(n.nodeId)
           // Compared again after the (slow) BMC call: the node may have moved meanwhile.

@@ -3,9 +3,9 @@
 import { Effect, Redacted } from "effect"
 import * as E from "fp-ts/lib/Either.js"
 import { GiB, computeLayout, type DriverInfo, type HardwareRequestBody, type HardwareResultBody, type NodeState } from "../../domain/index.ts"
-import type { BlockTarget, BmcAccess } from "../../ports/index.ts"
-import { Secrets } from "../../ports/index.ts"
-import type { Hardware } from "./hardware.ts"
+import type { BlockTarget, ImageStore } from "../../ports/index.ts"
+import { Clock, Secrets } from "../../ports/index.ts"
+import type { NodeHardware } from "../hardware/interfaces.ts"
 
 export interface PerformConfig {
   /** Where the deploy ramdisk posts pass_deploy_info (written into the PXE config). */
@@ -22,29 +22,6 @@ const text = (info: DriverInfo | Record<string, unknown>, key: string): string |
   const v = info[key]
   return typeof v === "string" && v !== "" ? v : typeof v === "number" ? String(v) : null
 }
-
-const openSecret = (info: DriverInfo, key: string) =>
-  Effect.gen(function* () {
-    const v = info[key]
-    if (v === undefined || v === null) return Redacted.make("")
-    if (typeof v === "object") return yield* (yield* Secrets).open(v.$sealed)
-    return Redacted.make(String(v))
-  })
-
-/** The BMC of a node; fake-hardware nodes without an address are addressed by their UUID. */
-export const bmcOf = (n: NodeState) =>
-  Effect.gen(function* () {
-    const info = n.driverInfo
-    const interval = Number(text(info, "ipmi_min_command_interval_ms") ?? NaN)
-    const bmc: BmcAccess = {
-      address: text(info, "ipmi_address") ?? n.nodeId,
-      port: Number(text(info, "ipmi_port") ?? 623),
-      username: text(info, "ipmi_username") ?? "",
-      password: yield* openSecret(info, "ipmi_password"),
-      ...(Number.isFinite(interval) ? { minCommandIntervalMs: interval } : {}),
-    }
-    return bmc
-  })
 
 /**
  * The ramdisk the node runs now: a cleaning's (while cleaning) or the deploy's. Its key goes into
@@ -75,60 +52,67 @@ const sha256Hex = /^[0-9a-f]{64}$/
  * file (`file:///path` or an absolute path), imported into the store first (content-addressed, so
  * importing it again costs a hash, not a copy).
  */
-const resolveImage = (hw: Hardware, ref: string) => {
-  if (sha256Hex.test(ref)) return hw.images.pathOf(ref)
+const resolveImage = (images: ImageStore["Service"], ref: string) => {
+  if (sha256Hex.test(ref)) return images.pathOf(ref)
   const path = ref.startsWith("file://") ? decodeURIComponent(new URL(ref).pathname) : ref
   if (!path.startsWith("/")) return Effect.fail(new StepError(`image "${ref}" is neither a sha256 in the image store nor a local file`))
-  return Effect.flatMap(hw.images.importFile(path), (info) => hw.images.pathOf(info.id))
+  return Effect.flatMap(images.importFile(path), (info) => images.pathOf(info.id))
 }
 
-const imagePath = (hw: Hardware, ref: string | null | undefined, what: string) =>
-  ref != null ? resolveImage(hw, ref) : Effect.fail(new StepError(`no ${what} image is set in driver_info`))
+const imagePath = (images: ImageStore["Service"], ref: string | null | undefined, what: string) =>
+  ref != null ? resolveImage(images, ref) : Effect.fail(new StepError(`no ${what} image is set in driver_info`))
 
-const optionalImage = (hw: Hardware, ref: string | null) => (ref === null ? Effect.succeed(null) : resolveImage(hw, ref))
+const optionalImage = (images: ImageStore["Service"], ref: string | null) => (ref === null ? Effect.succeed(null) : resolveImage(images, ref))
+
+/** The deploy interface, when it boots a ramdisk; an instant one has no disk to write or wipe. */
+const ramdiskDeploy = (hw: NodeHardware) =>
+  hw.deploy.style === "ramdisk" ? Effect.succeed(hw.deploy)
+    : Effect.fail(new StepError(`deploy_interface ${hw.deploy.name} boots no ramdisk: nothing to write, wipe or release`))
 
 /** A result without its step and duration, which perform() adds. */
 type Outcome = { readonly type: HardwareResultBody["type"]; readonly [field: string]: unknown }
 
-const act = (n: NodeState, hw: Hardware, req: HardwareRequestBody, cfg: PerformConfig) =>
+const act = (n: NodeState, hw: NodeHardware, req: HardwareRequestBody, cfg: PerformConfig) =>
   Effect.gen(function* (): Generator<any, Outcome, any> {
     switch (req.type) {
       case "PowerOnRequested":
-        yield* hw.power.powerOn(yield* bmcOf(n))
+        yield* hw.power.powerOn(n)
         return { type: "PowerStateChanged", powerState: "power on" }
       case "PowerOffRequested":
-        yield* hw.power.powerOff(yield* bmcOf(n))
+        yield* hw.power.powerOff(n)
         return { type: "PowerStateChanged", powerState: "power off" }
       case "SoftPowerOffRequested":
-        yield* hw.power.softPowerOff(yield* bmcOf(n))
+        yield* hw.power.softPowerOff(n)
         return { type: "PowerStateChanged", powerState: "power off" }
       case "RebootRequested":
-        yield* hw.power.reboot(yield* bmcOf(n))
+        yield* hw.power.reboot(n)
         return { type: "PowerStateChanged", powerState: "power on" }
       case "BootDeviceRequested": {
-        const r = yield* hw.power.setBootDevice(yield* bmcOf(n), req.data.device, req.data.persistent)
+        const r = yield* hw.management.setBootDevice(n, req.data.device, req.data.persistent)
         return { type: "BootDeviceSet", warning: r.warning }
       }
       case "BootConfigRequested": {
         const label = req.data.label
-        if (label === null) yield* hw.boot.clean(n.nodeId, n.ports.map((p) => p.mac))
-        else if (label === "rescue") yield* hw.boot.switchToRescue(n.nodeId)
+        const boot = hw.boot.configurator
+        if (label === null) yield* boot.clean(n.nodeId, n.ports.map((p) => p.mac))
+        else if (label === "rescue") yield* boot.switchToRescue(n.nodeId)
         else if (label === "boot") {
           const d = n.deploy
           if (d === null) return yield* Effect.fail(new StepError("no deploy is running"))
           if (d.imageKind === "partition" && !d.rootUuid) return yield* Effect.fail(new StepError("the root partition's UUID is unknown"))
-          yield* hw.boot.switchToBoot(n.nodeId, d.imageKind === "partition" ? d.rootUuid : null)
+          yield* boot.switchToBoot(n.nodeId, d.imageKind === "partition" ? d.rootUuid : null)
         } else {
           const ramdisk = ramdiskOf(n)
           if (ramdisk === null) return yield* Effect.fail(new StepError("no deploy or cleaning is running"))
           const deploying = n.deploy !== null && ramdisk.id === n.deploy.deployId
-          yield* hw.boot.prepareDeploy({
+          const images = hw.boot.images
+          yield* boot.prepareDeploy({
             nodeId: n.nodeId,
             macs: n.ports.map((p) => p.mac),
-            deployKernel: yield* imagePath(hw, text(n.driverInfo, "deploy_kernel") ?? hw.defaultDeployImages?.kernel, "deploy_kernel"),
-            deployRamdisk: yield* imagePath(hw, text(n.driverInfo, "deploy_ramdisk") ?? hw.defaultDeployImages?.ramdisk, "deploy_ramdisk"),
-            kernel: deploying ? yield* optionalImage(hw, text(n.instanceInfo, "kernel")) : null,
-            ramdisk: deploying ? yield* optionalImage(hw, text(n.instanceInfo, "ramdisk")) : null,
+            deployKernel: yield* imagePath(images, text(n.driverInfo, "deploy_kernel") ?? hw.boot.defaultDeployImages?.kernel, "deploy_kernel"),
+            deployRamdisk: yield* imagePath(images, text(n.driverInfo, "deploy_ramdisk") ?? hw.boot.defaultDeployImages?.ramdisk, "deploy_ramdisk"),
+            kernel: deploying ? yield* optionalImage(images, text(n.instanceInfo, "kernel")) : null,
+            ramdisk: deploying ? yield* optionalImage(images, text(n.instanceInfo, "ramdisk")) : null,
             deployId: ramdisk.id,
             deployKey: Redacted.value(yield* (yield* Secrets).open(ramdisk.sealedKey.$sealed)),
             iscsiIqn: `${cfg.iqnPrefix}:${n.nodeId}`,
@@ -139,8 +123,8 @@ const act = (n: NodeState, hw: Hardware, req: HardwareRequestBody, cfg: PerformC
       }
       case "ImageWriteRequested": {
         const d = n.deploy!
-        // Only fake-hardware may deploy without an image (as Ironic's fake deploy does): nothing to write.
-        if (d.imageSource === "" && hw.simulated) {
+        const deploy = yield* ramdiskDeploy(hw)
+        if (d.imageSource === "" && deploy.imageOptional) {
           return { type: "ImageWritten", deployId: d.deployId, bytesWritten: 0, rootUuid: null, diskId: null }
         }
         const diskGb = Number(n.properties["local_gb"])
@@ -149,22 +133,22 @@ const act = (n: NodeState, hw: Hardware, req: HardwareRequestBody, cfg: PerformC
           diskBytes: Number.isFinite(diskGb) ? diskGb * GiB : Number.MAX_SAFE_INTEGER,
         })
         if (E.isLeft(layout)) return yield* Effect.fail(new StepError(layout.left))
-        const r = yield* hw.block.writeImage({
+        const r = yield* deploy.block.writeImage({
           target: yield* targetOf(n),
           layout: layout.right,
-          imagePath: yield* resolveImage(hw, d.imageSource),
+          imagePath: yield* resolveImage(deploy.images, d.imageSource),
           preserveEphemeral: d.preserveEphemeral,
           onProgress: (written, total) => cfg.onProgress(n.nodeId, written, total),
         })
         return { type: "ImageWritten", deployId: d.deployId, bytesWritten: r.bytesWritten, rootUuid: r.rootUuid, diskId: r.diskId }
       }
       case "DiskWipeRequested":
-        yield* hw.block.wipe(yield* targetOf(n))
+        yield* (yield* ramdiskDeploy(hw)).block.wipe(yield* targetOf(n))
         return { type: "DiskWiped" }
       case "RamdiskReleaseRequested": {
         const t = ramdiskOf(n)?.target
         if (!t) return yield* Effect.fail(new StepError("no ramdisk address: it has not called back"))
-        yield* hw.ramdisk.release(t.address, cfg.ramdiskReleasePort)
+        yield* (yield* ramdiskDeploy(hw)).ramdisk.release(t.address, cfg.ramdiskReleasePort)
         return { type: "RamdiskReleased" }
       }
     }
@@ -180,14 +164,15 @@ const failureOf: Record<HardwareRequestBody["type"], HardwareResultBody["type"]>
 
 export const perform = (
   n: NodeState,
-  hw: Hardware,
+  hw: NodeHardware,
   req: HardwareRequestBody,
   cfg: PerformConfig,
-): Effect.Effect<HardwareResultBody, never, Secrets> =>
+): Effect.Effect<HardwareResultBody, never, Secrets | Clock> =>
   Effect.gen(function* () {
-    const started = Date.now()
+    const clock = yield* Clock
+    const started = yield* clock.now
     const outcome = yield* Effect.result(act(n, hw, req, cfg) as Effect.Effect<Outcome, { message?: string }, Secrets>)
-    const durationMs = Date.now() - started
+    const durationMs = (yield* clock.now) - started
     const step = req.data.step
     if (outcome._tag === "Success") {
       const { type, ...rest } = outcome.success

@@ -27,6 +27,13 @@ export interface PlanContext {
   readonly callbackTimeoutMs: number
   /** False when the deploy limit is reached: a deploy not started yet stays queued. Asked only then. */
   readonly mayStartDeploy: () => boolean
+  /**
+   * The node's deploy interface: "ramdisk" boots the deploy ramdisk and waits for its call-back;
+   * "instant" (Ironic's fake deploy) has nothing to boot, write or wipe.
+   */
+  readonly deployStyle: "ramdisk" | "instant"
+  /** Whether provide and tear-down clean this node (its own automated_clean, else the service's). */
+  readonly automatedClean: boolean
 }
 
 type StepSpec = {
@@ -74,7 +81,11 @@ const awaitCallback = (ctx: PlanContext): Plan => ({
   command: { type: "AwaitCallback", deadline: new Date(ctx.now + ctx.callbackTimeoutMs).toISOString() },
 })
 
+/** Cleanings that provide and tear-down start on their own (a manual clean was asked for). */
+const automatedCleaning = (s: NodeState) => s.operation?.kind === "clean" || s.operation?.kind === "tear down"
+
 const cleaningSteps = (s: NodeState, ctx: PlanContext): Plan => {
+  if (ctx.deployStyle === "instant" || (!ctx.automatedClean && automatedCleaning(s))) return complete
   const ramdisk = s.cleaningRamdisk
   if (ramdisk === null) return { kind: "issueRamdiskKey" }
   if (ramdisk.target === null) {
@@ -98,6 +109,7 @@ export const deployStarted = (n: NodeState): boolean =>
 const deploySteps = (s: NodeState, ctx: PlanContext): Plan => {
   const d = s.deploy
   if (d === null) return fail("deploying without a deploy request")
+  if (ctx.deployStyle === "instant") return walk(s, [{ name: "deploy:power", request: powerOnOrReboot(s) }], () => complete, fail)
   if (d.iscsi === null) {
     if (!deployStarted(s) && !ctx.mayStartDeploy()) return { kind: "idle", why: "queued: the concurrent deploy limit is reached" }
     // The wait begins before the power-on: a ramdisk that boots fast must find the node waiting.

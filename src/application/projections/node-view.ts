@@ -10,6 +10,8 @@ export const toNodeView = (n: NodeState, progress: Progress = null): NodeView =>
   uuid: n.nodeId,
   name: n.name,
   driver: n.driver,
+  interfaces: n.interfaces,
+  automatedClean: n.automatedClean,
   driverInfo: maskDriverInfo(n.driverInfo),
   properties: n.properties,
   instanceInfo: n.instanceInfo,

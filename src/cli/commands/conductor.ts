@@ -1,17 +1,18 @@
 // ironledger conductor: the fleet projection and the conductor over a shared SQLite log, without an
 // HTTP API, until SIGINT/SIGTERM. Several run beside one `ironledger serve`; leases in the nodes'
-// streams keep any node driven by one of them at a time (ADR 0010). fake-hardware's simulated
-// ramdisks post pass_deploy_info to the API process (--api-url), as real ones do.
-import { Context, Effect, Exit, Layer, Scope } from "effect"
+// streams keep any node driven by one of them at a time (ADR 0010). sim's simulated ramdisks post
+// pass_deploy_info to the API process (--api-url), as real ones do.
+import { Context, Effect, Layer } from "effect"
 import { makeSqliteEventStore } from "../../adapters/eventstore/sqlite.ts"
 import { SystemClock } from "../../adapters/system/clock.ts"
 import { RandomIds } from "../../adapters/system/ids.ts"
 import { SecretsFromKeyFile } from "../../adapters/system/secrets.ts"
-import { defaultApplicationConfig, makeApplication } from "../../application/live.ts"
+import { defaultApplicationConfig } from "../../application/live.ts"
 import { EventStore } from "../../ports/index.ts"
 import { UsageError } from "../args.ts"
 import { noMorePositionals, type Command } from "../command.ts"
-import { fakeHardwareDrivers } from "../drivers.ts"
+import { compose } from "../compose.ts"
+import { simulatedHardware } from "../hardware.ts"
 
 /** Test-only knob: the process SIGKILLs itself right after it appended an event of this type. */
 export const DIE_AFTER_EVENT = "IRONLEDGER_TEST_DIE_AFTER_EVENT"
@@ -67,27 +68,20 @@ export const conductorCommand: Command = {
     const maxConcurrentDeploys = intOption(args.strings["max-deploys"], "max-deploys", base.maxConcurrentDeploys, 1, 100_000)
 
     // Simulated disks and PXE tree beside the database, where `serve` keeps them: every process sees the same machines.
-    const setup = fakeHardwareDrivers({ diskDir: `${db}.disks`, log: (line) => env.note(line) })
-    setup.connect(apiUrl)
-    const scope = await Effect.runPromise(Scope.make())
-    const stop = async () => {
-      await Effect.runPromise(Scope.close(scope, Exit.void))
-      await setup.close()
-    }
-    try {
-      const services = Layer.mergeAll(storesFor(db), SystemClock, RandomIds, SecretsFromKeyFile(`${db}.key`))
-      const context = await Effect.runPromise(Layer.buildWithScope(services, scope))
-      await Effect.runPromise(Effect.provide(Scope.provide(scope)(makeApplication(setup.drivers, {
+    const hardware = simulatedHardware({ diskDir: `${db}.disks`, log: (line) => env.note(line) })
+    hardware.connect(apiUrl)
+    const composed = await compose({
+      services: Layer.mergeAll(storesFor(db), SystemClock, RandomIds, SecretsFromKeyFile(`${db}.key`)),
+      hardware,
+      config: {
         ...defaultApplicationConfig,
         conductor: {
           ...base, name, leaseTtlMs, callbackTimeoutMs, sweepIntervalMs, maxConcurrentDeploys, drivesNodes: true,
           perform: { ...base.perform, apiUrl },
         },
-      })), context))
-    } catch (e) {
-      await stop()
-      throw e
-    }
+      },
+    })
+    const stop = () => composed.close()
     env.note(`ironledger conductor ${name} driving nodes of ${db} (API ${apiUrl}, lease ${leaseTtlMs} ms, sweep ${sweepIntervalMs} ms)`)
     await new Promise<void>((resolve) => {
       process.once("SIGINT", () => resolve())

@@ -51,7 +51,7 @@ export const ensureRackNodes = async (
       }, ACTOR))
     } else {
       // Other driver_info keys stay; masked secrets ("******") are kept as they are by update.
-      const changes = { ...(existing.driver === "ipmi" ? {} : { driver: "ipmi" as const }), driverInfo: { ...plain(existing.driverInfo), ...bmcInfo(m, images) } }
+      const changes = { ...(existing.driver === "ipmi" ? {} : { driver: "ipmi" }), driverInfo: { ...plain(existing.driverInfo), ...bmcInfo(m, images) } }
       const updated = await Effect.runPromise(Effect.result(service.update(existing.uuid, changes, ACTOR)))
       if (updated._tag === "Failure") {
         log(`warning: node ${m.name} could not be pointed at its simulated BMC: ${updated.failure.message}`)

@@ -1,12 +1,14 @@
-// The "ipmi" driver as `serve` runs it, with or without a simulated rack: the TFTP tree, image store
+// The "ipmi" hardware type as `serve` runs it, with or without a simulated rack: the TFTP tree, image store
 // and scratch space under the state directory; for `--sim N` on real servers, also a dnsmasq serving
 // that tree on 127.0.0.1 and N ipmi_sim BMCs powering machine simulators. Everything stops on close.
 import { join } from "node:path"
 import { mkdirSync } from "node:fs"
 import { Effect, Exit, Scope } from "effect"
-import type { Hardware } from "../../application/conductor/hardware.ts"
+import type { Vendor } from "../../application/hardware/hardware-type.ts"
 import type { NodeService } from "../../application/node-service.ts"
-import { makeIpmiDriver, tftpRootOf } from "../../adapters/drivers/ipmi.ts"
+import { ipmi } from "../../adapters/ipmi/hardware.ts"
+import { makeIpmitoolPowerDriver } from "../../adapters/ipmi/ipmitool-power-driver.ts"
+import { makeNetboot, tftpRootOf } from "../../adapters/netboot/index.ts"
 import { freeUdpPort } from "../../adapters/sim/bmc/free-port.ts"
 import { ensureRackNodes, restorePower } from "./enroll.ts"
 import { prepareRackImages, type RackImages } from "./images.ts"
@@ -16,7 +18,8 @@ import { startSimRack, type SimRack } from "./rack.ts"
 export { realRackUnavailable } from "./preflight.ts"
 
 export interface IpmiSetup {
-  readonly hardware: Hardware
+  /** The ipmi hardware type with the network boot and deploy interfaces it uses. */
+  readonly vendors: ReadonlyArray<Vendor>
   /** Enrolls the rack's nodes (none without a rack). */
   readonly enroll: (service: NodeService["Service"]) => Promise<void>
   readonly close: () => Promise<void>
@@ -71,14 +74,14 @@ export const startIpmi = async (options: IpmiSetupOptions): Promise<IpmiSetup> =
   try {
     mkdirSync(options.stateDir, { recursive: true, mode: 0o755 })
     if (options.machines === 0) {
-      const hardware = await Effect.runPromise(Scope.provide(scope)(makeIpmiDriver({ stateDir: options.stateDir })))
-      return { hardware, enroll: async () => {}, close }
+      const netboot = await Effect.runPromise(Scope.provide(scope)(makeNetboot({ stateDir: options.stateDir })))
+      return { vendors: [netboot.vendor, ipmi()], enroll: async () => {}, close }
     }
     // dnsmasq drops to nobody after binding port 69; a tree it cannot read would answer every
     // request "file not found". Keep it as root then, and say so.
     const unreadable = unreadableByNobody(tftpRootOf(options.stateDir))
     if (unreadable !== null) options.say(`warning: ${unreadable}; running dnsmasq as root instead`)
-    const hardware = await Effect.runPromise(Scope.provide(scope)(makeIpmiDriver({
+    const netboot = await Effect.runPromise(Scope.provide(scope)(makeNetboot({
       stateDir: options.stateDir,
       dnsmasq: {
         stateDir: join(options.stateDir, "dnsmasq"),
@@ -87,7 +90,7 @@ export const startIpmi = async (options: IpmiSetupOptions): Promise<IpmiSetup> =
       },
     })))
     const rackDir = join(options.stateDir, "rack")
-    const images: RackImages = await prepareRackImages(join(rackDir, "images"), hardware.images)
+    const images: RackImages = await prepareRackImages(join(rackDir, "images"), netboot.images)
     rack = await startSimRack({
       dir: rackDir, count: options.machines, tftpServer: TFTP_ADDRESS, releasePort: options.releasePort, log: options.say,
     })
@@ -97,10 +100,10 @@ export const startIpmi = async (options: IpmiSetupOptions): Promise<IpmiSetup> =
     options.say(`sample partition image: ${images.sample.id} (${images.sample.virtualSizeBytes} bytes, ${images.sample.format} ext4, ${images.samplePath}); ` +
       `kernel ${images.kernel}, ramdisk ${images.ramdisk}: the sim nodes' default instance_info deploys it`)
     return {
-      hardware,
+      vendors: [netboot.vendor, ipmi()],
       enroll: async (service) => {
         const nodes = await ensureRackNodes(service, running.machines, images, options.say)
-        await restorePower(nodes, running.machines, hardware.power, options.say)
+        await restorePower(nodes, running.machines, makeIpmitoolPowerDriver(), options.say)
         for (const m of running.machines) {
           options.say(`  ${m.name}: BMC ${m.bmc.access.address}:${m.bmc.access.port}, MAC ${m.mac}, iSCSI ${m.address}:${m.iscsiPort}, ${m.dir}`)
         }

@@ -1,9 +1,8 @@
 // /v1/nodes: enroll, list, show, patch, delete, and the node's ports.
 import type { EnrollInput } from "../../../application/node-service.ts"
-import type { NodeName, Uuid } from "../../../domain/index.ts"
+import { interfaceSlots, type NodeInterfaces, type NodeName, type Uuid } from "../../../domain/index.ts"
 import { decodeOrThrow, NodeCreate, PatchDocument } from "../codecs.ts"
 import { noContent, ok, run, type RequestContext, type Reply, type Route } from "../context.ts"
-import { checkDriverInfo } from "../drivers.ts"
 import { badRequest } from "../errors.ts"
 import { nodeDocument, nodeSummaryFields, parseFields, pickFields, portDocument, portSummaryFields } from "../node-json.ts"
 import { applyNodePatch } from "../patch.ts"
@@ -32,8 +31,14 @@ const list = (detail: boolean) => async (ctx: RequestContext): Promise<Reply> =>
 const enroll = async (ctx: RequestContext): Promise<Reply> => {
   const body = decodeOrThrow(NodeCreate, await ctx.body(), "node")
   const driverInfo = body.driver_info ?? {}
-  checkDriverInfo(body.driver, driverInfo)
+  const interfaces: Record<string, string> = {}
+  for (const slot of interfaceSlots) {
+    const name = body[`${slot}_interface`]
+    if (typeof name === "string") interfaces[slot] = name
+  }
   const input: EnrollInput = {
+    interfaces: interfaces as NodeInterfaces,
+    ...(body.automated_clean === undefined ? {} : { automatedClean: body.automated_clean }),
     ...(body.uuid === undefined ? {} : { uuid: body.uuid as Uuid }),
     name: (body.name ?? null) as NodeName | null,
     driver: body.driver,
@@ -61,7 +66,6 @@ const patch = async (ctx: RequestContext): Promise<Reply> => {
   const ops = decodeOrThrow(PatchDocument, await ctx.body(), "patch")
   const node = await run(ctx.service.get(ctx.params["node"]!))
   const changes = applyNodePatch(node, ops)
-  checkDriverInfo(changes.driver ?? node.driver, changes.driverInfo ?? node.driverInfo)
   const updated = await run(ctx.service.update(node.uuid, changes, ctx.actor))
   return ok(nodeDocument(updated, ctx.base, ctx.version))
 }

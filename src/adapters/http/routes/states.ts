@@ -2,7 +2,6 @@
 import type { ProvisionOptions } from "../../../application/node-service.ts"
 import { decodeOrThrow, MaintenanceBody, PowerBody, ProvisionBody } from "../codecs.ts"
 import { accepted, ok, run, type RequestContext, type Reply, type Route } from "../context.ts"
-import { validateNode } from "../drivers.ts"
 import { badRequest } from "../errors.ts"
 import { statesDocument } from "../node-json.ts"
 
@@ -58,7 +57,7 @@ const states = async (ctx: RequestContext): Promise<Reply> =>
   ok(statesDocument(await run(ctx.service.get(ctx.params["node"]!)), ctx.version))
 
 const validate = async (ctx: RequestContext): Promise<Reply> =>
-  ok(validateNode(await run(ctx.service.get(ctx.params["node"]!))))
+  ok(await run(ctx.service.validate(ctx.params["node"]!)))
 
 const maintenance = (on: boolean) => async (ctx: RequestContext): Promise<Reply> => {
   const body = on ? decodeOrThrow(MaintenanceBody, (await ctx.body()) ?? {}, "maintenance") : {}

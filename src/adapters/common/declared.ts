@@ -1,0 +1,18 @@
+// Interfaces every hardware type may name for a slot it does not fill: Ironic's "no-*" and "noop".
+import { declared } from "../../application/hardware/interfaces.ts"
+import type { Vendor } from "../../application/hardware/hardware-type.ts"
+
+export const notSupported: Vendor = {
+  hardwareTypes: [],
+  interfaces: [
+    declared("bios", "no-bios", "No BIOS settings."),
+    declared("console", "no-console", "No serial console."),
+    declared("firmware", "no-firmware", "No firmware updates."),
+    declared("inspect", "no-inspect", "No hardware inspection."),
+    declared("raid", "no-raid", "No RAID configuration."),
+    declared("rescue", "no-rescue", "No rescue."),
+    declared("vendor", "no-vendor", "No vendor passthru methods."),
+    declared("network", "noop", "The node's network is left as it is (flat provisioning network)."),
+    declared("storage", "noop", "No remote volumes."),
+  ],
+}

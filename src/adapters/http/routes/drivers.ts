@@ -1,0 +1,52 @@
+// /v1/drivers: the hardware types this service enables, each with its interfaces per slot and the
+// driver_info its default interfaces read (`baremetal driver list/show/property list`).
+import type { DriverView } from "../../../application/node-service.ts"
+import { interfaceSlots } from "../../../domain/index.ts"
+import { ok, run, type RequestContext, type Reply, type Route } from "../context.ts"
+import { badRequest } from "../errors.ts"
+import { links } from "../node-json.ts"
+import { booleanOf } from "../query.ts"
+
+/** One conductor group serves every hardware type: the API's host stands for it. */
+const HOST = "ironledger"
+
+const driverDocument = (d: DriverView, ctx: RequestContext, detail: boolean) => {
+  const doc: Record<string, unknown> = {
+    name: d.name,
+    hosts: [HOST],
+    type: "dynamic",
+    links: links(ctx.base, "drivers", d.name),
+    properties: links(ctx.base, "drivers", `${d.name}/properties`),
+  }
+  if (!detail || ctx.version < 30) return doc
+  for (const slot of interfaceSlots) {
+    if (slot === "firmware" && ctx.version < 86) continue
+    doc[`default_${slot}_interface`] = d.interfaces[slot].default
+    doc[`enabled_${slot}_interfaces`] = d.interfaces[slot].enabled
+  }
+  return doc
+}
+
+const list = async (ctx: RequestContext): Promise<Reply> => {
+  const type = ctx.query.get("type")
+  if (type !== null && type !== "classic" && type !== "dynamic") throw badRequest(`Invalid driver type ${JSON.stringify(type.slice(0, 40))}: classic or dynamic.`)
+  const detail = ctx.query.has("detail") && booleanOf(ctx.query.get("detail")!, "detail")
+  // Hardware types are Ironic's "dynamic" drivers; there are no classic ones.
+  const drivers = type === "classic" ? [] : await run(ctx.service.drivers())
+  return ok({ drivers: drivers.map((d) => driverDocument(d, ctx, detail)) })
+}
+
+const show = async (ctx: RequestContext): Promise<Reply> =>
+  ok(driverDocument(await run(ctx.service.driver(ctx.params["driver"]!)), ctx, true))
+
+/** Ironic's shape: name -> description, "Required." added where a node must have it. */
+const properties = async (ctx: RequestContext): Promise<Reply> => {
+  const d = await run(ctx.service.driver(ctx.params["driver"]!))
+  return ok(Object.fromEntries(d.properties.map((p) => [p.name, p.required ? `${p.description} Required.` : p.description])))
+}
+
+export const driverRoutes: ReadonlyArray<Route> = [
+  { method: "GET", pattern: "/v1/drivers", access: "read", handle: list },
+  { method: "GET", pattern: "/v1/drivers/:driver", access: "read", handle: show },
+  { method: "GET", pattern: "/v1/drivers/:driver/properties", access: "read", handle: properties },
+]

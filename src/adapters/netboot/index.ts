@@ -1,0 +1,74 @@
+// Booting and deploying over the network, for every hardware type with a real BMC: the "pxe" boot
+// interface (PXE configs in a TFTP tree served by a managed dnsmasq) and the "iscsi" deploy
+// interface (the seeds' deploy: the ramdisk exports the disk, qemu-img writes the image over
+// iSCSI, the ramdisk is told "done" on TCP), with images kept in a content-addressed store.
+import { mkdirSync } from "node:fs"
+import { join } from "node:path"
+import { Effect } from "effect"
+import type { BootInterface, DeployInterface } from "../../application/hardware/interfaces.ts"
+import type { Vendor } from "../../application/hardware/hardware-type.ts"
+import type { ImageStore } from "../../ports/index.ts"
+import { makeFsImageStore } from "../images/fs-image-store.ts"
+import { iscsiBlockWriter } from "../iscsi/iscsi-block-writer.ts"
+import { startDnsmasq, type DnsmasqSettings } from "../pxe/dnsmasq.ts"
+import { makePxeBootConfigurator } from "../pxe/pxe-boot-configurator.ts"
+import { releaseOverTcp } from "../ramdisk/tcp.ts"
+
+export interface NetbootConfig {
+  /** TFTP tree, image store and scratch space live below it. */
+  readonly stateDir: string
+  /** A dnsmasq to run for the TFTP tree; without it, the tree is served by something else. */
+  readonly dnsmasq?: Omit<DnsmasqSettings, "tftpRoot">
+  /** Bound on telling a ramdisk "done". */
+  readonly ramdiskReleaseTimeoutMs?: number
+}
+
+export interface Netboot {
+  readonly vendor: Vendor
+  readonly images: ImageStore["Service"]
+}
+
+export const tftpRootOf = (stateDir: string) => join(stateDir, "tftpboot")
+
+const missing = (keys: ReadonlyArray<string>, from: Readonly<Record<string, unknown>>) =>
+  keys.filter((k) => from[k] === undefined || from[k] === null || from[k] === "")
+
+/** Builds the interfaces in the current scope (dnsmasq, when asked for, stops with it). */
+export const makeNetboot = (config: NetbootConfig) =>
+  Effect.gen(function* () {
+    const tftpRoot = tftpRootOf(config.stateDir)
+    const dnsmasq = config.dnsmasq === undefined ? undefined : yield* startDnsmasq({ ...config.dnsmasq, tftpRoot })
+    const configurator = yield* Effect.promise(() => makePxeBootConfigurator({ tftpRoot, ...(dnsmasq ? { dnsmasq } : {}) }))
+    const images = yield* Effect.promise(() => makeFsImageStore({ root: join(config.stateDir, "images") }))
+    const scratchDir = join(config.stateDir, "scratch")
+    mkdirSync(scratchDir, { recursive: true })
+    const boot: BootInterface = {
+      slot: "boot", name: "pxe", description: "PXE (pxelinux) configs per node and MAC links, served over TFTP by a managed dnsmasq.",
+      properties: [
+        { name: "deploy_kernel", description: "The deploy ramdisk's kernel: an image id (sha256) in the image store or a local path.", required: true },
+        { name: "deploy_ramdisk", description: "The deploy ramdisk's initramfs: an image id (sha256) in the image store or a local path.", required: true },
+      ],
+      validate: (n) => {
+        const absent = missing(["deploy_kernel", "deploy_ramdisk"], n.driverInfo)
+        if (absent.length > 0) return `Cannot validate PXE boot: some parameters were missing in node's driver_info. Missing are: ${absent.join(", ")}.`
+        return n.ports.length === 0 ? `Node ${n.nodeId} does not have any port associated with it.` : null
+      },
+      configurator, images,
+    }
+    const deploy: DeployInterface = {
+      slot: "deploy", name: "iscsi", description: "The deploy ramdisk exports the disk over iSCSI; the conductor partitions it and writes the image.",
+      properties: [],
+      validate: (n) => {
+        const absent = missing(["image_source"], n.instanceInfo)
+        return absent.length === 0 ? null
+          : `Cannot validate iSCSI deploy: some parameters were missing in node's instance_info. Missing are: ${absent.join(", ")}.`
+      },
+      style: "ramdisk",
+      block: iscsiBlockWriter({ scratchDir }),
+      images,
+      ramdisk: { release: (address, port) => releaseOverTcp(address, port, config.ramdiskReleaseTimeoutMs ?? 10_000) },
+      imageOptional: false,
+    }
+    const netboot: Netboot = { vendor: { hardwareTypes: [], interfaces: [boot, deploy] }, images }
+    return netboot
+  })

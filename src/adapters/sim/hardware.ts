@@ -1,0 +1,217 @@
+// The "sim" hardware type: simulated machines with a simulated deploy ramdisk, for laptops and
+// fast tests. A node is its own machine, addressed by its UUID (no BMC settings). When it powers on
+// (or reboots) while its PXE config says `deploy`, its simulated ramdisk "exports" a disk file and
+// calls back with the key from that config, as the real ramdisk does over HTTP. Nothing here
+// touches real hardware or servers.
+// With a diskDir, the PXE configs live in files there (tftp/), like a real TFTP root, and so do the
+// ramdisk boots under way (boots/): every process given the same dir (an API and conductors, a
+// conductor restarted after a crash) sees the same machines, and a ramdisk one process booted calls
+// back even when that process dies before it does.
+import { createHash, randomBytes } from "node:crypto"
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { Effect, Redacted } from "effect"
+import type { DeployCallback } from "../../application/node-service.ts"
+import type { BootInterface, DeployInterface, ManagementInterface, PowerInterface } from "../../application/hardware/interfaces.ts"
+import type { Vendor } from "../../application/hardware/hardware-type.ts"
+import type { NodeState } from "../../domain/index.ts"
+import * as E from "fp-ts/lib/Either.js"
+import { parseUuid } from "../../domain/values.ts"
+import type { BlockWriter, BmcAccess } from "../../ports/index.ts"
+import { makeBootConfigurator } from "../pxe/configurator.ts"
+import { parsePxeConfig } from "../pxe/pxelinux-config.ts"
+import { makeSimBoot } from "./boot.ts"
+import { makeSimFileTree } from "./boot-files.ts"
+import { SimDisks, simBlockWriter } from "./block.ts"
+import { makeSimImages, type SimImages } from "./images.ts"
+import { makeSimPower } from "./power.ts"
+
+export interface SimHardwareOptions {
+  /** How long a simulated ramdisk takes to "boot" before calling back. */
+  readonly callbackDelayMs: number
+  /** Delivers a ramdisk's pass_deploy_info; the composition root hands it to NodeService. */
+  readonly callBack: (nodeId: string, callback: DeployCallback) => void
+  /**
+   * Where simulated disks live (sparse files) and the PXE configs (tftp/), shared by every process
+   * given this dir. Without it, nodes have no disk to write images to and configs stay in memory.
+   */
+  readonly diskDir?: string
+  /** Size of a node's simulated disk. */
+  readonly diskBytesOf?: (nodeId: string) => number
+  /** Shared with whoever imports images for fake-hardware deploys. */
+  readonly images?: SimImages
+}
+
+export interface SimHardware {
+  readonly vendor: Vendor
+  readonly images: SimImages
+  readonly disks: SimDisks
+  /** Powers a node's machine on behind the service's back, as a person at the rack would. */
+  readonly pressPowerButton: (nodeId: string) => Effect.Effect<void, { readonly message: string }>
+  /** Stops delivering the call-backs of ramdisks booted by other processes. */
+  readonly close: () => void
+}
+
+const defaultDiskBytes = 8 * 1024 ** 3
+
+/**
+ * Exported disks that every process given the same dir can find: the ramdisk that exported a disk
+ * lives in the process that powered its machine on, while any conductor may write or wipe it.
+ */
+class SharedSimDisks extends SimDisks {
+  readonly #dir: string
+  constructor(dir: string) {
+    super()
+    this.#dir = join(dir, "exports")
+    mkdirSync(this.#dir, { recursive: true, mode: 0o700 })
+  }
+  #file(target: Parameters<SimDisks["lookup"]>[0]) {
+    return join(this.#dir, `${createHash("sha256").update(`${target.portal}:${target.port}/${target.iqn}/${target.lun}`).digest("hex").slice(0, 32)}.json`)
+  }
+  override attach(target: Parameters<SimDisks["attach"]>[0], disk: Parameters<SimDisks["attach"]>[1]): void {
+    super.attach(target, disk)
+    const chap = disk.chap ? { user: disk.chap.user, secret: Redacted.value(disk.chap.secret) } : null
+    writeFileSync(this.#file(target), JSON.stringify({ path: disk.path, chap }), { mode: 0o600 })
+  }
+  override lookup(target: Parameters<SimDisks["lookup"]>[0]) {
+    const here = super.lookup(target)
+    if (here !== undefined || !existsSync(this.#file(target))) return here
+    const shared = JSON.parse(readFileSync(this.#file(target), "utf8")) as { path: string; chap: { user: string; secret: string } | null }
+    return { path: shared.path, ...(shared.chap ? { chap: { user: shared.chap.user, secret: Redacted.make(shared.chap.secret) } } : {}) }
+  }
+}
+
+interface DeployArgs { readonly nodeId: string; readonly deployKey: string; readonly iscsiIqn: string }
+
+export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
+  const power = makeSimPower({ unknownBmcs: "adopt" }).driver
+  const files = options.diskDir === undefined ? null : makeSimFileTree(join(options.diskDir, "tftp"))
+  const memory = files === null ? makeSimBoot() : null
+  const configurator = files === null ? memory!.configurator : makeBootConfigurator(files)
+  const images = options.images ?? makeSimImages()
+  const disks = options.diskDir === undefined ? new SimDisks() : new SharedSimDisks(options.diskDir)
+  const writer = simBlockWriter(disks)
+  const block: BlockWriter["Service"] = options.diskDir === undefined
+    // Without a disk dir the simulated machines have no disks: a cleaning finds nothing to wipe.
+    ? { ...writer, wipe: () => Effect.void }
+    : {
+      ...writer,
+      // The simulated image store hands out names, the writer reads files: put the bytes in one.
+      writeImage: (req) => Effect.flatMap(imageFile(options.diskDir!, req.imagePath), (imagePath) => writer.writeImage({ ...req, imagePath })),
+    }
+  const imageFile = (dir: string, name: string) =>
+    Effect.sync(() => {
+      const bytes = images.bytesAt(name)
+      if (bytes === undefined) return name
+      const path = join(dir, "images", createHash("sha256").update(bytes).digest("hex"))
+      mkdirSync(join(dir, "images"), { recursive: true })
+      if (!existsSync(path)) writeFileSync(path, bytes)
+      return path
+    })
+
+  /** What the machine's PXE firmware would boot: the deploy ramdisk's arguments, or null. */
+  const deployArgsOf = async (nodeId: string): Promise<DeployArgs | null> => {
+    const id = parseUuid(nodeId)
+    if (E.isLeft(id)) return null
+    const text = files === null ? memory!.configOf(id.right) : await files.readConfig(id.right)
+    const config = text === null ? E.left("no config") : parsePxeConfig(text)
+    if (E.isLeft(config) || config.right.defaultLabel !== "deploy" || config.right.deploy.deployKey === null) return null
+    return { nodeId: id.right, deployKey: config.right.deploy.deployKey, iscsiIqn: config.right.deploy.iscsiIqn }
+  }
+
+  /** The simulated ramdisk: export the node's disk under CHAP, then post pass_deploy_info. */
+  const ramdiskBoots = (config: DeployArgs) => {
+    const target = { portal: "127.0.0.1", port: 3260, iqn: config.iscsiIqn, lun: 1 }
+    const chap = { user: `sim-${randomBytes(4).toString("hex")}`, secret: randomBytes(12).toString("hex") }
+    if (options.diskDir !== undefined) {
+      mkdirSync(options.diskDir, { recursive: true })
+      const path = join(options.diskDir, `${config.nodeId}.img`)
+      const fd = openSync(path, "a")
+      try { ftruncateSync(fd, options.diskBytesOf?.(config.nodeId) ?? defaultDiskBytes) } finally { closeSync(fd) }
+      disks.attach(target, { path, chap: { user: chap.user, secret: Redacted.make(chap.secret) } })
+    }
+    options.callBack(config.nodeId, {
+      address: target.portal, port: target.port, iqn: target.iqn, lun: target.lun,
+      key: config.deployKey, error: null, chapUser: chap.user, chapSecret: chap.secret,
+    })
+  }
+
+  // Ramdisks booting, as files any process given the dir may deliver: {nodeId, due}. Claimed by
+  // rename, so each boots once; the process that powered the machine on need not live that long.
+  const bootsDir = options.diskDir === undefined ? null : join(options.diskDir, "boots")
+  if (bootsDir !== null) mkdirSync(bootsDir, { recursive: true, mode: 0o700 })
+  const boot = (nodeId: string) => {
+    void deployArgsOf(nodeId).catch(() => null).then((config) => { if (config !== null) ramdiskBoots(config) })
+  }
+  const deliverDue = () => {
+    if (bootsDir === null) return
+    let names: string[]
+    try { names = readdirSync(bootsDir).filter((f) => f.endsWith(".json")) } catch { return }
+    for (const name of names) {
+      const path = join(bootsDir, name)
+      let due: { nodeId: string; due: number }
+      try { due = JSON.parse(readFileSync(path, "utf8")) } catch { continue }
+      if (due.due > Date.now()) continue
+      const claimed = `${path}.${process.pid}`
+      try { renameSync(path, claimed) } catch { continue }
+      rmSync(claimed, { force: true })
+      boot(due.nodeId)
+    }
+  }
+  const poller = bootsDir === null ? null : setInterval(deliverDue, Math.max(10, Math.min(100, options.callbackDelayMs)))
+  poller?.unref()
+  const bootsRamdisk = (nodeId: string) =>
+    Effect.sync(() => {
+      if (bootsDir === null) { setTimeout(() => boot(nodeId), options.callbackDelayMs); return }
+      writeFileSync(join(bootsDir, `${nodeId}.json`), JSON.stringify({ nodeId, due: Date.now() + options.callbackDelayMs }))
+      setTimeout(deliverDue, options.callbackDelayMs).unref()
+    })
+
+  // A machine is its node: its simulated BMC is keyed by the node's UUID, not by driver_info.
+  const bmcOf = (n: NodeState): BmcAccess => ({ address: n.nodeId, port: 623, username: "", password: Redacted.make("") })
+  const description = "A simulated machine with a simulated deploy ramdisk, addressed by the node's UUID."
+  const simPower: PowerInterface = {
+    slot: "power", name: "sim", description, properties: [],
+    status: (n) => power.status(bmcOf(n)),
+    powerOn: (n) => Effect.tap(power.powerOn(bmcOf(n)), () => bootsRamdisk(n.nodeId)),
+    powerOff: (n) => power.powerOff(bmcOf(n)),
+    softPowerOff: (n) => power.softPowerOff(bmcOf(n)),
+    reboot: (n) => Effect.tap(power.reboot(bmcOf(n)), () => bootsRamdisk(n.nodeId)),
+  }
+  const simManagement: ManagementInterface = {
+    slot: "management", name: "sim", description, properties: [],
+    setBootDevice: (n, device, persistent) => power.setBootDevice(bmcOf(n), device, persistent),
+  }
+  const needsPort = (n: NodeState) => (n.ports.length === 0 ? `Node ${n.nodeId} does not have any port associated with it.` : null)
+
+  // The simulated ramdisk needs no real kernel, but the PXE config must name files that exist.
+  const deployImage = (what: string) => Effect.runSync(images.importBytes(new TextEncoder().encode(`simulated ${what}\n`))).id
+  const simBoot: BootInterface = {
+    slot: "boot", name: "sim-pxe", description: "PXE configs the simulated machines boot from.", properties: [],
+    validate: needsPort,
+    configurator, images: images.store,
+    defaultDeployImages: { kernel: deployImage("deploy kernel"), ramdisk: deployImage("deploy ramdisk") },
+  }
+  const simDeploy: DeployInterface = {
+    slot: "deploy", name: "sim-iscsi", description: "Images written to the simulated machines' disk files.", properties: [],
+    style: "ramdisk", block, images: images.store, ramdisk: { release: () => Effect.void }, imageOptional: true,
+  }
+  return {
+    vendor: {
+      hardwareTypes: [{
+        name: "sim",
+        description: "Simulated machines with a simulated deploy ramdisk (laptops, fast tests).",
+        interfaces: {
+          power: ["sim"], management: ["sim"], boot: ["sim-pxe"], deploy: ["sim-iscsi"],
+          bios: ["no-bios"], console: ["no-console"], firmware: ["no-firmware"], inspect: ["no-inspect"],
+          raid: ["no-raid"], rescue: ["no-rescue"], vendor: ["no-vendor"], network: ["noop"], storage: ["noop"],
+        },
+      }],
+      interfaces: [simPower, simManagement, simBoot, simDeploy],
+    },
+    images,
+    disks,
+    pressPowerButton: (nodeId) => power.powerOn({ address: nodeId, port: 623, username: "", password: Redacted.make("") }),
+    close: () => { if (poller !== null) clearInterval(poller) },
+  }
+}

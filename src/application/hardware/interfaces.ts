@@ -1,0 +1,92 @@
+// The interfaces a hardware type is made of (as in Ironic): each fills one slot (power, boot,
+// deploy, ...), declares the driver_info it reads and which of it is secret, checks values at
+// enroll and a node's readiness at validate, and does its slot's work for one node at a time.
+import type { Effect } from "effect"
+import type { InterfaceSlot, NodeState } from "../../domain/index.ts"
+import type {
+  BlockWriter, BootConfigurator, BootDevice, ChassisPower, DeployRamdisk, ImageStore, Secrets,
+} from "../../ports/index.ts"
+
+export interface PropertySpec {
+  readonly name: string
+  readonly description: string
+  /** validate reports a node without it; enroll accepts it missing (as Ironic does). */
+  readonly required?: true
+  /** Sealed before it is logged, masked when shown. */
+  readonly secret?: true
+}
+
+/** A hardware action that did not happen, in words an operator can act on. */
+export interface HardwareFailure { readonly message: string }
+
+export type Act<A> = Effect.Effect<A, HardwareFailure, Secrets>
+
+export interface InterfaceBase<S extends InterfaceSlot> {
+  readonly slot: S
+  /** Unique within its slot: "ipmitool", "pxe", "fake", ... */
+  readonly name: string
+  readonly description: string
+  readonly properties: ReadonlyArray<PropertySpec>
+  /** Why values present in driver_info cannot work (refused at enroll and update), or null. */
+  readonly checkInfo?: (info: Readonly<Record<string, unknown>>) => string | null
+  /** Why this interface cannot act on the node now (missing settings, no port ...), or null. */
+  readonly validate?: (node: NodeState) => string | null
+}
+
+export interface PowerInterface extends InterfaceBase<"power"> {
+  readonly status: (n: NodeState) => Act<ChassisPower>
+  readonly powerOn: (n: NodeState) => Act<void>
+  readonly powerOff: (n: NodeState) => Act<void>
+  /** Graceful shutdown; fails where the hardware cannot. */
+  readonly softPowerOff: (n: NodeState) => Act<void>
+  /** Power cycle; the node is on afterwards. */
+  readonly reboot: (n: NodeState) => Act<void>
+}
+
+export interface ManagementInterface extends InterfaceBase<"management"> {
+  /**
+   * Sets the device the node boots from next (and after, when persistent). A warning is kept only
+   * where the hardware accepted the session but cannot be told (see the adapter), else it fails.
+   */
+  readonly setBootDevice: (n: NodeState, device: BootDevice, persistent: boolean) => Act<{ readonly warning: string | null }>
+}
+
+export interface BootInterface extends InterfaceBase<"boot"> {
+  readonly configurator: BootConfigurator["Service"]
+  /** Where deploy kernels and ramdisks are read from. */
+  readonly images: ImageStore["Service"]
+  /** Deploy kernel and ramdisk (image ids) for nodes whose driver_info names none. */
+  readonly defaultDeployImages?: { readonly kernel: string; readonly ramdisk: string }
+}
+
+/**
+ * "ramdisk": the deploy and the cleaning boot a ramdisk that exports the disk and calls back (the
+ * seeds' iSCSI deploy). "instant": nothing to boot, write or wait for (Ironic's fake deploy).
+ */
+export type DeployInterface = InterfaceBase<"deploy"> & (
+  | { readonly style: "instant" }
+  | {
+    readonly style: "ramdisk"
+    readonly block: BlockWriter["Service"]
+    readonly images: ImageStore["Service"]
+    readonly ramdisk: DeployRamdisk["Service"]
+    /** Simulated machines may deploy without an image: nothing is written. */
+    readonly imageOptional: boolean
+  }
+)
+
+/** Slots declared and chosen per node, whose work is not carried by an interface yet. */
+export type DeclaredSlot = Exclude<InterfaceSlot, "power" | "management" | "boot" | "deploy">
+
+export type AnyInterface =
+  | PowerInterface | ManagementInterface | BootInterface | DeployInterface
+  | { [S in DeclaredSlot]: InterfaceBase<S> }[DeclaredSlot]
+
+export type InterfaceOf<S extends InterfaceSlot> = Extract<AnyInterface, { readonly slot: S }>
+
+/** A node's interfaces, one per slot, as its hardware type and its own choices resolve them. */
+export type NodeHardware = { readonly [S in InterfaceSlot]: InterfaceOf<S> }
+
+/** A declared-only interface: a name and a description, nothing to do. */
+export const declared = <S extends DeclaredSlot>(slot: S, name: string, description: string): InterfaceBase<S> =>
+  ({ slot, name, description, properties: [] })

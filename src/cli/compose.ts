@@ -1,0 +1,44 @@
+// The one composition root: the event store, clock, ids and secrets, the hardware types the service
+// enables (vendors registered in ./hardware.ts), and the application over them. `serve` adds the
+// HTTP API on top, `conductor` runs it bare, the application's tests and the benchmarks use it
+// in-process with their own stores and hardware.
+import { Effect, Exit, Layer, Scope } from "effect"
+import { makeApplication, type Application, type ApplicationConfig } from "../application/live.ts"
+import { makeRegistry, type EnabledHardware } from "../application/hardware/registry.ts"
+import type { CheckpointStore, Clock, EventStore, Ids, Secrets } from "../ports/index.ts"
+import type { HardwareSetup } from "./hardware.ts"
+
+export type Services = EventStore | CheckpointStore | Clock | Ids | Secrets
+
+export interface ComposeOptions {
+  readonly services: Layer.Layer<Services, unknown>
+  readonly hardware: HardwareSetup
+  readonly enabled?: EnabledHardware
+  readonly config: ApplicationConfig
+}
+
+export interface Composed {
+  readonly app: Application
+  /** Runs an Effect with the composed services. */
+  readonly run: <A, E>(eff: Effect.Effect<A, E, Services>) => Promise<A>
+  /** Stops the conductor and the projections, then the hardware. */
+  readonly close: () => Promise<void>
+}
+
+export const compose = async (options: ComposeOptions): Promise<Composed> => {
+  const scope = await Effect.runPromise(Scope.make())
+  const close = async () => {
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+    await options.hardware.close()
+  }
+  try {
+    const registry = makeRegistry(options.hardware.vendors, options.enabled)
+    const context = await Effect.runPromise(Layer.buildWithScope(options.services, scope))
+    const run = <A, E>(eff: Effect.Effect<A, E, Services>) => Effect.runPromise(Effect.provide(eff, context))
+    const app = await run(Scope.provide(scope)(makeApplication(registry, options.config)))
+    return { app, run, close }
+  } catch (e) {
+    await close()
+    throw e
+  }
+}

@@ -1,0 +1,114 @@
+// The hardware a service runs: the vendors registered here, one line each, and what they need to
+// start. fake-hardware always; sim (simulated machines with a simulated ramdisk) always; with a
+// state directory, the ipmi hardware type and the network boot and deploy it uses, and for
+// `--sim N` a rack of simulated machines on real servers when this machine can run them (else N
+// sim nodes). A new vendor adds its folder under src/adapters and one line in serveHardware.
+import { Effect } from "effect"
+import type { Vendor } from "../application/hardware/hardware-type.ts"
+import type { DeployCallback, NodeService } from "../application/node-service.ts"
+import type { Mac, NodeName } from "../domain/index.ts"
+import { notSupported } from "../adapters/common/declared.ts"
+import { fakeHardware } from "../adapters/fake/index.ts"
+import { makeSimHardware, type SimHardware } from "../adapters/sim/hardware.ts"
+import { passDeployInfoUrl, postPassDeployInfo } from "../adapters/sim/machine/callback.ts"
+import { realRackUnavailable, startIpmi } from "./sim-rack/index.ts"
+
+export interface HardwareSetup {
+  readonly vendors: ReadonlyArray<Vendor>
+  /** Runs once the API listens: simulated ramdisks post to it. */
+  readonly connect: (apiUrl: string) => void
+  /** Runs once the application is up: enrolls the simulated nodes this setup brings. */
+  readonly ready?: (service: NodeService["Service"]) => Promise<void>
+  readonly close: () => void | Promise<void>
+}
+
+export interface SimOptions {
+  /** Where simulated disks, PXE configs and ramdisk boots live, shared by every process given it. */
+  readonly diskDir?: string
+  readonly diskBytesOf?: (nodeId: string) => number
+  /** How long a simulated ramdisk takes to boot; default 200 ms. */
+  readonly callbackDelayMs?: number
+  /**
+   * Where a simulated ramdisk's pass_deploy_info goes: by default over HTTP to the API given to
+   * connect(), as a real ramdisk's does; tests and benchmarks hand it to the application directly.
+   */
+  readonly deliver?: (nodeId: string, callback: DeployCallback) => void
+  readonly log?: (line: string) => void
+}
+
+/** fake-hardware and sim, with the "no-*" interfaces every type may name. */
+export const simulatedHardware = (options: SimOptions = {}): HardwareSetup & { readonly sim: SimHardware } => {
+  let apiUrl: string | undefined
+  let closed = false
+  const overHttp = (nodeId: string, cb: DeployCallback) => {
+    if (apiUrl === undefined || closed) return
+    void postPassDeployInfo(passDeployInfoUrl(apiUrl, nodeId), {
+      address: cb.address, port: String(cb.port), iqn: cb.iqn, lun: String(cb.lun), key: cb.key, error: cb.error,
+      chap_user: cb.chapUser ?? "", chap_secret: cb.chapSecret ?? "",
+    }, 30_000).then((r) => {
+      if (r.kind === "unreachable" || r.status >= 300) options.log?.(`simulated ramdisk of ${nodeId}: call-back ${r.kind === "unreachable" ? r.reason : `answered ${r.status}`}`)
+    })
+  }
+  const sim = makeSimHardware({
+    callbackDelayMs: options.callbackDelayMs ?? 200,
+    ...(options.diskDir === undefined ? {} : { diskDir: options.diskDir }),
+    ...(options.diskBytesOf === undefined ? {} : { diskBytesOf: options.diskBytesOf }),
+    callBack: (nodeId, cb) => { if (!closed) (options.deliver ?? overHttp)(nodeId, cb) },
+  })
+  return {
+    vendors: [notSupported, fakeHardware, sim.vendor],
+    sim,
+    connect: (url) => { apiUrl = url },
+    close: () => { closed = true; sim.close() },
+  }
+}
+
+const simName = (i: number) => `sim-${String(i).padStart(5, "0")}`
+const simMac = (i: number) => `52:54:00:${[16, 8, 0].map((s) => ((i >> s) & 0xff).toString(16).padStart(2, "0")).join(":")}`
+
+/** Enrolls the sim nodes that do not exist yet (a restart over the same log adds none). */
+export const ensureSimNodes = async (service: NodeService["Service"], count: number) => {
+  for (let i = 1; i <= count; i++) {
+    const exists = await Effect.runPromise(Effect.match(service.get(simName(i)), { onSuccess: () => true, onFailure: () => false }))
+    if (exists) continue
+    const node = await Effect.runPromise(service.enroll({
+      name: simName(i) as NodeName, driver: "sim", driverInfo: {},
+      properties: { cpus: 4, memory_mb: 8192, local_gb: 40, cpu_arch: "x86_64" }, instanceInfo: {}, extra: {},
+    }, "serve:sim"))
+    await Effect.runPromise(service.addPort({ nodeRef: node.uuid, mac: simMac(i) as Mac }, "serve:sim"))
+  }
+}
+
+export interface ServeHardwareOptions {
+  /** Enables the "ipmi" hardware type: TFTP tree, image store, simulated rack live below it. */
+  readonly stateDir?: string
+  /** Simulated machines to run. */
+  readonly sim: number
+  /** Where sim keeps its simulated disks. */
+  readonly diskDir?: string
+  /** The conductor's ramdisk release port, where simulated ramdisks wait for "done". */
+  readonly releasePort: number
+  readonly log?: (line: string) => void
+  /** Notices for the operator (stdout). */
+  readonly say: (line: string) => void
+}
+
+export const serveHardware = async (options: ServeHardwareOptions): Promise<HardwareSetup> => {
+  const simulated = simulatedHardware({
+    ...(options.diskDir === undefined ? {} : { diskDir: options.diskDir }),
+    ...(options.log === undefined ? {} : { log: options.log }),
+  })
+  const why = options.sim === 0 ? null : options.stateDir === undefined ? "no --state-dir for the ipmi hardware type" : realRackUnavailable()
+  if (why !== null) options.say(`--sim ${options.sim}: ${options.sim} sim nodes (simulated machines in this process), not real servers (${why})`)
+  const simNodes = async (service: NodeService["Service"]) => { if (why !== null) await ensureSimNodes(service, options.sim) }
+  if (options.stateDir === undefined) return { ...simulated, ready: simNodes }
+  const ipmi = await startIpmi({
+    stateDir: options.stateDir, machines: why === null ? options.sim : 0, releasePort: options.releasePort, say: options.say,
+  })
+  return {
+    vendors: [...simulated.vendors, ...ipmi.vendors],
+    connect: simulated.connect,
+    ready: async (service) => { await simNodes(service); await ipmi.enroll(service) },
+    close: async () => { await simulated.close(); await ipmi.close() },
+  }
+}
