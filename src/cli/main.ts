@@ -5,6 +5,7 @@ import { parseArgs, UsageError } from "./args.ts"
 import { ApiError, makeClient, type Client } from "./client.ts"
 import { globalOptions, type Command, type Env } from "./command.ts"
 import { auditCommands } from "./commands/audit.ts"
+import { certifyCommand } from "./commands/certify.ts"
 import { conductorCommand } from "./commands/conductor.ts"
 import { importCommand, ImportRefused } from "./commands/import.ts"
 import { nodeCommands } from "./commands/nodes.ts"
@@ -14,7 +15,7 @@ import { serveCommand } from "./commands/serve.ts"
 import { stdoutOut } from "./output.ts"
 
 const commands: ReadonlyArray<Command> = [
-  serveCommand, conductorCommand, ...nodeCommands, importCommand, ...portCommands, ...provisionCommands, ...auditCommands,
+  serveCommand, conductorCommand, ...nodeCommands, importCommand, ...portCommands, ...provisionCommands, ...auditCommands, certifyCommand,
 ]
 
 const usage = () =>
