@@ -182,9 +182,17 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, regist
         return command
       })
 
+    /** Provision targets an interface carries out: refused where the node's interface is a "no-*" one. */
+    const carriedBy: Partial<Record<ProvisionTarget, "inspect" | "rescue">> = { inspect: "inspect", rescue: "rescue" }
+
     const provision = (ref: string, target: ProvisionTarget, options: { preserveEphemeral?: boolean }, actor: string) =>
       Effect.gen(function* () {
         const node = yield* resolve(ref)
+        const slot = carriedBy[target]
+        const chosen = slot === undefined ? undefined : interfacesOf(node)[slot]
+        if (chosen !== undefined && chosen.startsWith("no-")) {
+          return yield* Effect.fail(new InvalidInput({ reason: `Node ${node.nodeId} can not ${target}: its ${slot}_interface is ${chosen}.` }))
+        }
         if (options.preserveEphemeral && target !== "rebuild") {
           return yield* Effect.fail(new InvalidInput({ reason: "preserve_ephemeral applies to rebuild only." }))
         }

@@ -28,7 +28,7 @@ export interface ServiceOptions {
   readonly hardware?: HardwareSetup
   /** Which registered hardware types and interfaces nodes may use; default: all. */
   readonly enabled?: EnabledHardware
-  /** Enables the "ipmi" hardware type (TFTP tree, image store, simulated rack under it); ignored with `hardware`. */
+  /** Enables the "ipmi" hardware type (TFTP tree, image store, simulated rack under it; default `<db>.state`); ignored with `hardware`. */
   readonly stateDir?: string
   readonly conductor?: Partial<ConductorConfig>
   readonly log?: (line: string) => void
@@ -79,11 +79,13 @@ export const startService = async (options: ServiceOptions): Promise<RunningServ
     ? SecretsWithKey(randomBytes(32))
     : SecretsFromKeyFile(options.keyFile ?? `${options.db}.key`)
   const sim = options.sim ?? 0
+  // The ipmi hardware type keeps its TFTP tree and images beside the log, as `serve` does.
+  const stateDir = options.stateDir ?? (options.db === undefined ? undefined : `${options.db}.state`)
   let hardware: HardwareSetup
   try {
     hardware = options.hardware ?? await serveHardware({
       sim, releasePort: config.conductor.perform.ramdiskReleasePort, say: options.say ?? (() => {}),
-      ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }),
+      ...(stateDir === undefined ? {} : { stateDir }),
       ...(options.db === undefined ? {} : { diskDir: `${options.db}.disks` }),
       ...(options.log === undefined ? {} : { log: options.log }),
     })

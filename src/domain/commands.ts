@@ -34,7 +34,8 @@ export type NodeCommand =
   | { readonly type: "IssueRamdiskKey"; readonly keyHash: string; readonly sealedKey: Sealed }
   | { readonly type: "AcceptCleaningIscsi"; readonly target: IscsiTarget }
   | { readonly type: "TimeOutWait"; readonly now: string }
-  | { readonly type: "Complete"; readonly properties?: Record<string, unknown> }
+  /** `imageless`: the node's deploy interface writes no image (Ironic's fake deploy), so a deploy completes without one. */
+  | { readonly type: "Complete"; readonly properties?: Record<string, unknown>; readonly imageless?: true }
   | { readonly type: "Fail"; readonly error: string }
   // Hardware: ask, then record what came of it.
   | { readonly type: "RequestHardware"; readonly request: HardwareRequestBody }

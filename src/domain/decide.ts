@@ -164,7 +164,8 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
       if (type === undefined) return E.left(invalidTransition(s.nodeId, "done", s.provisionState))
       switch (type) {
         case "DeployDone":
-          if (!s.deploy?.imageWritten) return refuse(s, "Conflict", "done", `The image of node ${s.nodeId} has not been written yet.`)
+          if (!s.deploy) return refuse(s, "Conflict", "done", `Node ${s.nodeId} has no deploy running.`)
+          if (!s.deploy.imageWritten && c.imageless !== true) return refuse(s, "Conflict", "done", `The image of node ${s.nodeId} has not been written yet.`)
           return ok({ type, data: { deployId: s.deploy.deployId } })
         case "Inspected": return ok({ type, data: { properties: c.properties ?? {} } })
         default: return ok({ type, data: {} } as NodeEvent)

@@ -1,4 +1,4 @@
-// End to end: `ironledger serve` as a real process (SQLite log, fake-hardware nodes), driven by
+// End to end: `ironledger serve` as a real process (SQLite log, fake-hardware and sim nodes), driven by
 // Debian's real `baremetal` CLI (python3-ironicclient) through a node's whole life, then by
 // ironledger's own CLI: CSV import and the offline audit commands reading the SQLite file.
 import { after, before, describe, test } from "node:test"
@@ -180,6 +180,78 @@ describe("Debian's baremetal CLI drives ironledger", () => {
     const gone = await baremetal("node", "show", "e2e-1")
     assert.notEqual(gone.code, 0)
     assert.match(gone.stderr, /could not be found/)
+  })
+})
+
+describe("fake-hardware as in Ironic, and the hardware types through the stock CLI", () => {
+  test("a fake-hardware node with ipmi_* driver_info and no port goes through its life, each transition within 1 s", { timeout: 240_000 }, async () => {
+    const created = JSON.parse(ok(await baremetal("node", "create", "--driver", "fake-hardware", "--name", "fake-ipmi",
+      "--driver-info", "ipmi_address=192.0.2.50", "--driver-info", "ipmi_username=admin", "--driver-info", "ipmi_password=lab-pass-9",
+      "-f", "json"), "node create").stdout) as Record<string, unknown>
+    assert.equal(created["power_interface"], "fake")
+    assert.equal(created["deploy_interface"], "fake")
+    assert.equal((created["driver_info"] as Record<string, unknown>)["ipmi_password"], "******")
+    for (const verb of ["manage", "provide", "deploy", "undeploy"]) ok(await baremetal("node", verb, "fake-ipmi", "--wait", "60"), verb)
+    const history = (await api("/v1/nodes/fake-ipmi/history")).body["history"] as Array<{ type: string; created_at: string }>
+    const at = (type: string, after = 0) => {
+      const i = history.findIndex((h, k) => k >= after && h.type === type)
+      assert.ok(i >= 0, `history lacks ${type}: ${history.map((h) => h.type).join(", ")}`)
+      return { i, t: Date.parse(history[i]!.created_at) }
+    }
+    for (const [asked, done] of [["ManageRequested", "Verified"], ["ProvideRequested", "CleaningDone"], ["DeployRequested", "DeployDone"], ["UndeployRequested", "CleaningDone"]] as const) {
+      const from = at(asked)
+      const to = at(done, from.i)
+      assert.ok(to.t - from.t < 1000, `${asked} -> ${done} took ${to.t - from.t} ms`)
+    }
+    const node = (await api("/v1/nodes/fake-ipmi")).body
+    assert.equal(node["provision_state"], "available")
+    assert.equal(history.filter((h) => h.type === "CallbackAwaited").length, 0, "fake-hardware waited for a ramdisk")
+  })
+
+  test("driver list, driver show and driver property list", async () => {
+    const list = JSON.parse(ok(await baremetal("driver", "list", "-f", "json"), "driver list").stdout) as Array<Record<string, unknown>>
+    const names = list.map((d) => d["Supported driver(s)"])
+    for (const name of ["fake-hardware", "ipmi", "sim"]) assert.ok(names.includes(name), `driver list lacks ${name}: ${names.join(", ")}`)
+    const ipmi = JSON.parse(ok(await baremetal("driver", "show", "ipmi", "-f", "json"), "driver show").stdout) as Record<string, unknown>
+    assert.equal(ipmi["default_power_interface"], "ipmitool")
+    assert.equal(ipmi["default_boot_interface"], "pxe")
+    assert.match(String(ipmi["enabled_deploy_interfaces"]), /^\[?.?iscsi.?\]?$/)
+    const props = JSON.parse(ok(await baremetal("driver", "property", "list", "ipmi", "-f", "json"), "driver property list").stdout) as Array<Record<string, string>>
+    const byName = new Map(props.map((p) => [p["Property"], p["Description"]]))
+    assert.match(byName.get("ipmi_address") ?? "", /Required\./)
+    assert.ok(byName.has("ipmi_password") && byName.has("deploy_kernel"))
+    const unknown = await baremetal("driver", "show", "no-such-vendor")
+    assert.notEqual(unknown.code, 0)
+    assert.match(unknown.stderr, /no-such-vendor/)
+  })
+
+  test("interfaces are shown, set and refused as the hardware type allows; bad BMC settings are refused at enroll", async () => {
+    const node = JSON.parse(ok(await baremetal("node", "create", "--driver", "fake-hardware", "--name", "iface-1", "-f", "json"), "create").stdout)
+    assert.equal(node["inspect_interface"], "fake")
+    ok(await baremetal("node", "set", "iface-1", "--inspect-interface", "no-inspect"), "set inspect interface")
+    assert.equal((await api("/v1/nodes/iface-1")).body["inspect_interface"], "no-inspect")
+    const wrong = await baremetal("node", "set", "iface-1", "--power-interface", "ipmitool")
+    assert.notEqual(wrong.code, 0)
+    assert.match(wrong.stderr, /does not support power_interface "ipmitool"/)
+    ok(await baremetal("node", "unset", "iface-1", "--inspect-interface"), "unset inspect interface")
+    assert.equal((await api("/v1/nodes/iface-1")).body["inspect_interface"], "fake")
+    const badAddress = await baremetal("node", "create", "--driver", "ipmi", "--driver-info", "ipmi_address=not a host!")
+    assert.notEqual(badAddress.code, 0)
+    assert.match(badAddress.stderr, /ipmi_address must be a host name or an IP address/)
+    const badPort = await baremetal("node", "create", "--driver", "ipmi", "--driver-info", "ipmi_address=192.0.2.1", "--driver-info", "ipmi_port=70000")
+    assert.notEqual(badPort.code, 0)
+    assert.match(badPort.stderr, /ipmi_port must be a port number from 1 to 65535/)
+    const unknownType = await baremetal("node", "create", "--driver", "acme-bmc")
+    assert.notEqual(unknownType.code, 0)
+    assert.match(unknownType.stderr, /Could not find the following driver\(s\) or hardware type\(s\): acme-bmc/)
+    const noAddress = JSON.parse(ok(await baremetal("node", "create", "--driver", "ipmi", "--name", "no-bmc", "-f", "json"), "create ipmi").stdout)
+    const validated = JSON.parse(ok(await baremetal("node", "validate", "no-bmc", "-f", "json"), "validate").stdout) as Array<Record<string, unknown>>
+    const power = validated.find((v) => v["Interface"] === "power")!
+    assert.equal(power["Result"], false)
+    assert.match(String(power["Reason"]), /Missing the following IPMI credentials in node's driver_info: ipmi_address/)
+    assert.equal(validated.find((v) => v["Interface"] === "inspect")!["Result"], null)
+    ok(await baremetal("node", "delete", noAddress.uuid), "delete")
+    ok(await baremetal("node", "delete", "iface-1"), "delete")
   })
 })
 

@@ -109,7 +109,9 @@ export const deployStarted = (n: NodeState): boolean =>
 const deploySteps = (s: NodeState, ctx: PlanContext): Plan => {
   const d = s.deploy
   if (d === null) return fail("deploying without a deploy request")
-  if (ctx.deployStyle === "instant") return walk(s, [{ name: "deploy:power", request: powerOnOrReboot(s) }], () => complete, fail)
+  if (ctx.deployStyle === "instant") {
+    return walk(s, [{ name: "deploy:power", request: powerOnOrReboot(s) }], () => ({ kind: "command", command: { type: "Complete", imageless: true } }), fail)
+  }
   if (d.iscsi === null) {
     if (!deployStarted(s) && !ctx.mayStartDeploy()) return { kind: "idle", why: "queued: the concurrent deploy limit is reached" }
     // The wait begins before the power-on: a ramdisk that boots fast must find the node waiting.
