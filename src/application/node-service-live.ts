@@ -268,7 +268,9 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, regist
       enroll,
       get: (ref) => Effect.map(resolve(ref), view),
       list: (filter, page) =>
-        Effect.sync(() => {
+        filter.driver !== undefined && registry.hardwareType(filter.driver) === undefined
+          ? Effect.fail(new InvalidInput({ reason: `Could not find the following driver(s) or hardware type(s): ${filter.driver}.` }))
+          : Effect.sync(() => {
           const all = fleet.list().filter((n) =>
             (filter.provisionState === undefined || n.provisionState === filter.provisionState) &&
             (filter.maintenance === undefined || n.maintenance === filter.maintenance) &&
