@@ -5,13 +5,15 @@
 //   rack1-01,ipmi,127.0.0.1,9001,admin,secret,52:54:00:aa:00:01;52:54:00:aa:00:02,8,16384,100,x86_64
 //
 // Columns: name (required), macs (required; one or more MACs separated by ";" or spaces), uuid,
-// driver (ipmi or fake-hardware; default ipmi when bmc_address is set, else fake-hardware),
-// bmc_address, bmc_port, bmc_user, bmc_password, deploy_kernel, deploy_ramdisk (driver_info),
+// driver (a hardware type the service has; default ipmi when bmc_address is set, else
+// fake-hardware), bmc_address, bmc_port, bmc_user, bmc_password (the BMC, stored under the keys
+// the hardware type names for them: see import.ts), deploy_kernel, deploy_ramdisk (driver_info),
 // cpus, memory_mb, local_gb, cpu_arch (properties), and free-form driver_info.KEY, properties.KEY,
 // instance_info.KEY, extra.KEY. Empty cells are left out. Lines starting with # and blank lines are
 // skipped. Fields may be quoted ("a,b"; "" for a quote). Every row is checked before any is applied.
 import * as E from "fp-ts/lib/Either.js"
 import { Driver, NodeName, PortNumber, parseMac, parseUuid } from "../domain/index.ts"
+import type { BmcSetting } from "./bmc-settings.ts"
 
 export interface ImportRow {
   /** 1-based line of the file where the row starts. */
@@ -25,6 +27,8 @@ export interface ImportRow {
     readonly instance_info: Record<string, string>
     readonly extra: Record<string, string>
   }
+  /** The bmc_* cells, stored under the hardware type's own driver_info keys once it is known. */
+  readonly bmc: Partial<Record<BmcSetting, string | number>>
   readonly macs: ReadonlyArray<string>
 }
 
@@ -79,7 +83,7 @@ export const parseCsvRecords = (text: string): E.Either<RowError, ReadonlyArray<
 }
 
 const driverInfoColumns: Record<string, string> = {
-  bmc_address: "ipmi_address", bmc_port: "ipmi_port", bmc_user: "ipmi_username", bmc_password: "ipmi_password",
+  bmc_address: "address", bmc_port: "port", bmc_user: "username", bmc_password: "password",
   deploy_kernel: "deploy_kernel", deploy_ramdisk: "deploy_ramdisk",
 }
 const integerProperties = new Set(["cpus", "memory_mb", "local_gb"])
@@ -117,16 +121,17 @@ const rowOf = (header: ReadonlyArray<string>, rec: RawRecord): E.Either<Readonly
   const uuid = uuidRaw === undefined ? undefined : parseUuid(uuidRaw)
   if (uuid !== undefined && E.isLeft(uuid)) problems.push(uuid.left)
   const driver = get("driver") ?? (get("bmc_address") !== undefined ? "ipmi" : "fake-hardware")
-  if (!Driver.is(driver)) problems.push(`driver "${driver}" is not one of ipmi, fake-hardware`)
-  if (driver === "ipmi" && get("bmc_address") === undefined) problems.push("an ipmi node needs bmc_address")
+  if (E.isLeft(Driver.decode(driver))) problems.push(`driver "${driver}" is not a hardware type name`)
   const driverInfo: Record<string, string | number> = {}
+  const bmc: Partial<Record<BmcSetting, string | number>> = {}
   for (const [col, key] of Object.entries(driverInfoColumns)) {
     const v = get(col)
     if (v === undefined) continue
     if (col === "bmc_port") {
       if (!/^\d{1,5}$/.test(v) || !PortNumber.is(Number(v))) problems.push(`bmc_port "${v}" is not a TCP port`)
-      else driverInfo[key] = Number(v)
-    } else driverInfo[key] = v
+      else bmc.port = Number(v)
+    } else if (col.startsWith("bmc_")) bmc[key as BmcSetting] = v
+    else driverInfo[key] = v
   }
   const properties: Record<string, string | number> = {}
   for (const col of integerProperties) {
@@ -164,6 +169,7 @@ const rowOf = (header: ReadonlyArray<string>, rec: RawRecord): E.Either<Readonly
       name: name!, driver, driver_info: driverInfo, properties, instance_info: instanceInfo, extra,
       ...(uuid !== undefined && E.isRight(uuid) ? { uuid: uuid.right } : {}),
     },
+    bmc,
     macs,
   })
 }

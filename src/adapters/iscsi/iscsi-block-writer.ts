@@ -29,5 +29,3 @@ export const iscsiBlockWriter = (options: IscsiBlockWriterOptions = {}): BlockWr
 
 export const iscsiBlockWriterLayer = (options: IscsiBlockWriterOptions = {}): Layer.Layer<BlockWriter> =>
   Layer.succeed(BlockWriter, iscsiBlockWriter(options))
-
-export const IscsiBlockWriterLive = iscsiBlockWriterLayer()

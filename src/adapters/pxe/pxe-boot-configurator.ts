@@ -3,7 +3,7 @@
 import { Effect, Layer } from "effect"
 import { BootConfigurator } from "../../ports/boot-configurator.ts"
 import { makeBootConfigurator, type ConfiguratorOptions } from "./configurator.ts"
-import { startDnsmasq, type Dnsmasq, type DnsmasqFailed, type DnsmasqSettings } from "./dnsmasq.ts"
+import type { Dnsmasq } from "./dnsmasq.ts"
 import { makeFsTree } from "./fs-tree.ts"
 
 export interface PxeBootConfiguratorConfig extends Omit<ConfiguratorOptions, "onLinksChanged"> {
@@ -22,13 +22,3 @@ export const makePxeBootConfigurator = async (config: PxeBootConfiguratorConfig)
 
 export const PxeBootConfigurator = (config: PxeBootConfiguratorConfig): Layer.Layer<BootConfigurator> =>
   Layer.effect(BootConfigurator, Effect.promise(() => makePxeBootConfigurator(config)))
-
-/** The service's wiring: the tree plus a dnsmasq serving it, stopped with the layer. */
-export const PxeBootConfiguratorWithDnsmasq = (
-  config: Omit<PxeBootConfiguratorConfig, "dnsmasq">,
-  dnsmasq: Omit<DnsmasqSettings, "tftpRoot">,
-): Layer.Layer<BootConfigurator, DnsmasqFailed> =>
-  Layer.effect(BootConfigurator, Effect.gen(function* () {
-    const server = yield* startDnsmasq({ ...dnsmasq, tftpRoot: config.tftpRoot })
-    return yield* Effect.promise(() => makePxeBootConfigurator({ ...config, dnsmasq: server }))
-  }))

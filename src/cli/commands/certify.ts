@@ -13,11 +13,9 @@ import { initialState, type Uuid } from "../../domain/index.ts"
 import { SecretsWithKey } from "../../adapters/system/secrets.ts"
 import { UsageError } from "../args.ts"
 import { noMorePositionals, type Command } from "../command.ts"
+import { bmcKey, type BmcSetting } from "../bmc-settings.ts"
 import { serveHardware } from "../hardware.ts"
 import { table } from "../output.ts"
-
-/** Which driver_info key a flag fills, read from the power interface's own property names. */
-const keyFor = (names: ReadonlyArray<string>, test: RegExp) => names.find((n) => test.test(n))
 
 export class CertificationFailed extends Error {}
 
@@ -38,17 +36,17 @@ export const certifyCommand: Command = {
       }
       const names = registry.properties(driver).filter((p) => p.slot === "power").map((p) => p.name)
       const info: Record<string, string> = {}
-      const fill = (flag: string, test: RegExp, value: string | undefined) => {
+      const fill = (flag: string, setting: BmcSetting, value: string | undefined) => {
         if (value === undefined) return
-        const key = keyFor(names, test)
+        const key = bmcKey(names, setting)
         if (key === undefined) throw new UsageError(`--${flag}: the ${driver} power interface has no such setting (it reads ${names.join(", ") || "none"})`)
         info[key] = value
       }
-      fill("bmc", /address$/, args.strings["bmc"])
-      fill("port", /_port$/, args.strings["port"])
-      fill("username", /username$/, args.strings["username"])
+      fill("bmc", "address", args.strings["bmc"])
+      fill("port", "port", args.strings["port"])
+      fill("username", "username", args.strings["username"])
       const passwordFile = args.strings["password-file"]
-      fill("password-file", /password$/, passwordFile === undefined ? undefined : readFileSync(passwordFile, "utf8").replace(/\r?\n$/, ""))
+      fill("password-file", "password", passwordFile === undefined ? undefined : readFileSync(passwordFile, "utf8").replace(/\r?\n$/, ""))
       for (const pair of args.lists["driver-info"] ?? []) {
         const eq = pair.indexOf("=")
         if (eq <= 0) throw new UsageError(`--driver-info takes KEY=VALUE, got ${pair}`)

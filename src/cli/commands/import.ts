@@ -6,6 +6,7 @@ import * as E from "fp-ts/lib/Either.js"
 import { UsageError } from "../args.ts"
 import { ApiError, enc, type Client } from "../client.ts"
 import { noMorePositionals, positional, type Command } from "../command.ts"
+import { bmcKey, type BmcSetting } from "../bmc-settings.ts"
 import { parseImportCsv, type ImportRow, type RowError } from "../csv.ts"
 import { table } from "../output.ts"
 
@@ -22,6 +23,46 @@ const exists = async (client: Client, path: string): Promise<boolean> => {
     if (e instanceof ApiError && e.status === 404) return false
     throw e
   }
+}
+
+const columnOf: Record<BmcSetting, string> = { address: "bmc_address", port: "bmc_port", username: "bmc_user", password: "bmc_password" }
+
+/**
+ * Each row's bmc_* cells under the driver_info keys its hardware type names for them, read from
+ * the service (`GET /v1/drivers/NAME/properties`): an unknown type, a type without such a setting,
+ * or a required address left empty is an error on that row's line.
+ */
+const placeBmcSettings = async (client: Client, rows: ReadonlyArray<ImportRow>): Promise<{ rows: Array<ImportRow>; errors: Array<RowError> }> => {
+  const propertiesOf = new Map<string, Record<string, string> | null>()
+  const errors: Array<RowError> = []
+  const placed: Array<ImportRow> = []
+  for (const row of rows) {
+    const driver = row.node.driver
+    if (!propertiesOf.has(driver)) {
+      propertiesOf.set(driver, await client.get<Record<string, string>>(`/v1/drivers/${enc(driver)}/properties`).catch((e) => {
+        if (e instanceof ApiError && e.status === 404) return null
+        throw e
+      }))
+    }
+    const properties = propertiesOf.get(driver)!
+    if (properties === null) {
+      errors.push({ line: row.line, message: `driver "${driver}": the service has no such hardware type` })
+      continue
+    }
+    const names = Object.keys(properties)
+    const driverInfo = { ...row.node.driver_info }
+    for (const [setting, value] of Object.entries(row.bmc) as Array<[BmcSetting, string | number]>) {
+      const key = bmcKey(names, setting)
+      if (key === undefined) errors.push({ line: row.line, message: `${columnOf[setting]}: the ${driver} hardware type has no such setting` })
+      else driverInfo[key] = value
+    }
+    const address = bmcKey(names, "address")
+    if (address !== undefined && /Required\.$/.test(properties[address]!) && driverInfo[address] === undefined) {
+      errors.push({ line: row.line, message: `a ${driver} node needs bmc_address` })
+    }
+    placed.push({ ...row, node: { ...row.node, driver_info: driverInfo } })
+  }
+  return { rows: placed, errors }
 }
 
 /** The rows checked against what the service already holds. */
@@ -77,10 +118,11 @@ export const importCommand: Command = {
     const parsed = parseImportCsv(text)
     if (E.isLeft(parsed)) throw new ImportRefused(`${report(file, parsed.left)}\nnothing was imported`)
     const client = env.client()
-    const clashes = await checkAgainstService(client, parsed.right)
+    const placed = await placeBmcSettings(client, parsed.right)
+    const clashes = [...placed.errors, ...await checkAgainstService(client, placed.rows)].sort((a, b) => a.line - b.line)
     if (clashes.length > 0) throw new ImportRefused(`${report(file, clashes)}\nnothing was imported`)
     const created: Array<Created> = []
-    for (const row of parsed.right) {
+    for (const row of placed.rows) {
       try {
         created.push(await applyRow(client, row))
       } catch (e) {
