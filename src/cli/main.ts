@@ -12,9 +12,11 @@ import { portCommands } from "./commands/ports.ts"
 import { provisionCommands } from "./commands/provision.ts"
 import { serveCommand } from "./commands/serve.ts"
 import { stdoutOut } from "./output.ts"
+import { verifyCommands } from "./commands/verify.ts"
 
 const commands: ReadonlyArray<Command> = [
   serveCommand, conductorCommand, ...nodeCommands, importCommand, ...portCommands, ...provisionCommands, ...auditCommands,
+  ...verifyCommands,
 ]
 
 const usage = () =>

@@ -14,6 +14,7 @@ import { ApplicationLayer, defaultApplicationConfig } from "../application/live.
 import { NodeService } from "../application/node-service.ts"
 import type { ConductorConfig } from "../application/conductor/conductor.ts"
 import { ensureFakeSimNodes, serveDrivers, type DriverSetup } from "./drivers.ts"
+import { startNotary, type NotaryOptions } from "./notary.ts"
 
 export { fakeHardwareDrivers, type DriverSetup } from "./drivers.ts"
 
@@ -39,6 +40,8 @@ export interface ServiceOptions {
   readonly sim?: number
   /** Notices for the operator (the simulated rack, fall-backs); default: none. */
   readonly say?: (line: string) => void
+  /** The notary's checkpoints (ADR 0030); on by default, `false` turns it off. */
+  readonly notary?: NotaryOptions | false
 }
 
 export interface RunningService {
@@ -93,12 +96,15 @@ export const startService = async (options: ServiceOptions): Promise<RunningServ
   }
   setup.connect(api.url)
   const layer = ApplicationLayer(setup.drivers, config).pipe(
-    Layer.provide(Layer.mergeAll(stores, SystemClock, RandomIds, secrets)),
+    // provideMerge: the notary runs on the same store and clock.
+    Layer.provideMerge(Layer.mergeAll(stores, SystemClock, RandomIds, secrets)),
   )
   const runtime = ManagedRuntime.make(layer)
   // The conductor stops before the drivers it drives.
+  let stopNotary = async () => {}
   const close = async () => {
     await api.close()
+    await stopNotary()
     await runtime.dispose()
     await setup.close()
   }
@@ -107,6 +113,7 @@ export const startService = async (options: ServiceOptions): Promise<RunningServ
     await setup.ready?.(nodeService)
     // Drivers given by the caller bring no nodes of their own: `sim` means fake-hardware ones.
     if (options.drivers !== undefined && sim > 0) await ensureFakeSimNodes(nodeService, sim)
+    if (options.notary !== false) stopNotary = startNotary(runtime, options.notary ?? {})
     resolveService(nodeService)
   } catch (e) {
     rejectService(e)
