@@ -70,6 +70,7 @@ export const makeLogVerifier = (options: VerifyOptions) => {
   /** Last position vouched for by a matching checkpoint; the chain is broken after a mismatch. */
   let coveredUpTo = -1
   let chainBroken = false
+  const matchedPositions = new Map<string, Array<number>>()
 
   const settle = (upTo: number) => {
     while (next < pending.length && pending[next]!.checkpoint.position <= upTo) {
@@ -85,15 +86,18 @@ export const makeLogVerifier = (options: VerifyOptions) => {
       if (chainBroken) continue
       if (checkpoint.logHash === chain && checkpoint.events === events) {
         checkpointsMatched++
+        matchedPositions.set(source, [...(matchedPositions.get(source) ?? []), checkpoint.position])
         coveredUpTo = Math.max(coveredUpTo, checkpoint.position)
         continue
       }
       chainBroken = true
-      const from = coveredUpTo + 1
+      // From after the last checkpoint of the same source that matched: one from another source
+      // (the log itself) matching where an exported one does not was forged with the log.
+      const from = (matchedPositions.get(source)?.at(-1) ?? 0) + 1
       const counted = checkpoint.events === events ? "" : ` (${events} events where it counted ${checkpoint.events})`
       findings.push({
-        kind: "checkpoint", position: Math.max(from, 1), range: { from: Math.max(from, 1), to: checkpoint.position },
-        message: `the log does not match ${when}${counted}: an event between positions ${Math.max(from, 1)} and ${checkpoint.position} was changed, removed, inserted or reordered`,
+        kind: "checkpoint", position: from, range: { from, to: checkpoint.position },
+        message: `the log does not match ${when}${counted}: an event between positions ${from} and ${checkpoint.position} was changed, removed, inserted or reordered`,
       })
     }
   }

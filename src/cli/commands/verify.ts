@@ -60,6 +60,16 @@ export const verifyLogFile = (db: string, checkpointsFile?: string, publicKeyFil
 
 export class LogTampered extends Error {}
 
+/** The notary's checkpoints in the log at `db`, as JSON lines. */
+export const exportCheckpoints = (db: string): string => {
+  const log = openLogReadOnly(db)
+  try {
+    return log.stream(NOTARY_STREAM).filter(isCheckpoint).map((e) => `${JSON.stringify(e.data)}\n`).join("")
+  } finally {
+    log.close()
+  }
+}
+
 const verify: Command = {
   words: ["verify"],
   usage: "verify --db FILE [--checkpoints FILE] [--public-key FILE]",
@@ -87,13 +97,7 @@ const checkpoints: Command = {
   options: { db: "string", out: "string" },
   run: async (args, env) => {
     noMorePositionals(args, 0)
-    const log = openLogReadOnly(requireDb(args.strings["db"], "checkpoints"))
-    let lines: string
-    try {
-      lines = log.stream(NOTARY_STREAM).filter(isCheckpoint).map((e) => `${JSON.stringify(e.data)}\n`).join("")
-    } finally {
-      log.close()
-    }
+    const lines = exportCheckpoints(requireDb(args.strings["db"], "checkpoints"))
     const out = args.strings["out"]
     if (out === undefined) env.out.write(lines)
     else writeFileSync(out, lines)
