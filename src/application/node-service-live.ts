@@ -13,6 +13,8 @@ import {
   type AppError, type DeployCallback, type EnrollInput, type NodeChanges, type PowerTarget, type ProvisionTarget,
 } from "./node-service.ts"
 import { historyFor, stateAtFor } from "./audit.ts"
+import { fleetAt } from "./fleet-at.ts"
+import { historyMatcher } from "./history-filter.ts"
 import { toNodeView, portViews, type Progress } from "./projections/node-view.ts"
 import type { Fleet } from "./projections/fleet.ts"
 import { isSecretField, MASK } from "./secret-fields.ts"
@@ -247,9 +249,11 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle) =>
         Effect.gen(function* () {
           const node = yield* resolve(ref, true)
           const entries = yield* withStore(historyFor(node.nodeId))
-          return entries.filter((e) => e.revision > (page.afterRevision ?? -1)).slice(0, page.limit)
+          const wanted = historyMatcher(page.filter)
+          return entries.filter((e) => e.revision > (page.afterRevision ?? -1) && wanted(e)).slice(0, page.limit)
         }),
       stateAt: (ref, at) => Effect.flatMap(resolve(ref, true), (node) => withStore(stateAtFor(node.nodeId, at))),
+      fleetAt: (at) => withStore(fleetAt(at)),
       addPort: ({ nodeRef, mac }, actor) =>
         claiming([mac], (key) => (fleet.findByMac(key) === undefined ? null : `A port with MAC address ${key} already exists.`), Effect.gen(function* () {
           const node = yield* resolve(nodeRef)

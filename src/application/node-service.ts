@@ -3,6 +3,8 @@
 import { Context, Data, type Effect } from "effect"
 import type { DomainError, Driver, Mac, NodeName, PowerState, ProvisionState, Uuid } from "../domain/index.ts"
 import type { StoreUnavailable } from "../ports/index.ts"
+import type { FleetAt } from "./fleet-at.ts"
+import type { HistoryFilter } from "./history-filter.ts"
 
 /** A node as the API shows it (Ironic's field names are mapped in the HTTP adapter). */
 export interface NodeView {
@@ -154,8 +156,10 @@ export class NodeService extends Context.Service<NodeService, {
   ) => Effect.Effect<void, AppError>
   readonly power: (ref: string, target: PowerTarget, actor: string) => Effect.Effect<void, AppError>
   readonly passDeployInfo: (ref: string, callback: DeployCallback) => Effect.Effect<void, AppError>
-  readonly history: (ref: string, page: { readonly limit: number; readonly afterRevision?: number }) =>
+  readonly history: (ref: string, page: { readonly limit: number; readonly afterRevision?: number; readonly filter?: HistoryFilter }) =>
     Effect.Effect<ReadonlyArray<HistoryEntry>, AppError>
+  /** Every node as it was at `at` (ISO 8601), with counts by provision state. */
+  readonly fleetAt: (at: string) => Effect.Effect<FleetAt, AppError>
   /** The node as it was at `at` (ISO 8601), folded from its events up to then. */
   readonly stateAt: (ref: string, at: string) => Effect.Effect<NodeView, AppError>
 

@@ -13,10 +13,11 @@ import { provisionCommands } from "./commands/provision.ts"
 import { serveCommand } from "./commands/serve.ts"
 import { stdoutOut } from "./output.ts"
 import { verifyCommands } from "./commands/verify.ts"
+import { fleetExportCommands } from "./commands/fleet-export.ts"
 
 const commands: ReadonlyArray<Command> = [
   serveCommand, conductorCommand, ...nodeCommands, importCommand, ...portCommands, ...provisionCommands, ...auditCommands,
-  ...verifyCommands,
+  ...verifyCommands, ...fleetExportCommands,
 ]
 
 const usage = () =>

@@ -2,6 +2,7 @@
 // ("detail") are listed before captures (":node"). A path that matches only with another
 // method is a 405 with Allow.
 import type { Route } from "./context.ts"
+import { fleetRoutes } from "./routes/fleet.ts"
 import { historyRoutes } from "./routes/history.ts"
 import { nodeRoutes } from "./routes/nodes.ts"
 import { portRoutes } from "./routes/ports.ts"
@@ -11,6 +12,7 @@ import { stateRoutes } from "./routes/states.ts"
 
 export const routes: ReadonlyArray<Route> = [
   ...rootRoutes, ...nodeRoutes, ...stateRoutes, ...historyRoutes, ...ramdiskRoutes, ...portRoutes,
+  ...fleetRoutes,
 ]
 
 interface Compiled {
