@@ -114,6 +114,8 @@ export interface DeployCallback {
   readonly error: string | null
   readonly chapUser?: string
   readonly chapSecret?: string
+  /** Where the call-back came from (the peer's address), for the record of refusals. */
+  readonly source?: string
 }
 
 export class NodeNotFound extends Data.TaggedError("NodeNotFound")<{ readonly ref: string }> {

@@ -4,14 +4,17 @@ import * as E from "fp-ts/lib/Either.js"
 import { eventData, isEventType, type EventType, type NodeEvent } from "./events.ts"
 import { decodeWith } from "./values.ts"
 
-export const schemaVersions: Partial<Record<EventType, number>> = {}
+export const schemaVersions: Partial<Record<EventType, number>> = { CallbackRejected: 2 }
 export const currentVersion = (type: EventType): number => schemaVersions[type] ?? 1
 
 /**
  * Upcasters: upcasters[type][v] turns version v data into version v + 1. When an event's shape
  * changes, bump its entry in schemaVersions and add the step here; the log keeps the old bytes.
  */
-export const upcasters: Partial<Record<EventType, Record<number, (data: unknown) => unknown>>> = {}
+export const upcasters: Partial<Record<EventType, Record<number, (data: unknown) => unknown>>> = {
+  // v1 recorded every refusal alone, without its source.
+  CallbackRejected: { 1: (data) => ({ ...(data as object), count: 1, sources: [] }) },
+}
 
 export interface PersistedEvent {
   readonly type: string

@@ -34,6 +34,7 @@ export interface TestAppOptions {
   readonly autoCallBack?: boolean
   readonly stores?: Layer.Layer<EventStore | CheckpointStore, unknown>
   readonly clock?: Layer.Layer<Clock>
+  readonly refusalWindowMs?: number
 }
 
 export const startTestApp = async (options: TestAppOptions = {}): Promise<TestApp> => {
@@ -60,6 +61,7 @@ export const startTestApp = async (options: TestAppOptions = {}): Promise<TestAp
   })
   app = await run(Scope.provide(scope)(makeApplication({ "fake-hardware": fake.hardware }, {
     ...defaultApplicationConfig,
+    ...(options.refusalWindowMs === undefined ? {} : { refusalWindowMs: options.refusalWindowMs }),
     conductor: { ...defaultApplicationConfig.conductor, sweepIntervalMs: 50, ...options.conductor },
   })))
   const waitFor = async (ref: string, state: NodeView["provisionState"], ms = 10_000) => {
