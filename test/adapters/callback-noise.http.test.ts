@@ -3,6 +3,8 @@
 // waits for no ramdisk). And the history API's filters: since, until, type, actor, noise=hide.
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
+import { execFile } from "node:child_process"
+import { promisify } from "node:util"
 import { fakeHardwareDrivers } from "../../src/cli/service.ts"
 import { client, readEvents, startTestService, type TestService } from "./http-harness.ts"
 
@@ -54,6 +56,10 @@ test("2,000 junk call-backs to an active node add at most a handful of events", 
   assert.ok(since.length >= 1 && since.every((h) => h["actor"] === "user:noauth" && String(h["created_at"]) >= String(deployRequested["created_at"])))
   const until = (await call("GET", `/v1/nodes/${node.uuid}/history?until=${encodeURIComponent(String(all[0]!["created_at"]))}`)).body.history as Array<Record<string, unknown>>
   assert.ok(until.length >= 1 && until.length < all.length)
+  // The CLI passes its filters on (asynchronously: the service answering runs in this process).
+  const cli = await promisify(execFile)("bin/ironledger",
+    ["history", "flooded", "--type", "DeployRequested", "--type", "DeployDone", "--hide-noise", "--json", "--url", svc.url], { encoding: "utf8" })
+  assert.deepEqual((JSON.parse(cli.stdout) as Array<Record<string, unknown>>).map((h) => h["type"]), ["DeployRequested", "DeployDone"])
   assert.equal((await call("GET", `/v1/nodes/${node.uuid}/history?noise=loud`)).status, 400)
   assert.equal((await call("GET", `/v1/nodes/${node.uuid}/history?since=soon`)).status, 400)
 })
