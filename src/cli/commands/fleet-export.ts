@@ -135,8 +135,13 @@ const exportCommand: Command = {
     const node = args.strings["node"]
     const streamId = node === undefined ? undefined : streamOf(await offline(db, resolveOffline(node)))
     const out = args.strings["out"]
-    await exportLog(db, { format, ...(streamId === undefined ? {} : { streamId }), ...(since === undefined ? {} : { since }) },
-      out === undefined ? process.stdout : createWriteStream(out))
+    try {
+      await exportLog(db, { format, ...(streamId === undefined ? {} : { streamId }), ...(since === undefined ? {} : { since }) },
+        out === undefined ? process.stdout : createWriteStream(out))
+    } catch (e) {
+      // The reader went away (`| head`): it has what it wanted.
+      if ((e as NodeJS.ErrnoException).code !== "EPIPE") throw e
+    }
   },
 }
 

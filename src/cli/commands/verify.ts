@@ -80,7 +80,7 @@ const verify: Command = {
     const report = verifyLogFile(db, args.strings["checkpoints"], args.strings["public-key"])
     if (env.out.json) env.out.write(`${JSON.stringify(report, null, 2)}\n`)
     else {
-      env.out.write(`${report.events} events in ${report.streams} streams; ${report.checkpointsMatched} checkpoints match` +
+      env.out.write(`${report.events} events in ${report.streams} streams; ${report.checkpointsMatched} checkpoint${report.checkpointsMatched === 1 ? "" : "s"} match${report.checkpointsMatched === 1 ? "es" : ""}` +
         (report.coveredUpTo > 0 ? `, the last up to position ${report.coveredUpTo}` : "") +
         (report.unhashed > 0 ? `; ${report.unhashed} events from before stream hashes, covered by checkpoints only` : "") + "\n")
       for (const f of report.findings.slice(0, 20)) env.out.write(`${f.kind}: ${f.message}\n`)
