@@ -30,6 +30,17 @@ export interface VerifyOptions {
   readonly checkSignature?: (checkpoint: LogCheckpoint) => boolean
   /** The store numbers events 1, 2, 3... with no gaps (SQLite): a gap is a removed event. */
   readonly contiguousPositions: boolean
+  /**
+   * Events as an earlier export recorded them (position -> stream, revision, stream hash): each is
+   * compared with the log, which names the event exactly even when every hash was recomputed.
+   */
+  readonly reference?: { readonly source: string; readonly events: ReadonlyMap<number, ReferenceEvent> }
+}
+
+export interface ReferenceEvent {
+  readonly streamId: string
+  readonly revision: number
+  readonly hash: string
 }
 
 export interface VerifyReport {
@@ -146,6 +157,15 @@ export const makeLogVerifier = (options: VerifyOptions) => {
     if (e.hash === undefined) unhashed++
     else hashingSince ??= e.position
     const computed = eventHash(head?.computed ?? GENESIS, e)
+    const was = options.reference?.events.get(e.position)
+    if (was !== undefined && (was.streamId !== e.streamId || was.revision !== e.revision || was.hash !== computed)) {
+      findings.push({
+        kind: was.streamId === e.streamId && was.revision === e.revision ? "changed" : "reordered",
+        position: e.position, streamId: e.streamId, revision: e.revision,
+        message: `${describe(e)} differs from ${options.reference!.source}, where position ${e.position} held ${was.streamId}@${was.revision}` +
+          `${was.streamId === e.streamId && was.revision === e.revision ? " with other content" : ""}: changed, removed, inserted or reordered since`,
+      })
+    }
     streams.set(e.streamId, { revision: e.revision, stored: e.hash ?? computed, computed })
     chain = logHash(chain, e, computed)
     events++
@@ -160,6 +180,15 @@ export const makeLogVerifier = (options: VerifyOptions) => {
         message: `the log ends at position ${lastPosition}, but a checkpoint (${source}) covers it up to position ${checkpoint.position}: events removed from its end`,
       })
       next = pending.length
+    }
+    if (options.reference !== undefined) {
+      const lost = [...options.reference.events.keys()].filter((p) => p > lastPosition).sort((a, b) => a - b)[0]
+      if (lost !== undefined) {
+        findings.push({
+          kind: "removed", position: lost,
+          message: `the log ends at position ${lastPosition}, but ${options.reference.source} has events up to position ${Math.max(...options.reference.events.keys())}: events removed from its end`,
+        })
+      }
     }
     const exact = findings.filter((f) => f.range === undefined).sort((a, b) => a.position - b.position)[0]
     const ranged = findings.filter((f) => f.range !== undefined).sort((a, b) => a.position - b.position)[0]

@@ -1,11 +1,12 @@
 // Tamper evidence (ADR 0030), over random logs written by the SQLite store and the notary: an
 // untouched copy verifies; editing, deleting, inserting or swapping one event makes `verify` fail
 // and name it, and so does a tamperer who recomputes every later hash, against checkpoints
-// exported before the tampering (or signed with a key the tamperer does not have).
+// exported before the tampering (or signed with a key the tamperer does not have), and, against
+// an earlier export of the events with their hashes, the event itself is named.
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
 import { generateKeyPairSync } from "node:crypto"
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { createWriteStream, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import fc from "fast-check"
@@ -16,6 +17,7 @@ import { SystemClock } from "../../src/adapters/system/clock.ts"
 import { makeNotary } from "../../src/application/notary.ts"
 import type { Finding, VerifyReport } from "../../src/application/verify-log.ts"
 import { exportCheckpoints, verifyLogFile } from "../../src/cli/commands/verify.ts"
+import { exportLog } from "../../src/cli/commands/fleet-export.ts"
 import { checkpointStatement } from "../../src/domain/hash-chain.ts"
 import { EventStore } from "../../src/ports/index.ts"
 import { readRows, recomputeHashes, tamper, writeRows, type Tampering } from "../support/tamper.ts"
@@ -114,8 +116,11 @@ test("an untouched log verifies; any one tampering is found and named, recompute
       // Exported before the tampering, kept away from the store.
       const exported = file("checkpoints.jsonl")
       writeFileSync(exported, exportCheckpoints(original))
+      // ...and an export of every event with its hash, for exact naming.
+      const exportedEvents = file("events.jsonl")
+      await exportLog(original, { format: "jsonl" }, createWriteStream(exportedEvents))
 
-      const untouched = verifyLogFile(original, exported, log.signed ? publicKey : undefined)
+      const untouched = verifyLogFile(original, exported, log.signed ? publicKey : undefined, exportedEvents)
       assert.ok(untouched.ok, JSON.stringify(untouched.findings))
       assert.ok(untouched.checkpointsMatched >= 2)
 
@@ -136,12 +141,15 @@ test("an untouched log verifies; any one tampering is found and named, recompute
       const againstExport = verifyLogFile(thorough, exported)
       failing(againstExport, `${tampering.kind} with recomputed hashes, against the exported checkpoints`)
       namesSpot(againstExport.first, spot, false)
+      const againstEvents = verifyLogFile(thorough, undefined, undefined, exportedEvents)
+      failing(againstEvents, `${tampering.kind} with recomputed hashes, against an earlier export`)
+      namesSpot(againstEvents.first, spot, true)
       if (log.signed) {
         const againstKey = verifyLogFile(thorough, undefined, publicKey)
         failing(againstKey, `${tampering.kind} with recomputed hashes, against the public key`)
         assert.equal(againstKey.first?.kind, "signature")
       }
-      for (const f of [original, exported, naive, thorough]) rmSync(f, { force: true })
+      for (const f of [original, exported, exportedEvents, naive, thorough]) rmSync(f, { force: true })
     }),
     { numRuns: 150 },
   )

@@ -7,7 +7,7 @@ import { isLeft } from "fp-ts/lib/Either.js"
 import { openLogReadOnly } from "../../adapters/eventstore/sqlite-reader.ts"
 import { loadCheckpointChecker } from "../../adapters/system/checkpoint-keys.ts"
 import { isCheckpoint, NOTARY_STREAM, type LogCheckpoint } from "../../application/notary.ts"
-import { makeLogVerifier, type VerifyReport } from "../../application/verify-log.ts"
+import { makeLogVerifier, type ReferenceEvent, type VerifyReport } from "../../application/verify-log.ts"
 import { UsageError } from "../args.ts"
 import { noMorePositionals, type Command } from "../command.ts"
 
@@ -36,8 +36,29 @@ const requireDb = (db: string | undefined, command: string) => {
   return db
 }
 
+const ExportLine = t.type({ position: t.number, stream_id: t.string, revision: t.number, hash: t.union([t.string, t.null]) })
+
+/** Per-event hashes from an earlier `ironledger export --format jsonl`. */
+export const parseExport = (text: string, file: string): Map<number, ReferenceEvent> => {
+  const events = new Map<number, ReferenceEvent>()
+  text.split("\n").forEach((line, i) => {
+    if (line.trim() === "") return
+    let value: unknown
+    try {
+      value = JSON.parse(line)
+    } catch {
+      throw new UsageError(`${file}:${i + 1}: not JSON`)
+    }
+    const decoded = ExportLine.decode(value)
+    if (isLeft(decoded)) throw new UsageError(`${file}:${i + 1}: not an exported event (position, stream_id, revision, hash)`)
+    const e = decoded.right
+    if (e.hash !== null) events.set(e.position, { streamId: e.stream_id, revision: e.revision, hash: e.hash })
+  })
+  return events
+}
+
 /** Checks the log at `db`; throws on a file that is not a log, returns the report otherwise. */
-export const verifyLogFile = (db: string, checkpointsFile?: string, publicKeyFile?: string): VerifyReport => {
+export const verifyLogFile = (db: string, checkpointsFile?: string, publicKeyFile?: string, againstFile?: string): VerifyReport => {
   const checkSignature = publicKeyFile === undefined ? undefined : loadCheckpointChecker(publicKeyFile)
   const exported = checkpointsFile === undefined ? [] : parseCheckpoints(readFileSync(checkpointsFile, "utf8"), checkpointsFile)
   const log = openLogReadOnly(db)
@@ -50,6 +71,7 @@ export const verifyLogFile = (db: string, checkpointsFile?: string, publicKeyFil
       ],
       contiguousPositions: true,
       ...(checkSignature === undefined ? {} : { checkSignature }),
+      ...(againstFile === undefined ? {} : { reference: { source: againstFile, events: parseExport(readFileSync(againstFile, "utf8"), againstFile) } }),
     })
     for (const event of log.events()) verifier.add(event)
     return verifier.finish()
@@ -72,12 +94,12 @@ export const exportCheckpoints = (db: string): string => {
 
 const verify: Command = {
   words: ["verify"],
-  usage: "verify --db FILE [--checkpoints FILE] [--public-key FILE]",
-  options: { db: "string", checkpoints: "string", "public-key": "string" },
+  usage: "verify --db FILE [--checkpoints FILE] [--public-key FILE] [--against EXPORT.jsonl]",
+  options: { db: "string", checkpoints: "string", "public-key": "string", against: "string" },
   run: async (args, env) => {
     noMorePositionals(args, 0)
     const db = requireDb(args.strings["db"], "verify")
-    const report = verifyLogFile(db, args.strings["checkpoints"], args.strings["public-key"])
+    const report = verifyLogFile(db, args.strings["checkpoints"], args.strings["public-key"], args.strings["against"])
     if (env.out.json) env.out.write(`${JSON.stringify(report, null, 2)}\n`)
     else {
       env.out.write(`${report.events} events in ${report.streams} streams; ${report.checkpointsMatched} checkpoint${report.checkpointsMatched === 1 ? "" : "s"} match${report.checkpointsMatched === 1 ? "es" : ""}` +
