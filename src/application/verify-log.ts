@@ -113,7 +113,8 @@ export const makeLogVerifier = (options: VerifyOptions) => {
     }
   }
 
-  const streamFinding = (e: StoredEvent, head: Head | undefined): Finding | undefined => {
+  /** `computed`: the event's hash from the recomputed chain (the same as from the stored one while they agree). */
+  const streamFinding = (e: StoredEvent, head: Head | undefined, computed: string): Finding | undefined => {
     const expected = (head?.revision ?? -1) + 1
     if (e.revision > expected) {
       return {
@@ -134,7 +135,8 @@ export const makeLogVerifier = (options: VerifyOptions) => {
         message: `${describe(e)} has no stream hash, but events are hashed since position ${hashingSince}: inserted, or its hash removed`,
       }
     }
-    if (e.hash !== eventHash(head?.stored ?? GENESIS, e)) {
+    const fromStored = head === undefined || head.stored === head.computed ? computed : eventHash(head.stored, e)
+    if (e.hash !== fromStored) {
       return {
         kind: "changed", position: e.position, streamId: e.streamId, revision: e.revision,
         message: `${describe(e)} does not match its stream hash: it, or the hash of the event before it in its stream, was changed`,
@@ -152,11 +154,11 @@ export const makeLogVerifier = (options: VerifyOptions) => {
       })
     }
     const head = streams.get(e.streamId)
-    const finding = streamFinding(e, head)
+    const computed = eventHash(head?.computed ?? GENESIS, e)
+    const finding = streamFinding(e, head, computed)
     if (finding !== undefined) findings.push(finding)
     if (e.hash === undefined) unhashed++
     else hashingSince ??= e.position
-    const computed = eventHash(head?.computed ?? GENESIS, e)
     const was = options.reference?.events.get(e.position)
     if (was !== undefined && (was.streamId !== e.streamId || was.revision !== e.revision || was.hash !== computed)) {
       findings.push({
