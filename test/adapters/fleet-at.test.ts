@@ -110,3 +110,16 @@ test("fleet at T equals the live projection captured at T, through the API and t
   const bad = await call("GET", "/v1/fleet?at=yesterday")
   assert.equal(bad.status, 400)
 })
+
+test("the fleet at T is behind the same auth as everything else: readers may, strangers may not", async () => {
+  const guarded = await startTestService({ auth: { mode: "token", tokens: [{ user: "audit", role: "reader", token: "reader-token" }] } })
+  try {
+    const stranger = await client(guarded.url)("GET", "/v1/fleet")
+    assert.equal(stranger.status, 401)
+    const reader = await client(guarded.url, { "X-Auth-Token": "reader-token" })("GET", "/v1/fleet")
+    assert.equal(reader.status, 200, reader.text)
+    assert.deepEqual(reader.body.nodes, [])
+  } finally {
+    await guarded.close()
+  }
+})
