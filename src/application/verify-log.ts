@@ -81,7 +81,8 @@ export const makeLogVerifier = (options: VerifyOptions) => {
   /** Last position vouched for by a matching checkpoint; the chain is broken after a mismatch. */
   let coveredUpTo = -1
   let chainBroken = false
-  const matchedPositions = new Map<string, Array<number>>()
+  /** Per source, the position of its last checkpoint that matched. */
+  const lastMatched = new Map<string, number>()
 
   const settle = (upTo: number) => {
     while (next < pending.length && pending[next]!.checkpoint.position <= upTo) {
@@ -97,14 +98,14 @@ export const makeLogVerifier = (options: VerifyOptions) => {
       if (chainBroken) continue
       if (checkpoint.logHash === chain && checkpoint.events === events) {
         checkpointsMatched++
-        matchedPositions.set(source, [...(matchedPositions.get(source) ?? []), checkpoint.position])
+        lastMatched.set(source, checkpoint.position)
         coveredUpTo = Math.max(coveredUpTo, checkpoint.position)
         continue
       }
       chainBroken = true
       // From after the last checkpoint of the same source that matched: one from another source
       // (the log itself) matching where an exported one does not was forged with the log.
-      const from = (matchedPositions.get(source)?.at(-1) ?? 0) + 1
+      const from = (lastMatched.get(source) ?? 0) + 1
       const counted = checkpoint.events === events ? "" : ` (${events} events where it counted ${checkpoint.events})`
       findings.push({
         kind: "checkpoint", position: from, range: { from, to: checkpoint.position },
