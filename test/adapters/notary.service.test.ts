@@ -1,7 +1,9 @@
 // The service runs the notary: while it runs, and once more as it stops, the log gets signed
-// checkpoints, and the file then verifies offline with the public key alone.
+// checkpoints, and the file then verifies offline with the public key alone; its history can be
+// filtered offline.
 import { after, test } from "node:test"
 import assert from "node:assert/strict"
+import { spawnSync } from "node:child_process"
 import { generateKeyPairSync } from "node:crypto"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -35,4 +37,11 @@ test("the service's notary signs checkpoints as it runs and as it stops", { time
   assert.ok(stopped.ok, JSON.stringify(stopped.findings))
   // The last checkpoint covers every node event, the one written just before stopping included.
   assert.ok(stopped.coveredUpTo >= stopped.events - stopped.checkpointsMatched, JSON.stringify(stopped))
+
+  // The history filters on the file, with no service.
+  const history = spawnSync("bin/ironledger", ["history", "n-0", "--db", db, "--type", "Enrolled", "--actor", "user:noauth", "--json"], { encoding: "utf8" })
+  assert.equal(history.status, 0, history.stderr)
+  assert.deepEqual((JSON.parse(history.stdout) as Array<{ event: string }>).map((e) => e.event), ["Enrolled"])
+  const none = spawnSync("bin/ironledger", ["history", "n-0", "--db", db, "--until", "2000-01-01T00:00:00Z", "--json"], { encoding: "utf8" })
+  assert.deepEqual(JSON.parse(none.stdout), [])
 })
