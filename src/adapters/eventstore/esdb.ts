@@ -51,15 +51,30 @@ interface EsdbMetadata extends StoredMeta {
   readonly hash?: string
 }
 
-/** The events as they will be stored (JSON round-tripped), chained onto `head` from revision `first`. */
-const toEventData = (streamId: string, events: ReadonlyArray<NewEvent>, head: string, first: number) =>
-  events.map((event, i) => {
+interface EncodedEvent {
+  readonly type: string
+  readonly schemaVersion: number
+  readonly data: JSONType
+  readonly meta: StoredMeta
+  /** eventBody: what the stream hash covers besides the chain. */
+  readonly body: string
+}
+
+/** The events as they will be stored; throws (a defect, in the caller's fiber) on data JSON cannot carry. */
+const encode = (streamId: string, events: ReadonlyArray<NewEvent>): ReadonlyArray<EncodedEvent> =>
+  events.map((event) => {
     // Round-trip through JSON text so a value the other adapters refuse is refused here too.
     const data = JSON.parse(toJsonText(event.data, `data of ${event.type} in ${streamId}`)) as JSONType
     const meta = JSON.parse(toJsonText(event.meta, `meta of ${event.type} in ${streamId}`)) as StoredMeta
-    head = chainEventBody(head, first + i, eventBody({ streamId, type: event.type, schemaVersion: event.schemaVersion, data, meta }))
-    const metadata: EsdbMetadata = { ...meta, schemaVersion: event.schemaVersion, hash: head }
-    return jsonEvent({ type: event.type, data, metadata })
+    return { type: event.type, schemaVersion: event.schemaVersion, data, meta, body: eventBody({ streamId, type: event.type, schemaVersion: event.schemaVersion, data, meta }) }
+  })
+
+/** The events chained onto `head` from revision `first`. */
+const toEventData = (events: ReadonlyArray<EncodedEvent>, head: string, first: number) =>
+  events.map((event, i) => {
+    head = chainEventBody(head, first + i, event.body)
+    const metadata: EsdbMetadata = { ...event.meta, schemaVersion: event.schemaVersion, hash: head }
+    return jsonEvent({ type: event.type, data: event.data, metadata })
   })
 
 /** Our events only: system streams/events ($...), unresolved links and binary events are skipped. */
@@ -160,12 +175,13 @@ const makeEsdbStore = (client: EventStoreDBClient): EventStore["Service"] => {
         // The hashes chain onto the stream's last event, so the append is pinned to the revision
         // read: "any" as well, since a concurrent append in between would fork the chain (it
         // fails with WrongExpectedRevision instead, and the caller retries as after any conflict).
+        const encoded = encode(streamId, events)
         return Effect.tryPromise({
           try: async () => {
             const tip = await streamTip(streamId)
             const conflict = revisionConflict(streamId, expected, tip.revision)
             if (conflict !== undefined) throw conflict
-            const data = toEventData(streamId, events, tip.head, tip.revision + 1)
+            const data = toEventData(encoded, tip.head, tip.revision + 1)
             const pinned: ExpectedRevision = tip.revision === NO_STREAM_REVISION ? "no_stream" : tip.revision
             return client.appendToStream(streamId, data, { expectedRevision: toExpectedRevision(pinned) })
           },
