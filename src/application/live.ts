@@ -12,6 +12,8 @@ export interface ApplicationConfig {
   readonly conductor: ConductorConfig
   /** Save a projection checkpoint every this many events. */
   readonly checkpointEvery: number
+  /** Refused ramdisk call-backs of a node within this window are recorded as one event (ADR 0033). Default 60 s. */
+  readonly refusalWindowMs?: number
 }
 
 export const defaultApplicationConfig: ApplicationConfig = {
@@ -32,7 +34,7 @@ export const makeApplication = (registry: Registry, config: ApplicationConfig = 
     const kickFromLog = (nodeId: string) => { setTimeout(() => conductor.kick(nodeId), Math.random() * 100) }
     yield* Effect.forkIn(followLog(fleet, config.checkpointEvery, kickFromLog), scope)
     yield* Effect.addFinalizer(() => Effect.ignore(saveFleet(fleet)))
-    const service = yield* makeNodeService(fleet, conductor, registry)
+    const service = yield* makeNodeService(fleet, conductor, registry, config.refusalWindowMs)
     return { service, conductor, fleet }
   })
 

@@ -13,6 +13,9 @@ import {
   type AppError, type DeployCallback, type DriverView, type EnrollInput, type NodeChanges, type PowerTarget, type ProvisionTarget,
 } from "./node-service.ts"
 import { historyFor, stateAtFor } from "./audit.ts"
+import { makeRefusalWindows } from "./callback-refusals.ts"
+import { fleetAt } from "./fleet-at.ts"
+import { historyMatcher } from "./history-filter.ts"
 import { toNodeView, portViews, type Progress } from "./projections/node-view.ts"
 import type { Fleet } from "./projections/fleet.ts"
 import { looksSecret, MASK } from "./secret-fields.ts"
@@ -32,7 +35,7 @@ const asConflict = <A, E, R>(eff: Effect.Effect<A, E, R>): Effect.Effect<A, E | 
       ? new Conflict({ reason: e.error.message })
       : e)
 
-export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, registry: Registry) =>
+export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, registry: Registry, refusalWindowMs = 60_000) =>
   Effect.gen(function* () {
     const store = yield* EventStore
     const clock = yield* Clock
@@ -225,20 +228,31 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, regist
      * The ramdisk's call-back, for a deploy (wait call-back) or a cleaning (clean wait): the key must
      * be the running operation's, used once; a refusal is recorded and leaves the node as it was.
      */
+    // Refusals are counted per node and window; the window's count is recorded as it closes.
+    const refusals = makeRefusalWindows(refusalWindowMs, (nodeId, summary) => {
+      Effect.runFork(Effect.ignore(Effect.gen(function* () {
+        yield* run(nodeId, { type: "RejectCallback", ...summary }, yield* context("ramdisk"))
+      })))
+    })
+    yield* Effect.addFinalizer(() => Effect.sync(refusals.close))
+
     const passDeployInfo = (ref: string, cb: DeployCallback) =>
       Effect.gen(function* () {
         const node = yield* resolve(ref)
         const ctx = yield* context("ramdisk", node.operation?.id)
+        const refuse = (reason: string) => Effect.fail(new Refused({
+          error: { _tag: "DomainError", code: "CallbackRefused", nodeId: node.nodeId, action: "pass_deploy_info", state: node.provisionState, message: reason },
+        }))
+        const source = cb.source ?? "unknown"
         const reject = (reason: string) =>
-          run(node.nodeId, { type: "RejectCallback", reason }, ctx).pipe(
-            Effect.andThen(Effect.fail(new Refused({
-              error: { _tag: "DomainError", code: "CallbackRefused", nodeId: node.nodeId, action: "pass_deploy_info", state: node.provisionState, message: reason },
-            }))),
-          )
+          refusals.note(node.nodeId, reason, source)
+            ? run(node.nodeId, { type: "RejectCallback", reason, count: 1, sources: [source] }, ctx).pipe(Effect.andThen(refuse(reason)))
+            : refuse(reason)
         const deploying = node.provisionState === "wait call-back" && node.deploy !== null
         const cleaning = node.provisionState === "clean wait" && node.cleaningRamdisk !== null
+        // Nothing is recorded for a node that waits for no ramdisk: anyone can post, nobody is misled.
         if (!deploying && !cleaning) {
-          return yield* reject(`Node ${node.nodeId} is not waiting for a ramdisk call-back (state "${node.provisionState}").`)
+          return yield* refuse(`Node ${node.nodeId} is not waiting for a ramdisk call-back (state "${node.provisionState}").`)
         }
         const key = deploying ? node.deploy!.keyHash : node.cleaningRamdisk!.keyHash
         const what = deploying ? "deploy" : "cleaning"
@@ -298,9 +312,11 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, regist
         Effect.gen(function* () {
           const node = yield* resolve(ref, true)
           const entries = yield* withStore(historyFor(node.nodeId))
-          return entries.filter((e) => e.revision > (page.afterRevision ?? -1)).slice(0, page.limit)
+          const wanted = historyMatcher(page.filter)
+          return entries.filter((e) => e.revision > (page.afterRevision ?? -1) && wanted(e)).slice(0, page.limit)
         }),
       stateAt: (ref, at) => Effect.flatMap(resolve(ref, true), (node) => withStore(stateAtFor(node.nodeId, at))),
+      fleetAt: (at) => withStore(fleetAt(at)),
       addPort: ({ nodeRef, mac }, actor) =>
         claiming([mac], (key) => (fleet.findByMac(key) === undefined ? null : `A port with MAC address ${key} already exists.`), Effect.gen(function* () {
           const node = yield* resolve(nodeRef)

@@ -4,6 +4,8 @@ import { Context, Data, type Effect } from "effect"
 import type { DomainError, Driver, InterfaceSlot, Mac, NodeInterfaces, NodeName, PowerState, ProvisionState, Uuid } from "../domain/index.ts"
 import type { SlotCheck } from "./hardware/registry.ts"
 import type { StoreUnavailable } from "../ports/index.ts"
+import type { FleetAt } from "./fleet-at.ts"
+import type { HistoryFilter } from "./history-filter.ts"
 
 /** A node as the API shows it (Ironic's field names are mapped in the HTTP adapter). */
 export interface NodeView {
@@ -123,6 +125,8 @@ export interface DeployCallback {
   readonly error: string | null
   readonly chapUser?: string
   readonly chapSecret?: string
+  /** Where the call-back came from (the peer's address), for the record of refusals. */
+  readonly source?: string
 }
 
 /** A hardware type as GET /v1/drivers shows it. */
@@ -173,8 +177,10 @@ export class NodeService extends Context.Service<NodeService, {
   ) => Effect.Effect<void, AppError>
   readonly power: (ref: string, target: PowerTarget, actor: string) => Effect.Effect<void, AppError>
   readonly passDeployInfo: (ref: string, callback: DeployCallback) => Effect.Effect<void, AppError>
-  readonly history: (ref: string, page: { readonly limit: number; readonly afterRevision?: number }) =>
+  readonly history: (ref: string, page: { readonly limit: number; readonly afterRevision?: number; readonly filter?: HistoryFilter }) =>
     Effect.Effect<ReadonlyArray<HistoryEntry>, AppError>
+  /** Every node as it was at `at` (ISO 8601), with counts by provision state. */
+  readonly fleetAt: (at: string) => Effect.Effect<FleetAt, AppError>
   /** The node as it was at `at` (ISO 8601), folded from its events up to then. */
   readonly stateAt: (ref: string, at: string) => Effect.Effect<NodeView, AppError>
 

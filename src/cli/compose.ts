@@ -2,7 +2,7 @@
 // enables (vendors registered in ./hardware.ts), and the application over them. `serve` adds the
 // HTTP API on top, `conductor` runs it bare, the application's tests and the benchmarks use it
 // in-process with their own stores and hardware.
-import { Effect, Exit, Layer, Scope } from "effect"
+import { Effect, Exit, type Fiber, Layer, Scope } from "effect"
 import { makeApplication, type Application, type ApplicationConfig } from "../application/live.ts"
 import { makeRegistry, type EnabledHardware } from "../application/hardware/registry.ts"
 import type { CheckpointStore, Clock, EventStore, Ids, Secrets } from "../ports/index.ts"
@@ -21,6 +21,8 @@ export interface Composed {
   readonly app: Application
   /** Runs an Effect with the composed services. */
   readonly run: <A, E>(eff: Effect.Effect<A, E, Services>) => Promise<A>
+  /** Starts an Effect with the composed services in the background (a notary, a benchmark's load). */
+  readonly runFork: <A, E>(eff: Effect.Effect<A, E, Services>) => Fiber.Fiber<A, E>
   /** Stops the conductor and the projections, then the hardware. */
   readonly close: () => Promise<void>
 }
@@ -35,8 +37,9 @@ export const compose = async (options: ComposeOptions): Promise<Composed> => {
     const registry = makeRegistry(options.hardware.vendors, options.enabled)
     const context = await Effect.runPromise(Layer.buildWithScope(options.services, scope))
     const run = <A, E>(eff: Effect.Effect<A, E, Services>) => Effect.runPromise(Effect.provide(eff, context))
+    const runFork = <A, E>(eff: Effect.Effect<A, E, Services>) => Effect.runFork(Effect.provide(eff, context))
     const app = await run(Scope.provide(scope)(makeApplication(registry, options.config)))
-    return { app, run, close }
+    return { app, run, runFork, close }
   } catch (e) {
     await close()
     throw e

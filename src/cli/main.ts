@@ -13,9 +13,12 @@ import { portCommands } from "./commands/ports.ts"
 import { provisionCommands } from "./commands/provision.ts"
 import { serveCommand } from "./commands/serve.ts"
 import { stdoutOut } from "./output.ts"
+import { verifyCommands } from "./commands/verify.ts"
+import { fleetExportCommands } from "./commands/fleet-export.ts"
 
 const commands: ReadonlyArray<Command> = [
-  serveCommand, conductorCommand, ...nodeCommands, importCommand, ...portCommands, ...provisionCommands, ...auditCommands, certifyCommand,
+  serveCommand, conductorCommand, ...nodeCommands, importCommand, ...portCommands, ...provisionCommands, ...auditCommands,
+  ...verifyCommands, ...fleetExportCommands, certifyCommand,
 ]
 
 const usage = () =>

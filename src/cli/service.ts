@@ -15,6 +15,7 @@ import type { ConductorConfig } from "../application/conductor/conductor.ts"
 import type { EnabledHardware } from "../application/hardware/registry.ts"
 import { compose } from "./compose.ts"
 import { ensureSimNodes, serveHardware, type HardwareSetup } from "./hardware.ts"
+import { startNotary, type NotaryOptions } from "./notary.ts"
 
 export interface ServiceOptions {
   /** SQLite file; absent means an in-memory log that dies with the process. */
@@ -40,6 +41,8 @@ export interface ServiceOptions {
   readonly sim?: number
   /** Notices for the operator (the simulated rack, fall-backs); default: none. */
   readonly say?: (line: string) => void
+  /** The notary's checkpoints (ADR 0030); on by default, `false` turns it off. */
+  readonly notary?: NotaryOptions | false
 }
 
 export interface RunningService {
@@ -100,15 +103,18 @@ export const startService = async (options: ServiceOptions): Promise<RunningServ
       services: Layer.mergeAll(stores, SystemClock, RandomIds, secrets), hardware, config,
       ...(options.enabled === undefined ? {} : { enabled: options.enabled }),
     })
-    // The conductor stops before the hardware it drives.
+    // The API stops first, then the notary (one last checkpoint), then the conductor before the hardware it drives.
+    let stopNotary = async () => {}
     const close = async () => {
       await api.close()
+      await stopNotary()
       await composed.close()
     }
     try {
       await hardware.ready?.(composed.app.service)
       // Hardware given by the caller brings no nodes of its own: `sim` means sim ones.
       if (options.hardware !== undefined && sim > 0) await ensureSimNodes(composed.app.service, sim)
+      if (options.notary !== false) stopNotary = startNotary(composed, options.notary ?? {})
       resolveService(composed.app.service)
     } catch (e) {
       await close()

@@ -30,7 +30,7 @@ export type NodeCommand =
   | { readonly type: "AwaitCallback"; readonly deadline: string }
   | { readonly type: "AcceptIscsi"; readonly deployId: Uuid; readonly target: IscsiTarget }
   | { readonly type: "AcceptCallback"; readonly data: Record<string, unknown> }
-  | { readonly type: "RejectCallback"; readonly reason: string }
+  | { readonly type: "RejectCallback"; readonly reason: string; readonly count: number; readonly sources: ReadonlyArray<string> }
   | { readonly type: "IssueRamdiskKey"; readonly keyHash: string; readonly sealedKey: Sealed }
   | { readonly type: "AcceptCleaningIscsi"; readonly target: IscsiTarget }
   | { readonly type: "TimeOutWait"; readonly now: string }

@@ -149,7 +149,7 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
       return ok({ type: "RamdiskReady", data: { target: c.target } })
     }
     case "RejectCallback":
-      return ok({ type: "CallbackRejected", data: { reason: c.reason } })
+      return ok({ type: "CallbackRejected", data: { reason: c.reason, count: c.count, sources: [...c.sources] } })
     case "TimeOutWait":
       if (!waitStates.includes(s.provisionState) || s.waitDeadline === null) {
         return refuse(s, "Conflict", "time out", `Node ${s.nodeId} is not waiting (state "${s.provisionState}").`)

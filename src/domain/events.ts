@@ -123,7 +123,11 @@ export const eventData = {
   RamdiskKeyIssued: t.type({ keyHash: t.string, sealedKey: Sealed }),
   /** The cleaning ramdisk exported the disk: metadata can be wiped over iSCSI. */
   RamdiskReady: t.type({ target: IscsiTarget }),
-  CallbackRejected: t.type({ reason: t.string }),
+  /**
+   * Version 2 (ADR 0033): refused call-backs of one window, counted: the first of a window is
+   * recorded alone (count 1), the rest as one event at the window's end. Version 1 had `reason` only.
+   */
+  CallbackRejected: t.type({ reason: t.string, count: t.number, sources: t.array(t.string) }),
   WaitTimedOut: t.type({ deadline: t.string }),
 
   // Outcomes of the running operation: `done` and `fail` in the table.

@@ -4,7 +4,7 @@ import * as E from "fp-ts/lib/Either.js"
 import { eventData, isEventType, type EventType, type NodeEvent } from "./events.ts"
 import { decodeWith } from "./values.ts"
 
-export const schemaVersions: Partial<Record<EventType, number>> = { Enrolled: 2, NodeUpdated: 2 }
+export const schemaVersions: Partial<Record<EventType, number>> = { Enrolled: 2, NodeUpdated: 2, CallbackRejected: 2 }
 export const currentVersion = (type: EventType): number => schemaVersions[type] ?? 1
 
 /**
@@ -17,6 +17,8 @@ export const upcasters: Partial<Record<EventType, Record<number, (data: unknown)
   // are the "sim" hardware type (ADR 0011).
   Enrolled: { 1: (data) => simWasFakeHardware(data) },
   NodeUpdated: { 1: (data) => simWasFakeHardware(data) },
+  // v1 recorded every refusal alone, without its source.
+  CallbackRejected: { 1: (data) => ({ ...(data as object), count: 1, sources: [] }) },
 }
 
 function simWasFakeHardware(data: unknown): unknown {

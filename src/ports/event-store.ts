@@ -24,6 +24,11 @@ export interface StoredEvent extends NewEvent {
   readonly revision: number
   /** Strictly increasing across all streams; gaps are allowed (EventStoreDB's positions have them). */
   readonly position: number
+  /**
+   * The stream hash (ADR 0030): chained to the previous event of the stream, computed by the
+   * adapter at append time with domain/hash-chain.ts. Absent on events stored before hashing began.
+   */
+  readonly hash?: string
 }
 
 /** "no_stream": the stream must not exist yet; a number: the revision of the stream's last event. */

@@ -4,6 +4,7 @@ import { describe, test } from "node:test"
 import assert from "node:assert/strict"
 import { randomUUID } from "node:crypto"
 import { Cause, Effect, Exit, Fiber, Layer, Ref, Stream } from "effect"
+import { eventHash, GENESIS } from "../../src/domain/hash-chain.ts"
 import { EventStore, type NewEvent, type StoreUnavailable, type StoredEvent } from "../../src/ports/event-store.ts"
 
 export interface EventStoreContractOptions {
@@ -374,6 +375,27 @@ export const eventStoreContract = (
           yield* store.append(a, [newEvent("AfterStop", {})], 0)
           yield* Effect.sleep("30 millis")
           assert.deepEqual((yield* Ref.get(seen)).map((e) => e.type), ["Live"])
+        })))
+
+    test("every event carries its stream hash, chained to the previous event of its stream (ADR 0030)", () =>
+      run((store) =>
+        Effect.gen(function* () {
+          const a = nodeStream(), b = nodeStream()
+          yield* store.append(a, [newEvent("Enrolled", { name: "x" }), newEvent("Managed", {})], "no_stream")
+          yield* store.append(b, [newEvent("Enrolled", { name: "y", n: 1.5 })], "no_stream")
+          yield* store.append(a, [newEvent("Provided", { list: [3, null] })], 1)
+          const streamA = yield* store.readStream(a)
+          let previous = GENESIS
+          for (const event of streamA) {
+            assert.equal(event.hash, eventHash(previous, event), `hash of ${a} revision ${event.revision}`)
+            previous = event.hash!
+          }
+          const [onlyB] = yield* store.readStream(b)
+          assert.equal(onlyB!.hash, eventHash(GENESIS, onlyB!))
+          // The same hashes whichever way the events are read.
+          const all = yield* store.subscribeAll(streamA[0]!.position - 1).pipe(Stream.take(4), Stream.runCollect)
+          const byKey = new Map([...streamA, onlyB!].map((e) => [`${e.streamId}/${e.revision}`, e.hash]))
+          for (const event of all) assert.equal(event.hash, byKey.get(`${event.streamId}/${event.revision}`))
         })))
   })
 }

@@ -32,7 +32,7 @@ describe("SQLite event store file", { timeout: 120_000 }, () => {
     const raw = new DatabaseSync(path, { readOnly: true })
     try {
       assert.equal(raw.prepare("PRAGMA journal_mode").get()?.["journal_mode"], "wal")
-      assert.equal(raw.prepare("PRAGMA user_version").get()?.["user_version"], 1)
+      assert.equal(raw.prepare("PRAGMA user_version").get()?.["user_version"], 2)
     } finally {
       raw.close()
     }

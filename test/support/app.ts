@@ -37,6 +37,7 @@ export interface TestAppOptions {
   readonly autoCallBack?: boolean
   readonly stores?: Layer.Layer<EventStore | CheckpointStore, unknown>
   readonly clock?: Layer.Layer<Clock>
+  readonly refusalWindowMs?: number
 }
 
 export const startTestApp = async (options: TestAppOptions = {}): Promise<TestApp> => {
@@ -61,6 +62,7 @@ export const startTestApp = async (options: TestAppOptions = {}): Promise<TestAp
     hardware,
     config: {
       ...defaultApplicationConfig,
+      ...(options.refusalWindowMs === undefined ? {} : { refusalWindowMs: options.refusalWindowMs }),
       conductor: { ...defaultApplicationConfig.conductor, sweepIntervalMs: 50, ...options.conductor },
     },
   })

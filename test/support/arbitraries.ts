@@ -189,7 +189,9 @@ export const nodeCommandArb = (p: Pools): fc.Arbitrary<NodeCommand> =>
     { weight: 4, arbitrary: rec({ type: fc.constant("Deploy" as const), spec: deploySpecArb(p), rebuild: fc.boolean() }) },
     { weight: 2, arbitrary: rec({ type: fc.constant("AcceptIscsi" as const), deployId: pick(p.deployIds), target: iscsiTargetArb }) },
     { weight: 2, arbitrary: rec({ type: fc.constant("AcceptCallback" as const), data: jsonRecord }) },
-    { weight: 1, arbitrary: rec({ type: fc.constant("RejectCallback" as const), reason: word }) },
+    { weight: 1, arbitrary: rec({ type: fc.constant("RejectCallback" as const), reason: word })
+      // count and sources derived from the reason, so the draw of random values stays as it was.
+      .map((c) => ({ ...c, count: c.reason.length, sources: c.reason.split(" ").filter((w) => w !== "") })) },
     { weight: 2, arbitrary: rec({ type: fc.constant("AcceptCleaningIscsi" as const), target: iscsiTargetArb }) },
     { weight: 20, arbitrary: conductorCommandArb(p) },
     {

@@ -28,6 +28,7 @@ import {
   type StoredEvent,
   type StoredMeta,
 } from "../../ports/event-store.ts"
+import { chainEventBody, eventBody, GENESIS, streamHead } from "../../domain/hash-chain.ts"
 import { assertWellFormedAppend, emptyAppendResult, NO_STREAM_REVISION, revisionConflict, toJsonText } from "./append-rules.ts"
 
 // Positions: for events appended in one call (an implicit transaction, the only kind the gRPC API
@@ -44,18 +45,37 @@ const toPortPosition = (position: Position): number => Number(position.commit)
 const toExpectedRevision = (expected: ExpectedRevision): AppendExpectedRevision =>
   expected === "any" ? ANY : expected === "no_stream" ? NO_STREAM : BigInt(expected)
 
-/** schemaVersion travels in the event's metadata, next to the port's StoredMeta. */
+/** schemaVersion and the stream hash (ADR 0030) travel in the event's metadata, next to the port's StoredMeta. */
 interface EsdbMetadata extends StoredMeta {
   readonly schemaVersion: number
+  readonly hash?: string
 }
 
-const toEventData = (streamId: string, event: NewEvent) => {
-  // Round-trip through JSON text so a value the other adapters refuse is refused here too.
-  const data = JSON.parse(toJsonText(event.data, `data of ${event.type} in ${streamId}`)) as JSONType
-  const meta = JSON.parse(toJsonText(event.meta, `meta of ${event.type} in ${streamId}`)) as StoredMeta
-  const metadata: EsdbMetadata = { ...meta, schemaVersion: event.schemaVersion }
-  return jsonEvent({ type: event.type, data, metadata })
+interface EncodedEvent {
+  readonly type: string
+  readonly schemaVersion: number
+  readonly data: JSONType
+  readonly meta: StoredMeta
+  /** eventBody: what the stream hash covers besides the chain. */
+  readonly body: string
 }
+
+/** The events as they will be stored; throws (a defect, in the caller's fiber) on data JSON cannot carry. */
+const encode = (streamId: string, events: ReadonlyArray<NewEvent>): ReadonlyArray<EncodedEvent> =>
+  events.map((event) => {
+    // Round-trip through JSON text so a value the other adapters refuse is refused here too.
+    const data = JSON.parse(toJsonText(event.data, `data of ${event.type} in ${streamId}`)) as JSONType
+    const meta = JSON.parse(toJsonText(event.meta, `meta of ${event.type} in ${streamId}`)) as StoredMeta
+    return { type: event.type, schemaVersion: event.schemaVersion, data, meta, body: eventBody({ streamId, type: event.type, schemaVersion: event.schemaVersion, data, meta }) }
+  })
+
+/** The events chained onto `head` from revision `first`. */
+const toEventData = (events: ReadonlyArray<EncodedEvent>, head: string, first: number) =>
+  events.map((event, i) => {
+    head = chainEventBody(head, first + i, event.body)
+    const metadata: EsdbMetadata = { ...event.meta, schemaVersion: event.schemaVersion, hash: head }
+    return jsonEvent({ type: event.type, data: event.data, metadata })
+  })
 
 /** Our events only: system streams/events ($...), unresolved links and binary events are skipped. */
 const toStoredEvent = (resolved: ResolvedEvent | AllStreamResolvedEvent): StoredEvent | undefined => {
@@ -67,7 +87,7 @@ const toStoredEvent = (resolved: ResolvedEvent | AllStreamResolvedEvent): Stored
     // could resume, so refuse rather than drop events.
     throw new Error(`event ${event.id} came without a log position; EventStoreDB 20.10 or later is required`)
   }
-  const { schemaVersion, ...meta } = (event.metadata ?? {}) as Partial<EsdbMetadata>
+  const { schemaVersion, hash, ...meta } = (event.metadata ?? {}) as Partial<EsdbMetadata>
   return {
     streamId: event.streamId,
     revision: Number(event.revision),
@@ -76,6 +96,7 @@ const toStoredEvent = (resolved: ResolvedEvent | AllStreamResolvedEvent): Stored
     schemaVersion: schemaVersion ?? 1,
     data: event.data,
     meta: meta as StoredMeta,
+    ...(hash === undefined ? {} : { hash }),
   }
 }
 
@@ -99,15 +120,26 @@ const makeEsdbStore = (client: EventStoreDBClient): EventStore["Service"] => {
     return events
   }
 
-  const currentRevision = async (streamId: string): Promise<number> => {
+  const lastEvent = async (streamId: string): Promise<StoredEvent | undefined> => {
     try {
       for await (const resolved of client.readStream(streamId, { direction: BACKWARDS, fromRevision: END, maxCount: 1 })) {
-        if (resolved.event !== undefined) return Number(resolved.event.revision)
+        const event = toStoredEvent(resolved)
+        if (event !== undefined) return event
       }
     } catch (error) {
       if (!(error instanceof StreamNotFoundError)) throw error
     }
-    return NO_STREAM_REVISION
+    return undefined
+  }
+
+  const currentRevision = async (streamId: string): Promise<number> =>
+    (await lastEvent(streamId))?.revision ?? NO_STREAM_REVISION
+
+  /** The stream's revision and the hash its next event chains onto. */
+  const streamTip = async (streamId: string): Promise<{ readonly revision: number; readonly head: string }> => {
+    const last = await lastEvent(streamId)
+    if (last === undefined) return { revision: NO_STREAM_REVISION, head: GENESIS }
+    return { revision: last.revision, head: last.hash ?? streamHead(await readStreamFrom(streamId, 0)) }
   }
 
   const readAllAfter = async (after: number, limit: number): Promise<Array<StoredEvent>> => {
@@ -140,11 +172,21 @@ const makeEsdbStore = (client: EventStoreDBClient): EventStore["Service"] => {
             }),
           )
         }
-        const data = events.map((event) => toEventData(streamId, event))
+        // The hashes chain onto the stream's last event, so the append is pinned to the revision
+        // read: "any" as well, since a concurrent append in between would fork the chain (it
+        // fails with WrongExpectedRevision instead, and the caller retries as after any conflict).
+        const encoded = encode(streamId, events)
         return Effect.tryPromise({
-          try: () => client.appendToStream(streamId, data, { expectedRevision: toExpectedRevision(expected) }),
+          try: async () => {
+            const tip = await streamTip(streamId)
+            const conflict = revisionConflict(streamId, expected, tip.revision)
+            if (conflict !== undefined) throw conflict
+            const data = toEventData(encoded, tip.head, tip.revision + 1)
+            const pinned: ExpectedRevision = tip.revision === NO_STREAM_REVISION ? "no_stream" : tip.revision
+            return client.appendToStream(streamId, data, { expectedRevision: toExpectedRevision(pinned) })
+          },
           catch: (error): WrongExpectedRevision | StoreUnavailable =>
-            error instanceof WrongExpectedVersionError
+            error instanceof WrongExpectedRevision ? error : error instanceof WrongExpectedVersionError
               ? new WrongExpectedRevision({
                 streamId,
                 expected,

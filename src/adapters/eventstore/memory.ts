@@ -2,6 +2,7 @@
 // durable stores (the contract suite runs against it), including JSON round-tripping of data, so a
 // test cannot pass here with a value SQLite would refuse or change.
 import { Context, Effect, Layer, Option } from "effect"
+import { chainEventBody, eventBody, streamHead } from "../../domain/hash-chain.ts"
 import { CheckpointStore, type Checkpoint } from "../../ports/checkpoint-store.ts"
 import { EventStore, type StoredEvent } from "../../ports/event-store.ts"
 import {
@@ -36,15 +37,18 @@ export const makeMemoryEventStore = (): EventStore["Service"] => {
         if (conflict !== undefined) return Effect.fail(conflict)
         if (events.length === 0) return Effect.succeed(emptyAppendResult(current))
         // Encode everything before storing anything: a bad event leaves the stream untouched.
-        const stored = events.map((event, i): StoredEvent => ({
-          streamId,
-          revision: current + 1 + i,
-          position: log.length + 1 + i,
-          type: event.type,
-          schemaVersion: event.schemaVersion,
-          data: JSON.parse(toJsonText(event.data, `data of ${event.type} in ${streamId}`)),
-          meta: JSON.parse(toJsonText(event.meta, `meta of ${event.type} in ${streamId}`)),
-        }))
+        let head = streamHead(stream ?? [])
+        const stored = events.map((event, i): StoredEvent => {
+          const record = {
+            streamId,
+            type: event.type,
+            schemaVersion: event.schemaVersion,
+            data: JSON.parse(toJsonText(event.data, `data of ${event.type} in ${streamId}`)),
+            meta: JSON.parse(toJsonText(event.meta, `meta of ${event.type} in ${streamId}`)),
+          }
+          head = chainEventBody(head, current + 1 + i, eventBody(record))
+          return { ...record, revision: current + 1 + i, position: log.length + 1 + i, hash: head }
+        })
         log.push(...stored)
         if (stream === undefined) streams.set(streamId, stored)
         else stream.push(...stored)

@@ -19,6 +19,7 @@ export const makeRecentAppends = (keep: number) => {
           type: e.type, schemaVersion: e.schemaVersion,
           // The appended objects themselves: events are immutable once written.
           data: e.data, meta: e.meta,
+          hash: request.hashes[i]!,
         })
       })
       if (events.length > 2 * keep) events = events.slice(-keep)

@@ -9,12 +9,14 @@ import {
   type NewEvent,
   type WrongExpectedRevision,
 } from "../../ports/event-store.ts"
+import { chainEventBody, eventBody, GENESIS, streamHead } from "../../domain/hash-chain.ts"
 import { emptyAppendResult, NO_STREAM_REVISION, revisionConflict, toJsonText } from "./append-rules.ts"
 
 export const unavailable = (operation: string) => (cause: unknown) =>
   new StoreUnavailable({ reason: `${operation}: ${cause instanceof Error ? cause.message : String(cause)}`, cause })
 
-type EncodedEvent = readonly [type: string, schemaVersion: number, data: string, meta: string]
+/** The last field is the event's eventBody: all its stream hash needs besides the chain. */
+type EncodedEvent = readonly [type: string, schemaVersion: number, data: string, meta: string, body: string]
 
 export interface AppendRequest {
   readonly streamId: string
@@ -22,6 +24,8 @@ export interface AppendRequest {
   readonly expected: ExpectedRevision
   /** The events as given, for this process's own subscribers once they are written. */
   readonly source: ReadonlyArray<NewEvent>
+  /** The stream hashes given to the events, set when they are written. */
+  hashes: ReadonlyArray<string>
 }
 
 export type AppendOutcome = AppendResult | WrongExpectedRevision | StoreUnavailable
@@ -31,22 +35,34 @@ export const appendRequest = (streamId: string, events: ReadonlyArray<NewEvent>,
   streamId,
   expected,
   source: events,
-  events: events.map((event): EncodedEvent => [
-    event.type,
-    event.schemaVersion,
-    toJsonText(event.data, `data of ${event.type} in ${streamId}`),
-    toJsonText(event.meta, `meta of ${event.type} in ${streamId}`),
-  ]),
+  hashes: [],
+  events: events.map((event): EncodedEvent => {
+    const data = toJsonText(event.data, `data of ${event.type} in ${streamId}`)
+    const meta = toJsonText(event.meta, `meta of ${event.type} in ${streamId}`)
+    // Hashed as it will be read back: parsed from the stored text.
+    const body = eventBody({ streamId, type: event.type, schemaVersion: event.schemaVersion, data: JSON.parse(data), meta: JSON.parse(meta) })
+    return [event.type, event.schemaVersion, data, meta, body]
+  }),
 })
 
 /** Thrown out of one append when its savepoint cannot be undone: the whole group must roll back. */
 class GroupBroken extends Error {}
 
 export const makeGroupWriter = (db: DatabaseSync, prepare: (sql: string) => StatementSync) => {
-  const lastRevision = prepare("SELECT revision FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1")
+  const lastRevision = prepare("SELECT revision, hash FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1")
+  const wholeStream = prepare("SELECT revision, type, schema_version, data, meta, hash FROM events WHERE stream_id = ? ORDER BY revision")
   const insertEvent = prepare(
-    "INSERT INTO events (stream_id, revision, type, schema_version, data, meta) VALUES (?, ?, ?, ?, ?, ?)",
+    "INSERT INTO events (stream_id, revision, type, schema_version, data, meta, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
   )
+
+  /** The chain value to extend: the last event's hash, or for events from before hashing, computed. */
+  const headOf = (streamId: string, lastHash: string | null): string => {
+    if (lastHash !== null) return lastHash
+    const rows = wholeStream.all(streamId) as unknown as Array<readonly [number, string, number, string, string, string | null]>
+    return streamHead(rows.map(([revision, type, schemaVersion, data, meta, hash]) => ({
+      streamId, revision, type, schemaVersion, data: JSON.parse(data), meta: JSON.parse(meta), ...(hash === null ? {} : { hash }),
+    })))
+  }
   const savepoint = prepare("SAVEPOINT append")
   const rollbackToSavepoint = prepare("ROLLBACK TO append")
   const releaseSavepoint = prepare("RELEASE append")
@@ -61,9 +77,10 @@ export const makeGroupWriter = (db: DatabaseSync, prepare: (sql: string) => Stat
   }
 
   /** One append inside the group's transaction; it sees the appends before it in the group. */
-  const applyOne = ({ streamId, events, expected }: AppendRequest): AppendResult | WrongExpectedRevision => {
-    const row = lastRevision.get(streamId) as unknown as ReadonlyArray<number> | undefined
-    const current = row === undefined ? NO_STREAM_REVISION : row[0]!
+  const applyOne = (request: AppendRequest): AppendResult | WrongExpectedRevision => {
+    const { streamId, events, expected } = request
+    const row = lastRevision.get(streamId) as unknown as readonly [number, string | null] | undefined
+    const current = row === undefined ? NO_STREAM_REVISION : row[0]
     const conflict = revisionConflict(streamId, expected, current)
     if (conflict !== undefined) return conflict
     if (events.length === 0) return emptyAppendResult(current)
@@ -71,11 +88,16 @@ export const makeGroupWriter = (db: DatabaseSync, prepare: (sql: string) => Stat
     savepoint.run()
     try {
       let position = 0
+      let head = row === undefined ? GENESIS : headOf(streamId, row[1])
+      const hashes: Array<string> = []
       for (let i = 0; i < events.length; i++) {
-        const [type, schemaVersion, data, meta] = events[i]!
-        position = Number(insertEvent.run(streamId, current + 1 + i, type, schemaVersion, data, meta).lastInsertRowid)
+        const [type, schemaVersion, data, meta, body] = events[i]!
+        head = chainEventBody(head, current + 1 + i, body)
+        hashes.push(head)
+        position = Number(insertEvent.run(streamId, current + 1 + i, type, schemaVersion, data, meta, head).lastInsertRowid)
       }
       releaseSavepoint.run()
+      request.hashes = hashes
       return { nextExpectedRevision: current + events.length, position }
     } catch (error) {
       try {

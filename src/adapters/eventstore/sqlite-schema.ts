@@ -3,7 +3,7 @@
 import { DatabaseSync } from "node:sqlite"
 
 /** Bumped when the tables change; a file from a newer version is refused rather than misread. */
-const SCHEMA_VERSION = 1
+const SCHEMA_VERSION = 2
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS events (
@@ -14,6 +14,7 @@ const SCHEMA = `
     schema_version INTEGER NOT NULL,
     data           TEXT    NOT NULL,    -- JSON
     meta           TEXT    NOT NULL,    -- JSON
+    hash           TEXT,                -- stream hash (ADR 0030); NULL on events from schema 1
     UNIQUE (stream_id, revision)
   ) STRICT;
   CREATE TABLE IF NOT EXISTS checkpoints (
@@ -47,6 +48,9 @@ export const openEventStoreDatabase = (path: string, busyTimeoutMs: number): Dat
         throw new Error(`${path} has schema version ${version}, newer than this program's ${SCHEMA_VERSION}`)
       }
       db.exec(SCHEMA)
+      // Schema 1 -> 2: the stream hash column. Old events keep NULL: they are never rewritten.
+      const columns = db.prepare("PRAGMA table_info(events)").all().map((c) => c["name"])
+      if (!columns.includes("hash")) db.exec("ALTER TABLE events ADD COLUMN hash TEXT")
       db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`)
       db.exec("COMMIT")
     } catch (error) {

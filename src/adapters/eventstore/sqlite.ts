@@ -26,7 +26,7 @@ export interface SqliteStoreOptions {
   readonly maxGroupEvents?: number
 }
 
-const COLUMNS = "position, stream_id, revision, type, schema_version, data, meta"
+const COLUMNS = "position, stream_id, revision, type, schema_version, data, meta, hash"
 
 /** Rows come back as arrays (cheaper than objects at 250k events/s), in COLUMNS order. */
 const toStoredEvent = (row: ReadonlyArray<SQLOutputValue>): StoredEvent => ({
@@ -37,6 +37,8 @@ const toStoredEvent = (row: ReadonlyArray<SQLOutputValue>): StoredEvent => ({
   schemaVersion: row[4] as number,
   data: JSON.parse(row[5] as string),
   meta: JSON.parse(row[6] as string),
+  // Always present as a key (one object shape for every row); undefined before hashing began.
+  hash: (row[7] ?? undefined) as string | undefined,
 })
 
 const readRows = (statement: StatementSync, ...params: Array<string | number>): Array<StoredEvent> => {

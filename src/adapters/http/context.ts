@@ -18,6 +18,8 @@ export interface RequestContext {
   readonly base: string
   readonly actor: string
   readonly service: Service
+  /** The peer's address. */
+  readonly remote?: string
   /** The parsed JSON body, `undefined` when there is none. Read once. */
   readonly body: () => Promise<unknown>
 }

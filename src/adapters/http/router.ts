@@ -3,6 +3,7 @@
 // method is a 405 with Allow.
 import type { Route } from "./context.ts"
 import { driverRoutes } from "./routes/drivers.ts"
+import { fleetRoutes } from "./routes/fleet.ts"
 import { historyRoutes } from "./routes/history.ts"
 import { nodeRoutes } from "./routes/nodes.ts"
 import { portRoutes } from "./routes/ports.ts"
@@ -12,6 +13,7 @@ import { stateRoutes } from "./routes/states.ts"
 
 export const routes: ReadonlyArray<Route> = [
   ...rootRoutes, ...nodeRoutes, ...stateRoutes, ...historyRoutes, ...ramdiskRoutes, ...portRoutes, ...driverRoutes,
+  ...fleetRoutes,
 ]
 
 interface Compiled {

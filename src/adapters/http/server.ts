@@ -95,6 +95,7 @@ export const createApiHandler = (options: ApiOptions) => {
       base: baseOf(req),
       actor,
       service,
+      remote: req.socket.remoteAddress ?? "unknown",
       body: () => (bodyRead ??= readJsonBody(req, bodyLimit)),
     })
   }

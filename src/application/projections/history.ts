@@ -32,7 +32,10 @@ export const summarize = (e: NodeEvent, after: NodeState): string => {
         `${e.data.preserveEphemeral ? ", keeping the ephemeral partition" : ""})`
     case "CallbackAwaited": return `waiting for the ramdisk until ${e.data.deadline}`
     case "IscsiReady": return `ramdisk exported ${e.data.target.iqn} at ${e.data.target.address}:${e.data.target.port}`
-    case "CallbackRejected": return `ramdisk call-back refused: ${e.data.reason}`
+    case "CallbackRejected":
+      return e.data.count === 1
+        ? `ramdisk call-back refused: ${e.data.reason}`
+        : `${e.data.count} more ramdisk call-backs refused${e.data.sources.length > 0 ? ` (from ${e.data.sources.join(", ")})` : ""}, the last: ${e.data.reason}`
     case "WaitTimedOut": return `no call-back before ${e.data.deadline}`
     case "ImageWritten":
       return `image written: ${e.data.bytesWritten} bytes${e.data.rootUuid ? `, root UUID ${e.data.rootUuid}` : ""}`

@@ -11,6 +11,8 @@ import { ApiError, enc } from "../client.ts"
 import { noMorePositionals, positional, type Command } from "../command.ts"
 import { record, table } from "../output.ts"
 import { collect } from "./nodes.ts"
+import { historyMatcher } from "../../application/history-filter.ts"
+import { historyFilterOfArgs, historyFilterOptions, historyQuery } from "./history-filter.ts"
 
 interface Row {
   readonly at: string
@@ -31,7 +33,7 @@ const duration = (ms: number | null | undefined) =>
   ms === null || ms === undefined ? "" : ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`
 
 /** Runs an audit Effect on the SQLite file; the application's typed errors become CLI errors. */
-const offline = async <A, E>(db: string, effect: Effect.Effect<A, E, EventStore | CheckpointStore>): Promise<A> => {
+export const offline = async <A, E>(db: string, effect: Effect.Effect<A, E, EventStore | CheckpointStore>): Promise<A> => {
   if (!existsSync(db)) throw new UsageError(`${db} does not exist`)
   const layer: Layer.Layer<EventStore | CheckpointStore, unknown> = makeSqliteEventStore(db)
   const exit = await Effect.runPromiseExit(Effect.provide(effect, layer))
@@ -52,18 +54,19 @@ const fromApi = (d: Record<string, unknown>): Row => ({
 
 const history: Command = {
   words: ["history"],
-  usage: "history NODE [--db FILE]",
-  options: { db: "string" },
+  usage: "history NODE [--since T] [--until T] [--type TYPE]... [--actor A] [--hide-noise] [--db FILE]",
+  options: { db: "string", ...historyFilterOptions },
   run: async (args, env) => {
     const node = positional(args, 0, "NODE")
     noMorePositionals(args, 1)
     const db = args.strings["db"]
+    const filter = historyFilterOfArgs(args)
     if (db !== undefined) {
-      const entries = await offline(db, historyOfRef(node))
+      const entries = (await offline(db, historyOfRef(node))).filter(historyMatcher(filter))
       if (env.out.json) return env.out.write(`${JSON.stringify(entries, null, 2)}\n`)
       return table(env.out, columns, entries.map(fromEntry))
     }
-    const docs = await collect(env, `/v1/nodes/${enc(node)}/history/detail`, new URLSearchParams(), "history", Infinity)
+    const docs = await collect(env, `/v1/nodes/${enc(node)}/history/detail`, historyQuery(filter), "history", Infinity)
     if (env.out.json) return env.out.write(`${JSON.stringify(docs, null, 2)}\n`)
     table(env.out, columns, docs.map(fromApi))
   },

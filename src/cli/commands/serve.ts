@@ -13,10 +13,11 @@ const intOption = (raw: string | undefined, name: string, fallback: number, min:
 
 export const serveCommand: Command = {
   words: ["serve"],
-  usage: "serve [--db FILE] [--state-dir DIR] [--port N] [--host H] [--sim N] [--deploy-callback-timeout SECONDS] [--no-conductor] [--tokens FILE] [--access-log]",
+  usage: "serve [--db FILE] [--state-dir DIR] [--port N] [--host H] [--sim N] [--deploy-callback-timeout SECONDS] [--no-conductor] [--tokens FILE] [--access-log] [--notary-key FILE] [--notary-interval SECONDS]",
   options: {
     db: "string", "state-dir": "string", port: "string", host: "string", sim: "string",
     "deploy-callback-timeout": "string", "no-conductor": "flag", tokens: "string", "access-log": "flag",
+    "notary-key": "string", "notary-interval": "string",
   },
   run: async (args, env) => {
     noMorePositionals(args, 0)
@@ -40,6 +41,11 @@ export const serveCommand: Command = {
       // --no-conductor: the API only, beside `ironledger conductor` processes that drive the nodes.
       conductor: { callbackTimeoutMs: callbackTimeout * 1000, drivesNodes: !args.flags.has("no-conductor") },
       say: (line) => process.stdout.write(`${line}\n`),
+      // Checkpoints of the log (ADR 0030), signed when the operator hands over a key.
+      notary: {
+        intervalMs: intOption(args.strings["notary-interval"], "notary-interval", 10, 1, 86_400) * 1000,
+        ...(args.strings["notary-key"] === undefined ? {} : { signingKeyFile: resolve(args.strings["notary-key"]) }),
+      },
       ...(args.flags.has("access-log") ? { log: (line: string) => env.note(line) } : { log: (line: string) => { if (line.startsWith("internal error")) env.note(line) } }),
     })
     env.note(`ironledger API listening on ${running.url} (log: ${db}, state: ${stateDir}, auth: ${auth.mode}${sim > 0 ? `, ${sim} simulated nodes` : ""})`)

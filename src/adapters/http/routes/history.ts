@@ -8,6 +8,7 @@ import { ok, run, type RequestContext, type Reply, type Route } from "../context
 import { badRequest, notFound } from "../errors.ts"
 import { nodeDocument } from "../node-json.ts"
 import { maxLimit } from "../query.ts"
+import { historyFilterOf } from "./history-filter.ts"
 
 /**
  * Entries need a UUID in Ironic's shape. Ours is derived from (node, revision): stable across
@@ -68,11 +69,12 @@ const historyPage = (ctx: RequestContext, nodeUuid: string) => {
   const rawLimit = ctx.query.get("limit")
   if (rawLimit !== null && !/^[1-9]\d{0,8}$/.test(rawLimit)) throw badRequest(`Limit must be a positive integer, not ${JSON.stringify(rawLimit.slice(0, 40))}.`)
   const limit = rawLimit === null ? maxLimit : Math.min(Number(rawLimit), maxLimit)
+  const filter = historyFilterOf(ctx)
   const marker = ctx.query.get("marker")
-  if (marker === null) return { limit }
+  if (marker === null) return { limit, filter }
   const afterRevision = revisionOf(nodeUuid, marker)
   if (afterRevision === null) throw badRequest(`Marker ${JSON.stringify(marker.slice(0, 60))} is not an event of node ${nodeUuid}.`)
-  return { limit, afterRevision }
+  return { limit, afterRevision, filter }
 }
 
 const isoTimestamp = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/

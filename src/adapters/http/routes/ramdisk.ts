@@ -20,6 +20,7 @@ const passDeployInfo = async (ctx: RequestContext): Promise<Reply> => {
     lun: body.lun ?? 1,
     key: body.key,
     error: body.error === undefined || body.error === "" ? null : body.error,
+    ...(ctx.remote === undefined ? {} : { source: ctx.remote }),
     ...(body.chap_user === undefined ? {} : { chapUser: body.chap_user, chapSecret: body.chap_secret! }),
   }
   await run(ctx.service.passDeployInfo(ctx.params["node"]!, callback))

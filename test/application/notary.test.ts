@@ -1,0 +1,75 @@
+// The notary on its own (ADR 0030): checkpoints every N events and at the end of a pass, none for
+// its own checkpoints alone, a restarted notary continues the same chain, and a second notary
+// racing the first loses cleanly. Every log it leaves verifies.
+import { test } from "node:test"
+import assert from "node:assert/strict"
+import { Effect, Layer } from "effect"
+import { makeMemoryEventStore } from "../../src/adapters/eventstore/memory.ts"
+import { SystemClock } from "../../src/adapters/system/clock.ts"
+import { isCheckpoint, makeNotary, NOTARY_STREAM, type LogCheckpoint } from "../../src/application/notary.ts"
+import { makeLogVerifier } from "../../src/application/verify-log.ts"
+import { checkpointStatement } from "../../src/domain/hash-chain.ts"
+import { EventStore, type Clock } from "../../src/ports/index.ts"
+import { newEvent } from "../adapters/event-store.contract.ts"
+
+const setup = () => {
+  const store = makeMemoryEventStore()
+  const layer = Layer.merge(Layer.succeed(EventStore, store), SystemClock)
+  const run = <A, E>(effect: Effect.Effect<A, E, EventStore | Clock>) => Effect.runPromise(Effect.provide(effect, layer))
+  const notary = (every: number) => makeNotary({ every, intervalMs: 1000, statement: checkpointStatement })
+  const append = (stream: string, count: number) =>
+    run(Effect.flatMap(EventStore, (s) => s.append(stream, Array.from({ length: count }, (_, i) => newEvent("Note", { i })), "any")))
+  const verify = async () => {
+    const events = await run(Effect.flatMap(EventStore, (s) => s.readAll()))
+    const checkpoints = events.filter(isCheckpoint).map((e) => ({ checkpoint: e.data as LogCheckpoint, source: "log" }))
+    const verifier = makeLogVerifier({ checkpoints, contiguousPositions: true })
+    for (const e of events) verifier.add(e)
+    return verifier.finish()
+  }
+  return { run, notary, append, verify }
+}
+
+test("checkpoints every N events and at the end of a pass; nothing new, nothing written", async () => {
+  const { run, notary, append, verify } = setup()
+  const n = notary(4)
+  await append("node-a", 5)
+  await append("node-b", 5)
+  const first = await run(n.tick)
+  assert.deepEqual(first.map((c) => [c.position, c.events]), [[4, 4], [8, 8], [10, 10]])
+  // Only its own checkpoints since: no checkpoint of checkpoints.
+  assert.deepEqual(await run(n.tick), [])
+  await append("node-a", 1)
+  const next = await run(n.tick)
+  // The chain covers the notary's own events too: 10 node events, 3 checkpoints, 1 more event.
+  assert.deepEqual(next.map((c) => [c.position, c.events]), [[14, 14]])
+  const report = await verify()
+  assert.ok(report.ok, JSON.stringify(report.findings))
+  assert.equal(report.checkpointsMatched, 4)
+})
+
+test("a restarted notary continues the chain from its last checkpoint; a racing one loses cleanly", async () => {
+  const { run, notary, append, verify } = setup()
+  await append("node-a", 3)
+  await run(notary(100).tick)
+  await append("node-b", 2)
+  // A new process: resumes from the checkpoint in the log, not from the start.
+  const restarted = notary(100)
+  const [resumed] = await run(restarted.tick)
+  assert.deepEqual([resumed!.position, resumed!.events], [6, 6])
+
+  // Two notaries see the same new events; the second one's append conflicts and writes nothing.
+  const other = notary(100)
+  await run(other.tick) // loads its state: nothing new yet
+  await append("node-c", 1)
+  const won = await run(restarted.tick)
+  const lost = await run(other.tick)
+  assert.equal(won.length, 1)
+  assert.deepEqual(lost, [])
+  // ...and it starts again from the winner's checkpoint next time.
+  await append("node-c", 1)
+  assert.equal((await run(other.tick)).length, 1)
+  const checkpoints = (await run(Effect.flatMap(EventStore, (s) => s.readStream(NOTARY_STREAM)))).length
+  assert.equal(checkpoints, 4)
+  const report = await verify()
+  assert.ok(report.ok, JSON.stringify(report.findings))
+})
