@@ -1,10 +1,9 @@
 // NodeService over the ports: commands go through execute() (decide + optimistic append), queries
 // read the in-memory Fleet projection, which the command path keeps current for read-your-writes.
-import { timingSafeEqual } from "node:crypto"
 import { Effect } from "effect"
 import * as E from "fp-ts/lib/Either.js"
 import {
-  Iqn, NonNegativeInt, PortNumber, interfaceSlots, type DriverInfo, type NodeCommand, type NodeInterfaces, type NodeState, type Uuid, parseUuid,
+  judgeCallback, interfaceSlots, type DriverInfo, type NodeCommand, type NodeInterfaces, type NodeState, type Uuid, parseUuid,
 } from "../domain/index.ts"
 import { Clock, EventStore, Ids, Secrets, type StoreUnavailable } from "../ports/index.ts"
 import { catchUp, execute, type CommandContext } from "./execute.ts"
@@ -20,6 +19,7 @@ import { toNodeView, portViews, type Progress } from "./projections/node-view.ts
 import type { Fleet } from "./projections/fleet.ts"
 import { looksSecret, MASK } from "./secret-fields.ts"
 import { deploySpecFor } from "./deploy-spec.ts"
+import { mintRamdiskKey } from "./ramdisk-key.ts"
 import type { Registry } from "./hardware/registry.ts"
 
 /** What the service needs from the conductor: a nudge when a node has work, and live write progress. */
@@ -165,14 +165,12 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, regist
         let command: NodeCommand
         switch (target) {
           case "active": case "rebuild": {
-            const key = yield* ids.token
             const hw = registry.resolve(node)
             if (E.isLeft(hw)) return yield* Effect.fail(new InvalidInput({ reason: hw.left }))
             const imageOptional = hw.right.deploy.style === "instant" || hw.right.deploy.imageOptional
             const spec = deploySpecFor(node, imageOptional, {
               deployId: (yield* ids.uuid) as Uuid,
-              keyHash: yield* secrets.digest(key),
-              sealedKey: { $sealed: yield* secrets.seal(key) },
+              ...yield* Effect.provideService(Effect.provideService(mintRamdiskKey, Ids, ids), Secrets, secrets),
               preserveEphemeral,
             })
             if (E.isLeft(spec)) return yield* Effect.fail(new InvalidInput({ reason: spec.left }))
@@ -218,12 +216,6 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, regist
         }, ctx).pipe(asConflict)
       })
 
-    const keyMatches = (given: string, expectedDigest: string) =>
-      Effect.map(secrets.digest(given), (d) => {
-        const a = Buffer.from(d), b = Buffer.from(expectedDigest)
-        return a.length === b.length && timingSafeEqual(a, b)
-      })
-
     /**
      * The ramdisk's call-back, for a deploy (wait call-back) or a cleaning (clean wait): the key must
      * be the running operation's, used once; a refusal is recorded and leaves the node as it was.
@@ -248,34 +240,19 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, regist
           refusals.note(node.nodeId, reason, source)
             ? run(node.nodeId, { type: "RejectCallback", reason, count: 1, sources: [source] }, ctx).pipe(Effect.andThen(refuse(reason)))
             : refuse(reason)
-        const deploying = node.provisionState === "wait call-back" && node.deploy !== null
-        const cleaning = node.provisionState === "clean wait" && node.cleaningRamdisk !== null
-        // Nothing is recorded for a node that waits for no ramdisk: anyone can post, nobody is misled.
-        if (!deploying && !cleaning) {
-          return yield* refuse(`Node ${node.nodeId} is not waiting for a ramdisk call-back (state "${node.provisionState}").`)
-        }
-        const key = deploying ? node.deploy!.keyHash : node.cleaningRamdisk!.keyHash
-        const what = deploying ? "deploy" : "cleaning"
-        if (!(yield* keyMatches(cb.key, key))) return yield* reject(`The ${what} key does not match the running ${what}.`)
-        if (deploying ? node.deploy!.callbackUsed : node.cleaningRamdisk!.target !== null) {
-          return yield* reject(`The ${what} key was already used.`)
-        }
-        if (cb.error !== null && cb.error !== "") {
-          yield* run(node.nodeId, { type: "Fail", error: `The ${what} ramdisk reported: ${cb.error}` }, ctx)
-          return
-        }
-        if (!Iqn.is(cb.iqn) || !PortNumber.is(cb.port) || !NonNegativeInt.is(cb.lun)) {
-          return yield* reject(`The call-back's iSCSI target is malformed (iqn ${cb.iqn}, port ${cb.port}, lun ${cb.lun}).`)
-        }
-        const target = {
-          address: cb.address, port: cb.port, iqn: cb.iqn, lun: cb.lun,
+        const verdict = judgeCallback(node, {
+          keyDigest: yield* secrets.digest(cb.key),
+          error: cb.error, address: cb.address, port: cb.port, iqn: cb.iqn, lun: cb.lun,
           ...(cb.chapUser !== undefined && cb.chapSecret !== undefined
-            ? { chapUser: cb.chapUser, chapSecret: { $sealed: yield* secrets.seal(cb.chapSecret) } }
+            ? { chap: { user: cb.chapUser, sealedSecret: yield* secrets.seal(cb.chapSecret) } }
             : {}),
+        })
+        switch (verdict.kind) {
+          // Nothing is recorded for a node that waits for no ramdisk: anyone can post, nobody is misled.
+          case "ignored": return yield* refuse(verdict.reason)
+          case "rejected": return yield* reject(verdict.reason)
+          case "accepted": yield* run(node.nodeId, verdict.command, ctx)
         }
-        yield* run(node.nodeId, deploying
-          ? { type: "AcceptIscsi", deployId: node.deploy!.deployId, target }
-          : { type: "AcceptCleaningIscsi", target }, ctx)
       })
 
     const service: NodeService["Service"] = {

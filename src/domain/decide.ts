@@ -3,7 +3,7 @@
 import * as E from "fp-ts/lib/Either.js"
 import type { NodeCommand, UserVerb } from "./commands.ts"
 import { domainError, invalidTransition, type DomainError } from "./errors.ts"
-import type { EventType, HardwareRequest, HardwareResult, NodeEvent } from "./events.ts"
+import { hardwareSteps, type EventType, type HardwareRequest, type HardwareResult, type NodeEvent } from "./events.ts"
 import { next, waitStates, deletableStates, type ProvisionState, type Verb } from "./lifecycle.ts"
 import { pendingStep, type NodeState } from "./node-state.ts"
 
@@ -50,18 +50,9 @@ const failEvents: Partial<Record<ProvisionState, EventType>> = {
   rescuing: "RescueFailed", "rescue wait": "RescueFailed", unrescuing: "UnrescueFailed",
 }
 
-/** Which results may close a pending hardware request. */
-export const resultsOf: Record<HardwareRequest, ReadonlyArray<HardwareResult>> = {
-  PowerOnRequested: ["PowerStateChanged", "PowerActionFailed"],
-  PowerOffRequested: ["PowerStateChanged", "PowerActionFailed"],
-  RebootRequested: ["PowerStateChanged", "PowerActionFailed"],
-  SoftPowerOffRequested: ["PowerStateChanged", "PowerActionFailed"],
-  BootDeviceRequested: ["BootDeviceSet", "BootDeviceFailed"],
-  BootConfigRequested: ["BootConfigWritten", "BootConfigFailed"],
-  ImageWriteRequested: ["ImageWritten", "ImageWriteFailed"],
-  DiskWipeRequested: ["DiskWiped", "DiskWipeFailed"],
-  RamdiskReleaseRequested: ["RamdiskReleased", "RamdiskReleaseFailed"],
-}
+/** Which results may close a pending hardware request: its own done and failed results. */
+export const resultsOf = (request: HardwareRequest): ReadonlyArray<HardwareResult> =>
+  [hardwareSteps[request].done, hardwareSteps[request].failed]
 
 const powerRequests: ReadonlySet<string> = new Set(["PowerOnRequested", "PowerOffRequested", "RebootRequested", "SoftPowerOffRequested"])
 
@@ -189,7 +180,7 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
       const { step } = c.result.data
       const pending = pendingStep(s, step)
       if (!pending) return refuse(s, "Conflict", c.result.type, `No step ${step} is waiting for a result.`)
-      if (!resultsOf[pending.action].includes(c.result.type)) {
+      if (!resultsOf(pending.action).includes(c.result.type)) {
         return refuse(s, "InvalidInput", c.result.type, `Step ${step} (${pending.action}) can not end with ${c.result.type}.`)
       }
       if (c.result.type === "ImageWritten" && c.result.data.deployId !== s.deploy?.deployId) {

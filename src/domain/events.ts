@@ -215,25 +215,39 @@ export interface RecordedNodeEvent {
   readonly revision: number
 }
 
-export const hardwareRequests = {
-  PowerOnRequested: "power on",
-  PowerOffRequested: "power off",
-  RebootRequested: "reboot",
-  SoftPowerOffRequested: "soft power off",
-  BootDeviceRequested: "set boot device",
-  BootConfigRequested: "write boot config",
-  ImageWriteRequested: "write image",
-  DiskWipeRequested: "wipe disk",
-  RamdiskReleaseRequested: "release ramdisk",
-} as const satisfies Partial<Record<EventType, string>>
-export type HardwareRequest = keyof typeof hardwareRequests
+/**
+ * The one catalogue of hardware steps: each request, the result that says it was done, the one
+ * that says it failed, the device it acts on and the interface slot that carries it out. The
+ * tables below, decide's check of results, the conductor's failure mapping and the tests' tables
+ * are all read from here; a request without an entry does not compile.
+ */
+export const hardwareSteps = {
+  PowerOnRequested: { label: "power on", done: "PowerStateChanged", failed: "PowerActionFailed", device: "power", slot: "power" },
+  PowerOffRequested: { label: "power off", done: "PowerStateChanged", failed: "PowerActionFailed", device: "power", slot: "power" },
+  RebootRequested: { label: "reboot", done: "PowerStateChanged", failed: "PowerActionFailed", device: "power", slot: "power" },
+  SoftPowerOffRequested: { label: "soft power off", done: "PowerStateChanged", failed: "PowerActionFailed", device: "power", slot: "power" },
+  BootDeviceRequested: { label: "set boot device", done: "BootDeviceSet", failed: "BootDeviceFailed", device: "boot device", slot: "management" },
+  BootConfigRequested: { label: "write boot config", done: "BootConfigWritten", failed: "BootConfigFailed", device: "pxe", slot: "boot" },
+  ImageWriteRequested: { label: "write image", done: "ImageWritten", failed: "ImageWriteFailed", device: "image", slot: "deploy" },
+  DiskWipeRequested: { label: "wipe disk", done: "DiskWiped", failed: "DiskWipeFailed", device: "wipe", slot: "deploy" },
+  RamdiskReleaseRequested: { label: "release ramdisk", done: "RamdiskReleased", failed: "RamdiskReleaseFailed", device: "ramdisk", slot: "deploy" },
+} as const satisfies Partial<Record<EventType, {
+  readonly label: string; readonly done: EventType; readonly failed: EventType; readonly device: string; readonly slot: InterfaceSlot
+}>>
+export type HardwareRequest = keyof typeof hardwareSteps
+export type HardwareResult = (typeof hardwareSteps)[HardwareRequest]["done" | "failed"]
 
-export const hardwareResults = {
-  PowerStateChanged: true, PowerActionFailed: false,
-  BootDeviceSet: true, BootDeviceFailed: false,
-  BootConfigWritten: true, BootConfigFailed: false,
-  ImageWritten: true, ImageWriteFailed: false,
-  DiskWiped: true, DiskWipeFailed: false,
-  RamdiskReleased: true, RamdiskReleaseFailed: false,
-} as const satisfies Partial<Record<EventType, boolean>>
-export type HardwareResult = keyof typeof hardwareResults
+/** Each request's label: "power on", "write image", ... */
+export const hardwareRequests = Object.fromEntries(
+  Object.entries(hardwareSteps).map(([request, s]) => [request, s.label]),
+) as { readonly [K in HardwareRequest]: (typeof hardwareSteps)[K]["label"] }
+
+/** Each result, and whether it says the step was done (true) or failed (false). */
+export const hardwareResults = Object.fromEntries(
+  Object.values(hardwareSteps).flatMap((s) => [[s.done, true], [s.failed, false]]),
+) as { readonly [K in HardwareResult]: boolean }
+
+/** The device a request or a result is about: a result answers a request of the same device. */
+export const hardwareDeviceOf = Object.fromEntries(
+  Object.entries(hardwareSteps).flatMap(([request, s]) => [[request, s.device], [s.done, s.device], [s.failed, s.device]]),
+) as Readonly<Record<HardwareRequest | HardwareResult, string>>

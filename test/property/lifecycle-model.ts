@@ -1,7 +1,7 @@
 // A small, independent model of one node for the model-based test: what each command should do,
 // written from the rules (Ironic's table in lifecycle.ts, read edge by edge) and not from decide.ts.
 import {
-  transitions,
+  transitions, hardwareDeviceOf,
   type DomainErrorCode, type Uuid, type Driver, type HardwareRequest, type NodeCommand, type PowerState, type ProvisionState, type Verb,
 } from "../../src/domain/index.ts"
 
@@ -45,16 +45,8 @@ const verbOfUser = {
 } as const
 const hardwareVerbsInMaintenance = new Set(["provide", "clean", "inspect", "rescue", "unrescue"])
 
-/** Which device each request and result is about: a result answers a request of the same device. */
-const deviceOf: Record<string, string> = {
-  PowerOnRequested: "power", PowerOffRequested: "power", RebootRequested: "power", SoftPowerOffRequested: "power",
-  PowerStateChanged: "power", PowerActionFailed: "power",
-  BootDeviceRequested: "boot device", BootDeviceSet: "boot device", BootDeviceFailed: "boot device",
-  BootConfigRequested: "pxe", BootConfigWritten: "pxe", BootConfigFailed: "pxe",
-  ImageWriteRequested: "image", ImageWritten: "image", ImageWriteFailed: "image",
-  DiskWipeRequested: "wipe", DiskWiped: "wipe", DiskWipeFailed: "wipe",
-  RamdiskReleaseRequested: "ramdisk", RamdiskReleased: "ramdisk", RamdiskReleaseFailed: "ramdisk",
-}
+/** Which device each request and result is about (the domain's catalogue of hardware steps). */
+const deviceOf: Record<string, string> = hardwareDeviceOf
 
 const accept = (next: NodeModel): Outcome => ({ kind: "accepted", emits: true, next: { ...next, revision: next.revision + 1 } })
 const noop = (m: NodeModel): Outcome => ({ kind: "accepted", emits: false, next: m })

@@ -3,7 +3,7 @@
 // collide often enough to hit duplicates, matching deploy ids and paired hardware steps.
 import fc from "fast-check"
 import {
-  powerStates,
+  powerStates, hardwareDeviceOf,
   type ConductorCommand, type DeploySpec, type DriverInfo, type HardwareRequestBody, type HardwareResultBody, type IscsiTarget,
   type Mac, type NodeCommand, type NodeName, type Sealed, type UserVerb, type Uuid,
 } from "../../src/domain/index.ts"
@@ -108,15 +108,7 @@ export const iscsiTargetArb = rec({
 }, { requiredKeys: ["address", "port", "iqn", "lun"] }) as fc.Arbitrary<IscsiTarget>
 
 /** The step key a conductor would use for each hardware action, so requests and results meet. */
-const stepOf: Record<string, string> = {
-  PowerOnRequested: "power", PowerOffRequested: "power", RebootRequested: "power", SoftPowerOffRequested: "power",
-  PowerStateChanged: "power", PowerActionFailed: "power",
-  BootDeviceRequested: "boot-device", BootDeviceSet: "boot-device", BootDeviceFailed: "boot-device",
-  BootConfigRequested: "pxe-config", BootConfigWritten: "pxe-config", BootConfigFailed: "pxe-config",
-  ImageWriteRequested: "write-image", ImageWritten: "write-image", ImageWriteFailed: "write-image",
-  DiskWipeRequested: "wipe", DiskWiped: "wipe", DiskWipeFailed: "wipe",
-  RamdiskReleaseRequested: "release", RamdiskReleased: "release", RamdiskReleaseFailed: "release",
-}
+const stepOf: Record<string, string> = hardwareDeviceOf
 
 /** Mostly the action's own step key; sometimes one from the pool, which may belong to another action. */
 const withStep = <B extends { readonly type: string; readonly data: object }>(p: Pools, body: fc.Arbitrary<B>) =>

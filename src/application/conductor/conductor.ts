@@ -14,6 +14,7 @@ import type { ConductorHandle } from "../node-service-live.ts"
 import * as E from "fp-ts/lib/Either.js"
 import type { NodeHardware } from "../hardware/interfaces.ts"
 import type { Registry } from "../hardware/registry.ts"
+import { mintRamdiskKey } from "../ramdisk-key.ts"
 import { perform, type PerformConfig } from "./perform.ts"
 import { deployStarted, plan } from "./plan.ts"
 
@@ -214,14 +215,9 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
               }
               break
             }
-            case "issueRamdiskKey": {
-              const key = yield* (yield* Ids).token
-              const secrets = yield* Secrets
-              yield* run(leased, {
-                type: "IssueRamdiskKey", keyHash: yield* secrets.digest(key), sealedKey: { $sealed: yield* secrets.seal(key) },
-              })
+            case "issueRamdiskKey":
+              yield* run(leased, { type: "IssueRamdiskKey", ...yield* mintRamdiskKey })
               break
-            }
             case "command":
               yield* run(leased, p.command)
               break

@@ -2,7 +2,7 @@
 // event to record. Failures become failure results (with the adapter's message), never defects.
 import { Effect, Redacted } from "effect"
 import * as E from "fp-ts/lib/Either.js"
-import { GiB, computeLayout, type DriverInfo, type HardwareRequestBody, type HardwareResultBody, type NodeState } from "../../domain/index.ts"
+import { GiB, computeLayout, hardwareSteps, type DriverInfo, type HardwareRequestBody, type HardwareResultBody, type NodeState } from "../../domain/index.ts"
 import type { BlockTarget, ImageStore } from "../../ports/index.ts"
 import { Clock, Secrets } from "../../ports/index.ts"
 import type { NodeHardware } from "../hardware/interfaces.ts"
@@ -17,6 +17,8 @@ export interface PerformConfig {
 }
 
 class StepError extends Error {}
+
+const unhandled = (req: never): never => { throw new Error(`no handler for hardware request ${JSON.stringify(req)}`) }
 
 const text = (info: DriverInfo | Record<string, unknown>, key: string): string | null => {
   const v = info[key]
@@ -151,16 +153,11 @@ const act = (n: NodeState, hw: NodeHardware, req: HardwareRequestBody, cfg: Perf
         yield* (yield* ramdiskDeploy(hw)).ramdisk.release(t.address, cfg.ramdiskReleasePort)
         return { type: "RamdiskReleased" }
       }
+      default:
+        // A request added to the catalogue without a handler here does not compile.
+        return unhandled(req)
     }
   })
-
-const failureOf: Record<HardwareRequestBody["type"], HardwareResultBody["type"]> = {
-  PowerOnRequested: "PowerActionFailed", PowerOffRequested: "PowerActionFailed",
-  RebootRequested: "PowerActionFailed", SoftPowerOffRequested: "PowerActionFailed",
-  BootDeviceRequested: "BootDeviceFailed", BootConfigRequested: "BootConfigFailed",
-  ImageWriteRequested: "ImageWriteFailed", DiskWipeRequested: "DiskWipeFailed",
-  RamdiskReleaseRequested: "RamdiskReleaseFailed",
-}
 
 export const perform = (
   n: NodeState,
@@ -179,5 +176,5 @@ export const perform = (
       return { type, data: { ...rest, step, durationMs } } as HardwareResultBody
     }
     const e = outcome.failure
-    return { type: failureOf[req.type], data: { step, durationMs, error: e.message ?? String(e) } } as HardwareResultBody
+    return { type: hardwareSteps[req.type].failed, data: { step, durationMs, error: e.message ?? String(e) } } as HardwareResultBody
   })
