@@ -10,7 +10,6 @@ import { parseArgs } from "node:util"
 import { Layer } from "effect"
 import { MemoryStores } from "../src/adapters/eventstore/memory.ts"
 import { makeSqliteEventStore } from "../src/adapters/eventstore/sqlite.ts"
-import { SystemClock } from "../src/adapters/system/clock.ts"
 import { RandomIds } from "../src/adapters/system/ids.ts"
 import { SecretsWithKey } from "../src/adapters/system/secrets.ts"
 import { defaultApplicationConfig } from "../src/application/live.ts"
@@ -33,7 +32,7 @@ const dir = mkdtempSync(join(tmpdir(), "ironledger-fleet-"))
 const stores = values.memory ? MemoryStores : makeSqliteEventStore(join(dir, "fleet.sqlite"))
 let deliver: SimOptions["deliver"]
 const composed = await compose({
-  services: Layer.mergeAll(stores, SystemClock, RandomIds, SecretsWithKey(randomBytes(32))) as Layer.Layer<Services>,
+  services: Layer.mergeAll(stores, RandomIds, SecretsWithKey(randomBytes(32))) as Layer.Layer<Services>,
   // A sim ramdisk boots after its power-on was recorded, not in the same instant.
   hardware: simulatedHardware({ callbackDelayMs: 10, deliver: (nodeId, callback) => deliver!(nodeId, callback) }),
   config: {

@@ -1,6 +1,7 @@
 // Refused ramdisk call-backs, recorded without flooding a node's history (ADR 0033): per node,
 // the first refusal of a window is recorded at once, the others of the window are counted and
 // recorded as one event (count, sources) when the window closes.
+import { Effect, Fiber } from "effect"
 
 export interface RefusalSummary {
   readonly reason: string
@@ -11,8 +12,23 @@ export interface RefusalSummary {
 /** At most this many distinct sources are named in a summary. */
 const maxSources = 16
 
-export const makeRefusalWindows = (windowMs: number, recordSummary: (nodeId: string, summary: RefusalSummary) => void) => {
-  const open = new Map<string, { count: number; reason: string; readonly sources: Set<string>; readonly timer: ReturnType<typeof setTimeout> }>()
+/**
+ * `recordSummary` is the Effect that records a closing window's summary; windows are timed on the
+ * service's Clock (fibers forked with `fork`), so tests can move time instead of waiting for it.
+ */
+export const makeRefusalWindows = (
+  windowMs: number,
+  recordSummary: (nodeId: string, summary: RefusalSummary) => Effect.Effect<void>,
+  fork: (effect: Effect.Effect<void>) => Fiber.Fiber<void>,
+) => {
+  const open = new Map<string, { count: number; reason: string; readonly sources: Set<string>; readonly closer: Fiber.Fiber<void> }>()
+  const closeWindow = (nodeId: string) => Effect.suspend(() => {
+    const closing = open.get(nodeId)
+    open.delete(nodeId)
+    return closing !== undefined && closing.count > 0
+      ? recordSummary(nodeId, { reason: closing.reason, count: closing.count, sources: [...closing.sources] })
+      : Effect.void
+  })
   return {
     /** True when this refusal opens a window (record it now); false when it was counted for the summary. */
     note: (nodeId: string, reason: string, source: string): boolean => {
@@ -23,22 +39,17 @@ export const makeRefusalWindows = (windowMs: number, recordSummary: (nodeId: str
         if (window.sources.size < maxSources) window.sources.add(source)
         return false
       }
-      const timer = setTimeout(() => {
-        const closing = open.get(nodeId)
-        open.delete(nodeId)
-        if (closing !== undefined && closing.count > 0) {
-          recordSummary(nodeId, { reason: closing.reason, count: closing.count, sources: [...closing.sources] })
-        }
-      }, windowMs)
-      // A pending summary never keeps the process alive.
-      timer.unref()
-      open.set(nodeId, { count: 0, reason, sources: new Set(), timer })
+      // Registered before the fiber starts: a zero-length window must find its entry.
+      const entry = { count: 0, reason, sources: new Set<string>(), closer: undefined as unknown as Fiber.Fiber<void> }
+      open.set(nodeId, entry)
+      entry.closer = fork(Effect.andThen(Effect.sleep(windowMs), closeWindow(nodeId)))
       return true
     },
-    /** Stops the timers; counts not yet recorded are dropped. */
-    close: () => {
-      for (const window of open.values()) clearTimeout(window.timer)
+    /** Stops the windows; counts not yet recorded are dropped. */
+    close: Effect.suspend(() => {
+      const closers = [...open.values()].map((w) => w.closer)
       open.clear()
-    },
+      return Effect.forEach(closers, Fiber.interrupt, { discard: true })
+    }),
   }
 }

@@ -1,7 +1,7 @@
 // The application assembled: the fleet projection (from its checkpoint, following the log), the
 // conductor driving nodes through their drivers, and NodeService over both.
-import { Effect, Layer } from "effect"
-import { CheckpointStore, Clock, EventStore, Ids, Secrets } from "../ports/index.ts"
+import { Effect, Layer, Random } from "effect"
+import { CheckpointStore, EventStore, Ids, Secrets } from "../ports/index.ts"
 import { makeConductor, defaultConductorConfig, type ConductorConfig } from "./conductor/conductor.ts"
 import type { Registry } from "./hardware/registry.ts"
 import { NodeService } from "./node-service.ts"
@@ -31,7 +31,11 @@ export const makeApplication = (registry: Registry, config: ApplicationConfig = 
     // Every conductor hears of them at about the same moment; a little jitter before reaching for
     // the lease (as long as a poll of the log) spreads the nodes over the conductors instead of
     // handing them all to the one whose poll came first.
-    const kickFromLog = (nodeId: string) => { setTimeout(() => conductor.kick(nodeId), Math.random() * 100) }
+    const services = yield* Effect.context<never>()
+    const kickFromLog = (nodeId: string) => {
+      Effect.runForkWith(services)(Effect.flatMap(Random.nextIntBetween(0, 100), (ms) =>
+        Effect.andThen(Effect.sleep(ms), Effect.sync(() => conductor.kick(nodeId)))))
+    }
     yield* Effect.forkIn(followLog(fleet, config.checkpointEvery, kickFromLog), scope)
     yield* Effect.addFinalizer(() => Effect.ignore(saveFleet(fleet)))
     const service = yield* makeNodeService(fleet, conductor, registry, config.refusalWindowMs)
@@ -43,5 +47,5 @@ export type Application = Effect.Success<ReturnType<typeof makeApplication>>
 export const ApplicationLayer = (
   registry: Registry,
   config: ApplicationConfig = defaultApplicationConfig,
-): Layer.Layer<NodeService, never, EventStore | CheckpointStore | Clock | Ids | Secrets> =>
+): Layer.Layer<NodeService, never, EventStore | CheckpointStore | Ids | Secrets> =>
   Layer.effect(NodeService, Effect.map(Effect.orDie(makeApplication(registry, config)), (app) => app.service))

@@ -1,11 +1,11 @@
 // NodeService over the ports: commands go through execute() (decide + optimistic append), queries
 // read the in-memory Fleet projection, which the command path keeps current for read-your-writes.
-import { Effect } from "effect"
+import { Clock, Effect } from "effect"
 import * as E from "fp-ts/lib/Either.js"
 import {
   judgeCallback, interfaceSlots, type DriverInfo, type NodeCommand, type NodeInterfaces, type NodeState, type Uuid, parseUuid,
 } from "../domain/index.ts"
-import { Clock, EventStore, Ids, Secrets, type StoreUnavailable } from "../ports/index.ts"
+import { EventStore, Ids, Secrets, type StoreUnavailable } from "../ports/index.ts"
 import { catchUp, execute, type CommandContext } from "./execute.ts"
 import {
   Conflict, DriverNotFound, InvalidInput, NodeNotFound, NodeService, PortNotFound, Refused,
@@ -38,7 +38,6 @@ const asConflict = <A, E, R>(eff: Effect.Effect<A, E, R>): Effect.Effect<A, E | 
 export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, registry: Registry, refusalWindowMs = 60_000) =>
   Effect.gen(function* () {
     const store = yield* EventStore
-    const clock = yield* Clock
     const ids = yield* Ids
     const secrets = yield* Secrets
     // Names and MACs are unique across nodes. A claim is held from the check until the write that
@@ -63,7 +62,7 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, regist
 
     const context = (actor: string, correlationId?: string) =>
       Effect.gen(function* () {
-        const now = yield* clock.now
+        const now = yield* Clock.currentTimeMillis
         return {
           actor,
           correlationId: correlationId ?? (yield* ids.uuid),
@@ -221,12 +220,13 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, regist
      * be the running operation's, used once; a refusal is recorded and leaves the node as it was.
      */
     // Refusals are counted per node and window; the window's count is recorded as it closes.
-    const refusals = makeRefusalWindows(refusalWindowMs, (nodeId, summary) => {
-      Effect.runFork(Effect.ignore(Effect.gen(function* () {
-        yield* run(nodeId, { type: "RejectCallback", ...summary }, yield* context("ramdisk"))
-      })))
-    })
-    yield* Effect.addFinalizer(() => Effect.sync(refusals.close))
+    const services = yield* Effect.context<never>()
+    const refusals = makeRefusalWindows(
+      refusalWindowMs,
+      (nodeId, summary) => Effect.ignore(Effect.flatMap(context("ramdisk"), (ctx) => run(nodeId, { type: "RejectCallback", ...summary }, ctx))),
+      Effect.runForkWith(services),
+    )
+    yield* Effect.addFinalizer(() => refusals.close)
 
     const passDeployInfo = (ref: string, cb: DeployCallback) =>
       Effect.gen(function* () {

@@ -1,9 +1,9 @@
 // The notary (ADR 0030): chains the committed log in global order and records checkpoints
 // (position, log hash), optionally signed, as events of its own stream. One process runs it (the
 // service); a second one would only lose the race for the next checkpoint and catch up.
-import { Effect, Schedule } from "effect"
+import { Clock, Effect, Schedule } from "effect"
 import { eventHash, GENESIS, logHash } from "../domain/hash-chain.ts"
-import { Clock, EventStore, WrongExpectedRevision, type StoreUnavailable, type StoredEvent } from "../ports/index.ts"
+import { EventStore, WrongExpectedRevision, type StoreUnavailable, type StoredEvent } from "../ports/index.ts"
 
 /** The stream holding the checkpoints; no node's stream, so projections pass over it. */
 export const NOTARY_STREAM = "notary"
@@ -82,7 +82,7 @@ export const makeNotary = (config: NotaryConfig) => {
   const checkpoint = (at: { position: number; hash: string; events: number }) =>
     Effect.gen(function* () {
       const current = state!
-      const now = new Date(yield* (yield* Clock).now).toISOString()
+      const now = new Date(yield* Clock.currentTimeMillis).toISOString()
       const signed = config.signer === undefined
         ? {}
         : { keyId: config.signer.keyId, signature: config.signer.sign(config.statement(at.position, at.hash)) }
@@ -98,7 +98,7 @@ export const makeNotary = (config: NotaryConfig) => {
    * Chains every event after the last checkpoint and records checkpoints (every `every` events and
    * at the end). Only the notary's own checkpoints since: nothing to record. Returns the new ones.
    */
-  const tick: Effect.Effect<ReadonlyArray<LogCheckpoint>, StoreUnavailable, EventStore | Clock> = Effect.gen(function* () {
+  const tick: Effect.Effect<ReadonlyArray<LogCheckpoint>, StoreUnavailable, EventStore> = Effect.gen(function* () {
     const store = yield* EventStore
     let { position, hash, events } = state ?? (yield* load)
     let news = 0

@@ -5,10 +5,10 @@
 import { Effect, Exit, type Fiber, Layer, Scope } from "effect"
 import { makeApplication, type Application, type ApplicationConfig } from "../application/live.ts"
 import { makeRegistry, type EnabledHardware } from "../application/hardware/registry.ts"
-import type { CheckpointStore, Clock, EventStore, Ids, Secrets } from "../ports/index.ts"
+import type { CheckpointStore, EventStore, Ids, Secrets } from "../ports/index.ts"
 import type { HardwareSetup } from "./hardware.ts"
 
-export type Services = EventStore | CheckpointStore | Clock | Ids | Secrets
+export type Services = EventStore | CheckpointStore | Ids | Secrets
 
 export interface ComposeOptions {
   readonly services: Layer.Layer<Services, unknown>

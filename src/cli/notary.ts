@@ -3,7 +3,7 @@ import { Effect, Fiber } from "effect"
 import { loadCheckpointSigner } from "../adapters/system/checkpoint-keys.ts"
 import { defaultNotaryConfig, makeNotary } from "../application/notary.ts"
 import { checkpointStatement } from "../domain/hash-chain.ts"
-import type { Clock, EventStore } from "../ports/index.ts"
+import type { EventStore } from "../ports/index.ts"
 
 export interface NotaryOptions {
   /** Ed25519 private key (PEM) signing every checkpoint. */
@@ -14,8 +14,8 @@ export interface NotaryOptions {
 
 /** What the notary needs of the composed service: its store and clock. */
 export interface NotaryRuntime {
-  readonly runFork: <A, E>(effect: Effect.Effect<A, E, EventStore | Clock>) => Fiber.Fiber<A, E>
-  readonly run: <A, E>(effect: Effect.Effect<A, E, EventStore | Clock>) => Promise<A>
+  readonly runFork: <A, E>(effect: Effect.Effect<A, E, EventStore>) => Fiber.Fiber<A, E>
+  readonly run: <A, E>(effect: Effect.Effect<A, E, EventStore>) => Promise<A>
 }
 
 /** Starts the notary; the function returned stops it after a final checkpoint. */

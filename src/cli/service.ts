@@ -4,7 +4,6 @@ import { randomBytes } from "node:crypto"
 import { Layer } from "effect"
 import { makeSqliteEventStore } from "../adapters/eventstore/sqlite.ts"
 import { MemoryStores } from "../adapters/eventstore/memory.ts"
-import { SystemClock } from "../adapters/system/clock.ts"
 import { RandomIds } from "../adapters/system/ids.ts"
 import { SecretsFromKeyFile, SecretsWithKey } from "../adapters/system/secrets.ts"
 import { startApiServer, type RunningApi } from "../adapters/http/server.ts"
@@ -100,7 +99,7 @@ export const startService = async (options: ServiceOptions): Promise<RunningServ
   hardware.connect(api.url)
   try {
     const composed = await compose({
-      services: Layer.mergeAll(stores, SystemClock, RandomIds, secrets), hardware, config,
+      services: Layer.mergeAll(stores, RandomIds, secrets), hardware, config,
       ...(options.enabled === undefined ? {} : { enabled: options.enabled }),
     })
     // The API stops first, then the notary (one last checkpoint), then the conductor before the hardware it drives.

@@ -5,17 +5,16 @@ import { test } from "node:test"
 import assert from "node:assert/strict"
 import { Effect, Layer } from "effect"
 import { makeMemoryEventStore } from "../../src/adapters/eventstore/memory.ts"
-import { SystemClock } from "../../src/adapters/system/clock.ts"
 import { isCheckpoint, makeNotary, NOTARY_STREAM, type LogCheckpoint } from "../../src/application/notary.ts"
 import { makeLogVerifier } from "../../src/application/verify-log.ts"
 import { checkpointStatement } from "../../src/domain/hash-chain.ts"
-import { EventStore, type Clock } from "../../src/ports/index.ts"
+import { EventStore } from "../../src/ports/index.ts"
 import { newEvent } from "../adapters/event-store.contract.ts"
 
 const setup = () => {
   const store = makeMemoryEventStore()
-  const layer = Layer.merge(Layer.succeed(EventStore, store), SystemClock)
-  const run = <A, E>(effect: Effect.Effect<A, E, EventStore | Clock>) => Effect.runPromise(Effect.provide(effect, layer))
+  const layer = Layer.succeed(EventStore, store)
+  const run = <A, E>(effect: Effect.Effect<A, E, EventStore>) => Effect.runPromise(Effect.provide(effect, layer))
   const notary = (every: number) => makeNotary({ every, intervalMs: 1000, statement: checkpointStatement })
   const append = (stream: string, count: number) =>
     run(Effect.flatMap(EventStore, (s) => s.append(stream, Array.from({ length: count }, (_, i) => newEvent("Note", { i })), "any")))

@@ -7,7 +7,6 @@ import { join } from "node:path"
 import { randomBytes } from "node:crypto"
 import { Effect, Layer } from "effect"
 import { makeSqliteEventStore } from "../../src/adapters/eventstore/sqlite.ts"
-import { SystemClock } from "../../src/adapters/system/clock.ts"
 import { RandomIds } from "../../src/adapters/system/ids.ts"
 import { SecretsWithKey } from "../../src/adapters/system/secrets.ts"
 import { makeApplication } from "../../src/application/live.ts"
@@ -31,7 +30,7 @@ test("no BMC password is stored in plain text in the SQLite file, nor shown by v
   const dir = mkdtempSync(join(tmpdir(), "ironledger-secrets-"))
   try {
     const db = join(dir, "store.sqlite")
-    const layer = Layer.mergeAll(makeSqliteEventStore(db), SystemClock, RandomIds, SecretsWithKey(randomBytes(32)))
+    const layer = Layer.mergeAll(makeSqliteEventStore(db), RandomIds, SecretsWithKey(randomBytes(32)))
     const program = Effect.scoped(Effect.gen(function* () {
       const netboot = yield* makeNetboot({ stateDir: join(dir, "state") })
       const { service } = yield* makeApplication(makeRegistry([notSupported, fakeHardware, netboot.vendor, ipmi()]))

@@ -8,10 +8,9 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { makeSqliteEventStore } from "../../src/adapters/eventstore/sqlite.ts"
 import { loadCheckpointSigner } from "../../src/adapters/system/checkpoint-keys.ts"
-import { SystemClock } from "../../src/adapters/system/clock.ts"
 import { makeNotary } from "../../src/application/notary.ts"
 import { checkpointStatement } from "../../src/domain/hash-chain.ts"
 import { EventStore } from "../../src/ports/index.ts"
@@ -49,7 +48,7 @@ test("a log begun before stream hashes verifies, and a changed old event is caug
     yield* notary.tick
     yield* store.append("node-b", [newEvent("Managed", {})], 0)
     yield* notary.tick
-  }), Layer.merge(makeSqliteEventStore(db), SystemClock)))
+  }), makeSqliteEventStore(db)))
 
   const ok = cli("verify", "--db", db, "--public-key", publicKey)
   assert.equal(ok.code, 0, ok.err)

@@ -10,10 +10,9 @@ import { createWriteStream, existsSync, mkdtempSync, rmSync, writeFileSync } fro
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import fc from "fast-check"
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { makeSqliteEventStore } from "../../src/adapters/eventstore/sqlite.ts"
 import { loadCheckpointSigner } from "../../src/adapters/system/checkpoint-keys.ts"
-import { SystemClock } from "../../src/adapters/system/clock.ts"
 import { makeNotary } from "../../src/application/notary.ts"
 import type { Finding, VerifyReport } from "../../src/application/verify-log.ts"
 import { exportCheckpoints, verifyLogFile } from "../../src/cli/commands/verify.ts"
@@ -90,7 +89,7 @@ const writeLog = async (path: string, log: Log) => {
     }
     yield* notary.tick
   })
-  await Effect.runPromise(Effect.provide(program, Layer.merge(makeSqliteEventStore(path), SystemClock)))
+  await Effect.runPromise(Effect.provide(program, makeSqliteEventStore(path)))
 }
 
 /** The first finding names the spot: the event itself, or a checkpoint range holding it, never an earlier event. */

@@ -8,7 +8,6 @@ import { Layer } from "effect"
 import { MemoryStores } from "../../src/adapters/eventstore/memory.ts"
 import { RandomIds } from "../../src/adapters/system/ids.ts"
 import { SecretsWithKey } from "../../src/adapters/system/secrets.ts"
-import { SystemClock } from "../../src/adapters/system/clock.ts"
 import { defaultApplicationConfig, type Application } from "../../src/application/live.ts"
 import { compose, type Services } from "../../src/cli/compose.ts"
 import { simulatedHardware } from "../../src/cli/hardware.ts"
@@ -16,7 +15,7 @@ import type { SimHardware } from "../../src/adapters/sim/hardware.ts"
 import type { Effect } from "effect"
 import type { ConductorConfig } from "../../src/application/conductor/conductor.ts"
 import type { DeployCallback, NodeView } from "../../src/application/node-service.ts"
-import type { CheckpointStore, Clock, EventStore } from "../../src/ports/index.ts"
+import type { CheckpointStore, EventStore } from "../../src/ports/index.ts"
 import { isStable } from "../../src/domain/index.ts"
 
 export interface TestApp extends Application {
@@ -36,7 +35,6 @@ export interface TestAppOptions {
   /** When false, deploy ramdisks' call-backs are collected in heldCallbacks instead of posted. */
   readonly autoCallBack?: boolean
   readonly stores?: Layer.Layer<EventStore | CheckpointStore, unknown>
-  readonly clock?: Layer.Layer<Clock>
   readonly refusalWindowMs?: number
 }
 
@@ -57,7 +55,7 @@ export const startTestApp = async (options: TestAppOptions = {}): Promise<TestAp
   })
   composed = await compose({
     services: Layer.mergeAll(
-      options.stores ?? MemoryStores, options.clock ?? SystemClock, RandomIds, SecretsWithKey(randomBytes(32)),
+      options.stores ?? MemoryStores, RandomIds, SecretsWithKey(randomBytes(32)),
     ) as Layer.Layer<Services>,
     hardware,
     config: {

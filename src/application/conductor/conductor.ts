@@ -2,9 +2,9 @@
 // request before every hardware action and its result after. One fiber per node at a time; a kick
 // while it runs makes it look again. A periodic sweep re-kicks unfinished nodes (after a restart,
 // or when another process wrote) and times out waits whose deadline passed. See ADR 0010.
-import { Data, Effect, Fiber, Schedule, Scope } from "effect"
+import { Clock, Data, Effect, Fiber, Schedule, Scope } from "effect"
 import { pendingStep, waitStates, type ConductorCommand, type NodeCommand, type NodeState } from "../../domain/index.ts"
-import { Clock, EventStore, Ids, Secrets } from "../../ports/index.ts"
+import { EventStore, Ids, Secrets } from "../../ports/index.ts"
 import { streamOf } from "../event-codec.ts"
 import { catchUp, execute, executePlanned } from "../execute.ts"
 import { Refused } from "../node-service.ts"
@@ -65,8 +65,7 @@ export interface Conductor extends ConductorHandle {
 
 export const makeConductor = (fleet: Fleet, registry: Registry, config: ConductorConfig) =>
   Effect.gen(function* () {
-    const services = yield* Effect.context<EventStore | Secrets | Clock | Ids>()
-    const clock = yield* Clock
+    const services = yield* Effect.context<EventStore | Secrets | Ids>()
     const progress = new Map<string, NonNullable<Progress>>()
     // A node is in `running` from its kick until its fiber ends; the fiber may finish synchronously.
     const running = new Map<string, Fiber.Fiber<void, never> | null>()
@@ -89,7 +88,7 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
           actor: config.name,
           correlationId: n.operation?.id ?? (yield* (yield* Ids).uuid),
           causationId: `${streamOf(n.nodeId)}@${n.revision}`,
-          occurredAt: new Date(yield* clock.now).toISOString(),
+          occurredAt: new Date(yield* Clock.currentTimeMillis).toISOString(),
         }
       })
 
@@ -116,7 +115,7 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
      */
     const holdLease = (n: NodeState) =>
       Effect.gen(function* () {
-        const now = yield* clock.now
+        const now = yield* Clock.currentTimeMillis
         const mine = n.lease?.holder === config.name
         if (mine && Date.parse(n.lease!.expiresAt) - now > config.leaseTtlMs / 2) return "kept" as const
         const taken = yield* Effect.result(record(n, {
@@ -171,7 +170,7 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
           if (E.isLeft(resolved)) return yield* Effect.logWarning(`conductor: node ${nodeId}: ${resolved.left}`)
           const hw = resolved.right
           const p = plan(n, {
-            now: yield* clock.now,
+            now: yield* Clock.currentTimeMillis,
             callbackTimeoutMs: config.callbackTimeoutMs,
             mayStartDeploy: () => starting.has(nodeId) || underDeployLimit(),
             deployStyle: hw.deploy.style,

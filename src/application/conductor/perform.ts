@@ -1,10 +1,10 @@
 // Carries out one hardware request through the node's driver and turns the outcome into the result
 // event to record. Failures become failure results (with the adapter's message), never defects.
-import { Effect, Redacted } from "effect"
+import { Clock, Effect, Redacted } from "effect"
 import * as E from "fp-ts/lib/Either.js"
 import { GiB, computeLayout, hardwareSteps, type DriverInfo, type HardwareRequestBody, type HardwareResultBody, type NodeState } from "../../domain/index.ts"
 import type { BlockTarget, ImageStore } from "../../ports/index.ts"
-import { Clock, Secrets } from "../../ports/index.ts"
+import { Secrets } from "../../ports/index.ts"
 import type { NodeHardware } from "../hardware/interfaces.ts"
 
 export interface PerformConfig {
@@ -164,12 +164,11 @@ export const perform = (
   hw: NodeHardware,
   req: HardwareRequestBody,
   cfg: PerformConfig,
-): Effect.Effect<HardwareResultBody, never, Secrets | Clock> =>
+): Effect.Effect<HardwareResultBody, never, Secrets> =>
   Effect.gen(function* () {
-    const clock = yield* Clock
-    const started = yield* clock.now
+    const started = yield* Clock.currentTimeMillis
     const outcome = yield* Effect.result(act(n, hw, req, cfg) as Effect.Effect<Outcome, { message?: string }, Secrets>)
-    const durationMs = (yield* clock.now) - started
+    const durationMs = (yield* Clock.currentTimeMillis) - started
     const step = req.data.step
     if (outcome._tag === "Success") {
       const { type, ...rest } = outcome.success

@@ -4,7 +4,6 @@
 // pass_deploy_info to the API process (--api-url), as real ones do.
 import { Context, Effect, Layer } from "effect"
 import { makeSqliteEventStore } from "../../adapters/eventstore/sqlite.ts"
-import { SystemClock } from "../../adapters/system/clock.ts"
 import { RandomIds } from "../../adapters/system/ids.ts"
 import { SecretsFromKeyFile } from "../../adapters/system/secrets.ts"
 import { defaultApplicationConfig } from "../../application/live.ts"
@@ -71,7 +70,7 @@ export const conductorCommand: Command = {
     const hardware = simulatedHardware({ diskDir: `${db}.disks`, log: (line) => env.note(line) })
     hardware.connect(apiUrl)
     const composed = await compose({
-      services: Layer.mergeAll(storesFor(db), SystemClock, RandomIds, SecretsFromKeyFile(`${db}.key`)),
+      services: Layer.mergeAll(storesFor(db), RandomIds, SecretsFromKeyFile(`${db}.key`)),
       hardware,
       config: {
         ...defaultApplicationConfig,
