@@ -2,7 +2,7 @@
 // same name or replaced by another conductor once its leases ran out: every node ends active or
 // cleanly failed ("deploy failed", the reason in its history, powered off, PXE config removed),
 // none stuck in an -ing or wait state, no request left without its result.
-// The crash point is exact: IRONLEDGER_TEST_DIE_AFTER_EVENT makes the conductor SIGKILL itself
+// The crash point is exact: IRONLEDGER_TEST_DIE_AFTER_EVENT makes the test's conductor (test/support/crashing-conductor.ts) SIGKILL itself
 // right after it appended an event of that type. One API process (its own conductor off) serves
 // every scenario; each scenario has its own nodes, brought to available beforehand.
 import { after, before, describe, test } from "node:test"
@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { StoredEvent } from "../../src/ports/index.ts"
+import { DIE_AFTER_EVENT } from "../support/crashing-conductor.ts"
 import {
   auditLeases, byStream, mac, makeApi, readLog, repeatedRequests, startApi, startConductor, stop, stopAll, unanswered,
   type Json, type Proc,
@@ -19,7 +20,7 @@ import {
 const LEASE_MS = 2000
 const CALLBACK_TIMEOUT_S = 3
 const NODES_PER_SCENARIO = 3
-const DIE_AFTER = "IRONLEDGER_TEST_DIE_AFTER_EVENT"
+const DIE_AFTER = DIE_AFTER_EVENT
 
 let dir: string
 let db: string

@@ -7,9 +7,11 @@ import { join, resolve } from "node:path"
 import { Effect } from "effect"
 import { makeSqliteEventStore } from "../../src/adapters/eventstore/sqlite.ts"
 import { EventStore, type StoredEvent } from "../../src/ports/index.ts"
+import { DIE_AFTER_EVENT } from "../support/crashing-conductor.ts"
 
 const root = resolve(import.meta.dirname, "../..")
 const ironledger = join(root, "bin/ironledger")
+const crashingConductor = join(root, "test/support/crashing-conductor.ts")
 
 export interface Proc {
   readonly label: string
@@ -22,9 +24,10 @@ export interface Proc {
 
 const running = new Set<Proc>()
 
-export const spawnIronledger = (label: string, args: ReadonlyArray<string>, env: Record<string, string> = {}): Proc => {
+export const spawnIronledger = (label: string, args: ReadonlyArray<string>, env: Record<string, string> = {}, program: ReadonlyArray<string> = [ironledger]): Proc => {
   // detached: a process group of its own, so the whole group can be signalled.
-  const child = spawn(ironledger, args, { detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } })
+  const [file, ...before] = program
+  const child = spawn(file!, [...before, ...args], { detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } })
   let output = ""
   child.stdout!.on("data", (d: Buffer) => { output += d.toString() })
   child.stderr!.on("data", (d: Buffer) => { output += d.toString() })
@@ -98,11 +101,15 @@ export interface ConductorOptions {
 }
 
 export const startConductor = async (db: string, name: string, apiUrl: string, options: ConductorOptions = {}): Promise<Proc> => {
-  const proc = spawnIronledger(`conductor ${name}`, [
-    "conductor", "--db", db, "--name", name, "--api-url", apiUrl,
+  const args = [
+    "--db", db, "--name", name, "--api-url", apiUrl,
     "--lease-ttl", String(options.leaseTtlMs ?? 5000), "--sweep", String(options.sweepMs ?? 250),
     ...(options.callbackTimeoutS === undefined ? [] : ["--deploy-callback-timeout", String(options.callbackTimeoutS)]),
-  ], options.env)
+  ]
+  // A conductor told to crash on cue is the test's own entry point around the same conductor.
+  const proc = options.env?.[DIE_AFTER_EVENT] !== undefined
+    ? spawnIronledger(`conductor ${name}`, args, options.env, [process.execPath, crashingConductor])
+    : spawnIronledger(`conductor ${name}`, ["conductor", ...args], options.env)
   await waitForOutput(proc, new RegExp(`conductor ${name} driving nodes`))
   return proc
 }
