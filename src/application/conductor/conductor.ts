@@ -2,20 +2,21 @@
 // request before every hardware action and its result after. One fiber per node at a time; a kick
 // while it runs makes it look again. A periodic sweep re-kicks unfinished nodes (after a restart,
 // or when another process wrote) and times out waits whose deadline passed. See ADR 0010.
-import { Clock, Data, Effect, Fiber, Schedule, Scope } from "effect"
-import { pendingStep, waitStates, type ConductorCommand, type NodeCommand, type NodeState } from "../../domain/index.ts"
+import { Clock, Effect, Fiber, Schedule, Scope } from "effect"
+import { waitStates, type ConductorCommand, type NodeCommand, type NodeState } from "../../domain/index.ts"
 import { EventStore, Ids, Secrets } from "../../ports/index.ts"
 import { streamOf } from "../event-codec.ts"
 import { catchUp, execute, executePlanned } from "../execute.ts"
-import { Refused } from "../node-service.ts"
 import type { Fleet } from "../projections/fleet.ts"
 import type { Progress } from "../projections/node-view.ts"
 import type { ConductorHandle } from "../node-service-live.ts"
 import * as E from "fp-ts/lib/Either.js"
-import type { NodeHardware } from "../hardware/interfaces.ts"
 import type { Registry } from "../hardware/registry.ts"
 import { mintRamdiskKey } from "../ramdisk-key.ts"
+import { makeDeploySlots } from "./deploy-slots.ts"
+import { makeLeases } from "./leases.ts"
 import { perform, type PerformConfig } from "./perform.ts"
+import { makePowerSync } from "./power-sync.ts"
 import { deployStarted, plan } from "./plan.ts"
 
 export interface ConductorConfig {
@@ -49,9 +50,6 @@ export const defaultConductorConfig: ConductorConfig = {
   perform: { apiUrl: "http://127.0.0.1:6385", iqnPrefix: "iqn.2026-11.io.ironledger", ramdiskReleasePort: 10000 },
   drivesNodes: true,
 }
-
-/** Another conductor took the node (our lease ran out) while we were carrying out one of its steps. */
-class LeaseLost extends Data.TaggedError("LeaseLost")<{ readonly nodeId: string; readonly step: string }> {}
 
 /** Nodes the sweep looks at again: a running operation, or a failure whose clean-up may be unfinished. */
 const unfinished = (n: NodeState): boolean =>
@@ -109,53 +107,8 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
         )
       })
 
-    /**
-     * Takes the node's lease, or renews it when half of it has run out: "kept" (ours, nothing
-     * written), "taken" (our LeaseAcquired appended), "refused" (another conductor holds it).
-     */
-    const holdLease = (n: NodeState) =>
-      Effect.gen(function* () {
-        const now = yield* Clock.currentTimeMillis
-        const mine = n.lease?.holder === config.name
-        if (mine && Date.parse(n.lease!.expiresAt) - now > config.leaseTtlMs / 2) return "kept" as const
-        const taken = yield* Effect.result(record(n, {
-          type: "AcquireLease", holder: config.name,
-          now: new Date(now).toISOString(), expiresAt: new Date(now + config.leaseTtlMs).toISOString(),
-        }))
-        if (taken._tag === "Success") return "taken" as const
-        // Anything but a refusal (the store) is not an answer.
-        if (taken.failure instanceof Refused) return "refused" as const
-        return yield* Effect.fail(taken.failure)
-      })
-
-    /**
-     * Keeps the lease alive during a long step (an image write can outlast it). Renews only while
-     * the step is still pending; if another conductor took the node meanwhile (our lease ran out),
-     * the step is interrupted rather than carried on beside the new holder.
-     */
-    const renewingLease = <A, E, R>(nodeId: string, step: string, work: Effect.Effect<A, E, R>) =>
-      Effect.raceFirst(work, Effect.forever(Effect.gen(function* () {
-        yield* Effect.sleep(`${Math.max(1, Math.floor(config.leaseTtlMs / 3))} millis`)
-        const n = fleet.nodes.get(nodeId)
-        if (n === undefined || pendingStep(n, step) === undefined) return yield* Effect.fail(new LeaseLost({ nodeId, step }))
-        const held = yield* Effect.result(holdLease(n))
-        if (held._tag === "Success" && held.success === "refused") return yield* Effect.fail(new LeaseLost({ nodeId, step }))
-      })))
-
-    const deploysInFlight = () => {
-      let count = 0
-      for (const state of ["deploying", "wait call-back"] as const) for (const n of fleet.inState(state)) if (deployStarted(n)) count++
-      for (const id of starting) {
-        const n = fleet.nodes.get(id)
-        if (n !== undefined && !deployStarted(n)) count++
-      }
-      return count
-    }
-
-    /** Whether another deploy may start: with fewer deploying nodes than the limit, no count is needed. */
-    const underDeployLimit = () =>
-      fleet.countOf("deploying") + fleet.countOf("wait call-back") < config.maxConcurrentDeploys ||
-      deploysInFlight() < config.maxConcurrentDeploys
+    const { holdLease, renewingLease } = makeLeases(fleet, config, record)
+    const { underDeployLimit } = makeDeploySlots(fleet, config.maxConcurrentDeploys, starting)
 
     /** Drives one node until its plan says idle; returns whether it left the deploy states. */
     const reconcile = (nodeId: string) =>
@@ -259,28 +212,10 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
       for (const n of fleet.nodes.values()) if (unfinished(n)) kick(n.nodeId)
     })
 
-    /**
-     * Power sync: a node someone powered by hand (or that crashed) shows its real power state. Only
-     * idle nodes are asked, 8 BMCs at a time; a change is recorded as an observation, never acted on.
-     */
-    const syncPower = Effect.suspend(() => Effect.forEach(
-      [...fleet.nodes.values()].filter((n) => !n.deleted && !running.has(n.nodeId) && n.pendingSteps.length === 0 &&
-        n.targetProvisionState === null && n.provisionState !== "enroll"),
-      (n) => E.match(
-        (why: string) => Effect.fail({ message: why }),
-        (hw: NodeHardware) => hw.power.status(n),
-      )(registry.resolve(n)).pipe(
-        Effect.flatMap((power) => {
-          const now = fleet.nodes.get(n.nodeId)
-          // Compared again after the (slow) BMC call: the node may have moved meanwhile.
-          return now === undefined || now.powerState === power || now.pendingSteps.length > 0 || running.has(n.nodeId)
-            ? Effect.void
-            : Effect.asVoid(record(now, { type: "ObservePower", powerState: power }))
-        }),
-        Effect.catchCause((cause) => Effect.logWarning(`power sync: node ${n.nodeId}`, cause)),
-      ),
-      { concurrency: 8, discard: true },
-    )).pipe(Effect.provideContext(services))
+    const syncPower = makePowerSync(fleet, registry, {
+      busy: (nodeId) => running.has(nodeId),
+      observe: (n, power) => Effect.asVoid(record(n, { type: "ObservePower", powerState: power })),
+    }).pipe(Effect.provideContext(services))
 
     const scope = yield* Effect.scope
     if (config.drivesNodes) {
