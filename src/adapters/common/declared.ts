@@ -2,6 +2,12 @@
 import { declared } from "../../application/hardware/interfaces.ts"
 import type { Vendor } from "../../application/hardware/hardware-type.ts"
 
+/** Every slot a hardware type does not fill, named by its "no-*" (or noop) interface. */
+export const unsupportedSlots = {
+  bios: ["no-bios"], console: ["no-console"], firmware: ["no-firmware"], inspect: ["no-inspect"], raid: ["no-raid"],
+  rescue: ["no-rescue"], vendor: ["no-vendor"], network: ["noop"], storage: ["noop"],
+} as const
+
 export const notSupported: Vendor = {
   hardwareTypes: [],
   interfaces: [

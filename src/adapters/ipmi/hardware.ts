@@ -6,6 +6,7 @@ import type { ManagementInterface, PowerInterface, PropertySpec } from "../../ap
 import type { Vendor } from "../../application/hardware/hardware-type.ts"
 import type { NodeState } from "../../domain/index.ts"
 import { Secrets, type BmcAccess, type PowerDriver } from "../../ports/index.ts"
+import { unsupportedSlots } from "../common/declared.ts"
 import type { IpmitoolConfig } from "./config.ts"
 import { makeIpmitoolPowerDriver } from "./ipmitool-power-driver.ts"
 
@@ -106,11 +107,7 @@ export const ipmi = (config: Partial<IpmitoolConfig> = {}): Vendor => {
     hardwareTypes: [{
       name: "ipmi",
       description: "Servers with an IPMI BMC: power and boot device over IPMI, PXE boot, iSCSI deploy.",
-      interfaces: {
-        power: ["ipmitool"], management: ["ipmitool"], boot: ["pxe"], deploy: ["iscsi"],
-        bios: ["no-bios"], console: ["no-console"], firmware: ["no-firmware"], inspect: ["no-inspect"],
-        raid: ["no-raid"], rescue: ["no-rescue"], vendor: ["no-vendor"], network: ["noop"], storage: ["noop"],
-      },
+      interfaces: { ...unsupportedSlots, power: ["ipmitool"], management: ["ipmitool"], boot: ["pxe"], deploy: ["iscsi"] },
     }],
     interfaces: [power, management],
   }

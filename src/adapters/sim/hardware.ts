@@ -20,6 +20,7 @@ import { parseUuid } from "../../domain/values.ts"
 import type { BlockWriter, BmcAccess } from "../../ports/index.ts"
 import { makeBootConfigurator } from "../pxe/configurator.ts"
 import { parsePxeConfig } from "../pxe/pxelinux-config.ts"
+import { unsupportedSlots } from "../common/declared.ts"
 import { makeSimBoot } from "./boot.ts"
 import { makeSimFileTree } from "./boot-files.ts"
 import { SimDisks, simBlockWriter } from "./block.ts"
@@ -201,11 +202,7 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
       hardwareTypes: [{
         name: "sim",
         description: "Simulated machines with a simulated deploy ramdisk (laptops, fast tests).",
-        interfaces: {
-          power: ["sim"], management: ["sim"], boot: ["sim-pxe"], deploy: ["sim-iscsi"],
-          bios: ["no-bios"], console: ["no-console"], firmware: ["no-firmware"], inspect: ["no-inspect"],
-          raid: ["no-raid"], rescue: ["no-rescue"], vendor: ["no-vendor"], network: ["noop"], storage: ["noop"],
-        },
+        interfaces: { ...unsupportedSlots, power: ["sim"], management: ["sim"], boot: ["sim-pxe"], deploy: ["sim-iscsi"] },
       }],
       interfaces: [simPower, simManagement, simBoot, simDeploy],
     },
