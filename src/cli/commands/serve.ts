@@ -13,11 +13,11 @@ const intOption = (raw: string | undefined, name: string, fallback: number, min:
 
 export const serveCommand: Command = {
   words: ["serve"],
-  usage: "serve [--db FILE] [--state-dir DIR] [--port N] [--host H] [--sim N] [--deploy-callback-timeout SECONDS] [--no-conductor] [--tokens FILE] [--access-log] [--notary-key FILE] [--notary-interval SECONDS]",
+  usage: "serve [--db FILE] [--state-dir DIR] [--port N] [--host H] [--sim N] [--deploy-callback-timeout SECONDS] [--no-conductor] [--tokens FILE] [--access-log] [--notary-key FILE] [--notary-interval SECONDS] [--hardware-types A,B] [--no-automated-clean]",
   options: {
     db: "string", "state-dir": "string", port: "string", host: "string", sim: "string",
     "deploy-callback-timeout": "string", "no-conductor": "flag", tokens: "string", "access-log": "flag",
-    "notary-key": "string", "notary-interval": "string",
+    "notary-key": "string", "notary-interval": "string", "hardware-types": "string", "no-automated-clean": "flag",
   },
   run: async (args, env) => {
     noMorePositionals(args, 0)
@@ -39,7 +39,15 @@ export const serveCommand: Command = {
     const running = await startService({
       db, stateDir, port, host, auth, sim,
       // --no-conductor: the API only, beside `ironledger conductor` processes that drive the nodes.
-      conductor: { callbackTimeoutMs: callbackTimeout * 1000, drivesNodes: !args.flags.has("no-conductor") },
+      conductor: {
+        callbackTimeoutMs: callbackTimeout * 1000, drivesNodes: !args.flags.has("no-conductor"),
+        // Ironic's [conductor]automated_clean: nodes whose own automated_clean is unset follow it.
+        automatedClean: !args.flags.has("no-automated-clean"),
+      },
+      // Ironic's enabled_hardware_types: the others stay registered but no node may use them.
+      ...(args.strings["hardware-types"] === undefined ? {} : {
+        enabled: { hardwareTypes: args.strings["hardware-types"].split(",").map((t) => t.trim()).filter((t) => t !== "") },
+      }),
       say: (line) => process.stdout.write(`${line}\n`),
       // Checkpoints of the log (ADR 0030), signed when the operator hands over a key.
       notary: {
