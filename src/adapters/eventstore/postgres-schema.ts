@@ -1,0 +1,127 @@
+// The PostgreSQL event store's tables and its append function, created on first use. Several
+// processes (conductors on several hosts) may start at once, so the DDL runs under an advisory lock.
+// Why positions are built from transaction ids, and why the per-stream lock comes first: ADR 0020.
+import type { Pool } from "pg"
+
+/** Bumped when the tables change; a database from a newer version is refused rather than misread. */
+export const SCHEMA_VERSION = 1
+
+/** Low bits of a position: the event's ordinal within its transaction. */
+export const ORDINAL_BITS = 20
+/** Positions must stay exact as JS numbers (< 2^53): transaction ids up to 2^33. */
+export const MAX_XID = 2 ** (53 - ORDINAL_BITS)
+
+/** A schema name we can put in SQL unquoted-safe: letters, digits, underscore. */
+export const checkSchemaName = (schema: string): string => {
+  if (!/^[a-z_][a-z0-9_]{0,47}$/.test(schema)) {
+    throw new TypeError(`PostgreSQL schema name "${schema}" must be 1-48 lower-case letters, digits or _ (not starting with a digit)`)
+  }
+  return schema
+}
+
+/** The NOTIFY channel appends in `schema` announce themselves on. */
+export const channelOf = (schema: string) => `${schema}_events`
+
+// Advisory lock keys: (class, key) pairs, so they cannot collide with single-bigint locks of other
+// software in the same database. 0x49524c47 is "IRLG".
+const LOCK_CLASS = 0x49524c47
+const DDL_LOCK = 1
+
+const ddl = (s: string) => `
+  CREATE SCHEMA IF NOT EXISTS ${s};
+  CREATE TABLE IF NOT EXISTS ${s}.schema_info (
+    version integer NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS ${s}.events (
+    -- (top-level transaction id << ${ORDINAL_BITS}) + ordinal within the transaction: the global order
+    position       bigint  PRIMARY KEY,
+    stream_id      text    NOT NULL,
+    revision       bigint  NOT NULL,
+    type           text    NOT NULL,
+    schema_version integer NOT NULL,
+    data           json    NOT NULL,  -- json, not jsonb: the text is kept exactly as appended
+    meta           json    NOT NULL,
+    UNIQUE (stream_id, revision)
+  );
+  CREATE TABLE IF NOT EXISTS ${s}.checkpoints (
+    projection text   PRIMARY KEY,
+    position   bigint NOT NULL,
+    state      text   NOT NULL
+  );
+
+  -- One append, checked and written in the caller's statement (its own transaction).
+  -- p_expected: -2 any, -1 no stream, n the stream's last revision. Returns (ok, revision, position):
+  -- ok false with the stream's actual last revision on a conflict (nothing written).
+  CREATE OR REPLACE FUNCTION ${s}.append(
+    p_stream text, p_expected bigint, p_types text[], p_versions integer[], p_data text[], p_meta text[]
+  ) RETURNS TABLE (ok boolean, revision bigint, "position" bigint)
+  LANGUAGE plpgsql VOLATILE AS $fn$
+  DECLARE
+    n       integer := coalesce(array_length(p_types, 1), 0);
+    current bigint;
+    xid     bigint;
+    base    bigint;
+  BEGIN
+    -- The stream's lock is taken BEFORE this transaction has an id (an advisory lock writes
+    -- nothing): any earlier writer of the stream committed with a smaller id, any later one gets a
+    -- larger id, so positions follow revisions within a stream.
+    PERFORM pg_advisory_xact_lock(${LOCK_CLASS}, hashtext(p_stream));
+    SELECT max(e.revision) INTO current FROM ${s}.events e WHERE e.stream_id = p_stream;
+    current := coalesce(current, -1);
+    IF p_expected <> -2 AND current <> p_expected THEN
+      RETURN QUERY SELECT false, current, -1::bigint;
+      RETURN;
+    END IF;
+    IF n = 0 THEN
+      RETURN QUERY SELECT true, current, -1::bigint;
+      RETURN;
+    END IF;
+    xid := pg_current_xact_id()::text::bigint;
+    IF xid >= ${MAX_XID} THEN
+      RAISE EXCEPTION 'transaction id % is past what event positions can hold', xid;
+    END IF;
+    -- Another append earlier in the same transaction (a caller's own BEGIN) took the first ordinals.
+    SELECT coalesce(max(e.position) + 1, xid << ${ORDINAL_BITS}) INTO base FROM ${s}.events e
+      WHERE e.position >= xid << ${ORDINAL_BITS} AND e.position < (xid + 1) << ${ORDINAL_BITS};
+    IF base + n > (xid + 1) << ${ORDINAL_BITS} THEN
+      RAISE EXCEPTION 'more than % events in one transaction', 1 << ${ORDINAL_BITS};
+    END IF;
+    INSERT INTO ${s}.events (position, stream_id, revision, type, schema_version, data, meta)
+      SELECT base + u.i - 1, p_stream, current + u.i, u.t, u.v, u.d::json, u.m::json
+      FROM unnest(p_types, p_versions, p_data, p_meta) WITH ORDINALITY AS u(t, v, d, m, i);
+    -- Delivered to listeners at COMMIT (and dropped on rollback).
+    PERFORM pg_notify('${channelOf(s)}', '');
+    RETURN QUERY SELECT true, current + n, base + n - 1;
+  END
+  $fn$;
+`
+
+/** Creates (or checks) the schema; throws when the database holds a newer schema version. */
+export const ensureSchema = async (pool: Pool, schema: string): Promise<void> => {
+  const client = await pool.connect()
+  try {
+    await client.query("BEGIN")
+    await client.query("SELECT pg_advisory_xact_lock($1, $2)", [LOCK_CLASS, DDL_LOCK])
+    const exists = await client.query("SELECT to_regclass($1) IS NOT NULL AS present", [`${schema}.schema_info`])
+    if (exists.rows[0].present) {
+      const found = await client.query(`SELECT max(version) AS version FROM ${schema}.schema_info`)
+      const version = Number(found.rows[0].version ?? 0)
+      if (version > SCHEMA_VERSION) {
+        throw new Error(`schema ${schema} has version ${version}, newer than this program's ${SCHEMA_VERSION}`)
+      }
+      if (version === SCHEMA_VERSION) {
+        await client.query("COMMIT")
+        return
+      }
+    }
+    await client.query(ddl(schema))
+    await client.query(`DELETE FROM ${schema}.schema_info`)
+    await client.query(`INSERT INTO ${schema}.schema_info (version) VALUES ($1)`, [SCHEMA_VERSION])
+    await client.query("COMMIT")
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => undefined)
+    throw error
+  } finally {
+    client.release()
+  }
+}
