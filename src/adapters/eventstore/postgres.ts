@@ -85,6 +85,7 @@ const makeStores = (pool: pg.Pool, config: pg.PoolConfig, schema: string, option
   const listener = makeListener(config, channelOf(s), signal)
   const pageSize = options.pageSize ?? 1000
   const maxPause = options.maxRetryPauseMs ?? 2000
+  let closed = false
 
   const rows = async (text: string, values: Array<unknown>) =>
     (await pool.query({ text, values, rowMode: "array" })).rows as Array<ReadonlyArray<unknown>>
@@ -99,9 +100,11 @@ const makeStores = (pool: pg.Pool, config: pg.PoolConfig, schema: string, option
   const readPageRetrying = (after: number) =>
     Effect.suspend(() => {
       let pause = 50
-      const attempt: Effect.Effect<ReadonlyArray<StoredEvent>> = readAfter(after, pageSize).pipe(
+      const attempt: Effect.Effect<ReadonlyArray<StoredEvent>, StoreUnavailable> = readAfter(after, pageSize).pipe(
         Effect.catch((error) =>
           Effect.suspend(() => {
+            // A closed store will not come back: the subscription ends with the error.
+            if (closed) return Effect.fail(error)
             options.onRetry?.(error.reason)
             const wait = pause
             pause = Math.min(pause * 2, maxPause)
@@ -177,7 +180,11 @@ const makeStores = (pool: pg.Pool, config: pg.PoolConfig, schema: string, option
       }),
   }
 
-  return { eventStore, checkpointStore, listener }
+  const close = async () => {
+    closed = true
+    await listener.close()
+  }
+  return { eventStore, checkpointStore, close }
 }
 
 /**
@@ -200,8 +207,8 @@ export const makePostgresEventStore = (
       // An idle pooled connection that drops (server restart) emits "error": it is simply discarded.
       pool.on("error", () => {})
       yield* Effect.tryPromise({ try: () => ensureSchema(pool, schema), catch: unavailable(`open schema ${schema}`) })
-      const { eventStore, checkpointStore, listener } = makeStores(pool, config, schema, options)
-      yield* Effect.addFinalizer(() => Effect.promise(listener.close))
+      const { eventStore, checkpointStore, close } = makeStores(pool, config, schema, options)
+      yield* Effect.addFinalizer(() => Effect.promise(close))
       return Context.make(EventStore, eventStore).pipe(Context.add(CheckpointStore, checkpointStore))
     }),
   )
