@@ -12,8 +12,11 @@ export interface PostgresServer {
   /** postgres://postgres@127.0.0.1:PORT/postgres (trust authentication, loopback only). */
   readonly url: string
   readonly port: number
-  /** Fast shutdown (SIGINT), waiting until the server has exited. */
-  readonly stop: () => Promise<void>
+  /**
+   * Shuts the server down and waits until it has exited: "fast" (SIGINT) rolls back open
+   * transactions and disconnects; "immediate" (SIGQUIT) is a crash, recovered from the WAL on start.
+   */
+  readonly stop: (mode?: "fast" | "immediate") => Promise<void>
   /** Starts the stopped server again, on the same port and data. */
   readonly start: () => Promise<void>
   /** Stops the server and removes its directory; safe to call twice. */
@@ -97,9 +100,9 @@ export const startPostgres = async (settings: Readonly<Record<string, string>> =
     await waitReady(bin, port, started, () => stderr)
   }
 
-  const stop = async () => {
+  const stop = async (mode: "fast" | "immediate" = "fast") => {
     if (child === undefined || child.exitCode !== null || child.signalCode !== null) return
-    child.kill("SIGINT") // fast shutdown: active sessions are disconnected, nothing half-written
+    child.kill(mode === "fast" ? "SIGINT" : "SIGQUIT")
     const timer = setTimeout(kill, 15_000)
     await exited
     clearTimeout(timer)
@@ -112,7 +115,7 @@ export const startPostgres = async (settings: Readonly<Record<string, string>> =
     stop,
     start,
     destroy: async () => {
-      await stop()
+      await stop("immediate")
       killers.delete(kill)
       live.delete(server)
       rmSync(dir, { recursive: true, force: true })
