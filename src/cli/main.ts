@@ -7,6 +7,7 @@ import { globalOptions, type Command, type Env } from "./command.ts"
 import { auditCommands } from "./commands/audit.ts"
 import { conductorCommand } from "./commands/conductor.ts"
 import { importCommand, ImportRefused } from "./commands/import.ts"
+import { migrateCommand } from "./commands/migrate.ts"
 import { nodeCommands } from "./commands/nodes.ts"
 import { portCommands } from "./commands/ports.ts"
 import { provisionCommands } from "./commands/provision.ts"
@@ -14,7 +15,7 @@ import { serveCommand } from "./commands/serve.ts"
 import { stdoutOut } from "./output.ts"
 
 const commands: ReadonlyArray<Command> = [
-  serveCommand, conductorCommand, ...nodeCommands, importCommand, ...portCommands, ...provisionCommands, ...auditCommands,
+  serveCommand, conductorCommand, ...nodeCommands, importCommand, ...portCommands, ...provisionCommands, ...auditCommands, migrateCommand,
 ]
 
 const usage = () =>

@@ -3,6 +3,7 @@
 // HTTP API on top.
 import { randomBytes } from "node:crypto"
 import { Layer, ManagedRuntime } from "effect"
+import type { CheckpointStore, EventStore, StoreUnavailable } from "../ports/index.ts"
 import { makeSqliteEventStore } from "../adapters/eventstore/sqlite.ts"
 import { MemoryStores } from "../adapters/eventstore/memory.ts"
 import { SystemClock } from "../adapters/system/clock.ts"
@@ -20,6 +21,10 @@ export { fakeHardwareDrivers, type DriverSetup } from "./drivers.ts"
 export interface ServiceOptions {
   /** SQLite file; absent means an in-memory log that dies with the process. */
   readonly db?: string
+  /** The log on another store (PostgreSQL) instead of the SQLite file `db`. */
+  readonly stores?: Layer.Layer<EventStore | CheckpointStore, StoreUnavailable>
+  /** Simulated disks and PXE tree; default `<db>.disks`. */
+  readonly diskDir?: string
   /** Where the master key sealing secrets lives; default `<db>.key`. */
   readonly keyFile?: string
   readonly port?: number
@@ -73,7 +78,7 @@ export const startService = async (options: ServiceOptions): Promise<RunningServ
       perform: { ...base.perform, ...options.conductor?.perform, apiUrl: api.url },
     },
   }
-  const stores = options.db === undefined ? MemoryStores : makeSqliteEventStore(options.db)
+  const stores = options.stores ?? (options.db === undefined ? MemoryStores : makeSqliteEventStore(options.db))
   const secrets = options.db === undefined && options.keyFile === undefined
     ? SecretsWithKey(randomBytes(32))
     : SecretsFromKeyFile(options.keyFile ?? `${options.db}.key`)
@@ -83,7 +88,7 @@ export const startService = async (options: ServiceOptions): Promise<RunningServ
     setup = options.drivers ?? await serveDrivers({
       sim, releasePort: config.conductor.perform.ramdiskReleasePort, say: options.say ?? (() => {}),
       ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }),
-      ...(options.db === undefined ? {} : { diskDir: `${options.db}.disks` }),
+      ...(options.diskDir !== undefined ? { diskDir: options.diskDir } : options.db === undefined ? {} : { diskDir: `${options.db}.disks` }),
       ...(options.log === undefined ? {} : { log: options.log }),
     })
   } catch (e) {

@@ -2,8 +2,8 @@
 // HTTP API, until SIGINT/SIGTERM. Several run beside one `ironledger serve`; leases in the nodes'
 // streams keep any node driven by one of them at a time (ADR 0010). fake-hardware's simulated
 // ramdisks post pass_deploy_info to the API process (--api-url), as real ones do.
+import { join, resolve } from "node:path"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
-import { makeSqliteEventStore } from "../../adapters/eventstore/sqlite.ts"
 import { SystemClock } from "../../adapters/system/clock.ts"
 import { RandomIds } from "../../adapters/system/ids.ts"
 import { SecretsFromKeyFile } from "../../adapters/system/secrets.ts"
@@ -12,6 +12,7 @@ import { EventStore } from "../../ports/index.ts"
 import { UsageError } from "../args.ts"
 import { noMorePositionals, type Command } from "../command.ts"
 import { fakeHardwareDrivers } from "../drivers.ts"
+import { describeStore, parseStoreAddress, storeLayer, type StoreAddress } from "../store.ts"
 
 /** Test-only knob: the process SIGKILLs itself right after it appended an event of this type. */
 export const DIE_AFTER_EVENT = "IRONLEDGER_TEST_DIE_AFTER_EVENT"
@@ -28,8 +29,8 @@ const required = (raw: string | undefined, name: string): string => {
 }
 
 /** The store, with the crash knob around `append` when the environment sets it. */
-const storesFor = (db: string) => {
-  const stores = makeSqliteEventStore(db)
+const storesFor = (address: StoreAddress) => {
+  const stores = storeLayer(address)
   const dieAfter = process.env[DIE_AFTER_EVENT]
   if (dieAfter === undefined || dieAfter === "") return stores
   return Layer.effectContext(Effect.gen(function* () {
@@ -47,14 +48,22 @@ const storesFor = (db: string) => {
 
 export const conductorCommand: Command = {
   words: ["conductor"],
-  usage: "conductor --db FILE --name NAME [--api-url URL] [--lease-ttl MS] [--sweep MS] [--deploy-callback-timeout SECONDS] [--max-deploys N]",
+  usage: "conductor --db FILE | --store sqlite:FILE|postgres://... [--state-dir DIR] [--key-file FILE] --name NAME [--api-url URL] [--lease-ttl MS] [--sweep MS] [--deploy-callback-timeout SECONDS] [--max-deploys N]",
   options: {
-    db: "string", name: "string", "api-url": "string", "lease-ttl": "string", sweep: "string",
+    db: "string", store: "string", "state-dir": "string", "key-file": "string", name: "string", "api-url": "string", "lease-ttl": "string", sweep: "string",
     "deploy-callback-timeout": "string", "max-deploys": "string",
   },
   run: async (args, env) => {
     noMorePositionals(args, 0)
-    const db = required(args.strings["db"], "db")
+    if (args.strings["db"] !== undefined && args.strings["store"] !== undefined) throw new UsageError("give --db or --store, not both")
+    const address = parseStoreAddress(required(args.strings["store"] ?? args.strings["db"], "store"))
+    // The host's own files: beside a SQLite file, where `serve` keeps them; on PostgreSQL, in the
+    // state directory (the key must be the same file on every host: it unseals the log's secrets).
+    const stateDir = resolve(args.strings["state-dir"] ?? "ironledger.state")
+    const local = address.kind === "sqlite"
+      ? { diskDir: `${address.path}.disks`, keyFile: `${address.path}.key` }
+      : { diskDir: join(stateDir, "disks"), keyFile: join(stateDir, "master.key") }
+    const keyFile = args.strings["key-file"] === undefined ? local.keyFile : resolve(args.strings["key-file"])
     const name = required(args.strings["name"], "name")
     if (!/^[A-Za-z0-9._:-]{1,64}$/.test(name)) throw new UsageError("--name takes 1-64 letters, digits or . _ : -")
     const apiUrl = args.strings["api-url"] ?? "http://127.0.0.1:6385"
@@ -67,7 +76,7 @@ export const conductorCommand: Command = {
     const maxConcurrentDeploys = intOption(args.strings["max-deploys"], "max-deploys", base.maxConcurrentDeploys, 1, 100_000)
 
     // Simulated disks and PXE tree beside the database, where `serve` keeps them: every process sees the same machines.
-    const setup = fakeHardwareDrivers({ diskDir: `${db}.disks`, log: (line) => env.note(line) })
+    const setup = fakeHardwareDrivers({ diskDir: local.diskDir, log: (line) => env.note(line) })
     setup.connect(apiUrl)
     const scope = await Effect.runPromise(Scope.make())
     const stop = async () => {
@@ -75,7 +84,7 @@ export const conductorCommand: Command = {
       await setup.close()
     }
     try {
-      const services = Layer.mergeAll(storesFor(db), SystemClock, RandomIds, SecretsFromKeyFile(`${db}.key`))
+      const services = Layer.mergeAll(storesFor(address), SystemClock, RandomIds, SecretsFromKeyFile(keyFile))
       const context = await Effect.runPromise(Layer.buildWithScope(services, scope))
       await Effect.runPromise(Effect.provide(Scope.provide(scope)(makeApplication(setup.drivers, {
         ...defaultApplicationConfig,
@@ -88,7 +97,7 @@ export const conductorCommand: Command = {
       await stop()
       throw e
     }
-    env.note(`ironledger conductor ${name} driving nodes of ${db} (API ${apiUrl}, lease ${leaseTtlMs} ms, sweep ${sweepIntervalMs} ms)`)
+    env.note(`ironledger conductor ${name} driving nodes of ${describeStore(address)} (API ${apiUrl}, lease ${leaseTtlMs} ms, sweep ${sweepIntervalMs} ms)`)
     await new Promise<void>((resolve) => {
       process.once("SIGINT", () => resolve())
       process.once("SIGTERM", () => resolve())
