@@ -41,10 +41,10 @@ const parsePostgres = (raw: string): StoreAddress => {
   // libpq's connect_timeout is in seconds.
   const connectTimeout = param("connect_timeout")
   if (connectTimeout !== undefined) options.connectTimeoutMs = 1000 * positiveInt(connectTimeout, "connect_timeout", 3600)
-  for (const name of OWN_PARAMETERS) if (name !== "application_name") url.searchParams.delete(name)
   // What may be printed: never the password.
   const shown = new URL(url.href)
   if (shown.password !== "") shown.password = "***"
+  for (const name of OWN_PARAMETERS) if (name !== "application_name") url.searchParams.delete(name)
   return { kind: "postgres", url: url.href, options, shown: shown.href }
 }
 
