@@ -15,7 +15,7 @@ let server: PostgresServer | undefined
 const scope = Effect.runSync(Scope.make())
 // synchronous_commit on (the default, and what production needs): an acknowledged commit is in the
 // WAL on disk, so it survives the crash below; the test servers' "off" would lose the last ones.
-before(async () => { if (skip === undefined) server = await startPostgres({ synchronous_commit: "on" }) })
+before(async () => { if (skip === undefined) server = await startPostgres({ settings: { synchronous_commit: "on" } }) })
 after(async () => {
   await Effect.runPromise(Scope.close(scope, Exit.void))
   await server?.destroy()

@@ -28,7 +28,7 @@ let dir: string
 let server: PostgresServer | undefined
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "ironledger-pg-e2e-"))
-  if (skip === undefined) server = await startPostgres({ synchronous_commit: "on" })
+  if (skip === undefined) server = await startPostgres({ settings: { synchronous_commit: "on" } })
 })
 after(async () => {
   await stopAll()

@@ -12,6 +12,8 @@ export interface PostgresServer {
   /** postgres://postgres@127.0.0.1:PORT/postgres (trust authentication, loopback only). */
   readonly url: string
   readonly port: number
+  /** With `tls`: the server's self-signed certificate (for 127.0.0.1), to trust as a root. */
+  readonly caFile: string | undefined
   /**
    * Shuts the server down and waits until it has exited: "fast" (SIGINT) rolls back open
    * transactions and disconnects; "immediate" (SIGQUIT) is a crash, recovered from the WAL on start.
@@ -63,17 +65,38 @@ const live = new Set<PostgresServer>()
 const killers = new Set<() => void>()
 process.once("exit", () => { for (const kill of killers) kill() })
 
-export const startPostgres = async (settings: Readonly<Record<string, string>> = {}): Promise<PostgresServer> => {
+/** A self-signed certificate for 127.0.0.1 and its key, owned by the server's user. */
+const makeCertificate = (dir: string, owner: { uid: number; gid: number } | undefined) => {
+  const cert = join(dir, "server.crt")
+  const key = join(dir, "server.key")
+  execFileSync("openssl", [
+    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert,
+  ], { stdio: ["ignore", "ignore", "pipe"] })
+  chmodSync(key, 0o600)
+  if (owner !== undefined) for (const file of [cert, key]) chownSync(file, owner.uid, owner.gid)
+  return { cert, key }
+}
+
+export interface PostgresOptions {
+  /** Server settings (-c name=value) over the test defaults. */
+  readonly settings?: Readonly<Record<string, string>>
+  /** Serve TLS too (ssl = on) with a fresh self-signed certificate; plain connections still work. */
+  readonly tls?: boolean
+}
+
+export const startPostgres = async (startOptions: PostgresOptions = {}): Promise<PostgresServer> => {
+  const settings = startOptions.settings ?? {}
   const bin = postgresBinDir()
   if (bin === undefined) throw new Error(postgresUnavailable())
   const dir = mkdtempSync(join(tmpdir(), "ironledger-pg-"))
   const data = join(dir, "data")
-  if (asRoot) {
-    const uid = Number(execFileSync("id", ["-u", "postgres"]).toString().trim())
-    const gid = Number(execFileSync("id", ["-g", "postgres"]).toString().trim())
-    chownSync(dir, uid, gid)
-  }
+  const owner = asRoot
+    ? { uid: Number(execFileSync("id", ["-u", "postgres"]).toString().trim()), gid: Number(execFileSync("id", ["-g", "postgres"]).toString().trim()) }
+    : undefined
+  if (owner !== undefined) chownSync(dir, owner.uid, owner.gid)
   chmodSync(dir, 0o700)
+  const tls = startOptions.tls === true ? makeCertificate(dir, owner) : undefined
   const [cmd, args] = asPostgres([join(bin, "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", "--locale=C"])
   execFileSync(cmd, args, { stdio: ["ignore", "ignore", "pipe"] })
   const port = await freeTcpPort()
@@ -81,6 +104,7 @@ export const startPostgres = async (settings: Readonly<Record<string, string>> =
     // Tests need no durability against power loss; fsync off keeps them fast on a shared disk.
     fsync: "off", synchronous_commit: "off", full_page_writes: "off",
     shared_buffers: "32MB", max_connections: "60", unix_socket_directories: dir,
+    ...(tls === undefined ? {} : { ssl: "on", ssl_cert_file: tls.cert, ssl_key_file: tls.key }),
     ...settings,
   }
   let child: ChildProcess | undefined
@@ -112,6 +136,7 @@ export const startPostgres = async (settings: Readonly<Record<string, string>> =
   const server: PostgresServer = {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
+    caFile: tls?.cert,
     stop,
     start,
     destroy: async () => {
