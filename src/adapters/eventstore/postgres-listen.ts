@@ -67,3 +67,62 @@ export const makeListener = (config: pg.ClientConfig, channel: string, signal: A
     },
   }
 }
+
+/**
+ * Announces this process's appends to other processes' listeners: a NOTIFY sent after the append
+ * committed, not from inside it (a transaction that notifies holds a database-wide lock through its
+ * commit, which would put every append's fsync in single file). Announcements made while one is in
+ * flight are coalesced into one more. It has a connection of its own, opened on first use and
+ * dropped on any error (the next announcement opens a new one), and sends without waiting for a WAL
+ * flush: a lost NOTIFY costs another process's subscriber one poll interval, never an event.
+ */
+export const makeNotifier = (config: pg.ClientConfig, channel: string) => {
+  let client: Promise<pg.Client> | undefined
+  let inFlight = false
+  let again = false
+  let closed = false
+
+  const connection = () =>
+    client ??= (async () => {
+      const next = new pg.Client(config)
+      next.on("error", () => { client = undefined })
+      next.on("end", () => { client = undefined })
+      await next.connect()
+      return next
+    })()
+
+  const send = async () => {
+    try {
+      const c = await connection()
+      await c.query("SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, '')", [channel])
+    } catch {
+      const broken = client
+      client = undefined
+      broken?.then((c) => c.end()).catch(() => undefined)
+    }
+  }
+
+  const announce = (): void => {
+    if (closed) return
+    if (inFlight) {
+      again = true
+      return
+    }
+    inFlight = true
+    void send().finally(() => {
+      inFlight = false
+      if (again) {
+        again = false
+        announce()
+      }
+    })
+  }
+
+  return {
+    announce,
+    close: async () => {
+      closed = true
+      await client?.then((c) => c.end()).catch(() => undefined)
+    },
+  }
+}

@@ -89,8 +89,6 @@ const ddl = (s: string) => `
     INSERT INTO ${s}.events (position, stream_id, revision, type, schema_version, data, meta)
       SELECT base + u.i - 1, p_stream, current + u.i, u.t, u.v, u.d::json, u.m::json
       FROM unnest(p_types, p_versions, p_data, p_meta) WITH ORDINALITY AS u(t, v, d, m, i);
-    -- Delivered to listeners at COMMIT (and dropped on rollback).
-    PERFORM pg_notify('${channelOf(s)}', '');
     RETURN QUERY SELECT true, current + n, base + n - 1;
   END
   $fn$;

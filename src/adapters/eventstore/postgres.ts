@@ -14,7 +14,7 @@ import {
 } from "../../ports/event-store.ts"
 import { assertWellFormedAppend, NO_STREAM_REVISION, toJsonText } from "./append-rules.ts"
 import { makeAppendSignal, tailAll } from "./live-tail.ts"
-import { makeListener } from "./postgres-listen.ts"
+import { makeListener, makeNotifier } from "./postgres-listen.ts"
 import { channelOf, checkSchemaName, ensureSchema, ORDINAL_BITS } from "./postgres-schema.ts"
 
 export interface PostgresStoreOptions {
@@ -83,9 +83,12 @@ const makeStores = (pool: pg.Pool, config: pg.PoolConfig, schema: string, option
   const selectStream = `SELECT ${COLUMNS} FROM ${s}.events WHERE stream_id = $1 AND revision >= $2 ORDER BY revision`
   const signal = makeAppendSignal()
   const listener = makeListener(config, channelOf(s), signal)
+  // Neither needs the pool's timeouts: they only wait for NOTIFYs, or send them.
+  const { connectionTimeoutMillis: _c, query_timeout: _q, statement_timeout: _s, ...plain } = config
+  const notifier = makeNotifier(plain, channelOf(s))
+  let closed = false
   const pageSize = options.pageSize ?? 1000
   const maxPause = options.maxRetryPauseMs ?? 2000
-  let closed = false
 
   const rows = async (text: string, values: Array<unknown>) =>
     (await pool.query({ text, values, rowMode: "array" })).rows as Array<ReadonlyArray<unknown>>
@@ -139,7 +142,10 @@ const makeStores = (pool: pg.Pool, config: pg.PoolConfig, schema: string, option
               streamId, expected, actual: current === NO_STREAM_REVISION ? "no_stream" : current,
             }))
           }
-          if (events.length > 0) signal.notify() // our own subscribers need not wait for the NOTIFY
+          if (events.length > 0) {
+            signal.notify() // our own subscribers need not wait for the NOTIFY
+            notifier.announce()
+          }
           return Effect.succeed({ nextExpectedRevision: current, position: Number(position) })
         }),
       ),
@@ -182,7 +188,7 @@ const makeStores = (pool: pg.Pool, config: pg.PoolConfig, schema: string, option
 
   const close = async () => {
     closed = true
-    await listener.close()
+    await Promise.all([listener.close(), notifier.close()])
   }
   return { eventStore, checkpointStore, close }
 }
