@@ -2,10 +2,11 @@
 // throwaway PostgreSQL server with durable settings (fsync, synchronous_commit on, as in
 // production), then for each store: 1-event appends from one fiber, from many fibers at once
 // (each to its own stream, as a conductor driving many nodes), and a bulk load followed by a
-// replay through the projections (bench/store.ts). Prints appends/s, replay events/s and CPU.
-//   node bench/store-postgres.ts [--appends N] [--fibers N] [--per-fiber N] [--events N] [--nodes N]
+// replay through the projections (bench/store.ts), and fake-hardware nodes through their whole
+// lifecycle (bench/fleet.ts). Prints appends/s, replay events/s, lifecycle nodes/s and CPU.
+//   node bench/store-postgres.ts [--appends N] [--fibers N] [--per-fiber N] [--events N] [--nodes N] [--fleet N]
 import { execFileSync } from "node:child_process"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
@@ -22,6 +23,7 @@ const { values } = parseArgs({
     "per-fiber": { type: "string", default: "100" },
     events: { type: "string", default: "200000" },
     nodes: { type: "string", default: "2000" },
+    fleet: { type: "string", default: "200" },
   },
 })
 
@@ -60,6 +62,21 @@ const bulk = (label: string, store: string | undefined) => {
   for (const line of out.split("\n")) if (/^(append|read|replay):/.test(line)) console.log(`  ${line}`)
 }
 
+/** CPU seconds the server has used: the postmaster and every backend it has reaped (Linux /proc). */
+const serverCpu = (pid: number | undefined) => {
+  if (pid === undefined) return 0
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+  // utime, stime, cutime, cstime are fields 14-17 of stat; [0] here is field 3.
+  return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0) / 100
+}
+
+const fleet = (label: string, store: string | undefined) => {
+  console.log(`${label}: ${values.fleet} fake-hardware nodes through their lifecycle, one process (bench/fleet.ts)`)
+  const out = execFileSync(process.execPath, [join(import.meta.dirname, "fleet.ts"), "--nodes", values.fleet!,
+    ...(store === undefined ? [] : ["--store", store])], { encoding: "utf8" })
+  for (const line of out.split("\n")) if (/nodes on|^cpu|^events/.test(line)) console.log(`  ${line}`)
+}
+
 const dir = mkdtempSync(join(tmpdir(), "ironledger-bench-pg-"))
 const server = await startPostgres({ settings: { fsync: "on", synchronous_commit: "on", full_page_writes: "on", shared_buffers: "128MB" } })
 try {
@@ -68,6 +85,11 @@ try {
   await measure("PostgreSQL", makePostgresEventStore(server.url, { schema: "bench_appends" }))
   bulk("SQLite", undefined)
   bulk("PostgreSQL", `${server.url}?schema=bench_bulk`)
+  fleet("SQLite", undefined)
+  const before = serverCpu(server.pid())
+  fleet("PostgreSQL", `${server.url}?schema=bench_fleet`)
+  // The bench's connections are closed, so their backends have been reaped into the postmaster's count.
+  console.log(`  PostgreSQL server: ${(serverCpu(server.pid()) - before).toFixed(1)} s CPU for the fleet run, ${((serverCpu(server.pid()) - before) * 1000 / Number(values.fleet)).toFixed(1)} ms per node lifecycle`)
 } finally {
   await server.destroy()
   rmSync(dir, { recursive: true, force: true })

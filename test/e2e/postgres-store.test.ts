@@ -100,6 +100,12 @@ describe("the service on PostgreSQL", { skip, timeout: 150_000 }, () => {
     assert.deepEqual(nodes.filter((n) => n["provision_state"] !== "active").map((n) => `${n["name"]}: ${n["last_error"]}`), [])
     const log = await readPostgresLog(server!.url, "fleet")
     assert.equal(log.filter((e) => e.data !== null && (e.data as { name?: string }).name === "while-down").length, 0, "the refused create left nothing")
+    // The audit commands read the PostgreSQL log directly too.
+    const replayed = await run(ironledger, ["replay", "--db", url, "--json"])
+    const report = JSON.parse(replayed.stdout) as { nodes: number; countsByState: Record<string, number> }
+    assert.equal(report.countsByState["active"], NODES)
+    const history = await run(ironledger, ["history", uuids[0]!, "--db", url, "--json"])
+    assert.ok((JSON.parse(history.stdout) as Array<{ event: string }>).some((e) => e.event === "DeployDone"))
     const audit = auditLeases(log)
     assert.deepEqual(audit.violations, [])
     for (const uuid of uuids) {

@@ -12,6 +12,8 @@ export interface PostgresServer {
   /** postgres://postgres@127.0.0.1:PORT/postgres (trust authentication, loopback only). */
   readonly url: string
   readonly port: number
+  /** The postmaster's process id while it runs (setpriv execs it). */
+  readonly pid: () => number | undefined
   /** With `tls`: the server's self-signed certificate (for 127.0.0.1), to trust as a root. */
   readonly caFile: string | undefined
   /**
@@ -137,6 +139,7 @@ export const startPostgres = async (startOptions: PostgresOptions = {}): Promise
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
     caFile: tls?.cert,
+    pid: () => child?.pid,
     stop,
     start,
     destroy: async () => {

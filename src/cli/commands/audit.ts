@@ -2,7 +2,6 @@
 // directly through the application's audit functions (no server needed); otherwise they ask the API.
 import { existsSync } from "node:fs"
 import { Effect, Exit, Cause, Option, type Layer } from "effect"
-import { makeSqliteEventStore } from "../../adapters/eventstore/sqlite.ts"
 import { historyOfRef, replay, stateAtOfRef } from "../../application/audit.ts"
 import type { HistoryEntry, NodeView } from "../../application/node-service.ts"
 import type { CheckpointStore, EventStore } from "../../ports/index.ts"
@@ -11,6 +10,7 @@ import { ApiError, enc } from "../client.ts"
 import { noMorePositionals, positional, type Command } from "../command.ts"
 import { record, table } from "../output.ts"
 import { collect } from "./nodes.ts"
+import { parseStoreAddress, storeLayer } from "../store.ts"
 
 interface Row {
   readonly at: string
@@ -30,10 +30,11 @@ const columns = [
 const duration = (ms: number | null | undefined) =>
   ms === null || ms === undefined ? "" : ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`
 
-/** Runs an audit Effect on the SQLite file; the application's typed errors become CLI errors. */
+/** Runs an audit Effect on a store (a SQLite file or postgres://...); typed errors become CLI errors. */
 const offline = async <A, E>(db: string, effect: Effect.Effect<A, E, EventStore | CheckpointStore>): Promise<A> => {
-  if (!existsSync(db)) throw new UsageError(`${db} does not exist`)
-  const layer: Layer.Layer<EventStore | CheckpointStore, unknown> = makeSqliteEventStore(db)
+  const address = parseStoreAddress(db)
+  if (address.kind === "sqlite" && !existsSync(address.path)) throw new UsageError(`${db} does not exist`)
+  const layer: Layer.Layer<EventStore | CheckpointStore, unknown> = storeLayer(address)
   const exit = await Effect.runPromiseExit(Effect.provide(effect, layer))
   if (Exit.isSuccess(exit)) return exit.value
   const error = Cause.findErrorOption(exit.cause)
@@ -52,7 +53,7 @@ const fromApi = (d: Record<string, unknown>): Row => ({
 
 const history: Command = {
   words: ["history"],
-  usage: "history NODE [--db FILE]",
+  usage: "history NODE [--db FILE | --db postgres://...]",
   options: { db: "string" },
   run: async (args, env) => {
     const node = positional(args, 0, "NODE")
@@ -76,7 +77,7 @@ const stateColumns = [
 
 const state: Command = {
   words: ["state"],
-  usage: "state NODE --at TIMESTAMP [--db FILE]",
+  usage: "state NODE --at TIMESTAMP [--db FILE | --db postgres://...]",
   options: { at: "string", db: "string" },
   run: async (args, env) => {
     const node = positional(args, 0, "NODE")
@@ -103,12 +104,12 @@ const state: Command = {
 
 const replayCommand: Command = {
   words: ["replay"],
-  usage: "replay --db FILE",
+  usage: "replay --db FILE|postgres://...",
   options: { db: "string" },
   run: async (args, env) => {
     noMorePositionals(args, 0)
     const db = args.strings["db"]
-    if (db === undefined) throw new UsageError("replay reads the log directly: --db FILE is required")
+    if (db === undefined) throw new UsageError("replay reads the log directly: --db FILE (or a postgres:// URL) is required")
     const report = await offline(db, replay)
     if (env.out.json) return env.out.write(`${JSON.stringify(report, null, 2)}\n`)
     env.out.write(`replayed ${report.events} events of ${report.nodes} nodes in ${report.seconds.toFixed(3)} s (${report.eventsPerSecond} events/s)\n`)
