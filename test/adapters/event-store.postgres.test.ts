@@ -69,3 +69,41 @@ describe("PostgreSQL store over TLS, configured by its address", { skip }, () =>
     assert.doesNotMatch(message, /s3cret/)
   })
 })
+
+describe("PostgreSQL store: group appends", { skip }, () => {
+  const withStore = <A>(schema: string, body: (store: EventStore["Service"]) => Effect.Effect<A, unknown>) =>
+    Effect.runPromise(Effect.provide(EventStore.use(body), makePostgresEventStore(server!.url, { schema, poolSize: 2 })))
+
+  test("a burst of appends shares transactions, each append still checked on its own", () =>
+    withStore("groups_burst", (store) =>
+      Effect.gen(function* () {
+        const results = yield* Effect.forEach(Array.from({ length: 100 }, (_, i) => i),
+          (i) => Effect.result(store.append(i % 10 === 0 ? "node-contended" : `node-${i}`, [newEvent("Enrolled", { i }), newEvent("Inspected", { i })], "no_stream")),
+          { concurrency: "unbounded" })
+        // Exactly one of the ten appends to the contended stream wins, in arrival order: the first.
+        const contended = results.filter((_, i) => i % 10 === 0)
+        assert.deepEqual(contended.map((r) => r._tag), ["Success", ...Array(9).fill("Failure")])
+        assert.ok(results.every((r, i) => i % 10 === 0 || r._tag === "Success"))
+        const all = yield* store.readAll()
+        assert.equal(all.length, 2 * 91)
+        // The transaction id is a position's high part: 100 appends took far fewer transactions.
+        const transactions = new Set(all.map((e) => Math.floor(e.position / 2 ** 20)))
+        assert.ok(transactions.size <= 10, `100 appends in ${transactions.size} transactions`)
+        // Within each stream, revisions and positions go up together.
+        for (const stream of new Set(all.map((e) => e.streamId))) {
+          const events = all.filter((e) => e.streamId === stream)
+          assert.deepEqual(events.map((e) => e.revision), [0, 1])
+        }
+      })))
+
+  test("an append the server refuses fails alone; the rest of its group is written", () =>
+    withStore("groups_refused", (store) =>
+      Effect.gen(function* () {
+        // A NUL character: PostgreSQL's text type refuses it (SQLite would store it).
+        const results = yield* Effect.forEach(Array.from({ length: 12 }, (_, i) => i),
+          (i) => Effect.result(store.append(i === 5 ? "node-\u0000" : `node-${i}`, [newEvent("Enrolled", { i })], "no_stream")),
+          { concurrency: "unbounded" })
+        assert.deepEqual(results.map((r) => r._tag === "Failure" ? r.failure._tag : "ok"), results.map((_, i) => (i === 5 ? "StoreUnavailable" : "ok")))
+        assert.deepEqual((yield* store.readAll()).map((e) => e.streamId).sort(), Array.from({ length: 12 }, (_, i) => `node-${i}`).filter((s) => s !== "node-5").sort())
+      })))
+})

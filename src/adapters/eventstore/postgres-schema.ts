@@ -49,48 +49,74 @@ const ddl = (s: string) => `
     state      text   NOT NULL
   );
 
-  -- One append, checked and written in the caller's statement (its own transaction).
-  -- p_expected: -2 any, -1 no stream, n the stream's last revision. Returns (ok, revision, position):
-  -- ok false with the stream's actual last revision on a conflict (nothing written).
+  -- A group of appends, each checked on its own and written in the caller's statement (one
+  -- transaction, one WAL flush). Append k is p_streams[k] at p_expected[k] (-2 any, -1 no stream,
+  -- n the stream's last revision) with the next p_counts[k] events of the flat event arrays; it
+  -- sees the group's earlier appends. One row per append: (k, ok, revision, position), ok false
+  -- with the stream's actual last revision on a conflict (nothing of that append written).
+  CREATE OR REPLACE FUNCTION ${s}.append_group(
+    p_streams text[], p_expected bigint[], p_counts integer[],
+    p_types text[], p_versions integer[], p_data text[], p_meta text[]
+  ) RETURNS TABLE (k integer, ok boolean, revision bigint, "position" bigint)
+  LANGUAGE plpgsql VOLATILE AS $fn$
+  DECLARE
+    lock_key integer;
+    n        integer;
+    offs     integer := 0;
+    current  bigint;
+    xid      bigint;
+    next_pos bigint;
+  BEGIN
+    -- Every stream's lock is taken BEFORE this transaction has an id (an advisory lock writes
+    -- nothing): any earlier writer of a stream committed with a smaller id, any later one gets a
+    -- larger id, so positions follow revisions within a stream. Taken in one order, so two groups
+    -- never wait for each other in a circle.
+    FOR lock_key IN SELECT DISTINCT hashtext(x) FROM unnest(p_streams) AS x ORDER BY 1 LOOP
+      PERFORM pg_advisory_xact_lock(${LOCK_CLASS}, lock_key);
+    END LOOP;
+    FOR i IN 1 .. coalesce(array_length(p_streams, 1), 0) LOOP
+      n := p_counts[i];
+      SELECT max(e.revision) INTO current FROM ${s}.events e WHERE e.stream_id = p_streams[i];
+      current := coalesce(current, -1);
+      k := i;
+      IF p_expected[i] <> -2 AND current <> p_expected[i] THEN
+        ok := false; revision := current; "position" := -1;
+      ELSIF n = 0 THEN
+        ok := true; revision := current; "position" := -1;
+      ELSE
+        IF next_pos IS NULL THEN
+          xid := pg_current_xact_id()::text::bigint;
+          IF xid >= ${MAX_XID} THEN
+            RAISE EXCEPTION 'transaction id % is past what event positions can hold', xid;
+          END IF;
+          -- Appends made earlier in the same transaction (a caller's own BEGIN) took the first ordinals.
+          SELECT coalesce(max(e.position) + 1, xid << ${ORDINAL_BITS}) INTO next_pos FROM ${s}.events e
+            WHERE e.position >= xid << ${ORDINAL_BITS} AND e.position < (xid + 1) << ${ORDINAL_BITS};
+        END IF;
+        IF next_pos + n > (xid + 1) << ${ORDINAL_BITS} THEN
+          RAISE EXCEPTION 'more than % events in one transaction', 1 << ${ORDINAL_BITS};
+        END IF;
+        INSERT INTO ${s}.events (position, stream_id, revision, type, schema_version, data, meta)
+          SELECT next_pos + u.o - 1, p_streams[i], current + u.o, u.t, u.v, u.d::json, u.m::json
+          FROM unnest(p_types[offs + 1 : offs + n], p_versions[offs + 1 : offs + n],
+                      p_data[offs + 1 : offs + n], p_meta[offs + 1 : offs + n]) WITH ORDINALITY AS u(t, v, d, m, o);
+        next_pos := next_pos + n;
+        ok := true; revision := current + n; "position" := next_pos - 1;
+      END IF;
+      offs := offs + n;
+      RETURN NEXT;
+    END LOOP;
+  END
+  $fn$;
+
+  -- One append: a group of one.
   CREATE OR REPLACE FUNCTION ${s}.append(
     p_stream text, p_expected bigint, p_types text[], p_versions integer[], p_data text[], p_meta text[]
   ) RETURNS TABLE (ok boolean, revision bigint, "position" bigint)
-  LANGUAGE plpgsql VOLATILE AS $fn$
-  DECLARE
-    n       integer := coalesce(array_length(p_types, 1), 0);
-    current bigint;
-    xid     bigint;
-    base    bigint;
-  BEGIN
-    -- The stream's lock is taken BEFORE this transaction has an id (an advisory lock writes
-    -- nothing): any earlier writer of the stream committed with a smaller id, any later one gets a
-    -- larger id, so positions follow revisions within a stream.
-    PERFORM pg_advisory_xact_lock(${LOCK_CLASS}, hashtext(p_stream));
-    SELECT max(e.revision) INTO current FROM ${s}.events e WHERE e.stream_id = p_stream;
-    current := coalesce(current, -1);
-    IF p_expected <> -2 AND current <> p_expected THEN
-      RETURN QUERY SELECT false, current, -1::bigint;
-      RETURN;
-    END IF;
-    IF n = 0 THEN
-      RETURN QUERY SELECT true, current, -1::bigint;
-      RETURN;
-    END IF;
-    xid := pg_current_xact_id()::text::bigint;
-    IF xid >= ${MAX_XID} THEN
-      RAISE EXCEPTION 'transaction id % is past what event positions can hold', xid;
-    END IF;
-    -- Another append earlier in the same transaction (a caller's own BEGIN) took the first ordinals.
-    SELECT coalesce(max(e.position) + 1, xid << ${ORDINAL_BITS}) INTO base FROM ${s}.events e
-      WHERE e.position >= xid << ${ORDINAL_BITS} AND e.position < (xid + 1) << ${ORDINAL_BITS};
-    IF base + n > (xid + 1) << ${ORDINAL_BITS} THEN
-      RAISE EXCEPTION 'more than % events in one transaction', 1 << ${ORDINAL_BITS};
-    END IF;
-    INSERT INTO ${s}.events (position, stream_id, revision, type, schema_version, data, meta)
-      SELECT base + u.i - 1, p_stream, current + u.i, u.t, u.v, u.d::json, u.m::json
-      FROM unnest(p_types, p_versions, p_data, p_meta) WITH ORDINALITY AS u(t, v, d, m, i);
-    RETURN QUERY SELECT true, current + n, base + n - 1;
-  END
+  LANGUAGE sql VOLATILE AS $fn$
+    SELECT g.ok, g.revision, g."position" FROM ${s}.append_group(
+      ARRAY[p_stream], ARRAY[p_expected], ARRAY[coalesce(array_length(p_types, 1), 0)],
+      p_types, p_versions, p_data, p_meta) AS g
   $fn$;
 `
 

@@ -9,11 +9,13 @@ import {
   EventStore,
   StoreUnavailable,
   WrongExpectedRevision,
+  type AppendResult,
   type ExpectedRevision,
   type StoredEvent,
 } from "../../ports/event-store.ts"
 import { assertWellFormedAppend, NO_STREAM_REVISION, toJsonText } from "./append-rules.ts"
 import { makeAppendSignal, tailAll } from "./live-tail.ts"
+import { makeAppendGroups } from "./postgres-append.ts"
 import { makeListener, makeNotifier } from "./postgres-listen.ts"
 import { channelOf, checkSchemaName, ensureSchema, ORDINAL_BITS } from "./postgres-schema.ts"
 
@@ -34,6 +36,10 @@ export interface PostgresStoreOptions {
    * Default 500 ms.
    */
   readonly pollIntervalMs?: number
+  /** Group appends: at most this many appends per transaction. Default 256. */
+  readonly maxGroupAppends?: number
+  /** ...and at most this many events (an append with more forms a group of its own). Default 4096. */
+  readonly maxGroupEvents?: number
   /** Longest pause between a subscription's retries while the server is unreachable. Default 2,000 ms. */
   readonly maxRetryPauseMs?: number
   /** Told of each failed read a subscription retries (default: nothing). */
@@ -86,6 +92,11 @@ const makeStores = (pool: pg.Pool, config: pg.PoolConfig, schema: string, option
   // Neither needs the pool's timeouts: they only wait for NOTIFYs, or send them.
   const { connectionTimeoutMillis: _c, query_timeout: _q, statement_timeout: _s, ...plain } = config
   const notifier = makeNotifier(plain, channelOf(s))
+  const groups = makeAppendGroups(pool, s, {
+    maxInFlight: options.poolSize ?? 10,
+    maxGroupAppends: options.maxGroupAppends ?? 256,
+    maxGroupEvents: options.maxGroupEvents ?? 4096,
+  })
   let closed = false
   const pageSize = options.pageSize ?? 1000
   const maxPause = options.maxRetryPauseMs ?? 2000
@@ -127,26 +138,20 @@ const makeStores = (pool: pg.Pool, config: pg.PoolConfig, schema: string, option
         const versions = events.map((e) => e.schemaVersion)
         const data = events.map((e) => toJsonText(e.data, `data of ${e.type} in ${streamId}`))
         const meta = events.map((e) => toJsonText(e.meta, `meta of ${e.type} in ${streamId}`))
-        return Effect.tryPromise({
-          try: () => rows(`SELECT ok, revision, position FROM ${s}.append($1, $2, $3, $4, $5, $6)`, [
-            streamId, expectedCode(expected), types, versions, data, meta,
-          ]),
-          catch: unavailable(`append to ${streamId}`),
-        })
+        return groups.submit({ streamId, expected: expectedCode(expected), types, versions, data, meta })
       }).pipe(
-        Effect.flatMap(([row]) => {
-          const [ok, revision, position] = row as readonly [boolean, string, string]
-          const current = Number(revision)
-          if (!ok) {
+        Effect.flatMap((outcome): Effect.Effect<AppendResult, WrongExpectedRevision | StoreUnavailable> => {
+          if (outcome instanceof StoreUnavailable) return Effect.fail(outcome)
+          if ("conflict" in outcome) {
             return Effect.fail(new WrongExpectedRevision({
-              streamId, expected, actual: current === NO_STREAM_REVISION ? "no_stream" : current,
+              streamId, expected, actual: outcome.conflict === NO_STREAM_REVISION ? "no_stream" : outcome.conflict,
             }))
           }
           if (events.length > 0) {
             signal.notify() // our own subscribers need not wait for the NOTIFY
             notifier.announce()
           }
-          return Effect.succeed({ nextExpectedRevision: current, position: Number(position) })
+          return Effect.succeed(outcome)
         }),
       ),
     readStream: (streamId, fromRevision = 0) =>
@@ -187,6 +192,8 @@ const makeStores = (pool: pg.Pool, config: pg.PoolConfig, schema: string, option
   }
 
   const close = async () => {
+    // Appends already queued are written before the pool closes.
+    await groups.drain()
     closed = true
     await Promise.all([listener.close(), notifier.close()])
   }
