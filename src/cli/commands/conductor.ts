@@ -1,4 +1,4 @@
-// ironledger conductor: the fleet projection and the conductor over a shared SQLite log, without an
+// ironledger conductor: the fleet projection and the conductor over a shared log (SQLite, or PostgreSQL for several hosts), without an
 // HTTP API, until SIGINT/SIGTERM. Several run beside one `ironledger serve`; leases in the nodes'
 // streams keep any node driven by one of them at a time (ADR 0010). fake-hardware's simulated
 // ramdisks post pass_deploy_info to the API process (--api-url), as real ones do.

@@ -1,4 +1,4 @@
-// ironledger serve: the API and the conductor over the embedded SQLite log, until SIGINT/SIGTERM.
+// ironledger serve: the API and the conductor over the log (a SQLite file, or PostgreSQL with --store), until SIGINT/SIGTERM.
 import { join, resolve } from "node:path"
 import { loadTokenFile, noauth } from "../../adapters/http/auth.ts"
 import { UsageError } from "../args.ts"
