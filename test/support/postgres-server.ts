@@ -63,9 +63,17 @@ const waitReady = async (bin: string, port: number, child: ChildProcess, stderr:
 }
 
 const live = new Set<PostgresServer>()
-// A test process leaving on an uncaught error still stops its servers (synchronously: SIGKILL).
+// A test process leaving on an uncaught error or a signal (a runner's time-out) still stops its
+// servers and removes their directories, synchronously: SIGKILL, then rm.
 const killers = new Set<() => void>()
-process.once("exit", () => { for (const kill of killers) kill() })
+const killAll = () => { for (const kill of killers) kill() }
+process.once("exit", killAll)
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    killAll()
+    process.kill(process.pid, signal) // the handler is gone: the signal now ends the process as usual
+  })
+}
 
 /** A self-signed certificate for 127.0.0.1 and its key, owned by the server's user. */
 const makeCertificate = (dir: string, owner: { uid: number; gid: number } | undefined) => {
@@ -113,7 +121,11 @@ export const startPostgres = async (startOptions: PostgresOptions = {}): Promise
   let exited: Promise<void> = Promise.resolve()
   let stderr = ""
   const kill = () => { if (child !== undefined && child.exitCode === null) child.kill("SIGKILL") }
-  killers.add(kill)
+  const killAndRemove = () => {
+    kill()
+    rmSync(dir, { recursive: true, force: true })
+  }
+  killers.add(killAndRemove)
 
   const start = async () => {
     const flags = Object.entries(options).flatMap(([k, v]) => ["-c", `${k}=${v}`])
@@ -144,7 +156,7 @@ export const startPostgres = async (startOptions: PostgresOptions = {}): Promise
     start,
     destroy: async () => {
       await stop("immediate")
-      killers.delete(kill)
+      killers.delete(killAndRemove)
       live.delete(server)
       rmSync(dir, { recursive: true, force: true })
     },
