@@ -1,7 +1,7 @@
 // Benchmark: N fake-hardware nodes (Ironic's semantics: nothing to boot or wait for), or with
 // --sim N sim nodes (a simulated ramdisk calls back 10 ms after power-on), through enroll -> manage -> provide -> deploy -> active ->
 // undeploy, all at once, on the embedded SQLite store. Prints nodes/s, p50/p99 per step, events/s
-// and peak RSS.   npm run bench:fleet -- --nodes 1000 [--memory] [--concurrency N]
+// and peak RSS.   npm run bench:fleet -- --nodes 1000 [--memory | --store sqlite:FILE|postgres://...] [--concurrency N]
 import { randomBytes } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -10,6 +10,7 @@ import { parseArgs } from "node:util"
 import { Layer } from "effect"
 import { MemoryStores } from "../src/adapters/eventstore/memory.ts"
 import { makeSqliteEventStore } from "../src/adapters/eventstore/sqlite.ts"
+import { parseStoreAddress, storeLayer } from "../src/cli/store.ts"
 import { RandomIds } from "../src/adapters/system/ids.ts"
 import { SecretsWithKey } from "../src/adapters/system/secrets.ts"
 import { defaultApplicationConfig } from "../src/application/live.ts"
@@ -22,6 +23,7 @@ const { values } = parseArgs({
   options: {
     nodes: { type: "string", default: "1000" },
     memory: { type: "boolean", default: false },
+    store: { type: "string" },
     concurrency: { type: "string", default: "1000" },
     sim: { type: "boolean", default: false },
   },
@@ -29,7 +31,9 @@ const { values } = parseArgs({
 const nodeCount = Number(values.nodes)
 
 const dir = mkdtempSync(join(tmpdir(), "ironledger-fleet-"))
-const stores = values.memory ? MemoryStores : makeSqliteEventStore(join(dir, "fleet.sqlite"))
+const stores = values.memory ? MemoryStores
+  : values.store !== undefined ? storeLayer(parseStoreAddress(values.store))
+  : makeSqliteEventStore(join(dir, "fleet.sqlite"))
 let deliver: SimOptions["deliver"]
 const composed = await compose({
   services: Layer.mergeAll(stores, RandomIds, SecretsWithKey(randomBytes(32))) as Layer.Layer<Services>,
@@ -96,11 +100,13 @@ try {
   await Promise.all(Array.from({ length: nodeCount }, (_, i) => lifecycle(i)))
   const seconds = (performance.now() - started) / 1000
   const events = app.fleet.position + 1
-  console.log(`${nodeCount} ${driver} nodes on ${values.memory ? "the in-memory store" : "SQLite"}: ${seconds.toFixed(2)} s, ` +
+  console.log(`${nodeCount} ${driver} nodes on ${values.memory ? "the in-memory store" : values.store !== undefined ? parseStoreAddress(values.store).kind : "SQLite"}: ${seconds.toFixed(2)} s, ` +
     `${(nodeCount / seconds).toFixed(1)} nodes/s through the whole lifecycle`)
   for (const step of stepNames) {
     console.log(`  ${step.padEnd(9)} p50 ${percentile(durations[step], 50).toFixed(0).padStart(6)} ms   p99 ${percentile(durations[step], 99).toFixed(0).padStart(6)} ms`)
   }
+  const cpu = process.cpuUsage()
+  console.log(`cpu: ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s in this process since it started, ${((cpu.user + cpu.system) / 1e3 / nodeCount).toFixed(1)} ms per node lifecycle`)
   const fleetEvents = [...app.fleet.nodes.values()].reduce((n, s) => n + s.revision + 1, 0)
   console.log(`events: ${fleetEvents} (${(fleetEvents / seconds).toFixed(0)} events/s, ${(fleetEvents / nodeCount).toFixed(0)} per node); log position ${events}`)
   const mem = process.memoryUsage()

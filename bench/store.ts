@@ -1,6 +1,7 @@
 // Benchmark: append 1,000,000 events over 10,000 node streams into a SQLite file, then replay them
 // through the projections. Prints appends/s, replay events/s and peak RSS.
-//   npm run bench:store [-- --events N --nodes N --batch N]
+//   npm run bench:store [-- --events N --nodes N --batch N --store sqlite:FILE|postgres://...]
+// (--store: another store than a fresh SQLite file; it should be empty.)
 import { mkdtempSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -10,6 +11,7 @@ import * as E from "fp-ts/lib/Either.js"
 import { decide, evolve, initialState, type NodeCommand, type NodeEvent, type NodeState, type Uuid } from "../src/domain/index.ts"
 import { EventStore, type NewEvent } from "../src/ports/index.ts"
 import { makeSqliteEventStore } from "../src/adapters/eventstore/sqlite.ts"
+import { parseStoreAddress, storeLayer } from "../src/cli/store.ts"
 import { replay } from "../src/application/audit.ts"
 import { streamOf, toNewEvent } from "../src/application/event-codec.ts"
 
@@ -18,6 +20,7 @@ const { values } = parseArgs({
     events: { type: "string", default: "1000000" },
     nodes: { type: "string", default: "10000" },
     batch: { type: "string", default: "10" },
+    store: { type: "string" },
   },
 })
 const totalEvents = Number(values.events)
@@ -132,7 +135,8 @@ const program = Effect.gen(function* () {
     appendSeconds += (performance.now() - started) / 1000
   }
   console.log(`append: ${generated} events in ${appendSeconds.toFixed(2)} s = ${Math.round(generated / appendSeconds)} events/s ` +
-    `(${Math.round(generated / batch / appendSeconds)} appends/s of ${batch} events); file ${(statSync(dbPath).size / 2 ** 20).toFixed(0)} MiB`)
+    `(${Math.round(generated / batch / appendSeconds)} appends/s of ${batch} events)` +
+    (values.store === undefined ? `; file ${(statSync(dbPath).size / 2 ** 20).toFixed(0)} MiB` : ""))
   // Reading alone, to tell the store's share of a replay from the projections'.
   const readStarted = performance.now()
   let read = 0
@@ -151,7 +155,7 @@ const program = Effect.gen(function* () {
 })
 
 try {
-  await Effect.runPromise(Effect.provide(program, makeSqliteEventStore(dbPath)))
+  await Effect.runPromise(Effect.provide(program, values.store === undefined ? makeSqliteEventStore(dbPath) : storeLayer(parseStoreAddress(values.store))))
 } finally {
   rmSync(dir, { recursive: true, force: true })
 }

@@ -20,6 +20,8 @@ for cmd in "${!wanted[@]}"; do
 done
 # qemu-img's userspace iSCSI driver ships separately.
 [ -e /usr/lib/x86_64-linux-gnu/qemu/block-iscsi.so ] || ls /usr/lib/*/qemu/block-iscsi.so >/dev/null 2>&1 || missing+=(qemu-block-extra)
+# PostgreSQL's server binaries live off PATH; the PostgreSQL store's tests start their own server.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing Debian packages (need root to install): ${missing[*]}" >&2

@@ -8,6 +8,7 @@ import { auditCommands } from "./commands/audit.ts"
 import { certifyCommand } from "./commands/certify.ts"
 import { conductorCommand } from "./commands/conductor.ts"
 import { importCommand, ImportRefused } from "./commands/import.ts"
+import { migrateCommand } from "./commands/migrate.ts"
 import { nodeCommands } from "./commands/nodes.ts"
 import { portCommands } from "./commands/ports.ts"
 import { provisionCommands } from "./commands/provision.ts"
@@ -18,7 +19,7 @@ import { fleetExportCommands } from "./commands/fleet-export.ts"
 
 const commands: ReadonlyArray<Command> = [
   serveCommand, conductorCommand, ...nodeCommands, importCommand, ...portCommands, ...provisionCommands, ...auditCommands,
-  ...verifyCommands, ...fleetExportCommands, certifyCommand,
+  ...verifyCommands, ...fleetExportCommands, certifyCommand, migrateCommand,
 ]
 
 const usage = () =>

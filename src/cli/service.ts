@@ -2,6 +2,7 @@
 // tests), the system clock, ids and secrets, the hardware of ./hardware.ts, and the HTTP API on top.
 import { randomBytes } from "node:crypto"
 import { Layer } from "effect"
+import type { CheckpointStore, EventStore, StoreUnavailable } from "../ports/index.ts"
 import { makeSqliteEventStore } from "../adapters/eventstore/sqlite.ts"
 import { MemoryStores } from "../adapters/eventstore/memory.ts"
 import { RandomIds } from "../adapters/system/ids.ts"
@@ -19,6 +20,10 @@ import { startNotary, type NotaryOptions } from "./notary.ts"
 export interface ServiceOptions {
   /** SQLite file; absent means an in-memory log that dies with the process. */
   readonly db?: string
+  /** The log on another store (PostgreSQL) instead of the SQLite file `db`. */
+  readonly stores?: Layer.Layer<EventStore | CheckpointStore, StoreUnavailable>
+  /** Simulated disks and PXE tree; default `<db>.disks`. */
+  readonly diskDir?: string
   /** Where the master key sealing secrets lives; default `<db>.key`. */
   readonly keyFile?: string
   readonly port?: number
@@ -76,7 +81,7 @@ export const startService = async (options: ServiceOptions): Promise<RunningServ
       perform: { ...base.perform, ...options.conductor?.perform, apiUrl: api.url },
     },
   }
-  const stores = options.db === undefined ? MemoryStores : makeSqliteEventStore(options.db)
+  const stores = options.stores ?? (options.db === undefined ? MemoryStores : makeSqliteEventStore(options.db))
   const secrets = options.db === undefined && options.keyFile === undefined
     ? SecretsWithKey(randomBytes(32))
     : SecretsFromKeyFile(options.keyFile ?? `${options.db}.key`)
@@ -88,7 +93,7 @@ export const startService = async (options: ServiceOptions): Promise<RunningServ
     hardware = options.hardware ?? await serveHardware({
       sim, releasePort: config.conductor.perform.ramdiskReleasePort, say: options.say ?? (() => {}),
       ...(stateDir === undefined ? {} : { stateDir }),
-      ...(options.db === undefined ? {} : { diskDir: `${options.db}.disks` }),
+      ...(options.diskDir !== undefined ? { diskDir: options.diskDir } : options.db === undefined ? {} : { diskDir: `${options.db}.disks` }),
       ...(options.log === undefined ? {} : { log: options.log }),
     })
   } catch (e) {

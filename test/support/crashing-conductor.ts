@@ -2,19 +2,19 @@
 // IRONLEDGER_TEST_DIE_AFTER_EVENT: an exact crash point for the crash tests. Test code only; the
 // shipped command has no such knob.
 import { Context, Effect, Layer } from "effect"
-import { makeSqliteEventStore } from "../../src/adapters/eventstore/sqlite.ts"
 import { parseArgs } from "../../src/cli/args.ts"
 import { globalOptions } from "../../src/cli/command.ts"
 import { conductorCommand, runConductor } from "../../src/cli/commands/conductor.ts"
 import { stdoutOut } from "../../src/cli/output.ts"
+import { storeLayer, type StoreAddress } from "../../src/cli/store.ts"
 import { EventStore } from "../../src/ports/index.ts"
 
 export const DIE_AFTER_EVENT = "IRONLEDGER_TEST_DIE_AFTER_EVENT"
 
 const dieAfter = process.env[DIE_AFTER_EVENT] ?? ""
 
-const crashingStores = (db: string) => Layer.effectContext(Effect.gen(function* () {
-  const context = yield* Layer.build(makeSqliteEventStore(db))
+const crashingStores = (address: StoreAddress) => Layer.effectContext(Effect.gen(function* () {
+  const context = yield* Layer.build(storeLayer(address))
   const inner = Context.get(context, EventStore)
   return Context.add(context, EventStore, {
     ...inner,

@@ -2,7 +2,6 @@
 // directly through the application's audit functions (no server needed); otherwise they ask the API.
 import { existsSync } from "node:fs"
 import { Effect, Exit, Cause, Option, type Layer } from "effect"
-import { makeSqliteEventStore } from "../../adapters/eventstore/sqlite.ts"
 import { historyOfRef, replay, stateAtOfRef } from "../../application/audit.ts"
 import type { HistoryEntry, NodeView } from "../../application/node-service.ts"
 import type { CheckpointStore, EventStore } from "../../ports/index.ts"
@@ -13,6 +12,7 @@ import { record, table } from "../output.ts"
 import { collect } from "./nodes.ts"
 import { historyMatcher } from "../../application/history-filter.ts"
 import { historyFilterOfArgs, historyFilterOptions, historyQuery } from "./history-filter.ts"
+import { parseStoreAddress, storeLayer } from "../store.ts"
 
 interface Row {
   readonly at: string
@@ -32,10 +32,11 @@ const columns = [
 const duration = (ms: number | null | undefined) =>
   ms === null || ms === undefined ? "" : ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`
 
-/** Runs an audit Effect on the SQLite file; the application's typed errors become CLI errors. */
+/** Runs an audit Effect on a store (a SQLite file or postgres://...); typed errors become CLI errors. */
 export const offline = async <A, E>(db: string, effect: Effect.Effect<A, E, EventStore | CheckpointStore>): Promise<A> => {
-  if (!existsSync(db)) throw new UsageError(`${db} does not exist`)
-  const layer: Layer.Layer<EventStore | CheckpointStore, unknown> = makeSqliteEventStore(db)
+  const address = parseStoreAddress(db)
+  if (address.kind === "sqlite" && !existsSync(address.path)) throw new UsageError(`${db} does not exist`)
+  const layer: Layer.Layer<EventStore | CheckpointStore, unknown> = storeLayer(address)
   const exit = await Effect.runPromiseExit(Effect.provide(effect, layer))
   if (Exit.isSuccess(exit)) return exit.value
   const error = Cause.findErrorOption(exit.cause)
@@ -54,7 +55,7 @@ const fromApi = (d: Record<string, unknown>): Row => ({
 
 const history: Command = {
   words: ["history"],
-  usage: "history NODE [--since T] [--until T] [--type TYPE]... [--actor A] [--hide-noise] [--db FILE]",
+  usage: "history NODE [--since T] [--until T] [--type TYPE]... [--actor A] [--hide-noise] [--db FILE | --db postgres://...]",
   options: { db: "string", ...historyFilterOptions },
   run: async (args, env) => {
     const node = positional(args, 0, "NODE")
@@ -79,7 +80,7 @@ const stateColumns = [
 
 const state: Command = {
   words: ["state"],
-  usage: "state NODE --at TIMESTAMP [--db FILE]",
+  usage: "state NODE --at TIMESTAMP [--db FILE | --db postgres://...]",
   options: { at: "string", db: "string" },
   run: async (args, env) => {
     const node = positional(args, 0, "NODE")
@@ -106,12 +107,12 @@ const state: Command = {
 
 const replayCommand: Command = {
   words: ["replay"],
-  usage: "replay --db FILE",
+  usage: "replay --db FILE|postgres://...",
   options: { db: "string" },
   run: async (args, env) => {
     noMorePositionals(args, 0)
     const db = args.strings["db"]
-    if (db === undefined) throw new UsageError("replay reads the log directly: --db FILE is required")
+    if (db === undefined) throw new UsageError("replay reads the log directly: --db FILE (or a postgres:// URL) is required")
     const report = await offline(db, replay)
     if (env.out.json) return env.out.write(`${JSON.stringify(report, null, 2)}\n`)
     env.out.write(`replayed ${report.events} events of ${report.nodes} nodes in ${report.seconds.toFixed(3)} s (${report.eventsPerSecond} events/s)\n`)

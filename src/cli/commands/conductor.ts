@@ -1,9 +1,9 @@
-// ironledger conductor: the fleet projection and the conductor over a shared SQLite log, without an
+// ironledger conductor: the fleet projection and the conductor over a shared log (SQLite, or PostgreSQL for several hosts), without an
 // HTTP API, until SIGINT/SIGTERM. Several run beside one `ironledger serve`; leases in the nodes'
 // streams keep any node driven by one of them at a time (ADR 0010). sim's simulated ramdisks post
 // pass_deploy_info to the API process (--api-url), as real ones do.
+import { join, resolve } from "node:path"
 import { Layer } from "effect"
-import { makeSqliteEventStore } from "../../adapters/eventstore/sqlite.ts"
 import { RandomIds } from "../../adapters/system/ids.ts"
 import { SecretsFromKeyFile } from "../../adapters/system/secrets.ts"
 import { defaultApplicationConfig } from "../../application/live.ts"
@@ -12,9 +12,10 @@ import { UsageError, type Parsed } from "../args.ts"
 import { noMorePositionals, type Command, type Env } from "../command.ts"
 import { compose } from "../compose.ts"
 import { simulatedHardware } from "../hardware.ts"
+import { describeStore, parseStoreAddress, storeLayer, type StoreAddress } from "../store.ts"
 
-/** The event store a conductor runs on: the SQLite file (a test may wrap it, e.g. to crash on cue). */
-export type ConductorStores = (db: string) => Layer.Layer<EventStore | CheckpointStore, unknown>
+/** The event store a conductor runs on, from its address (a test may wrap it, e.g. to crash on cue). */
+export type ConductorStores = (address: StoreAddress) => Layer.Layer<EventStore | CheckpointStore, unknown>
 
 const intOption = (raw: string | undefined, name: string, fallback: number, min: number, max: number): number => {
   if (raw === undefined) return fallback
@@ -29,18 +30,26 @@ const required = (raw: string | undefined, name: string): string => {
 
 export const conductorCommand: Command = {
   words: ["conductor"],
-  usage: "conductor --db FILE --name NAME [--api-url URL] [--lease-ttl MS] [--sweep MS] [--deploy-callback-timeout SECONDS] [--max-deploys N]",
+  usage: "conductor --db FILE | --store sqlite:FILE|postgres://... [--state-dir DIR] [--key-file FILE] --name NAME [--api-url URL] [--lease-ttl MS] [--sweep MS] [--deploy-callback-timeout SECONDS] [--max-deploys N]",
   options: {
-    db: "string", name: "string", "api-url": "string", "lease-ttl": "string", sweep: "string",
+    db: "string", store: "string", "state-dir": "string", "key-file": "string", name: "string", "api-url": "string", "lease-ttl": "string", sweep: "string",
     "deploy-callback-timeout": "string", "max-deploys": "string",
   },
-  run: (args, env) => runConductor(args, env, makeSqliteEventStore),
+  run: (args, env) => runConductor(args, env, storeLayer),
 }
 
 /** The conductor process: parses its options, composes the application and drives nodes until a signal. */
 export const runConductor = async (args: Parsed, env: Env, storesFor: ConductorStores) => {
   noMorePositionals(args, 0)
-  const db = required(args.strings["db"], "db")
+  if (args.strings["db"] !== undefined && args.strings["store"] !== undefined) throw new UsageError("give --db or --store, not both")
+  const address = parseStoreAddress(required(args.strings["store"] ?? args.strings["db"], "store"))
+  // The host's own files: beside a SQLite file, where `serve` keeps them; on PostgreSQL, in the
+  // state directory (the key must be the same file on every host: it unseals the log's secrets).
+  const stateDir = resolve(args.strings["state-dir"] ?? "ironledger.state")
+  const local = address.kind === "sqlite"
+    ? { diskDir: `${address.path}.disks`, keyFile: `${address.path}.key` }
+    : { diskDir: join(stateDir, "disks"), keyFile: join(stateDir, "master.key") }
+  const keyFile = args.strings["key-file"] === undefined ? local.keyFile : resolve(args.strings["key-file"])
   const name = required(args.strings["name"], "name")
   if (!/^[A-Za-z0-9._:-]{1,64}$/.test(name)) throw new UsageError("--name takes 1-64 letters, digits or . _ : -")
   const apiUrl = args.strings["api-url"] ?? "http://127.0.0.1:6385"
@@ -52,11 +61,11 @@ export const runConductor = async (args: Parsed, env: Env, storesFor: ConductorS
   const sweepIntervalMs = intOption(args.strings["sweep"], "sweep", Math.min(base.sweepIntervalMs, Math.max(250, Math.round(callbackTimeoutMs / 4))), 10, 3_600_000)
   const maxConcurrentDeploys = intOption(args.strings["max-deploys"], "max-deploys", base.maxConcurrentDeploys, 1, 100_000)
 
-  // Simulated disks and PXE tree beside the database, where `serve` keeps them: every process sees the same machines.
-  const hardware = simulatedHardware({ diskDir: `${db}.disks`, log: (line) => env.note(line) })
+  // Simulated disks and PXE tree where `serve` keeps them: every process sees the same machines.
+  const hardware = simulatedHardware({ diskDir: local.diskDir, log: (line) => env.note(line) })
   hardware.connect(apiUrl)
   const composed = await compose({
-    services: Layer.mergeAll(storesFor(db), RandomIds, SecretsFromKeyFile(`${db}.key`)),
+    services: Layer.mergeAll(storesFor(address), RandomIds, SecretsFromKeyFile(keyFile)),
     hardware,
     config: {
       ...defaultApplicationConfig,
@@ -66,12 +75,11 @@ export const runConductor = async (args: Parsed, env: Env, storesFor: ConductorS
       },
     },
   })
-  const stop = () => composed.close()
-  env.note(`ironledger conductor ${name} driving nodes of ${db} (API ${apiUrl}, lease ${leaseTtlMs} ms, sweep ${sweepIntervalMs} ms)`)
+  env.note(`ironledger conductor ${name} driving nodes of ${describeStore(address)} (API ${apiUrl}, lease ${leaseTtlMs} ms, sweep ${sweepIntervalMs} ms)`)
   await new Promise<void>((resolve) => {
     process.once("SIGINT", () => resolve())
     process.once("SIGTERM", () => resolve())
   })
   env.note("stopping")
-  await stop()
+  await composed.close()
 }

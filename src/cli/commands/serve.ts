@@ -1,9 +1,10 @@
-// ironledger serve: the API and the conductor over the embedded SQLite log, until SIGINT/SIGTERM.
-import { resolve } from "node:path"
+// ironledger serve: the API and the conductor over the log (a SQLite file, or PostgreSQL with --store), until SIGINT/SIGTERM.
+import { join, resolve } from "node:path"
 import { loadTokenFile, noauth } from "../../adapters/http/auth.ts"
 import { UsageError } from "../args.ts"
 import { noMorePositionals, type Command } from "../command.ts"
 import { startService } from "../service.ts"
+import { describeStore, parseStoreAddress, storeLayer } from "../store.ts"
 
 const intOption = (raw: string | undefined, name: string, fallback: number, min: number, max: number): number => {
   if (raw === undefined) return fallback
@@ -13,9 +14,9 @@ const intOption = (raw: string | undefined, name: string, fallback: number, min:
 
 export const serveCommand: Command = {
   words: ["serve"],
-  usage: "serve [--db FILE] [--state-dir DIR] [--port N] [--host H] [--sim N] [--deploy-callback-timeout SECONDS] [--no-conductor] [--tokens FILE] [--access-log] [--notary-key FILE] [--notary-interval SECONDS] [--hardware-types A,B] [--no-automated-clean]",
+  usage: "serve [--db FILE | --store sqlite:FILE|postgres://...] [--key-file FILE] [--state-dir DIR] [--port N] [--host H] [--sim N] [--deploy-callback-timeout SECONDS] [--no-conductor] [--tokens FILE] [--access-log] [--notary-key FILE] [--notary-interval SECONDS] [--hardware-types A,B] [--no-automated-clean]",
   options: {
-    db: "string", "state-dir": "string", port: "string", host: "string", sim: "string",
+    db: "string", store: "string", "key-file": "string", "state-dir": "string", port: "string", host: "string", sim: "string",
     "deploy-callback-timeout": "string", "no-conductor": "flag", tokens: "string", "access-log": "flag",
     "notary-key": "string", "notary-interval": "string", "hardware-types": "string", "no-automated-clean": "flag",
   },
@@ -26,9 +27,15 @@ export const serveCommand: Command = {
     // Ironic's [conductor]deploy_callback_timeout, in seconds (default 1800).
     const callbackTimeout = intOption(args.strings["deploy-callback-timeout"], "deploy-callback-timeout", 1800, 1, 86_400)
     const host = args.strings["host"] ?? "127.0.0.1"
-    // Absolute paths: the TFTP server and the simulated machines are handed them.
-    const db = resolve(args.strings["db"] ?? "ironledger.db")
-    const stateDir = resolve(args.strings["state-dir"] ?? `${db}.state`)
+    if (args.strings["db"] !== undefined && args.strings["store"] !== undefined) throw new UsageError("give --db or --store, not both")
+    const store = parseStoreAddress(args.strings["store"] ?? args.strings["db"] ?? "ironledger.db")
+    // Absolute paths: the TFTP server and the simulated machines are handed them. On PostgreSQL
+    // the host's own files (key, simulated disks) live in the state directory.
+    const db = store.kind === "sqlite" ? store.path : undefined
+    const stateDir = resolve(args.strings["state-dir"] ?? (db === undefined ? "ironledger.state" : `${db}.state`))
+    const local = db === undefined
+      ? { stores: storeLayer(store), diskDir: join(stateDir, "disks"), keyFile: resolve(args.strings["key-file"] ?? join(stateDir, "master.key")) }
+      : args.strings["key-file"] === undefined ? {} : { keyFile: resolve(args.strings["key-file"]) }
     const auth = args.strings["tokens"] === undefined ? noauth : loadTokenFile(args.strings["tokens"])
     // Stop on the first signal even while starting: whatever was started is then stopped.
     let stopRequested = false
@@ -37,7 +44,7 @@ export const serveCommand: Command = {
     process.once("SIGINT", stop)
     process.once("SIGTERM", stop)
     const running = await startService({
-      db, stateDir, port, host, auth, sim,
+      ...(db === undefined ? {} : { db }), ...local, stateDir, port, host, auth, sim,
       // --no-conductor: the API only, beside `ironledger conductor` processes that drive the nodes.
       conductor: {
         callbackTimeoutMs: callbackTimeout * 1000, drivesNodes: !args.flags.has("no-conductor"),
@@ -56,7 +63,7 @@ export const serveCommand: Command = {
       },
       ...(args.flags.has("access-log") ? { log: (line: string) => env.note(line) } : { log: (line: string) => { if (line.startsWith("internal error")) env.note(line) } }),
     })
-    env.note(`ironledger API listening on ${running.url} (log: ${db}, state: ${stateDir}, auth: ${auth.mode}${sim > 0 ? `, ${sim} simulated nodes` : ""})`)
+    env.note(`ironledger API listening on ${running.url} (log: ${describeStore(store)}, state: ${stateDir}, auth: ${auth.mode}${sim > 0 ? `, ${sim} simulated nodes` : ""})`)
     if (!stopRequested) await new Promise<void>((resolve) => { wake = resolve })
     env.note("stopping")
     await running.close()

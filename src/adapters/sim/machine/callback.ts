@@ -34,7 +34,11 @@ export const postPassDeployInfo = async (url: string, body: PassDeployInfo, with
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(Math.max(100, Math.round(deadline - performance.now()))),
       })
-      return { kind: "answered", status: response.status, body: (await response.text()).slice(0, 500) }
+      const text = (await response.text()).slice(0, 500)
+      // 503: the service is up but its store is not (yet); a ramdisk keeps trying, as IPA does.
+      if (response.status !== 503 || performance.now() + 100 >= deadline) return { kind: "answered", status: response.status, body: text }
+      lastError = `503 ${text}`
+      await sleep(Math.min(2000, 100 * 2 ** attempt))
     } catch (e) {
       lastError = (e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message
       await sleep(Math.min(2000, 100 * 2 ** attempt))
