@@ -10,11 +10,12 @@ import { importCommand, ImportRefused } from "./commands/import.ts"
 import { nodeCommands } from "./commands/nodes.ts"
 import { portCommands } from "./commands/ports.ts"
 import { provisionCommands } from "./commands/provision.ts"
+import { ramdiskBuildCommand } from "./commands/ramdisk.ts"
 import { serveCommand } from "./commands/serve.ts"
 import { stdoutOut } from "./output.ts"
 
 const commands: ReadonlyArray<Command> = [
-  serveCommand, conductorCommand, ...nodeCommands, importCommand, ...portCommands, ...provisionCommands, ...auditCommands,
+  serveCommand, conductorCommand, ...nodeCommands, importCommand, ...portCommands, ...provisionCommands, ...auditCommands, ramdiskBuildCommand,
 ]
 
 const usage = () =>

@@ -7,7 +7,7 @@ import { chmod, copyFile, mkdir, readdir, readFile, rename, rm, stat, symlink, w
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { cpioOf, gzipInitramfs } from "./cpio.ts"
-import { fetchPackage, resolveMetaPackage, type DebianPackage } from "./debian.ts"
+import { fetchPackages, resolveMetaPackage, type DebianPackage } from "./debian.ts"
 import { neededLibraries } from "./elf.ts"
 import { DEPLOY_MODULES, resolveModules } from "./modules.ts"
 import { BuildFailed, run } from "./run.ts"
@@ -15,7 +15,6 @@ import { BuildFailed, run } from "./run.ts"
 /** Bumped whenever the recipe changes in a way the inputs' hashes do not show. */
 const RECIPE = "ironledger-ramdisk-1"
 const KERNEL_META = "linux-image-amd64"
-const TGT_PACKAGES = ["tgt"]
 /** Where tgtd's shared libraries come from; a library found in none of them fails the build. */
 const LIBRARY_PACKAGES = [
   "libc6", "libaio1", "libibverbs1", "librdmacm1", "libsystemd0", "libnl-route-3-200", "libnl-3-200", "libcap2",
@@ -130,13 +129,9 @@ export const buildRamdisk = async (options: RamdiskBuildOptions): Promise<BuiltR
   await mkdir(cache, { recursive: true })
   log(`resolving ${KERNEL_META}`)
   const kernelName = await resolveMetaPackage(KERNEL_META)
-  const fetch = async (name: string) => { log(`package ${name}`); return fetchPackage(cache, name) }
-  const kernel = await fetch(kernelName)
-  const busybox = await fetch("busybox-static")
-  const tgt = (await Promise.all(TGT_PACKAGES.map(fetch)))[0]!
-  const libs: DebianPackage[] = []
-  for (const name of LIBRARY_PACKAGES) libs.push(await fetch(name))
-  const packages = [kernel, busybox, tgt, ...libs]
+  log(`packages: ${kernelName} busybox-static tgt ${LIBRARY_PACKAGES.join(" ")}`)
+  const packages = await fetchPackages(cache, [kernelName, "busybox-static", "tgt", ...LIBRARY_PACKAGES])
+  const [kernel, busybox, tgt, ...libs] = packages as [DebianPackage, DebianPackage, DebianPackage, ...DebianPackage[]]
 
   const versions = await readdir(join(kernel.root, "lib/modules"))
   if (versions.length !== 1) throw new BuildFailed(`${kernel.name} holds ${versions.length} module trees, expected one`)

@@ -24,14 +24,21 @@ const debFileName = (name: string, version: string, arch: string) => `${name}_${
 
 const field = (stanza: string, key: string) => stanza.match(new RegExp(`^${key}: (.+)$`, "m"))?.[1]?.trim()
 
-const candidate = async (name: string) => {
-  if (!NAME.test(name)) throw new BuildFailed(`${JSON.stringify(name)} is not a Debian package name`)
-  const stanza = await run("apt-cache", ["show", "--no-all-versions", name])
-    .catch((e: Error) => { throw new BuildFailed(`package ${name} is unknown to apt (run apt-get update?): ${e.message}`) })
-  const version = field(stanza, "Version")
-  const architecture = field(stanza, "Architecture")
-  if (version === undefined || architecture === undefined) throw new BuildFailed(`apt-cache show ${name} gave no Version/Architecture`)
-  return { version, architecture }
+/** The candidate version of each package, in one apt-cache call (each call loads apt's cache). */
+const candidates = async (names: ReadonlyArray<string>) => {
+  for (const name of names) if (!NAME.test(name)) throw new BuildFailed(`${JSON.stringify(name)} is not a Debian package name`)
+  const text = await run("apt-cache", ["show", "--no-all-versions", ...names])
+    .catch((e: Error) => { throw new BuildFailed(`apt-cache does not know every one of ${names.join(", ")} (run apt-get update?): ${e.message}`) })
+  const found = new Map<string, { version: string; architecture: string }>()
+  for (const stanza of text.split(/\n\n+/)) {
+    const name = field(stanza, "Package"), version = field(stanza, "Version"), architecture = field(stanza, "Architecture")
+    if (name !== undefined && version !== undefined && architecture !== undefined && !found.has(name)) found.set(name, { version, architecture })
+  }
+  return names.map((name) => {
+    const c = found.get(name)
+    if (c === undefined) throw new BuildFailed(`apt-cache show gave no version of ${name}`)
+    return { name, ...c }
+  })
 }
 
 /** The versioned kernel package a meta package such as linux-image-amd64 points at. */
@@ -48,9 +55,14 @@ const sha256Of = (path: string) => new Promise<string>((resolve, reject) => {
   createReadStream(path).on("data", (c) => hash.update(c)).on("error", reject).on("end", () => resolve(hash.digest("hex")))
 })
 
-/** The package's candidate version, from the cache when already there. */
-export const fetchPackage = async (cacheDir: string, name: string): Promise<DebianPackage> => {
-  const { version, architecture } = await candidate(name)
+/** The packages' candidate versions, downloaded and unpacked once into the cache. */
+export const fetchPackages = async (cacheDir: string, names: ReadonlyArray<string>): Promise<ReadonlyArray<DebianPackage>> => {
+  const out: DebianPackage[] = []
+  for (const c of await candidates(names)) out.push(await fetchOne(cacheDir, c.name, c.version, c.architecture))
+  return out
+}
+
+const fetchOne = async (cacheDir: string, name: string, version: string, architecture: string): Promise<DebianPackage> => {
   const debs = join(cacheDir, "debs")
   await mkdir(debs, { recursive: true })
   const file = debFileName(name, version, architecture)
