@@ -1,6 +1,8 @@
 // The rack's private network: a network namespace holding a bridge and one tap per VM NIC. Nothing
 // is added to the machine's own namespace; deleting the namespace removes every link in it.
 import { execFile } from "node:child_process"
+import { writeFileSync } from "node:fs"
+import { join } from "node:path"
 import { Data } from "effect"
 
 export class NetnsFailed extends Data.TaggedError("NetnsFailed")<{ readonly reason: string }> {
@@ -18,6 +20,17 @@ export const ip = (args: ReadonlyArray<string>) => new Promise<string>((resolve,
 /** argv that runs `argv` inside the namespace. */
 export const inNamespace = (namespace: string, argv: ReadonlyArray<string>): ReadonlyArray<string> =>
   ["ip", "netns", "exec", namespace, ...argv]
+
+/**
+ * An executable at DIR/<program>-in-<namespace> that runs `program` inside the namespace with the
+ * same pid (exec all the way), for adapters that take a program path (e.g. dnsmasq's).
+ */
+export const namespacedProgram = (dir: string, namespace: string, program: string): string => {
+  if (!NAME.test(namespace) || !/^[A-Za-z0-9_.-]+$/.test(program)) throw new NetnsFailed({ reason: `cannot wrap ${program} for ${namespace}` })
+  const path = join(dir, `${program}-in-${namespace}`)
+  writeFileSync(path, `#!/bin/sh\nexec ip netns exec ${namespace} ${program} "$@"\n`, { mode: 0o700 })
+  return path
+}
 
 export interface RackNetwork {
   readonly namespace: string

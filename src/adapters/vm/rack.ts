@@ -11,7 +11,7 @@ import { startDnsmasq, type Dnsmasq, type DnsmasqFailed } from "../pxe/dnsmasq.t
 import { bmcEmu } from "../sim/bmc/config-files.ts"
 import { invalidVmBmc, vmLanConf } from "./bmc-files.ts"
 import { chassisControlScript } from "./chassis-control.ts"
-import { createRackNetwork, deleteRackNetwork, inNamespace, type RackNetwork } from "./netns.ts"
+import { createRackNetwork, deleteRackNetwork, inNamespace, namespacedProgram, type RackNetwork } from "./netns.ts"
 import type { VmSpec } from "./qemu-argv.ts"
 
 export class VmRackFailed extends Data.TaggedError("VmRackFailed")<{ readonly reason: string }> {
@@ -167,9 +167,7 @@ export const startVmRack = (spec: VmRackSpec): Effect.Effect<VmRack, VmRackFaile
       (r) => Effect.promise(() => stopRunning(r)),
     )
     const network = running.network
-    // dnsmasq runs inside the namespace through a wrapper that keeps its pid (exec all the way).
-    const wrapper = join(dir, "dnsmasq-in-namespace")
-    writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${network.namespace} dnsmasq "$@"\n`, { mode: 0o700 })
+    const wrapper = namespacedProgram(dir, network.namespace, "dnsmasq")
     const dnsmasq = yield* startDnsmasq({
       tftpRoot: spec.tftpRoot,
       stateDir: join(dir, "dnsmasq"),
