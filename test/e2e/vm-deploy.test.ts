@@ -2,11 +2,13 @@
 // its NIC on a bridge in a network namespace of the test's own, where the rack's dnsmasq serves
 // DHCP and TFTP. ipmitool sets bootdev pxe and powers it on; SeaBIOS/iPXE load pxelinux, which loads
 // the deploy kernel and initramfs; the ramdisk agent exports its disk over iSCSI (CHAP) and calls
-// back; the real block writer writes an image; "done" on TCP 10000 makes the VM reboot (PXE again,
-// now to its local disk). The bytes are then checked on the VM's disk file. Needs root.
+// back; the real block writer partitions the disk and writes a partition image (built for this run,
+// its init prints a nonce); "done" on TCP 10000 makes the VM reboot, PXE again, now into the
+// instance kernel with root=UUID of the written partition: the nonce on the serial console proves
+// it. The bytes are also checked on the VM's disk file. Needs root.
 import { spawn, type ChildProcess } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, rmSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { createInterface } from "node:readline"
@@ -16,6 +18,8 @@ import { Effect, Exit, Scope } from "effect"
 import { makePxeBootConfigurator } from "../../src/adapters/pxe/pxe-boot-configurator.ts"
 import { buildRamdisk, type BuiltRamdisk } from "../../src/adapters/ramdisk/build/build.ts"
 import { rackIpmitool, startVmRack, type VmRack } from "../../src/adapters/vm/rack.ts"
+import { computeLayout, GiB } from "../../src/domain/partition.ts"
+import { buildUserImage, type UserImage } from "../support/user-image.ts"
 
 const isRoot = process.getuid?.() === 0
 const skip = isRoot ? false : "needs root (network namespace, TAP devices, TFTP)"
@@ -32,11 +36,13 @@ mkdirSync(tftpRoot, { mode: 0o755 })
 let scope: Scope.Closeable | null = null
 let rack: VmRack | null = null
 let built: BuiltRamdisk | null = null
+let userImage: UserImage | null = null
 let peer: ChildProcess | null = null
 
 before(async () => {
   if (skip) return
   built = await buildRamdisk({ cacheDir })
+  userImage = await buildUserImage(cacheDir, join(work, "user-image"), randomBytes(6).toString("hex"))
   scope = Effect.runSync(Scope.make())
   rack = await Effect.runPromise(Scope.provide(scope)(startVmRack({
     dir: join(work, "rack"), namespace: `ironledger-t${process.pid}`, subnet24: "10.213.7", count: 1, tftpRoot,
@@ -74,13 +80,13 @@ const eventsOf = (child: ChildProcess) => {
   }
 }
 
-const readHead = (path: string, bytes: number) => {
+const readAt = (path: string, offset: number, bytes: number) => {
   const fd = openSync(path, "r")
-  try { const b = Buffer.alloc(bytes); readSync(fd, b, 0, bytes, 0); return b } finally { closeSync(fd) }
+  try { const b = Buffer.alloc(bytes); readSync(fd, b, 0, bytes, offset); return b } finally { closeSync(fd) }
 }
 
-test("a QEMU VM PXE-boots the built ramdisk, exports its disk over iSCSI and reboots on done", { skip, timeout: 300_000 }, async () => {
-  const r = rack!, vm = r.vms[0]!, b = built!
+test("a QEMU VM PXE-boots the built ramdisk, is partitioned and written over iSCSI, and boots the image from its disk", { skip, timeout: 300_000 }, async () => {
+  const r = rack!, vm = r.vms[0]!, b = built!, u = userImage!
   const context = () => [
     `--- console ---\n${readFileSync(vm.serialLog, "utf8").slice(-2500)}`,
     `--- dnsmasq ---\n${readFileSync(r.dnsmasq.files.log, "utf8").slice(-1500)}`,
@@ -91,18 +97,17 @@ test("a QEMU VM PXE-boots the built ramdisk, exports its disk over iSCSI and reb
   const apiUrl = `http://${r.network.gateway}:${API_PORT}`
   const boot = await makePxeBootConfigurator({ tftpRoot, dnsmasq: r.dnsmasq, appendParams: "console=ttyS0" })
   await Effect.runPromise(boot.prepareDeploy({
-    nodeId: NODE, macs: [vm.mac], deployKernel: b.kernel, deployRamdisk: b.initramfs, kernel: null, ramdisk: null,
+    nodeId: NODE, macs: [vm.mac], deployKernel: b.kernel, deployRamdisk: b.initramfs, kernel: u.kernel, ramdisk: u.ramdisk,
     deployId: "d1", deployKey: "k-" + randomBytes(8).toString("hex"), iscsiIqn: `iqn.2010-10.org.openstack:${NODE}`, apiUrl,
   }))
 
-  // A 2 MiB whole-disk image with a marker, written by the service's side inside the namespace.
-  const image = join(work, "image.raw")
-  const content = Buffer.concat([Buffer.from(`ironledger vm test ${randomBytes(8).toString("hex")}\n`), randomBytes(2 * 1024 * 1024)])
-    .subarray(0, 2 * 1024 * 1024)
-  writeFileSync(image, content)
+  // The service's side, inside the namespace: a 1 GiB root partition on the 4 GiB disk.
+  const layout = computeLayout({ rootGb: 1, swapMb: 0, ephemeralGb: 0, diskBytes: 4 * GiB })
+  assert.ok(layout._tag === "Right", JSON.stringify(layout))
   const scratch = join(work, "scratch")
   mkdirSync(scratch)
-  const argv = r.exec([process.execPath, peerScript, r.network.gateway, String(API_PORT), image, scratch])
+  const config = { address: r.network.gateway, port: API_PORT, image: u.root, scratch, layout: layout.right }
+  const argv = r.exec([process.execPath, peerScript, JSON.stringify(config)])
   peer = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] })
   const events = eventsOf(peer)
   await events.next(["listening"], 10_000, context)
@@ -125,28 +130,34 @@ test("a QEMU VM PXE-boots the built ramdisk, exports its disk over iSCSI and reb
 
   const written = await events.next(["written", "write-failed"], 60_000, context)
   assert.equal(written["kind"], "written", JSON.stringify(written))
+  const rootUuid = String(written["rootUuid"])
 
-  // As the conductor does: the node's PXE config now boots the local disk, then "done".
-  await Effect.runPromise(boot.switchToBoot(NODE, null))
-  const tftpBefore = readFileSync(r.dnsmasq.files.log, "utf8").split("\n").filter((l) => l.includes("pxelinux.0")).length
+  // As the conductor does: the node's PXE config now boots the instance with its root, then "done".
+  await Effect.runPromise(boot.switchToBoot(NODE, rootUuid))
   peer.stdin!.write("release\n")
   const released = await events.next(["released", "release-failed"], 40_000, context)
   assert.equal(released["kind"], "released", JSON.stringify(released))
   assert.match(readFileSync(vm.serialLog, "utf8"), /iSCSI export stopped/)
 
-  // The reboot: the same QEMU (no new power-on) PXE-boots again and gets pxelinux once more.
-  const deadline = Date.now() + 60_000
-  while (readFileSync(r.dnsmasq.files.log, "utf8").split("\n").filter((l) => l.includes("pxelinux.0")).length <= tftpBefore) {
-    if (Date.now() > deadline) assert.fail(`the VM did not boot again after done\n${context()}`)
+  // The reboot: the same QEMU (no new power-on) PXE-boots into the image, whose init is on the disk.
+  const deadline = Date.now() + 120_000
+  while (!readFileSync(vm.serialLog, "utf8").includes(u.marker)) {
+    if (Date.now() > deadline) assert.fail(`no "${u.marker}" on the console after done\n${context()}`)
     await sleep(500)
   }
+  const bootedSeconds = (performance.now() - started) / 1000
+  assert.match(readFileSync(vm.serialLog, "utf8"), new RegExp(`root UUID=${rootUuid} is /dev/vda1`))
   assert.equal(readFileSync(vm.powerLog, "utf8").split("\n").filter((l) => / start /.test(l)).length, 1, "one power-on: the reboot was the guest's own")
-  assert.ok(readHead(vm.disk, content.length).equals(content), "the VM's disk holds the image")
+  const rootImage = readFileSync(u.root)
+  const onDisk = readAt(vm.disk, layout.right.partitions.find((p) => p.role === "root")!.startBytes, 64 * 1024)
+  // The partition starts with the image's boot block and superblock (the root is mounted read-only).
+  assert.ok(onDisk.equals(rootImage.subarray(0, 64 * 1024)), "the root partition holds the image")
+  assert.equal(readAt(vm.disk, 510, 2).readUInt16LE(0), 0xaa55, "the disk has an MBR")
 
   await rackIpmitool(r, vm, ["chassis", "power", "off"])
   assert.match(await rackIpmitool(r, vm, ["chassis", "power", "status"]), /Chassis Power is off/)
   assert.match(await rackIpmitool(r, vm, ["chassis", "bootparam", "get", "5"]), /Force PXE/, "bootdev pxe holds across power off")
-  process.stdout.write(`# power-on -> call-back ${callbackSeconds.toFixed(1)} s; ramdisk ${b.initramfsBytes} bytes\n`)
+  process.stdout.write(`# power-on -> call-back ${callbackSeconds.toFixed(1)} s, -> image booted ${bootedSeconds.toFixed(1)} s; ramdisk ${b.initramfsBytes} bytes\n`)
 })
 
 test("a ramdisk that finds no disk matching the root device hints posts the error with its log tail", { skip, timeout: 240_000 }, async () => {
@@ -157,12 +168,14 @@ test("a ramdisk that finds no disk matching the root device hints posts the erro
     nodeId: NODE, macs: [vm.mac], deployKernel: b.kernel, deployRamdisk: b.initramfs, kernel: null, ramdisk: null,
     deployId: "d2", deployKey: "key-of-the-second-deploy", iscsiIqn: `iqn.2010-10.org.openstack:${NODE}`, apiUrl: `http://${r.network.gateway}:${API_PORT}`,
   }))
-  const argv = r.exec([process.execPath, peerScript, r.network.gateway, String(API_PORT), join(work, "image.raw"), join(work, "scratch")])
+  const config = { address: r.network.gateway, port: API_PORT, image: userImage!.root, scratch: join(work, "scratch"), layout: null }
+  const argv = r.exec([process.execPath, peerScript, JSON.stringify(config)])
   peer = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] })
   const events = eventsOf(peer)
   await events.next(["listening"], 10_000, context)
 
   const startsOf = () => readFileSync(vm.powerLog, "utf8").split("\n").filter((l) => / start /.test(l))
+  await rackIpmitool(r, vm, ["chassis", "power", "off"])
   const before = existsSync(vm.powerLog) ? startsOf().length : 0
   await rackIpmitool(r, vm, ["chassis", "bootdev", "pxe"])
   await rackIpmitool(r, vm, ["chassis", "power", "on"])
