@@ -1,14 +1,20 @@
 // The pieces of the ramdisk build, against real programs: the initramfs archive is byte-identical
 // for the same tree whatever its time stamps and is unpacked faithfully by GNU cpio; the ELF reader
-// finds exactly the libraries a Debian binary names.
+// finds exactly the libraries a Debian binary names; a build is registered in the image store as
+// the default deploy images.
 import { execFileSync } from "node:child_process"
+import { createHash } from "node:crypto"
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { gunzipSync } from "node:zlib"
 import { after, test } from "node:test"
 import assert from "node:assert/strict"
+import { Effect, Exit } from "effect"
+import { makeFsImageStore } from "../../src/adapters/images/fs-image-store.ts"
+import type { BuiltRamdisk } from "../../src/adapters/ramdisk/build/build.ts"
 import { cpioOf, gzipInitramfs } from "../../src/adapters/ramdisk/build/cpio.ts"
+import { readDefaultDeployImages, registerRamdisk, writeDefaultDeployImages } from "../../src/adapters/ramdisk/build/register.ts"
 import { moduleInfo, neededLibraries } from "../../src/adapters/ramdisk/build/elf.ts"
 
 const work = mkdtempSync(join(tmpdir(), "ironledger-ramdisk-build-"))
@@ -60,4 +66,28 @@ test("DT_NEEDED of tgtd names its direct libraries only", async () => {
 test("an ELF file without .modinfo has no module information; a non-ELF file is refused", async () => {
   assert.deepEqual(await moduleInfo("/usr/sbin/tgtd"), [])
   await assert.rejects(moduleInfo(join(work, "a/init")), /not a 64-bit ELF module/)
+})
+
+test("a built ramdisk is imported into the image store and recorded as the default deploy images", async () => {
+  const store = await makeFsImageStore({ root: join(work, "store") })
+  const kernel = join(work, "vmlinuz"), initramfs = join(work, "initramfs.gz")
+  writeFileSync(kernel, Buffer.alloc(4096, 1))
+  makeTree(join(work, "reg"), 1)
+  writeFileSync(initramfs, gzipInitramfs(await cpioOf(join(work, "reg"))))
+  const sha = (p: string) => createHash("sha256").update(readFileSync(p)).digest("hex")
+  const built: BuiltRamdisk = {
+    kernel, initramfs, kernelSha256: sha(kernel), initramfsSha256: sha(initramfs), kernelBytes: 4096, initramfsBytes: 0,
+    kernelVersion: "test", buildId: "b".repeat(64), cached: false, packages: [],
+  }
+  assert.equal(await readDefaultDeployImages(join(work, "store")), null)
+  const ids = await Effect.runPromise(registerRamdisk(store, built))
+  assert.deepEqual(ids, { kernel: sha(kernel), ramdisk: sha(initramfs) })
+  await writeDefaultDeployImages(join(work, "store"), ids)
+  assert.deepEqual(await readDefaultDeployImages(join(work, "store")), ids)
+  assert.equal(await Effect.runPromise(store.pathOf(ids.ramdisk)).then((p) => sha(p)), ids.ramdisk)
+  // A file that does not hash as the build said is refused, not registered.
+  const exit = await Effect.runPromiseExit(registerRamdisk(store, { ...built, kernelSha256: "0".repeat(64) }))
+  assert.ok(Exit.isFailure(exit))
+  writeFileSync(join(work, "store", "deploy-images.json"), "{\"kernel\": \"nope\"}")
+  assert.equal(await readDefaultDeployImages(join(work, "store")), null)
 })
