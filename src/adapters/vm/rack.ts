@@ -38,6 +38,11 @@ export interface VmRackSpec {
   readonly bmcPortBase?: number
   /** dnsmasq's user after it binds (default its own, "nobody"). */
   readonly dnsmasqUser?: string
+  /**
+   * A network made beforehand with createRackNetwork (e.g. by a parent process that then runs the
+   * service inside it): used as is and left in place on close. Default: the rack makes its own.
+   */
+  readonly network?: RackNetwork
 }
 
 export interface RackVm {
@@ -77,6 +82,7 @@ const macOf = (subnet24: string, i: number) => {
 
 interface Running {
   readonly network: RackNetwork
+  readonly ownsNetwork: boolean
   readonly bmcs: ReadonlyArray<{ readonly child: ChildProcess; readonly pidFile: string }>
 }
 
@@ -93,13 +99,16 @@ const stopRunning = async (r: Running) => {
     try { process.kill(-b.child.pid!, "SIGKILL") } catch { /* gone */ }
     await killPidFile(b.pidFile)
   }
-  await deleteRackNetwork(r.network.namespace)
+  if (r.ownsNetwork) await deleteRackNetwork(r.network.namespace)
 }
 
 const launch = async (spec: VmRackSpec, vms: ReadonlyArray<RackVm & { readonly vm: VmSpec; readonly dir: string }>): Promise<Running> => {
-  const network = await createRackNetwork({ namespace: spec.namespace, subnet24: spec.subnet24, tapCount: spec.count })
+  const given = spec.network
+  if (given !== undefined && (given.namespace !== spec.namespace || given.taps.length < spec.count))
+    throw new VmRackFailed({ reason: `the given network is ${given.namespace} with ${given.taps.length} taps, not ${spec.namespace} with ${spec.count}` })
+  const network = given ?? await createRackNetwork({ namespace: spec.namespace, subnet24: spec.subnet24, tapCount: spec.count })
   const bmcs: Array<{ child: ChildProcess; pidFile: string }> = []
-  const running: Running = { network, bmcs }
+  const running: Running = { network, ownsNetwork: given === undefined, bmcs }
   try {
     for (const v of vms) {
       const control = join(v.dir, "chassis-control")
