@@ -13,11 +13,16 @@ declare -A wanted=(
   [ipmitool]=ipmitool [ipmi_sim]=openipmi [dnsmasq]=dnsmasq-base [tftp]=tftp-hpa
   [tgtd]=tgt [iscsi-ls]=libiscsi-bin [qemu-img]=qemu-utils [sfdisk]=fdisk [mkfs.ext4]=e2fsprogs
   [blkid]=util-linux [curl]=curl [baremetal]=python3-ironicclient
+  [qemu-system-x86_64]=qemu-system-x86 [busybox]=busybox-static [cpio]=cpio
 )
 missing=()
 for cmd in "${!wanted[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("${wanted[$cmd]}")
 done
+# Files of the VM rack: QEMU's PXE ROMs, and the BIOS boot loader dnsmasq serves.
+[ -e /usr/lib/ipxe/qemu/efi-virtio.rom ] || missing+=(ipxe-qemu)
+[ -e /usr/lib/PXELINUX/pxelinux.0 ] || missing+=(pxelinux)
+[ -e /usr/lib/syslinux/modules/bios/ldlinux.c32 ] || missing+=(syslinux-common)
 # qemu-img's userspace iSCSI driver ships separately.
 [ -e /usr/lib/x86_64-linux-gnu/qemu/block-iscsi.so ] || ls /usr/lib/*/qemu/block-iscsi.so >/dev/null 2>&1 || missing+=(qemu-block-extra)
 # PostgreSQL's server binaries live off PATH; the PostgreSQL store's tests start their own server.

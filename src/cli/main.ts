@@ -12,6 +12,7 @@ import { migrateCommand } from "./commands/migrate.ts"
 import { nodeCommands } from "./commands/nodes.ts"
 import { portCommands } from "./commands/ports.ts"
 import { provisionCommands } from "./commands/provision.ts"
+import { ramdiskBuildCommand } from "./commands/ramdisk.ts"
 import { serveCommand } from "./commands/serve.ts"
 import { stdoutOut } from "./output.ts"
 import { verifyCommands } from "./commands/verify.ts"
@@ -19,7 +20,7 @@ import { fleetExportCommands } from "./commands/fleet-export.ts"
 
 const commands: ReadonlyArray<Command> = [
   serveCommand, conductorCommand, ...nodeCommands, importCommand, ...portCommands, ...provisionCommands, ...auditCommands,
-  ...verifyCommands, ...fleetExportCommands, certifyCommand, migrateCommand,
+  ...verifyCommands, ...fleetExportCommands, certifyCommand, migrateCommand, ramdiskBuildCommand,
 ]
 
 const usage = () =>

@@ -220,7 +220,7 @@ describe("managed dnsmasq", () => {
     const before = reads()
     await Effect.runPromise(port.prepareDeploy(a))
     assert.equal(reads(), before + 1)
-    for (const m of a.macs) assert.ok(hostsLines().includes(`${m},set:ironledger`), `${m} is not in the hosts file`)
+    for (const m of a.macs) assert.ok(hostsLines().includes(m), `${m} is not in the hosts file`)
     assert.deepEqual(hostsLines().map((l) => l.split(",")[0]).sort(), linkedMacs())
     await Effect.runPromise(port.clean(a.nodeId, a.macs))
     assert.equal(reads(), before + 2)
@@ -290,7 +290,7 @@ describe("managed dnsmasq", () => {
     const hosts = renderHostsFile(["52:54:00:00:00:02", "52:54:00:00:00:01"] as Mac[], {
       fixedAddresses: { "52-54-00-00-00-02": "10.9.0.12" }, ignoredMacs: ["52:54:00:00:00:99"],
     })
-    assert.deepEqual(hosts, E.right("52:54:00:00:00:99,ignore\n52:54:00:00:00:01,set:ironledger\n52:54:00:00:00:02,set:ironledger,10.9.0.12\n"))
+    assert.deepEqual(hosts, E.right("52:54:00:00:00:99,ignore\n52:54:00:00:00:01\n52:54:00:00:00:02,10.9.0.12\n"))
     // A value that would smuggle a second line or a bad MAC is refused.
     assert.ok(E.isLeft(renderHostsFile([], { fixedAddresses: { "52:54:00:00:00:01": "10.0.0.1\nenable-ra" } })))
     assert.ok(E.isLeft(renderHostsFile([], { ignoredMacs: ["52:54:00:00:00:zz"] })))

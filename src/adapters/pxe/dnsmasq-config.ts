@@ -41,8 +41,6 @@ export interface DhcpHostsPolicy {
   readonly ignoredMacs?: ReadonlyArray<string>
 }
 
-/** Tag set on every MAC that has a boot config; `known` is set by dnsmasq itself on any match. */
-export const HOST_TAG = "ironledger"
 
 const PLAIN_PATH = /^\/[^\s,"'#]*$/
 const INTERFACE = /^[A-Za-z0-9_.:-]{1,15}$/
@@ -98,7 +96,7 @@ export const renderDnsmasqConf = (mode: DnsmasqMode, files: DnsmasqFiles, user?:
   return E.right([...lines, ""].join("\n"))
 }
 
-/** One `dhcp-host` line per MAC: ignored ones first-class, then every booting MAC tagged (and fixed). */
+/** One `dhcp-host` line per MAC: ignored ones first, then every booting MAC (with its fixed address, if any). */
 export const renderHostsFile = (macs: ReadonlyArray<Mac>, policy: DhcpHostsPolicy = {}): E.Either<string, string> => {
   const ignored = checkMacs(policy.ignoredMacs ?? [])
   if (E.isLeft(ignored)) return ignored
@@ -113,7 +111,9 @@ export const renderHostsFile = (macs: ReadonlyArray<Mac>, policy: DhcpHostsPolic
   for (const mac of [...macs].sort()) {
     if (ignored.right.includes(mac)) continue
     const address = fixed.get(mac)
-    lines.push(address === undefined ? `${mac},set:${HOST_TAG}` : `${mac},set:${HOST_TAG},${address}`)
+    // No `set:` tag: dnsmasq 2.90 crashes on SIGHUP when a tagged host holds a lease; a listed
+    // MAC gets the `known` tag anyway, which is all the config tests.
+    lines.push(address === undefined ? mac : `${mac},${address}`)
   }
   return E.right(lines.map((l) => l + "\n").join(""))
 }

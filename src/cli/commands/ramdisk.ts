@@ -1,0 +1,47 @@
+// ironledger ramdisk build: the deploy kernel and initramfs from Debian packages, registered in the
+// image store of the state directory as the default deploy images (what `serve` uses with the
+// same --db/--state-dir). Needs apt-get and dpkg; the packages are cached.
+import { copyFile, mkdir } from "node:fs/promises"
+import { join, resolve } from "node:path"
+import { Effect } from "effect"
+import { makeFsImageStore } from "../../adapters/images/fs-image-store.ts"
+import { buildRamdisk } from "../../adapters/ramdisk/build/build.ts"
+import { registerRamdisk, writeDefaultDeployImages } from "../../adapters/ramdisk/build/register.ts"
+import { humanBytes, record } from "../output.ts"
+import { noMorePositionals, type Command } from "../command.ts"
+
+export const ramdiskBuildCommand: Command = {
+  words: ["ramdisk", "build"],
+  usage: "ramdisk build [--out DIR] [--cache DIR] [--db FILE] [--state-dir DIR]   (deploy kernel + initramfs from Debian packages)",
+  options: { out: "string", cache: "string", db: "string", "state-dir": "string" },
+  run: async (args, env) => {
+    noMorePositionals(args, 0)
+    const db = resolve(args.strings["db"] ?? "ironledger.db")
+    const stateDir = resolve(args.strings["state-dir"] ?? `${db}.state`)
+    const cacheDir = resolve(args.strings["cache"] ?? join(stateDir, "ramdisk-cache"))
+    const started = performance.now()
+    const built = await buildRamdisk({ cacheDir, log: env.note })
+    const storeRoot = join(stateDir, "images")
+    const store = await makeFsImageStore({ root: storeRoot })
+    const ids = await Effect.runPromise(registerRamdisk(store, built))
+    await writeDefaultDeployImages(storeRoot, { ...ids, buildId: built.buildId })
+    const out = args.strings["out"]
+    if (out !== undefined) {
+      await mkdir(resolve(out), { recursive: true })
+      await copyFile(built.kernel, join(resolve(out), "deploy_kernel"))
+      await copyFile(built.initramfs, join(resolve(out), "deploy_ramdisk"))
+    }
+    record(env.out, {
+      kernel_version: built.kernelVersion,
+      deploy_kernel: built.kernelSha256,
+      deploy_kernel_size: env.out.json ? built.kernelBytes : humanBytes(built.kernelBytes),
+      deploy_ramdisk: built.initramfsSha256,
+      deploy_ramdisk_size: env.out.json ? built.initramfsBytes : humanBytes(built.initramfsBytes),
+      build_id: built.buildId,
+      cached: built.cached,
+      seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
+      image_store: storeRoot,
+      ...(out === undefined ? {} : { out: resolve(out) }),
+    })
+  },
+}

@@ -1,0 +1,68 @@
+// The managed dnsmasq in network mode, on a bridge in a network namespace of the test's own, with a
+// real DHCP client (busybox udhcpc on a veth): it leases an address to a known MAC, ignores an
+// unknown one, and keeps serving through host-list reloads once a lease exists (dnsmasq 2.90
+// crashed on that SIGHUP when hosts carried a `set:` tag). Needs root.
+import { execFile } from "node:child_process"
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { after, before, test } from "node:test"
+import assert from "node:assert/strict"
+import { Effect, Exit, Scope } from "effect"
+import type { Mac } from "../../src/domain/values.ts"
+import { startDnsmasq, type Dnsmasq } from "../../src/adapters/pxe/dnsmasq.ts"
+import { ip, namespacedProgram } from "../../src/adapters/vm/netns.ts"
+
+const skip = process.getuid?.() === 0 ? false : "needs root (network namespace)"
+const ns = `ironledger-dhcp-${process.pid}`
+const known = "52:54:00:5e:00:01" as Mac
+const work = mkdtempSync(join(tmpdir(), "ironledger-dnsmasq-net-"))
+chmodSync(work, 0o755)
+let scope: Scope.Closeable | null = null
+let dnsmasq: Dnsmasq | null = null
+
+before(async () => {
+  if (skip) return
+  await ip(["netns", "add", ns])
+  const inNs = (args: ReadonlyArray<string>) => ip(["-n", ns, ...args])
+  await inNs(["link", "add", "br0", "type", "bridge", "forward_delay", "0"])
+  await inNs(["addr", "add", "10.213.99.1/24", "dev", "br0"])
+  await inNs(["link", "set", "br0", "up"])
+  for (const [side, client, mac] of [["v0", "c0", known], ["v1", "c1", "52:54:00:5e:00:02"]] as const) {
+    await inNs(["link", "add", side, "type", "veth", "peer", "name", client])
+    await inNs(["link", "set", side, "master", "br0"])
+    await inNs(["link", "set", client, "address", mac])
+    await inNs(["link", "set", side, "up"])
+    await inNs(["link", "set", client, "up"])
+  }
+  scope = Effect.runSync(Scope.make())
+  dnsmasq = await Effect.runPromise(Scope.provide(scope)(startDnsmasq({
+    tftpRoot: work, stateDir: join(work, "state"), program: namespacedProgram(work, ns, "dnsmasq"),
+    mode: { kind: "network", interface: "br0", dhcp: { kind: "range", start: "10.213.99.100", end: "10.213.99.150", netmask: "255.255.255.0", leaseTime: "1h" } },
+  })))
+})
+
+after(async () => {
+  if (scope !== null) await Effect.runPromise(Scope.close(scope, Exit.void))
+  if (!skip) await ip(["netns", "del", ns]).catch(() => {})
+  rmSync(work, { recursive: true, force: true })
+})
+
+/** One DHCP exchange by busybox udhcpc on the client end; the leased address, or null. */
+const lease = (iface: string) => new Promise<string | null>((resolve) => {
+  execFile("ip", ["netns", "exec", ns, "busybox", "udhcpc", "-i", iface, "-n", "-q", "-t", "5", "-T", "1", "-s", "/bin/true"], { timeout: 15_000 },
+    (_error, stdout, stderr) => { resolve((stdout + stderr).match(/lease of (\S+) obtained/)?.[1] ?? null) })
+})
+
+test("a known MAC gets a lease, an unknown one none, and reloads after a lease keep dnsmasq serving", { skip, timeout: 60_000 }, async () => {
+  const d = dnsmasq!
+  await Effect.runPromise(d.setBootMacs([known]))
+  assert.match(await lease("c0") ?? "no lease", /^10\.213\.99\.1\d\d$/)
+  assert.equal(await lease("c1"), null, "a MAC without a boot config is ignored")
+  // The reloads that crashed dnsmasq 2.90 while a tagged host held a lease.
+  await Effect.runPromise(d.setBootMacs([known]))
+  await Effect.runPromise(d.setBootMacs([known, "52:54:00:5e:00:02" as Mac]))
+  assert.match(await lease("c1") ?? "no lease", /^10\.213\.99\.1\d\d$/, "a MAC added by a reload gets a lease")
+  assert.match(await lease("c0") ?? "no lease", /^10\.213\.99\.1\d\d$/)
+  assert.match(readFileSync(d.files.log, "utf8"), /DHCPACK\(br0\) 10\.213\.99\.1\d\d 52:54:00:5e:00:02/)
+})
