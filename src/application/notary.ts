@@ -2,7 +2,7 @@
 // (position, log hash), optionally signed, as events of its own stream. One process runs it (the
 // service); a second one would only lose the race for the next checkpoint and catch up.
 import { Clock, Effect, Schedule } from "effect"
-import { eventHash, GENESIS, logHash } from "../domain/hash-chain.ts"
+import { eventHash, GENESIS, logHash } from "./hash-chain.ts"
 import { EventStore, WrongExpectedRevision, type StoreUnavailable, type StoredEvent } from "../ports/index.ts"
 
 /** The stream holding the checkpoints; no node's stream, so projections pass over it. */
@@ -13,7 +13,7 @@ export const CHECKPOINT_EVENT = "LogCheckpointed"
 export interface LogCheckpoint {
   /** Position of the last event the checkpoint covers. */
   readonly position: number
-  /** The log hash after that event (domain/hash-chain.ts logHash). */
+  /** The log hash after that event (application/hash-chain.ts logHash). */
   readonly logHash: string
   /** How many events the chain covers, from the start of the log. */
   readonly events: number

@@ -1,7 +1,7 @@
 // Checking a log against its hash chains (ADR 0030): every stream's chain, event by event, and the
 // notary's chain over the whole log against checkpoints (those in the log and any exported ones).
 // Fed one event at a time in position order, so a large log is checked in constant memory per stream.
-import { eventHash, GENESIS, logHash } from "../domain/hash-chain.ts"
+import { eventHash, GENESIS, logHash } from "./hash-chain.ts"
 import type { StoredEvent } from "../ports/index.ts"
 import type { LogCheckpoint } from "./notary.ts"
 

@@ -2,7 +2,7 @@
 import { Effect, Fiber } from "effect"
 import { loadCheckpointSigner } from "../adapters/system/checkpoint-keys.ts"
 import { defaultNotaryConfig, makeNotary } from "../application/notary.ts"
-import { checkpointStatement } from "../domain/hash-chain.ts"
+import { checkpointStatement } from "../application/hash-chain.ts"
 import type { EventStore } from "../ports/index.ts"
 
 export interface NotaryOptions {

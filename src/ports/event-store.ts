@@ -26,7 +26,7 @@ export interface StoredEvent extends NewEvent {
   readonly position: number
   /**
    * The stream hash (ADR 0030): chained to the previous event of the stream, computed by the
-   * adapter at append time with domain/hash-chain.ts. Absent on events stored before hashing began.
+   * adapter at append time with application/hash-chain.ts. Absent on events stored before hashing began.
    */
   readonly hash?: string
 }

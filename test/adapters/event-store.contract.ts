@@ -4,7 +4,7 @@ import { describe, test } from "node:test"
 import assert from "node:assert/strict"
 import { randomUUID } from "node:crypto"
 import { Cause, Effect, Exit, Fiber, Layer, Ref, Stream } from "effect"
-import { eventHash, GENESIS } from "../../src/domain/hash-chain.ts"
+import { eventHash, GENESIS } from "../../src/application/hash-chain.ts"
 import { EventStore, type NewEvent, type StoreUnavailable, type StoredEvent } from "../../src/ports/event-store.ts"
 
 export interface EventStoreContractOptions {

@@ -4,7 +4,7 @@
 // function inside a transaction held open a while before COMMIT (a commit that lands late), and
 // "rollback" ones are undone after the same pause (must never be seen).
 //   usage: postgres-appender.child.ts <postgres-url> <name>
-import { eventBody } from "../../src/domain/hash-chain.ts"
+import { eventBody } from "../../src/application/hash-chain.ts"
 import { createInterface } from "node:readline"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
 import pg from "pg"

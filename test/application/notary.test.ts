@@ -7,7 +7,7 @@ import { Effect, Layer } from "effect"
 import { makeMemoryEventStore } from "../../src/adapters/eventstore/memory.ts"
 import { isCheckpoint, makeNotary, NOTARY_STREAM, type LogCheckpoint } from "../../src/application/notary.ts"
 import { makeLogVerifier } from "../../src/application/verify-log.ts"
-import { checkpointStatement } from "../../src/domain/hash-chain.ts"
+import { checkpointStatement } from "../../src/application/hash-chain.ts"
 import { EventStore } from "../../src/ports/index.ts"
 import { newEvent } from "../adapters/event-store.contract.ts"
 

@@ -15,7 +15,7 @@ import { Effect } from "effect"
 import { makeSqliteEventStore } from "../../src/adapters/eventstore/sqlite.ts"
 import { openLogReadOnly } from "../../src/adapters/eventstore/sqlite-reader.ts"
 import { exportColumns, exportLog, type ExportedEvent } from "../../src/cli/commands/fleet-export.ts"
-import { eventHash, GENESIS } from "../../src/domain/hash-chain.ts"
+import { eventHash, GENESIS } from "../../src/application/hash-chain.ts"
 import { EventStore, type StoredEvent } from "../../src/ports/index.ts"
 
 const dir = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "ironledger-export-"))

@@ -17,7 +17,7 @@ import { makeNotary } from "../../src/application/notary.ts"
 import type { Finding, VerifyReport } from "../../src/application/verify-log.ts"
 import { exportCheckpoints, verifyLogFile } from "../../src/cli/commands/verify.ts"
 import { exportLog } from "../../src/cli/commands/fleet-export.ts"
-import { checkpointStatement } from "../../src/domain/hash-chain.ts"
+import { checkpointStatement } from "../../src/application/hash-chain.ts"
 import { EventStore } from "../../src/ports/index.ts"
 import { readRows, recomputeHashes, tamper, writeRows, type Tampering } from "../support/tamper.ts"
 

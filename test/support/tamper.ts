@@ -5,7 +5,7 @@
 import { DatabaseSync } from "node:sqlite"
 import { openEventStoreDatabase } from "../../src/adapters/eventstore/sqlite-schema.ts"
 import { NOTARY_STREAM, type LogCheckpoint } from "../../src/application/notary.ts"
-import { eventHash, GENESIS, logHash } from "../../src/domain/hash-chain.ts"
+import { eventHash, GENESIS, logHash } from "../../src/application/hash-chain.ts"
 
 export interface Row {
   position: number

@@ -28,7 +28,7 @@ import {
   type StoredEvent,
   type StoredMeta,
 } from "../../ports/event-store.ts"
-import { chainEventBody, eventBody, GENESIS, streamHead } from "../../domain/hash-chain.ts"
+import { chainEventBody, eventBody, GENESIS, streamHead } from "../../application/hash-chain.ts"
 import { assertWellFormedAppend, emptyAppendResult, NO_STREAM_REVISION, revisionConflict, toJsonText } from "./append-rules.ts"
 
 // Positions: for events appended in one call (an implicit transaction, the only kind the gRPC API

@@ -2,7 +2,7 @@
 // durable stores (the contract suite runs against it), including JSON round-tripping of data, so a
 // test cannot pass here with a value SQLite would refuse or change.
 import { Context, Effect, Layer, Option } from "effect"
-import { chainEventBody, eventBody, streamHead } from "../../domain/hash-chain.ts"
+import { chainEventBody, eventBody, streamHead } from "../../application/hash-chain.ts"
 import { CheckpointStore, type Checkpoint } from "../../ports/checkpoint-store.ts"
 import { EventStore, type StoredEvent } from "../../ports/event-store.ts"
 import {

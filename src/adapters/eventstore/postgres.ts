@@ -2,7 +2,7 @@
 // append is one statement calling the schema's append function (its own transaction); the global
 // order is the appending transaction's id, read only below the oldest transaction still running,
 // so a subscriber never passes an event that a slower transaction commits later. See ADR 0020.
-import { eventBody } from "../../domain/hash-chain.ts"
+import { eventBody } from "../../application/hash-chain.ts"
 import { Context, Effect, Layer, Option } from "effect"
 import pg from "pg"
 import { CheckpointStore } from "../../ports/checkpoint-store.ts"

@@ -9,7 +9,7 @@ import {
   type NewEvent,
   type WrongExpectedRevision,
 } from "../../ports/event-store.ts"
-import { chainEventBody, eventBody, GENESIS, streamHead } from "../../domain/hash-chain.ts"
+import { chainEventBody, eventBody, GENESIS, streamHead } from "../../application/hash-chain.ts"
 import { emptyAppendResult, NO_STREAM_REVISION, revisionConflict, toJsonText } from "./append-rules.ts"
 
 export const unavailable = (operation: string) => (cause: unknown) =>

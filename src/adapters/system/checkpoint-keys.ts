@@ -2,7 +2,7 @@
 // outside the store; auditors check with the public key alone.
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from "node:crypto"
 import { readFileSync } from "node:fs"
-import { checkpointStatement } from "../../domain/hash-chain.ts"
+import { checkpointStatement } from "../../application/hash-chain.ts"
 import type { CheckpointSigner, LogCheckpoint } from "../../application/notary.ts"
 
 const readKey = <K>(path: string, parse: (pem: Buffer) => K, what: string): K => {

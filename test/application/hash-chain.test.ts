@@ -6,7 +6,7 @@ import { test } from "node:test"
 import assert from "node:assert/strict"
 import fc from "fast-check"
 import canonicalize from "canonicalize"
-import { canonicalJson, eventHash, GENESIS, logHash } from "../../../src/domain/hash-chain.ts"
+import { canonicalJson, eventHash, GENESIS, logHash } from "../../src/application/hash-chain.ts"
 
 test("canonicalJson is RFC 8785 (JCS) for well-formed JSON values", () => {
   fc.assert(fc.property(fc.jsonValue(), (value) => {
