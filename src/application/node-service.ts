@@ -194,6 +194,8 @@ export class NodeService extends Context.Service<NodeService, {
   /** Per interface slot, whether the node has what that interface needs. */
   readonly validate: (ref: string) => Effect.Effect<Record<InterfaceSlot, SlotCheck>, AppError>
 
-  /** Ramdisk look-up: the node owning any of these MACs. */
+  /** A ramdisk's heartbeat: accepted only from a node waiting for its ramdisk. */
+  readonly heartbeat: (ref: string) => Effect.Effect<void, AppError>
+  /** Ramdisk look-up: the node owning any of these MACs, only while it waits for a ramdisk. */
   readonly lookupByMac: (macs: ReadonlyArray<Mac>) => Effect.Effect<NodeView, AppError>
 }>()("ironledger/NodeService") {}

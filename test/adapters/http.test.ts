@@ -384,13 +384,14 @@ describe("history", () => {
 })
 
 describe("ramdisk endpoints", () => {
-  test("lookup finds a node by any of its MACs; unknown and malformed MACs are 404 and 400", async () => {
+  test("lookup of a node that waits for no ramdisk answers as for an unknown MAC; malformed MACs are 400", async () => {
     const node = await enroll({ driver: "fake-hardware", name: "lookup-me" })
     await call("POST", "/v1/ports", { address: "52:54:00:aa:00:30", node_uuid: node.uuid })
-    const r = await call("GET", "/v1/lookup?addresses=52:54:00:ff:ff:ff,52:54:00:AA:00:30")
-    assert.equal(r.status, 200, r.text)
-    assert.equal(r.body.node.uuid, node.uuid)
-    assert.equal((await call("GET", "/v1/lookup?addresses=52:54:00:ff:ff:fe")).status, 404)
+    const idle = await call("GET", "/v1/lookup?addresses=52:54:00:AA:00:30")
+    const unknown = await call("GET", "/v1/lookup?addresses=52:54:00:ff:ff:fe")
+    assert.equal(idle.status, 404)
+    assert.equal(unknown.status, 404)
+    assert.equal(messageOf(idle).replace("52:54:00:aa:00:30", "MAC"), messageOf(unknown).replace("52:54:00:ff:ff:fe", "MAC"))
     assert.equal((await call("GET", "/v1/lookup?addresses=zz")).status, 400)
     assert.equal((await call("GET", "/v1/lookup")).status, 400)
   })
@@ -405,18 +406,25 @@ describe("ramdisk endpoints", () => {
       assert.equal(r.status, 400, JSON.stringify(body))
       errorOf(r)
     }
+    // A node that waits for no ramdisk answers exactly as one that does not exist.
     const notWaiting = await call("POST", `/v1/nodes/${node.uuid}/vendor_passthru/pass_deploy_info`, good)
-    assert.equal(notWaiting.status, 400)
-    assert.match(messageOf(notWaiting), /not waiting/)
+    const missing = "00000000-0000-4000-8000-00000000dead"
+    const absent = await call("POST", `/v1/nodes/${missing}/vendor_passthru/pass_deploy_info`, good)
+    assert.equal(notWaiting.status, 404)
+    assert.equal(absent.status, 404)
+    assert.equal(messageOf(notWaiting).replace(node.uuid, "X"), messageOf(absent).replace(missing, "X"))
     const unknown = await call("POST", `/v1/nodes/${node.uuid}/vendor_passthru/reboot_now`, {})
     assert.equal(unknown.status, 400)
   })
 
-  test("heartbeat needs a callback_url and a known node", async () => {
+  test("heartbeat needs a callback_url; an idle node answers as an unknown one", async () => {
     const node = await enroll({ driver: "fake-hardware", name: "beats" })
-    assert.equal((await call("POST", `/v1/heartbeat/${node.uuid}`, { callback_url: "http://127.0.0.1:9999" })).status, 202)
+    const idle = await call("POST", `/v1/heartbeat/beats`, { callback_url: "http://127.0.0.1:9999" })
+    const unknown = await call("POST", `/v1/heartbeat/no-such-node`, { callback_url: "http://127.0.0.1:9999" })
+    assert.equal(idle.status, 404)
+    assert.equal(unknown.status, 404)
+    assert.equal(messageOf(idle).replace("beats", "X"), messageOf(unknown).replace("no-such-node", "X"))
     assert.equal((await call("POST", `/v1/heartbeat/${node.uuid}`, {})).status, 400)
-    assert.equal((await call("POST", `/v1/heartbeat/no-such-node`, { callback_url: "http://127.0.0.1:9999" })).status, 404)
   })
 })
 
@@ -448,6 +456,12 @@ describe("a deploy on sim, through the API", () => {
     for (let i = 0; i < 100 && (await c("GET", "/v1/nodes/dep-1")).body.provision_state !== "wait call-back"; i++) {
       await new Promise((r) => setTimeout(r, 20))
     }
+    // While it waits for its ramdisk, the ramdisk's endpoints find it (no token needed).
+    const ramdisk = client(slow.url, {})
+    const found = await ramdisk("GET", "/v1/lookup?addresses=52:54:00:dd:00:01")
+    assert.equal(found.status, 200, found.text)
+    assert.equal(found.body.node.uuid, node.uuid)
+    assert.equal((await ramdisk("POST", `/v1/heartbeat/${node.uuid}`, { callback_url: "http://127.0.0.1:9999" })).status, 202)
     const forged = await client(slow.url, {})("POST", `/v1/nodes/${node.uuid}/vendor_passthru/pass_deploy_info`,
       { address: "127.0.0.1", key: "not-the-key", iqn: `iqn.2026-11.io.ironledger:${node.uuid}` })
     assert.equal(forged.status, 400)

@@ -1,7 +1,9 @@
 // The ramdisk's side: its call-back, judged by the domain (refusals recorded without flooding),
-// and the look-up by MAC a booting ramdisk makes.
+// the look-up by MAC a booting ramdisk makes, and its heartbeat. Callers are unauthenticated, so
+// a node that waits for no ramdisk answers exactly as a node that does not exist: nothing tells a
+// caller which names, MACs or UUIDs are enrolled.
 import { Effect } from "effect"
-import { judgeCallback } from "../../domain/index.ts"
+import { judgeCallback, waitStates, type NodeState } from "../../domain/index.ts"
 import { makeRefusalWindows } from "../callback-refusals.ts"
 import { NodeNotFound, Refused, type DeployCallback, type NodeService } from "../node-service.ts"
 import type { NodeCore } from "./core.ts"
@@ -43,19 +45,23 @@ export const ramdiskCalls = (core: NodeCore, refusalWindowMs: number) =>
         })
         switch (verdict.kind) {
           // Nothing is recorded for a node that waits for no ramdisk: anyone can post, nobody is misled.
-          case "ignored": return yield* refuse(verdict.reason)
+          case "ignored": return yield* Effect.fail(new NodeNotFound({ ref }))
           case "rejected": return yield* reject(verdict.reason)
           case "accepted": yield* run(node.nodeId, verdict.command, ctx)
         }
       })
 
+    const waiting = (n: NodeState) => !n.deleted && waitStates.includes(n.provisionState)
     const lookupByMac: NodeService["Service"]["lookupByMac"] = (macs) =>
       Effect.gen(function* () {
         for (const mac of macs) {
           const n = fleet.findByMac(mac)
-          if (n !== undefined) return view(n)
+          if (n !== undefined && waiting(n)) return view(n)
         }
         return yield* Effect.fail(new NodeNotFound({ ref: `with MAC ${macs.join(", ")}` }))
       })
-    return { passDeployInfo, lookupByMac } satisfies Partial<NodeService["Service"]>
+    const heartbeat: NodeService["Service"]["heartbeat"] = (ref) =>
+      Effect.flatMap(Effect.mapError(resolve(ref), (e) => (e instanceof NodeNotFound ? new NodeNotFound({ ref }) : e)), (n) =>
+        waiting(n) ? Effect.void : Effect.fail(new NodeNotFound({ ref })))
+    return { passDeployInfo, lookupByMac, heartbeat } satisfies Partial<NodeService["Service"]>
   })

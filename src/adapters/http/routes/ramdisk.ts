@@ -63,8 +63,8 @@ const lookup = async (ctx: RequestContext): Promise<Reply> => {
 
 const heartbeat = async (ctx: RequestContext): Promise<Reply> => {
   decodeOrThrow(Heartbeat, await ctx.body(), "heartbeat")
-  // The iSCSI deploy is driven by pass_deploy_info; a heartbeat only proves the node exists.
-  await run(ctx.service.get(ctx.params["node"]!))
+  // The iSCSI deploy is driven by pass_deploy_info; a heartbeat is answered for a waiting node only.
+  await run(ctx.service.heartbeat(ctx.params["node"]!))
   return accepted()
 }
 
