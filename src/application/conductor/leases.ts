@@ -37,16 +37,27 @@ export const makeLeases = (
   /**
    * Keeps the lease alive during a long step (an image write can outlast it). Renews only while
    * the step is still pending; if another conductor took the node meanwhile (our lease ran out),
-   * the step is interrupted rather than carried on beside the new holder.
+   * the step is interrupted rather than carried on beside the new holder. A conductor cut off from
+   * the store (or too slow to renew) interrupts the step itself while its lease still runs: past
+   * that instant another conductor may take the node, and two must never act on one BMC.
    */
-  const renewingLease = <A, E, R>(nodeId: string, step: string, work: Effect.Effect<A, E, R>) =>
-    Effect.raceFirst(work, Effect.forever(Effect.gen(function* () {
-      yield* Effect.sleep(`${Math.max(1, Math.floor(config.leaseTtlMs / 3))} millis`)
+  const renewingLease = <A, E, R>(nodeId: string, step: string, work: Effect.Effect<A, E, R>) => {
+    const tick = Math.max(1, Math.floor(config.leaseTtlMs / 3))
+    const ourLeaseEnd = () => {
+      const n = fleet.nodes.get(nodeId)
+      return n?.lease?.holder === config.name ? Date.parse(n.lease.expiresAt) : 0
+    }
+    return Effect.raceFirst(work, Effect.forever(Effect.gen(function* () {
+      yield* Effect.sleep(`${tick} millis`)
       const n = fleet.nodes.get(nodeId)
       if (n === undefined || pendingStep(n, step) === undefined) return yield* Effect.fail(new LeaseLost({ nodeId, step }))
-      const held = yield* Effect.result(holdLease(n))
+      const left = ourLeaseEnd() - (yield* Clock.currentTimeMillis)
+      const held = yield* Effect.result(Effect.timeout(holdLease(n), Math.max(1, left - 1)))
       if (held._tag === "Success" && held.success === "refused") return yield* Effect.fail(new LeaseLost({ nodeId, step }))
+      // Another tick may not come before the lease ends: stop acting now.
+      if (ourLeaseEnd() - (yield* Clock.currentTimeMillis) <= tick) return yield* Effect.fail(new LeaseLost({ nodeId, step }))
     })))
+  }
 
   return { holdLease, renewingLease }
 }
