@@ -169,7 +169,8 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
     })
 
   // A machine is its node: its simulated BMC is keyed by the node's UUID, not by driver_info.
-  const bmcOf = (n: NodeState): BmcAccess => ({ address: n.nodeId, port: 623, username: "", password: Redacted.make("") })
+  const machineBmc = (nodeId: string): BmcAccess => ({ address: nodeId, port: 623, username: "", password: Redacted.make("") })
+  const bmcOf = (n: NodeState) => machineBmc(n.nodeId)
   const description = "A simulated machine with a simulated deploy ramdisk, addressed by the node's UUID."
   const simPower: PowerInterface = {
     slot: "power", name: "sim", description, properties: [],
@@ -208,7 +209,7 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
     },
     images,
     disks,
-    pressPowerButton: (nodeId) => power.powerOn({ address: nodeId, port: 623, username: "", password: Redacted.make("") }),
+    pressPowerButton: (nodeId) => power.powerOn(machineBmc(nodeId)),
     close: () => { if (poller !== null) clearInterval(poller) },
   }
 }
