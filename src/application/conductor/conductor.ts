@@ -181,6 +181,7 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
       }).pipe(
         // A refusal means the node moved under us (another writer): look again on the next kick.
         Effect.catchCause((cause) => Effect.logWarning(`conductor: node ${nodeId}`, cause)),
+        Effect.annotateLogs({ node: nodeId, actor: config.name }),
         Effect.provideContext(services),
       )
 
