@@ -4,6 +4,7 @@
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
 import { parsePrometheusText, type Family } from "../support/prometheus-text.ts"
+import { simulatedHardware } from "../../src/cli/hardware.ts"
 import { client, startTestService, type TestService } from "./http-harness.ts"
 
 const adminToken = "metrics-admin-token-0001"
@@ -39,9 +40,11 @@ const valueOf = (f: Family, sample: string, labels: Record<string, string> = {})
   f.samples.filter((s) => s.name === sample && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
     .reduce((sum, s) => sum + s.value, 0)
 
-const settle = async (name: string, state: string) => {
+const settle = (name: string, state: string) => settleOn(call, name, state)
+
+const settleOn = async (api: ReturnType<typeof client>, name: string, state: string) => {
   for (let i = 0; i < 400; i++) {
-    const n = (await call("GET", `/v1/nodes/${name}`)).body
+    const n = (await api("GET", `/v1/nodes/${name}`)).body
     if (n.provision_state === state && n.target_provision_state === null) return n
     await sleep(25)
   }
@@ -97,4 +100,24 @@ test("a deploy moves the request, step, append and fleet metrics", { timeout: 60
   assert.ok(family(m, "ironledger_projection_lag_events", "gauge").samples[0]!.value >= 0)
   family(m, "ironledger_hardware_step_failures", "counter")
   family(m, "ironledger_wait_timeouts", "counter")
+})
+
+test("a ramdisk wait that runs out is counted by the state it waited in", { timeout: 60_000 }, async () => {
+  // Simulated machines whose ramdisk never calls back: cleaning waits, then times out.
+  const silent = await startTestService({ hardware: simulatedHardware({ deliver: () => {} }), sim: 1, conductor: { callbackTimeoutMs: 300 } })
+  try {
+    const api = client(silent.url)
+    for (const [target, state] of [["manage", "manageable"], ["provide", "clean failed"]] as const) {
+      assert.equal((await api("PUT", "/v1/nodes/sim-00001/states/provision", { target })).status, 202)
+      await settleOn(api, "sim-00001", state)
+    }
+    const r = await api("GET", "/metrics")
+    const m = new Map((await parsePrometheusText(r.text)).map((f) => [f.name, f]))
+    assert.equal(valueOf(family(m, "ironledger_wait_timeouts", "counter"), "ironledger_wait_timeouts_total", { state: "clean wait" }), 1)
+    const steps = family(m, "ironledger_hardware_step_duration_seconds", "histogram")
+    assert.ok(valueOf(steps, "ironledger_hardware_step_duration_seconds_count", { driver: "sim" }) >= 2, JSON.stringify(steps.samples))
+    assert.equal(valueOf(family(m, "ironledger_nodes_by_provision_state", "gauge"), "ironledger_nodes_by_provision_state", { state: "clean failed" }), 1)
+  } finally {
+    await silent.close()
+  }
 })
