@@ -5,6 +5,7 @@ import { after, before, describe, test } from "node:test"
 import assert from "node:assert/strict"
 import { randomBytes } from "node:crypto"
 import { Writable } from "node:stream"
+import { connect } from "node:net"
 import { Data, Effect } from "effect"
 import { effectLoggerLayer, makeLogger } from "../../src/adapters/logging/pino.ts"
 import { client, startTestService, type TestService } from "./http-harness.ts"
@@ -47,6 +48,15 @@ describe("the service's logs", () => {
     assert.match((await call("DELETE", "/v1")).headers.get("x-openstack-request-id") ?? "", requestIdShape)
     assert.match((await call("POST", "/v1/nodes", "{not json")).headers.get("x-openstack-request-id") ?? "", requestIdShape)
 
+    // Malformed HTTP never reaches a route, and still gets one.
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(new URL(svc.url).port), "127.0.0.1", () => socket.end("NOT HTTP AT ALL\r\n\r\n"))
+      let text = ""
+      socket.on("data", (d) => { text += String(d) }).on("end", () => resolve(text)).on("error", reject)
+    })
+    assert.match(raw, /^HTTP\/1\.1 400 /)
+    assert.match(raw, /\r\nX-OpenStack-Request-Id: req-[0-9a-f-]{36}\r\n/)
+
     const line = out.lines().find((l) => l["request_id"] === other)
     assert.ok(line !== undefined, out.text())
     assert.equal(line["level"], "info")
@@ -60,8 +70,9 @@ describe("the service's logs", () => {
   })
 
   test("no secret reaches a line: a node enrolled, patched and driven with a BMC password", { timeout: 60_000 }, async () => {
-    const password = `pw-${randomBytes(12).toString("hex")}`
-    const second = `pw-${randomBytes(12).toString("hex")}`
+    // IPMI 2.0 passwords are at most 20 bytes.
+    const password = `pw-${randomBytes(8).toString("hex")}`
+    const second = `pw-${randomBytes(8).toString("hex")}`
     const enrolled = await call("POST", "/v1/nodes", {
       driver: "ipmi", name: "logged-1",
       // A closed loopback port: the conductor's attempt to reach the BMC fails, as a real mistake would.
@@ -72,11 +83,14 @@ describe("the service's logs", () => {
     assert.equal((await call("PATCH", "/v1/nodes/logged-1", [{ op: "replace", path: "/driver_info", value: second }])).status, 400)
     assert.equal((await call("POST", "/v1/nodes", { driver: "ipmi", name: "has space", driver_info: { ipmi_password: password } })).status, 400)
     assert.equal((await call("PUT", "/v1/nodes/logged-1/states/provision", { target: "manage" })).status, 202)
+    let node: Record<string, unknown> = {}
     for (let i = 0; i < 400; i++) {
-      const n = (await call("GET", "/v1/nodes/logged-1")).body
-      if (n.target_provision_state === null) break
+      node = (await call("GET", "/v1/nodes/logged-1")).body
+      if (node["target_provision_state"] === null) break
       await sleep(50)
     }
+    // The conductor used the password (ipmitool ran against the closed port) and failed.
+    assert.match(String(node["last_error"]), /BMC did not answer/, JSON.stringify(node))
     const text = out.text()
     assert.ok(text.includes("logged-1"), "the node's requests are logged")
     assert.ok(!text.includes(password) && !text.includes(second), "a password reached the log")
