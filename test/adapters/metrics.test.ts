@@ -121,3 +121,22 @@ test("a ramdisk wait that runs out is counted by the state it waited in", { time
     await silent.close()
   }
 })
+
+test("a hardware step that fails is counted by step and hardware type", { timeout: 60_000 }, async () => {
+  const svc2 = await startTestService({ hardware: simulatedHardware({ callbackDelayMs: 5 }), sim: 1, conductor: { automatedClean: false } })
+  try {
+    const api = client(svc2.url)
+    for (const [target, state] of [["manage", "manageable"], ["provide", "available"]] as const) {
+      assert.equal((await api("PUT", "/v1/nodes/sim-00001/states/provision", { target })).status, 202)
+      await settleOn(api, "sim-00001", state)
+    }
+    await api("PATCH", "/v1/nodes/sim-00001", [{ op: "add", path: "/instance_info/image_source", value: "/nonexistent/image.qcow2" }])
+    assert.equal((await api("PUT", "/v1/nodes/sim-00001/states/provision", { target: "active" })).status, 202)
+    await settleOn(api, "sim-00001", "deploy failed")
+    const m = new Map((await parsePrometheusText((await api("GET", "/metrics")).text)).map((f) => [f.name, f]))
+    const failures = family(m, "ironledger_hardware_step_failures", "counter")
+    assert.equal(valueOf(failures, "ironledger_hardware_step_failures_total", { step: "ImageWriteRequested", driver: "sim" }), 1, JSON.stringify(failures.samples))
+  } finally {
+    await svc2.close()
+  }
+})
