@@ -8,6 +8,7 @@ import { EventStore, type StoreUnavailable } from "../ports/index.ts"
 import { Conflict, Refused } from "./node-service.ts"
 import { fromStored, streamOf, toNewEvent } from "./event-codec.ts"
 import type { Fleet } from "./projections/fleet.ts"
+import { timedAppend } from "./observe.ts"
 
 export interface CommandContext {
   readonly actor: string
@@ -54,7 +55,7 @@ const appendDecided = (fleet: Fleet, nodeId: string, revision: number, events: R
   Effect.gen(function* () {
     if (events.length === 0) return { state: fleet.nodes.get(nodeId)!, events: [] } satisfies Executed
     const meta = { occurredAt: ctx.occurredAt, actor: ctx.actor, correlationId: ctx.correlationId, causationId: ctx.causationId }
-    yield* (yield* EventStore).append(streamOf(nodeId), events.map((e) => toNewEvent(e, meta)), revision < 0 ? "no_stream" : revision)
+    yield* timedAppend((yield* EventStore).append(streamOf(nodeId), events.map((e) => toNewEvent(e, meta)), revision < 0 ? "no_stream" : revision))
     const recorded = events.map((event, i): RecordedNodeEvent => ({ event, meta, revision: revision + 1 + i }))
     for (const r of recorded) fleet.apply(nodeId, r)
     return { state: fleet.nodes.get(nodeId)!, events: recorded } satisfies Executed

@@ -5,8 +5,9 @@
 import { Effect, Exit, type Fiber, Layer, Scope } from "effect"
 import { makeApplication, type Application, type ApplicationConfig } from "../application/live.ts"
 import { makeRegistry, type EnabledHardware } from "../application/hardware/registry.ts"
-import type { CheckpointStore, EventStore, Ids, Secrets } from "../ports/index.ts"
+import { Metrics, type CheckpointStore, type EventStore, type Ids, type MetricsShape, type Secrets } from "../ports/index.ts"
 import type { HardwareSetup } from "./hardware.ts"
+import { effectLoggerLayer, type PinoLogger } from "../adapters/logging/pino.ts"
 
 export type Services = EventStore | CheckpointStore | Ids | Secrets
 
@@ -15,6 +16,10 @@ export interface ComposeOptions {
   readonly hardware: HardwareSetup
   readonly enabled?: EnabledHardware
   readonly config: ApplicationConfig
+  /** Where the application reports steps, time-outs and appends; default: nowhere. */
+  readonly metrics?: MetricsShape
+  /** Where Effect's log lines (the conductor's warnings) go, as structured lines; default: Effect's console logger. */
+  readonly logger?: PinoLogger
 }
 
 export interface Composed {
@@ -35,7 +40,12 @@ export const compose = async (options: ComposeOptions): Promise<Composed> => {
   }
   try {
     const registry = makeRegistry(options.hardware.vendors, options.enabled)
-    const context = await Effect.runPromise(Layer.buildWithScope(options.services, scope))
+    const services = Layer.mergeAll(
+      options.services,
+      options.metrics === undefined ? Layer.empty : Layer.succeed(Metrics, options.metrics),
+      options.logger === undefined ? Layer.empty : effectLoggerLayer(options.logger),
+    )
+    const context = await Effect.runPromise(Layer.buildWithScope(services, scope))
     const run = <A, E>(eff: Effect.Effect<A, E, Services>) => Effect.runPromise(Effect.provide(eff, context))
     const runFork = <A, E>(eff: Effect.Effect<A, E, Services>) => Effect.runFork(Effect.provide(eff, context))
     const app = await run(Scope.provide(scope)(makeApplication(registry, options.config)))

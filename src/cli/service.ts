@@ -8,6 +8,8 @@ import { MemoryStores } from "../adapters/eventstore/memory.ts"
 import { RandomIds } from "../adapters/system/ids.ts"
 import { SecretsFromKeyFile, SecretsWithKey } from "../adapters/system/secrets.ts"
 import { startApiServer, type RunningApi } from "../adapters/http/server.ts"
+import type { PinoLogger } from "../adapters/logging/pino.ts"
+import { makePrometheusMetrics } from "../adapters/metrics/prometheus.ts"
 import type { AuthConfig } from "../adapters/http/auth.ts"
 import { defaultApplicationConfig } from "../application/live.ts"
 import type { NodeService } from "../application/node-service.ts"
@@ -37,6 +39,10 @@ export interface ServiceOptions {
   readonly stateDir?: string
   readonly conductor?: Partial<ConductorConfig>
   readonly log?: (line: string) => void
+  /** Structured lines (JSON through pino in `serve`): requests, the conductor's warnings, hardware notes. */
+  readonly logger?: PinoLogger
+  /** A line per request in `logger` (else only failures); default true. */
+  readonly accessLog?: boolean
   readonly maxInFlight?: number
   /**
    * Make sure this many simulated nodes (sim-00001 ...) exist, each with one port: machines on real
@@ -61,8 +67,10 @@ export const startService = async (options: ServiceOptions): Promise<RunningServ
   const service = new Promise<NodeService["Service"]>((resolve, reject) => { resolveService = resolve; rejectService = reject })
   service.catch(() => {})
   // Listen first: the conductor writes the API's URL into PXE configs, and port 0 is only known now.
+  const metrics = makePrometheusMetrics()
   const api = await startApiServer({
-    service,
+    service, metrics,
+    ...(options.logger === undefined ? {} : { logger: options.accessLog === false ? options.logger.child({}, { level: "warn" }) : options.logger }),
     ...(options.port === undefined ? {} : { port: options.port }),
     ...(options.host === undefined ? {} : { host: options.host }),
     ...(options.auth === undefined ? {} : { auth: options.auth }),
@@ -94,7 +102,7 @@ export const startService = async (options: ServiceOptions): Promise<RunningServ
       sim, releasePort: config.conductor.perform.ramdiskReleasePort, say: options.say ?? (() => {}),
       ...(stateDir === undefined ? {} : { stateDir }),
       ...(options.diskDir !== undefined ? { diskDir: options.diskDir } : options.db === undefined ? {} : { diskDir: `${options.db}.disks` }),
-      ...(options.log === undefined ? {} : { log: options.log }),
+      ...(options.log !== undefined ? { log: options.log } : options.logger === undefined ? {} : { log: (line: string) => options.logger!.info(line) }),
     })
   } catch (e) {
     rejectService(e)
@@ -104,10 +112,12 @@ export const startService = async (options: ServiceOptions): Promise<RunningServ
   hardware.connect(api.url)
   try {
     const composed = await compose({
-      services: Layer.mergeAll(stores, RandomIds, secrets), hardware, config,
+      services: Layer.mergeAll(stores, RandomIds, secrets), hardware, config, metrics: metrics.port,
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
       ...(options.enabled === undefined ? {} : { enabled: options.enabled }),
     })
     // The API stops first, then the notary (one last checkpoint), then the conductor before the hardware it drives.
+    metrics.attachFleet(composed.app.fleet)
     let stopNotary = async () => {}
     const close = async () => {
       await api.close()

@@ -20,6 +20,8 @@ export interface RequestContext {
   readonly service: Service
   /** The peer's address. */
   readonly remote?: string
+  /** The Prometheus exposition, when the service keeps metrics. */
+  readonly metrics?: () => Promise<{ readonly contentType: string; readonly text: string }>
   /** The parsed JSON body, `undefined` when there is none. Read once. */
   readonly body: () => Promise<unknown>
 }
@@ -27,6 +29,8 @@ export interface RequestContext {
 export interface Reply {
   readonly status: number
   readonly body?: unknown
+  /** A body sent as is instead of JSON (its Content-Type in `headers`). */
+  readonly text?: string
   readonly headers?: Readonly<Record<string, string>>
 }
 

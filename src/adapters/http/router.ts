@@ -5,6 +5,7 @@ import type { Route } from "./context.ts"
 import { driverRoutes } from "./routes/drivers.ts"
 import { fleetRoutes } from "./routes/fleet.ts"
 import { historyRoutes } from "./routes/history.ts"
+import { metricsRoutes } from "./routes/metrics.ts"
 import { nodeRoutes } from "./routes/nodes.ts"
 import { portRoutes } from "./routes/ports.ts"
 import { ramdiskRoutes } from "./routes/ramdisk.ts"
@@ -13,7 +14,7 @@ import { stateRoutes } from "./routes/states.ts"
 
 export const routes: ReadonlyArray<Route> = [
   ...rootRoutes, ...nodeRoutes, ...stateRoutes, ...historyRoutes, ...ramdiskRoutes, ...portRoutes, ...driverRoutes,
-  ...fleetRoutes,
+  ...fleetRoutes, ...metricsRoutes,
 ]
 
 interface Compiled {

@@ -12,6 +12,8 @@ import type { Reply, Service } from "./context.ts"
 import { errorBody, HttpError, statusTitle } from "./errors.ts"
 import { matchRoute } from "./router.ts"
 import { negotiate, versionHeader, versionHeaders } from "./versions.ts"
+import { methodLabel, requestIdHeaders, requestIdOf, type LogSink } from "./request-id.ts"
+import type { PrometheusMetrics } from "../metrics/prometheus.ts"
 
 export interface ApiOptions {
   /** A promise lets the server listen (and learn its port) before the application is built. */
@@ -22,6 +24,10 @@ export interface ApiOptions {
   readonly maxInFlight?: number
   /** One line per request (method, path, status, ms); never bodies or headers. */
   readonly log?: (line: string) => void
+  /** Structured lines (request id, actor, node, route, status, ms); never bodies, headers or queries. */
+  readonly logger?: LogSink
+  /** Counts requests by route and status and serves GET /metrics. */
+  readonly metrics?: Pick<PrometheusMetrics, "observeRequest" | "exposition">
 }
 
 const hostPattern = /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?$/
@@ -36,11 +42,11 @@ const baseOf = (req: IncomingMessage): string => {
 
 const send = (res: ServerResponse, reply: Reply, extraHeaders: Record<string, string>) => {
   if (res.headersSent || res.destroyed) return
-  const payload = reply.body === undefined ? undefined : Buffer.from(JSON.stringify(reply.body))
+  const payload = reply.text !== undefined ? Buffer.from(reply.text) : reply.body === undefined ? undefined : Buffer.from(JSON.stringify(reply.body))
   res.writeHead(reply.status, {
     ...extraHeaders,
-    ...reply.headers,
     ...(payload === undefined ? { "Content-Length": "0" } : { "Content-Type": "application/json", "Content-Length": String(payload.length) }),
+    ...reply.headers,
   })
   res.end(payload)
 }
@@ -60,13 +66,19 @@ const splitTarget = (url: string): { readonly segments: ReadonlyArray<string>; r
   return { segments, query: new URLSearchParams(q < 0 ? "" : url.slice(q + 1)) }
 }
 
+/** The path without its query (a query may carry anything), cut short. */
+const pathOf = (url: string | undefined): string => String(url ?? "/").split("?")[0]!.slice(0, 200)
+
 export const createApiHandler = (options: ApiOptions) => {
   const auth = options.auth ?? noauth
   const bodyLimit = options.bodyLimit ?? defaultBodyLimit
   const maxInFlight = options.maxInFlight ?? 512
   let inFlight = 0
 
-  const answer = async (req: IncomingMessage, headers: Record<string, string>): Promise<Reply> => {
+  /** What the request turned out to be, for its log line and metrics. */
+  interface Seen { route?: string; actor?: string; node?: string }
+
+  const answer = async (req: IncomingMessage, headers: Record<string, string>, seen: Seen): Promise<Reply> => {
     const { segments, query } = splitTarget(req.url ?? "/")
     const isV1 = segments[0] === "v1"
     if (isV1) Object.assign(headers, versionHeaders(null))
@@ -75,6 +87,8 @@ export const createApiHandler = (options: ApiOptions) => {
     if (match.kind === "method") {
       throw new HttpError(405, `The method ${String(req.method).slice(0, 16)} is not allowed for this resource.`, "routing", { Allow: match.allow.join(", ") })
     }
+    seen.route = match.route.pattern
+    if (match.params["node"] !== undefined) seen.node = match.params["node"]
     let version = 1
     if (isV1) {
       const raw = req.headers[versionHeader]
@@ -85,6 +99,7 @@ export const createApiHandler = (options: ApiOptions) => {
     }
     const token = req.headers["x-auth-token"]
     const actor = authorize(auth, match.route.access, req.method ?? "GET", Array.isArray(token) ? token[0] : token)
+    seen.actor = actor
     let bodyRead: Promise<unknown> | undefined
     const service = await options.service
     return match.route.handle({
@@ -97,23 +112,27 @@ export const createApiHandler = (options: ApiOptions) => {
       service,
       remote: req.socket.remoteAddress ?? "unknown",
       body: () => (bodyRead ??= readJsonBody(req, bodyLimit)),
+      ...(options.metrics === undefined ? {} : { metrics: options.metrics.exposition }),
     })
   }
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = performance.now()
-    const headers: Record<string, string> = { "Openstack-Request-Id": `req-${randomUUID()}` }
+    const requestId = requestIdOf(req)
+    const headers: Record<string, string> = requestIdHeaders(requestId)
+    const seen: Seen = {}
     let reply: Reply
     if (inFlight >= maxInFlight) {
       reply = errorReply(new HttpError(503, "The server is saturated; try again shortly.", "fault", { "Retry-After": "1" }))
     } else {
       inFlight++
       try {
-        reply = await answer(req, headers)
+        reply = await answer(req, headers, seen)
       } catch (e) {
         if (e instanceof HttpError) reply = errorReply(e)
         else {
           options.log?.(`internal error on ${req.method} ${String(req.url).slice(0, 200)}: ${(e as Error)?.stack ?? String(e)}`)
+          options.logger?.error({ request_id: requestId, ...seen, err: (e as Error)?.stack ?? String(e) }, "internal error")
           reply = errorReply(new HttpError(500, "The server failed to handle the request.", "fault"))
         }
       } finally {
@@ -121,6 +140,13 @@ export const createApiHandler = (options: ApiOptions) => {
       }
     }
     send(res, reply, headers)
+    const seconds = (performance.now() - started) / 1000
+    const method = methodLabel(req.method)
+    options.metrics?.observeRequest({ method, route: seen.route ?? "unmatched", status: reply.status, seconds })
+    options.logger?.[reply.status >= 500 ? "error" : "info"]({
+      request_id: requestId, actor: seen.actor ?? "unknown", ...(seen.node === undefined ? {} : { node: seen.node }),
+      method, route: seen.route ?? "unmatched", path: pathOf(req.url), status: reply.status, ms: Math.round(seconds * 10_000) / 10,
+    }, "request")
     options.log?.(`${req.method} ${String(req.url).slice(0, 200)} ${reply.status} ${(performance.now() - started).toFixed(1)}ms`)
   }
 }
@@ -130,7 +156,8 @@ const onClientError = (err: Error & { code?: string }, socket: Socket) => {
   if (!socket.writable || err.code === "ECONNRESET") return socket.destroy()
   const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400
   const body = JSON.stringify(errorBody(new HttpError(status, `Malformed HTTP request (${err.code ?? "unknown"}).`, "routing")))
-  socket.end(`HTTP/1.1 ${status} ${statusTitle(status)}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+  const id = Object.entries(requestIdHeaders(`req-${randomUUID()}`)).map(([k, v]) => `${k}: ${v}\r\n`).join("")
+  socket.end(`HTTP/1.1 ${status} ${statusTitle(status)}\r\n${id}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
 }
 
 export interface RunningApi {

@@ -13,6 +13,7 @@ import type { ConductorHandle } from "../node-service-live.ts"
 import * as E from "fp-ts/lib/Either.js"
 import type { Registry } from "../hardware/registry.ts"
 import { mintRamdiskKey } from "../ramdisk-key.ts"
+import { observeWaitTimeout } from "../observe.ts"
 import { makeDeploySlots } from "./deploy-slots.ts"
 import { makeLeases } from "./leases.ts"
 import { perform, type PerformConfig } from "./perform.ts"
@@ -170,14 +171,17 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
             case "issueRamdiskKey":
               yield* run(leased, { type: "IssueRamdiskKey", ...yield* mintRamdiskKey })
               break
-            case "command":
-              yield* run(leased, p.command)
+            case "command": {
+              const done = yield* run(leased, p.command)
+              if (done !== null && p.command.type === "TimeOutWait") yield* observeWaitTimeout(leased.provisionState)
               break
+            }
           }
         }
       }).pipe(
         // A refusal means the node moved under us (another writer): look again on the next kick.
         Effect.catchCause((cause) => Effect.logWarning(`conductor: node ${nodeId}`, cause)),
+        Effect.annotateLogs({ node: nodeId, actor: config.name }),
         Effect.provideContext(services),
       )
 

@@ -6,6 +6,7 @@ import { GiB, computeLayout, hardwareSteps, type DriverInfo, type HardwareReques
 import type { BlockTarget, ImageStore } from "../../ports/index.ts"
 import { Secrets } from "../../ports/index.ts"
 import type { NodeHardware } from "../hardware/interfaces.ts"
+import { observeStep } from "../observe.ts"
 
 export interface PerformConfig {
   /** Where the deploy ramdisk posts pass_deploy_info (written into the PXE config). */
@@ -170,6 +171,7 @@ export const perform = (
     const outcome = yield* Effect.result(act(n, hw, req, cfg) as Effect.Effect<Outcome, { message?: string }, Secrets>)
     const durationMs = (yield* Clock.currentTimeMillis) - started
     const step = req.data.step
+    yield* observeStep({ step: req.type, driver: n.driver, durationMs, failed: outcome._tag !== "Success" })
     if (outcome._tag === "Success") {
       const { type, ...rest } = outcome.success
       return { type, data: { ...rest, step, durationMs } } as HardwareResultBody

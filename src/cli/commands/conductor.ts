@@ -11,6 +11,7 @@ import type { CheckpointStore, EventStore } from "../../ports/index.ts"
 import { UsageError, type Parsed } from "../args.ts"
 import { noMorePositionals, type Command, type Env } from "../command.ts"
 import { compose } from "../compose.ts"
+import { makeLogger } from "../../adapters/logging/pino.ts"
 import { simulatedHardware } from "../hardware.ts"
 import { describeStore, parseStoreAddress, storeLayer, type StoreAddress } from "../store.ts"
 
@@ -39,7 +40,7 @@ export const conductorCommand: Command = {
 }
 
 /** The conductor process: parses its options, composes the application and drives nodes until a signal. */
-export const runConductor = async (args: Parsed, env: Env, storesFor: ConductorStores) => {
+export const runConductor = async (args: Parsed, _env: Env, storesFor: ConductorStores) => {
   noMorePositionals(args, 0)
   if (args.strings["db"] !== undefined && args.strings["store"] !== undefined) throw new UsageError("give --db or --store, not both")
   const address = parseStoreAddress(required(args.strings["store"] ?? args.strings["db"], "store"))
@@ -62,11 +63,13 @@ export const runConductor = async (args: Parsed, env: Env, storesFor: ConductorS
   const maxConcurrentDeploys = intOption(args.strings["max-deploys"], "max-deploys", base.maxConcurrentDeploys, 1, 100_000)
 
   // Simulated disks and PXE tree where `serve` keeps them: every process sees the same machines.
-  const hardware = simulatedHardware({ diskDir: local.diskDir, log: (line) => env.note(line) })
+  // JSON lines on standard error, as `serve` writes them (ADR 0036).
+  const logger = makeLogger()
+  const hardware = simulatedHardware({ diskDir: local.diskDir, log: (line) => logger.info(line) })
   hardware.connect(apiUrl)
   const composed = await compose({
     services: Layer.mergeAll(storesFor(address), RandomIds, SecretsFromKeyFile(keyFile)),
-    hardware,
+    hardware, logger,
     config: {
       ...defaultApplicationConfig,
       conductor: {
@@ -75,11 +78,11 @@ export const runConductor = async (args: Parsed, env: Env, storesFor: ConductorS
       },
     },
   })
-  env.note(`ironledger conductor ${name} driving nodes of ${describeStore(address)} (API ${apiUrl}, lease ${leaseTtlMs} ms, sweep ${sweepIntervalMs} ms)`)
+  logger.info(`ironledger conductor ${name} driving nodes of ${describeStore(address)} (API ${apiUrl}, lease ${leaseTtlMs} ms, sweep ${sweepIntervalMs} ms)`)
   await new Promise<void>((resolve) => {
     process.once("SIGINT", () => resolve())
     process.once("SIGTERM", () => resolve())
   })
-  env.note("stopping")
+  logger.info("stopping")
   await composed.close()
 }

@@ -4,6 +4,7 @@ import { loadTokenFile, noauth } from "../../adapters/http/auth.ts"
 import { UsageError } from "../args.ts"
 import { noMorePositionals, type Command } from "../command.ts"
 import { startService } from "../service.ts"
+import { makeLogger } from "../../adapters/logging/pino.ts"
 import { describeStore, parseStoreAddress, storeLayer } from "../store.ts"
 
 const intOption = (raw: string | undefined, name: string, fallback: number, min: number, max: number): number => {
@@ -20,7 +21,7 @@ export const serveCommand: Command = {
     "deploy-callback-timeout": "string", "no-conductor": "flag", tokens: "string", "access-log": "flag",
     "notary-key": "string", "notary-interval": "string", "hardware-types": "string", "no-automated-clean": "flag",
   },
-  run: async (args, env) => {
+  run: async (args) => {
     noMorePositionals(args, 0)
     const port = intOption(args.strings["port"], "port", 6385, 0, 65535)
     const sim = intOption(args.strings["sim"], "sim", 0, 0, 100_000)
@@ -43,6 +44,8 @@ export const serveCommand: Command = {
     const stop = () => { stopRequested = true; wake() }
     process.once("SIGINT", stop)
     process.once("SIGTERM", stop)
+    // JSON lines on standard error (readable ones on a terminal); a line per request with --access-log.
+    const logger = makeLogger()
     const running = await startService({
       ...(db === undefined ? {} : { db }), ...local, stateDir, port, host, auth, sim,
       // --no-conductor: the API only, beside `ironledger conductor` processes that drive the nodes.
@@ -61,11 +64,11 @@ export const serveCommand: Command = {
         intervalMs: intOption(args.strings["notary-interval"], "notary-interval", 10, 1, 86_400) * 1000,
         ...(args.strings["notary-key"] === undefined ? {} : { signingKeyFile: resolve(args.strings["notary-key"]) }),
       },
-      ...(args.flags.has("access-log") ? { log: (line: string) => env.note(line) } : { log: (line: string) => { if (line.startsWith("internal error")) env.note(line) } }),
+      logger, accessLog: args.flags.has("access-log"),
     })
-    env.note(`ironledger API listening on ${running.url} (log: ${describeStore(store)}, state: ${stateDir}, auth: ${auth.mode}${sim > 0 ? `, ${sim} simulated nodes` : ""})`)
+    logger.info(`ironledger API listening on ${running.url} (log: ${describeStore(store)}, state: ${stateDir}, auth: ${auth.mode}${sim > 0 ? `, ${sim} simulated nodes` : ""})`)
     if (!stopRequested) await new Promise<void>((resolve) => { wake = resolve })
-    env.note("stopping")
+    logger.info("stopping")
     await running.close()
   },
 }
