@@ -26,7 +26,7 @@ const typed = (pairs: Record<string, string>): Record<string, unknown> =>
 
 const enroll: Command = {
   words: ["node", "enroll"],
-  usage: "node enroll --driver ipmi|fake-hardware [--name NAME] [--uuid UUID] [--driver-info K=V]... [--secrets-file FILE] [--property K=V]... [--instance-info K=V]... [--extra K=V]...",
+  usage: "node enroll --driver TYPE (ipmi, fake-hardware, sim, ...: see driver list in the API) [--name NAME] [--uuid UUID] [--driver-info K=V]... [--secrets-file FILE] [--property K=V]... [--instance-info K=V]... [--extra K=V]...",
   options: {
     driver: "string", name: "string", uuid: "string", "driver-info": "list", "secrets-file": "string",
     property: "list", "instance-info": "list", extra: "list",
