@@ -140,7 +140,7 @@ describe("ramdisk call-back rules", () => {
     return { node, callback: held.callback }
   }
 
-  test("a wrong key is refused and recorded; the node keeps waiting; the right key then deploys; a replay is refused", async () => {
+  test("a wrong key is refused and recorded; the node keeps waiting; the right key then deploys; a replay finds no waiting node", async () => {
     const { node, callback } = await deployToWait("cb-1")
     const wrong = await app.run(Effect.flip(app.service.passDeployInfo(node.uuid, { ...callback, key: "not-the-key" })))
     assert.equal(wrong._tag, "Refused")
@@ -148,8 +148,9 @@ describe("ramdisk call-back rules", () => {
     assert.ok((await eventsOf(app, node.uuid)).includes("CallbackRejected"))
     await app.run(app.service.passDeployInfo(node.uuid, callback))
     await app.waitFor(node.uuid, "active")
+    // Once active, the node waits for no ramdisk: a replay is answered as for a node that does not exist.
     const replay = await app.run(Effect.flip(app.service.passDeployInfo(node.uuid, callback)))
-    assert.equal(replay._tag, "Refused")
+    assert.equal(replay._tag, "NodeNotFound")
     assert.equal((await app.run(app.service.get(node.uuid))).provisionState, "active")
   })
 
