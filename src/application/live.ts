@@ -33,8 +33,9 @@ export const makeApplication = (registry: Registry, config: ApplicationConfig = 
     // handing them all to the one whose poll came first.
     const services = yield* Effect.context<never>()
     const kickFromLog = (nodeId: string) => {
-      Effect.runForkWith(services)(Effect.flatMap(Random.nextIntBetween(0, 100), (ms) =>
-        Effect.andThen(Effect.sleep(ms), Effect.sync(() => conductor.kick(nodeId)))))
+      // In the application's scope: a kick still waiting when the application stops is dropped.
+      Effect.runForkWith(services)(Effect.forkIn(Effect.flatMap(Random.nextIntBetween(0, 100), (ms) =>
+        Effect.andThen(Effect.sleep(ms), Effect.sync(() => conductor.kick(nodeId)))), scope))
     }
     yield* Effect.forkIn(followLog(fleet, config.checkpointEvery, kickFromLog), scope)
     yield* Effect.addFinalizer(() => Effect.ignore(saveFleet(fleet)))

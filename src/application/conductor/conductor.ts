@@ -201,8 +201,10 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
       }
     }
 
+    // Set as the conductor stops: a kick arriving later (a log poll, a late call-back) starts nothing.
+    let stopping = false
     const kick = (nodeId: string): void => {
-      if (!config.drivesNodes) return
+      if (!config.drivesNodes || stopping) return
       if (running.has(nodeId)) {
         again.add(nodeId)
         return
@@ -234,7 +236,10 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
       (n) => Effect.ignore(record(n, { type: "ReleaseLease", holder: config.name })),
       { discard: true },
     )).pipe(Effect.provideContext(services))
-    yield* Scope.addFinalizer(scope, Effect.suspend(() => Effect.forEach([...running.values()].filter((f) => f !== null), Fiber.interrupt, { discard: true })).pipe(
+    yield* Scope.addFinalizer(scope, Effect.suspend(() => {
+      stopping = true
+      return Effect.forEach([...running.values()].filter((f) => f !== null), Fiber.interrupt, { discard: true })
+    }).pipe(
       Effect.andThen(releaseLeases),
     ))
 
