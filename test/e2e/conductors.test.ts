@@ -57,6 +57,9 @@ describe("two conductor processes on one store", () => {
       assert.deepEqual(unanswered(stream), [], `node ${uuid}`)
       assert.deepEqual(repeatedRequests(stream), [], `node ${uuid}`)
       assert.ok(stream.some((e) => e.type === "DeployDone"), `node ${uuid} has no DeployDone`)
+      // A step is carried out once: a power-on repeated after the call-back landed would boot a
+      // second ramdisk, whose call-back the node then refuses.
+      assert.deepEqual(stream.filter((e) => e.type === "CallbackRejected").map((e) => e.data), [], `node ${uuid}`)
     }
     const split = CONDUCTORS.map((c) => `${c}: ${audit.workBy.get(c)} events`).join(", ")
     const shared = [...audit.driversOf.values()].filter((d) => d.size > 1).length

@@ -3,7 +3,7 @@
 // while it runs makes it look again. A periodic sweep re-kicks unfinished nodes (after a restart,
 // or when another process wrote) and times out waits whose deadline passed. See ADR 0010.
 import { Clock, Effect, Fiber, Schedule, Scope } from "effect"
-import { waitStates, type ConductorCommand, type NodeCommand, type NodeState } from "../../domain/index.ts"
+import { pendingStep, waitStates, type ConductorCommand, type NodeCommand, type NodeState } from "../../domain/index.ts"
 import { EventStore, Ids, Secrets } from "../../ports/index.ts"
 import { streamOf } from "../event-codec.ts"
 import { catchUp, execute, executePlanned } from "../execute.ts"
@@ -154,8 +154,18 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
               yield* run(leased, { type: "RequestHardware", request: p.request })
               break
             case "perform": {
-              const result = yield* renewingLease(nodeId, p.request.data.step, perform(leased, hw, p.request, performConfig))
-              yield* run(fleet.nodes.get(nodeId)!, { type: "RecordHardware", result })
+              const step = p.request.data.step
+              const result = yield* renewingLease(nodeId, step, perform(leased, hw, p.request, performConfig))
+              // The action happened, whatever landed in the log meanwhile (a ramdisk's call-back
+              // recorded by the API): record its result on the log as it is now rather than plan
+              // again from a stale copy, which would carry the step out a second time.
+              let recorded = yield* run(fleet.nodes.get(nodeId)!, { type: "RecordHardware", result })
+              for (let attempt = 0; recorded === null && attempt < 3; attempt++) {
+                const now = yield* catchUp(fleet, nodeId)
+                behind.delete(nodeId)
+                if (now === undefined || pendingStep(now, step) === undefined) break
+                recorded = yield* run(now, { type: "RecordHardware", result })
+              }
               break
             }
             case "verify": {
