@@ -22,6 +22,8 @@ export interface VmRackServiceOptions {
   readonly db?: string
   readonly diskGib?: number
   readonly enroll: boolean
+  readonly instanceInfo?: Readonly<Record<string, unknown>>
+  readonly dnsmasqUser?: string
   /** The service's notices and log lines. */
   readonly onOutput?: (text: string) => void
   /** Bound on the start (the ramdisk build, if not cached, is most of it); default 15 min. */
@@ -76,6 +78,8 @@ export const startVmRackService = async (options: VmRackServiceOptions): Promise
       network, count: options.count, stateDir, cacheDir: resolve(options.cacheDir), socketPath, enroll: options.enroll,
       ...(options.db === undefined ? {} : { db: resolve(options.db) }),
       ...(options.diskGib === undefined ? {} : { diskGib: options.diskGib }),
+      ...(options.dnsmasqUser === undefined ? {} : { dnsmasqUser: options.dnsmasqUser }),
+      ...(options.instanceInfo === undefined ? {} : { instanceInfo: options.instanceInfo }),
     }
     const started = spawn("ip", ["netns", "exec", network.namespace, process.execPath, "--disable-warning=ExperimentalWarning", inside, JSON.stringify(serviceOptions)], {
       stdio: ["ignore", "pipe", "pipe"],

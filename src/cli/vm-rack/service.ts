@@ -39,6 +39,10 @@ export interface VmServiceOptions {
   readonly diskGib?: number
   /** Enroll the VMs as ipmi nodes vm0..vmN-1 (those not enrolled yet). */
   readonly enroll: boolean
+  /** The enrolled VMs' instance_info (e.g. a sample image). */
+  readonly instanceInfo?: Readonly<Record<string, unknown>>
+  /** dnsmasq's user after it binds (default nobody, which must be able to read the TFTP tree). */
+  readonly dnsmasqUser?: string
   readonly say: (line: string) => void
 }
 
@@ -56,13 +60,13 @@ export const vmNodeOf = (vm: RackVm, diskGib: number) => ({
   mac: vm.mac,
 })
 
-const enrollVms = async (service: NodeService["Service"], vms: ReadonlyArray<RackVm>, diskGib: number) => {
+const enrollVms = async (service: NodeService["Service"], vms: ReadonlyArray<RackVm>, diskGib: number, instanceInfo: Readonly<Record<string, unknown>>) => {
   for (const vm of vms) {
     const exists = await Effect.runPromise(Effect.match(service.get(vm.name), { onSuccess: () => true, onFailure: () => false }))
     if (exists) continue
     const n = vmNodeOf(vm, diskGib)
     const node = await Effect.runPromise(service.enroll({
-      name: n.name as NodeName, driver: "ipmi", driverInfo: n.driverInfo, properties: n.properties, instanceInfo: {}, extra: {},
+      name: n.name as NodeName, driver: "ipmi", driverInfo: n.driverInfo, properties: n.properties, instanceInfo: { ...instanceInfo }, extra: {},
     }, "serve:vms"))
     await Effect.runPromise(service.addPort({ nodeRef: node.uuid, mac: n.mac as Mac }, "serve:vms"))
   }
@@ -100,6 +104,7 @@ export const startVmService = async (options: VmServiceOptions): Promise<VmServi
     const rack = await Effect.runPromise(Scope.provide(scope)(startVmRack({
       dir: join(options.stateDir, "rack"), namespace: options.network.namespace, subnet24: options.network.gateway.replace(/\.1$/, ""),
       count: options.count, tftpRoot, network: options.network, diskGib,
+      ...(options.dnsmasqUser === undefined ? {} : { dnsmasqUser: options.dnsmasqUser }),
     })))
     // console=ttyS0: the VMs' serial consoles (their console.log) show the ramdisk and the instance.
     const netboot = await Effect.runPromise(Scope.provide(scope)(makeNetboot({
@@ -108,7 +113,7 @@ export const startVmService = async (options: VmServiceOptions): Promise<VmServi
     const hardware: HardwareSetup = {
       vendors: [notSupported, netboot.vendor, ipmi()],
       connect: () => {},
-      ...(options.enroll ? { ready: (service: NodeService["Service"]) => enrollVms(service, rack.vms, diskGib) } : {}),
+      ...(options.enroll ? { ready: (service: NodeService["Service"]) => enrollVms(service, rack.vms, diskGib, options.instanceInfo ?? {}) } : {}),
       close: () => {},
     }
     const port = options.port ?? 6385
