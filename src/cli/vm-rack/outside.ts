@@ -1,10 +1,15 @@
-// The host's side of the VM service (ADR 0028): makes the rack's network namespace, runs the
-// service inside it (./inside.ts under `ip netns exec`), and forwards a port on the host's
+// The host's side of the VM service (ADR 0028): builds the deploy ramdisk (Debian packages come
+// from the host's network: the namespace has none) and records it as the default deploy images,
+// makes the rack's network namespace, runs the service inside it (./inside.ts under `ip netns exec`), and forwards a port on the host's
 // loopback to it through a Unix socket. On close: the service stops, whatever is left in the
 // namespace is killed, and the namespace is deleted. Needs root.
 import { spawn, type ChildProcess } from "node:child_process"
 import { join, resolve } from "node:path"
 import { createInterface } from "node:readline"
+import { Effect } from "effect"
+import { makeFsImageStore } from "../../adapters/images/fs-image-store.ts"
+import { buildRamdisk } from "../../adapters/ramdisk/build/build.ts"
+import { registerRamdisk, writeDefaultDeployImages } from "../../adapters/ramdisk/build/register.ts"
 import { startApiForwarder } from "../../adapters/vm/api-forwarder.ts"
 import { createRackNetwork, deleteRackNetwork, ip } from "../../adapters/vm/netns.ts"
 import type { RackVm } from "../../adapters/vm/rack.ts"
@@ -56,6 +61,11 @@ const killNamespace = async (namespace: string) => {
 export const startVmRackService = async (options: VmRackServiceOptions): Promise<VmRackService> => {
   if (process.getuid?.() !== 0) throw new Error("a VM rack needs root (network namespace, TAP devices)")
   const stateDir = resolve(options.stateDir)
+  // Cached by its inputs: a second start takes seconds.
+  const built = await buildRamdisk({ cacheDir: resolve(options.cacheDir), ...(options.onOutput ? { log: (l: string) => options.onOutput!(`${l}\n`) } : {}) })
+  const storeRoot = join(stateDir, "images")
+  const ids = await Effect.runPromise(registerRamdisk(await makeFsImageStore({ root: storeRoot }), built))
+  await writeDefaultDeployImages(storeRoot, { ...ids, buildId: built.buildId })
   const network = await createRackNetwork({ namespace: options.namespace, subnet24: options.subnet24, tapCount: options.count })
   let child: ChildProcess | null = null
   let forwarder: { close: () => Promise<void> } | null = null
@@ -75,7 +85,7 @@ export const startVmRackService = async (options: VmRackServiceOptions): Promise
   try {
     const socketPath = join(stateDir, "api.sock")
     const serviceOptions: Omit<VmServiceOptions, "say"> = {
-      network, count: options.count, stateDir, cacheDir: resolve(options.cacheDir), socketPath, enroll: options.enroll,
+      network, count: options.count, stateDir, socketPath, enroll: options.enroll,
       ...(options.db === undefined ? {} : { db: resolve(options.db) }),
       ...(options.diskGib === undefined ? {} : { diskGib: options.diskGib }),
       ...(options.dnsmasqUser === undefined ? {} : { dnsmasqUser: options.dnsmasqUser }),

@@ -1,6 +1,6 @@
 // The service for a rack of QEMU VMs (ADR 0028), run by a process that is already inside the rack's
 // network namespace: the rack (BMCs, VMs, dnsmasq) on the network its parent made, the deploy
-// ramdisk built from Debian packages and recorded as the default deploy images, the "ipmi" hardware
+// ramdisk the parent built and recorded as the store's default deploy images, the "ipmi" hardware
 // type whose pxe boot interface keeps the rack's dnsmasq in step, and the API on the bridge's
 // address, so the URL in every PXE config is one the VMs reach. The host reaches the API through
 // a Unix socket (a path is visible from every namespace) that this process pipes to it.
@@ -12,11 +12,8 @@ import { Effect, Exit, Scope } from "effect"
 import type { NodeService } from "../../application/node-service.ts"
 import type { Mac, NodeName } from "../../domain/index.ts"
 import { notSupported } from "../../adapters/common/declared.ts"
-import { makeFsImageStore } from "../../adapters/images/fs-image-store.ts"
 import { ipmi } from "../../adapters/ipmi/hardware.ts"
 import { makeNetboot, tftpRootOf } from "../../adapters/netboot/index.ts"
-import { buildRamdisk } from "../../adapters/ramdisk/build/build.ts"
-import { registerRamdisk, writeDefaultDeployImages } from "../../adapters/ramdisk/build/register.ts"
 import { startVmRack, type RackVm } from "../../adapters/vm/rack.ts"
 import type { RackNetwork } from "../../adapters/vm/netns.ts"
 import type { HardwareSetup } from "../hardware.ts"
@@ -28,8 +25,6 @@ export interface VmServiceOptions {
   readonly count: number
   /** State: TFTP tree, images, the rack's VMs; must be readable by dnsmasq's user (nobody). */
   readonly stateDir: string
-  /** Debian packages for the ramdisk build. */
-  readonly cacheDir: string
   /** The API's port on the bridge's address; default 6385. */
   readonly port?: number
   /** Where the host's side connects: piped to the API. */
@@ -96,17 +91,12 @@ export const startVmService = async (options: VmServiceOptions): Promise<VmServi
     mkdirSync(options.stateDir, { recursive: true, mode: 0o755 })
     const tftpRoot = tftpRootOf(options.stateDir)
     mkdirSync(tftpRoot, { recursive: true, mode: 0o755 })
-    // The ramdisk build is cached by its inputs: a second start takes seconds.
-    const built = await buildRamdisk({ cacheDir: options.cacheDir, log: options.say })
-    const storeRoot = join(options.stateDir, "images")
-    const ids = await Effect.runPromise(registerRamdisk(await makeFsImageStore({ root: storeRoot }), built))
-    await writeDefaultDeployImages(storeRoot, { ...ids, buildId: built.buildId })
     const rack = await Effect.runPromise(Scope.provide(scope)(startVmRack({
       dir: join(options.stateDir, "rack"), namespace: options.network.namespace, subnet24: options.network.gateway.replace(/\.1$/, ""),
       count: options.count, tftpRoot, network: options.network, diskGib,
       ...(options.dnsmasqUser === undefined ? {} : { dnsmasqUser: options.dnsmasqUser }),
     })))
-    // console=ttyS0: the VMs' serial consoles (their console.log) show the ramdisk and the instance.
+    // The default deploy images are the ones recorded in the store; console=ttyS0: the VMs' serial consoles (their console.log) show the ramdisk and the instance.
     const netboot = await Effect.runPromise(Scope.provide(scope)(makeNetboot({
       stateDir: options.stateDir, runningDnsmasq: rack.dnsmasq, appendParams: "console=ttyS0",
     })))
