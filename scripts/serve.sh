@@ -5,4 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh --debian-optional
 mkdir -p var
-exec bin/ironledger serve --db var/ironledger.sqlite --sim "${IRONLEDGER_SIM:-3}" "$@"
+# --vms N (real QEMU VMs) replaces the simulated machines.
+case " $* " in *" --vms "*) sim=() ;; *) sim=(--sim "${IRONLEDGER_SIM:-3}") ;; esac
+exec bin/ironledger serve --db var/ironledger.sqlite "${sim[@]}" "$@"

@@ -10,8 +10,9 @@ import type { Vendor } from "../../application/hardware/hardware-type.ts"
 import type { ImageStore } from "../../ports/index.ts"
 import { makeFsImageStore } from "../images/fs-image-store.ts"
 import { iscsiBlockWriter } from "../iscsi/iscsi-block-writer.ts"
-import { startDnsmasq, type DnsmasqSettings } from "../pxe/dnsmasq.ts"
+import { startDnsmasq, type Dnsmasq, type DnsmasqSettings } from "../pxe/dnsmasq.ts"
 import { makePxeBootConfigurator } from "../pxe/pxe-boot-configurator.ts"
+import { readDefaultDeployImages, type DeployImages } from "../ramdisk/build/register.ts"
 import { releaseOverTcp } from "../ramdisk/tcp.ts"
 
 export interface NetbootConfig {
@@ -19,6 +20,12 @@ export interface NetbootConfig {
   readonly stateDir: string
   /** A dnsmasq to run for the TFTP tree; without it, the tree is served by something else. */
   readonly dnsmasq?: Omit<DnsmasqSettings, "tftpRoot">
+  /** A dnsmasq already serving the TFTP tree (e.g. a VM rack's), kept in step instead of starting one. */
+  readonly runningDnsmasq?: Pick<Dnsmasq, "setBootMacs">
+  /** Extra kernel arguments in every PXE config (e.g. "console=ttyS0"). */
+  readonly appendParams?: string
+  /** Deploy images for nodes without deploy_kernel/deploy_ramdisk; default: those `ramdisk build` recorded in the store. */
+  readonly defaultDeployImages?: DeployImages
   /** Bound on telling a ramdisk "done". */
   readonly ramdiskReleaseTimeoutMs?: number
 }
@@ -37,23 +44,27 @@ const missing = (keys: ReadonlyArray<string>, from: Readonly<Record<string, unkn
 export const makeNetboot = (config: NetbootConfig) =>
   Effect.gen(function* () {
     const tftpRoot = tftpRootOf(config.stateDir)
-    const dnsmasq = config.dnsmasq === undefined ? undefined : yield* startDnsmasq({ ...config.dnsmasq, tftpRoot })
-    const configurator = yield* Effect.promise(() => makePxeBootConfigurator({ tftpRoot, ...(dnsmasq ? { dnsmasq } : {}) }))
+    const dnsmasq = config.dnsmasq === undefined ? config.runningDnsmasq : yield* startDnsmasq({ ...config.dnsmasq, tftpRoot })
+    const configurator = yield* Effect.promise(() => makePxeBootConfigurator({
+      tftpRoot, ...(dnsmasq ? { dnsmasq } : {}), ...(config.appendParams === undefined ? {} : { appendParams: config.appendParams }),
+    }))
     const images = yield* Effect.promise(() => makeFsImageStore({ root: join(config.stateDir, "images") }))
+    const defaults = config.defaultDeployImages ?? (yield* Effect.promise(() => readDefaultDeployImages(join(config.stateDir, "images"))))
     const scratchDir = join(config.stateDir, "scratch")
     mkdirSync(scratchDir, { recursive: true })
     const boot: BootInterface = {
       slot: "boot", name: "pxe", description: "PXE (pxelinux) configs per node and MAC links, served over TFTP by a managed dnsmasq.",
       properties: [
-        { name: "deploy_kernel", description: "The deploy ramdisk's kernel: an image id (sha256) in the image store or a local path.", required: true },
-        { name: "deploy_ramdisk", description: "The deploy ramdisk's initramfs: an image id (sha256) in the image store or a local path.", required: true },
+        { name: "deploy_kernel", description: "The deploy ramdisk's kernel: an image id (sha256) in the image store or a local path.", ...(defaults === null ? { required: true as const } : {}) },
+        { name: "deploy_ramdisk", description: "The deploy ramdisk's initramfs: an image id (sha256) in the image store or a local path.", ...(defaults === null ? { required: true as const } : {}) },
       ],
       validate: (n) => {
-        const absent = missing(["deploy_kernel", "deploy_ramdisk"], n.driverInfo)
+        const absent = defaults === null ? missing(["deploy_kernel", "deploy_ramdisk"], n.driverInfo) : []
         if (absent.length > 0) return `Cannot validate PXE boot: some parameters were missing in node's driver_info. Missing are: ${absent.join(", ")}.`
         return n.ports.length === 0 ? `Node ${n.nodeId} does not have any port associated with it.` : null
       },
       configurator, images,
+      ...(defaults === null ? {} : { defaultDeployImages: defaults }),
     }
     const deploy: DeployInterface = {
       slot: "deploy", name: "iscsi", description: "The deploy ramdisk exports the disk over iSCSI; the conductor partitions it and writes the image.",

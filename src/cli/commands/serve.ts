@@ -6,6 +6,7 @@ import { noMorePositionals, type Command } from "../command.ts"
 import { startService } from "../service.ts"
 import { makeLogger } from "../../adapters/logging/pino.ts"
 import { describeStore, parseStoreAddress, storeLayer } from "../store.ts"
+import { serveVms } from "../vm-rack/serve-vms.ts"
 
 const intOption = (raw: string | undefined, name: string, fallback: number, min: number, max: number): number => {
   if (raw === undefined) return fallback
@@ -15,16 +16,18 @@ const intOption = (raw: string | undefined, name: string, fallback: number, min:
 
 export const serveCommand: Command = {
   words: ["serve"],
-  usage: "serve [--db FILE | --store sqlite:FILE|postgres://...] [--key-file FILE] [--state-dir DIR] [--port N] [--host H] [--sim N] [--deploy-callback-timeout SECONDS] [--no-conductor] [--tokens FILE] [--access-log] [--notary-key FILE] [--notary-interval SECONDS] [--hardware-types A,B] [--no-automated-clean]",
+  usage: "serve [--db FILE | --store sqlite:FILE|postgres://...] [--key-file FILE] [--state-dir DIR] [--port N] [--host H] [--sim N] [--deploy-callback-timeout SECONDS] [--no-conductor] [--tokens FILE] [--access-log] [--notary-key FILE] [--notary-interval SECONDS] [--hardware-types A,B] [--no-automated-clean] [--vms N]",
   options: {
     db: "string", store: "string", "key-file": "string", "state-dir": "string", port: "string", host: "string", sim: "string",
     "deploy-callback-timeout": "string", "no-conductor": "flag", tokens: "string", "access-log": "flag",
-    "notary-key": "string", "notary-interval": "string", "hardware-types": "string", "no-automated-clean": "flag",
+    "notary-key": "string", "notary-interval": "string", "hardware-types": "string", "no-automated-clean": "flag", vms: "string",
   },
   run: async (args) => {
     noMorePositionals(args, 0)
     const port = intOption(args.strings["port"], "port", 6385, 0, 65535)
     const sim = intOption(args.strings["sim"], "sim", 0, 0, 100_000)
+    // Real QEMU VMs: the service runs inside their network namespace (ADR 0028).
+    if (args.strings["vms"] !== undefined) return serveVms(args, intOption(args.strings["vms"], "vms", 1, 1, 32), port)
     // Ironic's [conductor]deploy_callback_timeout, in seconds (default 1800).
     const callbackTimeout = intOption(args.strings["deploy-callback-timeout"], "deploy-callback-timeout", 1800, 1, 86_400)
     const host = args.strings["host"] ?? "127.0.0.1"

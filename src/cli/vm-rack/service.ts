@@ -1,0 +1,127 @@
+// The service for a rack of QEMU VMs (ADR 0028), run by a process that is already inside the rack's
+// network namespace: the rack (BMCs, VMs, dnsmasq) on the network its parent made, the deploy
+// ramdisk the parent built and recorded as the store's default deploy images, the "ipmi" hardware
+// type whose pxe boot interface keeps the rack's dnsmasq in step, and the API on the bridge's
+// address, so the URL in every PXE config is one the VMs reach. The host reaches the API through
+// a Unix socket (a path is visible from every namespace) that this process pipes to it.
+import { mkdirSync } from "node:fs"
+import { rm } from "node:fs/promises"
+import { connect, createServer, type Socket } from "node:net"
+import { join } from "node:path"
+import { Effect, Exit, Scope } from "effect"
+import type { NodeService } from "../../application/node-service.ts"
+import type { Mac, NodeName } from "../../domain/index.ts"
+import { notSupported } from "../../adapters/common/declared.ts"
+import { ipmi } from "../../adapters/ipmi/hardware.ts"
+import { makeNetboot, tftpRootOf } from "../../adapters/netboot/index.ts"
+import { startVmRack, type RackVm } from "../../adapters/vm/rack.ts"
+import type { RackNetwork } from "../../adapters/vm/netns.ts"
+import type { HardwareSetup } from "../hardware.ts"
+import { startService } from "../service.ts"
+
+export interface VmServiceOptions {
+  /** The network the parent made (createRackNetwork); this process runs inside its namespace. */
+  readonly network: RackNetwork
+  readonly count: number
+  /** State: TFTP tree, images, the rack's VMs; must be readable by dnsmasq's user (nobody). */
+  readonly stateDir: string
+  /** The API's port on the bridge's address; default 6385. */
+  readonly port?: number
+  /** Where the host's side connects: piped to the API. */
+  readonly socketPath: string
+  /** SQLite log; default in memory. */
+  readonly db?: string
+  readonly diskGib?: number
+  /** Enroll the VMs as ipmi nodes vm0..vmN-1 (those not enrolled yet). */
+  readonly enroll: boolean
+  /** The enrolled VMs' instance_info (e.g. a sample image). */
+  readonly instanceInfo?: Readonly<Record<string, unknown>>
+  /** dnsmasq's user after it binds (default nobody, which must be able to read the TFTP tree). */
+  readonly dnsmasqUser?: string
+  readonly say: (line: string) => void
+}
+
+export interface VmService {
+  readonly url: string
+  readonly vms: ReadonlyArray<RackVm>
+  readonly close: () => Promise<void>
+}
+
+/** driver_info, properties and port of a rack VM as an ipmi node. */
+export const vmNodeOf = (vm: RackVm, diskGib: number) => ({
+  name: vm.name,
+  driverInfo: { ipmi_address: vm.bmc.address, ipmi_port: vm.bmc.port, ipmi_username: vm.bmc.username, ipmi_password: vm.bmc.password },
+  properties: { cpus: 1, memory_mb: 512, local_gb: diskGib, cpu_arch: "x86_64" },
+  mac: vm.mac,
+})
+
+const enrollVms = async (service: NodeService["Service"], vms: ReadonlyArray<RackVm>, diskGib: number, instanceInfo: Readonly<Record<string, unknown>>) => {
+  for (const vm of vms) {
+    const exists = await Effect.runPromise(Effect.match(service.get(vm.name), { onSuccess: () => true, onFailure: () => false }))
+    if (exists) continue
+    const n = vmNodeOf(vm, diskGib)
+    const node = await Effect.runPromise(service.enroll({
+      name: n.name as NodeName, driver: "ipmi", driverInfo: n.driverInfo, properties: n.properties, instanceInfo: { ...instanceInfo }, extra: {},
+    }, "serve:vms"))
+    await Effect.runPromise(service.addPort({ nodeRef: node.uuid, mac: n.mac as Mac }, "serve:vms"))
+  }
+}
+
+/** Pipes each connection on the Unix socket to host:port. */
+const bridgeSocket = async (socketPath: string, host: string, port: number): Promise<{ readonly close: () => Promise<void> }> => {
+  await rm(socketPath, { force: true })
+  const open = new Set<Socket>()
+  const server = createServer((client) => {
+    const upstream = connect(port, host)
+    open.add(client)
+    client.pipe(upstream).pipe(client)
+    const end = () => { client.destroy(); upstream.destroy(); open.delete(client) }
+    for (const s of [client, upstream]) { s.once("error", end); s.once("close", end) }
+  })
+  await new Promise<void>((resolve, reject) => { server.once("error", reject); server.listen(socketPath, resolve) })
+  // Kept-alive connections would hold close() forever.
+  return { close: () => new Promise<void>((resolve) => { server.close(() => resolve()); for (const c of open) c.destroy() }) }
+}
+
+export const startVmService = async (options: VmServiceOptions): Promise<VmService> => {
+  const scope = Effect.runSync(Scope.make())
+  const closeScope = () => Effect.runPromise(Scope.close(scope, Exit.void))
+  const diskGib = options.diskGib ?? 4
+  try {
+    mkdirSync(options.stateDir, { recursive: true, mode: 0o755 })
+    const tftpRoot = tftpRootOf(options.stateDir)
+    mkdirSync(tftpRoot, { recursive: true, mode: 0o755 })
+    const rack = await Effect.runPromise(Scope.provide(scope)(startVmRack({
+      dir: join(options.stateDir, "rack"), namespace: options.network.namespace, subnet24: options.network.gateway.replace(/\.1$/, ""),
+      count: options.count, tftpRoot, network: options.network, diskGib,
+      ...(options.dnsmasqUser === undefined ? {} : { dnsmasqUser: options.dnsmasqUser }),
+    })))
+    // The default deploy images are the ones recorded in the store; console=ttyS0: the VMs' serial consoles (their console.log) show the ramdisk and the instance.
+    const netboot = await Effect.runPromise(Scope.provide(scope)(makeNetboot({
+      stateDir: options.stateDir, runningDnsmasq: rack.dnsmasq, appendParams: "console=ttyS0",
+    })))
+    const hardware: HardwareSetup = {
+      vendors: [notSupported, netboot.vendor, ipmi()],
+      connect: () => {},
+      ...(options.enroll ? { ready: (service: NodeService["Service"]) => enrollVms(service, rack.vms, diskGib, options.instanceInfo ?? {}) } : {}),
+      close: () => {},
+    }
+    const port = options.port ?? 6385
+    const running = await startService({
+      hardware, host: rack.network.gateway, port, say: options.say, log: options.say,
+      ...(options.db === undefined ? {} : { db: options.db }),
+    })
+    const socket = await bridgeSocket(options.socketPath, rack.network.gateway, running.api.port).catch(async (e) => { await running.close(); throw e })
+    return {
+      url: running.url, vms: rack.vms,
+      close: async () => {
+        await socket.close()
+        await running.close()
+        await closeScope()
+      },
+    }
+  } catch (e) {
+    await closeScope()
+    throw e
+  }
+}

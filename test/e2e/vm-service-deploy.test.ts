@@ -1,0 +1,109 @@
+// The service deploys a real VM through its own conductor: `startVmRackService` makes the rack's
+// network namespace and runs the service inside it (rack of 1 QEMU VM behind ipmi_sim, the rack's
+// dnsmasq, the built deploy ramdisk as the default deploy images, the API on the bridge's address),
+// and forwards the API to the host's loopback. Over HTTP, as a client would: enroll the VM as an
+// ipmi node with a partition image built for this run, manage, provide, deploy; it ends active and
+// its serial console shows the image's nonce. Needs root.
+import { randomBytes } from "node:crypto"
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { after, before, test } from "node:test"
+import assert from "node:assert/strict"
+import { startVmRackService, type VmRackService } from "../../src/cli/vm-rack/outside.ts"
+import { vmNodeOf } from "../../src/cli/vm-rack/service.ts"
+import { buildUserImage, type UserImage } from "../support/user-image.ts"
+
+const isRoot = process.getuid?.() === 0
+const skip = isRoot ? false : "needs root (network namespace, TAP devices, QEMU behind ipmi_sim)"
+const cacheDir = process.env["IRONLEDGER_RAMDISK_CACHE"] ?? join(tmpdir(), "ironledger-ramdisk-cache")
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+const work = mkdtempSync(join(tmpdir(), "ironledger-vm-service-"))
+chmodSync(work, 0o755) // dnsmasq reads the TFTP tree as nobody
+let service: VmRackService | null = null
+let userImage: UserImage | null = null
+let said = ""
+
+before(async () => {
+  if (skip) return
+  userImage = await buildUserImage(cacheDir, join(work, "user-image"), randomBytes(6).toString("hex"))
+  service = await startVmRackService({
+    namespace: `ironledger-s${process.pid}`, subnet24: "10.213.9", count: 1, stateDir: join(work, "state"), cacheDir,
+    hostPort: 0, enroll: false, onOutput: (t) => { said = (said + t).slice(-20_000) },
+  })
+}, { timeout: 240_000 })
+
+after(async () => {
+  await service?.close()
+  if (process.env["KEEP_VM_TEST"] === undefined) rmSync(work, { recursive: true, force: true })
+})
+
+type Doc = Record<string, any>
+const api = async (method: string, path: string, body?: unknown): Promise<Doc> => {
+  const res = await fetch(`${service!.url}${path}`, {
+    method,
+    headers: { "X-OpenStack-Ironic-API-Version": "1.78", ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    signal: AbortSignal.timeout(15_000),
+  })
+  const text = await res.text()
+  assert.ok(res.status < 300, `${method} ${path}: ${res.status} ${text}`)
+  return text === "" ? {} : JSON.parse(text)
+}
+
+test("the service deploys a QEMU VM enrolled as an ipmi node: PXE, the built ramdisk, iSCSI, the image boots from its disk", { skip, timeout: 300_000 }, async () => {
+  const s = service!, u = userImage!, vm = s.vms[0]!
+  assert.match(s.rackUrl, /^http:\/\/10\.213\.9\.1:\d+$/, "the API is at the bridge's address, where the VMs reach it")
+  const context = () => [
+    `--- console ---\n${readFileSync(vm.serialLog, "utf8").slice(-2500)}`,
+    `--- service ---\n${said.slice(-3000)}`,
+  ].join("\n")
+
+  const spec = vmNodeOf(vm, 4)
+  const node = await api("POST", "/v1/nodes", {
+    name: spec.name, driver: "ipmi", driver_info: spec.driverInfo, properties: spec.properties, automated_clean: false,
+    // No deploy_kernel/deploy_ramdisk: the built ramdisk is the default.
+    instance_info: { image_source: u.root, kernel: u.kernel, ramdisk: u.ramdisk, root_gb: 1 },
+  })
+  await api("POST", "/v1/ports", { node_uuid: node["uuid"], address: vm.mac })
+
+  const reach = async (wanted: string, ms: number) => {
+    const deadline = Date.now() + ms
+    for (;;) {
+      const n = await api("GET", `/v1/nodes/${spec.name}`)
+      if (n["provision_state"] === wanted && n["target_provision_state"] === null) return n
+      if (/failed$/.test(String(n["provision_state"]))) assert.fail(`${spec.name} ${n["provision_state"]}: ${n["last_error"]}\n${context()}`)
+      if (Date.now() > deadline) assert.fail(`${spec.name} not ${wanted} within ${ms} ms (now ${n["provision_state"]}: ${n["last_error"]})\n${context()}`)
+      await sleep(500)
+    }
+  }
+  await api("PUT", `/v1/nodes/${spec.name}/states/provision`, { target: "manage" })
+  await reach("manageable", 30_000)
+  await api("PUT", `/v1/nodes/${spec.name}/states/provision`, { target: "provide" })
+  await reach("available", 30_000)
+
+  const started = performance.now()
+  await api("PUT", `/v1/nodes/${spec.name}/states/provision`, { target: "active" })
+  const active = await reach("active", 200_000)
+  const activeSeconds = (performance.now() - started) / 1000
+  assert.equal(active["last_error"], null)
+
+  // The conductor's power-on and reboot go through ipmitool, ipmi_sim and chassis_control: QEMU started with pxe.
+  assert.match(readFileSync(vm.powerLog, "utf8"), / start pxe/)
+  const deadline = Date.now() + 90_000
+  while (!readFileSync(vm.serialLog, "utf8").includes(u.marker)) {
+    if (Date.now() > deadline) assert.fail(`no "${u.marker}" on the console\n${context()}`)
+    await sleep(500)
+  }
+  const console_ = readFileSync(vm.serialLog, "utf8")
+  assert.match(console_, /root UUID=[0-9a-f-]{36} is \/dev\/vda1/, "the instance's root is the partition the deploy wrote")
+  // The kernel prints its command line: the PXE config gave the ramdisk the API at the bridge's address.
+  assert.ok(console_.includes(`ironic_api_url=${s.rackUrl} `), "the deploy kernel's command line carries the rack's API URL")
+  assert.ok(!console_.includes("ironic_api_url=http://127."), "no loopback URL reaches the VM")
+
+  const history = (await api("GET", `/v1/nodes/${spec.name}/history`))["history"] as ReadonlyArray<Doc>
+  const types = history.map((e) => e["type"])
+  for (const t of ["DeployRequested", "BootDeviceSet", "IscsiReady", "ImageWritten", "RamdiskReleased", "DeployDone"]) assert.ok(types.includes(t), `${t} in ${types.join(",")}`)
+  process.stdout.write(`# deploy -> active ${activeSeconds.toFixed(1)} s, -> image booted ${((performance.now() - started) / 1000).toFixed(1)} s\n`)
+})
