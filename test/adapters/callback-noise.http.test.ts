@@ -6,7 +6,7 @@ import assert from "node:assert/strict"
 import { execFile } from "node:child_process"
 import { promisify } from "node:util"
 import { simulatedHardware } from "../../src/cli/hardware.ts"
-import { client, readEvents, startTestService, type TestService } from "./http-harness.ts"
+import { client, readEvents, startTestService, settleNode, type TestService } from "./http-harness.ts"
 
 let svc: TestService
 let call: ReturnType<typeof client>
@@ -16,14 +16,7 @@ before(async () => {
 })
 after(async () => { await svc?.close() })
 
-const settle = async (name: string, state: string) => {
-  for (let i = 0; i < 400; i++) {
-    const n = (await call("GET", `/v1/nodes/${name}`)).body
-    if (n.provision_state === state && n.target_provision_state === null) return n
-    await new Promise((r) => setTimeout(r, 25))
-  }
-  assert.fail(`${name} did not reach ${state}`)
-}
+const settle = (name: string, state: string) => settleNode(call, name, state)
 
 test("2,000 junk call-backs to an active node add at most a handful of events", { timeout: 120_000 }, async () => {
   const node = (await call("POST", "/v1/nodes", { driver: "sim", name: "flooded" })).body

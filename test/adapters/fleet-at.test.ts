@@ -7,7 +7,7 @@ import assert from "node:assert/strict"
 import { execFile } from "node:child_process"
 import { promisify } from "node:util"
 import { simulatedHardware } from "../../src/cli/hardware.ts"
-import { client, startTestService, type TestService } from "./http-harness.ts"
+import { client, startTestService, settleNode, type TestService } from "./http-harness.ts"
 
 let svc: TestService
 let call: ReturnType<typeof client>
@@ -50,14 +50,7 @@ const capture = async () => {
   }
 }
 
-const settle = async (name: string, state: string) => {
-  for (let i = 0; i < 400; i++) {
-    const n = (await call("GET", `/v1/nodes/${name}`)).body
-    if (n.provision_state === state && n.target_provision_state === null) return n
-    await sleep(25)
-  }
-  assert.fail(`${name} did not reach ${state}`)
-}
+const settle = (name: string, state: string) => settleNode(call, name, state)
 
 const provision = async (name: string, target: string, state: string) => {
   assert.equal((await call("PUT", `/v1/nodes/${name}/states/provision`, { target })).status, 202)

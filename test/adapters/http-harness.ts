@@ -73,3 +73,13 @@ export const messageOf = (a: Answer): string => {
 /** Every event in the SQLite log, read through a second connection (what an auditor would see). */
 export const readEvents = (db: string): Promise<ReadonlyArray<StoredEvent>> =>
   Effect.runPromise(Effect.provide(Effect.flatMap(EventStore, (s) => s.readAll()), makeSqliteEventStore(db)))
+
+/** Polls a node until it rests in `state` (no target left); fails after about 10 s. */
+export const settleNode = async (api: ReturnType<typeof client>, name: string, state: string) => {
+  for (let i = 0; i < 400; i++) {
+    const n = (await api("GET", `/v1/nodes/${name}`)).body
+    if (n.provision_state === state && n.target_provision_state === null) return n
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  return assert.fail(`${name} did not reach ${state}`)
+}

@@ -5,7 +5,7 @@ import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
 import { parsePrometheusText, type Family } from "../support/prometheus-text.ts"
 import { simulatedHardware } from "../../src/cli/hardware.ts"
-import { client, startTestService, type TestService } from "./http-harness.ts"
+import { client, startTestService, settleNode, type TestService } from "./http-harness.ts"
 
 const adminToken = "metrics-admin-token-0001"
 const readerToken = "metrics-reader-token-001"
@@ -19,7 +19,6 @@ before(async () => {
 })
 after(async () => { await svc?.close() })
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 const scrape = async (): Promise<Map<string, Family>> => {
   const r = await call("GET", "/metrics", undefined, { "X-Auth-Token": readerToken })
@@ -40,16 +39,7 @@ const valueOf = (f: Family, sample: string, labels: Record<string, string> = {})
   f.samples.filter((s) => s.name === sample && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
     .reduce((sum, s) => sum + s.value, 0)
 
-const settle = (name: string, state: string) => settleOn(call, name, state)
-
-const settleOn = async (api: ReturnType<typeof client>, name: string, state: string) => {
-  for (let i = 0; i < 400; i++) {
-    const n = (await api("GET", `/v1/nodes/${name}`)).body
-    if (n.provision_state === state && n.target_provision_state === null) return n
-    await sleep(25)
-  }
-  assert.fail(`${name} did not reach ${state}`)
-}
+const settle = (name: string, state: string) => settleNode(call, name, state)
 
 const provision = async (name: string, target: string, state: string) => {
   assert.equal((await call("PUT", `/v1/nodes/${name}/states/provision`, { target })).status, 202)
@@ -109,7 +99,7 @@ test("a ramdisk wait that runs out is counted by the state it waited in", { time
     const api = client(silent.url)
     for (const [target, state] of [["manage", "manageable"], ["provide", "clean failed"]] as const) {
       assert.equal((await api("PUT", "/v1/nodes/sim-00001/states/provision", { target })).status, 202)
-      await settleOn(api, "sim-00001", state)
+      await settleNode(api, "sim-00001", state)
     }
     const r = await api("GET", "/metrics")
     const m = new Map((await parsePrometheusText(r.text)).map((f) => [f.name, f]))
@@ -128,11 +118,11 @@ test("a hardware step that fails is counted by step and hardware type", { timeou
     const api = client(svc2.url)
     for (const [target, state] of [["manage", "manageable"], ["provide", "available"]] as const) {
       assert.equal((await api("PUT", "/v1/nodes/sim-00001/states/provision", { target })).status, 202)
-      await settleOn(api, "sim-00001", state)
+      await settleNode(api, "sim-00001", state)
     }
     await api("PATCH", "/v1/nodes/sim-00001", [{ op: "add", path: "/instance_info/image_source", value: "/nonexistent/image.qcow2" }])
     assert.equal((await api("PUT", "/v1/nodes/sim-00001/states/provision", { target: "active" })).status, 202)
-    await settleOn(api, "sim-00001", "deploy failed")
+    await settleNode(api, "sim-00001", "deploy failed")
     const m = new Map((await parsePrometheusText((await api("GET", "/metrics")).text)).map((f) => [f.name, f]))
     const failures = family(m, "ironledger_hardware_step_failures", "counter")
     assert.equal(valueOf(failures, "ironledger_hardware_step_failures_total", { step: "ImageWriteRequested", driver: "sim" }), 1, JSON.stringify(failures.samples))
