@@ -17,7 +17,8 @@ const CheckpointLine = t.intersection([
 ])
 
 /** Checkpoints exported by `ironledger checkpoints`: one JSON object per line. */
-export const parseCheckpoints = (text: string, file: string): Array<LogCheckpoint> =>
+/** The lines of a JSON-lines file decoded with `codec`; a bad line is a usage error naming it. */
+const jsonLines = <A>(text: string, file: string, codec: t.Decoder<unknown, A>, what: string): Array<A> =>
   text.split("\n").flatMap((line, i) => {
     if (line.trim() === "") return []
     let value: unknown
@@ -26,10 +27,13 @@ export const parseCheckpoints = (text: string, file: string): Array<LogCheckpoin
     } catch {
       throw new UsageError(`${file}:${i + 1}: not JSON`)
     }
-    const decoded = CheckpointLine.decode(value)
-    if (isLeft(decoded)) throw new UsageError(`${file}:${i + 1}: not a checkpoint (position, logHash, events, at)`)
+    const decoded = codec.decode(value)
+    if (isLeft(decoded)) throw new UsageError(`${file}:${i + 1}: not ${what}`)
     return [decoded.right]
   })
+
+export const parseCheckpoints = (text: string, file: string): Array<LogCheckpoint> =>
+  jsonLines(text, file, CheckpointLine, "a checkpoint (position, logHash, events, at)")
 
 const requireDb = (db: string | undefined, command: string) => {
   if (db === undefined) throw new UsageError(`${command} reads the log directly: --db FILE is required`)
@@ -39,23 +43,9 @@ const requireDb = (db: string | undefined, command: string) => {
 const ExportLine = t.type({ position: t.number, stream_id: t.string, revision: t.number, hash: t.union([t.string, t.null]) })
 
 /** Per-event hashes from an earlier `ironledger export --format jsonl`. */
-export const parseExport = (text: string, file: string): Map<number, ReferenceEvent> => {
-  const events = new Map<number, ReferenceEvent>()
-  text.split("\n").forEach((line, i) => {
-    if (line.trim() === "") return
-    let value: unknown
-    try {
-      value = JSON.parse(line)
-    } catch {
-      throw new UsageError(`${file}:${i + 1}: not JSON`)
-    }
-    const decoded = ExportLine.decode(value)
-    if (isLeft(decoded)) throw new UsageError(`${file}:${i + 1}: not an exported event (position, stream_id, revision, hash)`)
-    const e = decoded.right
-    if (e.hash !== null) events.set(e.position, { streamId: e.stream_id, revision: e.revision, hash: e.hash })
-  })
-  return events
-}
+export const parseExport = (text: string, file: string): Map<number, ReferenceEvent> =>
+  new Map(jsonLines(text, file, ExportLine, "an exported event (position, stream_id, revision, hash)")
+    .flatMap((e) => (e.hash === null ? [] : [[e.position, { streamId: e.stream_id, revision: e.revision, hash: e.hash }] as const])))
 
 /** Checks the log at `db`; throws on a file that is not a log, returns the report otherwise. */
 export const verifyLogFile = (db: string, checkpointsFile?: string, publicKeyFile?: string, againstFile?: string): VerifyReport => {
