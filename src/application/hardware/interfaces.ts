@@ -31,6 +31,8 @@ export interface InterfaceBase<S extends InterfaceSlot> {
   readonly checkInfo?: (info: Readonly<Record<string, unknown>>) => string | null
   /** Why this interface cannot act on the node now (missing settings, no port ...), or null. */
   readonly validate?: (node: NodeState) => string | null
+  /** A "no-*" interface: the slot is left unfilled, and what it would carry out is refused. */
+  readonly unsupported?: true
 }
 
 export interface PowerInterface extends InterfaceBase<"power"> {
@@ -88,5 +90,5 @@ export type InterfaceOf<S extends InterfaceSlot> = Extract<AnyInterface, { reado
 export type NodeHardware = { readonly [S in InterfaceSlot]: InterfaceOf<S> }
 
 /** A declared-only interface: a name and a description, nothing to do. */
-export const declared = <S extends DeclaredSlot>(slot: S, name: string, description: string): InterfaceBase<S> =>
-  ({ slot, name, description, properties: [] })
+export const declared = <S extends DeclaredSlot>(slot: S, name: string, description: string, unsupported = false): InterfaceBase<S> =>
+  ({ slot, name, description, properties: [], ...(unsupported ? { unsupported: true as const } : {}) })

@@ -107,7 +107,7 @@ export const makeRegistry = (vendors: ReadonlyArray<Vendor>, enabled: EnabledHar
         if (E.isLeft(hw)) { checks[slot] = { result: false, reason: hw.left }; continue }
         const i = hw.right[slot] as InterfaceOf<typeof slot>
         const why = i.validate?.(node) ?? null
-        checks[slot] = i.name.startsWith("no-") ? { result: null, reason: `not supported (${slot}_interface is ${i.name})` }
+        checks[slot] = i.unsupported ? { result: null, reason: `not supported (${slot}_interface is ${i.name})` }
           : why === null ? { result: true, reason: null } : { result: false, reason: why }
       }
       return checks

@@ -80,7 +80,7 @@ export const makeNodeCore = (fleet: Fleet, conductor: ConductorHandle, registry:
     const interfacesOf = (n: NodeState): NodeInterfaces => E.getOrElse((): NodeInterfaces => n.interfaces)(registry.choose(n.driver, n.interfaces))
     const view = (n: NodeState) => ({ ...toNodeView(n, conductor.progressOf(n.nodeId)), interfaces: interfacesOf(n) })
 
-    return { fleet, registry, ids, secrets, claiming, nameClaim, nameTaken, withStore, context, run, resolve, interfacesOf, view }
+    return { fleet, registry, ids, secrets, claiming, nameClaim, nameTaken, withStore, context, run, resolve, view }
   })
 
 export type NodeCore = Effect.Success<ReturnType<typeof makeNodeCore>>

@@ -9,7 +9,7 @@ import { mintRamdiskKey } from "../ramdisk-key.ts"
 import { asConflict, type NodeCore } from "./core.ts"
 
 export const provisioning = (core: NodeCore) => {
-  const { registry, ids, secrets, context, run, resolve, interfacesOf } = core
+  const { registry, ids, secrets, context, run, resolve } = core
   const provisionCommand = (node: NodeState, target: ProvisionTarget, preserveEphemeral: boolean) =>
     Effect.gen(function* () {
       let command: NodeCommand
@@ -33,16 +33,16 @@ export const provisioning = (core: NodeCore) => {
       return command
     })
 
-  /** Provision targets an interface carries out: refused where the node's interface is a "no-*" one. */
+  /** Provision targets an interface carries out: refused where the node's interface for it is unsupported ("no-*"). */
   const carriedBy: Partial<Record<ProvisionTarget, "inspect" | "rescue">> = { inspect: "inspect", rescue: "rescue" }
 
   const provision = (ref: string, target: ProvisionTarget, options: { preserveEphemeral?: boolean }, actor: string) =>
     Effect.gen(function* () {
       const node = yield* resolve(ref)
       const slot = carriedBy[target]
-      const chosen = slot === undefined ? undefined : interfacesOf(node)[slot]
-      if (chosen !== undefined && chosen.startsWith("no-")) {
-        return yield* Effect.fail(new InvalidInput({ reason: `Node ${node.nodeId} can not ${target}: its ${slot}_interface is ${chosen}.` }))
+      const hw = slot === undefined ? undefined : registry.resolve(node)
+      if (slot !== undefined && hw !== undefined && E.isRight(hw) && hw.right[slot].unsupported) {
+        return yield* Effect.fail(new InvalidInput({ reason: `Node ${node.nodeId} can not ${target}: its ${slot}_interface is ${hw.right[slot].name}.` }))
       }
       if (options.preserveEphemeral && target !== "rebuild") {
         return yield* Effect.fail(new InvalidInput({ reason: "preserve_ephemeral applies to rebuild only." }))
