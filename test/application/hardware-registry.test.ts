@@ -56,6 +56,8 @@ test("registration refuses two interfaces of one name in a slot, and a type nami
 
 test("ipmi: properties with what is required and secret, values refused at enroll, what validate reports", () => {
   const r = makeRegistry([notSupported, pxeAndIscsi, ipmi()])
+  const listed = r.properties("ipmi").map((p) => p.name)
+  assert.deepEqual(listed, [...new Set(listed)], "a setting two interfaces share is listed once")
   const props = new Map(r.properties("ipmi").map((p) => [p.name, p]))
   assert.equal(props.get("ipmi_address")?.required, true)
   assert.equal(props.get("ipmi_password")?.secret, true)

@@ -90,7 +90,11 @@ export const makeRegistry = (vendors: ReadonlyArray<Vendor>, enabled: EnabledHar
     supported,
     choose,
     resolve: (node) => interfacesOf(node.driver, node.interfaces),
-    properties: (driver) => declaredBy(driver, {}).flatMap((i) => i.properties.map((p) => ({ ...p, slot: i.slot }))),
+    // Interfaces of one vendor may share settings (ipmitool's power and management): each once, with its first slot.
+    properties: (driver) => {
+      const seen = new Set<string>()
+      return declaredBy(driver, {}).flatMap((i) => i.properties.filter((p) => !seen.has(p.name) && seen.add(p.name)).map((p) => ({ ...p, slot: i.slot })))
+    },
     secretFields: (driver, chosen) =>
       new Set(declaredBy(driver, chosen).flatMap((i) => i.properties.filter((p) => p.secret).map((p) => p.name))),
     checkInfo: (driver, chosen, info) => {
