@@ -34,7 +34,11 @@ export const certifyCommand: Command = {
       if (registry.hardwareType(driver) === undefined) {
         throw new UsageError(`no hardware type "${driver}"; registered: ${registry.hardwareTypes.map((t) => t.name).join(", ")}`)
       }
-      const names = registry.properties(driver).filter((p) => p.slot === "power").map((p) => p.name)
+      const probe = { ...initialState(randomUUID() as Uuid), driver }
+      const hw = registry.resolve(probe)
+      if (E.isLeft(hw)) throw new UsageError(hw.left)
+      // The settings the flags fill are the ones the type's power interface reads.
+      const names = hw.right.power.properties.map((p) => p.name)
       const info: Record<string, string> = {}
       const fill = (flag: string, setting: BmcSetting, value: string | undefined) => {
         if (value === undefined) return
@@ -52,9 +56,7 @@ export const certifyCommand: Command = {
         if (eq <= 0) throw new UsageError(`--driver-info takes KEY=VALUE, got ${pair}`)
         info[pair.slice(0, eq)] = pair.slice(eq + 1)
       }
-      const node = { ...initialState(randomUUID() as Uuid), driver, driverInfo: info }
-      const hw = registry.resolve(node)
-      if (E.isLeft(hw)) throw new UsageError(hw.left)
+      const node = { ...probe, driverInfo: info }
       env.note(`certifying ${driver}: power ${hw.right.power.name}, management ${hw.right.management.name}${args.flags.has("allow-power") ? "" : " (power checks skipped: --allow-power)"}`)
       const results = await Effect.runPromise(Effect.provide(
         certify({ power: hw.right.power, management: hw.right.management, node }, { allowPower: args.flags.has("allow-power") }),
