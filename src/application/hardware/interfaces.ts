@@ -6,6 +6,7 @@ import type { InterfaceSlot, NodeState } from "../../domain/index.ts"
 import type {
   BlockWriter, BootConfigurator, BootDevice, ChassisPower, DeployRamdisk, ImageStore, Secrets,
 } from "../../ports/index.ts"
+import type { StepSpec } from "./steps.ts"
 
 export interface PropertySpec {
   readonly name: string
@@ -33,6 +34,8 @@ export interface InterfaceBase<S extends InterfaceSlot> {
   readonly validate?: (node: NodeState) => string | null
   /** A "no-*" interface: the slot is left unfilled, and what it would carry out is refused. */
   readonly unsupported?: true
+  /** Cleaning steps it offers ("<slot>.<name>"); see steps.ts. */
+  readonly steps?: ReadonlyArray<StepSpec>
 }
 
 export interface PowerInterface extends InterfaceBase<"power"> {
