@@ -17,6 +17,10 @@ export interface Command {
   /** Words that select it, e.g. ["node", "list"]. */
   readonly words: ReadonlyArray<string>
   readonly usage: string
+  /** One or two sentences for `ironledger COMMAND --help` (a test requires it of every command). */
+  readonly description?: string
+  /** Command lines without the leading "ironledger", shown under --help (a test requires some). */
+  readonly examples?: ReadonlyArray<string>
   readonly options: OptionSpec
   readonly run: (args: Parsed, env: Env) => Promise<void>
 }
