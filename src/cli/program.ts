@@ -20,6 +20,9 @@ const groupDescriptions: Record<string, string> = {
 const examplesText = (examples: ReadonlyArray<string>) =>
   examples.length === 0 ? "" : `\nExamples:\n${examples.map((e) => `  $ ironledger ${e}`).join("\n")}\n`
 
+/** The command list under `ironledger --help` shows each description's first sentence. */
+const firstSentence = (text: string) => /^.*?[.!?](?=\s|$)/.exec(text)?.[0] ?? text
+
 const tokenOf = (file: string | undefined): string | undefined => {
   if (file !== undefined) {
     try {
@@ -75,6 +78,7 @@ export const buildProgram = (commands: ReadonlyArray<Command>, running: Running 
     const name = c.words[c.words.length - 1]!
     const leaf = parent.command(name)
       .description(c.description ?? "")
+      .summary(firstSentence(c.description ?? ""))
       .usage(c.usage.startsWith(c.words.join(" ")) ? c.usage.slice(c.words.join(" ").length).trim() : c.usage)
       .argument("[args...]")
       .addHelpText("after", examplesText(c.examples ?? []))

@@ -56,6 +56,8 @@ const fromApi = (d: Record<string, unknown>): Row => ({
 const history: Command = {
   words: ["history"],
   usage: "history NODE [--since T] [--until T] [--type TYPE]... [--actor A] [--hide-noise] [--db FILE | --db postgres://...]",
+  description: "A node's history: every event with when, who, the state it left and how long the step took; through the API, or from the log file with --db.",
+  examples: ["history rack1-07", "history rack1-07 --since 2026-01-31T00:00:00Z --type DeployDone,DeployFailed", "history rack1-07 --db ironledger.db --hide-noise --json"],
   options: { db: "string", ...historyFilterOptions },
   run: async (args, env) => {
     const node = positional(args, 0, "NODE")
@@ -81,6 +83,8 @@ const stateColumns = [
 const state: Command = {
   words: ["state"],
   usage: "state NODE --at TIMESTAMP [--db FILE | --db postgres://...]",
+  description: "A node as it was at an instant, folded from its history.",
+  examples: ["state rack1-07 --at 2026-01-31T12:00:00Z", "state rack1-07 --at 2026-01-31T12:00:00Z --db ironledger.db --json"],
   options: { at: "string", db: "string" },
   run: async (args, env) => {
     const node = positional(args, 0, "NODE")
@@ -108,6 +112,8 @@ const state: Command = {
 const replayCommand: Command = {
   words: ["replay"],
   usage: "replay --db FILE|postgres://...",
+  description: "Replay the whole log from the file (no service) and count the nodes by state: a check that every event still folds.",
+  examples: ["replay --db ironledger.db", "replay --db postgres://ironledger@db/ironledger --json"],
   options: { db: "string" },
   run: async (args, env) => {
     noMorePositionals(args, 0)

@@ -22,6 +22,8 @@ export class CertificationFailed extends Error {}
 export const certifyCommand: Command = {
   words: ["certify"],
   usage: "certify --driver NAME --bmc HOST [--port N] [--username U] [--password-file F] [--driver-info K=V]... [--allow-power]",
+  description: "Run the contract checks of a hardware type's power and management interfaces against a real BMC; exits non-zero when a check fails.",
+  examples: ["certify --driver ipmi --bmc 10.0.0.7 --username admin --password-file bmc.pass", "certify --driver ipmi --bmc 10.0.0.7 --password-file bmc.pass --allow-power --json"],
   options: { driver: "string", bmc: "string", port: "string", username: "string", "password-file": "string", "driver-info": "list", "allow-power": "flag" },
   run: async (args, env) => {
     noMorePositionals(args, 0)

@@ -32,6 +32,8 @@ const required = (raw: string | undefined, name: string): string => {
 export const conductorCommand: Command = {
   words: ["conductor"],
   usage: "conductor --db FILE | --store sqlite:FILE|postgres://... [--state-dir DIR] [--key-file FILE] --name NAME [--api-url URL] [--lease-ttl MS] [--sweep MS] [--deploy-callback-timeout SECONDS] [--max-deploys N]",
+  description: "Run a conductor without an API beside `serve --no-conductor`: it drives nodes of the shared log, one conductor per node at a time (leases).",
+  examples: ["conductor --db ironledger.db --name c2 --api-url http://127.0.0.1:6385", "conductor --store postgres://ironledger@db/ironledger --state-dir /var/lib/ironledger --name rack-b"],
   options: {
     db: "string", store: "string", "state-dir": "string", "key-file": "string", name: "string", "api-url": "string", "lease-ttl": "string", sweep: "string",
     "deploy-callback-timeout": "string", "max-deploys": "string",

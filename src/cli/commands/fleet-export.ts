@@ -30,6 +30,8 @@ const instant = (raw: string | undefined, name: string): string | undefined => {
 const fleet: Command = {
   words: ["fleet"],
   usage: "fleet [--at TIMESTAMP] [--db FILE]",
+  description: "The fleet at an instant (now by default): node counts by state and every node's state, power, maintenance and instance.",
+  examples: ["fleet", "fleet --at 2026-01-31T12:00:00Z --json", "fleet --at 2026-01-31T12:00:00Z --db ironledger.db"],
   options: { at: "string", db: "string" },
   run: async (args, env) => {
     noMorePositionals(args, 0)
@@ -124,6 +126,8 @@ export const exportLog = async (db: string, options: ExportOptions, sink: Writab
 const exportCommand: Command = {
   words: ["export"],
   usage: "export --db FILE --format jsonl|csv [--node NODE] [--since TIMESTAMP] [--out FILE]",
+  description: "Stream the log (all of it, a node's, or since an instant) as JSON lines or CSV, each event with its hash, for other tools.",
+  examples: ["export --db ironledger.db --format jsonl --out log.jsonl", "export --db ironledger.db --format csv --node rack1-07 --since 2026-01-01T00:00:00Z | head"],
   options: { db: "string", format: "string", node: "string", since: "string", out: "string" },
   run: async (args) => {
     noMorePositionals(args, 0)

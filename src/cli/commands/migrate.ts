@@ -16,6 +16,8 @@ const open = async (address: StoreAddress, scope: Scope.Scope) =>
 export const migrateCommand: Command = {
   words: ["migrate"],
   usage: "migrate --from sqlite:FILE|postgres://... --to sqlite:FILE|postgres://...",
+  description: "Copy the log to another store (typically SQLite to PostgreSQL) and verify the copy event by event; run it with no service writing.",
+  examples: ["migrate --from sqlite:ironledger.db --to postgres://ironledger@db/ironledger"],
   options: { from: "string", to: "string" },
   run: async (args, env) => {
     noMorePositionals(args, 0)

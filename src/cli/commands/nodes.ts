@@ -27,6 +27,8 @@ const typed = (pairs: Record<string, string>): Record<string, unknown> =>
 const enroll: Command = {
   words: ["node", "enroll"],
   usage: "node enroll --driver TYPE (ipmi, fake-hardware, sim, ...: see driver list in the API) [--name NAME] [--uuid UUID] [--driver-info K=V]... [--secrets-file FILE] [--property K=V]... [--instance-info K=V]... [--extra K=V]...",
+  description: "Enroll a node (it starts in enroll). BMC passwords go in a --secrets-file, never on the command line.",
+  examples: ["node enroll --driver fake-hardware --name lab-01", "node enroll --driver ipmi --name rack1-07 --driver-info ipmi_address=10.0.0.7 --secrets-file rack1-07.secrets --property cpus=8"],
   options: {
     driver: "string", name: "string", uuid: "string", "driver-info": "list", "secrets-file": "string",
     property: "list", "instance-info": "list", extra: "list",
@@ -51,6 +53,8 @@ const enroll: Command = {
 const list: Command = {
   words: ["node", "list"],
   usage: "node list [--provision-state S] [--maintenance true|false] [--driver D] [--associated true|false] [--limit N] [--long]",
+  description: "List nodes, optionally only those in a provision state, in maintenance, of a driver or with an instance.",
+  examples: ["node list", "node list --provision-state active --long", "node list --maintenance true --json"],
   options: { "provision-state": "string", maintenance: "string", driver: "string", associated: "string", limit: "string", long: "flag" },
   run: async (args, env) => {
     noMorePositionals(args, 0)
@@ -83,6 +87,8 @@ export const collect = async (env: Env, path: string, q: URLSearchParams, key: s
 const show: Command = {
   words: ["node", "show"],
   usage: "node show NODE [--fields F1,F2]",
+  description: "Show one node (by name or UUID), every field or only some.",
+  examples: ["node show rack1-07", "node show rack1-07 --fields provision_state,power_state --json"],
   options: { fields: "string" },
   run: async (args, env) => {
     const node = positional(args, 0, "NODE")
@@ -98,6 +104,8 @@ const patchOf = (field: string, pairs: Record<string, unknown>) =>
 const set: Command = {
   words: ["node", "set"],
   usage: "node set NODE [--name NAME] [--driver D] [--driver-info K=V]... [--secrets-file FILE] [--property K=V]... [--instance-info K=V]... [--extra K=V]...",
+  description: "Change a node's name, driver, driver_info, properties, instance_info or extra.",
+  examples: ["node set rack1-07 --property memory_mb=65536 --extra rack=r1", "node set rack1-07 --secrets-file rack1-07.secrets"],
   options: {
     name: "string", driver: "string", "driver-info": "list", "secrets-file": "string",
     property: "list", "instance-info": "list", extra: "list",
@@ -121,6 +129,8 @@ const set: Command = {
 const unset: Command = {
   words: ["node", "unset"],
   usage: "node unset NODE [--name] [--driver-info KEY]... [--property KEY]... [--instance-info KEY]... [--extra KEY]...",
+  description: "Remove a node's name or keys of its driver_info, properties, instance_info or extra.",
+  examples: ["node unset rack1-07 --extra rack", "node unset rack1-07 --name"],
   options: { name: "flag", "driver-info": "list", property: "list", "instance-info": "list", extra: "list" },
   run: async (args, env) => {
     const node = positional(args, 0, "NODE")
@@ -142,6 +152,8 @@ const unset: Command = {
 const remove: Command = {
   words: ["node", "delete"],
   usage: "node delete NODE...",
+  description: "Delete nodes (and their ports); their history stays in the log.",
+  examples: ["node delete rack1-07", "node delete lab-01 lab-02 --json"],
   options: {},
   run: async (args, env) => {
     positional(args, 0, "NODE")
@@ -155,6 +167,8 @@ const remove: Command = {
 const validate: Command = {
   words: ["node", "validate"],
   usage: "node validate NODE",
+  description: "Check each of a node's interfaces (power, management, boot, deploy, ...) and say what is missing.",
+  examples: ["node validate rack1-07", "node validate rack1-07 --json"],
   options: {},
   run: async (args, env) => {
     const node = positional(args, 0, "NODE")

@@ -10,6 +10,8 @@ type Doc = Record<string, unknown>
 const add: Command = {
   words: ["port", "add"],
   usage: "port add MAC --node NODE",
+  description: "Add a port (a MAC address the node boots from) to a node, given by name or UUID.",
+  examples: ["port add 52:54:00:12:34:56 --node rack1-07"],
   options: { node: "string" },
   run: async (args, env) => {
     const mac = positional(args, 0, "MAC")
@@ -25,6 +27,8 @@ const add: Command = {
 const list: Command = {
   words: ["port", "list"],
   usage: "port list [--node NODE] [--address MAC]",
+  description: "List ports, all or a node's, or find one by MAC address.",
+  examples: ["port list --node rack1-07", "port list --address 52:54:00:12:34:56 --json"],
   options: { node: "string", address: "string" },
   run: async (args, env) => {
     noMorePositionals(args, 0)
@@ -39,6 +43,8 @@ const list: Command = {
 const show: Command = {
   words: ["port", "show"],
   usage: "port show PORT",
+  description: "Show one port by UUID.",
+  examples: ["port show 5f0c3b1e-3a55-4c8e-9f53-2a4de0b6c1aa"],
   options: {},
   run: async (args, env) => {
     const port = positional(args, 0, "PORT")
@@ -50,6 +56,8 @@ const show: Command = {
 const remove: Command = {
   words: ["port", "delete"],
   usage: "port delete PORT...",
+  description: "Delete ports by UUID.",
+  examples: ["port delete 5f0c3b1e-3a55-4c8e-9f53-2a4de0b6c1aa"],
   options: {},
   run: async (args, env) => {
     positional(args, 0, "PORT")

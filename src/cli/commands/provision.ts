@@ -12,20 +12,21 @@ interface Verb {
   readonly target: string
   /** The stable state a successful run ends in; null when it depends on where the node was. */
   readonly reaches: string | null
+  readonly description: string
 }
 
 const verbs: ReadonlyArray<Verb> = [
-  { word: "manage", target: "manage", reaches: "manageable" },
-  { word: "provide", target: "provide", reaches: "available" },
-  { word: "deploy", target: "active", reaches: "active" },
-  { word: "undeploy", target: "deleted", reaches: "available" },
-  { word: "rebuild", target: "rebuild", reaches: "active" },
-  { word: "abort", target: "abort", reaches: null },
-  { word: "inspect", target: "inspect", reaches: "manageable" },
-  { word: "clean", target: "clean", reaches: "manageable" },
-  { word: "rescue", target: "rescue", reaches: "rescue" },
-  { word: "unrescue", target: "unrescue", reaches: "active" },
-  { word: "adopt", target: "adopt", reaches: "active" },
+  { word: "manage", target: "manage", reaches: "manageable", description: "Take an enrolled node under management: its BMC settings are verified (enroll -> verifying -> manageable)." },
+  { word: "provide", target: "provide", reaches: "available", description: "Make a manageable node available for deployment, cleaning it first when automated cleaning is on." },
+  { word: "deploy", target: "active", reaches: "active", description: "Write an image to an available node and boot it (available -> deploying -> wait call-back -> active), with the image given by --image or set before." },
+  { word: "undeploy", target: "deleted", reaches: "available", description: "Tear down a deployed node: power off, clean, back to available." },
+  { word: "rebuild", target: "rebuild", reaches: "active", description: "Deploy an active node again, with its image or a new one given by --image." },
+  { word: "abort", target: "abort", reaches: null, description: "Stop what a node is waiting for (wait call-back, clean wait, ...); it ends in the matching failed state." },
+  { word: "inspect", target: "inspect", reaches: "manageable", description: "Inspect a manageable node's hardware (CPUs, memory, disks, NICs) through its inspect interface." },
+  { word: "clean", target: "clean", reaches: "manageable", description: "Clean a manageable node by hand (erase the disk's metadata)." },
+  { word: "rescue", target: "rescue", reaches: "rescue", description: "Boot an active node into the rescue ramdisk, reachable with the password in --rescue-password-file." },
+  { word: "unrescue", target: "unrescue", reaches: "active", description: "Bring a rescued node back to its deployed OS." },
+  { word: "adopt", target: "adopt", reaches: "active", description: "Take a node that already runs a workload under management as active, without deploying it." },
 ]
 
 /** deploy/rebuild may set the image first, so one command does what `node set` + `deploy` would. */
@@ -65,6 +66,12 @@ const provisionCommand = (verb: Verb): Command => {
       (deploying ? " [--image SRC [--kernel SRC --ramdisk SRC]] [--root-gb N] [--swap-mb N] [--ephemeral-gb N]" : "") +
       (verb.word === "rebuild" ? " [--preserve-ephemeral]" : "") +
       (verb.word === "rescue" ? " --rescue-password-file FILE" : ""),
+    description: `${verb.description} With --wait, it follows the node until it settles, showing each state and the time left.`,
+    examples: [
+      `${verb.word} rack1-07${verb.word === "rescue" ? " --rescue-password-file rescue.pass" : ""}`,
+      verb.word === "deploy" ? "deploy rack1-07 --image http://images.lab/debian-12.qcow2 --wait 1800"
+        : `${verb.word} rack1-07${verb.word === "rescue" ? " --rescue-password-file rescue.pass" : ""} --wait 600 --json`,
+    ],
     options: {
       wait: "optional-number",
       ...(deploying ? { image: "string", kernel: "string", ramdisk: "string", "root-gb": "string", "swap-mb": "string", "ephemeral-gb": "string" } : {}),
@@ -94,6 +101,8 @@ const powerTargets: Record<string, string> = { on: "power on", off: "power off",
 const power: Command = {
   words: ["power"],
   usage: "power on|off|reboot|soft-off NODE",
+  description: "Power a node on or off, reboot it, or ask its OS to shut down (soft-off).",
+  examples: ["power off rack1-07", "power reboot rack1-07 --json"],
   options: {},
   run: async (args, env) => {
     const action = positional(args, 0, "on|off|reboot|soft-off")
@@ -109,6 +118,8 @@ const power: Command = {
 const maintenance: Command = {
   words: ["maintenance"],
   usage: "maintenance set NODE [--reason TEXT] | maintenance unset NODE",
+  description: "Put a node in maintenance (the conductor leaves it alone) with a reason, or take it out.",
+  examples: ["maintenance set rack1-07 --reason \"fan replaced\"", "maintenance unset rack1-07"],
   options: { reason: "string" },
   run: async (args, env) => {
     const action = positional(args, 0, "set|unset")

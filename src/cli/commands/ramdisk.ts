@@ -13,6 +13,8 @@ import { noMorePositionals, type Command } from "../command.ts"
 export const ramdiskBuildCommand: Command = {
   words: ["ramdisk", "build"],
   usage: "ramdisk build [--out DIR] [--cache DIR] [--db FILE] [--state-dir DIR]   (deploy kernel + initramfs from Debian packages)",
+  description: "Build the deploy kernel and initramfs from Debian packages and register them as the default deploy images of the state directory.",
+  examples: ["ramdisk build --db ironledger.db", "ramdisk build --out ./deploy-images --json"],
   options: { out: "string", cache: "string", db: "string", "state-dir": "string" },
   run: async (args, env) => {
     noMorePositionals(args, 0)

@@ -17,6 +17,8 @@ const intOption = (raw: string | undefined, name: string, fallback: number, min:
 export const serveCommand: Command = {
   words: ["serve"],
   usage: "serve [--db FILE | --store sqlite:FILE|postgres://...] [--key-file FILE] [--state-dir DIR] [--port N] [--host H] [--sim N] [--deploy-callback-timeout SECONDS] [--no-conductor] [--tokens FILE] [--access-log] [--notary-key FILE] [--notary-interval SECONDS] [--hardware-types A,B] [--no-automated-clean] [--vms N]",
+  description: "Run the service: the Ironic-compatible API and the conductor over the log (a SQLite file, or PostgreSQL), until SIGINT/SIGTERM.",
+  examples: ["serve --db ironledger.db --port 6385", "serve --db lab.db --sim 4 --deploy-callback-timeout 600", "serve --store postgres://ironledger@db/ironledger --tokens tokens.json"],
   options: {
     db: "string", store: "string", "key-file": "string", "state-dir": "string", port: "string", host: "string", sim: "string",
     "deploy-callback-timeout": "string", "no-conductor": "flag", tokens: "string", "access-log": "flag",

@@ -85,6 +85,8 @@ export const exportCheckpoints = (db: string): string => {
 const verify: Command = {
   words: ["verify"],
   usage: "verify --db FILE [--checkpoints FILE] [--public-key FILE] [--against EXPORT.jsonl]",
+  description: "Check the log file offline: every stream's hash chain and the notary's checkpoints; names the first event changed, removed, inserted or reordered.",
+  examples: ["verify --db ironledger.db", "verify --db copy.db --checkpoints checkpoints.jsonl --public-key notary.pub --json"],
   options: { db: "string", checkpoints: "string", "public-key": "string", against: "string" },
   run: async (args, env) => {
     noMorePositionals(args, 0)
@@ -106,6 +108,8 @@ const verify: Command = {
 const checkpoints: Command = {
   words: ["checkpoints"],
   usage: "checkpoints --db FILE [--out FILE]",
+  description: "Export the notary's checkpoints of the log as JSON lines, to keep away from the store (for verify --checkpoints).",
+  examples: ["checkpoints --db ironledger.db --out checkpoints.jsonl", "checkpoints --db ironledger.db --json"],
   options: { db: "string", out: "string" },
   run: async (args, env) => {
     noMorePositionals(args, 0)
