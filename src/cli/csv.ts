@@ -11,6 +11,7 @@
 // cpus, memory_mb, local_gb, cpu_arch (properties), and free-form driver_info.KEY, properties.KEY,
 // instance_info.KEY, extra.KEY. Empty cells are left out. Lines starting with # and blank lines are
 // skipped. Fields may be quoted ("a,b"; "" for a quote). Every row is checked before any is applied.
+import { CsvError, parse } from "csv-parse/sync"
 import * as E from "fp-ts/lib/Either.js"
 import { Driver, NodeName, PortNumber, parseMac, parseUuid } from "../domain/index.ts"
 import type { BmcSetting } from "./bmc-settings.ts"
@@ -42,44 +43,47 @@ interface RawRecord {
   readonly cells: ReadonlyArray<string>
 }
 
-/** RFC 4180 records; a quoted field may hold commas, quotes ("") and line breaks. */
+const lineBreaks = /\r\n|\r|\n/g
+const countLineBreaks = (text: string) => text.match(lineBreaks)?.length ?? 0
+
+/** The line a record starts on, for an error in the record csv-parse could not finish. */
+const startLineOfUnfinished = (src: string, bytesOfFinishedRecords: number): number => {
+  const done = Buffer.from(src).subarray(0, bytesOfFinishedRecords).toString()
+  const rest = src.slice(done.length)
+  const skipped = /^[\r\n]*/.exec(rest)![0]
+  return 1 + countLineBreaks(done) + countLineBreaks(skipped)
+}
+
+const parserMessages: Record<string, string> = {
+  INVALID_OPENING_QUOTE: "a quote in the middle of an unquoted field",
+  CSV_INVALID_CLOSING_QUOTE: "text after the closing quote of a quoted field",
+  CSV_QUOTE_NOT_CLOSED: "a quoted field is not closed",
+}
+
+/** RFC 4180 records, read by csv-parse (ADR 0068); a quoted field may hold commas, quotes ("") and line breaks. */
 export const parseCsvRecords = (text: string): E.Either<RowError, ReadonlyArray<RawRecord>> => {
-  const records: Array<RawRecord> = []
-  let line = 1
-  let i = 0
   const src = text.replace(/^\uFEFF/, "")
-  while (i < src.length) {
-    const startLine = line
-    const cells: Array<string> = []
-    let cell = ""
-    let quoted = false
-    let atCellStart = true
-    for (; i < src.length; i++) {
-      const c = src[i]!
-      if (quoted) {
-        if (c === '"' && src[i + 1] === '"') { cell += '"'; i++ }
-        else if (c === '"') quoted = false
-        else { if (c === "\n") line++; cell += c }
-        continue
-      }
-      if (c === '"' && atCellStart) { quoted = true; atCellStart = false; continue }
-      if (c === ",") { cells.push(cell); cell = ""; atCellStart = true; continue }
-      if (c === "\n" || c === "\r") {
-        if (c === "\r" && src[i + 1] === "\n") i++
-        i++
-        line++
-        break
-      }
-      if (c === '"') return E.left({ line, message: "a quote in the middle of an unquoted field" })
-      cell += c
-      atCellStart = false
-    }
-    if (quoted) return E.left({ line: startLine, message: "a quoted field is not closed" })
-    cells.push(cell)
-    const blank = cells.length === 1 && cells[0]!.trim() === ""
-    if (!blank && !cells[0]!.trimStart().startsWith("#")) records.push({ line: startLine, cells })
+  let parsed: Array<{ record: Array<string>; info: { lines: number } }>
+  try {
+    parsed = parse(src, {
+      comment: "#", comment_no_infix: true, skip_empty_lines: true, relax_column_count: true, info: true,
+      // Files edited on several systems mix line ends.
+      record_delimiter: ["\r\n", "\n", "\r"],
+    }) as unknown as typeof parsed
+  } catch (e) {
+    if (!(e instanceof CsvError)) throw e
+    const at = e as CsvError & { lines?: number; bytes_records?: number }
+    const line = e.code === "CSV_QUOTE_NOT_CLOSED" && at.bytes_records !== undefined
+      ? startLineOfUnfinished(src, at.bytes_records) : at.lines ?? 1
+    return E.left({ line, message: parserMessages[e.code] ?? e.message })
   }
-  return E.right(records)
+  // info.lines is the line a record ends on; only its quoted fields can span lines.
+  const records = parsed.map(({ record, info }) => ({
+    line: info.lines - record.reduce((n, cell) => n + countLineBreaks(cell), 0),
+    cells: record,
+  }))
+  const blank = (cells: ReadonlyArray<string>) => cells.length === 1 && cells[0]!.trim() === ""
+  return E.right(records.filter((r) => !blank(r.cells) && !r.cells[0]!.trimStart().startsWith("#")))
 }
 
 const driverInfoColumns: Record<string, string> = {
