@@ -129,11 +129,13 @@ const exportCommand: Command = {
   description: "Stream the log (all of it, a node's, or since an instant) as JSON lines or CSV, each event with its hash, for other tools.",
   examples: ["export --db ironledger.db --format jsonl --out log.jsonl", "export --db ironledger.db --format csv --node rack1-07 --since 2026-01-01T00:00:00Z | head"],
   options: { db: "string", format: "string", node: "string", since: "string", out: "string" },
-  run: async (args) => {
+  run: async (args, env) => {
     noMorePositionals(args, 0)
     const db = args.strings["db"]
     if (db === undefined) throw new UsageError("export reads the log directly: --db FILE is required")
     const format = args.strings["format"] ?? "jsonl"
+    // Its output is the log itself: --json is the jsonl format.
+    if (env.out.json && format !== "jsonl") throw new UsageError("--json writes JSON lines: leave out --format csv, or --json")
     if (format !== "jsonl" && format !== "csv") throw new UsageError(`--format is jsonl or csv, not "${format}"`)
     const since = instant(args.strings["since"], "since")
     const node = args.strings["node"]

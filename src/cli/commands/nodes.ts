@@ -157,10 +157,13 @@ const remove: Command = {
   options: {},
   run: async (args, env) => {
     positional(args, 0, "NODE")
+    const deleted: Array<{ node: string; deleted: true }> = []
     for (const node of args.positionals) {
       await env.client().request("DELETE", `/v1/nodes/${enc(node)}`)
-      env.note(`Deleted node ${node}`)
+      deleted.push({ node, deleted: true })
+      if (!env.out.json) env.note(`Deleted node ${node}`)
     }
+    if (env.out.json) env.out.write(`${JSON.stringify(deleted, null, 2)}\n`)
   },
 }
 

@@ -61,10 +61,13 @@ const remove: Command = {
   options: {},
   run: async (args, env) => {
     positional(args, 0, "PORT")
+    const deleted: Array<{ port: string; deleted: true }> = []
     for (const port of args.positionals) {
       await env.client().request("DELETE", `/v1/ports/${enc(port)}`)
-      env.note(`Deleted port ${port}`)
+      deleted.push({ port, deleted: true })
+      if (!env.out.json) env.note(`Deleted port ${port}`)
     }
+    if (env.out.json) env.out.write(`${JSON.stringify(deleted, null, 2)}\n`)
   },
 }
 

@@ -89,6 +89,9 @@ const provisionCommand = (verb: Verb): Command => {
         const final = await waitFor(env, node, verb.reaches, args.numbers["wait"] ?? 0)
         if (env.out.json) record(env.out, final)
         else env.note(`${node} is ${final["provision_state"]}`)
+      } else if (env.out.json) {
+        // For scripts: where the node is now and where it is heading.
+        record(env.out, await env.client().get(`/v1/nodes/${enc(node)}?fields=uuid,name,provision_state,target_provision_state`))
       } else {
         env.note(`${verb.word} requested for ${node}`)
       }
@@ -111,7 +114,8 @@ const power: Command = {
     const target = powerTargets[action]
     if (target === undefined) throw new UsageError(`power takes on, off, reboot or soft-off, not "${action}"`)
     await env.client().request("PUT", `/v1/nodes/${enc(node)}/states/power`, { target })
-    env.note(`power ${action} requested for ${node}`)
+    if (env.out.json) record(env.out, await env.client().get(`/v1/nodes/${enc(node)}?fields=uuid,name,power_state,target_power_state`))
+    else env.note(`power ${action} requested for ${node}`)
   },
 }
 
@@ -133,7 +137,8 @@ const maintenance: Command = {
     } else {
       throw new UsageError(`maintenance takes set or unset, not "${action}"`)
     }
-    env.note(`maintenance ${action === "set" ? "on" : "off"} for ${node}`)
+    if (env.out.json) record(env.out, await env.client().get(`/v1/nodes/${enc(node)}?fields=uuid,name,maintenance,maintenance_reason`))
+    else env.note(`maintenance ${action === "set" ? "on" : "off"} for ${node}`)
   },
 }
 

@@ -115,8 +115,12 @@ const checkpoints: Command = {
     noMorePositionals(args, 0)
     const lines = exportCheckpoints(requireDb(args.strings["db"], "checkpoints"))
     const out = args.strings["out"]
-    if (out === undefined) env.out.write(lines)
-    else writeFileSync(out, lines)
+    // The checkpoints are JSON lines already; with --out, --json says what was written.
+    if (out === undefined) return env.out.write(lines)
+    writeFileSync(out, lines)
+    const count = lines.split("\n").filter((l) => l !== "").length
+    if (env.out.json) env.out.write(`${JSON.stringify({ out, checkpoints: count })}\n`)
+    else env.note(`wrote ${count} checkpoint${count === 1 ? "" : "s"} to ${out}`)
   },
 }
 
