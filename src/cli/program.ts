@@ -100,7 +100,10 @@ export const buildProgram = (commands: ReadonlyArray<Command>, running: Running 
 }
 
 /** A reader that went away (`| head`) has what it wanted: stop quietly, never with a stack trace. */
+let pipesWatched = false
 const quietOnClosedPipe = () => {
+  if (pipesWatched) return
+  pipesWatched = true
   for (const stream of [process.stdout, process.stderr]) {
     stream.on("error", (e: NodeJS.ErrnoException) => {
       if (e.code === "EPIPE") process.exit(process.exitCode ?? 0)
