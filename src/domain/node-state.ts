@@ -187,7 +187,11 @@ const applyFacts = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
     case "PowerActionFailed": d.targetPowerState = null; d.lastError = event.data.error; return
     case "WaitTimedOut": d.lastError = `timed out waiting for the ramdisk (deadline ${event.data.deadline})`; return
     case "ActionQueued": d.queue = [...d.queue, { ...event.data, queuedAt: meta.occurredAt }]; return
-    case "QueuedActionStarted": case "QueuedActionDropped": d.queue = d.queue.filter((q) => q.actionId !== event.data.actionId); return
+    case "QueuedActionStarted": case "QueuedActionDropped": {
+      const at = d.queue.findIndex((q) => q.actionId === event.data.actionId)
+      if (at >= 0) d.queue = [...d.queue.slice(0, at), ...d.queue.slice(at + 1)]
+      return
+    }
     default:
       if ("error" in event.data && typeof event.data.error === "string") d.lastError = event.data.error
   }
