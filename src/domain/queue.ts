@@ -84,12 +84,13 @@ export const decideRequest = (s: NodeState, c: Extract<NodeCommand, { readonly t
       if (E.isRight(now)) return now
     }
   }
+  // An impossible request is refused as such (400) even when the queue is full: trying again would not help.
+  const then = decideExisting(projected(s, decideExisting), command)
+  if (E.isLeft(then)) return E.left(behindQueue(s, then.left))
   if (s.queue.length >= maxQueuedActions) {
     return E.left(domainError("QueueFull", s.nodeId, actionName(c.action), s.provisionState,
       `Node ${s.nodeId} already has ${s.queue.length} actions queued, the most it takes; try again once some are done.`))
   }
-  const then = decideExisting(projected(s, decideExisting), command)
-  if (E.isLeft(then)) return E.left(behindQueue(s, then.left))
   return E.right([{ type: "ActionQueued", data: { actionId: c.actionId, action: c.action } }])
 }
 

@@ -142,9 +142,9 @@ export const predict = (m: NodeModel, c: NodeCommand): Outcome => {
           if (now.kind === "accepted") return now
         }
       }
-      if (m.queue.length >= maxQueue) return refuse(m, "QueueFull", nameOf(c.action))
       const then = predict(projection(m), command)
       if (then.kind === "refused") return { ...then, code: then.code === "InvalidTransition" ? "InvalidTransition" : "InvalidInput" }
+      if (m.queue.length >= maxQueue) return refuse(m, "QueueFull", nameOf(c.action))
       return accept({ ...m, queue: [...m.queue, { actionId: c.actionId, action: c.action }] })
     }
     case "StartQueued": {
