@@ -1,5 +1,5 @@
 // What can be asked of a node. Users, the conductor and the ramdisk all speak through these.
-import type { DeploySpec, Driver, DriverInfo, EventDataOf, HardwareRequest, IscsiTarget, NodeInterfaces, Sealed } from "./events.ts"
+import type { DeploySpec, Driver, DriverInfo, EventDataOf, HardwareRequest, IscsiTarget, NodeInterfaces, QueuedAction, Sealed } from "./events.ts"
 import type { Mac, NodeName, Uuid } from "./values.ts"
 
 export type UserVerb =
@@ -46,11 +46,15 @@ export type NodeCommand =
   | { readonly type: "ReleaseLease"; readonly holder: string }
   /** A command a conductor issues: accepted only while `holder` holds the node's lease at `now`. */
   | { readonly type: "AsConductor"; readonly holder: string; readonly now: string; readonly command: ConductorCommand }
+  /** A user's power or provision request: carried out now, or queued behind the action running (ADR 0050). */
+  | { readonly type: "Request"; readonly actionId: string; readonly action: QueuedAction }
+  /** The conductor starts the node's first queued action once nothing else runs on it. */
+  | { readonly type: "StartQueued" }
 
 /** What a conductor records while driving a node. */
 export type ConductorCommand = Extract<NodeCommand, {
   readonly type: "AwaitCallback" | "TimeOutWait" | "Complete" | "Fail" | "RequestHardware" | "RecordHardware" | "ObservePower"
-    | "IssueRamdiskKey"
+    | "IssueRamdiskKey" | "StartQueued"
 }>
 
 export type HardwareRequestBody = { [K in HardwareRequest]: { readonly type: K; readonly data: EventDataOf<K> } }[HardwareRequest]

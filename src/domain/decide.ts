@@ -3,9 +3,10 @@
 import * as E from "fp-ts/lib/Either.js"
 import type { NodeCommand, UserVerb } from "./commands.ts"
 import { domainError, invalidTransition, type DomainError } from "./errors.ts"
-import { hardwareSteps, type EventType, type HardwareRequest, type HardwareResult, type NodeEvent } from "./events.ts"
-import { next, waitStates, deletableStates, type ProvisionState, type Verb } from "./lifecycle.ts"
+import { hardwareResults, hardwareSteps, type EventType, type HardwareRequest, type HardwareResult, type NodeEvent } from "./events.ts"
+import { next, targetOf, waitStates, deletableStates, type ProvisionState, type Verb } from "./lifecycle.ts"
 import { pendingStep, type NodeState } from "./node-state.ts"
+import { abortClearing, decideRequest, decideStartQueued, dropQueue } from "./queue.ts"
 
 type Decision = E.Either<DomainError, ReadonlyArray<NodeEvent>>
 const ok = (...events: ReadonlyArray<NodeEvent>): Decision => E.right(events)
@@ -65,6 +66,15 @@ const refuse = (s: NodeState, code: DomainError["code"], action: string, message
 const heldByOther = (s: NodeState, holder: string, now: string): boolean =>
   s.lease !== null && s.lease.holder !== holder && Date.parse(s.lease.expiresAt) > Date.parse(now)
 
+const decideProvision = (s: NodeState, c: Extract<NodeCommand, { type: "Provision" }>): Decision => {
+  // Edges out of a running step ("cleaning: manage", "deleting: clean") are the conductor's to take.
+  if (running.has(s.provisionState)) return E.left(invalidTransition(s.nodeId, c.verb, s.provisionState))
+  if (s.maintenance && refusedInMaintenance.has(c.verb)) {
+    return refuse(s, "Conflict", c.verb, `Node ${s.nodeId} is in maintenance; "${c.verb}" is refused until maintenance is cleared.`)
+  }
+  return move(s, c.verb, userVerbs[c.verb], verbEvents[c.verb])
+}
+
 const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }>): Decision => {
   switch (c.type) {
     case "Update": {
@@ -80,7 +90,7 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
       if (!deletableStates.includes(s.provisionState) && !s.maintenance) {
         return refuse(s, "Conflict", "delete", `Node ${s.nodeId} can not be deleted while it is in state "${s.provisionState}" and not in maintenance.`)
       }
-      return ok({ type: "NodeDeleted", data: {} })
+      return ok(...dropQueue(s, "the node was deleted"), { type: "NodeDeleted", data: {} })
     case "AddPort":
       if (s.ports.some((p) => p.mac === c.mac || p.portId === c.portId)) {
         return refuse(s, "AlreadyExists", "add port", `A port with MAC address ${c.mac} already exists.`)
@@ -95,12 +105,9 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
       if (c.on) return ok({ type: "MaintenanceSet", data: { reason: c.reason } })
       return s.maintenance ? ok({ type: "MaintenanceCleared", data: {} }) : none
     case "Provision":
-      // Edges out of a running step ("cleaning: manage", "deleting: clean") are the conductor's to take.
-      if (running.has(s.provisionState)) return E.left(invalidTransition(s.nodeId, c.verb, s.provisionState))
-      if (s.maintenance && refusedInMaintenance.has(c.verb)) {
-        return refuse(s, "Conflict", c.verb, `Node ${s.nodeId} is in maintenance; "${c.verb}" is refused until maintenance is cleared.`)
-      }
-      return move(s, c.verb, userVerbs[c.verb], verbEvents[c.verb])
+      return c.verb === "abort" ? abortClearing(s, decideProvision(s, c)) : decideProvision(s, c)
+    case "Request": return decideRequest(s, c, decideExisting)
+    case "StartQueued": return decideStartQueued(s, decideExisting)
     case "Deploy": {
       const action = c.rebuild ? "rebuild" : "deploy"
       if (s.maintenance) return refuse(s, "Conflict", action, `Node ${s.nodeId} is in maintenance; "${action}" is refused until maintenance is cleared.`)
@@ -148,7 +155,7 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
       if (Date.parse(c.now) < Date.parse(s.waitDeadline)) {
         return refuse(s, "Conflict", "time out", `The wait of node ${s.nodeId} runs until ${s.waitDeadline}.`)
       }
-      return ok({ type: "WaitTimedOut", data: { deadline: s.waitDeadline } })
+      return ok({ type: "WaitTimedOut", data: { deadline: s.waitDeadline } }, ...dropQueue(s, `the action it waited for timed out (deadline ${s.waitDeadline})`))
     case "Complete": {
       const manualClean = s.provisionState === "cleaning" && s.operation?.kind === "manual clean"
       const type = manualClean ? "ManualCleaningDone" : doneEvents[s.provisionState]
@@ -165,7 +172,7 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
     case "Fail": {
       const type = failEvents[s.provisionState]
       if (type === undefined) return E.left(invalidTransition(s.nodeId, "fail", s.provisionState))
-      return ok({ type, data: { error: c.error } } as NodeEvent)
+      return ok({ type, data: { error: c.error } } as NodeEvent, ...dropQueue(s, `the action it waited for failed (${type}: ${c.error})`))
     }
     case "RequestHardware": {
       const { step } = c.request.data
@@ -186,7 +193,9 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
       if (c.result.type === "ImageWritten" && c.result.data.deployId !== s.deploy?.deployId) {
         return refuse(s, "Conflict", c.result.type, `Image written for deploy ${c.result.data.deployId}, not the running one.`)
       }
-      return ok(c.result)
+      // A user's power action failing outside an operation fails what was queued behind it too.
+      const failedAlone = !hardwareResults[c.result.type] && targetOf(s.provisionState) === null
+      return ok(c.result, ...(failedAlone ? dropQueue(s, `the action it waited for failed (${c.result.type}${"error" in c.result.data ? `: ${c.result.data.error}` : ""})`) : []))
     }
     case "ObservePower":
       return c.powerState === s.powerState ? none : ok({ type: "PowerStateObserved", data: { powerState: c.powerState } })

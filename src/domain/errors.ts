@@ -8,6 +8,7 @@ export type DomainErrorCode =
   | "AlreadyExists" // enrolling a node id twice, or a duplicate port
   | "Conflict" // a precondition other than the state (maintenance, pending hardware step)
   | "CallbackRefused" // a ramdisk call-back that does not match the running deploy
+  | "QueueFull" // the node's action queue is at its bound: try again later
 
 export interface DomainError {
   readonly _tag: "DomainError"

@@ -75,6 +75,17 @@ export const DeploySpec = t.type({
 }, "DeploySpec")
 export type DeploySpec = t.TypeOf<typeof DeploySpec>
 
+/** Provision verbs a user may ask for behind a running action (abort is never queued: it acts at once). */
+export const queuedVerbs = ["manage", "provide", "clean", "inspect", "adopt", "undeploy", "rescue", "unrescue"] as const
+
+/** A power or provision request waiting in a node's queue (ADR 0050), as it will be carried out. */
+export const QueuedAction = t.union([
+  t.type({ kind: t.literal("power"), request: literals(["PowerOnRequested", "PowerOffRequested", "RebootRequested", "SoftPowerOffRequested"], "PowerRequest") }),
+  t.type({ kind: t.literal("provision"), verb: literals(queuedVerbs, "QueuedVerb") }),
+  t.type({ kind: t.literal("deploy"), spec: DeploySpec, rebuild: t.boolean }),
+], "QueuedAction")
+export type QueuedAction = t.TypeOf<typeof QueuedAction>
+
 /** The data codec of each event type. Adding an event means adding it here (and to evolve). */
 /** The fields of a node record that enrollment sets and updates change. */
 const nodeFields = {
@@ -182,6 +193,12 @@ export const eventData = {
   RamdiskReleaseRequested: Step,
   RamdiskReleased: Result,
   RamdiskReleaseFailed: Failure,
+
+  // The node's action queue (ADR 0050): a request that arrived while another action ran, its start
+  // (recorded with the action's own first event), or why it was dropped.
+  ActionQueued: t.type({ actionId: t.string, action: QueuedAction }),
+  QueuedActionStarted: t.type({ actionId: t.string }),
+  QueuedActionDropped: t.type({ actionId: t.string, reason: t.string }),
 } as const
 
 export type EventType = keyof typeof eventData

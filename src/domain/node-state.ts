@@ -1,7 +1,7 @@
 // The node aggregate's state and evolve: a pure fold of its events. Projections and decide share it.
 import type { ProvisionState, PowerState, Verb } from "./lifecycle.ts"
 import { next, targetOf } from "./lifecycle.ts"
-import type { DeploySpec, Driver, DriverInfo, EventMeta, IscsiTarget, NodeEvent, NodeInterfaces, Sealed } from "./events.ts"
+import type { DeploySpec, Driver, DriverInfo, EventMeta, IscsiTarget, NodeEvent, NodeInterfaces, QueuedAction, Sealed } from "./events.ts"
 import { hardwareRequests, hardwareResults, type HardwareRequest } from "./events.ts"
 import type { HardwareRequestBody } from "./commands.ts"
 import type { Mac, Uuid } from "./values.ts"
@@ -73,6 +73,14 @@ export interface NodeState {
   readonly createdAt: string
   readonly updatedAt: string
   readonly provisionUpdatedAt: string
+  /** Power and provision requests waiting for the action running now, oldest first (ADR 0050). */
+  readonly queue: ReadonlyArray<QueuedItem>
+}
+
+export interface QueuedItem {
+  readonly actionId: string
+  readonly action: QueuedAction
+  readonly queuedAt: string
 }
 
 /** Which table verb an event applies, if it moves the provision state at all. */
@@ -115,7 +123,7 @@ export const initialState = (nodeId: Uuid): NodeState => ({
   properties: {}, instanceInfo: {}, extra: {}, provisionState: "enroll", targetProvisionState: null,
   powerState: null, targetPowerState: null, maintenance: false, maintenanceReason: null, lastError: null,
   ports: [], deploy: null, waitDeadline: null, pendingSteps: [], operation: null, cleaningRamdisk: null, lease: null, createdAt: "", updatedAt: "",
-  provisionUpdatedAt: "",
+  provisionUpdatedAt: "", queue: [],
 })
 
 type Draft = { -readonly [K in keyof NodeState]: NodeState[K] }
@@ -178,6 +186,12 @@ const applyFacts = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
     case "PowerStateObserved": d.powerState = event.data.powerState; return
     case "PowerActionFailed": d.targetPowerState = null; d.lastError = event.data.error; return
     case "WaitTimedOut": d.lastError = `timed out waiting for the ramdisk (deadline ${event.data.deadline})`; return
+    case "ActionQueued": d.queue = [...d.queue, { ...event.data, queuedAt: meta.occurredAt }]; return
+    case "QueuedActionStarted": case "QueuedActionDropped": {
+      const at = d.queue.findIndex((q) => q.actionId === event.data.actionId)
+      if (at >= 0) d.queue = [...d.queue.slice(0, at), ...d.queue.slice(at + 1)]
+      return
+    }
     default:
       if ("error" in event.data && typeof event.data.error === "string") d.lastError = event.data.error
   }

@@ -2,7 +2,8 @@
 // written from the rules (Ironic's table in lifecycle.ts, read edge by edge) and not from decide.ts.
 import {
   transitions, hardwareDeviceOf,
-  type DomainErrorCode, type Uuid, type Driver, type HardwareRequest, type NodeCommand, type PowerState, type ProvisionState, type Verb,
+  type DomainErrorCode, type Uuid, type Driver, type HardwareRequest, type NodeCommand, type PowerState, type ProvisionState, type QueuedAction,
+  type Verb,
 } from "../../src/domain/index.ts"
 
 export interface NodeModel {
@@ -22,15 +23,18 @@ export interface NodeModel {
   readonly manualClean: boolean
   /** The cleaning ramdisk's key, once issued; `used` once its call-back was accepted. */
   readonly cleaningRamdisk: { readonly used: boolean } | null
+  /** Requests waiting behind the running action, oldest first. */
+  readonly queue: ReadonlyArray<{ readonly actionId: string; readonly action: QueuedAction }>
 }
 
 export const emptyModel: NodeModel = {
   revision: -1, deleted: false, state: "enroll", driver: "fake-hardware", maintenance: false, ports: new Map(),
-  deploy: null, waitDeadline: null, pending: new Map(), power: null, lease: null, manualClean: false, cleaningRamdisk: null,
+  deploy: null, waitDeadline: null, pending: new Map(), power: null, lease: null, manualClean: false, cleaningRamdisk: null, queue: [],
 }
 
 export type Outcome =
-  | { readonly kind: "accepted"; readonly emits: boolean; readonly next: NodeModel }
+  /** `count`: how many events, when more than one. */
+  | { readonly kind: "accepted"; readonly emits: boolean; readonly count?: number; readonly next: NodeModel }
   | { readonly kind: "refused"; readonly code: DomainErrorCode; readonly action: string; readonly state: ProvisionState | "absent" }
 
 /** The table, looked up edge by edge. */
@@ -58,6 +62,44 @@ const along = (m: NodeModel, verb: Verb, action: string, then: (moved: NodeModel
   return to === undefined ? refuse(m, "InvalidTransition", action) : accept(then(moveTo(m, to)))
 }
 
+// The queue's rules (ADR 0050), written from the ADR: what runs, where it will end, what waits.
+
+/** Where each state in which the conductor works (or waits for a ramdisk) ends when all goes well. */
+const endsIn: Partial<Record<ProvisionState, ProvisionState>> = {
+  verifying: "manageable", inspecting: "manageable", "inspect wait": "manageable", adopting: "active",
+  deploying: "active", "wait call-back": "active", unrescuing: "active", rescuing: "rescue", "rescue wait": "rescue",
+  cleaning: "available", "clean wait": "available", deleting: "available",
+}
+export const maxQueue = 32
+const busy = (m: NodeModel) => endsIn[m.state] !== undefined || m.pending.size > 0
+const commandFor = (actionId: string, a: QueuedAction): NodeCommand =>
+  a.kind === "power" ? { type: "RequestHardware", request: { type: a.request, data: { step: `${actionId}:power` } } }
+    : a.kind === "provision" ? { type: "Provision", verb: a.verb } : { type: "Deploy", spec: a.spec, rebuild: a.rebuild }
+const powerNames = { PowerOnRequested: "power on", PowerOffRequested: "power off", RebootRequested: "reboot", SoftPowerOffRequested: "soft power off" }
+const nameOf = (a: QueuedAction) => (a.kind === "power" ? powerNames[a.request] : a.kind === "provision" ? a.verb : a.rebuild ? "rebuild" : "deploy")
+
+/** The node once what runs now has ended well. */
+const settled = (m: NodeModel): NodeModel => {
+  const to = m.manualClean && (m.state === "cleaning" || m.state === "clean wait") ? "manageable" : endsIn[m.state]
+  const done = { ...m, pending: new Map<string, HardwareRequest>() }
+  return to === undefined ? done : { ...done, state: to, waitDeadline: null, deploy: m.state === "deleting" ? null : m.deploy }
+}
+
+/** The node once the running action and every queued one have ended well (one refused by then changes nothing). */
+const projection = (m: NodeModel): NodeModel =>
+  m.queue.reduce((at, q) => {
+    const o = predict(at, commandFor(q.actionId, q.action))
+    return o.kind === "accepted" ? settled(o.next) : at
+  }, settled(m))
+
+/** `n` events; `next` with `base`'s revision moved on by as many. */
+const acceptN = (base: NodeModel, next: NodeModel, n: number): Outcome =>
+  ({ kind: "accepted", emits: true, count: n, next: { ...next, revision: base.revision + n } })
+
+/** An accepted outcome that also drops every queued action. */
+const dropping = (m: NodeModel, o: Outcome): Outcome =>
+  o.kind !== "accepted" || m.queue.length === 0 ? o : acceptN(m, { ...o.next, queue: [] }, (o.emits ? (o.count ?? 1) : 0) + m.queue.length)
+
 export const predict = (m: NodeModel, c: NodeCommand): Outcome => {
   if (c.type === "Enroll") {
     return m.revision >= 0 ? refuse(m, "AlreadyExists", "enroll") : accept({ ...emptyModel, driver: c.driver })
@@ -72,7 +114,7 @@ export const predict = (m: NodeModel, c: NodeCommand): Outcome => {
       return Object.keys(c.changes).length === 0 ? noop(m) : accept({ ...m, driver })
     }
     case "Delete":
-      return deletable.includes(m.state) || m.maintenance ? accept({ ...m, deleted: true }) : refuse(m, "Conflict", "delete")
+      return deletable.includes(m.state) || m.maintenance ? dropping(m, accept({ ...m, deleted: true })) : refuse(m, "Conflict", "delete")
     case "AddPort":
       if (m.ports.has(c.portId) || [...m.ports.values()].includes(c.mac)) return refuse(m, "AlreadyExists", "add port")
       return accept({ ...m, ports: new Map([...m.ports, [c.portId, c.mac]]) })
@@ -85,11 +127,34 @@ export const predict = (m: NodeModel, c: NodeCommand): Outcome => {
     case "SetMaintenance":
       if (c.on) return accept({ ...m, maintenance: true })
       return m.maintenance ? accept({ ...m, maintenance: false }) : noop(m)
-    case "Provision":
-      // Users do not take edges out of states where the conductor is at work.
-      if (m.state.endsWith("ing")) return refuse(m, "InvalidTransition", c.verb)
-      if (m.maintenance && hardwareVerbsInMaintenance.has(c.verb)) return refuse(m, "Conflict", c.verb)
-      return along(m, verbOfUser[c.verb], c.verb, (x) => ({ ...x, manualClean: c.verb === "clean", cleaningRamdisk: null }))
+    case "Provision": {
+      const o = provision(m, c.verb)
+      // Abort drops the queue, whether or not the running action could be aborted.
+      if (c.verb !== "abort" || m.queue.length === 0) return o
+      return o.kind === "accepted" ? dropping(m, o) : acceptN(m, { ...m, queue: [] }, m.queue.length)
+    }
+    case "Request": {
+      const command = commandFor(c.actionId, c.action)
+      if (m.queue.length === 0) {
+        if (!busy(m)) return predict(m, command)
+        if (c.action.kind !== "power" && waits.includes(m.state)) {
+          const now = predict(m, command)
+          if (now.kind === "accepted") return now
+        }
+      }
+      const then = predict(projection(m), command)
+      if (then.kind === "refused") return { ...then, code: then.code === "InvalidTransition" ? "InvalidTransition" : "InvalidInput" }
+      if (m.queue.length >= maxQueue) return refuse(m, "QueueFull", nameOf(c.action))
+      return accept({ ...m, queue: [...m.queue, { actionId: c.actionId, action: c.action }] })
+    }
+    case "StartQueued": {
+      const head = m.queue[0]
+      if (head === undefined || busy(m)) return refuse(m, "Conflict", "start queued")
+      const o = predict(m, commandFor(head.actionId, head.action))
+      // Refused now (maintenance came, ...): it and everything behind it are dropped.
+      if (o.kind === "refused") return acceptN(m, { ...m, queue: [] }, m.queue.length)
+      return acceptN(m, { ...o.next, queue: m.queue.slice(1) }, 2)
+    }
     case "Deploy": {
       const action = c.rebuild ? "rebuild" : "deploy"
       if (m.maintenance) return refuse(m, "Conflict", action)
@@ -122,7 +187,7 @@ export const predict = (m: NodeModel, c: NodeCommand): Outcome => {
       if (!waits.includes(m.state) || m.waitDeadline === null || Date.parse(c.now) < Date.parse(m.waitDeadline)) {
         return refuse(m, "Conflict", "time out")
       }
-      return along(m, "fail", "time out")
+      return dropping(m, along(m, "fail", "time out"))
     case "Complete": {
       // A tear-down that finishes goes on to cleaning: the table's "clean" out of deleting.
       const verb = m.state === "deleting" ? "clean" : m.state === "cleaning" && m.manualClean ? "manage" : "done"
@@ -131,7 +196,7 @@ export const predict = (m: NodeModel, c: NodeCommand): Outcome => {
       return along(m, verb, "done", (x) => (m.state === "deleting" ? { ...x, deploy: null } : x))
     }
     case "Fail":
-      return along(m, "fail", "fail")
+      return dropping(m, along(m, "fail", "fail"))
     case "RequestHardware": {
       const { type, data } = c.request
       const busyPower = deviceOf[type] === "power" && [...m.pending.values()].some((a) => deviceOf[a] === "power")
@@ -148,7 +213,10 @@ export const predict = (m: NodeModel, c: NodeCommand): Outcome => {
       pending.delete(data.step)
       const deploy = type === "ImageWritten" && m.deploy ? { ...m.deploy, imageWritten: true } : m.deploy
       const power = type === "PowerStateChanged" ? data.powerState : m.power
-      return accept({ ...m, pending, deploy, power })
+      // A failure outside an operation (a user's power action) drops what was queued behind it.
+      const failedAlone = type.endsWith("Failed") && endsIn[m.state] === undefined
+      const o = accept({ ...m, pending, deploy, power })
+      return failedAlone ? dropping(m, o) : o
     }
     case "ObservePower":
       return c.powerState === m.power ? noop(m) : accept({ ...m, power: c.powerState })
@@ -178,4 +246,12 @@ export const predictRace = (model: NodeModel, rival: NodeCommand, command: NodeC
   // The command appends, so the rival lands first and the command is decided again on its result.
   const expected = predict(afterRival, command)
   return { expected, final: expected.kind === "accepted" ? expected.next : afterRival }
+}
+
+/** A user's provision verb, as it is decided when it acts at once. */
+const provision = (m: NodeModel, verb: Extract<NodeCommand, { type: "Provision" }>["verb"]): Outcome => {
+  // Users do not take edges out of states where the conductor is at work.
+  if (m.state.endsWith("ing")) return refuse(m, "InvalidTransition", verb)
+  if (m.maintenance && hardwareVerbsInMaintenance.has(verb)) return refuse(m, "Conflict", verb)
+  return along(m, verbOfUser[verb], verb, (x) => ({ ...x, manualClean: verb === "clean", cleaningRamdisk: null }))
 }

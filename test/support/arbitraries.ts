@@ -3,7 +3,7 @@
 // collide often enough to hit duplicates, matching deploy ids and paired hardware steps.
 import fc from "fast-check"
 import {
-  powerStates, hardwareDeviceOf,
+  powerStates, hardwareDeviceOf, queuedVerbs, type QueuedAction,
   type ConductorCommand, type DeploySpec, type DriverInfo, type HardwareRequestBody, type HardwareResultBody, type IscsiTarget,
   type Mac, type NodeCommand, type NodeName, type Sealed, type UserVerb, type Uuid,
 } from "../../src/domain/index.ts"
@@ -161,9 +161,20 @@ export const conductorCommandArb = (p: Pools): fc.Arbitrary<ConductorCommand> =>
     { weight: 4, arbitrary: hardwareResultArb(p).map((result) => ({ type: "RecordHardware" as const, result })) },
     { weight: 1, arbitrary: rec({ type: fc.constant("ObservePower" as const), powerState: fc.constantFrom(...powerStates, null) }) },
     { weight: 2, arbitrary: rec({ type: fc.constant("IssueRamdiskKey" as const), keyHash: word, sealedKey: sealedArb }) },
+    { weight: 8, arbitrary: fc.constant({ type: "StartQueued" as const }) },
   ) as fc.Arbitrary<ConductorCommand>
 
 export const holders = ["conductor-a", "conductor-b"]
+
+/** A power or provision request as a user sends it (a small pool of ids, so some repeat). */
+export const queuedActionArb = (p: Pools): fc.Arbitrary<QueuedAction> =>
+  fc.oneof(
+    { weight: 3, arbitrary: rec({ kind: fc.constant("power" as const), request: fc.constantFrom("PowerOnRequested" as const, "PowerOffRequested" as const, "RebootRequested" as const, "SoftPowerOffRequested" as const) }) },
+    { weight: 4, arbitrary: rec({ kind: fc.constant("provision" as const), verb: pick(queuedVerbs) }) },
+    { weight: 2, arbitrary: rec({ kind: fc.constant("deploy" as const), spec: deploySpecArb(p), rebuild: fc.boolean() }) },
+  )
+const requestArb = (p: Pools): fc.Arbitrary<NodeCommand> =>
+  rec({ type: fc.constant("Request" as const), actionId: fc.constantFrom("act-1", "act-2", "act-3", "act-4"), action: queuedActionArb(p) })
 
 /**
  * Any command a user, a conductor or the ramdisk can send to node `p.nodeId`, weighted towards
@@ -191,6 +202,7 @@ export const nodeCommandArb = (p: Pools): fc.Arbitrary<NodeCommand> =>
       arbitrary: rec({ type: fc.constant("AcquireLease" as const), holder: pick(holders), now: pick(instants), expiresAt: pick(instants) }),
     },
     { weight: 1, arbitrary: rec({ type: fc.constant("ReleaseLease" as const), holder: pick(holders) }) },
+    { weight: 10, arbitrary: requestArb(p) },
     {
       weight: 4,
       arbitrary: rec({ type: fc.constant("AsConductor" as const), holder: pick(holders), now: pick(instants), command: conductorCommandArb(p) }),

@@ -45,7 +45,11 @@ const domainStatus: Record<DomainErrorCode, number> = {
   AlreadyExists: 409,
   Conflict: 409,
   CallbackRefused: 400,
+  QueueFull: 503,
 }
+
+/** Seconds a client is told to wait when a node's action queue is full (ADR 0050). */
+export const queueFullRetryAfter = "10"
 
 /** The one mapping from application errors to HTTP answers. */
 export const fromAppError = (e: AppError): HttpError => {
@@ -53,7 +57,9 @@ export const fromAppError = (e: AppError): HttpError => {
     case "NodeNotFound": case "PortNotFound": case "DriverNotFound": return new HttpError(404, e.message)
     case "Conflict": return new HttpError(409, e.message)
     case "InvalidInput": return new HttpError(400, e.message)
-    case "Refused": return new HttpError(domainStatus[e.error.code] ?? 400, e.error.message)
+    case "Refused":
+      if (e.error.code === "QueueFull") return new HttpError(503, e.error.message, "fault", { "Retry-After": queueFullRetryAfter })
+      return new HttpError(domainStatus[e.error.code] ?? 400, e.error.message)
     case "StoreUnavailable":
       return new HttpError(503, "The event store is unavailable; try again.", "fault", { "Retry-After": "2" })
   }

@@ -55,7 +55,7 @@ export const defaultConductorConfig: ConductorConfig = {
 /** Nodes the sweep looks at again: a running operation, or a failure whose clean-up may be unfinished. */
 const unfinished = (n: NodeState): boolean =>
   !n.deleted && (n.targetProvisionState !== null || n.provisionState === "deploy failed" ||
-    n.provisionState === "clean failed" || n.pendingSteps.length > 0)
+    n.provisionState === "clean failed" || n.pendingSteps.length > 0 || n.queue.length > 0)
 
 export interface Conductor extends ConductorHandle {
   /** Resolves once no node has a reconcile running (tests and benchmarks wait on it). */
@@ -101,7 +101,10 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
      */
     const run = (n: NodeState, command: ConductorCommand) =>
       Effect.gen(function* () {
-        const ctx = yield* contextOf(n)
+        const planned = yield* contextOf(n)
+        // A queued action runs under the correlation id of the request that queued it.
+        const head = command.type === "StartQueued" ? n.queue[0] : undefined
+        const ctx = head === undefined ? planned : { ...planned, correlationId: head.actionId }
         const asConductor: NodeCommand = { type: "AsConductor", holder: config.name, now: ctx.occurredAt, command }
         return yield* executePlanned(fleet, n.nodeId, n.revision, asConductor, ctx).pipe(
           Effect.catchTag("Stale", () => Effect.sync(() => { behind.add(n.nodeId); return null })),

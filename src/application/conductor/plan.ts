@@ -8,7 +8,7 @@
 // A cleaning (after a tear-down, on provide, or asked for) boots the same ramdisk with its own key:
 //   key -> PXE deploy config -> boot device pxe -> clean wait -> power on -> RamdiskReady
 //   -> wipe the disk's metadata -> release the ramdisk -> power off -> PXE config removed -> done
-import { stepOutcome, type ConductorCommand, type HardwareRequestBody, type NodeState } from "../../domain/index.ts"
+import { actionRunning, stepOutcome, type ConductorCommand, type HardwareRequestBody, type NodeState } from "../../domain/index.ts"
 
 export type Plan =
   /** Ask for a hardware step (recorded first, then carried out). */
@@ -131,7 +131,7 @@ const deploySteps = (s: NodeState, ctx: PlanContext): Plan => {
   ], () => complete, fail)
 }
 
-export const plan = (s: NodeState, ctx: PlanContext): Plan => {
+const planOperation = (s: NodeState, ctx: PlanContext): Plan => {
   if (s.deleted) return { kind: "idle", why: "deleted" }
   const pending = s.pendingSteps[0]
   if (pending !== undefined) return { kind: "perform", request: pending.request }
@@ -163,3 +163,11 @@ const waitOrTimeOut = (s: NodeState, ctx: PlanContext): Plan =>
   s.waitDeadline !== null && Date.parse(s.waitDeadline) <= ctx.now
     ? { kind: "command", command: { type: "TimeOutWait", now: new Date(ctx.now).toISOString() } }
     : { kind: "idle", why: `waiting until ${s.waitDeadline}` }
+
+/** The node's own work first; once nothing runs on it, its next queued action (ADR 0050). */
+export const plan = (s: NodeState, ctx: PlanContext): Plan => {
+  const p = planOperation(s, ctx)
+  return p.kind === "idle" && !s.deleted && s.queue.length > 0 && !actionRunning(s)
+    ? { kind: "command", command: { type: "StartQueued" } }
+    : p
+}

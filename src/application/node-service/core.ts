@@ -1,7 +1,7 @@
 // What every NodeService use case shares: the node as the log has it (caught up), commands run
 // through decide and an optimistic append (the conductor kicked after), name and MAC claims, the
 // node as clients see it.
-import { Clock, Effect } from "effect"
+import { Clock, Effect, Semaphore } from "effect"
 import * as E from "fp-ts/lib/Either.js"
 import { parseUuid, type NodeCommand, type NodeInterfaces, type NodeState } from "../../domain/index.ts"
 import { EventStore, Ids, Secrets, type StoreUnavailable } from "../../ports/index.ts"
@@ -60,8 +60,16 @@ export const makeNodeCore = (fleet: Fleet, conductor: ConductorHandle, registry:
         } satisfies CommandContext
       })
 
+    // Users' commands to one node are decided one at a time in this process: requests sent together
+    // then queue in arrival order instead of racing each other's appends (ADR 0050).
+    const lanes = new Map<string, Semaphore.Semaphore>()
+    const laneOf = (nodeId: string) => {
+      let lane = lanes.get(nodeId)
+      if (lane === undefined) lanes.set(nodeId, lane = Semaphore.makeUnsafe(1))
+      return lane
+    }
     const run = (nodeId: string, command: NodeCommand, ctx: CommandContext) =>
-      withStore(execute(fleet, nodeId, command, ctx)).pipe(
+      laneOf(nodeId).withPermit(withStore(execute(fleet, nodeId, command, ctx))).pipe(
         Effect.tap((r) => Effect.sync(() => r.events.length > 0 && conductor.kick(nodeId))),
       )
 

@@ -1,7 +1,7 @@
 // Provision and power requests: what the node should go through next, recorded for the conductor.
 import { Effect } from "effect"
 import * as E from "fp-ts/lib/Either.js"
-import type { NodeCommand, NodeState, Uuid } from "../../domain/index.ts"
+import type { NodeState, QueuedAction, Uuid } from "../../domain/index.ts"
 import { Ids, Secrets } from "../../ports/index.ts"
 import { deploySpecFor } from "../deploy-spec.ts"
 import { InvalidInput, type NodeService, type PowerTarget, type ProvisionTarget } from "../node-service.ts"
@@ -10,9 +10,10 @@ import { asConflict, type NodeCore } from "./core.ts"
 
 export const provisioning = (core: NodeCore) => {
   const { registry, ids, secrets, context, run, resolve } = core
-  const provisionCommand = (node: NodeState, target: ProvisionTarget, preserveEphemeral: boolean) =>
+  /** What a provision target asks of the node, as it is carried out now or queued (abort is neither). */
+  const provisionAction = (node: NodeState, target: Exclude<ProvisionTarget, "abort">, preserveEphemeral: boolean) =>
     Effect.gen(function* () {
-      let command: NodeCommand
+      let action: QueuedAction
       switch (target) {
         case "active": case "rebuild": {
           const hw = registry.resolve(node)
@@ -24,13 +25,13 @@ export const provisioning = (core: NodeCore) => {
             preserveEphemeral,
           })
           if (E.isLeft(spec)) return yield* Effect.fail(new InvalidInput({ reason: spec.left }))
-          command = { type: "Deploy", spec: spec.right, rebuild: target === "rebuild" }
+          action = { kind: "deploy", spec: spec.right, rebuild: target === "rebuild" }
           break
         }
-        case "deleted": command = { type: "Provision", verb: "undeploy" }; break
-        default: command = { type: "Provision", verb: target }
+        case "deleted": action = { kind: "provision", verb: "undeploy" }; break
+        default: action = { kind: "provision", verb: target }
       }
-      return command
+      return action
     })
 
   /** Provision targets an interface carries out: refused where the node's interface for it is unsupported ("no-*"). */
@@ -47,8 +48,11 @@ export const provisioning = (core: NodeCore) => {
       if (options.preserveEphemeral && target !== "rebuild") {
         return yield* Effect.fail(new InvalidInput({ reason: "preserve_ephemeral applies to rebuild only." }))
       }
-      const command = yield* provisionCommand(node, target, options.preserveEphemeral ?? false)
-      yield* run(node.nodeId, command, yield* context(actor))
+      const ctx = yield* context(actor)
+      // Abort acts at once (and clears the queue); anything else may wait behind the running action.
+      if (target === "abort") return yield* Effect.asVoid(run(node.nodeId, { type: "Provision", verb: "abort" }, ctx))
+      const action = yield* provisionAction(node, target, options.preserveEphemeral ?? false)
+      yield* run(node.nodeId, { type: "Request", actionId: ctx.correlationId, action }, ctx)
     })
 
   const powerRequests = {
@@ -60,10 +64,8 @@ export const provisioning = (core: NodeCore) => {
     Effect.gen(function* () {
       const node = yield* resolve(ref)
       const ctx = yield* context(actor)
-      yield* run(node.nodeId, {
-        type: "RequestHardware",
-        request: { type: powerRequests[target], data: { step: `${ctx.correlationId}:power` } },
-      }, ctx).pipe(asConflict)
+      yield* run(node.nodeId, { type: "Request", actionId: ctx.correlationId, action: { kind: "power", request: powerRequests[target] } }, ctx)
+        .pipe(asConflict)
     })
 
   return { provision, power } satisfies Partial<NodeService["Service"]>

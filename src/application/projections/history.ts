@@ -1,5 +1,5 @@
 // A node's history in readable form: every event, what it did, who asked, and how long each step took.
-import { evolve, initialState, type NodeEvent, type NodeState, type RecordedNodeEvent, type Uuid } from "../../domain/index.ts"
+import { actionName, evolve, initialState, type NodeEvent, type NodeState, type RecordedNodeEvent, type Uuid } from "../../domain/index.ts"
 import type { HistoryEntry } from "../node-service.ts"
 import { MASK } from "../secret-fields.ts"
 
@@ -7,7 +7,7 @@ export interface HistoryInput extends RecordedNodeEvent {
   readonly position: number
 }
 
-const failureTypes = /Failed$|Rejected$|TimedOut$/
+const failureTypes = /Failed$|Rejected$|TimedOut$|Dropped$/
 
 /** Replaces sealed secrets anywhere in event data with the mask, so history never shows ciphertext either. */
 const maskSealed = (value: unknown): unknown => {
@@ -46,6 +46,9 @@ export const summarize = (e: NodeEvent, after: NodeState): string => {
     case "BootDeviceSet": return `boot device set${e.data.warning ? ` (warning: ${e.data.warning})` : ""}`
     case "BootConfigRequested": return e.data.label ? `PXE config "${e.data.label}" requested` : "PXE config removal requested"
     case "Inspected": return `inspected: ${Object.keys(e.data.properties).join(", ") || "no new properties"}`
+    case "ActionQueued": return `${actionName(e.data.action)} queued (action ${e.data.actionId}, ${after.queue.length} waiting)`
+    case "QueuedActionStarted": return `queued action ${e.data.actionId} started`
+    case "QueuedActionDropped": return `queued action ${e.data.actionId} dropped: ${e.data.reason}`
     default: {
       const data = e.data as { error?: unknown }
       const words = e.type.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase()
