@@ -115,6 +115,14 @@ export const startRedfishEmulator = async (options: RedfishEmulatorOptions): Pro
     return { status: 201, body: R.session(id, body["UserName"]) }
   }
 
+  /** A target names a system, or one of its inventory items ("<system>-<component>"). */
+  const targetSystem = (target: string): string => {
+    const system = /\/Systems\/([^/]+)$/.exec(target)?.[1]
+    if (system !== undefined) return system
+    const item = /\/FirmwareInventory\/([^/]+)$/.exec(target)?.[1] ?? ""
+    return [...systems.keys()].find((id) => item.startsWith(`${id}-`)) ?? target
+  }
+
   const simpleUpdate = async (body: Record<string, unknown>, res: ServerResponse) => {
     if (typeof body["ImageURI"] !== "string") throw new Refusal(400, "ImageURI is required.", "Base.1.8.PropertyMissing")
     const targets = body["Targets"] === undefined ? [] : body["Targets"]
@@ -122,7 +130,7 @@ export const startRedfishEmulator = async (options: RedfishEmulatorOptions): Pro
     const image = await readFirmwareImage(body["ImageURI"])
     // Targets name systems or their inventory items; none: the only system this BMC manages.
     const ids = targets.length > 0
-      ? targets.map((t) => (/\/(?:Systems|FirmwareInventory)\/([^/]+?)(?:-[A-Za-z0-9]+)?$/.exec(t)?.[1] ?? t))
+      ? targets.map(targetSystem)
       : systems.size === 1 ? [...systems.keys()] : (() => { throw new Refusal(400, "Targets is required: this BMC manages several systems.") })()
     for (const id of ids) {
       const c = systemOf(id).firmware.get(image.component)
