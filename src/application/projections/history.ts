@@ -46,6 +46,8 @@ export const summarize = (e: NodeEvent, after: NodeState): string => {
     case "BootDeviceSet": return `boot device set${e.data.warning ? ` (warning: ${e.data.warning})` : ""}`
     case "BootConfigRequested": return e.data.label ? `PXE config "${e.data.label}" requested` : "PXE config removal requested"
     case "Inspected": return `inspected: ${Object.keys(e.data.properties).join(", ") || "no new properties"}`
+    case "BiosSettingsCached": return `BMC reports ${e.data.settings.length} BIOS settings`
+    case "FirmwareComponentsCached": return `BMC reports firmware ${e.data.components.map((c) => `${c.component} ${c.version}`).join(", ") || "none"}`
     default: {
       const data = e.data as { error?: unknown }
       const words = e.type.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase()
