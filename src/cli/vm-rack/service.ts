@@ -131,6 +131,8 @@ export const startVmService = async (options: VmServiceOptions): Promise<VmServi
     })
     Effect.runSync(Scope.addFinalizer(scope, Effect.promise(() => emulator.close())))
     const rackRedfish: RackRedfish = { url: emulator.url, username: "admin", password: redfishPassword, ca: redfishCa }
+    // For the operator who enrolls a VM as a redfish node; kept out of stdout and logs.
+    writeFileSync(join(options.stateDir, "redfish.json"), JSON.stringify(rackRedfish, null, 2), { mode: 0o600 })
     const hardware: HardwareSetup = {
       vendors: [notSupported, netboot.vendor, ipmi(), redfish()],
       connect: () => {},
