@@ -12,6 +12,7 @@ import { fakeHardware } from "../adapters/fake/index.ts"
 import { makeSimHardware, type SimHardware } from "../adapters/sim/hardware.ts"
 import { passDeployInfoUrl, postPassDeployInfo } from "../adapters/sim/machine/callback.ts"
 import { realRackUnavailable, startIpmi } from "./sim-rack/index.ts"
+import { redfish } from "../adapters/redfish/hardware.ts"
 
 export interface HardwareSetup {
   readonly vendors: ReadonlyArray<Vendor>
@@ -106,7 +107,7 @@ export const serveHardware = async (options: ServeHardwareOptions): Promise<Hard
     stateDir: options.stateDir, machines: why === null ? options.sim : 0, releasePort: options.releasePort, say: options.say,
   })
   return {
-    vendors: [...simulated.vendors, ...ipmi.vendors],
+    vendors: [...simulated.vendors, ...ipmi.vendors, redfish()],
     connect: simulated.connect,
     ready: async (service) => { await simNodes(service); await ipmi.enroll(service) },
     close: async () => { await simulated.close(); await ipmi.close() },

@@ -41,6 +41,8 @@ export type NodeCommand =
   | { readonly type: "RequestHardware"; readonly request: HardwareRequestBody }
   | { readonly type: "RecordHardware"; readonly result: HardwareResultBody }
   | { readonly type: "ObservePower"; readonly powerState: EventDataOf<"PowerStateObserved">["powerState"] }
+  | { readonly type: "CacheBiosSettings"; readonly settings: EventDataOf<"BiosSettingsCached">["settings"] }
+  | { readonly type: "CacheFirmwareComponents"; readonly components: EventDataOf<"FirmwareComponentsCached">["components"] }
   // Conductor leases: take or renew (refused while another holder's lease runs), give back.
   | { readonly type: "AcquireLease"; readonly holder: string; readonly now: string; readonly expiresAt: string }
   | { readonly type: "ReleaseLease"; readonly holder: string }
@@ -54,7 +56,7 @@ export type NodeCommand =
 /** What a conductor records while driving a node. */
 export type ConductorCommand = Extract<NodeCommand, {
   readonly type: "AwaitCallback" | "TimeOutWait" | "Complete" | "Fail" | "RequestHardware" | "RecordHardware" | "ObservePower"
-    | "IssueRamdiskKey" | "StartQueued"
+    | "IssueRamdiskKey" | "StartQueued" | "CacheBiosSettings" | "CacheFirmwareComponents"
 }>
 
 export type HardwareRequestBody = { [K in HardwareRequest]: { readonly type: K; readonly data: EventDataOf<K> } }[HardwareRequest]

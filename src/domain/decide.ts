@@ -199,6 +199,10 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
     }
     case "ObservePower":
       return c.powerState === s.powerState ? none : ok({ type: "PowerStateObserved", data: { powerState: c.powerState } })
+    case "CacheBiosSettings":
+      return ok({ type: "BiosSettingsCached", data: { settings: [...c.settings] } })
+    case "CacheFirmwareComponents":
+      return ok({ type: "FirmwareComponentsCached", data: { components: [...c.components] } })
     case "AcquireLease":
       if (heldByOther(s, c.holder, c.now)) {
         return refuse(s, "Conflict", "acquire lease", `Node ${s.nodeId} is locked by ${s.lease!.holder} until ${s.lease!.expiresAt}.`)

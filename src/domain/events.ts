@@ -199,6 +199,10 @@ export const eventData = {
   ActionQueued: t.type({ actionId: t.string, action: QueuedAction }),
   QueuedActionStarted: t.type({ actionId: t.string }),
   QueuedActionDropped: t.type({ actionId: t.string, reason: t.string }),
+  // What the BMC reported, read after verify and after a BIOS or firmware step (Ironic's cached
+  // BIOS settings and firmware components): GET /v1/nodes/{id}/bios and /firmware serve the latest.
+  BiosSettingsCached: t.type({ settings: t.array(t.type({ name: t.string, value: Nullable(t.string) })) }),
+  FirmwareComponentsCached: t.type({ components: t.array(t.type({ component: t.string, version: t.string })) }),
 } as const
 
 export type EventType = keyof typeof eventData

@@ -19,6 +19,8 @@ import { makeSimHardware } from "../../src/adapters/sim/hardware.ts"
 import { SecretsWithKey } from "../../src/adapters/system/secrets.ts"
 import { initialState, type Uuid } from "../../src/domain/index.ts"
 import type { Vendor } from "../../src/application/hardware/hardware-type.ts"
+import { redfish } from "../../src/adapters/redfish/hardware.ts"
+import { memoryMachine, selfSignedCertificate, startRedfishEmulator } from "../../src/adapters/sim/redfish/index.ts"
 
 const run = promisify(execFile)
 const PASSWORD = "cert-Pa55word"
@@ -81,6 +83,21 @@ contract("fake-hardware", async () => ({ subject: { ...interfacesOf(fakeHardware
 contract("sim", async () => {
   const sim = makeSimHardware({ callbackDelayMs: 1, callBack: () => {} })
   return { subject: { ...interfacesOf(sim.vendor), node: probe("sim") }, hasSecret: false, close: async () => sim.close() }
+})
+
+contract("redfish + Redfish BMC emulator (TLS)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ironledger-cert-rf-"))
+  const tls = await selfSignedCertificate("127.0.0.1")
+  writeFileSync(join(dir, "ca.pem"), tls.cert)
+  const emulator = await startRedfishEmulator({ machines: [memoryMachine("cert-1", randomUUID())], username: "admin", password: PASSWORD, tls })
+  return {
+    subject: {
+      ...interfacesOf(redfish()),
+      node: probe("redfish", { redfish_address: emulator.url, redfish_username: "admin", redfish_password: PASSWORD, redfish_verify_ca: join(dir, "ca.pem") }),
+    },
+    hasSecret: true,
+    close: async () => { await emulator.close(); rmSync(dir, { recursive: true, force: true }) },
+  }
 })
 
 describe("ironledger certify", () => {

@@ -220,6 +220,10 @@ describe("fake-hardware as in Ironic, and the hardware types through the stock C
     const byName = new Map(props.map((p) => [p["Property"], p["Description"]]))
     assert.match(byName.get("ipmi_address") ?? "", /Required\./)
     assert.ok(byName.has("ipmi_password") && byName.has("deploy_kernel"))
+    const redfishProps = JSON.parse(ok(await baremetal("driver", "property", "list", "redfish", "-f", "json"), "driver property list redfish").stdout) as Array<Record<string, string>>
+    const redfishByName = new Map(redfishProps.map((p) => [p["Property"], p["Description"]]))
+    assert.match(redfishByName.get("redfish_address") ?? "", /Required\./)
+    assert.ok(redfishByName.has("redfish_password") && redfishByName.has("redfish_verify_ca") && redfishByName.has("deploy_kernel"))
     const unknown = await baremetal("driver", "show", "no-such-vendor")
     assert.notEqual(unknown.code, 0)
     assert.match(unknown.stderr, /no-such-vendor/)

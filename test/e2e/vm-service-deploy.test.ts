@@ -5,13 +5,13 @@
 // ipmi node with a partition image built for this run, manage, provide, deploy; it ends active and
 // its serial console shows the image's nonce. Needs root.
 import { randomBytes } from "node:crypto"
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
 import { startVmRackService, type VmRackService } from "../../src/cli/vm-rack/outside.ts"
-import { vmNodeOf } from "../../src/cli/vm-rack/service.ts"
+import { vmNodeOf, vmRedfishInfoOf } from "../../src/cli/vm-rack/service.ts"
 import { buildUserImage, type UserImage } from "../support/user-image.ts"
 
 const isRoot = process.getuid?.() === 0
@@ -106,4 +106,63 @@ test("the service deploys a QEMU VM enrolled as an ipmi node: PXE, the built ram
   const types = history.map((e) => e["type"])
   for (const t of ["DeployRequested", "BootDeviceSet", "IscsiReady", "ImageWritten", "RamdiskReleased", "DeployDone"]) assert.ok(types.includes(t), `${t} in ${types.join(",")}`)
   process.stdout.write(`# deploy -> active ${activeSeconds.toFixed(1)} s, -> image booted ${((performance.now() - started) / 1000).toFixed(1)} s\n`)
+})
+
+// The same VM, now enrolled as a redfish node on the rack's Redfish BMC: the emulator drives the
+// chassis control program its ipmi_sim runs, so it is one machine whichever BMC speaks for it.
+test("the same VM deploys again as a redfish node: boot override and power through the Redfish BMC", { skip, timeout: 300_000 }, async () => {
+  const s = service!, u = userImage!, vm = s.vms[0]!
+  // The console file appears with QEMU's first start.
+  const text = (path: string) => (existsSync(path) ? readFileSync(path, "utf8") : "")
+  const context = () => [
+    `--- console ---\n${text(vm.serialLog).slice(-2500)}`,
+    `--- service ---\n${said.slice(-3000)}`,
+  ].join("\n")
+  const reach = async (name: string, wanted: string, ms: number) => {
+    const deadline = Date.now() + ms
+    for (;;) {
+      const n = await api("GET", `/v1/nodes/${name}`)
+      if (n["provision_state"] === wanted && n["target_provision_state"] === null) return n
+      if (/failed$/.test(String(n["provision_state"]))) assert.fail(`${name} ${n["provision_state"]}: ${n["last_error"]}\n${context()}`)
+      if (Date.now() > deadline) assert.fail(`${name} not ${wanted} within ${ms} ms (now ${n["provision_state"]}: ${n["last_error"]})\n${context()}`)
+      await sleep(500)
+    }
+  }
+  // Free the VM from its ipmi node (if the previous test left one).
+  const old = await fetch(`${s.url}/v1/nodes/${vm.name}`, { headers: { "X-OpenStack-Ironic-API-Version": "1.78" } })
+  if (old.ok) {
+    if ((await old.json() as Doc)["provision_state"] === "active") {
+      await api("PUT", `/v1/nodes/${vm.name}/states/provision`, { target: "deleted" })
+      await reach(vm.name, "available", 60_000)
+    }
+    await api("DELETE", `/v1/nodes/${vm.name}`)
+  }
+  const markersBefore = text(vm.serialLog).split(u.marker).length
+  const startsBefore = text(vm.powerLog).split(" start pxe").length
+  const name = `${vm.name}-rf`
+  const node = await api("POST", "/v1/nodes", {
+    name, driver: "redfish", driver_info: vmRedfishInfoOf(vm, s.redfish), properties: vmNodeOf(vm, 4).properties, automated_clean: false,
+    instance_info: { image_source: u.root, kernel: u.kernel, ramdisk: u.ramdisk, root_gb: 1 },
+  })
+  assert.equal(node["power_interface"], "redfish")
+  await api("POST", "/v1/ports", { node_uuid: node["uuid"], address: vm.mac })
+  await api("PUT", `/v1/nodes/${name}/states/provision`, { target: "manage" })
+  await reach(name, "manageable", 60_000)
+  await api("PUT", `/v1/nodes/${name}/states/provision`, { target: "provide" })
+  await reach(name, "available", 60_000)
+  const started = performance.now()
+  await api("PUT", `/v1/nodes/${name}/states/provision`, { target: "active" })
+  await reach(name, "active", 200_000)
+  const activeSeconds = (performance.now() - started) / 1000
+  // Redfish's boot override reached the VM's chassis control: QEMU started again with pxe.
+  assert.ok(text(vm.powerLog).split(" start pxe").length > startsBefore, "no new PXE start")
+  const deadline = Date.now() + 90_000
+  while (text(vm.serialLog).split(u.marker).length <= markersBefore) {
+    if (Date.now() > deadline) assert.fail(`the image did not boot again\n${context()}`)
+    await sleep(500)
+  }
+  // Verify recorded what the Redfish BMC reports of the VM's BIOS.
+  const bios = (await api("GET", `/v1/nodes/${name}/bios`))["bios"] as ReadonlyArray<Doc>
+  assert.ok(bios.some((b) => b["name"] === "BootMode"), JSON.stringify(bios))
+  process.stdout.write(`# redfish deploy -> active ${activeSeconds.toFixed(1)} s\n`)
 })

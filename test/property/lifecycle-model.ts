@@ -227,6 +227,9 @@ export const predict = (m: NodeModel, c: NodeCommand): Outcome => {
     }
     case "ReleaseLease":
       return m.lease?.holder === c.holder ? accept({ ...m, lease: null }) : noop(m)
+    case "CacheBiosSettings": case "CacheFirmwareComponents":
+      // What the BMC reported is recorded in any state; nothing the model tracks changes.
+      return accept(m)
     case "AsConductor":
       // Only the holder of a running lease may record a conductor's step; then the step decides.
       if (m.lease?.holder !== c.holder || Date.parse(m.lease.expiresAt) <= Date.parse(c.now)) return refuse(m, "Conflict", c.command.type)

@@ -162,6 +162,8 @@ export const conductorCommandArb = (p: Pools): fc.Arbitrary<ConductorCommand> =>
     { weight: 1, arbitrary: rec({ type: fc.constant("ObservePower" as const), powerState: fc.constantFrom(...powerStates, null) }) },
     { weight: 2, arbitrary: rec({ type: fc.constant("IssueRamdiskKey" as const), keyHash: word, sealedKey: sealedArb }) },
     { weight: 8, arbitrary: fc.constant({ type: "StartQueued" as const }) },
+    { weight: 1, arbitrary: rec({ type: fc.constant("CacheBiosSettings" as const), settings: fc.array(rec({ name: word, value: fc.option(word, { nil: null }) }), { maxLength: 3 }) }) },
+    { weight: 1, arbitrary: rec({ type: fc.constant("CacheFirmwareComponents" as const), components: fc.array(rec({ component: word, version: word }), { maxLength: 2 }) }) },
   ) as fc.Arbitrary<ConductorCommand>
 
 export const holders = ["conductor-a", "conductor-b"]

@@ -57,7 +57,7 @@ export const steerCommands = (m: SteerView, { choice, spec, when, holder, hardwa
   ]
 }
 
-const conductorCommands = new Set(["AwaitCallback", "TimeOutWait", "Complete", "Fail", "RequestHardware", "RecordHardware", "ObservePower", "IssueRamdiskKey"])
+const conductorCommands = new Set(["AwaitCallback", "TimeOutWait", "Complete", "Fail", "RequestHardware", "RecordHardware", "ObservePower", "IssueRamdiskKey", "CacheBiosSettings", "CacheFirmwareComponents"])
 
 const userOrConductorCommandsAlong = (m: SteerView, choice: number, spec: DeploySpec, when: string): Array<NodeCommand> => {
   if (m.revision < 0 || m.deleted) return []

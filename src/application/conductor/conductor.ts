@@ -2,6 +2,7 @@
 // request before every hardware action and its result after. One fiber per node at a time; a kick
 // while it runs makes it look again. A periodic sweep re-kicks unfinished nodes (after a restart,
 // or when another process wrote) and times out waits whose deadline passed. See ADR 0010.
+import { readHardwareSettings } from "../hardware/cache-settings.ts"
 import { Clock, Effect, Fiber, Schedule, Scope } from "effect"
 import { pendingStep, waitStates, type ConductorCommand, type NodeCommand, type NodeState } from "../../domain/index.ts"
 import { EventStore, Ids, Secrets } from "../../ports/index.ts"
@@ -175,7 +176,12 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
               const status = yield* Effect.result(hw.power.status(leased))
               if (status._tag === "Success") {
                 const observed = yield* run(leased, { type: "ObservePower", powerState: status.success })
-                if (observed !== null) yield* run(observed.state, { type: "Complete" })
+                let at = observed?.state ?? null
+                // As Ironic does after a verify: keep what the BMC reports of BIOS and firmware.
+                const cached = yield* readHardwareSettings(hw, leased)
+                for (const warning of cached.warnings) yield* Effect.logWarning(`conductor: ${warning}`)
+                for (const command of cached.commands) if (at !== null) at = (yield* run(at, command))?.state ?? null
+                if (at !== null) yield* run(at, { type: "Complete" })
               } else {
                 yield* run(leased, { type: "Fail", error: `The BMC did not answer: ${status.failure.message}` })
               }

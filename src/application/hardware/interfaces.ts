@@ -80,12 +80,31 @@ export type DeployInterface = InterfaceBase<"deploy"> & (
   }
 )
 
+/** A BIOS setting as the BMC reports it (Ironic's BIOS setting: name and value as text). */
+export interface BiosSetting { readonly name: string; readonly value: string | null }
+
+/** Reads the node's current BIOS settings; changes are its steps (bios.apply_configuration, ...). */
+export interface BiosInterface extends InterfaceBase<"bios"> {
+  readonly settings: (n: NodeState) => Act<ReadonlyArray<BiosSetting>>
+}
+
+/** A firmware component and the version it runs now ("bios", "bmc", ...). */
+export interface FirmwareComponent { readonly component: string; readonly version: string }
+
+/** Reads the node's firmware versions; updates are its steps (firmware.update). */
+export interface FirmwareInterface extends InterfaceBase<"firmware"> {
+  readonly components: (n: NodeState) => Act<ReadonlyArray<FirmwareComponent>>
+}
+
 /** Slots declared and chosen per node, whose work is not carried by an interface yet. */
 export type DeclaredSlot = Exclude<InterfaceSlot, "power" | "management" | "boot" | "deploy">
 
+/** An interface of a declared slot that carries no work of its own (no-bios, fake ...). */
+export type DeclaredInterface = { [S in DeclaredSlot]: InterfaceBase<S> }[DeclaredSlot]
+
 export type AnyInterface =
-  | PowerInterface | ManagementInterface | BootInterface | DeployInterface
-  | { [S in DeclaredSlot]: InterfaceBase<S> }[DeclaredSlot]
+  | PowerInterface | ManagementInterface | BootInterface | DeployInterface | DeclaredInterface
+  | BiosInterface | FirmwareInterface
 
 export type InterfaceOf<S extends InterfaceSlot> = Extract<AnyInterface, { readonly slot: S }>
 
@@ -93,5 +112,5 @@ export type InterfaceOf<S extends InterfaceSlot> = Extract<AnyInterface, { reado
 export type NodeHardware = { readonly [S in InterfaceSlot]: InterfaceOf<S> }
 
 /** A declared-only interface: a name and a description, nothing to do. */
-export const declared = <S extends DeclaredSlot>(slot: S, name: string, description: string, unsupported = false): InterfaceBase<S> =>
+export const declared = <S extends DeclaredSlot>(slot: S, name: string, description: string, unsupported = false): DeclaredInterface =>
   ({ slot, name, description, properties: [], ...(unsupported ? { unsupported: true as const } : {}) })

@@ -49,6 +49,8 @@ export const summarize = (e: NodeEvent, after: NodeState): string => {
     case "ActionQueued": return `${actionName(e.data.action)} queued (action ${e.data.actionId}, ${after.queue.length} waiting)`
     case "QueuedActionStarted": return `queued action ${e.data.actionId} started`
     case "QueuedActionDropped": return `queued action ${e.data.actionId} dropped: ${e.data.reason}`
+    case "BiosSettingsCached": return `BMC reports ${e.data.settings.length} BIOS settings`
+    case "FirmwareComponentsCached": return `BMC reports firmware ${e.data.components.map((c) => `${c.component} ${c.version}`).join(", ") || "none"}`
     default: {
       const data = e.data as { error?: unknown }
       const words = e.type.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase()

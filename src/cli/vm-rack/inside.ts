@@ -19,7 +19,7 @@ startVmService({ ...options, say }).then(
     }
     process.once("SIGTERM", stop)
     process.once("SIGINT", stop)
-    process.stdout.write(JSON.stringify({ ready: { url: running.url, vms: running.vms } }) + "\n")
+    process.stdout.write(JSON.stringify({ ready: { url: running.url, vms: running.vms, redfish: running.redfish } }) + "\n")
   },
   (e: Error) => { say(`the VM service did not start: ${e.stack ?? e.message}`); process.exit(1) },
 )

@@ -13,7 +13,7 @@ import { registerRamdisk, writeDefaultDeployImages } from "../../adapters/ramdis
 import { startApiForwarder } from "../../adapters/vm/api-forwarder.ts"
 import { createRackNetwork, deleteRackNetwork, ip } from "../../adapters/vm/netns.ts"
 import type { RackVm } from "../../adapters/vm/rack.ts"
-import type { VmServiceOptions } from "./service.ts"
+import type { RackRedfish, VmServiceOptions } from "./service.ts"
 
 export interface VmRackServiceOptions {
   readonly namespace: string
@@ -42,6 +42,8 @@ export interface VmRackService {
   readonly rackUrl: string
   readonly namespace: string
   readonly vms: ReadonlyArray<RackVm>
+  /** The rack's Redfish BMC (reached from inside the namespace, where the service runs). */
+  readonly redfish: RackRedfish
   /** Resolves when the service process ends (code, or null when killed). */
   readonly exited: Promise<number | null>
   readonly close: () => Promise<void>
@@ -98,11 +100,11 @@ export const startVmRackService = async (options: VmRackServiceOptions): Promise
     exited = new Promise((ok) => started.once("exit", (code) => ok(code)))
     let said = ""
     started.stderr!.on("data", (d: Buffer) => { said = (said + d.toString()).slice(-4000); options.onOutput?.(d.toString()) })
-    const ready = await new Promise<{ url: string; vms: ReadonlyArray<RackVm> }>((ok, fail) => {
+    const ready = await new Promise<{ url: string; vms: ReadonlyArray<RackVm>; redfish: RackRedfish }>((ok, fail) => {
       const timer = setTimeout(() => fail(new Error(`the VM service did not start in time: ${said.slice(-1500)}`)), options.startTimeoutMs ?? 900_000)
       createInterface({ input: started.stdout! }).on("line", (line) => {
         try {
-          const r = (JSON.parse(line) as { ready?: { url: string; vms: ReadonlyArray<RackVm> } }).ready
+          const r = (JSON.parse(line) as { ready?: { url: string; vms: ReadonlyArray<RackVm>; redfish: RackRedfish } }).ready
           if (r !== undefined) { clearTimeout(timer); ok(r) }
         } catch { options.onOutput?.(line + "\n") }
       })
@@ -110,7 +112,7 @@ export const startVmRackService = async (options: VmRackServiceOptions): Promise
     })
     const f = await startApiForwarder(socketPath, "127.0.0.1", options.hostPort)
     forwarder = f
-    return { url: `http://127.0.0.1:${f.port}`, rackUrl: ready.url, namespace: network.namespace, vms: ready.vms, exited, close }
+    return { url: `http://127.0.0.1:${f.port}`, rackUrl: ready.url, namespace: network.namespace, vms: ready.vms, redfish: ready.redfish, exited, close }
   } catch (e) {
     await close()
     throw e

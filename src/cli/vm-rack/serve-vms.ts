@@ -38,6 +38,8 @@ export const serveVms = async (args: Parsed, count: number, port: number) => {
   for (const vm of running.vms) {
     process.stdout.write(`  ${vm.name}: ipmi node, BMC ${vm.bmc.address}:${vm.bmc.port} in ${NAMESPACE}, MAC ${vm.mac}, serial console ${vm.serialLog}\n`)
   }
+  process.stdout.write(`Redfish BMC for every VM (system /redfish/v1/Systems/<vm>, powered through the same chassis control): ${running.redfish.url} in ${NAMESPACE}, ` +
+    `user ${running.redfish.username}, password and CA in ${join(stateDir, "redfish.json")} (a VM enrolled as a redfish node uses these as redfish_*)\n`)
   process.stdout.write(`sample image (the VM nodes' instance_info): ${sample.root}; once deployed, a VM's console shows "${sample.marker}"\n`)
   const ended = running.exited.then((code) => process.stdout.write(`the service in ${NAMESPACE} exited (${code})\n`))
   await Promise.race([stopped, ended])

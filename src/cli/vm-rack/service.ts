@@ -4,15 +4,18 @@
 // type whose pxe boot interface keeps the rack's dnsmasq in step, and the API on the bridge's
 // address, so the URL in every PXE config is one the VMs reach. The host reaches the API through
 // a Unix socket (a path is visible from every namespace) that this process pipes to it.
-import { mkdirSync } from "node:fs"
+import { mkdirSync, writeFileSync } from "node:fs"
 import { rm } from "node:fs/promises"
 import { connect, createServer, type Socket } from "node:net"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
+import { randomBytes, randomUUID } from "node:crypto"
 import { Effect, Exit, Scope } from "effect"
 import type { NodeService } from "../../application/node-service.ts"
 import type { Mac, NodeName } from "../../domain/index.ts"
 import { notSupported } from "../../adapters/common/declared.ts"
 import { ipmi } from "../../adapters/ipmi/hardware.ts"
+import { redfish } from "../../adapters/redfish/hardware.ts"
+import { chassisControlMachine, selfSignedCertificate, startRedfishEmulator } from "../../adapters/sim/redfish/index.ts"
 import { makeNetboot, tftpRootOf } from "../../adapters/netboot/index.ts"
 import { startVmRack, type RackVm } from "../../adapters/vm/rack.ts"
 import type { RackNetwork } from "../../adapters/vm/netns.ts"
@@ -41,11 +44,28 @@ export interface VmServiceOptions {
   readonly say: (line: string) => void
 }
 
+/** The rack's Redfish BMC: every VM is a system, powered by the same chassis control as its ipmi_sim. */
+export interface RackRedfish {
+  /** https://127.0.0.1:PORT inside the namespace (where the service runs). */
+  readonly url: string
+  readonly username: string
+  readonly password: string
+  /** The emulator's certificate, to trust as redfish_verify_ca. */
+  readonly ca: string
+}
+
 export interface VmService {
   readonly url: string
   readonly vms: ReadonlyArray<RackVm>
+  readonly redfish: RackRedfish
   readonly close: () => Promise<void>
 }
+
+/** driver_info of a rack VM as a redfish node (its system on the rack's Redfish BMC). */
+export const vmRedfishInfoOf = (vm: RackVm, bmc: RackRedfish) => ({
+  redfish_address: bmc.url, redfish_system_id: `/redfish/v1/Systems/${vm.name}`,
+  redfish_username: bmc.username, redfish_password: bmc.password, redfish_verify_ca: bmc.ca,
+})
 
 /** driver_info, properties and port of a rack VM as an ipmi node. */
 export const vmNodeOf = (vm: RackVm, diskGib: number) => ({
@@ -100,8 +120,21 @@ export const startVmService = async (options: VmServiceOptions): Promise<VmServi
     const netboot = await Effect.runPromise(Scope.provide(scope)(makeNetboot({
       stateDir: options.stateDir, runningDnsmasq: rack.dnsmasq, appendParams: "console=ttyS0",
     })))
+    // One Redfish BMC for the rack, driving each VM through the chassis control its ipmi_sim runs.
+    const tls = await selfSignedCertificate("127.0.0.1")
+    const redfishCa = join(options.stateDir, "redfish-ca.pem")
+    writeFileSync(redfishCa, tls.cert)
+    const redfishPassword = randomBytes(12).toString("hex")
+    const emulator = await startRedfishEmulator({
+      machines: rack.vms.map((vm) => chassisControlMachine(join(dirname(vm.powerLog), "chassis-control"), vm.name, randomUUID())),
+      username: "admin", password: redfishPassword, tls, log: options.say,
+    })
+    Effect.runSync(Scope.addFinalizer(scope, Effect.promise(() => emulator.close())))
+    const rackRedfish: RackRedfish = { url: emulator.url, username: "admin", password: redfishPassword, ca: redfishCa }
+    // For the operator who enrolls a VM as a redfish node; kept out of stdout and logs.
+    writeFileSync(join(options.stateDir, "redfish.json"), JSON.stringify(rackRedfish, null, 2), { mode: 0o600 })
     const hardware: HardwareSetup = {
-      vendors: [notSupported, netboot.vendor, ipmi()],
+      vendors: [notSupported, netboot.vendor, ipmi(), redfish()],
       connect: () => {},
       ...(options.enroll ? { ready: (service: NodeService["Service"]) => enrollVms(service, rack.vms, diskGib, options.instanceInfo ?? {}) } : {}),
       close: () => {},
@@ -113,7 +146,7 @@ export const startVmService = async (options: VmServiceOptions): Promise<VmServi
     })
     const socket = await bridgeSocket(options.socketPath, rack.network.gateway, running.api.port).catch(async (e) => { await running.close(); throw e })
     return {
-      url: running.url, vms: rack.vms,
+      url: running.url, vms: rack.vms, redfish: rackRedfish,
       close: async () => {
         await socket.close()
         await running.close()
