@@ -99,7 +99,7 @@ class SharedSimDisks extends SimDisks {
 }
 
 interface DeployArgs { readonly nodeId: string; readonly deployKey: string; readonly iscsiIqn: string }
-interface Boot { readonly nodeId: string; readonly due: number; readonly args: DeployArgs | null }
+interface Boot { readonly nodeId: string; readonly due: number; readonly args: DeployArgs | null; readonly claim?: string }
 
 export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
   const power = makeSimPower({ unknownBmcs: "adopt" }).driver
@@ -160,12 +160,19 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
   const bootsDir = rackDir === undefined ? null : join(rackDir, "boots")
   if (bootsDir !== null) mkdirSync(bootsDir, { recursive: true, mode: 0o700 })
   const queueBoot = (boot: Boot) => writeFileSync(join(bootsDir!, `${boot.nodeId}.json`), JSON.stringify(boot))
-  const boot = (nodeId: string, args: DeployArgs | null | undefined) => {
+  /** Removes the record a delivery left for its own retry, unless a newer boot replaced it. */
+  const dropClaim = (nodeId: string, claim: string | undefined) => {
+    if (claim === undefined) return
+    const path = join(bootsDir!, `${nodeId}.json`)
+    try { if ((JSON.parse(readFileSync(path, "utf8")) as Boot).claim === claim) rmSync(path, { force: true }) } catch { /* gone */ }
+  }
+  const boot = (nodeId: string, args: DeployArgs | null | undefined, claim?: string) => {
     const config = args !== undefined ? Promise.resolve(args) : deployArgsOf(nodeId).catch(() => null)
     void config.then(async (config) => {
-      if (config === null) return
+      if (config === null) return dropClaim(nodeId, claim)
       // Not delivered (this host cut off): another process, or a later round, tries again.
       if (await ramdiskBoots(config) === false && bootsDir !== null) queueBoot({ nodeId, due: Date.now() + 1000, args: config })
+      else dropClaim(nodeId, claim)
     })
   }
   const deliverDue = () => {
@@ -179,8 +186,16 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
       if (due.due > Date.now()) continue
       const claimed = `${path}.${process.pid}`
       try { renameSync(path, claimed) } catch { continue }
+      if (options.rackDir === undefined) {
+        rmSync(claimed, { force: true })
+        boot(due.nodeId, undefined)
+        continue
+      }
+      // Hosts die: the boot goes back for another to deliver unless this delivery ends it first.
+      const claim = randomBytes(8).toString("hex")
+      queueBoot({ ...due, due: Date.now() + 20_000, claim })
       rmSync(claimed, { force: true })
-      boot(due.nodeId, options.rackDir === undefined ? undefined : due.args)
+      boot(due.nodeId, due.args, claim)
     }
   }
   const poller = bootsDir === null ? null : setInterval(deliverDue, Math.max(10, Math.min(100, options.callbackDelayMs)))
