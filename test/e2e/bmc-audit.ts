@@ -5,7 +5,8 @@
 import type { StoredEvent } from "../../src/ports/index.ts"
 import { byStream } from "./conductor-harness.ts"
 
-export interface BmcAction { readonly node: string; readonly action: string; readonly by: string; readonly at: number }
+/** `at`: when the command reached the BMC; `done`: when the machine had acted on it. */
+export interface BmcAction { readonly node: string; readonly action: string; readonly by: string; readonly at: number; readonly done: number }
 
 interface Segment { readonly holder: string; readonly from: number; until: number }
 

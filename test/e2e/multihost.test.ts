@@ -140,7 +140,10 @@ describe("conductors on three hosts, one PostgreSQL", { skip }, () => {
       const taken = held.filter((node) => segments.get(node)!.some((g) => g.holder !== name && g.from > at))
       console.log(`# ${name}: held ${held.length} nodes when lost, ${taken.length} taken over; its last BMC action ${last - at} ms after`)
     }
+    // After the cut, c1 may finish what it began under its leases; how close it came to their end:
     const c1 = journal.filter((a) => a.by === "c1" && a.at > cutAt)
-    console.log(`# c1 acted on ${c1.length} BMCs after its link was cut, each inside its lease; work split ${[...audit.workBy].map(([c, n]) => `${c}: ${n}`).join(", ")}`)
+    const margins = c1.map((a) => Math.min(...segments.get(a.node)!.filter((g) => g.holder === "c1" && g.from <= a.at && a.at <= g.until).map((g) => g.until - a.at)))
+    console.log(`# c1 issued ${c1.length} BMC commands after its link was cut, the last ${margins.length === 0 ? "-" : Math.min(...margins)} ms before its lease ran out; ` +
+      `work split ${[...audit.workBy].map(([c, n]) => `${c}: ${n}`).join(", ")}`)
   })
 })

@@ -212,9 +212,14 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
 
   // Every BMC action, as the rack saw it: the multi-host test audits them against the leases.
   const journal = options.rackDir === undefined ? null : join(options.rackDir, "bmc.jsonl")
+  // `at`: when the command reached the BMC; `done`: when the machine had acted on it (its
+  // ramdisk queued). The lease must cover the command.
   const noted = <A, E>(n: NodeState, action: string, act: Effect.Effect<A, E>) =>
-    journal === null ? act : Effect.tap(act, () => Effect.sync(() =>
-      appendFileSync(journal, `${JSON.stringify({ node: n.nodeId, action, by: options.actor ?? "?", at: Date.now() })}\n`)))
+    journal === null ? act : Effect.suspend(() => {
+      const at = Date.now()
+      return Effect.tap(act, () => Effect.sync(() =>
+        appendFileSync(journal, `${JSON.stringify({ node: n.nodeId, action, by: options.actor ?? "?", at, done: Date.now() })}\n`)))
+    })
 
   // A machine is its node: its simulated BMC is keyed by the node's UUID, not by driver_info.
   const machineBmc = (nodeId: string): BmcAccess => ({ address: nodeId, port: 623, username: "", password: Redacted.make("") })
