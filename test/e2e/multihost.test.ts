@@ -33,6 +33,7 @@ let relay: ReturnType<typeof fetchFrom> | undefined
 let dir: string
 let store: string
 const conductors = new Map<string, Proc>()
+let serve: Proc | undefined
 
 before(async () => {
   if (skip !== undefined) return
@@ -43,10 +44,10 @@ before(async () => {
   store = `${server.url}?schema=multihost&connect_timeout=2`
   const keyFile = join(dir, "master.key")
   const api = hosts.host("api")
-  const serve = spawnIronledger("serve", [
+  serve = spawnIronledger("serve", [
     "serve", "--store", store, "--key-file", keyFile, "--state-dir", join(dir, "api"), "--host", api.address, "--port", "6385", "--no-conductor",
   ], {}, [...api.run, ironledger])
-  const apiUrl = (await waitForOutput(serve, /listening on (http:\/\/[\d.]+:\d+)/))[1]!
+  const apiUrl = (await waitForOutput(serve!, /listening on (http:\/\/[\d.]+:\d+)/))[1]!
   assert.equal(apiUrl, `http://${api.address}:6385`)
   for (const name of CONDUCTORS) {
     const host = hosts.host(name)
@@ -116,6 +117,10 @@ describe("conductors on three hosts, one PostgreSQL", { skip }, () => {
     const story = (uuid: string) => [
       ...log.filter((e) => e.streamId === `node-${uuid}`).map((e) => ({ at: Date.parse(e.meta.occurredAt), line: `${e.type} by ${e.meta.actor}` })),
       ...readJournal().filter((a) => a.node === uuid).map((a) => ({ at: a.at, line: `BMC ${a.action} by ${a.by}` })),
+      ...[serve!, ...conductors.values()].flatMap((p) => p.output().split("\n").filter((l) => l.includes(uuid)).map((l) => {
+        const at = /"time":(\d+)/.exec(l)
+        return { at: at === null ? 0 : Number(at[1]), line: `${p.label}: ${l.slice(0, 300)}` }
+      })),
     ].sort((a, b) => a.at - b.at).map((x) => `  ${new Date(x.at).toISOString()} ${x.line}`).join("\n")
     assert.deepEqual(failed.map((n) => `${n["name"]}: ${n["last_error"]}`), [],
       `c0 killed at ${new Date(killedAt).toISOString()}, c1 cut at ${new Date(cutAt).toISOString()}\n` +

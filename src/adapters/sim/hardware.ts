@@ -99,7 +99,7 @@ class SharedSimDisks extends SimDisks {
 }
 
 interface DeployArgs { readonly nodeId: string; readonly deployKey: string; readonly iscsiIqn: string }
-interface Boot { readonly nodeId: string; readonly due: number; readonly args: DeployArgs | null; readonly claim?: string }
+interface Boot { readonly nodeId: string; readonly due: number; readonly args: DeployArgs | null }
 
 export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
   const power = makeSimPower({ unknownBmcs: "adopt" }).driver
@@ -160,25 +160,27 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
   const bootsDir = rackDir === undefined ? null : join(rackDir, "boots")
   if (bootsDir !== null) mkdirSync(bootsDir, { recursive: true, mode: 0o700 })
   const queueBoot = (boot: Boot) => writeFileSync(join(bootsDir!, `${boot.nodeId}.json`), JSON.stringify(boot))
-  /** Removes the record a delivery left for its own retry, unless a newer boot replaced it. */
-  const dropClaim = (nodeId: string, claim: string | undefined) => {
-    if (claim === undefined) return
-    const path = join(bootsDir!, `${nodeId}.json`)
-    try { if ((JSON.parse(readFileSync(path, "utf8")) as Boot).claim === claim) rmSync(path, { force: true }) } catch { /* gone */ }
-  }
+  /** A delivery is over: its claim goes (a claim left by a dead host is put back by reclaim). */
+  const dropClaim = (claim: string | undefined) => { if (claim !== undefined) rmSync(claim, { force: true }) }
   const boot = (nodeId: string, args: DeployArgs | null | undefined, claim?: string) => {
     const config = args !== undefined ? Promise.resolve(args) : deployArgsOf(nodeId).catch(() => null)
     void config.then(async (config) => {
-      if (config === null) return dropClaim(nodeId, claim)
+      if (config === null) return dropClaim(claim)
       // Not delivered (this host cut off): another process, or a later round, tries again.
       if (await ramdiskBoots(config) === false && bootsDir !== null) queueBoot({ nodeId, due: Date.now() + 1000, args: config })
-      else dropClaim(nodeId, claim)
+      dropClaim(claim)
     })
   }
   const deliverDue = () => {
     if (bootsDir === null) return
     let names: string[]
-    try { names = readdirSync(bootsDir).filter((f) => f.endsWith(".json")) } catch { return }
+    try { names = readdirSync(bootsDir) } catch { return }
+    for (const name of names) {
+      const claim = /^(.+\.json)\.claimed-(\d+)$/.exec(name)
+      if (claim === null || Number(claim[2]) > Date.now() || existsSync(join(bootsDir, claim[1]!))) continue
+      try { renameSync(join(bootsDir, name), join(bootsDir, claim[1]!)) } catch { /* another took it back */ }
+    }
+    names = names.filter((f) => f.endsWith(".json"))
     for (const name of names) {
       const path = join(bootsDir, name)
       let due: Boot
@@ -191,10 +193,9 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
         boot(due.nodeId, undefined)
         continue
       }
-      // Hosts die: the boot goes back for another to deliver unless this delivery ends it first.
-      const claim = randomBytes(8).toString("hex")
-      queueBoot({ ...due, due: Date.now() + 20_000, claim })
-      rmSync(claimed, { force: true })
+      // Hosts die: a claim names its deadline, past which any process puts the boot back.
+      const claim = `${path}.claimed-${Date.now() + 20_000}`
+      try { renameSync(claimed, claim) } catch { continue }
       boot(due.nodeId, due.args, claim)
     }
   }
