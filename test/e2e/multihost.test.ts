@@ -49,16 +49,16 @@ before(async () => {
   ], {}, [...api.run, ironledger])
   const apiUrl = (await waitForOutput(serve!, /listening on (http:\/\/[\d.]+:\d+)/))[1]!
   assert.equal(apiUrl, `http://${api.address}:6385`)
-  for (const name of CONDUCTORS) {
-    const host = hosts.host(name)
+  await Promise.all(CONDUCTORS.map(async (name) => {
+    const host = hosts!.host(name)
     // Each host its own state dir (TFTP root, image cache); the machines live in the rack.
     const p = spawnIronledger(`conductor ${name}`, [
       "conductor", "--store", store, "--key-file", keyFile, "--state-dir", join(dir, name), "--sim-rack-dir", join(dir, "rack"),
       "--name", name, "--api-url", apiUrl, "--lease-ttl", String(LEASE_TTL_MS), "--sweep", "250", "--deploy-callback-timeout", "60",
     ], {}, [...host.run, ironledger])
-    await waitForOutput(p, new RegExp(`conductor ${name} driving nodes`))
     conductors.set(name, p)
-  }
+    await waitForOutput(p, new RegExp(`conductor ${name} driving nodes`))
+  }))
   relay = fetchFrom(hosts.network)
 })
 
@@ -145,6 +145,10 @@ describe("conductors on three hosts, one PostgreSQL", { skip }, () => {
       const taken = held.filter((node) => segments.get(node)!.some((g) => g.holder !== name && g.from > at))
       console.log(`# ${name}: held ${held.length} nodes when lost, ${taken.length} taken over; its last BMC action ${last - at} ms after`)
     }
+    // Nodes taken over with PXE files on a lost host had them written again on the new one.
+    const restored = [...conductors.values()].flatMap((p) => p.output().split("\n").filter((l) => l.includes("PXE files written on this host")))
+    assert.ok(restored.length > 0, "no conductor wrote a taken-over node's PXE files on its own host")
+    console.log(`# ${restored.length} taken-over nodes had their PXE files written again on the new host`)
     // After the cut, c1 may finish what it began under its leases; how close it came to their end:
     const c1 = journal.filter((a) => a.by === "c1" && a.at > cutAt)
     const margins = c1.map((a) => Math.min(...segments.get(a.node)!.filter((g) => g.holder === "c1" && g.from <= a.at && a.at <= g.until).map((g) => g.until - a.at)))
