@@ -95,21 +95,23 @@ describe("conductors on three hosts, one PostgreSQL", { skip }, () => {
     await api.settle(uuids, ["available"], 90_000)
 
     await Promise.all(uuids.map((u) => api.provision(u, "active")))
-    // Mid-deploy: c0's host dies once it has recorded deploy work, then c1's link goes.
+    // Mid-deploy: a conductor's host dies as soon as it is at work on deploys, then the link of
+    // the next one seen at work goes.
     const deployStarted = Date.now()
-    const holding = async (name: string) => {
+    const atWork = async (names: ReadonlyArray<string>, since: number) => {
       for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
-        if (readJournal().some((a) => a.by === name && a.at > deployStarted && a.action.startsWith("boot device"))) return
+        const busy = readJournal().filter((a) => names.includes(a.by) && a.at > since && a.action.startsWith("boot device"))
+        if (busy.length > 0) return busy[busy.length - 1]!.by
       }
-      throw new Error(`${name} did no deploy work within 30 s`)
+      throw new Error(`none of ${names.join(", ")} did deploy work within 30 s`)
     }
-    await holding("c0")
+    const killed = await atWork(CONDUCTORS, deployStarted)
     const killedAt = Date.now()
-    hosts!.kill("c0")
-    await crash(conductors.get("c0")!)
-    await holding("c1")
+    hosts!.kill(killed)
+    await crash(conductors.get(killed)!)
+    const cut = await atWork(CONDUCTORS.filter((c) => c !== killed), killedAt)
     const cutAt = Date.now()
-    hosts!.cut("c1")
+    hosts!.cut(cut)
     const nodes = await api.settle(uuids, ["active", "deploy failed"], 120_000)
     const log = await readLog()
     const failed = nodes.filter((n) => n["provision_state"] !== "active")
@@ -123,7 +125,7 @@ describe("conductors on three hosts, one PostgreSQL", { skip }, () => {
       })),
     ].sort((a, b) => a.at - b.at).map((x) => `  ${new Date(x.at).toISOString()} ${x.line}`).join("\n")
     assert.deepEqual(failed.map((n) => `${n["name"]}: ${n["last_error"]}`), [],
-      `c0 killed at ${new Date(killedAt).toISOString()}, c1 cut at ${new Date(cutAt).toISOString()}\n` +
+      `${killed} killed at ${new Date(killedAt).toISOString()}, ${cut} cut at ${new Date(cutAt).toISOString()}\n` +
       failed.map((n) => `${n["name"]}:\n${story(n["uuid"] as string)}`).join("\n"))
 
     const audit = auditLeases(log)
@@ -138,7 +140,7 @@ describe("conductors on three hosts, one PostgreSQL", { skip }, () => {
     // The lost hosts held nodes when they went, and those nodes were taken over.
     const segments = leaseSegments(log)
     const heldAt = (name: string, at: number) => [...segments].filter(([, s]) => s.some((g) => g.holder === name && g.from <= at && at < g.until)).map(([node]) => node)
-    for (const [name, at] of [["c0", killedAt], ["c1", cutAt]] as const) {
+    for (const [name, at] of [[killed, killedAt], [cut, cutAt]] as const) {
       const held = heldAt(name, at)
       assert.ok(held.length > 0, `${name} held no node when it was lost`)
       const last = journal.filter((a) => a.by === name).reduce((m, a) => Math.max(m, a.at), 0)
@@ -149,10 +151,10 @@ describe("conductors on three hosts, one PostgreSQL", { skip }, () => {
     const restored = [...conductors.values()].flatMap((p) => p.output().split("\n").filter((l) => l.includes("PXE files written on this host")))
     assert.ok(restored.length > 0, "no conductor wrote a taken-over node's PXE files on its own host")
     console.log(`# ${restored.length} taken-over nodes had their PXE files written again on the new host`)
-    // After the cut, c1 may finish what it began under its leases; how close it came to their end:
-    const c1 = journal.filter((a) => a.by === "c1" && a.at > cutAt)
-    const margins = c1.map((a) => Math.min(...segments.get(a.node)!.filter((g) => g.holder === "c1" && g.from <= a.at && a.at <= g.until).map((g) => g.until - a.at)))
-    console.log(`# c1 issued ${c1.length} BMC commands after its link was cut, the last ${margins.length === 0 ? "-" : Math.min(...margins)} ms before its lease ran out; ` +
+    // After the cut, it may finish what it began under its leases; how close it came to their end:
+    const late = journal.filter((a) => a.by === cut && a.at > cutAt)
+    const margins = late.map((a) => Math.min(...segments.get(a.node)!.filter((g) => g.holder === cut && g.from <= a.at && a.at <= g.until).map((g) => g.until - a.at)))
+    console.log(`# ${cut} issued ${late.length} BMC commands after its link was cut, the last ${margins.length === 0 ? "-" : Math.min(...margins)} ms before its lease ran out; ` +
       `work split ${[...audit.workBy].map(([c, n]) => `${c}: ${n}`).join(", ")}`)
   })
 })
