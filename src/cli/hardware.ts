@@ -51,7 +51,8 @@ export const simulatedHardware = (options: SimOptions = {}): HardwareSetup & { r
       chap_user: cb.chapUser ?? "", chap_secret: cb.chapSecret ?? "",
     }, 10_000).then((r) => {
       if (r.kind === "unreachable" || r.status >= 300) options.log?.(`simulated ramdisk of ${nodeId}: call-back ${r.kind === "unreachable" ? r.reason : `answered ${r.status}`}`)
-      return r.kind !== "unreachable"
+      // Unreachable, or still 503 (the API's store is down): handed back, tried again later.
+      return r.kind !== "unreachable" && r.status !== 503
     })
   }
   const sim = makeSimHardware({
