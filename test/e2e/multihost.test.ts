@@ -106,8 +106,8 @@ describe("conductors on three hosts, one PostgreSQL", { skip }, () => {
       throw new Error(`none of ${names.join(", ")} did deploy work within 30 s`)
     }
     const killed = await atWork(CONDUCTORS, deployStarted)
-    const killedAt = Date.now()
     hosts!.kill(killed)
+    const killedAt = Date.now()
     await crash(conductors.get(killed)!)
     const cut = await atWork(CONDUCTORS.filter((c) => c !== killed), killedAt)
     const cutAt = Date.now()
