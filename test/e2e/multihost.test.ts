@@ -154,7 +154,7 @@ describe("conductors on three hosts, one PostgreSQL", { skip }, () => {
     // After the cut, it may finish what it began under its leases; how close it came to their end:
     const late = journal.filter((a) => a.by === cut && a.at > cutAt)
     const margins = late.map((a) => Math.min(...segments.get(a.node)!.filter((g) => g.holder === cut && g.from <= a.at && a.at <= g.until).map((g) => g.until - a.at)))
-    console.log(`# ${cut} issued ${late.length} BMC commands after its link was cut, the last ${margins.length === 0 ? "-" : Math.min(...margins)} ms before its lease ran out; ` +
+    console.log(`# ${cut} issued ${late.length} BMC commands after its link was cut, the last ${margins.length === 0 ? "-" : Math.min(...margins)} ms before its lease ended (ran out or released); ` +
       `work split ${[...audit.workBy].map(([c, n]) => `${c}: ${n}`).join(", ")}`)
   })
 })
