@@ -120,8 +120,8 @@ describe("conductors on three hosts, one PostgreSQL", { skip }, () => {
       ...log.filter((e) => e.streamId === `node-${uuid}`).map((e) => ({ at: Date.parse(e.meta.occurredAt), line: `${e.type} by ${e.meta.actor}` })),
       ...readJournal().filter((a) => a.node === uuid).map((a) => ({ at: a.at, line: `BMC ${a.action} by ${a.by}` })),
       ...[serve!, ...conductors.values()].flatMap((p) => p.output().split("\n").filter((l) => l.includes(uuid)).map((l) => {
-        const at = /"time":(\d+)/.exec(l)
-        return { at: at === null ? 0 : Number(at[1]), line: `${p.label}: ${l.slice(0, 300)}` }
+        const at = /"time":"([^"]+)"/.exec(l)
+        return { at: at === null ? 0 : Date.parse(at[1]!), line: `${p.label}: ${l.slice(0, 300)}` }
       })),
     ].sort((a, b) => a.at - b.at).map((x) => `  ${new Date(x.at).toISOString()} ${x.line}`).join("\n")
     assert.deepEqual(failed.map((n) => `${n["name"]}: ${n["last_error"]}`), [],
