@@ -35,26 +35,38 @@ export interface SimOptions {
    */
   readonly deliver?: (nodeId: string, callback: DeployCallback) => void
   readonly log?: (line: string) => void
+  /** Conductors on several hosts: where the machines live, shared by every host (ADR 0071). */
+  readonly rackDir?: string
+  /** Who acts on the machines' BMCs, for the rack's BMC journal. */
+  readonly actor?: string
 }
 
 /** fake-hardware and sim, with the "no-*" interfaces every type may name. */
 export const simulatedHardware = (options: SimOptions = {}): HardwareSetup & { readonly sim: SimHardware } => {
   let apiUrl: string | undefined
   let closed = false
-  const overHttp = (nodeId: string, cb: DeployCallback) => {
-    if (apiUrl === undefined || closed) return
-    void postPassDeployInfo(passDeployInfoUrl(apiUrl, nodeId), {
+  const overHttp = (nodeId: string, cb: DeployCallback): Promise<boolean> => {
+    if (apiUrl === undefined || closed) return Promise.resolve(false)
+    return postPassDeployInfo(passDeployInfoUrl(apiUrl, nodeId), {
       address: cb.address, port: String(cb.port), iqn: cb.iqn, lun: String(cb.lun), key: cb.key, error: cb.error,
       chap_user: cb.chapUser ?? "", chap_secret: cb.chapSecret ?? "",
-    }, 30_000).then((r) => {
+    }, 10_000).then((r) => {
       if (r.kind === "unreachable" || r.status >= 300) options.log?.(`simulated ramdisk of ${nodeId}: call-back ${r.kind === "unreachable" ? r.reason : `answered ${r.status}`}`)
+      // Unreachable, or still 503 (the API's store is down): handed back, tried again later.
+      return r.kind !== "unreachable" && r.status !== 503
     })
   }
   const sim = makeSimHardware({
     callbackDelayMs: options.callbackDelayMs ?? 200,
     ...(options.diskDir === undefined ? {} : { diskDir: options.diskDir }),
     ...(options.diskBytesOf === undefined ? {} : { diskBytesOf: options.diskBytesOf }),
-    callBack: (nodeId, cb) => { if (!closed) (options.deliver ?? overHttp)(nodeId, cb) },
+    ...(options.rackDir === undefined ? {} : { rackDir: options.rackDir }),
+    ...(options.actor === undefined ? {} : { actor: options.actor }),
+    callBack: (nodeId, cb) => {
+      if (closed) return Promise.resolve(false)
+      if (options.deliver === undefined) return overHttp(nodeId, cb)
+      options.deliver(nodeId, cb)
+    },
   })
   return {
     vendors: [notSupported, fakeHardware, sim.vendor],

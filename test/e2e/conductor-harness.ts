@@ -118,16 +118,19 @@ export const startConductor = async (db: string, name: string, apiUrl: string, o
 
 export type Json = Record<string, unknown>
 
-export const makeApi = (url: string) => {
+/** One HTTP exchange; by default this process's fetch (a multi-host test sends from a namespace). */
+export type Send = (method: string, url: string, body?: string, headers?: Record<string, string>) => Promise<{ status: number; text: string }>
+
+const fetchHere: Send = async (method, url, body, headers) => {
+  const res = await fetch(url, { method, headers: headers ?? {}, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(10_000) })
+  return { status: res.status, text: await res.text() }
+}
+
+export const makeApi = (url: string, send: Send = fetchHere) => {
   const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> => {
-    const res = await fetch(`${url}${path}`, {
-      method,
-      headers: { "X-OpenStack-Ironic-API-Version": "1.78", ...(body === undefined ? {} : { "content-type": "application/json" }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(10_000),
-    })
-    const text = await res.text()
-    return { status: res.status, body: text === "" ? {} : JSON.parse(text) as Json }
+    const headers = { "X-OpenStack-Ironic-API-Version": "1.78", ...(body === undefined ? {} : { "content-type": "application/json" }) }
+    const res = await send(method, `${url}${path}`, body === undefined ? undefined : JSON.stringify(body), headers)
+    return { status: res.status, body: res.text === "" ? {} : JSON.parse(res.text) as Json }
   }
   const ok = async (method: string, path: string, body?: unknown) => {
     const r = await call(method, path, body)

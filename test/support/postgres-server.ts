@@ -3,7 +3,7 @@
 // as root (initdb and postgres refuse root). The server gets --pdeathsig KILL through setpriv, so
 // even a test process killed outright takes its server with it.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process"
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { freeTcpPort } from "../../src/adapters/sim/bmc/free-port.ts"
@@ -48,12 +48,13 @@ const asPostgres = (argv: ReadonlyArray<string>): [string, Array<string>] =>
     ? ["setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", "--pdeathsig=KILL", "--", ...argv]]
     : ["setpriv", ["--pdeathsig=KILL", "--", ...argv]]
 
-const waitReady = async (bin: string, port: number, child: ChildProcess, stderr: () => string) => {
+const waitReady = async (bin: string, port: number, child: ChildProcess, stderr: () => string, host = "127.0.0.1", prefix: ReadonlyArray<string> = []) => {
   const deadline = Date.now() + 20_000
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`postgres exited while starting: ${stderr()}`)
     try {
-      execFileSync(join(bin, "pg_isready"), ["-q", "-h", "127.0.0.1", "-p", String(port)], { stdio: "ignore" })
+      const [cmd, ...args] = [...prefix, join(bin, "pg_isready"), "-q", "-h", host, "-p", String(port)]
+      execFileSync(cmd!, args, { stdio: "ignore" })
       return
     } catch {
       await new Promise((resolve) => setTimeout(resolve, 50))
@@ -93,6 +94,11 @@ export interface PostgresOptions {
   readonly settings?: Readonly<Record<string, string>>
   /** Serve TLS too (ssl = on) with a fresh self-signed certificate; plain connections still work. */
   readonly tls?: boolean
+  /**
+   * Run inside this network namespace, listening on `address` (port 5432) and trusting clients of
+   * `clients` (a CIDR): a database host of its own for multi-host tests.
+   */
+  readonly namespace?: { readonly name: string; readonly address: string; readonly clients: string }
 }
 
 export const startPostgres = async (startOptions: PostgresOptions = {}): Promise<PostgresServer> => {
@@ -109,7 +115,12 @@ export const startPostgres = async (startOptions: PostgresOptions = {}): Promise
   const tls = startOptions.tls === true ? makeCertificate(dir, owner) : undefined
   const [cmd, args] = asPostgres([join(bin, "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", "--locale=C"])
   execFileSync(cmd, args, { stdio: ["ignore", "ignore", "pipe"] })
-  const port = await freeTcpPort()
+  const ns = startOptions.namespace
+  // A namespace of its own has every port free; on the machine's own loopback, find one.
+  const port = ns === undefined ? await freeTcpPort() : 5432
+  const host = ns?.address ?? "127.0.0.1"
+  const prefix = ns === undefined ? [] : ["ip", "netns", "exec", ns.name]
+  if (ns !== undefined) appendFileSync(join(data, "pg_hba.conf"), `host all all ${ns.clients} trust\n`)
   const options = {
     // Tests need no durability against power loss; fsync off keeps them fast on a shared disk.
     fsync: "off", synchronous_commit: "off", full_page_writes: "off",
@@ -129,13 +140,15 @@ export const startPostgres = async (startOptions: PostgresOptions = {}): Promise
 
   const start = async () => {
     const flags = Object.entries(options).flatMap(([k, v]) => ["-c", `${k}=${v}`])
-    const [c, a] = asPostgres([join(bin, "postgres"), "-D", data, "-p", String(port), "-h", "127.0.0.1", ...flags])
+    const [c, a] = asPostgres([join(bin, "postgres"), "-D", data, "-p", String(port), "-h", host, ...flags])
     stderr = ""
-    const started = spawn(c, a, { stdio: ["ignore", "ignore", "pipe"] })
+    // ip netns exec execs the program: the child is still the postmaster.
+    const [file, ...argv] = [...prefix, c, ...a]
+    const started = spawn(file!, argv, { stdio: ["ignore", "ignore", "pipe"] })
     child = started
     started.stderr!.on("data", (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-4000) })
     exited = new Promise((resolve) => started.once("close", () => resolve()))
-    await waitReady(bin, port, started, () => stderr)
+    await waitReady(bin, port, started, () => stderr, host, prefix)
   }
 
   const stop = async (mode: "fast" | "immediate" = "fast") => {
@@ -148,7 +161,7 @@ export const startPostgres = async (startOptions: PostgresOptions = {}): Promise
 
   await start()
   const server: PostgresServer = {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    url: `postgres://postgres@${host}:${port}/postgres`,
     port,
     caFile: tls?.cert,
     pid: () => child?.pid,

@@ -7,8 +7,12 @@
 // ramdisk boots under way (boots/): every process given the same dir (an API and conductors, a
 // conductor restarted after a crash) sees the same machines, and a ramdisk one process booted calls
 // back even when that process dies before it does.
+// Conductors on several hosts (ADR 0071) each give their own diskDir (the host's TFTP root and
+// image cache) and one rackDir where the machines live: their disks, and the ramdisks booting. A
+// machine boots what the host that powered it on serves (DHCP's next-server is that host), read
+// at power-on, so a ramdisk keeps booting when that host dies.
 import { createHash, randomBytes } from "node:crypto"
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs"
+import { appendFileSync, closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Effect, Redacted } from "effect"
 import type { DeployCallback } from "../../application/node-service.ts"
@@ -30,13 +34,25 @@ import { makeSimPower } from "./power.ts"
 export interface SimHardwareOptions {
   /** How long a simulated ramdisk takes to "boot" before calling back. */
   readonly callbackDelayMs: number
-  /** Delivers a ramdisk's pass_deploy_info; the composition root hands it to NodeService. */
-  readonly callBack: (nodeId: string, callback: DeployCallback) => void
+  /**
+   * Delivers a ramdisk's pass_deploy_info; the composition root hands it to NodeService. A promise
+   * of false means it did not get through (e.g. this host is cut off): the boot is put back for
+   * any process to deliver.
+   */
+  readonly callBack: (nodeId: string, callback: DeployCallback) => void | Promise<boolean>
   /**
    * Where simulated disks live (sparse files) and the PXE configs (tftp/), shared by every process
    * given this dir. Without it, nodes have no disk to write images to and configs stay in memory.
    */
   readonly diskDir?: string
+  /**
+   * Where the machines live when they are not on this host (conductors on several hosts): their
+   * disks, exported disks and booting ramdisks, shared by every host. Default: diskDir. With it,
+   * every BMC action is appended to `<rackDir>/bmc.jsonl` as {node, action, by, at}.
+   */
+  readonly rackDir?: string
+  /** Who acts on the BMCs, for that journal (the conductor's name). */
+  readonly actor?: string
   /** Size of a node's simulated disk. */
   readonly diskBytesOf?: (nodeId: string) => number
   /** Shared with whoever imports images for fake-hardware deploys. */
@@ -83,6 +99,7 @@ class SharedSimDisks extends SimDisks {
 }
 
 interface DeployArgs { readonly nodeId: string; readonly deployKey: string; readonly iscsiIqn: string }
+interface Boot { readonly nodeId: string; readonly due: number; readonly args: DeployArgs | null }
 
 export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
   const power = makeSimPower({ unknownBmcs: "adopt" }).driver
@@ -90,7 +107,8 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
   const memory = files === null ? makeSimBoot() : null
   const configurator = files === null ? memory!.configurator : makeBootConfigurator(files)
   const images = options.images ?? makeSimImages()
-  const disks = options.diskDir === undefined ? new SimDisks() : new SharedSimDisks(options.diskDir)
+  const rackDir = options.rackDir ?? options.diskDir
+  const disks = rackDir === undefined ? new SimDisks() : new SharedSimDisks(rackDir)
   const writer = simBlockWriter(disks)
   const block: BlockWriter["Service"] = options.diskDir === undefined
     // Without a disk dir the simulated machines have no disks: a cleaning finds nothing to wipe.
@@ -124,14 +142,14 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
   const ramdiskBoots = (config: DeployArgs) => {
     const target = { portal: "127.0.0.1", port: 3260, iqn: config.iscsiIqn, lun: 1 }
     const chap = { user: `sim-${randomBytes(4).toString("hex")}`, secret: randomBytes(12).toString("hex") }
-    if (options.diskDir !== undefined) {
-      mkdirSync(options.diskDir, { recursive: true })
-      const path = join(options.diskDir, `${config.nodeId}.img`)
+    if (rackDir !== undefined) {
+      mkdirSync(rackDir, { recursive: true })
+      const path = join(rackDir, `${config.nodeId}.img`)
       const fd = openSync(path, "a")
       try { ftruncateSync(fd, options.diskBytesOf?.(config.nodeId) ?? defaultDiskBytes) } finally { closeSync(fd) }
       disks.attach(target, { path, chap: { user: chap.user, secret: Redacted.make(chap.secret) } })
     }
-    options.callBack(config.nodeId, {
+    return options.callBack(config.nodeId, {
       address: target.portal, port: target.port, iqn: target.iqn, lun: target.lun,
       key: config.deployKey, error: null, chapUser: chap.user, chapSecret: chap.secret,
     })
@@ -139,33 +157,69 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
 
   // Ramdisks booting, as files any process given the dir may deliver: {nodeId, due}. Claimed by
   // rename, so each boots once; the process that powered the machine on need not live that long.
-  const bootsDir = options.diskDir === undefined ? null : join(options.diskDir, "boots")
+  const bootsDir = rackDir === undefined ? null : join(rackDir, "boots")
   if (bootsDir !== null) mkdirSync(bootsDir, { recursive: true, mode: 0o700 })
-  const boot = (nodeId: string) => {
-    void deployArgsOf(nodeId).catch(() => null).then((config) => { if (config !== null) ramdiskBoots(config) })
+  const queueBoot = (boot: Boot) => writeFileSync(join(bootsDir!, `${boot.nodeId}.json`), JSON.stringify(boot))
+  /** A delivery is over: its claim goes (a claim left by a dead host is put back by reclaim). */
+  const dropClaim = (claim: string | undefined) => { if (claim !== undefined) rmSync(claim, { force: true }) }
+  const boot = (nodeId: string, args: DeployArgs | null | undefined, claim?: string) => {
+    const config = args !== undefined ? Promise.resolve(args) : deployArgsOf(nodeId).catch(() => null)
+    void config.then(async (config) => {
+      if (config === null) return dropClaim(claim)
+      // Not delivered (this host cut off): another process, or a later round, tries again.
+      if (await ramdiskBoots(config) === false && bootsDir !== null) queueBoot({ nodeId, due: Date.now() + 1000, args: config })
+      dropClaim(claim)
+    })
   }
   const deliverDue = () => {
     if (bootsDir === null) return
     let names: string[]
-    try { names = readdirSync(bootsDir).filter((f) => f.endsWith(".json")) } catch { return }
+    try { names = readdirSync(bootsDir) } catch { return }
+    for (const name of names) {
+      const claim = /^(.+\.json)\.claimed-(\d+)$/.exec(name)
+      if (claim === null || Number(claim[2]) > Date.now() || existsSync(join(bootsDir, claim[1]!))) continue
+      try { renameSync(join(bootsDir, name), join(bootsDir, claim[1]!)) } catch { /* another took it back */ }
+    }
+    names = names.filter((f) => f.endsWith(".json"))
     for (const name of names) {
       const path = join(bootsDir, name)
-      let due: { nodeId: string; due: number }
+      let due: Boot
       try { due = JSON.parse(readFileSync(path, "utf8")) } catch { continue }
       if (due.due > Date.now()) continue
       const claimed = `${path}.${process.pid}`
       try { renameSync(path, claimed) } catch { continue }
-      rmSync(claimed, { force: true })
-      boot(due.nodeId)
+      if (options.rackDir === undefined) {
+        rmSync(claimed, { force: true })
+        boot(due.nodeId, undefined)
+        continue
+      }
+      // Hosts die: a claim names its deadline, past which any process puts the boot back.
+      const claim = `${path}.claimed-${Date.now() + 20_000}`
+      try { renameSync(claimed, claim) } catch { continue }
+      boot(due.nodeId, due.args, claim)
     }
   }
   const poller = bootsDir === null ? null : setInterval(deliverDue, Math.max(10, Math.min(100, options.callbackDelayMs)))
   poller?.unref()
   const bootsRamdisk = (nodeId: string) =>
-    Effect.sync(() => {
-      if (bootsDir === null) { setTimeout(() => boot(nodeId), options.callbackDelayMs); return }
-      writeFileSync(join(bootsDir, `${nodeId}.json`), JSON.stringify({ nodeId, due: Date.now() + options.callbackDelayMs }))
+    Effect.promise(async () => {
+      if (bootsDir === null) { setTimeout(() => boot(nodeId, undefined), options.callbackDelayMs); return }
+      // On several hosts the machine boots what this host serves, read now: the host may die next.
+      const args = options.rackDir === undefined ? null : await deployArgsOf(nodeId).catch(() => null)
+      if (options.rackDir !== undefined && args === null) return
+      queueBoot({ nodeId, due: Date.now() + options.callbackDelayMs, args })
       setTimeout(deliverDue, options.callbackDelayMs).unref()
+    })
+
+  // Every BMC action, as the rack saw it: the multi-host test audits them against the leases.
+  const journal = options.rackDir === undefined ? null : join(options.rackDir, "bmc.jsonl")
+  // `at`: when the command reached the BMC; `done`: when the machine had acted on it (its
+  // ramdisk queued). The lease must cover the command.
+  const noted = <A, E>(n: NodeState, action: string, act: Effect.Effect<A, E>) =>
+    journal === null ? act : Effect.suspend(() => {
+      const at = Date.now()
+      return Effect.tap(act, () => Effect.sync(() =>
+        appendFileSync(journal, `${JSON.stringify({ node: n.nodeId, action, by: options.actor ?? "?", at, done: Date.now() })}\n`)))
     })
 
   // A machine is its node: its simulated BMC is keyed by the node's UUID, not by driver_info.
@@ -175,14 +229,14 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
   const simPower: PowerInterface = {
     slot: "power", name: "sim", description, properties: [],
     status: (n) => power.status(bmcOf(n)),
-    powerOn: (n) => Effect.tap(power.powerOn(bmcOf(n)), () => bootsRamdisk(n.nodeId)),
-    powerOff: (n) => power.powerOff(bmcOf(n)),
-    softPowerOff: (n) => power.softPowerOff(bmcOf(n)),
-    reboot: (n) => Effect.tap(power.reboot(bmcOf(n)), () => bootsRamdisk(n.nodeId)),
+    powerOn: (n) => noted(n, "power on", Effect.tap(power.powerOn(bmcOf(n)), () => bootsRamdisk(n.nodeId))),
+    powerOff: (n) => noted(n, "power off", power.powerOff(bmcOf(n))),
+    softPowerOff: (n) => noted(n, "soft power off", power.softPowerOff(bmcOf(n))),
+    reboot: (n) => noted(n, "reboot", Effect.tap(power.reboot(bmcOf(n)), () => bootsRamdisk(n.nodeId))),
   }
   const simManagement: ManagementInterface = {
     slot: "management", name: "sim", description, properties: [],
-    setBootDevice: (n, device, persistent) => power.setBootDevice(bmcOf(n), device, persistent),
+    setBootDevice: (n, device, persistent) => noted(n, `boot device ${device}`, power.setBootDevice(bmcOf(n), device, persistent)),
   }
   const needsPort = (n: NodeState) => (n.ports.length === 0 ? `Node ${n.nodeId} does not have any port associated with it.` : null)
 

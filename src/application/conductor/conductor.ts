@@ -16,6 +16,7 @@ import type { Registry } from "../hardware/registry.ts"
 import { mintRamdiskKey } from "../ramdisk-key.ts"
 import { observeWaitTimeout } from "../observe.ts"
 import { makeDeploySlots } from "./deploy-slots.ts"
+import { restoreBootFiles } from "./boot-files.ts"
 import { makeLeases } from "./leases.ts"
 import { perform, type PerformConfig } from "./perform.ts"
 import { makePowerSync } from "./power-sync.ts"
@@ -153,6 +154,8 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
           // LeaseAcquired (another conductor finishing this very step, then letting go) makes the
           // plan stale: acting on it would repeat a step already done, e.g. reboot an active node.
           if (leased.revision !== n.revision + (lease === "taken" ? 1 : 0)) continue
+          // A new lease may follow another conductor's, whose host kept the node's PXE files.
+          if (lease === "taken") yield* restoreBootFiles(leased, hw, (request) => perform(leased, hw, request, performConfig))
           switch (p.kind) {
             case "request":
               yield* run(leased, { type: "RequestHardware", request: p.request })

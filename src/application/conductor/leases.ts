@@ -47,7 +47,12 @@ export const makeLeases = (
       const n = fleet.nodes.get(nodeId)
       return n?.lease?.holder === config.name ? Date.parse(n.lease.expiresAt) : 0
     }
-    return Effect.raceFirst(work, Effect.forever(Effect.gen(function* () {
+    // Checked again right before the step: a process stalled since it took or kept the lease (a
+    // starved event loop) must not start acting on a BMC as its lease runs out.
+    const stillOurs = Effect.gen(function* () {
+      if (ourLeaseEnd() - (yield* Clock.currentTimeMillis) <= tick) return yield* Effect.fail(new LeaseLost({ nodeId, step }))
+    })
+    return Effect.andThen(stillOurs, Effect.raceFirst(work, Effect.forever(Effect.gen(function* () {
       yield* Effect.sleep(`${tick} millis`)
       const n = fleet.nodes.get(nodeId)
       if (n === undefined || pendingStep(n, step) === undefined) return yield* Effect.fail(new LeaseLost({ nodeId, step }))
@@ -56,7 +61,7 @@ export const makeLeases = (
       if (held._tag === "Success" && held.success === "refused") return yield* Effect.fail(new LeaseLost({ nodeId, step }))
       // Another tick may not come before the lease ends: stop acting now.
       if (ourLeaseEnd() - (yield* Clock.currentTimeMillis) <= tick) return yield* Effect.fail(new LeaseLost({ nodeId, step }))
-    })))
+    }))))
   }
 
   return { holdLease, renewingLease }

@@ -31,12 +31,12 @@ const required = (raw: string | undefined, name: string): string => {
 
 export const conductorCommand: Command = {
   words: ["conductor"],
-  usage: "conductor --db FILE | --store sqlite:FILE|postgres://... [--state-dir DIR] [--key-file FILE] --name NAME [--api-url URL] [--lease-ttl MS] [--sweep MS] [--deploy-callback-timeout SECONDS] [--max-deploys N]",
+  usage: "conductor --db FILE | --store sqlite:FILE|postgres://... [--state-dir DIR] [--key-file FILE] --name NAME [--api-url URL] [--lease-ttl MS] [--sweep MS] [--deploy-callback-timeout SECONDS] [--max-deploys N] [--sim-rack-dir DIR]",
   description: "Run a conductor without an API beside `serve --no-conductor`: it drives nodes of the shared log, one conductor per node at a time (leases).",
   examples: ["conductor --db ironledger.db --name c2 --api-url http://127.0.0.1:6385", "conductor --store postgres://ironledger@db/ironledger --state-dir /var/lib/ironledger --name rack-b"],
   options: {
     db: "string", store: "string", "state-dir": "string", "key-file": "string", name: "string", "api-url": "string", "lease-ttl": "string", sweep: "string",
-    "deploy-callback-timeout": "string", "max-deploys": "string",
+    "deploy-callback-timeout": "string", "max-deploys": "string", "sim-rack-dir": "string",
   },
   run: (args, env) => runConductor(args, env, storeLayer),
 }
@@ -67,7 +67,9 @@ export const runConductor = async (args: Parsed, _env: Env, storesFor: Conductor
   // Simulated disks and PXE tree where `serve` keeps them: every process sees the same machines.
   // JSON lines on standard error, as `serve` writes them (ADR 0036).
   const logger = makeLogger()
-  const hardware = simulatedHardware({ diskDir: local.diskDir, log: (line) => logger.info(line) })
+  // With --sim-rack-dir (conductors on several hosts) the sim machines live there, not on this host.
+  const rackDir = args.strings["sim-rack-dir"] === undefined ? {} : { rackDir: resolve(args.strings["sim-rack-dir"]), actor: name }
+  const hardware = simulatedHardware({ diskDir: local.diskDir, ...rackDir, log: (line) => logger.info(line) })
   hardware.connect(apiUrl)
   const composed = await compose({
     services: Layer.mergeAll(storesFor(address), RandomIds, SecretsFromKeyFile(keyFile)),
