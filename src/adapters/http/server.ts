@@ -14,6 +14,7 @@ import { matchRoute } from "./router.ts"
 import { negotiate, versionHeader, versionHeaders } from "./versions.ts"
 import { methodLabel, requestIdHeaders, requestIdOf, type LogSink } from "./request-id.ts"
 import type { PrometheusMetrics } from "../metrics/prometheus.ts"
+import { createUi, type UiOptions } from "./ui/handler.ts"
 
 export interface ApiOptions {
   /** A promise lets the server listen (and learn its port) before the application is built. */
@@ -28,6 +29,8 @@ export interface ApiOptions {
   readonly logger?: LogSink
   /** Counts requests by route and status and serves GET /metrics. */
   readonly metrics?: Pick<PrometheusMetrics, "observeRequest" | "exposition">
+  /** The web view's extras (the console pane); the view itself is always served under /ui. */
+  readonly ui?: Pick<UiOptions, "nodeExtras" | "sessions">
 }
 
 const hostPattern = /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?$/
@@ -74,11 +77,16 @@ export const createApiHandler = (options: ApiOptions) => {
   const bodyLimit = options.bodyLimit ?? defaultBodyLimit
   const maxInFlight = options.maxInFlight ?? 512
   let inFlight = 0
+  const ui = createUi({ service: options.service, auth, ...options.ui })
 
   /** What the request turned out to be, for its log line and metrics. */
   interface Seen { route?: string; actor?: string; node?: string }
 
   const answer = async (req: IncomingMessage, headers: Record<string, string>, seen: Seen): Promise<Reply> => {
+    if (ui.wants(req)) {
+      seen.route = "/ui"
+      return ui.answer(req)
+    }
     const { segments, query } = splitTarget(req.url ?? "/")
     const isV1 = segments[0] === "v1"
     if (isV1) Object.assign(headers, versionHeaders(null))
