@@ -194,7 +194,7 @@ export const createUi = (options: UiOptions) => {
           const node = await run(service.get(ref))
           if (query.get("rev") === String(node.revision)) return { status: 204, headers: { "Cache-Control": "no-store" } }
           const { entries, truncated } = await nodeAndHistory(service, node.uuid, moment)
-          return page(200, nodeLive(node, entries, truncated), { "X-Revision": String(node.revision) })
+          return page(200, nodeLive(node, nodeDocument(node, "", maxVersion), entries, truncated), { "X-Revision": String(node.revision) })
         }
         const { node, entries, truncated } = await nodeAndHistory(service, ref, moment)
         const doc = nodeDocument(node, "", maxVersion)

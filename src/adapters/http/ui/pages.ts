@@ -181,13 +181,14 @@ export const operationsOf = (entries: ReadonlyArray<HistoryEntry>): ReadonlyArra
   return ops
 }
 
-const stepRow = (e: HistoryEntry): Html => html`<li class="step ${e.severity === "error" ? "failed" : ""}" data-type="${e.event}" data-revision="${e.revision}">
+/** The first event of an operation shows no duration: the time since the previous operation is no step's. */
+const stepRow = (e: HistoryEntry, i: number): Html => html`<li class="step ${e.severity === "error" ? "failed" : ""}" data-type="${e.event}" data-revision="${e.revision}">
   <span class="dot" aria-hidden="true"></span>
-  <time datetime="${e.occurredAt}">${timeOf(e.occurredAt).slice(11)}</time>
+  <time datetime="${e.occurredAt}">${e.occurredAt.slice(11, 23)}</time>
   <span class="what">${e.severity === "error" ? html`<strong class="fail-tag">failed</strong> ` : ""}${e.summary}</span>
   <span class="type">${e.event}</span>
   <span class="actor">${e.actor}</span>
-  <span class="dur" title="time this step took">${durationOf(e.durationMs)}</span>
+  <span class="dur" title="time this step took">${i === 0 ? "" : durationOf(e.durationMs)}</span>
   <span class="after">${stateBadge(e.provisionState)}</span>
 </li>`
 
@@ -218,18 +219,36 @@ const fieldValue = (v: unknown): Html => {
   return html`${String(v)}`
 }
 
-/** The part of the node page that live updates replace: state, last error, timeline. */
-export const nodeLive = (node: NodeView, entries: ReadonlyArray<HistoryEntry>, truncated: boolean): Html => html`
+const isLinks = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((l) => typeof l === "object" && l !== null && "rel" in l && "href" in l)
+
+/** The part of the node page that live updates replace: state, last error, timeline, ports and fields. */
+export const nodeLive = (node: NodeView, document: Record<string, unknown>, entries: ReadonlyArray<HistoryEntry>, truncated: boolean): Html => html`
 <div class="summary" data-revision="${node.revision}">
   <div><span class="k">Provision state</span>${stateBadge(node.provisionState)}${node.targetProvisionState === null ? "" : html` <span class="arrow">→</span> ${stateBadge(node.targetProvisionState)}`}</div>
   <div><span class="k">Power</span>${powerBadge(node.powerState)}</div>
   <div><span class="k">Maintenance</span>${node.maintenance ? html`<span class="maint">on${node.maintenanceReason === null ? "" : html`: ${node.maintenanceReason}`}</span>` : "off"}</div>
   <div><span class="k">Instance</span><span class="mono">${node.instanceUuid ?? "none"}</span></div>
+  <div><span class="k">Driver</span>${node.driver}</div>
+  <div><span class="k">Updated</span>${timeOf(node.updatedAt)}</div>
   ${node.deployProgress === null ? "" : html`<div><span class="k">Image written</span><progress max="${node.deployProgress.totalBytes}" value="${node.deployProgress.bytesWritten}"></progress></div>`}
 </div>
 ${node.lastError === null ? "" : html`<p class="last-error" role="alert"><strong>Last error:</strong> ${node.lastError}</p>`}
 <h2>History</h2>
-${timeline(entries, truncated)}`
+${timeline(entries, truncated)}
+<section class="cols">
+  <div>
+    <h2>Ports</h2>
+    ${node.ports.length === 0 ? html`<p class="empty">No ports.</p>` : html`<table class="ports"><thead><tr><th>MAC</th><th>UUID</th></tr></thead><tbody>
+    ${node.ports.map((p) => html`<tr><td class="mono">${p.address}</td><td class="mono">${p.uuid}</td></tr>`)}
+    </tbody></table>`}
+  </div>
+  <div>
+    <h2>Fields</h2>
+    <table class="fields"><tbody>
+    ${Object.entries(document).filter(([, v]) => !isLinks(v)).map(([k, v]) => html`<tr><th>${k}</th><td>${fieldValue(v)}</td></tr>`)}
+    </tbody></table>
+  </div>
+</section>`
 
 export const nodePage = (
   viewer: Viewer, node: NodeView, document: Record<string, unknown>, entries: ReadonlyArray<HistoryEntry>,
@@ -242,22 +261,8 @@ export const nodePage = (
   <h1>${node.name ?? node.uuid} <span class="sub mono">${node.uuid}</span></h1>
   ${atForm(self, moment, {})}
 </section>
-<section id="live" ${moment.at === null ? html`data-live="/ui/live/nodes/${encodeURIComponent(node.uuid)}"` : ""}>
-${nodeLive(node, entries, truncated)}
-</section>
 ${extra}
-<section class="cols">
-  <div>
-    <h2>Ports</h2>
-    ${node.ports.length === 0 ? html`<p class="empty">No ports.</p>` : html`<table class="ports"><thead><tr><th>MAC</th><th>UUID</th></tr></thead><tbody>
-    ${node.ports.map((p) => html`<tr><td class="mono">${p.address}</td><td class="mono">${p.uuid}</td></tr>`)}
-    </tbody></table>`}
-  </div>
-  <div>
-    <h2>Fields</h2>
-    <table class="fields"><tbody>
-    ${Object.entries(document).filter(([k]) => k !== "links" && k !== "ports").map(([k, v]) => html`<tr><th>${k}</th><td>${fieldValue(v)}</td></tr>`)}
-    </tbody></table>
-  </div>
+<section id="live" ${moment.at === null ? html`data-live="/ui/live/nodes/${encodeURIComponent(node.uuid)}"` : ""}>
+${nodeLive(node, document, entries, truncated)}
 </section>`, moment)
 }
