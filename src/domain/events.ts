@@ -182,6 +182,13 @@ export const eventData = {
   RamdiskReleaseRequested: Step,
   RamdiskReleased: Result,
   RamdiskReleaseFailed: Failure,
+
+  // The serial console (ADR 0064): switched on and off by a user; each client connection recorded.
+  ConsoleEnabled: Empty,
+  ConsoleDisabled: Empty,
+  /** `via`: "tcp" (the console_info URL, the one writer) or "websocket" (the web view, read-only). */
+  ConsoleConnectionOpened: t.type({ connection: t.string, via: t.string, peer: t.string, writer: t.boolean }),
+  ConsoleConnectionClosed: t.type({ connection: t.string, via: t.string, peer: t.string, durationMs: t.number }),
 } as const
 
 export type EventType = keyof typeof eventData

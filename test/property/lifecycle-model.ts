@@ -22,11 +22,14 @@ export interface NodeModel {
   readonly manualClean: boolean
   /** The cleaning ramdisk's key, once issued; `used` once its call-back was accepted. */
   readonly cleaningRamdisk: { readonly used: boolean } | null
+  /** The serial console is on: connections may be recorded. */
+  readonly console: boolean
 }
 
 export const emptyModel: NodeModel = {
   revision: -1, deleted: false, state: "enroll", driver: "fake-hardware", maintenance: false, ports: new Map(),
   deploy: null, waitDeadline: null, pending: new Map(), power: null, lease: null, manualClean: false, cleaningRamdisk: null,
+  console: false,
 }
 
 export type Outcome =
@@ -159,6 +162,12 @@ export const predict = (m: NodeModel, c: NodeCommand): Outcome => {
     }
     case "ReleaseLease":
       return m.lease?.holder === c.holder ? accept({ ...m, lease: null }) : noop(m)
+    case "SetConsole":
+      return c.on === m.console ? noop(m) : accept({ ...m, console: c.on })
+    case "OpenConsoleConnection":
+      return m.console ? accept(m) : refuse(m, "Conflict", "console connect")
+    case "CloseConsoleConnection":
+      return accept(m)
     case "AsConductor":
       // Only the holder of a running lease may record a conductor's step; then the step decides.
       if (m.lease?.holder !== c.holder || Date.parse(m.lease.expiresAt) <= Date.parse(c.now)) return refuse(m, "Conflict", c.command.type)
