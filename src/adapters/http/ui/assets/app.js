@@ -37,3 +37,23 @@
   };
   setTimeout(tick, 1000);
 })();
+
+// The console pane: the node's serial output over a WebSocket, appended as text (never as markup).
+(() => {
+  const pane = document.querySelector("pre.console[data-console]");
+  if (pane === null) return;
+  const state = document.querySelector(".console-state");
+  const url = new URL(pane.dataset.console, location.href);
+  url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+  const ws = new WebSocket(url);
+  ws.binaryType = "arraybuffer";
+  const decoder = new TextDecoder();
+  ws.onopen = () => { if (state) state.textContent = "connected"; };
+  ws.onclose = () => { if (state) state.textContent = "disconnected"; };
+  ws.onmessage = (m) => {
+    const text = typeof m.data === "string" ? m.data : decoder.decode(m.data, { stream: true });
+    // Terminal control sequences and carriage returns mean nothing in a <pre>.
+    pane.append(document.createTextNode(text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r/g, "")));
+    pane.scrollTop = pane.scrollHeight;
+  };
+})();
