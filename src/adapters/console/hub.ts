@@ -176,8 +176,10 @@ export const createConsoleHub = (options: { readonly service: Service | Promise<
     const c = consoles.get(uuid)
     if (c === undefined) return
     consoles.delete(uuid)
-    await new Promise<void>((resolve) => c.server.close(() => resolve()))
+    // Stop accepting first; the server's close completes once its clients are gone.
+    const closed = new Promise<void>((resolve) => c.server.close(() => resolve()))
     await Promise.all([...c.clients].map((client) => detach(c, client, "\r\n[console disabled]\r\n")))
+    await closed
   }
 
   return {

@@ -36,12 +36,20 @@ const activate = (config: IpmitoolConfig, bmc: BmcAccess): SerialLine => {
     ended = true
     for (const l of ends) l(reason)
   }
-  child.stderr.on("data", (c: Buffer) => { stderr = (stderr + c.toString()).slice(-500) })
+  const outputs: Array<(chunk: Buffer) => void> = []
+  child.stdout.on("data", (c: Buffer) => { for (const l of outputs) l(c) })
+  // ipmitool says "[SOL Session operational ...]" and "[terminated ipmitool]" on stderr: part of the
+  // console, as socat's `stderr` option makes it; its complaint that a pipe is not a terminal is not.
+  child.stderr.on("data", (c: Buffer) => {
+    stderr = (stderr + c.toString()).slice(-500)
+    const shown = c.toString("latin1").split("\n").filter((l) => !l.startsWith("tcgetattr")).join("\n")
+    if (shown !== "") for (const l of outputs) l(Buffer.from(shown, "latin1"))
+  })
   child.on("error", (e) => end(`ipmitool could not start: ${e.message}`))
   child.on("close", (code) => end(code === 0 ? "SOL session ended" : `ipmitool sol activate exited ${code}: ${stderr.trim().split("\n").pop() ?? ""}`))
   child.stdin.on("error", () => {})
   return {
-    onData: (l) => { child.stdout.on("data", l) },
+    onData: (l) => { outputs.push(l) },
     onEnd: (l) => { ends.push(l) },
     write: (chunk) => { if (!ended) child.stdin.write(chunk) },
     close: () => {
