@@ -30,32 +30,35 @@ const activate = (config: IpmitoolConfig, bmc: BmcAccess): SerialLine => {
   const child = spawn(config.ipmitoolPath, solArgv(config, bmc, "activate"), { env: ipmitoolEnv(bmc), stdio: ["pipe", "pipe", "pipe"] })
   const ends: Array<(reason: string) => void> = []
   let stderr = ""
-  let ended = false
+  let ended: string | null = null
   const end = (reason: string) => {
-    if (ended) return
-    ended = true
+    if (ended !== null) return
+    ended = reason
     for (const l of ends) l(reason)
   }
   const outputs: Array<(chunk: Buffer) => void> = []
-  child.stdout.on("data", (c: Buffer) => { for (const l of outputs) l(c) })
+  // Output that comes before the hub listens (the session banner) is kept for it.
+  const early: Array<Buffer> = []
+  const emit = (c: Buffer) => { if (outputs.length === 0) early.push(c); else for (const l of outputs) l(c) }
+  child.stdout.on("data", emit)
   // ipmitool says "[SOL Session operational ...]" and "[terminated ipmitool]" on stderr: part of the
   // console, as socat's `stderr` option makes it; its complaint that a pipe is not a terminal is not.
   child.stderr.on("data", (c: Buffer) => {
     stderr = (stderr + c.toString()).slice(-500)
     const shown = c.toString("latin1").split("\n").filter((l) => !l.startsWith("tcgetattr")).join("\n")
-    if (shown !== "") for (const l of outputs) l(Buffer.from(shown, "latin1"))
+    if (shown !== "") emit(Buffer.from(shown, "latin1"))
   })
   child.on("error", (e) => end(`ipmitool could not start: ${e.message}`))
   child.on("close", (code) => end(code === 0 ? "SOL session ended" : `ipmitool sol activate exited ${code}: ${stderr.trim().split("\n").pop() ?? ""}`))
   child.stdin.on("error", () => {})
   return {
-    onData: (l) => { outputs.push(l) },
-    onEnd: (l) => { ends.push(l) },
-    write: (chunk) => { if (!ended) child.stdin.write(chunk) },
+    onData: (l) => { outputs.push(l); for (const c of early.splice(0)) l(c) },
+    onEnd: (l) => { if (ended !== null) l(ended); else ends.push(l) },
+    write: (chunk) => { if (ended === null) child.stdin.write(chunk) },
     close: () => {
       // "~." is ipmitool's escape to end the session cleanly (the BMC frees its SOL payload).
-      if (!ended) child.stdin.write("\r~.")
-      setTimeout(() => { if (!ended) child.kill("SIGKILL") }, 2000).unref()
+      if (ended === null) child.stdin.write("\r~.")
+      setTimeout(() => { if (ended === null) child.kill("SIGKILL") }, 2000).unref()
     },
   }
 }
