@@ -2,7 +2,8 @@
 // browser of its own): an unauthenticated page is refused, sign-in sets an HttpOnly SameSite cookie
 // and no token ever reaches a URL, search finds a node by MAC, a deploy's steps appear on an open
 // node page without a reload, failures are highlighted, the page shows a past instant, and a
-// user-controlled `<img src=x onerror=alert(1)>` renders as text and runs nothing.
+// user-controlled `<img src=x onerror=alert(1)>` renders as text and runs nothing; the console pane
+// shows the node's serial console.
 // Screenshots are kept under test-artifacts/web-view/ (gitignored).
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
@@ -154,6 +155,13 @@ test("the web view in headless Chromium: sign-in, search, live deploy, failures,
   await page.goto(`${svc.url}/ui`)
   assert.equal(await page.locator(".count[data-state=active] .n").innerText(), "1")
   await shot("07-fleet-after")
+
+  // The console pane: the node's serial console, watched read-only through the WebSocket.
+  assert.equal((await api("PUT", "/v1/nodes/web-1/states/console", { enabled: true })).status, 202)
+  await page.goto(`${svc.url}/ui/nodes/web-1`)
+  await page.locator("pre.console", { hasText: "web-1 login:" }).waitFor({ timeout: 15_000 })
+  assert.equal(await page.locator(".console-state").innerText(), "connected")
+  await shot("08-console")
 
   // Sign out ends the session.
   await Promise.all([page.waitForURL(/\/ui\/login$/), page.click("header form button")])
