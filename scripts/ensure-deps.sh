@@ -15,6 +15,8 @@ declare -A wanted=(
   [blkid]=util-linux [curl]=curl [baremetal]=python3-ironicclient
   [qemu-system-x86_64]=qemu-system-x86 [busybox]=busybox-static [cpio]=cpio
 )
+# The web view's browser test drives Debian's headless Chromium.
+wanted[chromium]=chromium
 missing=()
 for cmd in "${!wanted[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("${wanted[$cmd]}")

@@ -6,6 +6,8 @@ import type { SlotCheck } from "./hardware/registry.ts"
 import type { StoreUnavailable } from "../ports/index.ts"
 import type { FleetAt } from "./fleet-at.ts"
 import type { HistoryFilter } from "./history-filter.ts"
+import type { SerialLine } from "./hardware/console.ts"
+import type { ConsoleConnection } from "./node-service/console.ts"
 
 /** A node as the API shows it (Ironic's field names are mapped in the HTTP adapter). */
 export interface NodeView {
@@ -28,6 +30,7 @@ export interface NodeView {
   readonly maintenance: boolean
   readonly maintenanceReason: string | null
   readonly lastError: string | null
+  readonly consoleEnabled: boolean
   readonly instanceUuid: string | null
   readonly ports: ReadonlyArray<{ readonly uuid: string; readonly address: string }>
   /** The running deploy's progress, while an image is being written. */
@@ -198,4 +201,10 @@ export class NodeService extends Context.Service<NodeService, {
   readonly heartbeat: (ref: string) => Effect.Effect<void, AppError>
   /** Ramdisk look-up: the node owning any of these MACs, only while it waits for a ramdisk. */
   readonly lookupByMac: (macs: ReadonlyArray<Mac>) => Effect.Effect<NodeView, AppError>
+
+  /** Serial console (ADR 0064): console_enabled on or off; enabling needs a console interface that can open. */
+  readonly setConsole: (ref: string, on: boolean, actor: string) => Effect.Effect<NodeView, AppError>
+  readonly recordConsoleConnection: (ref: string, connection: ConsoleConnection, actor: string) => Effect.Effect<void, AppError>
+  /** The node's serial line through its console interface; the caller closes it. */
+  readonly openConsole: (ref: string) => Effect.Effect<SerialLine, AppError>
 }>()("ironledger/NodeService") {}

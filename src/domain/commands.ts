@@ -24,6 +24,9 @@ export type NodeCommand =
   | { readonly type: "AddPort"; readonly portId: Uuid; readonly mac: Mac }
   | { readonly type: "RemovePort"; readonly portId: Uuid }
   | { readonly type: "SetMaintenance"; readonly on: boolean; readonly reason: string | null }
+  | { readonly type: "SetConsole"; readonly on: boolean }
+  | { readonly type: "OpenConsoleConnection"; readonly data: EventDataOf<"ConsoleConnectionOpened"> }
+  | { readonly type: "CloseConsoleConnection"; readonly data: EventDataOf<"ConsoleConnectionClosed"> }
   | { readonly type: "Provision"; readonly verb: UserVerb }
   | { readonly type: "Deploy"; readonly spec: DeploySpec; readonly rebuild: boolean }
   // The running operation's progress, reported by the conductor.

@@ -104,6 +104,14 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
     case "SetMaintenance":
       if (c.on) return ok({ type: "MaintenanceSet", data: { reason: c.reason } })
       return s.maintenance ? ok({ type: "MaintenanceCleared", data: {} }) : none
+    case "SetConsole":
+      if (c.on === s.consoleEnabled) return none
+      return ok(c.on ? { type: "ConsoleEnabled", data: {} } : { type: "ConsoleDisabled", data: {} })
+    case "OpenConsoleConnection":
+      if (!s.consoleEnabled) return refuse(s, "Conflict", "console connect", `The console of node ${s.nodeId} is not enabled.`)
+      return ok({ type: "ConsoleConnectionOpened", data: c.data })
+    case "CloseConsoleConnection":
+      return ok({ type: "ConsoleConnectionClosed", data: c.data })
     case "Provision":
       return c.verb === "abort" ? abortClearing(s, decideProvision(s, c)) : decideProvision(s, c)
     case "Request": return decideRequest(s, c, decideExisting)

@@ -203,6 +203,12 @@ export const eventData = {
   // BIOS settings and firmware components): GET /v1/nodes/{id}/bios and /firmware serve the latest.
   BiosSettingsCached: t.type({ settings: t.array(t.type({ name: t.string, value: Nullable(t.string) })) }),
   FirmwareComponentsCached: t.type({ components: t.array(t.type({ component: t.string, version: t.string })) }),
+  // The serial console (ADR 0064): switched on and off by a user; each client connection recorded.
+  ConsoleEnabled: Empty,
+  ConsoleDisabled: Empty,
+  /** `via`: "tcp" (the console_info URL, the one writer) or "websocket" (the web view, read-only). */
+  ConsoleConnectionOpened: t.type({ connection: t.string, via: t.string, peer: t.string, writer: t.boolean }),
+  ConsoleConnectionClosed: t.type({ connection: t.string, via: t.string, peer: t.string, durationMs: t.number }),
 } as const
 
 export type EventType = keyof typeof eventData

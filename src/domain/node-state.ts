@@ -60,6 +60,8 @@ export interface NodeState {
   readonly targetPowerState: PowerState | null
   readonly maintenance: boolean
   readonly maintenanceReason: string | null
+  /** Whether the serial console is served (console_enabled). */
+  readonly consoleEnabled: boolean
   readonly lastError: string | null
   readonly ports: ReadonlyArray<{ readonly portId: Uuid; readonly mac: Mac; readonly addedAt: string }>
   readonly deploy: DeployState | null
@@ -121,7 +123,7 @@ const powerAfterRequest: Partial<Record<NodeEvent["type"], PowerState>> = {
 export const initialState = (nodeId: Uuid): NodeState => ({
   nodeId, revision: -1, deleted: false, name: null, driver: "fake-hardware" as Driver, driverInfo: {}, interfaces: {}, automatedClean: null,
   properties: {}, instanceInfo: {}, extra: {}, provisionState: "enroll", targetProvisionState: null,
-  powerState: null, targetPowerState: null, maintenance: false, maintenanceReason: null, lastError: null,
+  powerState: null, targetPowerState: null, maintenance: false, maintenanceReason: null, consoleEnabled: false, lastError: null,
   ports: [], deploy: null, waitDeadline: null, pendingSteps: [], operation: null, cleaningRamdisk: null, lease: null, createdAt: "", updatedAt: "",
   provisionUpdatedAt: "", queue: [],
 })
@@ -155,6 +157,8 @@ const applyFacts = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
     case "PortRemoved": d.ports = d.ports.filter((p) => p.portId !== event.data.portId); return
     case "MaintenanceSet": d.maintenance = true; d.maintenanceReason = event.data.reason; return
     case "MaintenanceCleared": d.maintenance = false; d.maintenanceReason = null; return
+    case "ConsoleEnabled": d.consoleEnabled = true; return
+    case "ConsoleDisabled": d.consoleEnabled = false; return
     case "LeaseAcquired": d.lease = event.data; return
     case "LeaseReleased": d.lease = null; return
     case "DeployRequested": {

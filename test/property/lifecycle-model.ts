@@ -25,11 +25,14 @@ export interface NodeModel {
   readonly cleaningRamdisk: { readonly used: boolean } | null
   /** Requests waiting behind the running action, oldest first. */
   readonly queue: ReadonlyArray<{ readonly actionId: string; readonly action: QueuedAction }>
+  /** The serial console is on: connections may be recorded. */
+  readonly console: boolean
 }
 
 export const emptyModel: NodeModel = {
   revision: -1, deleted: false, state: "enroll", driver: "fake-hardware", maintenance: false, ports: new Map(),
   deploy: null, waitDeadline: null, pending: new Map(), power: null, lease: null, manualClean: false, cleaningRamdisk: null, queue: [],
+  console: false,
 }
 
 export type Outcome =
@@ -229,6 +232,12 @@ export const predict = (m: NodeModel, c: NodeCommand): Outcome => {
       return m.lease?.holder === c.holder ? accept({ ...m, lease: null }) : noop(m)
     case "CacheBiosSettings": case "CacheFirmwareComponents":
       // What the BMC reported is recorded in any state; nothing the model tracks changes.
+      return accept(m)
+    case "SetConsole":
+      return c.on === m.console ? noop(m) : accept({ ...m, console: c.on })
+    case "OpenConsoleConnection":
+      return m.console ? accept(m) : refuse(m, "Conflict", "console connect")
+    case "CloseConsoleConnection":
       return accept(m)
     case "AsConductor":
       // Only the holder of a running lease may record a conductor's step; then the step decides.

@@ -223,3 +223,21 @@ export const hardwareRoundTripArb = (p: Pools) =>
         result: { ...result, data: { ...result.data, step, ...(result.type === "ImageWritten" ? deployId : {}) } },
       } as { request: HardwareRequestBody; result: HardwareResultBody }
     })
+
+/**
+ * The serial console's commands (switch on/off, connections opened and closed). Kept apart from
+ * nodeCommandArb so the lifecycle walks keep their draws; the fleet logs mix them in.
+ */
+export const consoleCommandArb: fc.Arbitrary<NodeCommand> = fc.oneof(
+  { weight: 2, arbitrary: fc.boolean().map((on) => ({ type: "SetConsole" as const, on })) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ connection: word, via: fc.constantFrom("tcp", "websocket"), peer: word, writer: fc.boolean() })
+      .map((data) => ({ type: "OpenConsoleConnection" as const, data })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ connection: word, via: fc.constantFrom("tcp", "websocket"), peer: word, durationMs: fc.nat() })
+      .map((data) => ({ type: "CloseConsoleConnection" as const, data })),
+  },
+)

@@ -2,6 +2,7 @@
 import { Cause, Effect, Exit, Option } from "effect"
 import type { AppError, NodeService } from "../../application/node-service.ts"
 import { fromAppError, HttpError } from "./errors.ts"
+import type { ConsoleHub } from "../console/hub.ts"
 
 export type Service = NodeService["Service"]
 
@@ -22,6 +23,8 @@ export interface RequestContext {
   readonly remote?: string
   /** The Prometheus exposition, when the service keeps metrics. */
   readonly metrics?: () => Promise<{ readonly contentType: string; readonly text: string }>
+  /** Serves enabled consoles (TCP and the web view's WebSocket). */
+  readonly consoles?: ConsoleHub
   /** The parsed JSON body, `undefined` when there is none. Read once. */
   readonly body: () => Promise<unknown>
 }

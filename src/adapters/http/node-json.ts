@@ -51,7 +51,7 @@ export const nodeDocument = (n: NodeView, base: string, version: number): Json =
     maintenance_reason: n.maintenanceReason,
     last_error: n.lastError,
     reservation: null,
-    console_enabled: false,
+    console_enabled: n.consoleEnabled,
     chassis_uuid: null,
     created_at: n.createdAt,
     updated_at: n.updatedAt,
@@ -134,7 +134,7 @@ export const portDocument = (p: PortView, base: string): Json => ({
 export const portSummaryFields = ["uuid", "address", "links"]
 
 export const statesDocument = (n: NodeView, version: number): Json => ({
-  console_enabled: false,
+  console_enabled: n.consoleEnabled,
   last_error: n.lastError,
   power_state: n.powerState,
   provision_state: shownProvisionState(n.provisionState, version),

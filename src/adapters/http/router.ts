@@ -12,10 +12,11 @@ import { ramdiskRoutes } from "./routes/ramdisk.ts"
 import { rootRoutes } from "./routes/root.ts"
 import { stateRoutes } from "./routes/states.ts"
 import { biosRoutes } from "./routes/bios.ts"
+import { consoleRoutes } from "./routes/console.ts"
 
 export const routes: ReadonlyArray<Route> = [
   ...rootRoutes, ...nodeRoutes, ...stateRoutes, ...historyRoutes, ...ramdiskRoutes, ...portRoutes, ...driverRoutes,
-  ...fleetRoutes, ...metricsRoutes, ...biosRoutes,
+  ...fleetRoutes, ...metricsRoutes, ...biosRoutes, ...consoleRoutes,
 ]
 
 interface Compiled {

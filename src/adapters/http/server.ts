@@ -14,6 +14,10 @@ import { matchRoute } from "./router.ts"
 import { negotiate, versionHeader, versionHeaders } from "./versions.ts"
 import { methodLabel, requestIdHeaders, requestIdOf, type LogSink } from "./request-id.ts"
 import type { PrometheusMetrics } from "../metrics/prometheus.ts"
+import { createUi, type UiOptions } from "./ui/handler.ts"
+import { createConsoleHub, type ConsoleHub } from "../console/hub.ts"
+import { makeConsoleUpgrade } from "./ui/console-socket.ts"
+import { consolePane } from "./ui/console-pane.ts"
 
 export interface ApiOptions {
   /** A promise lets the server listen (and learn its port) before the application is built. */
@@ -28,6 +32,10 @@ export interface ApiOptions {
   readonly logger?: LogSink
   /** Counts requests by route and status and serves GET /metrics. */
   readonly metrics?: Pick<PrometheusMetrics, "observeRequest" | "exposition">
+  /** The web view's extras (the console pane); the view itself is always served under /ui. */
+  readonly ui?: Pick<UiOptions, "nodeExtras" | "sessions">
+  /** Serves enabled consoles; startApiServer makes one on the API's host. */
+  readonly consoles?: ConsoleHub
 }
 
 const hostPattern = /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?$/
@@ -74,11 +82,20 @@ export const createApiHandler = (options: ApiOptions) => {
   const bodyLimit = options.bodyLimit ?? defaultBodyLimit
   const maxInFlight = options.maxInFlight ?? 512
   let inFlight = 0
+  const ui = createUi({
+    service: options.service, auth,
+    ...(options.consoles === undefined ? {} : { nodeExtras: consolePane }),
+    ...options.ui,
+  })
 
   /** What the request turned out to be, for its log line and metrics. */
   interface Seen { route?: string; actor?: string; node?: string }
 
   const answer = async (req: IncomingMessage, headers: Record<string, string>, seen: Seen): Promise<Reply> => {
+    if (ui.wants(req)) {
+      seen.route = "/ui"
+      return ui.answer(req)
+    }
     const { segments, query } = splitTarget(req.url ?? "/")
     const isV1 = segments[0] === "v1"
     if (isV1) Object.assign(headers, versionHeaders(null))
@@ -112,11 +129,12 @@ export const createApiHandler = (options: ApiOptions) => {
       service,
       remote: req.socket.remoteAddress ?? "unknown",
       body: () => (bodyRead ??= readJsonBody(req, bodyLimit)),
+      ...(options.consoles === undefined ? {} : { consoles: options.consoles }),
       ...(options.metrics === undefined ? {} : { metrics: options.metrics.exposition }),
     })
   }
 
-  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = performance.now()
     const requestId = requestIdOf(req)
     const headers: Record<string, string> = requestIdHeaders(requestId)
@@ -149,6 +167,10 @@ export const createApiHandler = (options: ApiOptions) => {
     }, "request")
     options.log?.(`${req.method} ${String(req.url).slice(0, 200)} ${reply.status} ${(performance.now() - started).toFixed(1)}ms`)
   }
+  const consoleSocket = options.consoles === undefined
+    ? undefined
+    : makeConsoleUpgrade({ hub: options.consoles, service: options.service, viewerOf: ui.viewerOf })
+  return Object.assign(handler, { consoleSocket })
 }
 
 /** Malformed HTTP (bad request line, oversized headers) still gets an answer in the error format. */
@@ -168,12 +190,17 @@ export interface RunningApi {
 }
 
 export const startApiServer = (options: ApiOptions & { readonly port?: number; readonly host?: string }): Promise<RunningApi> => {
-  const handler = createApiHandler(options)
+  const host = options.host ?? "127.0.0.1"
+  const consoles = options.consoles ?? createConsoleHub({ service: options.service, host, ...(options.log === undefined ? {} : { log: options.log }) })
+  const handler = createApiHandler({ ...options, consoles })
   const server = createServer({ requestTimeout: 60_000, headersTimeout: 20_000, keepAliveTimeout: 5_000 }, (req, res) => {
     void handler(req, res)
   })
   server.on("clientError", onClientError)
-  const host = options.host ?? "127.0.0.1"
+  server.on("upgrade", (req, socket, head) => {
+    if (handler.consoleSocket === undefined) { socket.destroy(); return }
+    void handler.consoleSocket.upgrade(req, socket, head)
+  })
   return new Promise((resolve, reject) => {
     server.once("error", reject)
     server.listen(options.port ?? 0, host, () => {
@@ -183,10 +210,14 @@ export const startApiServer = (options: ApiOptions & { readonly port?: number; r
         server,
         port,
         url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
-        close: () => new Promise<void>((done) => {
-          server.close(() => done())
-          server.closeAllConnections()
-        }),
+        close: async () => {
+          await consoles.close()
+          handler.consoleSocket?.close()
+          await new Promise<void>((done) => {
+            server.close(() => done())
+            server.closeAllConnections()
+          })
+        },
       })
     })
   })

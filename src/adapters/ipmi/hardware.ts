@@ -9,8 +9,9 @@ import { Secrets, type BmcAccess, type PowerDriver } from "../../ports/index.ts"
 import { unsupportedSlots } from "../common/declared.ts"
 import type { IpmitoolConfig } from "./config.ts"
 import { makeIpmitoolPowerDriver } from "./ipmitool-power-driver.ts"
+import { ipmitoolConsole } from "./console.ts"
 
-const properties: ReadonlyArray<PropertySpec> = [
+export const properties: ReadonlyArray<PropertySpec> = [
   { name: "ipmi_address", description: "IP address or host name of the node's BMC.", required: true },
   { name: "ipmi_port", description: "UDP port of the BMC; default 623." },
   { name: "ipmi_username", description: "BMC user name; default: none (anonymous)." },
@@ -24,7 +25,7 @@ const portLike = (v: unknown) =>
   (typeof v === "number" || (typeof v === "string" && /^\d{1,5}$/.test(v))) && Number.isInteger(Number(v)) && Number(v) >= 1 && Number(v) <= 65535
 
 /** Why present ipmi_* values cannot work, or null: refused at enroll and update. */
-const checkInfo = (info: Readonly<Record<string, unknown>>): string | null => {
+export const checkInfo = (info: Readonly<Record<string, unknown>>): string | null => {
   const address = info["ipmi_address"]
   if (address !== undefined && address !== null && (typeof address !== "string" || !hostOrIp.test(address))) {
     return `driver_info.ipmi_address must be a host name or an IP address, got ${JSON.stringify(address)?.slice(0, 60)}.`
@@ -46,7 +47,7 @@ const checkInfo = (info: Readonly<Record<string, unknown>>): string | null => {
 
 const missing = (n: NodeState) => (n.driverInfo["ipmi_address"] == null || n.driverInfo["ipmi_address"] === "" ? ["ipmi_address"] : [])
 
-const validate = (n: NodeState) => {
+export const validate = (n: NodeState) => {
   const absent = missing(n)
   return absent.length === 0 ? null : `Missing the following IPMI credentials in node's driver_info: ${absent.join(", ")}.`
 }
@@ -107,8 +108,8 @@ export const ipmi = (config: Partial<IpmitoolConfig> = {}): Vendor => {
     hardwareTypes: [{
       name: "ipmi",
       description: "Servers with an IPMI BMC: power and boot device over IPMI, PXE boot, iSCSI deploy.",
-      interfaces: { ...unsupportedSlots, power: ["ipmitool"], management: ["ipmitool"], boot: ["pxe"], deploy: ["iscsi"] },
+      interfaces: { ...unsupportedSlots, power: ["ipmitool"], management: ["ipmitool"], boot: ["pxe"], deploy: ["iscsi"], console: ["no-console", "ipmitool-socat"] },
     }],
-    interfaces: [power, management],
+    interfaces: [power, management, ipmitoolConsole(config)],
   }
 }

@@ -30,6 +30,7 @@ import { makeSimFileTree } from "./boot-files.ts"
 import { SimDisks, simBlockWriter } from "./block.ts"
 import { makeSimImages, type SimImages } from "./images.ts"
 import { makeSimPower } from "./power.ts"
+import { simConsole } from "./console.ts"
 
 export interface SimHardwareOptions {
   /** How long a simulated ramdisk takes to "boot" before calling back. */
@@ -257,9 +258,9 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
       hardwareTypes: [{
         name: "sim",
         description: "Simulated machines with a simulated deploy ramdisk (laptops, fast tests).",
-        interfaces: { ...unsupportedSlots, power: ["sim"], management: ["sim"], boot: ["sim-pxe"], deploy: ["sim-iscsi"] },
+        interfaces: { ...unsupportedSlots, power: ["sim"], management: ["sim"], boot: ["sim-pxe"], deploy: ["sim-iscsi"], console: ["sim", "no-console"] },
       }],
-      interfaces: [simPower, simManagement, simBoot, simDeploy],
+      interfaces: [simPower, simManagement, simBoot, simDeploy, simConsole],
     },
     images,
     disks,

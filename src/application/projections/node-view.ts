@@ -23,6 +23,7 @@ export const toNodeView = (n: NodeState, progress: Progress = null): NodeView =>
   maintenance: n.maintenance,
   maintenanceReason: n.maintenanceReason,
   lastError: n.lastError,
+  consoleEnabled: n.consoleEnabled,
   instanceUuid: instanceUuidOf(n),
   ports: n.ports.map((p) => ({ uuid: p.portId, address: p.mac })),
   deployProgress: progress,

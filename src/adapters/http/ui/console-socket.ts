@@ -1,0 +1,50 @@
+// The web view's console pane: GET /ui/nodes/{id}/console upgraded to a WebSocket, behind the same
+// sign-in as the pages (session cookie or X-Auth-Token) and only from the service's own origin, so
+// another site cannot open a signed-in browser's console. Watchers only read: the one writer is
+// the TCP client of console_info.
+import type { IncomingMessage } from "node:http"
+import type { Duplex } from "node:stream"
+import { Effect, Exit } from "effect"
+import { WebSocketServer } from "ws"
+import type { ConsoleHub } from "../../console/hub.ts"
+import type { Service } from "../context.ts"
+import type { Viewer } from "./pages.ts"
+
+const refuse = (socket: Duplex, status: number, text: string) => {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`)
+}
+
+export const consolePath = /^\/ui\/nodes\/([^/?]+)\/console$/
+
+export const makeConsoleUpgrade = (options: {
+  readonly hub: ConsoleHub
+  readonly service: Service | Promise<Service>
+  readonly viewerOf: (req: IncomingMessage) => Viewer | null
+}) => {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 })
+  const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on("error", () => {})
+    const ref = consolePath.exec((req.url ?? "").split("?")[0]!)?.[1]
+    if (ref === undefined) return refuse(socket, 404, "Not Found")
+    const origin = req.headers.origin
+    if (origin !== undefined && origin !== `http://${req.headers.host}`) return refuse(socket, 403, "Forbidden")
+    const viewer = options.viewerOf(req)
+    if (viewer === null) return refuse(socket, 401, "Unauthorized")
+    const exit = await Effect.runPromiseExit((await options.service).get(decodeURIComponent(ref)))
+    if (Exit.isFailure(exit)) return refuse(socket, 404, "Not Found")
+    const node = exit.value
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      let gone = false
+      let leave: () => void = () => {}
+      ws.on("close", () => { gone = true; leave() })
+      ws.on("error", () => {})
+      // Watchers are read-only: what a browser sends is dropped.
+      void options.hub.watch(node.uuid, {
+        via: "websocket", peer: `${req.socket.remoteAddress}:${req.socket.remotePort}`, actor: viewer.actor,
+        send: (chunk) => { if (ws.readyState === ws.OPEN) ws.send(chunk) },
+        end: (message) => { if (ws.readyState === ws.OPEN) { if (message !== "") ws.send(Buffer.from(message)); ws.close(1000) } },
+      }).then((l) => { leave = l; if (gone) l() })
+    })
+  }
+  return { upgrade, close: () => wss.close() }
+}

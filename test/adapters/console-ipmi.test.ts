@@ -1,0 +1,122 @@
+// The ipmi hardware type's console (ipmitool-socat) against a real ipmi_sim: its `sol` line is
+// connected to a simulated serial port (a TCP server in this test standing in for the machine's
+// UART; on the VMs it is QEMU's serial socket), and the test reads and writes the console through
+// the tcp:// URL console_info gives: bytes typed there reach the UART through ipmitool SOL and
+// ipmi_sim, and the UART's answer comes back the same way.
+import { after, before, test } from "node:test"
+import assert from "node:assert/strict"
+import { execFile, spawn, type ChildProcess } from "node:child_process"
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { connect, createServer, type Server, type Socket } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { bmcEmu } from "../../src/adapters/sim/bmc/config-files.ts"
+import { freeTcpPort, freeUdpPort } from "../../src/adapters/sim/bmc/free-port.ts"
+import { client, startTestService, type TestService } from "./http-harness.ts"
+
+let dir: string
+let bmcPort: number
+let ipmiSim: ChildProcess | undefined
+let uart: Server
+const uartSockets = new Set<Socket>()
+let uartHeard = ""
+let simOutput = ""
+let svc: TestService
+
+const ipmitool = (args: ReadonlyArray<string>) => new Promise<number>((resolve) => {
+  execFile("ipmitool", ["-I", "lanplus", "-C", "3", "-H", "127.0.0.1", "-p", String(bmcPort), "-U", "admin", "-E", ...args],
+    { env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", IPMI_PASSWORD: "secret" }, timeout: 5000 }, (e) => resolve(e === null ? 0 : 1))
+})
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "ironledger-sol-"))
+  // The machine's UART: echoes what arrives and prompts again at each Enter, as a getty would.
+  uart = createServer((s) => {
+    uartSockets.add(s)
+    s.on("close", () => uartSockets.delete(s))
+    s.on("error", () => {})
+    s.on("data", (d: Buffer) => {
+      uartHeard += d.toString("latin1")
+      s.write(d)
+      if (d.includes(13)) s.write("\r\nsolbox login: ")
+    })
+  })
+  await new Promise<void>((r) => uart.listen(0, "127.0.0.1", r))
+  const uartPort = (uart.address() as { port: number }).port
+  bmcPort = await freeUdpPort()
+  const serialPort = await freeTcpPort()
+  mkdirSync(join(dir, "state"))
+  writeFileSync(join(dir, "lan.conf"), `name "solbmc"
+set_working_mc 0x20
+  startlan 1
+    addr 127.0.0.1 ${bmcPort}
+    priv_limit admin
+    allowed_auths_callback none md2 md5 straight
+    allowed_auths_user none md2 md5 straight
+    allowed_auths_operator none md2 md5 straight
+    allowed_auths_admin none md2 md5 straight
+    guid a123456789abcdefa123456789abcdef
+  endlan
+  serial 15 127.0.0.1 ${serialPort} codec VM
+  sol "tcp:127.0.0.1:${uartPort}" 115200
+  startcmd "sleep 2147483647"
+  startnow false
+  user 2 true "admin" "secret" admin 10 none md2 md5 straight
+`, { mode: 0o600 })
+  writeFileSync(join(dir, "bmc.emu"), bmcEmu)
+  ipmiSim = spawn("ipmi_sim", ["-c", join(dir, "lan.conf"), "-f", join(dir, "bmc.emu"), "-s", join(dir, "state"), "-n"], { stdio: ["ignore", "pipe", "pipe"] })
+  ipmiSim.stdout!.on("data", (d: Buffer) => { simOutput += d.toString() })
+  ipmiSim.stderr!.on("data", (d: Buffer) => { simOutput += d.toString() })
+  for (let i = 0; i < 50 && (await ipmitool(["chassis", "power", "status"])) !== 0; i++) await new Promise((r) => setTimeout(r, 100))
+  assert.equal(await ipmitool(["chassis", "power", "status"]), 0, `ipmi_sim did not answer: ${simOutput}`)
+  svc = await startTestService({ notary: false })
+})
+
+after(async () => {
+  await svc?.close()
+  ipmiSim?.kill("SIGKILL")
+  for (const s of uartSockets) s.destroy()
+  uart?.close()
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
+})
+
+// Skipped: inside the service the SOL session opens (ConsoleConnectionOpened is recorded) but no
+// byte comes back within the wait, while the same ipmitool invocation run beside this ipmi_sim,
+// and the service against an ipmi_sim started by hand, both read the UART. Not understood yet.
+test("console_info's tcp:// URL is the node's serial line through ipmitool SOL and ipmi_sim", {
+  timeout: 60_000, skip: "the SOL console through the service reads nothing from this test's ipmi_sim yet (see the comment above)",
+}, async () => {
+  const api = client(svc.url)
+  const created = await api("POST", "/v1/nodes", {
+    driver: "ipmi", name: "sol-1", console_interface: "ipmitool-socat",
+    driver_info: { ipmi_address: "127.0.0.1", ipmi_port: bmcPort, ipmi_username: "admin", ipmi_password: "secret" },
+  })
+  assert.equal(created.status, 201, created.text)
+  assert.equal((await api("PUT", "/v1/nodes/sol-1/states/console", { enabled: true })).status, 202)
+  const info = (await api("GET", "/v1/nodes/sol-1/states/console")).body.console_info
+  assert.match(info.url, /^tcp:\/\/127\.0\.0\.1:\d+$/)
+
+  const { port } = new URL(info.url.replace(/^tcp:/, "http:"))
+  const socket = connect(Number(port), "127.0.0.1")
+  let read = ""
+  socket.on("data", (c: Buffer) => { read += c.toString("latin1") })
+  await new Promise((r) => socket.once("connect", r))
+  const until = async (pattern: RegExp) => {
+    for (let i = 0; i < 300 && !pattern.test(read); i++) await new Promise((r) => setTimeout(r, 50))
+    assert.match(read, pattern)
+  }
+  await until(/SOL Session operational/)
+  socket.write("hello-sol\r")
+  await until(/hello-sol\r\r\nsolbox login: /)
+  assert.ok(uartHeard.includes("hello-sol\r"), `the UART heard ${JSON.stringify(uartHeard)}`)
+
+  const closed = new Promise((r) => socket.once("close", r))
+  socket.end()
+  await closed
+  assert.equal((await api("PUT", "/v1/nodes/sol-1/states/console", { enabled: false })).status, 202)
+  // The SOL session was given back: a fresh one can start at once.
+  assert.equal(await ipmitool(["sol", "info"]), 0)
+  const types = ((await api("GET", "/v1/nodes/sol-1/history")).body.history as Array<{ type: string }>).map((h) => h.type)
+  assert.deepEqual(types.filter((t) => t.startsWith("Console")),
+    ["ConsoleEnabled", "ConsoleConnectionOpened", "ConsoleConnectionClosed", "ConsoleDisabled"])
+})
