@@ -17,6 +17,11 @@ export interface WriteRequest {
   /** Local path of the image (from the ImageStore); its format is read from its content. */
   readonly imagePath: string
   readonly preserveEphemeral: boolean
+  /**
+   * The config drive (an ISO9660 or VFAT filesystem image, at most 64 MiB): written into the layout's
+   * configdrive partition, or for a whole-disk image into a partition added at the disk's end.
+   */
+  readonly configDrive?: Uint8Array
   readonly onProgress?: (bytesWritten: number, totalBytes: number) => void
 }
 

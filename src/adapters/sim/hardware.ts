@@ -25,6 +25,7 @@ import { makeSimBoot } from "./boot.ts"
 import { makeSimFileTree } from "./boot-files.ts"
 import { SimDisks, simBlockWriter } from "./block.ts"
 import { makeSimImages, type SimImages } from "./images.ts"
+import { fsConfigDriveMedia, memoryConfigDriveMedia } from "../configdrive/media.ts"
 import { makeSimPower } from "./power.ts"
 
 export interface SimHardwareOptions {
@@ -197,6 +198,7 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
   const simDeploy: DeployInterface = {
     slot: "deploy", name: "sim-iscsi", description: "Images written to the simulated machines' disk files.", properties: [],
     style: "ramdisk", block, images: images.store, ramdisk: { release: () => Effect.void }, imageOptional: true,
+    configDrives: options.diskDir === undefined ? memoryConfigDriveMedia() : fsConfigDriveMedia(join(options.diskDir, "config-drives")),
   }
   return {
     vendor: {

@@ -2,11 +2,12 @@
 // event to record. Failures become failure results (with the adapter's message), never defects.
 import { Clock, Effect, Redacted } from "effect"
 import * as E from "fp-ts/lib/Either.js"
-import { GiB, computeLayout, hardwareSteps, type DriverInfo, type HardwareRequestBody, type HardwareResultBody, type NodeState } from "../../domain/index.ts"
+import { GiB, MiB, computeLayout, hardwareSteps, type ConfigDriveRef, type DriverInfo, type HardwareRequestBody, type HardwareResultBody, type NodeState } from "../../domain/index.ts"
 import type { BlockTarget, ImageStore } from "../../ports/index.ts"
 import { Secrets } from "../../ports/index.ts"
 import type { NodeHardware } from "../hardware/interfaces.ts"
 import { observeStep } from "../observe.ts"
+import { openConfigDrive } from "../config-drive.ts"
 
 export interface PerformConfig {
   /** Where the deploy ramdisk posts pass_deploy_info (written into the PXE config). */
@@ -72,6 +73,13 @@ const ramdiskDeploy = (hw: NodeHardware) =>
   hw.deploy.style === "ramdisk" ? Effect.succeed(hw.deploy)
     : Effect.fail(new StepError(`deploy_interface ${hw.deploy.name} boots no ramdisk: nothing to write, wipe or release`))
 
+/** The deploy's config drive, from where the provision request left it (sealed, outside the log). */
+const loadConfigDrive = (deploy: Extract<NodeHardware["deploy"], { style: "ramdisk" }>, ref: ConfigDriveRef) =>
+  Effect.gen(function* () {
+    if (deploy.configDrives === undefined) return yield* Effect.fail(new StepError(`deploy_interface ${deploy.name} writes no config drive`))
+    return yield* openConfigDrive(ref, deploy.configDrives, yield* Secrets).pipe(Effect.mapError((e) => new StepError(e.reason)))
+  })
+
 /** A result without its step and duration, which perform() adds. */
 type Outcome = { readonly type: HardwareResultBody["type"]; readonly [field: string]: unknown }
 
@@ -131,9 +139,12 @@ const act = (n: NodeState, hw: NodeHardware, req: HardwareRequestBody, cfg: Perf
           return { type: "ImageWritten", deployId: d.deployId, bytesWritten: 0, rootUuid: null, diskId: null }
         }
         const diskGb = Number(n.properties["local_gb"])
+        const configDrive = d.configDrive === undefined ? undefined : yield* loadConfigDrive(deploy, d.configDrive)
         const layout = d.imageKind === "whole-disk" ? E.right(null) : computeLayout({
           rootGb: d.rootGb, swapMb: d.swapMb, ephemeralGb: d.ephemeralGb,
           diskBytes: Number.isFinite(diskGb) ? diskGb * GiB : Number.MAX_SAFE_INTEGER,
+          // Ironic sizes a partition image's config drive partition to the drive, in whole MiB.
+          configDriveMb: configDrive === undefined ? 0 : Math.ceil(configDrive.length / MiB),
         })
         if (E.isLeft(layout)) return yield* Effect.fail(new StepError(layout.left))
         const r = yield* deploy.block.writeImage({
@@ -141,6 +152,7 @@ const act = (n: NodeState, hw: NodeHardware, req: HardwareRequestBody, cfg: Perf
           layout: layout.right,
           imagePath: yield* resolveImage(deploy.images, d.imageSource),
           preserveEphemeral: d.preserveEphemeral,
+          ...(configDrive === undefined ? {} : { configDrive }),
           onProgress: (written, total) => cfg.onProgress(n.nodeId, written, total),
         })
         return { type: "ImageWritten", deployId: d.deployId, bytesWritten: r.bytesWritten, rootUuid: r.rootUuid, diskId: r.diskId }
