@@ -15,6 +15,8 @@ declare -A wanted=(
   [blkid]=util-linux [curl]=curl [baremetal]=python3-ironicclient
   [qemu-system-x86_64]=qemu-system-x86 [busybox]=busybox-static [cpio]=cpio
 )
+# Config drives are built as ISO9660 (genisoimage; the tests read them back with its isoinfo).
+wanted[genisoimage]=genisoimage
 missing=()
 for cmd in "${!wanted[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("${wanted[$cmd]}")
