@@ -2,9 +2,10 @@
 // network namespace and runs the service inside it (rack of 1 QEMU VM behind ipmi_sim, the rack's
 // dnsmasq, the built deploy ramdisk as the default deploy images, the API on the bridge's address),
 // and forwards the API to the host's loopback. Over HTTP, as a client would: enroll the VM as an
-// ipmi node with a partition image built for this run, manage, provide, deploy; it ends active and
-// its serial console shows the image's nonce. Needs root.
-import { randomBytes } from "node:crypto"
+// ipmi node with a partition image built for this run, manage, provide, deploy with a config drive;
+// it ends active, its serial console shows the image's nonce and the config drive's meta_data uuid,
+// which the image's init read from the filesystem labelled config-2. Needs root.
+import { randomBytes, randomUUID } from "node:crypto"
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -84,7 +85,9 @@ test("the service deploys a QEMU VM enrolled as an ipmi node: PXE, the built ram
   await reach("available", 30_000)
 
   const started = performance.now()
-  await api("PUT", `/v1/nodes/${spec.name}/states/provision`, { target: "active" })
+  // A config drive in the JSON form: the image's init mounts LABEL=config-2 and prints meta_data's uuid.
+  const instance = randomUUID()
+  await api("PUT", `/v1/nodes/${spec.name}/states/provision`, { target: "active", configdrive: { meta_data: { uuid: instance } } })
   const active = await reach("active", 200_000)
   const activeSeconds = (performance.now() - started) / 1000
   assert.equal(active["last_error"], null)
@@ -97,7 +100,13 @@ test("the service deploys a QEMU VM enrolled as an ipmi node: PXE, the built ram
     await sleep(500)
   }
   const console_ = readFileSync(vm.serialLog, "utf8")
-  assert.match(console_, /root UUID=[0-9a-f-]{36} is \/dev\/vda1/, "the instance's root is the partition the deploy wrote")
+  // Partition 1 is the config drive, root comes last (Ironic's order).
+  assert.match(console_, /root UUID=[0-9a-f-]{36} is \/dev\/vda2/, "the instance's root is the partition the deploy wrote")
+  const drive = `user-image config drive on /dev/vda1: meta_data uuid ${instance}`
+  while (!readFileSync(vm.serialLog, "utf8").includes(drive)) {
+    if (Date.now() > deadline) assert.fail(`no "${drive}" on the console\n${context()}`)
+    await sleep(500)
+  }
   // The kernel prints its command line: the PXE config gave the ramdisk the API at the bridge's address.
   assert.ok(console_.includes(`ironic_api_url=${s.rackUrl} `), "the deploy kernel's command line carries the rack's API URL")
   assert.ok(!console_.includes("ironic_api_url=http://127."), "no loopback URL reaches the VM")
