@@ -26,6 +26,7 @@ import { makeSimFileTree } from "./boot-files.ts"
 import { SimDisks, simBlockWriter } from "./block.ts"
 import { makeSimImages, type SimImages } from "./images.ts"
 import { fsConfigDriveMedia, memoryConfigDriveMedia } from "../configdrive/media.ts"
+import { inspectForDeploy } from "../images/deploy-check.ts"
 import { makeSimPower } from "./power.ts"
 
 export interface SimHardwareOptions {
@@ -100,6 +101,7 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
       ...writer,
       // The simulated image store hands out names, the writer reads files: put the bytes in one.
       writeImage: (req) => Effect.flatMap(imageFile(options.diskDir!, req.imagePath), (imagePath) => writer.writeImage({ ...req, imagePath })),
+      inspect: (imagePath, check) => Effect.flatMap(imageFile(options.diskDir!, imagePath), (path) => inspectForDeploy(path, check)),
     }
   const imageFile = (dir: string, name: string) =>
     Effect.sync(() => {

@@ -8,6 +8,7 @@ import { Secrets } from "../../ports/index.ts"
 import type { NodeHardware } from "../hardware/interfaces.ts"
 import { observeStep } from "../observe.ts"
 import { openConfigDrive } from "../config-drive.ts"
+import { configDriveArea } from "../../domain/config-drive-partition.ts"
 
 export interface PerformConfig {
   /** Where the deploy ramdisk posts pass_deploy_info (written into the PXE config). */
@@ -73,6 +74,21 @@ const ramdiskDeploy = (hw: NodeHardware) =>
   hw.deploy.style === "ramdisk" ? Effect.succeed(hw.deploy)
     : Effect.fail(new StepError(`deploy_interface ${hw.deploy.name} boots no ramdisk: nothing to write, wipe or release`))
 
+/** Inspects the deploy's image against its target, where the deploy interface's writer can. */
+const checkImage = (n: NodeState, hw: NodeHardware) =>
+  Effect.gen(function* () {
+    const d = n.deploy!
+    if (hw.deploy.style !== "ramdisk" || d.imageSource === "" || hw.deploy.block.inspect === undefined) return
+    const diskGb = Number(n.properties["local_gb"])
+    const diskBytes = Number.isFinite(diskGb) && diskGb > 0 ? diskGb * GiB : undefined
+    const maxVirtualBytes = d.imageKind === "partition" ? d.rootGb * GiB
+      : diskBytes === undefined ? undefined : d.configDrive === undefined ? diskBytes : configDriveArea(diskBytes).startBytes
+    const path = yield* resolveImage(hw.deploy.images, d.imageSource)
+    yield* hw.deploy.block.inspect(path, { kind: d.imageKind, ...(maxVirtualBytes === undefined ? {} : { maxVirtualBytes }) }).pipe(
+      Effect.mapError((e) => new StepError(e.reason)),
+    )
+  })
+
 /** The deploy's config drive, from where the provision request left it (sealed, outside the log). */
 const loadConfigDrive = (deploy: Extract<NodeHardware["deploy"], { style: "ramdisk" }>, ref: ConfigDriveRef) =>
   Effect.gen(function* () {
@@ -116,6 +132,8 @@ const act = (n: NodeState, hw: NodeHardware, req: HardwareRequestBody, cfg: Perf
           const ramdisk = ramdiskOf(n)
           if (ramdisk === null) return yield* Effect.fail(new StepError("no deploy or cleaning is running"))
           const deploying = n.deploy !== null && ramdisk.id === n.deploy.deployId
+          // The image is judged before the node is booted: junk never gets as far as a power-on.
+          if (deploying) yield* checkImage(n, hw)
           const images = hw.boot.images
           yield* boot.prepareDeploy({
             nodeId: n.nodeId,
