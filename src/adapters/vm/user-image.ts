@@ -47,9 +47,10 @@ exec switch_root /newroot /sbin/init
 const rootInit = (marker: string, kernelVersion: string) => `#!/bin/busybox sh
 echo "${marker}"
 b=/bin/busybox
-$b mount -t proc proc /proc 2>/dev/null; $b mount -t devtmpfs devtmpfs /dev 2>/dev/null
-while read -r m; do $b insmod "/lib/modules/${kernelVersion}/$m" 2>/dev/null; done < /etc/modules
-if dev=$($b findfs LABEL=config-2 2>/dev/null) && $b mount -t iso9660 -o ro "$dev" /mnt; then
+# No redirections to /dev/null: on the read-only root it does not exist before devtmpfs is mounted.
+$b mount -t proc proc /proc; $b mount -t devtmpfs devtmpfs /dev
+while read -r m; do $b insmod "/lib/modules/${kernelVersion}/$m"; done < /etc/modules
+if dev=$($b findfs LABEL=config-2) && $b mount -t iso9660 -o ro "$dev" /mnt; then
   uuid=$($b sed -n 's/.*"uuid": *"\\([^"]*\\)".*/\\1/p' /mnt/openstack/latest/meta_data.json)
   echo "user-image config drive on $dev: meta_data uuid $uuid"
 else
