@@ -88,7 +88,6 @@ before(async () => {
   api = client(svc.url)
 })
 after(async () => {
-  if (process.env["SHOW_SAID"]) console.log(said.join("\n").slice(-5000))
   await svc?.close()
   rmSync(work, { recursive: true, force: true })
 })
