@@ -4,9 +4,10 @@
 // and forwards the API to the host's loopback. Over HTTP, as a client would: enroll the VM as an
 // ipmi node with a partition image built for this run, manage, provide, deploy with a config drive;
 // it ends active, its serial console shows the image's nonce and the config drive's meta_data uuid,
-// which the image's init read from the filesystem labelled config-2. Needs root.
+// which the image's init read from the filesystem labelled config-2. Then undeploy with cleaning:
+// the disk's partition table is gone. Needs root.
 import { randomBytes, randomUUID } from "node:crypto"
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { after, before, test } from "node:test"
@@ -53,7 +54,7 @@ const api = async (method: string, path: string, body?: unknown): Promise<Doc> =
   return text === "" ? {} : JSON.parse(text)
 }
 
-test("the service deploys a QEMU VM enrolled as an ipmi node: PXE, the built ramdisk, iSCSI, the image boots from its disk", { skip, timeout: 300_000 }, async () => {
+test("the service deploys a QEMU VM enrolled as an ipmi node: PXE, the built ramdisk, iSCSI, the image boots from its disk; undeploy cleans it", { skip, timeout: 540_000 }, async () => {
   const s = service!, u = userImage!, vm = s.vms[0]!
   assert.match(s.rackUrl, /^http:\/\/10\.213\.9\.1:\d+$/, "the API is at the bridge's address, where the VMs reach it")
   const context = () => [
@@ -115,4 +116,18 @@ test("the service deploys a QEMU VM enrolled as an ipmi node: PXE, the built ram
   const types = history.map((e) => e["type"])
   for (const t of ["DeployRequested", "BootDeviceSet", "IscsiReady", "ImageWritten", "RamdiskReleased", "DeployDone"]) assert.ok(types.includes(t), `${t} in ${types.join(",")}`)
   process.stdout.write(`# deploy -> active ${activeSeconds.toFixed(1)} s, -> image booted ${((performance.now() - started) / 1000).toFixed(1)} s\n`)
+
+  // Undeploy with cleaning: the ramdisk boots again and the conductor wipes the disk's metadata.
+  await api("PATCH", `/v1/nodes/${spec.name}`, [{ op: "replace", path: "/automated_clean", value: true }])
+  const undeployStarted = performance.now()
+  await api("PUT", `/v1/nodes/${spec.name}/states/provision`, { target: "deleted" })
+  const back = await reach("available", 200_000)
+  assert.equal(back["power_state"], "power off")
+  const head = Buffer.alloc(512)
+  const fd = openSync(vm.disk, "r")
+  try { readSync(fd, head, 0, 512, 0) } finally { closeSync(fd) }
+  assert.ok(head.every((b) => b === 0), "the VM's disk has no partition table after undeploy")
+  const undeployHistory = ((await api("GET", `/v1/nodes/${spec.name}/history`))["history"] as ReadonlyArray<Doc>).map((e) => e["type"])
+  for (const t of ["UndeployRequested", "RamdiskReady", "DiskWiped", "CleaningDone"]) assert.ok(undeployHistory.includes(t), `${t} after undeploy`)
+  process.stdout.write(`# undeploy with cleaning -> available ${((performance.now() - undeployStarted) / 1000).toFixed(1)} s\n`)
 })
