@@ -17,6 +17,8 @@ declare -A wanted=(
 )
 # The web view's browser test drives Debian's headless Chromium.
 wanted[chromium]=chromium
+# Config drives are built as ISO9660 (genisoimage; the tests read them back with its isoinfo).
+wanted[genisoimage]=genisoimage
 missing=()
 for cmd in "${!wanted[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("${wanted[$cmd]}")

@@ -1,5 +1,6 @@
 // The application's face to the outside (HTTP API, CLI): every use case on nodes and ports.
 // Inputs are already decoded value objects; outputs are projection views.
+import type { ConfigDriveInput } from "./config-drive.ts"
 import { Context, Data, type Effect } from "effect"
 import type { DomainError, Driver, InterfaceSlot, Mac, NodeInterfaces, NodeName, PowerState, ProvisionState, Uuid } from "../domain/index.ts"
 import type { SlotCheck } from "./hardware/registry.ts"
@@ -114,6 +115,8 @@ export type ProvisionTarget =
 export interface ProvisionOptions {
   /** rebuild only: keep the ephemeral partition. */
   readonly preserveEphemeral?: boolean
+  /** active and rebuild: Ironic's configdrive, a base64 gzipped image or the JSON form (ADR 0053). */
+  readonly configDrive?: ConfigDriveInput
 }
 
 export type PowerTarget = "power on" | "power off" | "rebooting" | "soft power off"

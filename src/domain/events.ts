@@ -60,7 +60,11 @@ export const IscsiTarget = t.intersection([
 ], "IscsiTarget")
 export type IscsiTarget = t.TypeOf<typeof IscsiTarget>
 
-export const DeploySpec = t.type({
+/** A config drive kept outside the log: the sha256 of the filesystem image and its size. */
+export const ConfigDriveRef = t.type({ sha256: t.string, bytes: NonNegativeInt }, "ConfigDriveRef")
+export type ConfigDriveRef = t.TypeOf<typeof ConfigDriveRef>
+
+const DeploySpecFields = t.type({
   deployId: Uuid,
   /** Digest of the per-deploy key, compared in constant time when the ramdisk calls back. */
   keyHash: t.string,
@@ -72,7 +76,8 @@ export const DeploySpec = t.type({
   swapMb: NonNegativeInt,
   ephemeralGb: NonNegativeInt,
   preserveEphemeral: t.boolean,
-}, "DeploySpec")
+})
+export const DeploySpec = t.intersection([DeploySpecFields, t.partial({ configDrive: ConfigDriveRef })], "DeploySpec")
 export type DeploySpec = t.TypeOf<typeof DeploySpec>
 
 /** Provision verbs a user may ask for behind a running action (abort is never queued: it acts at once). */

@@ -1,8 +1,11 @@
 // The disk layout of a partition-image deploy, computed purely. MBR; the first partition starts at
-// 1 MiB; ephemeral, then swap, then root last (so a rebuild can keep everything before root).
+// 1 MiB; ephemeral, then swap, then the config drive, then root last (so a rebuild can keep
+// everything before root), in the order Ironic's partitioner uses.
 import * as E from "fp-ts/lib/Either.js"
 
 export const MiB = 1024 * 1024
+/** Ironic's limit on a config drive (MAX_CONFIG_DRIVE_SIZE_MB), and the size of its partition at a whole disk's end. */
+export const MAX_CONFIG_DRIVE_MB = 64
 export const GiB = 1024 * MiB
 export const SECTOR = 512
 
@@ -12,9 +15,11 @@ export interface PartitionRequest {
   readonly ephemeralGb: number
   /** Size of the whole disk in bytes; the layout must fit inside it. */
   readonly diskBytes: number
+  /** Whole MiB of the config drive partition; 0 or absent: none. */
+  readonly configDriveMb?: number
 }
 
-export type PartitionRole = "ephemeral" | "swap" | "root"
+export type PartitionRole = "ephemeral" | "swap" | "configdrive" | "root"
 
 export interface Partition {
   readonly number: number
@@ -37,9 +42,14 @@ export const computeLayout = (req: PartitionRequest): E.Either<string, Partition
   if (!isWhole(req.swapMb)) return E.left(`swap_mb must be a whole number >= 0, got ${req.swapMb}`)
   if (!isWhole(req.ephemeralGb)) return E.left(`ephemeral_gb must be a whole number >= 0, got ${req.ephemeralGb}`)
   if (!isWhole(req.diskBytes)) return E.left(`disk size must be a whole number of bytes, got ${req.diskBytes}`)
+  const configDriveMb = req.configDriveMb ?? 0
+  if (!isWhole(configDriveMb) || configDriveMb > MAX_CONFIG_DRIVE_MB) {
+    return E.left(`the config drive partition must be 0-${MAX_CONFIG_DRIVE_MB} MiB, got ${configDriveMb}`)
+  }
   const wanted: Array<[PartitionRole, number, number]> = []
   if (req.ephemeralGb > 0) wanted.push(["ephemeral", req.ephemeralGb * GiB, 0x83])
   if (req.swapMb > 0) wanted.push(["swap", req.swapMb * MiB, 0x82])
+  if (configDriveMb > 0) wanted.push(["configdrive", configDriveMb * MiB, 0x83])
   wanted.push(["root", req.rootGb * GiB, 0x83])
   let cursor = MiB
   const partitions = wanted.map(([role, sizeBytes, mbrType], i): Partition => {

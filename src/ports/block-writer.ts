@@ -17,6 +17,11 @@ export interface WriteRequest {
   /** Local path of the image (from the ImageStore); its format is read from its content. */
   readonly imagePath: string
   readonly preserveEphemeral: boolean
+  /**
+   * The config drive (an ISO9660 or VFAT filesystem image, at most 64 MiB): written into the layout's
+   * configdrive partition, or for a whole-disk image into a partition added at the disk's end.
+   */
+  readonly configDrive?: Uint8Array
   readonly onProgress?: (bytesWritten: number, totalBytes: number) => void
 }
 
@@ -34,7 +39,19 @@ export class BlockWriteFailed extends Data.TaggedError("BlockWriteFailed")<{
   override get message() { return `writing to ${this.target}: ${this.reason}` }
 }
 
+/** What an image must be for its target (see src/adapters/images/inspect.ts). */
+export interface ImageCheck {
+  readonly kind: "whole-disk" | "partition"
+  /** Bytes of the root partition (partition image) or the disk (whole-disk image), when known. */
+  readonly maxVirtualBytes?: number
+}
+
 export class BlockWriter extends Context.Service<BlockWriter, {
+  /**
+   * Inspects an image before anything is booted or written: only plain raw or qcow2 (no backing or
+   * external data file, no json: names) that fits its target passes. Writers that cannot tell omit it.
+   */
+  readonly inspect?: (imagePath: string, check: ImageCheck) => Effect.Effect<void, BlockWriteFailed>
   readonly writeImage: (req: WriteRequest) => Effect.Effect<WriteResult, BlockWriteFailed>
   /** Destroys partition metadata at the start and end of the disk (teardown). */
   readonly wipe: (target: BlockTarget) => Effect.Effect<void, BlockWriteFailed>

@@ -2,10 +2,12 @@
 // network namespace and runs the service inside it (rack of 1 QEMU VM behind ipmi_sim, the rack's
 // dnsmasq, the built deploy ramdisk as the default deploy images, the API on the bridge's address),
 // and forwards the API to the host's loopback. Over HTTP, as a client would: enroll the VM as an
-// ipmi node with a partition image built for this run, manage, provide, deploy; it ends active and
-// its serial console shows the image's nonce. Needs root.
-import { randomBytes } from "node:crypto"
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+// ipmi node with a partition image built for this run, manage, provide, deploy with a config drive;
+// it ends active, its serial console shows the image's nonce and the config drive's meta_data uuid,
+// which the image's init read from the filesystem labelled config-2. Then undeploy with cleaning:
+// the disk's partition table is gone. Then the same VM as a redfish node. Needs root.
+import { randomBytes, randomUUID } from "node:crypto"
+import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { after, before, test } from "node:test"
@@ -52,7 +54,7 @@ const api = async (method: string, path: string, body?: unknown): Promise<Doc> =
   return text === "" ? {} : JSON.parse(text)
 }
 
-test("the service deploys a QEMU VM enrolled as an ipmi node: PXE, the built ramdisk, iSCSI, the image boots from its disk", { skip, timeout: 300_000 }, async () => {
+test("the service deploys a QEMU VM enrolled as an ipmi node: PXE, the built ramdisk, iSCSI, the image boots from its disk; undeploy cleans it", { skip, timeout: 540_000 }, async () => {
   const s = service!, u = userImage!, vm = s.vms[0]!
   assert.match(s.rackUrl, /^http:\/\/10\.213\.9\.1:\d+$/, "the API is at the bridge's address, where the VMs reach it")
   const context = () => [
@@ -84,7 +86,9 @@ test("the service deploys a QEMU VM enrolled as an ipmi node: PXE, the built ram
   await reach("available", 30_000)
 
   const started = performance.now()
-  await api("PUT", `/v1/nodes/${spec.name}/states/provision`, { target: "active" })
+  // A config drive in the JSON form: the image's init mounts LABEL=config-2 and prints meta_data's uuid.
+  const instance = randomUUID()
+  await api("PUT", `/v1/nodes/${spec.name}/states/provision`, { target: "active", configdrive: { meta_data: { uuid: instance } } })
   const active = await reach("active", 200_000)
   const activeSeconds = (performance.now() - started) / 1000
   assert.equal(active["last_error"], null)
@@ -97,7 +101,13 @@ test("the service deploys a QEMU VM enrolled as an ipmi node: PXE, the built ram
     await sleep(500)
   }
   const console_ = readFileSync(vm.serialLog, "utf8")
-  assert.match(console_, /root UUID=[0-9a-f-]{36} is \/dev\/vda1/, "the instance's root is the partition the deploy wrote")
+  // Partition 1 is the config drive, root comes last (Ironic's order).
+  assert.match(console_, /root UUID=[0-9a-f-]{36} is \/dev\/vda2/, "the instance's root is the partition the deploy wrote")
+  const drive = `user-image config drive on /dev/vda1: meta_data uuid ${instance}`
+  while (!readFileSync(vm.serialLog, "utf8").includes(drive)) {
+    if (Date.now() > deadline) assert.fail(`no "${drive}" on the console\n${context()}`)
+    await sleep(500)
+  }
   // The kernel prints its command line: the PXE config gave the ramdisk the API at the bridge's address.
   assert.ok(console_.includes(`ironic_api_url=${s.rackUrl} `), "the deploy kernel's command line carries the rack's API URL")
   assert.ok(!console_.includes("ironic_api_url=http://127."), "no loopback URL reaches the VM")
@@ -106,6 +116,20 @@ test("the service deploys a QEMU VM enrolled as an ipmi node: PXE, the built ram
   const types = history.map((e) => e["type"])
   for (const t of ["DeployRequested", "BootDeviceSet", "IscsiReady", "ImageWritten", "RamdiskReleased", "DeployDone"]) assert.ok(types.includes(t), `${t} in ${types.join(",")}`)
   process.stdout.write(`# deploy -> active ${activeSeconds.toFixed(1)} s, -> image booted ${((performance.now() - started) / 1000).toFixed(1)} s\n`)
+
+  // Undeploy with cleaning: the ramdisk boots again and the conductor wipes the disk's metadata.
+  await api("PATCH", `/v1/nodes/${spec.name}`, [{ op: "replace", path: "/automated_clean", value: true }])
+  const undeployStarted = performance.now()
+  await api("PUT", `/v1/nodes/${spec.name}/states/provision`, { target: "deleted" })
+  const back = await reach("available", 200_000)
+  assert.equal(back["power_state"], "power off")
+  const head = Buffer.alloc(512)
+  const fd = openSync(vm.disk, "r")
+  try { readSync(fd, head, 0, 512, 0) } finally { closeSync(fd) }
+  assert.ok(head.every((b) => b === 0), "the VM's disk has no partition table after undeploy")
+  const undeployHistory = ((await api("GET", `/v1/nodes/${spec.name}/history`))["history"] as ReadonlyArray<Doc>).map((e) => e["type"])
+  for (const t of ["UndeployRequested", "RamdiskReady", "DiskWiped", "CleaningDone"]) assert.ok(undeployHistory.includes(t), `${t} after undeploy`)
+  process.stdout.write(`# undeploy with cleaning -> available ${((performance.now() - undeployStarted) / 1000).toFixed(1)} s\n`)
 })
 
 // The same VM, now enrolled as a redfish node on the rack's Redfish BMC: the emulator drives the

@@ -43,6 +43,8 @@ export interface Route {
   readonly pattern: string
   readonly access: Access
   readonly handle: (ctx: RequestContext) => Promise<Reply>
+  /** Bytes of request body this route takes; default: the server's limit. */
+  readonly bodyLimit?: number
 }
 
 /** Runs a use case; its typed failure becomes the matching HTTP error, a defect a 500. */

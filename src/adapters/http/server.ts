@@ -128,7 +128,7 @@ export const createApiHandler = (options: ApiOptions) => {
       actor,
       service,
       remote: req.socket.remoteAddress ?? "unknown",
-      body: () => (bodyRead ??= readJsonBody(req, bodyLimit)),
+      body: () => (bodyRead ??= readJsonBody(req, match.route.bodyLimit ?? bodyLimit)),
       ...(options.consoles === undefined ? {} : { consoles: options.consoles }),
       ...(options.metrics === undefined ? {} : { metrics: options.metrics.exposition }),
     })

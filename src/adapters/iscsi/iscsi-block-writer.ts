@@ -7,6 +7,7 @@ import type { DiskAccess, DiskFault } from "./disk-access.ts"
 import { withScratchDir } from "./local-media.ts"
 import { openIscsiDisk, targetName, targetProblem } from "./qemu-iscsi-disk.ts"
 import { wipeDisk, writeImageOnto } from "./write-image.ts"
+import { inspectForDeploy } from "../images/deploy-check.ts"
 
 export interface IscsiBlockWriterOptions {
   /** Parent of the per-operation scratch directories (the ephemeral filesystem is built there); default: the OS temp dir. */
@@ -23,6 +24,7 @@ const onTarget = <A>(target: BlockTarget, options: IscsiBlockWriterOptions, use:
 }
 
 export const iscsiBlockWriter = (options: IscsiBlockWriterOptions = {}): BlockWriter["Service"] => ({
+  inspect: (imagePath, check) => inspectForDeploy(imagePath, check),
   writeImage: (req) => onTarget(req.target, options, (disk, scratch) => writeImageOnto(disk, req, scratch)),
   wipe: (target) => onTarget(target, options, (disk) => wipeDisk(disk)),
 })

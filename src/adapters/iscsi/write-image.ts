@@ -4,7 +4,10 @@
 // signature and ephemeral filesystem, then the image into root (or over the whole disk).
 import { randomBytes } from "node:crypto"
 import { Effect } from "effect"
-import { encodeMbr, rootPartition, type Partition, type PartitionLayout } from "../../domain/partition.ts"
+import * as E from "fp-ts/lib/Either.js"
+import { addGptEndPartition, GPT_HEAD_BYTES } from "../../domain/config-drive-gpt.ts"
+import { addEndPartition, configDriveArea } from "../../domain/config-drive-partition.ts"
+import { encodeMbr, MAX_CONFIG_DRIVE_MB, MiB, rootPartition, type Partition, type PartitionLayout } from "../../domain/partition.ts"
 import type { WriteRequest, WriteResult } from "../../ports/block-writer.ts"
 import {
   diskIdentifier, DISK_ID_PROBE_BYTES, EXT_PROBE_BYTES, extFilesystemUuid, mbrDiskSignature, mbrMismatch, swapHeader, uuidV4Bytes,
@@ -62,11 +65,51 @@ const writeWholeDisk = (disk: DiskAccess, image: SourceImage, diskBytes: number,
     if (image.virtualSizeBytes > diskBytes) {
       return yield* refuse(`the image's virtual size (${image.virtualSizeBytes} bytes) is larger than the disk (${diskBytes} bytes)`)
     }
+    const drive = req.configDrive
+    if (drive !== undefined && image.virtualSizeBytes > configDriveArea(diskBytes).startBytes) {
+      return yield* refuse(
+        `the image's virtual size (${image.virtualSizeBytes} bytes) reaches into the last ${MAX_CONFIG_DRIVE_MB} MiB ` +
+          `of the disk (${diskBytes} bytes), where the config drive partition goes`,
+      )
+    }
     yield* disk.write(wipeWrites(diskBytes))
     yield* copyWithProgress(disk, image, 0, diskBytes, req)
+    if (drive !== undefined) yield* addConfigDrivePartition(disk, diskBytes, drive)
     const head = yield* disk.read({ offset: 0, length: DISK_ID_PROBE_BYTES })
     return { rootUuid: null, diskId: diskIdentifier(head) }
   })
+
+const addGptConfigDrivePartition = (disk: DiskAccess, diskBytes: number, drive: Uint8Array) =>
+  Effect.gen(function* () {
+    const head = yield* disk.read({ offset: 0, length: GPT_HEAD_BYTES })
+    const edit = addGptEndPartition(head, diskBytes, uuidV4Bytes(randomBytes(16)))
+    if (E.isLeft(edit)) return yield* refuse(`cannot add the config drive partition: ${edit.left}`)
+    const { partition } = edit.right
+    if (drive.length > partition.sizeBytes) return yield* refuse(`the config drive (${drive.length} bytes) is larger than its partition`)
+    yield* disk.write([...edit.right.writes, ...configDriveWrites(partition.startBytes, drive)])
+  })
+
+/** A whole-disk image's config drive: a partition added at the disk's end (ADR 0053), the drive written into it. */
+const addConfigDrivePartition = (disk: DiskAccess, diskBytes: number, drive: Uint8Array) =>
+  Effect.gen(function* () {
+    const mbr = yield* disk.read({ offset: 0, length: 512 })
+    const added = addEndPartition(mbr, diskBytes)
+    if (E.isLeft(added)) {
+      if (added.left.gpt) return yield* addGptConfigDrivePartition(disk, diskBytes, drive)
+      return yield* refuse(`cannot add the config drive partition: ${added.left.reason}`)
+    }
+    const { partition } = added.right
+    if (drive.length > partition.sizeBytes) return yield* refuse(`the config drive (${drive.length} bytes) is larger than its partition`)
+    yield* disk.write([{ offset: 0, bytes: added.right.mbr }, ...configDriveWrites(partition.startBytes, drive)])
+  })
+
+/** The drive, then zeros to the next MiB: no stale filesystem signature shows through right after it. */
+const configDriveWrites = (offset: number, drive: Uint8Array): DiskWrite[] => {
+  const padded = Math.ceil(drive.length / MiB) * MiB
+  return padded > drive.length
+    ? [{ offset, bytes: drive }, { offset: offset + drive.length, zeros: padded - drive.length }]
+    : [{ offset, bytes: drive }]
+}
 
 const find = (layout: PartitionLayout, role: Partition["role"]) => layout.partitions.find((p) => p.role === role)
 
@@ -86,6 +129,14 @@ const writePartitioned = (disk: DiskAccess, image: SourceImage, diskBytes: numbe
     const swap = find(layout, "swap")
     const ephemeral = find(layout, "ephemeral")
     const swapWrites: DiskWrite[] = swap ? [{ offset: swap.startBytes, bytes: swapHeader(swap.sizeBytes, uuidV4Bytes(randomBytes(16))) }] : []
+    const configDrive = find(layout, "configdrive")
+    if ((configDrive === undefined) !== (req.configDrive === undefined)) {
+      return yield* refuse(configDrive ? "the layout has a config drive partition but no config drive was given" : "a config drive was given but the layout has no partition for it")
+    }
+    if (configDrive && req.configDrive!.length > configDrive.sizeBytes) {
+      return yield* refuse(`the config drive (${req.configDrive!.length} bytes) is larger than its partition (${configDrive.sizeBytes} bytes)`)
+    }
+    const driveWrites: DiskWrite[] = configDrive ? configDriveWrites(configDrive.startBytes, req.configDrive!) : []
 
     let signature: number
     if (req.preserveEphemeral) {
@@ -95,12 +146,12 @@ const writePartitioned = (disk: DiskAccess, image: SourceImage, diskBytes: numbe
       const mismatch = mbrMismatch(mbr, layout)
       if (mismatch) return yield* refuse(`cannot preserve the ephemeral partition: ${mismatch}`)
       signature = mbrDiskSignature(mbr)
-      yield* disk.write(swapWrites)
+      yield* disk.write([...swapWrites, ...driveWrites])
     } else {
       // Built locally first: a failing mkfs must not leave a half-written disk.
       const fs = ephemeral ? yield* buildExt4(scratch, ephemeral.sizeBytes, EPHEMERAL_LABEL) : null
       signature = randomDiskSignature()
-      yield* disk.write([...wipeWrites(diskBytes), { offset: 0, bytes: encodeMbr(layout, signature) }, ...swapWrites])
+      yield* disk.write([...wipeWrites(diskBytes), { offset: 0, bytes: encodeMbr(layout, signature) }, ...swapWrites, ...driveWrites])
       if (fs && ephemeral) yield* disk.copyFilesystem(fs, ephemeral.startBytes)
     }
     yield* copyWithProgress(disk, image, root.startBytes, root.sizeBytes, req)

@@ -9,6 +9,7 @@ import type { BootInterface, DeployInterface } from "../../application/hardware/
 import type { Vendor } from "../../application/hardware/hardware-type.ts"
 import type { ImageStore } from "../../ports/index.ts"
 import { makeFsImageStore } from "../images/fs-image-store.ts"
+import { fsConfigDriveMedia } from "../configdrive/media.ts"
 import { iscsiBlockWriter } from "../iscsi/iscsi-block-writer.ts"
 import { startDnsmasq, type Dnsmasq, type DnsmasqSettings } from "../pxe/dnsmasq.ts"
 import { makePxeBootConfigurator } from "../pxe/pxe-boot-configurator.ts"
@@ -79,6 +80,7 @@ export const makeNetboot = (config: NetbootConfig) =>
       images,
       ramdisk: { release: (address, port) => releaseOverTcp(address, port, config.ramdiskReleaseTimeoutMs ?? 10_000) },
       imageOptional: false,
+      configDrives: fsConfigDriveMedia(join(config.stateDir, "config-drives")),
     }
     const netboot: Netboot = { vendor: { hardwareTypes: [], interfaces: [boot, deploy] }, images }
     return netboot

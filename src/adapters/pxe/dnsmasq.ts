@@ -1,9 +1,10 @@
 // The service's own dnsmasq: TFTP for the boot tree, DHCP answers for the MACs that boot from it.
-// A scoped resource: started with its config written by us, stopped when the scope closes. The
+// A scoped resource: started with its config written by us, stopped when the scope closes, started
+// again when it dies, its log rotated past a size. The
 // DHCP hosts file is rewritten and re-read (SIGHUP) whenever MAC links change; dnsmasq's log
 // confirms each re-read. Argv carries only the config file path.
 import { spawn, type ChildProcess } from "node:child_process"
-import { chmod, mkdir, open, readFile, rm, stat, writeFile } from "node:fs/promises"
+import { chmod, chown, mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises"
 import { basename, join } from "node:path"
 import * as E from "fp-ts/lib/Either.js"
 import { Data, Effect, Semaphore, type Scope } from "effect"
@@ -27,6 +28,12 @@ export interface DnsmasqSettings {
   /** Copied into the TFTP root at start, e.g. /usr/lib/PXELINUX/pxelinux.0 and ldlinux.c32. */
   readonly bootloaderFiles?: ReadonlyArray<string>
   readonly startTimeoutMs?: number
+  /** The log is rotated (to <log>.1, dnsmasq reopening it on SIGUSR2) past this size; default 16 MiB. */
+  readonly maxLogBytes?: number
+  /** How often the log's size is checked; default 60 s. */
+  readonly logCheckMs?: number
+  /** Told when dnsmasq died and was started again (or could not be). */
+  readonly onRestart?: (what: string) => void
 }
 
 export class DnsmasqFailed extends Data.TaggedError("DnsmasqFailed")<{ readonly reason: string }> {
@@ -38,9 +45,13 @@ export interface Dnsmasq {
   readonly files: DnsmasqFiles
   /** Makes these MACs (and only these) known to DHCP; resolves once dnsmasq has re-read them. */
   readonly setBootMacs: (macs: ReadonlyArray<Mac>) => Effect.Effect<void, DnsmasqFailed>
+  /** Rotates the log now if it is past its size; true when it did (also done every logCheckMs). */
+  readonly rotateLog: Effect.Effect<boolean>
 }
 
 const RELOAD_TIMEOUT_MS = 3000
+const RESTART_PAUSE_MS = 1000
+const DEFAULT_MAX_LOG_BYTES = 16 * 1024 * 1024
 const STOP_TIMEOUT_MS = 3000
 const MAX_STDERR = 16 * 1024
 
@@ -112,6 +123,14 @@ const readLogFrom = async (path: string, offset: number): Promise<string> => {
   }
 }
 
+/** The effective uid and gid of a running process, from /proc. */
+const processOwner = async (pid: number): Promise<{ uid: number; gid: number } | null> => {
+  const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "")
+  const uid = /^Uid:\s+\d+\s+(\d+)/m.exec(status)?.[1]
+  const gid = /^Gid:\s+\d+\s+(\d+)/m.exec(status)?.[1]
+  return uid === undefined || gid === undefined ? null : { uid: Number(uid), gid: Number(gid) }
+}
+
 const launch = async (settings: DnsmasqSettings) => {
   const files: DnsmasqFiles = {
     tftpRoot: settings.tftpRoot,
@@ -176,20 +195,56 @@ const stop = async (child: ChildProcess, exited: Promise<void>, pidFile: string)
   await rm(pidFile, { force: true })
 }
 
+/** Restarts a dnsmasq that died (after a short pause, from the tree as it stands) and rotates its log. */
 export const startDnsmasq = (settings: DnsmasqSettings): Effect.Effect<Dnsmasq, DnsmasqFailed, Scope.Scope> =>
   Effect.map(
     Effect.acquireRelease(
       Effect.tryPromise({
-        try: () => launch(settings),
+        try: async () => {
+          const first = await launch(settings)
+          const state = {
+            current: first, stopping: false, timer: null as NodeJS.Timeout | null, restarts: 0,
+            /** The MACs last given to setBootMacs (null: none yet, the tree's links decide). */
+            macs: null as ReadonlyArray<Mac> | null,
+            reload: null as ((macs: ReadonlyArray<Mac>) => Promise<void>) | null,
+          }
+          const supervise = (running: typeof first) => {
+            void running.exited.then(async () => {
+              while (!state.stopping) {
+                await sleep(RESTART_PAUSE_MS)
+                if (state.stopping) return
+                // The dead one's log is kept beside the new one's.
+                await rename(running.files.log, `${running.files.log}.1`).catch(() => {})
+                try {
+                  state.current = await launch(settings)
+                  state.restarts++
+                  if (state.macs !== null) await state.reload?.(state.macs)
+                  settings.onRestart?.(`dnsmasq exited; started again (pid ${state.current.child.pid})`)
+                  supervise(state.current)
+                  return
+                } catch (e) {
+                  settings.onRestart?.(`dnsmasq exited and could not be started again: ${e instanceof Error ? e.message : String(e)}`)
+                }
+              }
+            })
+          }
+          supervise(first)
+          return state
+        },
         catch: (e) => e instanceof DnsmasqFailed ? e : failed(e instanceof Error ? e.message : String(e)),
       }),
-      (running) => Effect.promise(() => stop(running.child, running.exited, running.files.pid)),
+      (state) => Effect.promise(async () => {
+        state.stopping = true
+        if (state.timer !== null) clearInterval(state.timer)
+        await stop(state.current.child, state.current.exited, state.current.files.pid)
+      }),
     ),
-    (running): Dnsmasq => {
-      const { child, files, readLine } = running
-      const reloads = Semaphore.makeUnsafe(1)
+    (state): Dnsmasq => {
+      const { files, readLine } = state.current
+      const logLock = Semaphore.makeUnsafe(1)
       const reload = async (macs: ReadonlyArray<Mac>) => {
-        if (!running.isRunning()) throw failed("is not running")
+        const { child } = state.current
+        if (!state.current.isRunning()) throw failed("is not running")
         const hosts = renderHostsFile(macs, settings.hosts)
         if (E.isLeft(hosts)) throw failed(hosts.left)
         const offset = (await stat(files.log)).size
@@ -203,14 +258,32 @@ export const startDnsmasq = (settings: DnsmasqSettings): Effect.Effect<Dnsmasq, 
         // dnsmasq logs a bad line ("bad hex constant at line 2 of FILE") before "read FILE".
         const complaint = fresh.split("\n").find((l) => l.includes(` of ${files.hosts}`))
         if (complaint !== undefined) throw failed(`rejected the hosts file: ${complaint}`)
+        state.macs = macs
       }
+      state.reload = reload
+      // Rotation: rename, then SIGUSR2 makes dnsmasq reopen its log-facility file under the old name.
+      const rotate = async () => {
+        const size = await stat(files.log).then((s) => s.size, () => 0)
+        if (size <= (settings.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES) || !state.current.isRunning()) return false
+        // dnsmasq reopens it as the user it dropped to: the new file is made first, and given to that user.
+        const owner = await processOwner(state.current.child.pid!)
+        await rename(files.log, `${files.log}.1`)
+        await writeFile(files.log, "", { mode: 0o644 })
+        if (owner !== null) await chown(files.log, owner.uid, owner.gid)
+        state.current.child.kill("SIGUSR2")
+        return true
+      }
+      const rotateLocked = () => Effect.runPromise(logLock.withPermit(Effect.promise(rotate)))
+      state.timer = setInterval(() => { void rotateLocked().catch(() => {}) }, settings.logCheckMs ?? 60_000)
+      state.timer.unref()
       return {
-        pid: child.pid!,
+        get pid() { return state.current.child.pid! },
         files,
-        setBootMacs: (macs) => reloads.withPermit(Effect.tryPromise({
+        setBootMacs: (macs) => logLock.withPermit(Effect.tryPromise({
           try: () => reload(macs),
           catch: (e) => e instanceof DnsmasqFailed ? e : failed(e instanceof Error ? e.message : String(e)),
         })),
+        rotateLog: logLock.withPermit(Effect.promise(rotate)),
       }
     },
   )

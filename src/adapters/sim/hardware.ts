@@ -29,6 +29,8 @@ import { makeSimBoot } from "./boot.ts"
 import { makeSimFileTree } from "./boot-files.ts"
 import { SimDisks, simBlockWriter } from "./block.ts"
 import { makeSimImages, type SimImages } from "./images.ts"
+import { fsConfigDriveMedia, memoryConfigDriveMedia } from "../configdrive/media.ts"
+import { inspectForDeploy } from "../images/deploy-check.ts"
 import { makeSimPower } from "./power.ts"
 import { simConsole } from "./console.ts"
 
@@ -118,6 +120,7 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
       ...writer,
       // The simulated image store hands out names, the writer reads files: put the bytes in one.
       writeImage: (req) => Effect.flatMap(imageFile(options.diskDir!, req.imagePath), (imagePath) => writer.writeImage({ ...req, imagePath })),
+      inspect: (imagePath, check) => Effect.flatMap(imageFile(options.diskDir!, imagePath), (path) => inspectForDeploy(path, check)),
     }
   const imageFile = (dir: string, name: string) =>
     Effect.sync(() => {
@@ -252,6 +255,7 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
   const simDeploy: DeployInterface = {
     slot: "deploy", name: "sim-iscsi", description: "Images written to the simulated machines' disk files.", properties: [],
     style: "ramdisk", block, images: images.store, ramdisk: { release: () => Effect.void }, imageOptional: true,
+    configDrives: options.diskDir === undefined ? memoryConfigDriveMedia() : fsConfigDriveMedia(join(options.diskDir, "config-drives")),
   }
   return {
     vendor: {

@@ -1,6 +1,8 @@
 // ipmi_sim's lan.conf for one VM's BMC: its LAN port on the namespace's loopback, the VM interface
 // QEMU connects to (`serial ... codec VM`), and the chassis control program that owns power and
 // the boot device (without it, `chassis bootdev` is refused).
+import { writeLanConf } from "../sim/bmc/config-files.ts"
+
 export interface VmBmcSpec {
   readonly name: string
   readonly port: number
@@ -21,20 +23,9 @@ export const invalidVmBmc = (spec: VmBmcSpec): string | null => {
   return null
 }
 
-export const vmLanConf = (spec: VmBmcSpec): string => `# Written by ironledger for the BMC of VM ${spec.name}
-name "${spec.name}"
-set_working_mc 0x20
-  startlan 1
-    addr 127.0.0.1 ${spec.port}
-    priv_limit admin
-    allowed_auths_callback none md2 md5 straight
-    allowed_auths_user none md2 md5 straight
-    allowed_auths_operator none md2 md5 straight
-    allowed_auths_admin none md2 md5 straight
-    guid a123456789abcdefa123456789abcdef
-  endlan
-  serial 15 127.0.0.1 ${spec.vmPort} codec VM
-  chassis_control "${spec.chassisControl}"
-  startnow false
-  user 2 true "${spec.username}" "${spec.password}" admin 10 none md2 md5 straight
-`
+export const vmLanConf = (spec: VmBmcSpec): string => writeLanConf({
+  comment: `Written by ironledger for the BMC of VM ${spec.name}`,
+  name: spec.name, address: "127.0.0.1", port: spec.port, serialPort: spec.vmPort,
+  username: spec.username, password: spec.password,
+  chassis: { kind: "chassis_control", program: spec.chassisControl },
+})

@@ -21,6 +21,8 @@ export interface UserImage {
 
 // crc32c_generic: ext4 needs "crc32c" to mount and nothing here can load a module by alias.
 const BOOT_MODULES = ["virtio_pci", "virtio_blk", "ext4", "crc32c_generic"]
+/** What the root's init loads to read the config drive. */
+const ROOT_MODULES = ["isofs"]
 
 const bootInit = (kernelVersion: string) => `#!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -40,9 +42,21 @@ echo "user-image boot: root $root is $dev"
 exec switch_root /newroot /sbin/init
 `
 
-const rootInit = (marker: string) => `#!/bin/busybox sh
+// After the marker, what cloud-init's ConfigDrive source does first: find the filesystem labelled
+// config-2, mount it, read openstack/latest/meta_data.json; its uuid goes to the console.
+const rootInit = (marker: string, kernelVersion: string) => `#!/bin/busybox sh
 echo "${marker}"
-while :; do /bin/busybox sleep 3600; done
+b=/bin/busybox
+# No redirections to /dev/null: on the read-only root it does not exist before devtmpfs is mounted.
+$b mount -t proc proc /proc; $b mount -t devtmpfs devtmpfs /dev
+while read -r m; do $b insmod "/lib/modules/${kernelVersion}/$m"; done < /etc/modules
+if dev=$($b findfs LABEL=config-2) && $b mount -t iso9660 -o ro "$dev" /mnt; then
+  uuid=$($b sed -n 's/.*"uuid": *"\\([^"]*\\)".*/\\1/p' /mnt/openstack/latest/meta_data.json)
+  echo "user-image config drive on $dev: meta_data uuid $uuid"
+else
+  echo "user-image: no config drive"
+fi
+while :; do $b sleep 3600; done
 `
 
 export const buildUserImage = async (cacheDir: string, workDir: string, nonce: string): Promise<UserImage> => {
@@ -73,10 +87,16 @@ export const buildUserImage = async (cacheDir: string, workDir: string, nonce: s
 
   // The root filesystem, populated without mounting anything (mkfs.ext4 -d).
   const tree = join(workDir, "rootfs")
-  for (const d of ["bin", "sbin", "proc", "sys", "dev", "tmp"]) await mkdir(join(tree, d), { recursive: true })
+  for (const d of ["bin", "sbin", "proc", "sys", "dev", "tmp", "mnt", "etc"]) await mkdir(join(tree, d), { recursive: true })
   await copyFile(join(busybox!.root, "bin/busybox"), join(tree, "bin/busybox"))
   await chmod(join(tree, "bin/busybox"), 0o755)
-  await writeFile(join(tree, "sbin/init"), rootInit(marker))
+  const rootModules = await resolveModules(modulesDir, ROOT_MODULES)
+  for (const rel of rootModules.ordered) {
+    await mkdir(dirname(join(tree, "lib/modules", kernelVersion, rel)), { recursive: true })
+    await copyFile(join(modulesDir, rel), join(tree, "lib/modules", kernelVersion, rel))
+  }
+  await writeFile(join(tree, "etc/modules"), rootModules.ordered.join("\n") + "\n")
+  await writeFile(join(tree, "sbin/init"), rootInit(marker, kernelVersion))
   await chmod(join(tree, "sbin/init"), 0o755)
   const root = join(workDir, "root.ext4")
   await run("truncate", ["-s", "8M", root])

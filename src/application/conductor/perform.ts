@@ -2,11 +2,13 @@
 // event to record. Failures become failure results (with the adapter's message), never defects.
 import { Clock, Effect, Redacted } from "effect"
 import * as E from "fp-ts/lib/Either.js"
-import { GiB, computeLayout, hardwareSteps, type DriverInfo, type HardwareRequestBody, type HardwareResultBody, type NodeState } from "../../domain/index.ts"
+import { GiB, MiB, computeLayout, hardwareSteps, type ConfigDriveRef, type DriverInfo, type HardwareRequestBody, type HardwareResultBody, type NodeState } from "../../domain/index.ts"
 import type { BlockTarget, ImageStore } from "../../ports/index.ts"
 import { Secrets } from "../../ports/index.ts"
 import type { NodeHardware } from "../hardware/interfaces.ts"
 import { observeStep } from "../observe.ts"
+import { openConfigDrive } from "../config-drive.ts"
+import { configDriveArea } from "../../domain/config-drive-partition.ts"
 
 export interface PerformConfig {
   /** Where the deploy ramdisk posts pass_deploy_info (written into the PXE config). */
@@ -72,6 +74,28 @@ const ramdiskDeploy = (hw: NodeHardware) =>
   hw.deploy.style === "ramdisk" ? Effect.succeed(hw.deploy)
     : Effect.fail(new StepError(`deploy_interface ${hw.deploy.name} boots no ramdisk: nothing to write, wipe or release`))
 
+/** Inspects the deploy's image against its target, where the deploy interface's writer can. */
+const checkImage = (n: NodeState, hw: NodeHardware) =>
+  Effect.gen(function* () {
+    const d = n.deploy!
+    if (hw.deploy.style !== "ramdisk" || d.imageSource === "" || hw.deploy.block.inspect === undefined) return
+    const diskGb = Number(n.properties["local_gb"])
+    const diskBytes = Number.isFinite(diskGb) && diskGb > 0 ? diskGb * GiB : undefined
+    const maxVirtualBytes = d.imageKind === "partition" ? d.rootGb * GiB
+      : diskBytes === undefined ? undefined : d.configDrive === undefined ? diskBytes : configDriveArea(diskBytes).startBytes
+    const path = yield* resolveImage(hw.deploy.images, d.imageSource)
+    yield* hw.deploy.block.inspect(path, { kind: d.imageKind, ...(maxVirtualBytes === undefined ? {} : { maxVirtualBytes }) }).pipe(
+      Effect.mapError((e) => new StepError(e.reason)),
+    )
+  })
+
+/** The deploy's config drive, from where the provision request left it (sealed, outside the log). */
+const loadConfigDrive = (deploy: Extract<NodeHardware["deploy"], { style: "ramdisk" }>, ref: ConfigDriveRef) =>
+  Effect.gen(function* () {
+    if (deploy.configDrives === undefined) return yield* Effect.fail(new StepError(`deploy_interface ${deploy.name} writes no config drive`))
+    return yield* openConfigDrive(ref, deploy.configDrives, yield* Secrets).pipe(Effect.mapError((e) => new StepError(e.reason)))
+  })
+
 /** A result without its step and duration, which perform() adds. */
 type Outcome = { readonly type: HardwareResultBody["type"]; readonly [field: string]: unknown }
 
@@ -108,6 +132,8 @@ const act = (n: NodeState, hw: NodeHardware, req: HardwareRequestBody, cfg: Perf
           const ramdisk = ramdiskOf(n)
           if (ramdisk === null) return yield* Effect.fail(new StepError("no deploy or cleaning is running"))
           const deploying = n.deploy !== null && ramdisk.id === n.deploy.deployId
+          // The image is judged before the node is booted: junk never gets as far as a power-on.
+          if (deploying) yield* checkImage(n, hw)
           const images = hw.boot.images
           yield* boot.prepareDeploy({
             nodeId: n.nodeId,
@@ -131,9 +157,12 @@ const act = (n: NodeState, hw: NodeHardware, req: HardwareRequestBody, cfg: Perf
           return { type: "ImageWritten", deployId: d.deployId, bytesWritten: 0, rootUuid: null, diskId: null }
         }
         const diskGb = Number(n.properties["local_gb"])
+        const configDrive = d.configDrive === undefined ? undefined : yield* loadConfigDrive(deploy, d.configDrive)
         const layout = d.imageKind === "whole-disk" ? E.right(null) : computeLayout({
           rootGb: d.rootGb, swapMb: d.swapMb, ephemeralGb: d.ephemeralGb,
           diskBytes: Number.isFinite(diskGb) ? diskGb * GiB : Number.MAX_SAFE_INTEGER,
+          // Ironic sizes a partition image's config drive partition to the drive, in whole MiB.
+          configDriveMb: configDrive === undefined ? 0 : Math.ceil(configDrive.length / MiB),
         })
         if (E.isLeft(layout)) return yield* Effect.fail(new StepError(layout.left))
         const r = yield* deploy.block.writeImage({
@@ -141,6 +170,7 @@ const act = (n: NodeState, hw: NodeHardware, req: HardwareRequestBody, cfg: Perf
           layout: layout.right,
           imagePath: yield* resolveImage(deploy.images, d.imageSource),
           preserveEphemeral: d.preserveEphemeral,
+          ...(configDrive === undefined ? {} : { configDrive }),
           onProgress: (written, total) => cfg.onProgress(n.nodeId, written, total),
         })
         return { type: "ImageWritten", deployId: d.deployId, bytesWritten: r.bytesWritten, rootUuid: r.rootUuid, diskId: r.diskId }

@@ -7,6 +7,7 @@ import type {
   BlockWriter, BootConfigurator, BootDevice, ChassisPower, DeployRamdisk, ImageStore, Secrets,
 } from "../../ports/index.ts"
 import type { StepSpec } from "./steps.ts"
+import type { ConfigDriveMedia } from "../../ports/config-drives.ts"
 
 export interface PropertySpec {
   readonly name: string
@@ -77,6 +78,8 @@ export type DeployInterface = InterfaceBase<"deploy"> & (
     readonly ramdisk: DeployRamdisk["Service"]
     /** Simulated machines may deploy without an image: nothing is written. */
     readonly imageOptional: boolean
+    /** Where config drives are built and kept; without it, a deploy with a config drive is refused. */
+    readonly configDrives?: ConfigDriveMedia
   }
 )
 

@@ -1,31 +1,45 @@
 // Provision and power requests: what the node should go through next, recorded for the conductor.
 import { Effect } from "effect"
 import * as E from "fp-ts/lib/Either.js"
-import type { NodeState, QueuedAction, Uuid } from "../../domain/index.ts"
+import type { ConfigDriveRef, NodeState, QueuedAction, Uuid } from "../../domain/index.ts"
 import { Ids, Secrets } from "../../ports/index.ts"
 import { deploySpecFor } from "../deploy-spec.ts"
-import { InvalidInput, type NodeService, type PowerTarget, type ProvisionTarget } from "../node-service.ts"
+import { InvalidInput, type NodeService, type PowerTarget, type ProvisionOptions, type ProvisionTarget } from "../node-service.ts"
+import { acceptConfigDrive, type ConfigDriveInput } from "../config-drive.ts"
 import { mintRamdiskKey } from "../ramdisk-key.ts"
 import { asConflict, type NodeCore } from "./core.ts"
 
 export const provisioning = (core: NodeCore) => {
   const { registry, ids, secrets, context, run, resolve } = core
   /** What a provision target asks of the node, as it is carried out now or queued (abort is neither). */
-  const provisionAction = (node: NodeState, target: Exclude<ProvisionTarget, "abort">, preserveEphemeral: boolean) =>
+  const provisionAction = (node: NodeState, target: Exclude<ProvisionTarget, "abort">, preserveEphemeral: boolean, configDrive: ConfigDriveInput | undefined) =>
     Effect.gen(function* () {
       let action: QueuedAction
       switch (target) {
         case "active": case "rebuild": {
           const hw = registry.resolve(node)
           if (E.isLeft(hw)) return yield* Effect.fail(new InvalidInput({ reason: hw.left }))
-          const imageOptional = hw.right.deploy.style === "instant" || hw.right.deploy.imageOptional
+          const deploy = hw.right.deploy
+          const imageOptional = deploy.style === "instant" || deploy.imageOptional
           const spec = deploySpecFor(node, imageOptional, {
             deployId: (yield* ids.uuid) as Uuid,
             ...yield* Effect.provideService(Effect.provideService(mintRamdiskKey, Ids, ids), Secrets, secrets),
             preserveEphemeral,
           })
           if (E.isLeft(spec)) return yield* Effect.fail(new InvalidInput({ reason: spec.left }))
-          action = { kind: "deploy", spec: spec.right, rebuild: target === "rebuild" }
+          let drive: { configDrive?: ConfigDriveRef } = {}
+          if (configDrive !== undefined) {
+            // An instant deploy writes no disk: the drive is checked, then dropped, as Ironic's fake deploy does.
+            const media = deploy.style === "instant" ? null : deploy.configDrives ?? null
+            if (deploy.style === "ramdisk" && media === null) {
+              return yield* Effect.fail(new InvalidInput({ reason: `deploy_interface ${deploy.name} writes no config drive; deploy without configdrive.` }))
+            }
+            const ref = yield* acceptConfigDrive(configDrive, node, media, secrets).pipe(
+              Effect.catchTag("ConfigDriveFailed", (e) => Effect.die(new Error(`the config drive could not be prepared: ${e.reason}`))),
+            )
+            if (ref !== null) drive = { configDrive: ref }
+          }
+          action = { kind: "deploy", spec: { ...spec.right, ...drive }, rebuild: target === "rebuild" }
           break
         }
         case "deleted": action = { kind: "provision", verb: "undeploy" }; break
@@ -37,7 +51,7 @@ export const provisioning = (core: NodeCore) => {
   /** Provision targets an interface carries out: refused where the node's interface for it is unsupported ("no-*"). */
   const carriedBy: Partial<Record<ProvisionTarget, "inspect" | "rescue">> = { inspect: "inspect", rescue: "rescue" }
 
-  const provision = (ref: string, target: ProvisionTarget, options: { preserveEphemeral?: boolean }, actor: string) =>
+  const provision = (ref: string, target: ProvisionTarget, options: ProvisionOptions, actor: string) =>
     Effect.gen(function* () {
       const node = yield* resolve(ref)
       const slot = carriedBy[target]
@@ -48,10 +62,13 @@ export const provisioning = (core: NodeCore) => {
       if (options.preserveEphemeral && target !== "rebuild") {
         return yield* Effect.fail(new InvalidInput({ reason: "preserve_ephemeral applies to rebuild only." }))
       }
+      if (options.configDrive !== undefined && target !== "active" && target !== "rebuild") {
+        return yield* Effect.fail(new InvalidInput({ reason: "configdrive applies to the active and rebuild targets only." }))
+      }
       const ctx = yield* context(actor)
       // Abort acts at once (and clears the queue); anything else may wait behind the running action.
       if (target === "abort") return yield* Effect.asVoid(run(node.nodeId, { type: "Provision", verb: "abort" }, ctx))
-      const action = yield* provisionAction(node, target, options.preserveEphemeral ?? false)
+      const action = yield* provisionAction(node, target, options.preserveEphemeral ?? false, options.configDrive)
       yield* run(node.nodeId, { type: "Request", actionId: ctx.correlationId, action }, ctx)
     })
 

@@ -29,7 +29,8 @@ export const summarize = (e: NodeEvent, after: NodeState): string => {
     case "MaintenanceCleared": return "maintenance off"
     case "DeployRequested":
       return `${e.data.rebuild ? "rebuild" : "deploy"} of ${e.data.imageSource} requested (deploy ${e.data.deployId}` +
-        `${e.data.preserveEphemeral ? ", keeping the ephemeral partition" : ""})`
+        `${e.data.preserveEphemeral ? ", keeping the ephemeral partition" : ""}` +
+        `${e.data.configDrive ? `, config drive sha256 ${e.data.configDrive.sha256.slice(0, 12)}, ${e.data.configDrive.bytes} bytes` : ""})`
     case "CallbackAwaited": return `waiting for the ramdisk until ${e.data.deadline}`
     case "IscsiReady": return `ramdisk exported ${e.data.target.iqn} at ${e.data.target.address}:${e.data.target.port}`
     case "CallbackRejected":

@@ -1,4 +1,5 @@
 // /v1/nodes/{id}/states, provision and power changes, maintenance, validate.
+import type { ConfigDriveInput } from "../../../application/config-drive.ts"
 import type { ProvisionOptions } from "../../../application/node-service.ts"
 import { decodeOrThrow, MaintenanceBody, PowerBody, ProvisionBody } from "../codecs.ts"
 import { accepted, ok, run, type RequestContext, type Reply, type Route } from "../context.ts"
@@ -15,8 +16,8 @@ const truthy = (v: unknown) => v === true || (typeof v === "string" && ["true", 
 const provision = async (ctx: RequestContext): Promise<Reply> => {
   const body = decodeOrThrow(ProvisionBody, await ctx.body(), "provision state change")
   const { target } = body
-  if (body.configdrive !== undefined && body.configdrive !== null) {
-    throw badRequest("ironledger does not write config drives; deploy without configdrive.")
+  if (body.configdrive != null && target !== "active" && target !== "rebuild") {
+    throw badRequest(`"configdrive" is only valid when setting target provision state to active or rebuild.`)
   }
   if (body.deploy_steps !== undefined && body.deploy_steps.length > 0) {
     throw badRequest("ironledger runs a fixed iSCSI deploy; custom deploy_steps are not supported.")
@@ -37,7 +38,7 @@ const provision = async (ctx: RequestContext): Promise<Reply> => {
   } else if (body.clean_steps !== undefined) {
     throw badRequest(`"clean_steps" is only valid when setting target provision state to clean.`)
   }
-  const options: { preserveEphemeral?: boolean } = {}
+  const options: { preserveEphemeral?: boolean; configDrive?: ConfigDriveInput } = body.configdrive == null ? {} : { configDrive: body.configdrive }
   if (target === "rebuild") {
     // Ironic reads preserve_ephemeral from instance_info at rebuild time, not from this body.
     const node = await run(ctx.service.get(ctx.params["node"]!))
@@ -68,7 +69,8 @@ const maintenance = (on: boolean) => async (ctx: RequestContext): Promise<Reply>
 
 export const stateRoutes: ReadonlyArray<Route> = [
   { method: "GET", pattern: "/v1/nodes/:node/states", access: "read", handle: states },
-  { method: "PUT", pattern: "/v1/nodes/:node/states/provision", access: "write", handle: provision },
+  // A config drive of up to 64 MiB arrives base64 encoded (gzip may not shrink it).
+  { method: "PUT", pattern: "/v1/nodes/:node/states/provision", access: "write", handle: provision, bodyLimit: 90 * 1024 * 1024 },
   { method: "PUT", pattern: "/v1/nodes/:node/states/power", access: "write", handle: power },
   { method: "GET", pattern: "/v1/nodes/:node/validate", access: "read", handle: validate },
   { method: "PUT", pattern: "/v1/nodes/:node/maintenance", access: "write", handle: maintenance(true) },

@@ -36,7 +36,36 @@ export const invalidBmcFiles = (spec: BmcFilesSpec): string | null => {
   return null
 }
 
-export const lanConf = (spec: BmcFilesSpec): string => `# Written by ironledger for simulated BMC ${spec.name}
+/**
+ * The one lan.conf writer, for the simulated rack's BMCs and the VMs' alike: the LAN port, the VM
+ * interface (`serial ... codec VM`), and what owns the chassis: a machine ipmi_sim starts itself
+ * (`startcmd`), or a chassis control program (power and a boot device that `chassis bootdev` sets).
+ */
+export interface LanConfSpec {
+  /** The first line's comment. */
+  readonly comment: string
+  readonly name: string
+  readonly address: string
+  readonly port: number
+  readonly serialPort: number
+  readonly username: string
+  readonly password: string
+  readonly chassis:
+    | { readonly kind: "startcmd"; readonly machineScript: string; readonly poweroffWaitSec: number; readonly killWaitSec: number }
+    | { readonly kind: "chassis_control"; readonly program: string }
+}
+
+const chassisLines = (c: LanConfSpec["chassis"]) => c.kind === "startcmd"
+  ? `  startcmd "${c.machineScript}"
+  startnow false
+  poweroff_wait ${c.poweroffWaitSec}
+  kill_wait ${c.killWaitSec}
+`
+  : `  chassis_control "${c.program}"
+  startnow false
+`
+
+export const writeLanConf = (spec: LanConfSpec): string => `# ${spec.comment}
 name "${spec.name}"
 set_working_mc 0x20
   startlan 1
@@ -49,12 +78,15 @@ set_working_mc 0x20
     guid a123456789abcdefa123456789abcdef
   endlan
   serial 15 ${spec.address} ${spec.serialPort} codec VM
-  startcmd "${spec.machineScript}"
-  startnow false
-  poweroff_wait ${spec.poweroffWaitSec}
-  kill_wait ${spec.killWaitSec}
-  user 2 true "${spec.username}" "${spec.password}" admin 10 none md2 md5 straight
+${chassisLines(spec.chassis)}  user 2 true "${spec.username}" "${spec.password}" admin 10 none md2 md5 straight
 `
+
+export const lanConf = (spec: BmcFilesSpec): string => writeLanConf({
+  comment: `Written by ironledger for simulated BMC ${spec.name}`,
+  name: spec.name, address: spec.address, port: spec.port, serialPort: spec.serialPort,
+  username: spec.username, password: spec.password,
+  chassis: { kind: "startcmd", machineScript: spec.machineScript, poweroffWaitSec: spec.poweroffWaitSec, killWaitSec: spec.killWaitSec },
+})
 
 // Without mc_enable ipmi_sim never opens its LAN port.
 export const bmcEmu = `mc_setbmc 0x20
