@@ -11,6 +11,7 @@ import { nodePorts } from "./node-service/ports.ts"
 import { provisioning } from "./node-service/provisioning.ts"
 import { ramdiskCalls } from "./node-service/ramdisk.ts"
 import { nodeRecords } from "./node-service/records.ts"
+import { agentStepCalls } from "./node-service/agent-steps.ts"
 
 export type { ConductorHandle } from "./node-service/core.ts"
 
@@ -23,6 +24,7 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, regist
       ...(yield* ramdiskCalls(core, refusalWindowMs)),
       ...nodePorts(core),
       ...nodeHistory(core),
+      ...agentStepCalls(core),
     }
     return service satisfies { [K in keyof NodeService["Service"]]: (...args: never[]) => Effect.Effect<unknown, AppError> }
   })

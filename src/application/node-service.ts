@@ -2,6 +2,7 @@
 // Inputs are already decoded value objects; outputs are projection views.
 import { Context, Data, type Effect } from "effect"
 import type { DomainError, Driver, InterfaceSlot, Mac, NodeInterfaces, NodeName, PowerState, ProvisionState, Uuid } from "../domain/index.ts"
+import type { CleanStep } from "../domain/index.ts"
 import type { SlotCheck } from "./hardware/registry.ts"
 import type { StoreUnavailable } from "../ports/index.ts"
 import type { FleetAt } from "./fleet-at.ts"
@@ -111,6 +112,21 @@ export type ProvisionTarget =
 export interface ProvisionOptions {
   /** rebuild only: keep the ephemeral partition. */
   readonly preserveEphemeral?: boolean
+  /** clean only: the steps to run, checked against those the node's interfaces offer. */
+  readonly cleanSteps?: ReadonlyArray<CleanStep>
+}
+
+/** What the ramdisk agent is told when it asks for work: a step to run, "wait", or nothing more. */
+export type AgentStepAnswer =
+  | { readonly kind: "step"; readonly step: string; readonly name: string; readonly args: Readonly<Record<string, unknown>> }
+  | { readonly kind: "wait" }
+
+/** An in-band step's outcome, as the ramdisk reports it. */
+export interface AgentStepResult {
+  readonly step: string
+  readonly error: string | null
+  readonly summary: string
+  readonly details?: Readonly<Record<string, unknown>>
 }
 
 export type PowerTarget = "power on" | "power off" | "rebooting" | "soft power off"
@@ -198,4 +214,8 @@ export class NodeService extends Context.Service<NodeService, {
   readonly heartbeat: (ref: string) => Effect.Effect<void, AppError>
   /** Ramdisk look-up: the node owning any of these MACs, only while it waits for a ramdisk. */
   readonly lookupByMac: (macs: ReadonlyArray<Mac>) => Effect.Effect<NodeView, AppError>
+  /** The cleaning ramdisk asks for its next in-band step, with its key. */
+  readonly nextCleanStep: (ref: string, key: string) => Effect.Effect<AgentStepAnswer, AppError>
+  /** The cleaning ramdisk reports an in-band step's outcome, with its key. */
+  readonly cleanStepResult: (ref: string, key: string, result: AgentStepResult) => Effect.Effect<void, AppError>
 }>()("ironledger/NodeService") {}

@@ -1,5 +1,5 @@
 // What can be asked of a node. Users, the conductor and the ramdisk all speak through these.
-import type { DeploySpec, Driver, DriverInfo, EventDataOf, HardwareRequest, IscsiTarget, NodeInterfaces, Sealed } from "./events.ts"
+import type { CleanStep, DeploySpec, Driver, DriverInfo, EventDataOf, HardwareRequest, IscsiTarget, NodeInterfaces, Sealed } from "./events.ts"
 import type { Mac, NodeName, Uuid } from "./values.ts"
 
 export type UserVerb =
@@ -24,7 +24,7 @@ export type NodeCommand =
   | { readonly type: "AddPort"; readonly portId: Uuid; readonly mac: Mac }
   | { readonly type: "RemovePort"; readonly portId: Uuid }
   | { readonly type: "SetMaintenance"; readonly on: boolean; readonly reason: string | null }
-  | { readonly type: "Provision"; readonly verb: UserVerb }
+  | { readonly type: "Provision"; readonly verb: UserVerb; readonly cleanSteps?: ReadonlyArray<CleanStep> }
   | { readonly type: "Deploy"; readonly spec: DeploySpec; readonly rebuild: boolean }
   // The running operation's progress, reported by the conductor.
   | { readonly type: "AwaitCallback"; readonly deadline: string }

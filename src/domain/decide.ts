@@ -100,6 +100,9 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
       if (s.maintenance && refusedInMaintenance.has(c.verb)) {
         return refuse(s, "Conflict", c.verb, `Node ${s.nodeId} is in maintenance; "${c.verb}" is refused until maintenance is cleared.`)
       }
+      if (c.cleanSteps !== undefined && c.verb === "clean") {
+        return move(s, c.verb, "clean", { type: "CleanRequested", data: { automated: false, steps: [...c.cleanSteps] } })
+      }
       return move(s, c.verb, userVerbs[c.verb], verbEvents[c.verb])
     case "Deploy": {
       const action = c.rebuild ? "rebuild" : "deploy"

@@ -75,6 +75,14 @@ export const DeploySpec = t.type({
 }, "DeploySpec")
 export type DeploySpec = t.TypeOf<typeof DeploySpec>
 
+/** A cleaning step as a user asks for it (Ironic's clean_steps items): "<interface>.<step>" and its arguments. */
+export const CleanStep = t.intersection([
+  t.type({ interface: t.string, step: t.string }),
+  t.partial({ args: t.UnknownRecord }),
+], "CleanStep")
+export type CleanStep = t.TypeOf<typeof CleanStep>
+export const StepWhere = literals(["in-band", "out-of-band"], "StepWhere")
+
 /** The data codec of each event type. Adding an event means adding it here (and to evolve). */
 /** The fields of a node record that enrollment sets and updates change. */
 const nodeFields = {
@@ -106,7 +114,8 @@ export const eventData = {
   // Provision verbs asked for by a user or by the conductor.
   ManageRequested: Empty,
   ProvideRequested: Empty,
-  CleanRequested: t.type({ automated: t.boolean }),
+  /** `steps`: a manual clean's steps, as asked for (absent: an automated clean runs the configured ones). */
+  CleanRequested: t.intersection([t.type({ automated: t.boolean }), t.partial({ steps: t.array(CleanStep) })]),
   InspectRequested: Empty,
   AdoptRequested: Empty,
   DeployRequested: t.intersection([DeploySpec, t.type({ rebuild: t.boolean })]),
@@ -182,6 +191,10 @@ export const eventData = {
   RamdiskReleaseRequested: Step,
   RamdiskReleased: Result,
   RamdiskReleaseFailed: Failure,
+  /** One cleaning step: out-of-band ones the conductor runs through the interface, in-band ones the ramdisk. */
+  CleanStepRequested: t.intersection([Step, t.type({ name: t.string, args: Json, where: StepWhere })]),
+  CleanStepDone: t.intersection([Result, t.type({ summary: t.string }), t.partial({ details: Json })]),
+  CleanStepFailed: Failure,
 } as const
 
 export type EventType = keyof typeof eventData
@@ -231,6 +244,7 @@ export const hardwareSteps = {
   ImageWriteRequested: { label: "write image", done: "ImageWritten", failed: "ImageWriteFailed", device: "image", slot: "deploy" },
   DiskWipeRequested: { label: "wipe disk", done: "DiskWiped", failed: "DiskWipeFailed", device: "wipe", slot: "deploy" },
   RamdiskReleaseRequested: { label: "release ramdisk", done: "RamdiskReleased", failed: "RamdiskReleaseFailed", device: "ramdisk", slot: "deploy" },
+  CleanStepRequested: { label: "clean step", done: "CleanStepDone", failed: "CleanStepFailed", device: "clean step", slot: "deploy" },
 } as const satisfies Partial<Record<EventType, {
   readonly label: string; readonly done: EventType; readonly failed: EventType; readonly device: string; readonly slot: InterfaceSlot
 }>>

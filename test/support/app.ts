@@ -12,7 +12,7 @@ import { defaultApplicationConfig, type Application } from "../../src/applicatio
 import { compose, type Services } from "../../src/cli/compose.ts"
 import { simulatedHardware } from "../../src/cli/hardware.ts"
 import type { SimHardware } from "../../src/adapters/sim/hardware.ts"
-import type { Effect } from "effect"
+import { Effect } from "effect"
 import type { ConductorConfig } from "../../src/application/conductor/conductor.ts"
 import type { DeployCallback, NodeView } from "../../src/application/node-service.ts"
 import type { CheckpointStore, EventStore } from "../../src/ports/index.ts"
@@ -52,6 +52,14 @@ export const startTestApp = async (options: TestAppOptions = {}): Promise<TestAp
       if (options.autoCallBack === false && deploying) heldCallbacks.push({ nodeId, callback })
       else void composed?.run(composed.app.service.passDeployInfo(nodeId, callback)).catch(() => {})
     },
+    agent: (nodeId, key) => ({
+      ask: async () => {
+        if (composed === undefined) return { kind: "none" }
+        const answer = await composed.run(Effect.result(composed.app.service.nextCleanStep(nodeId, key)))
+        return answer._tag === "Success" ? answer.success : { kind: "none" }
+      },
+      report: async (r) => { await composed?.run(composed.app.service.cleanStepResult(nodeId, key, r)).catch(() => {}) },
+    }),
   })
   composed = await compose({
     services: Layer.mergeAll(

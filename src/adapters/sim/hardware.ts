@@ -26,6 +26,8 @@ import { makeSimFileTree } from "./boot-files.ts"
 import { SimDisks, simBlockWriter } from "./block.ts"
 import { makeSimImages, type SimImages } from "./images.ts"
 import { makeSimPower } from "./power.ts"
+import { agentSteps } from "../../application/cleaning/agent-steps.ts"
+import { runAgentLoop, type AgentTransport } from "./agent-steps.ts"
 
 export interface SimHardwareOptions {
   /** How long a simulated ramdisk takes to "boot" before calling back. */
@@ -41,6 +43,8 @@ export interface SimHardwareOptions {
   readonly diskBytesOf?: (nodeId: string) => number
   /** Shared with whoever imports images for fake-hardware deploys. */
   readonly images?: SimImages
+  /** How a simulated ramdisk asks for its in-band cleaning steps and reports them; absent: it runs none. */
+  readonly agent?: (nodeId: string, key: string) => AgentTransport
 }
 
 export interface SimHardware {
@@ -135,6 +139,11 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
       address: target.portal, port: target.port, iqn: target.iqn, lun: target.lun,
       key: config.deployKey, error: null, chapUser: chap.user, chapSecret: chap.secret,
     })
+    // A cleaning's ramdisk then runs the in-band steps it is given; a deploy's is told there are none.
+    if (options.agent !== undefined) {
+      const disk = options.diskDir === undefined ? null : join(options.diskDir, `${config.nodeId}.img`)
+      void runAgentLoop(options.agent(config.nodeId, config.deployKey), disk, { pollMs: Math.max(5, options.callbackDelayMs), stopped: () => false })
+    }
   }
 
   // Ramdisks booting, as files any process given the dir may deliver: {nodeId, due}. Claimed by
@@ -197,6 +206,7 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
   const simDeploy: DeployInterface = {
     slot: "deploy", name: "sim-iscsi", description: "Images written to the simulated machines' disk files.", properties: [],
     style: "ramdisk", block, images: images.store, ramdisk: { release: () => Effect.void }, imageOptional: true,
+    steps: agentSteps,
   }
   return {
     vendor: {

@@ -1,7 +1,8 @@
 // Provision and power requests: what the node should go through next, recorded for the conductor.
 import { Effect } from "effect"
 import * as E from "fp-ts/lib/Either.js"
-import type { NodeCommand, NodeState, Uuid } from "../../domain/index.ts"
+import type { CleanStep, NodeCommand, NodeState, Uuid } from "../../domain/index.ts"
+import { checkCleanSteps } from "../cleaning/steps-offered.ts"
 import { Ids, Secrets } from "../../ports/index.ts"
 import { deploySpecFor } from "../deploy-spec.ts"
 import { InvalidInput, type NodeService, type PowerTarget, type ProvisionTarget } from "../node-service.ts"
@@ -10,7 +11,7 @@ import { asConflict, type NodeCore } from "./core.ts"
 
 export const provisioning = (core: NodeCore) => {
   const { registry, ids, secrets, context, run, resolve } = core
-  const provisionCommand = (node: NodeState, target: ProvisionTarget, preserveEphemeral: boolean) =>
+  const provisionCommand = (node: NodeState, target: ProvisionTarget, preserveEphemeral: boolean, cleanSteps?: ReadonlyArray<CleanStep>) =>
     Effect.gen(function* () {
       let command: NodeCommand
       switch (target) {
@@ -28,6 +29,15 @@ export const provisioning = (core: NodeCore) => {
           break
         }
         case "deleted": command = { type: "Provision", verb: "undeploy" }; break
+        case "clean": {
+          if (cleanSteps === undefined) { command = { type: "Provision", verb: "clean" }; break }
+          const hw = registry.resolve(node)
+          if (E.isLeft(hw)) return yield* Effect.fail(new InvalidInput({ reason: hw.left }))
+          const checked = checkCleanSteps(hw.right, cleanSteps)
+          if (E.isLeft(checked)) return yield* Effect.fail(new InvalidInput({ reason: checked.left }))
+          command = { type: "Provision", verb: "clean", cleanSteps }
+          break
+        }
         default: command = { type: "Provision", verb: target }
       }
       return command
@@ -36,7 +46,7 @@ export const provisioning = (core: NodeCore) => {
   /** Provision targets an interface carries out: refused where the node's interface for it is unsupported ("no-*"). */
   const carriedBy: Partial<Record<ProvisionTarget, "inspect" | "rescue">> = { inspect: "inspect", rescue: "rescue" }
 
-  const provision = (ref: string, target: ProvisionTarget, options: { preserveEphemeral?: boolean }, actor: string) =>
+  const provision = (ref: string, target: ProvisionTarget, options: { preserveEphemeral?: boolean; cleanSteps?: ReadonlyArray<CleanStep> }, actor: string) =>
     Effect.gen(function* () {
       const node = yield* resolve(ref)
       const slot = carriedBy[target]
@@ -47,7 +57,10 @@ export const provisioning = (core: NodeCore) => {
       if (options.preserveEphemeral && target !== "rebuild") {
         return yield* Effect.fail(new InvalidInput({ reason: "preserve_ephemeral applies to rebuild only." }))
       }
-      const command = yield* provisionCommand(node, target, options.preserveEphemeral ?? false)
+      if (options.cleanSteps !== undefined && target !== "clean") {
+        return yield* Effect.fail(new InvalidInput({ reason: "clean_steps apply to clean only." }))
+      }
+      const command = yield* provisionCommand(node, target, options.preserveEphemeral ?? false, options.cleanSteps)
       yield* run(node.nodeId, command, yield* context(actor))
     })
 

@@ -6,6 +6,7 @@ import type { Mac } from "../../../domain/index.ts"
 import { decodeOrThrow, Heartbeat, MacInput, PassDeployInfo } from "../codecs.ts"
 import { accepted, ok, run, type RequestContext, type Reply, type Route } from "../context.ts"
 import { badRequest } from "../errors.ts"
+import { agentStepMethods } from "./agent-steps.ts"
 
 const passDeployInfo = async (ctx: RequestContext): Promise<Reply> => {
   const body = decodeOrThrow(PassDeployInfo, await ctx.body(), "pass_deploy_info")
@@ -27,7 +28,7 @@ const passDeployInfo = async (ctx: RequestContext): Promise<Reply> => {
   return accepted()
 }
 
-const methods: Record<string, (ctx: RequestContext) => Promise<Reply>> = { pass_deploy_info: passDeployInfo }
+const methods: Record<string, (ctx: RequestContext) => Promise<Reply>> = { pass_deploy_info: passDeployInfo, ...agentStepMethods }
 
 const vendorPassthru = async (ctx: RequestContext): Promise<Reply> => {
   const handle = methods[ctx.params["method"]!]
