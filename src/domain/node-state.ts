@@ -229,7 +229,9 @@ export const evolve = (s: NodeState, event: NodeEvent, meta: EventMeta): NodeSta
   trackSteps(d, event, meta)
   d.revision = s.revision + 1
   d.updatedAt = meta.occurredAt
-  const verb = verbOf(event)
+  // A clean step's outcome resumes a cleaning only: recorded elsewhere it moves nothing.
+  const stepOutcomeElsewhere = (event.type === "CleanStepDone" || event.type === "CleanStepFailed") && s.provisionState !== "clean wait"
+  const verb = stepOutcomeElsewhere ? undefined : verbOf(event)
   const moved = verb === undefined ? undefined : next(s.provisionState, verb)
   if (moved !== undefined) {
     d.provisionState = moved

@@ -22,11 +22,14 @@ export interface NodeModel {
   readonly manualClean: boolean
   /** The cleaning ramdisk's key, once issued; `used` once its call-back was accepted. */
   readonly cleaningRamdisk: { readonly used: boolean } | null
+  /** Pending steps the ramdisk runs (in-band clean steps): they end with the cleaning. */
+  readonly inBand: ReadonlySet<string>
 }
 
 export const emptyModel: NodeModel = {
   revision: -1, deleted: false, state: "enroll", driver: "fake-hardware", maintenance: false, ports: new Map(),
   deploy: null, waitDeadline: null, pending: new Map(), power: null, lease: null, manualClean: false, cleaningRamdisk: null,
+  inBand: new Set(),
 }
 
 export type Outcome =
@@ -51,8 +54,12 @@ const deviceOf: Record<string, string> = hardwareDeviceOf
 const accept = (next: NodeModel): Outcome => ({ kind: "accepted", emits: true, next: { ...next, revision: next.revision + 1 } })
 const noop = (m: NodeModel): Outcome => ({ kind: "accepted", emits: false, next: m })
 const refuse = (m: NodeModel, code: DomainErrorCode, action: string): Outcome => ({ kind: "refused", code, action, state: m.state })
-/** A move along the table; any move ends a wait and its deadline. */
-const moveTo = (m: NodeModel, to: ProvisionState): NodeModel => ({ ...m, state: to, waitDeadline: null })
+/** A move along the table; any move ends a wait and its deadline, and one out of cleaning its in-band steps. */
+const moveTo = (m: NodeModel, to: ProvisionState): NodeModel => {
+  if (to === "cleaning" || to === "clean wait" || m.inBand.size === 0) return { ...m, state: to, waitDeadline: null }
+  const pending = new Map([...m.pending].filter(([step]) => !m.inBand.has(step)))
+  return { ...m, state: to, waitDeadline: null, pending, inBand: new Set() }
+}
 const along = (m: NodeModel, verb: Verb, action: string, then: (moved: NodeModel) => NodeModel = (x) => x): Outcome => {
   const to = edge(m.state, verb)
   return to === undefined ? refuse(m, "InvalidTransition", action) : accept(then(moveTo(m, to)))
@@ -136,7 +143,8 @@ export const predict = (m: NodeModel, c: NodeCommand): Outcome => {
       const { type, data } = c.request
       const busyPower = deviceOf[type] === "power" && [...m.pending.values()].some((a) => deviceOf[a] === "power")
       if (m.pending.has(data.step) || busyPower) return refuse(m, "Conflict", type)
-      return accept({ ...m, pending: new Map([...m.pending, [data.step, type]]) })
+      const inBand = c.request.type === "CleanStepRequested" && c.request.data.where === "in-band" ? new Set([...m.inBand, data.step]) : m.inBand
+      return accept({ ...m, pending: new Map([...m.pending, [data.step, type]]), inBand })
     }
     case "RecordHardware": {
       const { type, data } = c.result
@@ -148,7 +156,12 @@ export const predict = (m: NodeModel, c: NodeCommand): Outcome => {
       pending.delete(data.step)
       const deploy = type === "ImageWritten" && m.deploy ? { ...m.deploy, imageWritten: true } : m.deploy
       const power = type === "PowerStateChanged" ? data.powerState : m.power
-      return accept({ ...m, pending, deploy, power })
+      const inBand = new Set([...m.inBand].filter((k) => k !== data.step))
+      const recorded = { ...m, pending, deploy, power, inBand }
+      // A clean step's outcome (the ramdisk's, for an in-band one) ends the clean wait it ran in.
+      const isStepOutcome = type === "CleanStepDone" || type === "CleanStepFailed"
+      if (isStepOutcome && m.state === "clean wait") return accept(moveTo(recorded, "cleaning"))
+      return accept(recorded)
     }
     case "ObservePower":
       return c.powerState === m.power ? noop(m) : accept({ ...m, power: c.powerState })

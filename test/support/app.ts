@@ -25,6 +25,8 @@ export interface TestApp extends Application {
   readonly waitFor: (ref: string, state: NodeView["provisionState"], ms?: number) => Promise<NodeView>
   /** Ramdisk call-backs the fake hardware produced and the test held back (when autoCallBack is false). */
   readonly heldCallbacks: Array<{ nodeId: string; callback: DeployCallback }>
+  /** Cleaning ramdisks held back (agentRuns false): the test speaks for them with their key. */
+  readonly heldAgents: Array<{ nodeId: string; key: string }>
   /** The file behind a node's simulated disk. */
   readonly diskOf: (nodeId: string) => string
   readonly close: () => Promise<void>
@@ -36,16 +38,21 @@ export interface TestAppOptions {
   readonly autoCallBack?: boolean
   readonly stores?: Layer.Layer<EventStore | CheckpointStore, unknown>
   readonly refusalWindowMs?: number
+  /** Size of the simulated machines' disks; default 4 GiB (sparse). */
+  readonly diskBytes?: number
+  /** When false, cleaning ramdisks run no in-band step: their (node, key) land in heldAgents. */
+  readonly agentRuns?: boolean
 }
 
 export const startTestApp = async (options: TestAppOptions = {}): Promise<TestApp> => {
   const diskDir = mkdtempSync(join(tmpdir(), "ironledger-app-"))
   const heldCallbacks: TestApp["heldCallbacks"] = []
+  const heldAgents: TestApp["heldAgents"] = []
   let composed: Awaited<ReturnType<typeof compose>> | undefined
   const hardware = simulatedHardware({
     callbackDelayMs: 1,
     diskDir,
-    diskBytesOf: () => 4 * 1024 ** 3,
+    diskBytesOf: () => options.diskBytes ?? 4 * 1024 ** 3,
     deliver: (nodeId, callback) => {
       // Only deploy call-backs are held back; a cleaning's ramdisk answers as usual.
       const deploying = composed?.app.fleet.get(nodeId)?.provisionState === "wait call-back"
@@ -55,6 +62,11 @@ export const startTestApp = async (options: TestAppOptions = {}): Promise<TestAp
     agent: (nodeId, key) => ({
       ask: async () => {
         if (composed === undefined) return { kind: "none" }
+        if (options.agentRuns === false) {
+          const cleaning = ["cleaning", "clean wait"].includes(composed.app.fleet.get(nodeId)?.provisionState ?? "")
+          if (cleaning) heldAgents.push({ nodeId, key })
+          return { kind: "none" }
+        }
         const answer = await composed.run(Effect.result(composed.app.service.nextCleanStep(nodeId, key)))
         return answer._tag === "Success" ? answer.success : { kind: "none" }
       },
@@ -86,7 +98,7 @@ export const startTestApp = async (options: TestAppOptions = {}): Promise<TestAp
     }
   }
   return {
-    ...app, run, sim: hardware.sim, waitFor, heldCallbacks,
+    ...app, run, sim: hardware.sim, waitFor, heldCallbacks, heldAgents,
     diskOf: (nodeId) => join(diskDir, `${nodeId}.img`),
     close: async () => {
       await composed!.close()
