@@ -68,7 +68,7 @@ const nonZeroBlocks = (path: string, limit = 5): number[] => {
   return found
 }
 
-test("a VM: deploy, undeploy, then a manual clean whose ramdisk erases every byte of the disk", { skip, timeout: 420_000 }, async () => {
+test("a VM: deploy, undeploy, then a manual clean whose ramdisk erases every byte of the disk", { skip, timeout: 1_500_000 }, async () => {
   const s = service!, u = userImage!, vm = s.vms[0]!
   const context = () => [
     `--- console ---\n${readFileSync(vm.serialLog, "utf8").slice(-3000)}`,
@@ -98,7 +98,7 @@ test("a VM: deploy, undeploy, then a manual clean whose ramdisk erases every byt
 
   let t0 = performance.now()
   await provision({ target: "active" })
-  await reach("active", 200_000)
+  await reach("active", 600_000)
   process.stdout.write(`# deploy -> active ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
   assert.ok(nonZeroBlocks(vm.disk).length > 0, "the deployed image is on the VM's disk")
   await provision({ target: "deleted" })
@@ -111,7 +111,7 @@ test("a VM: deploy, undeploy, then a manual clean whose ramdisk erases every byt
     { interface: "deploy", step: "erase_devices_metadata" },
     { interface: "deploy", step: "erase_devices" },
   ] })
-  await reach("manageable", 240_000)
+  await reach("manageable", 600_000)
   process.stdout.write(`# clean (metadata + erase ${DISK_GIB} GiB) ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
 
   assert.equal(statSync(vm.disk).size, DISK_GIB * 1024 ** 3)
