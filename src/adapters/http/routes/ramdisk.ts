@@ -48,6 +48,14 @@ const vendorMethods = async (ctx: RequestContext): Promise<Reply> => {
       require_exclusive_lock: true,
       description: "The deploy ramdisk reports its exported iSCSI target: {address, key, iqn, port?, lun?, error?}.",
     },
+    clean_step: {
+      http_methods: ["POST"], async: false, attach: false, require_exclusive_lock: false,
+      description: "The cleaning ramdisk asks for its next in-band step: {key} -> {step, name, args} or {wait: true}.",
+    },
+    clean_step_result: {
+      http_methods: ["POST"], async: true, attach: false, require_exclusive_lock: true,
+      description: "The cleaning ramdisk reports an in-band step's outcome: {key, step, summary?, details?, error?}.",
+    },
   })
 }
 
