@@ -12,6 +12,7 @@ import { provisioning } from "./node-service/provisioning.ts"
 import { ramdiskCalls } from "./node-service/ramdisk.ts"
 import { nodeRecords } from "./node-service/records.ts"
 import { nodeConsole } from "./node-service/console.ts"
+import { agentStepCalls } from "./node-service/agent-steps.ts"
 
 export type { ConductorHandle } from "./node-service/core.ts"
 
@@ -25,6 +26,7 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, regist
       ...nodePorts(core),
       ...nodeHistory(core),
       ...nodeConsole(core),
+      ...agentStepCalls(core),
     }
     return service satisfies { [K in keyof NodeService["Service"]]: (...args: never[]) => Effect.Effect<unknown, AppError> }
   })

@@ -3,6 +3,7 @@
 import type { ConfigDriveInput } from "./config-drive.ts"
 import { Context, Data, type Effect } from "effect"
 import type { DomainError, Driver, InterfaceSlot, Mac, NodeInterfaces, NodeName, PowerState, ProvisionState, Uuid } from "../domain/index.ts"
+import type { CleanStep } from "../domain/index.ts"
 import type { SlotCheck } from "./hardware/registry.ts"
 import type { StoreUnavailable } from "../ports/index.ts"
 import type { FleetAt } from "./fleet-at.ts"
@@ -117,6 +118,21 @@ export interface ProvisionOptions {
   readonly preserveEphemeral?: boolean
   /** active and rebuild: Ironic's configdrive, a base64 gzipped image or the JSON form (ADR 0053). */
   readonly configDrive?: ConfigDriveInput
+  /** clean only: the steps to run, checked against those the node's interfaces offer. */
+  readonly cleanSteps?: ReadonlyArray<CleanStep>
+}
+
+/** What the ramdisk agent is told when it asks for work: a step to run, "wait", or nothing more. */
+export type AgentStepAnswer =
+  | { readonly kind: "step"; readonly step: string; readonly name: string; readonly args: Readonly<Record<string, unknown>> }
+  | { readonly kind: "wait" }
+
+/** An in-band step's outcome, as the ramdisk reports it. */
+export interface AgentStepResult {
+  readonly step: string
+  readonly error: string | null
+  readonly summary: string
+  readonly details?: Readonly<Record<string, unknown>>
 }
 
 export type PowerTarget = "power on" | "power off" | "rebooting" | "soft power off"
@@ -210,4 +226,8 @@ export class NodeService extends Context.Service<NodeService, {
   readonly recordConsoleConnection: (ref: string, connection: ConsoleConnection, actor: string) => Effect.Effect<void, AppError>
   /** The node's serial line through its console interface; the caller closes it. */
   readonly openConsole: (ref: string) => Effect.Effect<SerialLine, AppError>
+  /** The cleaning ramdisk asks for its next in-band step, with its key. */
+  readonly nextCleanStep: (ref: string, key: string) => Effect.Effect<AgentStepAnswer, AppError>
+  /** The cleaning ramdisk reports an in-band step's outcome, with its key. */
+  readonly cleanStepResult: (ref: string, key: string, result: AgentStepResult) => Effect.Effect<void, AppError>
 }>()("ironledger/NodeService") {}

@@ -11,6 +11,7 @@ import { notSupported } from "../adapters/common/declared.ts"
 import { fakeHardware } from "../adapters/fake/index.ts"
 import { makeSimHardware, type SimHardware } from "../adapters/sim/hardware.ts"
 import { passDeployInfoUrl, postPassDeployInfo } from "../adapters/sim/machine/callback.ts"
+import { httpAgentTransport, type AgentTransport } from "../adapters/sim/agent-steps.ts"
 import { realRackUnavailable, startIpmi } from "./sim-rack/index.ts"
 import { redfish } from "../adapters/redfish/hardware.ts"
 
@@ -34,6 +35,8 @@ export interface SimOptions {
    * connect(), as a real ramdisk's does; tests and benchmarks hand it to the application directly.
    */
   readonly deliver?: (nodeId: string, callback: DeployCallback) => void
+  /** Where a simulated ramdisk's in-band step calls go: by default over HTTP, as deliver's. */
+  readonly agent?: (nodeId: string, key: string) => AgentTransport
   readonly log?: (line: string) => void
   /** Conductors on several hosts: where the machines live, shared by every host (ADR 0071). */
   readonly rackDir?: string
@@ -66,6 +69,11 @@ export const simulatedHardware = (options: SimOptions = {}): HardwareSetup & { r
       if (closed) return Promise.resolve(false)
       if (options.deliver === undefined) return overHttp(nodeId, cb)
       options.deliver(nodeId, cb)
+    },
+    agent: (nodeId, key) => {
+      if (options.agent !== undefined) return options.agent(nodeId, key)
+      const none: AgentTransport = { ask: async () => ({ kind: "none" }), report: async () => undefined }
+      return apiUrl === undefined || closed ? none : httpAgentTransport(apiUrl, nodeId, key)
     },
   })
   return {

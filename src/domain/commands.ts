@@ -1,5 +1,5 @@
 // What can be asked of a node. Users, the conductor and the ramdisk all speak through these.
-import type { DeploySpec, Driver, DriverInfo, EventDataOf, HardwareRequest, IscsiTarget, NodeInterfaces, QueuedAction, Sealed } from "./events.ts"
+import type { CleanStep, DeploySpec, Driver, DriverInfo, EventDataOf, HardwareRequest, IscsiTarget, NodeInterfaces, QueuedAction, Sealed } from "./events.ts"
 import type { Mac, NodeName, Uuid } from "./values.ts"
 
 export type UserVerb =
@@ -27,7 +27,7 @@ export type NodeCommand =
   | { readonly type: "SetConsole"; readonly on: boolean }
   | { readonly type: "OpenConsoleConnection"; readonly data: EventDataOf<"ConsoleConnectionOpened"> }
   | { readonly type: "CloseConsoleConnection"; readonly data: EventDataOf<"ConsoleConnectionClosed"> }
-  | { readonly type: "Provision"; readonly verb: UserVerb }
+  | { readonly type: "Provision"; readonly verb: UserVerb; readonly cleanSteps?: ReadonlyArray<CleanStep> }
   | { readonly type: "Deploy"; readonly spec: DeploySpec; readonly rebuild: boolean }
   // The running operation's progress, reported by the conductor.
   | { readonly type: "AwaitCallback"; readonly deadline: string }

@@ -72,6 +72,9 @@ const decideProvision = (s: NodeState, c: Extract<NodeCommand, { type: "Provisio
   if (s.maintenance && refusedInMaintenance.has(c.verb)) {
     return refuse(s, "Conflict", c.verb, `Node ${s.nodeId} is in maintenance; "${c.verb}" is refused until maintenance is cleared.`)
   }
+  if (c.cleanSteps !== undefined && c.verb === "clean") {
+    return move(s, c.verb, "clean", { type: "CleanRequested", data: { automated: false, steps: [...c.cleanSteps] } })
+  }
   return move(s, c.verb, userVerbs[c.verb], verbEvents[c.verb])
 }
 

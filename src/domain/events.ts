@@ -80,13 +80,20 @@ const DeploySpecFields = t.type({
 export const DeploySpec = t.intersection([DeploySpecFields, t.partial({ configDrive: ConfigDriveRef })], "DeploySpec")
 export type DeploySpec = t.TypeOf<typeof DeploySpec>
 
+/** A cleaning step as a user asks for it (Ironic's clean_steps items): "<interface>.<step>" and its arguments. */
+export const CleanStep = t.intersection([
+  t.type({ interface: t.string, step: t.string }),
+  t.partial({ args: t.UnknownRecord }),
+], "CleanStep")
+export type CleanStep = t.TypeOf<typeof CleanStep>
+export const StepWhere = literals(["in-band", "out-of-band"], "StepWhere")
 /** Provision verbs a user may ask for behind a running action (abort is never queued: it acts at once). */
 export const queuedVerbs = ["manage", "provide", "clean", "inspect", "adopt", "undeploy", "rescue", "unrescue"] as const
 
 /** A power or provision request waiting in a node's queue (ADR 0050), as it will be carried out. */
 export const QueuedAction = t.union([
   t.type({ kind: t.literal("power"), request: literals(["PowerOnRequested", "PowerOffRequested", "RebootRequested", "SoftPowerOffRequested"], "PowerRequest") }),
-  t.type({ kind: t.literal("provision"), verb: literals(queuedVerbs, "QueuedVerb") }),
+  t.intersection([t.type({ kind: t.literal("provision"), verb: literals(queuedVerbs, "QueuedVerb") }), t.partial({ cleanSteps: t.array(CleanStep) })]),
   t.type({ kind: t.literal("deploy"), spec: DeploySpec, rebuild: t.boolean }),
 ], "QueuedAction")
 export type QueuedAction = t.TypeOf<typeof QueuedAction>
@@ -122,7 +129,8 @@ export const eventData = {
   // Provision verbs asked for by a user or by the conductor.
   ManageRequested: Empty,
   ProvideRequested: Empty,
-  CleanRequested: t.type({ automated: t.boolean }),
+  /** `steps`: a manual clean's steps, as asked for (absent: an automated clean runs the configured ones). */
+  CleanRequested: t.intersection([t.type({ automated: t.boolean }), t.partial({ steps: t.array(CleanStep) })]),
   InspectRequested: Empty,
   AdoptRequested: Empty,
   DeployRequested: t.intersection([DeploySpec, t.type({ rebuild: t.boolean })]),
@@ -214,6 +222,10 @@ export const eventData = {
   /** `via`: "tcp" (the console_info URL, the one writer) or "websocket" (the web view, read-only). */
   ConsoleConnectionOpened: t.type({ connection: t.string, via: t.string, peer: t.string, writer: t.boolean }),
   ConsoleConnectionClosed: t.type({ connection: t.string, via: t.string, peer: t.string, durationMs: t.number }),
+  /** One cleaning step: out-of-band ones the conductor runs through the interface, in-band ones the ramdisk. */
+  CleanStepRequested: t.intersection([Step, t.type({ name: t.string, args: Json, where: StepWhere })]),
+  CleanStepDone: t.intersection([Result, t.type({ summary: t.string }), t.partial({ details: Json })]),
+  CleanStepFailed: Failure,
 } as const
 
 export type EventType = keyof typeof eventData
@@ -263,6 +275,7 @@ export const hardwareSteps = {
   ImageWriteRequested: { label: "write image", done: "ImageWritten", failed: "ImageWriteFailed", device: "image", slot: "deploy" },
   DiskWipeRequested: { label: "wipe disk", done: "DiskWiped", failed: "DiskWipeFailed", device: "wipe", slot: "deploy" },
   RamdiskReleaseRequested: { label: "release ramdisk", done: "RamdiskReleased", failed: "RamdiskReleaseFailed", device: "ramdisk", slot: "deploy" },
+  CleanStepRequested: { label: "clean step", done: "CleanStepDone", failed: "CleanStepFailed", device: "clean step", slot: "deploy" },
 } as const satisfies Partial<Record<EventType, {
   readonly label: string; readonly done: EventType; readonly failed: EventType; readonly device: string; readonly slot: InterfaceSlot
 }>>

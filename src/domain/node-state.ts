@@ -1,7 +1,7 @@
 // The node aggregate's state and evolve: a pure fold of its events. Projections and decide share it.
 import type { ProvisionState, PowerState, Verb } from "./lifecycle.ts"
 import { next, targetOf } from "./lifecycle.ts"
-import type { DeploySpec, Driver, DriverInfo, EventMeta, IscsiTarget, NodeEvent, NodeInterfaces, QueuedAction, Sealed } from "./events.ts"
+import type { CleanStep, DeploySpec, Driver, DriverInfo, EventMeta, IscsiTarget, NodeEvent, NodeInterfaces, QueuedAction, Sealed } from "./events.ts"
 import { hardwareRequests, hardwareResults, type HardwareRequest } from "./events.ts"
 import type { HardwareRequestBody } from "./commands.ts"
 import type { Mac, Uuid } from "./values.ts"
@@ -38,6 +38,8 @@ export interface Operation {
   readonly startedAt: string
   /** Outcome of each hardware step of this operation that has one, in order. */
   readonly steps: ReadonlyArray<{ readonly step: string; readonly outcome: "ok" | "failed" }>
+  /** A manual clean's steps as asked for; absent: the configured automated steps. */
+  readonly cleanSteps?: ReadonlyArray<CleanStep>
 }
 
 export interface NodeState {
@@ -100,6 +102,8 @@ export const verbOf = (event: NodeEvent): Verb | undefined => {
     case "AbortRequested": return "abort"
     case "CallbackAwaited": return "wait"
     case "IscsiReady": case "CallbackReceived": case "RamdiskReady": return "resume"
+    // The ramdisk's outcome of an in-band step ends the clean wait it ran in.
+    case "CleanStepDone": case "CleanStepFailed": return "resume"
     case "Verified": case "CleaningDone": case "Inspected": case "Adopted":
     case "DeployDone": case "Rescued": case "Unrescued":
       return "done"
@@ -132,6 +136,9 @@ type Draft = { -readonly [K in keyof NodeState]: NodeState[K] }
 
 // Step keys are unique strings; as object keys each would make V8 a new hidden class, so steps
 // are kept in short arrays instead.
+/** A cleaning step the ramdisk runs: the conductor waits for its outcome instead of carrying it out. */
+export const isInBand = (p: PendingStep): boolean => p.request.type === "CleanStepRequested" && p.request.data.where === "in-band"
+
 export const pendingStep = (s: NodeState, step: string): PendingStep | undefined => s.pendingSteps.find((p) => p.step === step)
 export const stepOutcome = (op: Operation | null, step: string): "ok" | "failed" | undefined =>
   op?.steps.find((o) => o.step === step)?.outcome
@@ -213,7 +220,8 @@ const trackSteps = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
     : event.type === "CleanRequested" && !event.data.automated ? "manual clean"
     : operationStarts[event.type]
   if (kind !== undefined) {
-    d.operation = { id: meta.correlationId, kind, startedAt: meta.occurredAt, steps: [] }
+    const cleanSteps = event.type === "CleanRequested" ? event.data.steps : undefined
+    d.operation = { id: meta.correlationId, kind, startedAt: meta.occurredAt, steps: [], ...(cleanSteps === undefined ? {} : { cleanSteps }) }
     d.cleaningRamdisk = null
     return
   }
@@ -239,7 +247,9 @@ export const evolve = (s: NodeState, event: NodeEvent, meta: EventMeta): NodeSta
   trackSteps(d, event, meta)
   d.revision = s.revision + 1
   d.updatedAt = meta.occurredAt
-  const verb = verbOf(event)
+  // A clean step's outcome resumes a cleaning only: recorded elsewhere it moves nothing.
+  const stepOutcomeElsewhere = (event.type === "CleanStepDone" || event.type === "CleanStepFailed") && s.provisionState !== "clean wait"
+  const verb = stepOutcomeElsewhere ? undefined : verbOf(event)
   const moved = verb === undefined ? undefined : next(s.provisionState, verb)
   if (moved !== undefined) {
     d.provisionState = moved
@@ -247,6 +257,8 @@ export const evolve = (s: NodeState, event: NodeEvent, meta: EventMeta): NodeSta
     d.provisionUpdatedAt = meta.occurredAt
     // Leaving a wait state ends its deadline.
     if (event.type !== "CallbackAwaited") d.waitDeadline = null
+    // An in-band step the ramdisk has not answered dies with the cleaning it belonged to.
+    if (moved !== "cleaning" && moved !== "clean wait") d.pendingSteps = d.pendingSteps.filter((p) => !isInBand(p))
   }
   return d
 }

@@ -58,9 +58,9 @@ describe("deploy flow on fake hardware", () => {
       "RamdiskReleaseRequested", "RamdiskReleased", "BootConfigRequested", "BootConfigWritten", "RebootRequested",
       "PowerStateChanged", "DeployDone", "UndeployRequested", "PowerOffRequested", "PowerStateChanged",
       "BootConfigRequested", "BootConfigWritten", "TearDownDone",
-      // The cleaning boots the ramdisk again to wipe the disk's metadata.
+      // The cleaning boots the ramdisk again, which wipes the disk's metadata (an in-band step).
       "RamdiskKeyIssued", "BootConfigRequested", "BootConfigWritten", "BootDeviceRequested", "BootDeviceSet",
-      "CallbackAwaited", "PowerOnRequested", "PowerStateChanged", "RamdiskReady", "DiskWipeRequested", "DiskWiped",
+      "CallbackAwaited", "PowerOnRequested", "PowerStateChanged", "RamdiskReady", "CleanStepRequested", "CallbackAwaited", "CleanStepDone",
       "RamdiskReleaseRequested", "RamdiskReleased", "PowerOffRequested", "PowerStateChanged",
       "BootConfigRequested", "BootConfigWritten", "CleaningDone",
     ])

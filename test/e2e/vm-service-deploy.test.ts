@@ -128,7 +128,7 @@ test("the service deploys a QEMU VM enrolled as an ipmi node: PXE, the built ram
   try { readSync(fd, head, 0, 512, 0) } finally { closeSync(fd) }
   assert.ok(head.every((b) => b === 0), "the VM's disk has no partition table after undeploy")
   const undeployHistory = ((await api("GET", `/v1/nodes/${spec.name}/history`))["history"] as ReadonlyArray<Doc>).map((e) => e["type"])
-  for (const t of ["UndeployRequested", "RamdiskReady", "DiskWiped", "CleaningDone"]) assert.ok(undeployHistory.includes(t), `${t} after undeploy`)
+  for (const t of ["UndeployRequested", "RamdiskReady", "CleanStepDone", "CleaningDone"]) assert.ok(undeployHistory.includes(t), `${t} after undeploy`)
   process.stdout.write(`# undeploy with cleaning -> available ${((performance.now() - undeployStarted) / 1000).toFixed(1)} s\n`)
 })
 

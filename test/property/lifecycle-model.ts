@@ -27,12 +27,15 @@ export interface NodeModel {
   readonly queue: ReadonlyArray<{ readonly actionId: string; readonly action: QueuedAction }>
   /** The serial console is on: connections may be recorded. */
   readonly console: boolean
+  /** Pending steps the ramdisk runs (in-band clean steps): they end with the cleaning. */
+  readonly inBand: ReadonlySet<string>
 }
 
 export const emptyModel: NodeModel = {
   revision: -1, deleted: false, state: "enroll", driver: "fake-hardware", maintenance: false, ports: new Map(),
   deploy: null, waitDeadline: null, pending: new Map(), power: null, lease: null, manualClean: false, cleaningRamdisk: null, queue: [],
   console: false,
+  inBand: new Set(),
 }
 
 export type Outcome =
@@ -58,8 +61,12 @@ const deviceOf: Record<string, string> = hardwareDeviceOf
 const accept = (next: NodeModel): Outcome => ({ kind: "accepted", emits: true, next: { ...next, revision: next.revision + 1 } })
 const noop = (m: NodeModel): Outcome => ({ kind: "accepted", emits: false, next: m })
 const refuse = (m: NodeModel, code: DomainErrorCode, action: string): Outcome => ({ kind: "refused", code, action, state: m.state })
-/** A move along the table; any move ends a wait and its deadline. */
-const moveTo = (m: NodeModel, to: ProvisionState): NodeModel => ({ ...m, state: to, waitDeadline: null })
+/** A move along the table; any move ends a wait and its deadline, and one out of cleaning its in-band steps. */
+const moveTo = (m: NodeModel, to: ProvisionState): NodeModel => {
+  if (to === "cleaning" || to === "clean wait" || m.inBand.size === 0) return { ...m, state: to, waitDeadline: null }
+  const pending = new Map([...m.pending].filter(([step]) => !m.inBand.has(step)))
+  return { ...m, state: to, waitDeadline: null, pending, inBand: new Set() }
+}
 const along = (m: NodeModel, verb: Verb, action: string, then: (moved: NodeModel) => NodeModel = (x) => x): Outcome => {
   const to = edge(m.state, verb)
   return to === undefined ? refuse(m, "InvalidTransition", action) : accept(then(moveTo(m, to)))
@@ -204,7 +211,8 @@ export const predict = (m: NodeModel, c: NodeCommand): Outcome => {
       const { type, data } = c.request
       const busyPower = deviceOf[type] === "power" && [...m.pending.values()].some((a) => deviceOf[a] === "power")
       if (m.pending.has(data.step) || busyPower) return refuse(m, "Conflict", type)
-      return accept({ ...m, pending: new Map([...m.pending, [data.step, type]]) })
+      const inBand = c.request.type === "CleanStepRequested" && c.request.data.where === "in-band" ? new Set([...m.inBand, data.step]) : m.inBand
+      return accept({ ...m, pending: new Map([...m.pending, [data.step, type]]), inBand })
     }
     case "RecordHardware": {
       const { type, data } = c.result
@@ -216,9 +224,14 @@ export const predict = (m: NodeModel, c: NodeCommand): Outcome => {
       pending.delete(data.step)
       const deploy = type === "ImageWritten" && m.deploy ? { ...m.deploy, imageWritten: true } : m.deploy
       const power = type === "PowerStateChanged" ? data.powerState : m.power
+      const inBand = new Set([...m.inBand].filter((k) => k !== data.step))
+      const recorded = { ...m, pending, deploy, power, inBand }
+      // A clean step's outcome (the ramdisk's, for an in-band one) ends the clean wait it ran in.
+      const isStepOutcome = type === "CleanStepDone" || type === "CleanStepFailed"
+      if (isStepOutcome && m.state === "clean wait") return accept(moveTo(recorded, "cleaning"))
       // A failure outside an operation (a user's power action) drops what was queued behind it.
       const failedAlone = type.endsWith("Failed") && endsIn[m.state] === undefined
-      const o = accept({ ...m, pending, deploy, power })
+      const o = accept(recorded)
       return failedAlone ? dropping(m, o) : o
     }
     case "ObservePower":

@@ -253,7 +253,7 @@ test("the generated sequences take every edge of the table and every kind of com
     fc.property(enrollFirst, fc.array(stepArb, { maxLength: maxSteps, size: "max" }), (enroll, steps) => {
       walk(enroll, steps, moves, accepted)
     }),
-    { numRuns: 600, seed: 1 },
+    { numRuns: 3000, seed: 1 },
   )
   assert.deepEqual(transitions.map((t) => `${t.from} -> ${t.to}`).filter((e) => !moves.has(e)), [])
   const kinds: ReadonlyArray<NodeCommand["type"]> = [

@@ -9,7 +9,7 @@ import fc from "fast-check"
 import * as E from "fp-ts/lib/Either.js"
 import { plan, type PlanContext } from "../../src/application/conductor/plan.ts"
 import {
-  decide, evolve, hardwareSteps, initialState,
+  decide, evolve, hardwareSteps, initialState, isInBand,
   type HardwareRequestBody, type HardwareResultBody, type IscsiTarget, type NodeCommand, type NodeEvent, type NodeState, type Uuid,
 } from "../../src/domain/index.ts"
 import { metaAt } from "../support/fleet-log.ts"
@@ -37,6 +37,7 @@ const success = (req: HardwareRequestBody): HardwareResultBody => {
     case "PowerOnRequested": case "RebootRequested": return { type: "PowerStateChanged", data: { ...base, powerState: "power on" } }
     case "PowerOffRequested": case "SoftPowerOffRequested": return { type: "PowerStateChanged", data: { ...base, powerState: "power off" } }
     case "BootDeviceRequested": return { type: "BootDeviceSet", data: { ...base, warning: null } }
+    case "CleanStepRequested": return { type: "CleanStepDone", data: { ...base, summary: "ok" } }
     case "ImageWriteRequested": return { type: "ImageWritten", data: { ...base, deployId: req.data.deployId, bytesWritten: 1 as never, rootUuid: null, diskId: null } }
     default: return { type: hardwareSteps[req.type].done, data: base } as HardwareResultBody
   }
@@ -50,12 +51,14 @@ const userCommand = (verb: Verb): NodeCommand => verb === "deploy"
   : { type: "Provision", verb: verb === "undeploy" ? "undeploy" : verb }
 
 /** Runs the conductor's plan until it says idle; the events it caused, or a failure to settle. */
-const drive = (start: NodeState, ctx: Omit<PlanContext, "now" | "callbackTimeoutMs" | "mayStartDeploy">) => {
+const metadataStep = [{ name: "deploy.erase_devices_metadata", args: {}, where: "in-band" as const, rebootAfter: false }]
+
+const drive = (start: NodeState, ctx: Omit<PlanContext, "now" | "callbackTimeoutMs" | "mayStartDeploy" | "cleanSteps">) => {
   let s = start
   const events: NodeEvent[] = []
   const record = (c: NodeCommand) => { const r = apply(s, c); s = r.state; events.push(...r.events); return r.events.length }
   for (let i = 0; i < 100; i++) {
-    const p = plan(s, { ...ctx, now: clock, callbackTimeoutMs: 1e12, mayStartDeploy: () => true })
+    const p = plan(s, { ...ctx, now: clock, callbackTimeoutMs: 1e12, mayStartDeploy: () => true, cleanSteps: metadataStep })
     switch (p.kind) {
       case "idle": return { state: s, events }
       case "request": record({ type: "RequestHardware", request: p.request }); break
@@ -69,6 +72,9 @@ const drive = (start: NodeState, ctx: Omit<PlanContext, "now" | "callbackTimeout
     if (s.provisionState === "wait call-back" && s.pendingSteps.length === 0 && s.powerState === "power on" && s.deploy?.iscsi === null) {
       record({ type: "AcceptIscsi", deployId, target })
     }
+    // The cleaning ramdisk runs the in-band step it is given.
+    const inBand = s.pendingSteps.find(isInBand)
+    if (inBand !== undefined) record({ type: "RecordHardware", result: success(inBand.request) })
     if (s.provisionState === "clean wait" && s.pendingSteps.length === 0 && s.powerState === "power on" && s.cleaningRamdisk?.target === null) {
       record({ type: "AcceptCleaningIscsi", target })
     }
@@ -76,7 +82,7 @@ const drive = (start: NodeState, ctx: Omit<PlanContext, "now" | "callbackTimeout
   return assert.fail(`no end after 100 plans: ${s.provisionState} -> ${s.targetProvisionState}`)
 }
 
-const ramdiskEvents = new Set(["ImageWriteRequested", "DiskWipeRequested", "RamdiskReleaseRequested", "CallbackAwaited", "RamdiskKeyIssued"])
+const ramdiskEvents = new Set(["ImageWriteRequested", "DiskWipeRequested", "CleanStepRequested", "RamdiskReleaseRequested", "CallbackAwaited", "RamdiskKeyIssued"])
 
 test("every operation the plan drives ends stable; instant deploys touch no ramdisk; automated cleaning off boots none", () => {
   fc.assert(fc.property(

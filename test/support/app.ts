@@ -12,7 +12,7 @@ import { defaultApplicationConfig, type Application } from "../../src/applicatio
 import { compose, type Services } from "../../src/cli/compose.ts"
 import { simulatedHardware } from "../../src/cli/hardware.ts"
 import type { SimHardware } from "../../src/adapters/sim/hardware.ts"
-import type { Effect } from "effect"
+import { Effect } from "effect"
 import type { ConductorConfig } from "../../src/application/conductor/conductor.ts"
 import type { DeployCallback, NodeView } from "../../src/application/node-service.ts"
 import type { CheckpointStore, EventStore } from "../../src/ports/index.ts"
@@ -25,6 +25,8 @@ export interface TestApp extends Application {
   readonly waitFor: (ref: string, state: NodeView["provisionState"], ms?: number) => Promise<NodeView>
   /** Ramdisk call-backs the fake hardware produced and the test held back (when autoCallBack is false). */
   readonly heldCallbacks: Array<{ nodeId: string; callback: DeployCallback }>
+  /** Cleaning ramdisks held back (agentRuns false): the test speaks for them with their key. */
+  readonly heldAgents: Array<{ nodeId: string; key: string }>
   /** The file behind a node's simulated disk. */
   readonly diskOf: (nodeId: string) => string
   readonly close: () => Promise<void>
@@ -36,22 +38,40 @@ export interface TestAppOptions {
   readonly autoCallBack?: boolean
   readonly stores?: Layer.Layer<EventStore | CheckpointStore, unknown>
   readonly refusalWindowMs?: number
+  /** Size of the simulated machines' disks; default 4 GiB (sparse). */
+  readonly diskBytes?: number
+  /** When false, cleaning ramdisks run no in-band step: their (node, key) land in heldAgents. */
+  readonly agentRuns?: boolean
 }
 
 export const startTestApp = async (options: TestAppOptions = {}): Promise<TestApp> => {
   const diskDir = mkdtempSync(join(tmpdir(), "ironledger-app-"))
   const heldCallbacks: TestApp["heldCallbacks"] = []
+  const heldAgents: TestApp["heldAgents"] = []
   let composed: Awaited<ReturnType<typeof compose>> | undefined
   const hardware = simulatedHardware({
     callbackDelayMs: 1,
     diskDir,
-    diskBytesOf: () => 4 * 1024 ** 3,
+    diskBytesOf: () => options.diskBytes ?? 4 * 1024 ** 3,
     deliver: (nodeId, callback) => {
       // Only deploy call-backs are held back; a cleaning's ramdisk answers as usual.
       const deploying = composed?.app.fleet.get(nodeId)?.provisionState === "wait call-back"
       if (options.autoCallBack === false && deploying) heldCallbacks.push({ nodeId, callback })
       else void composed?.run(composed.app.service.passDeployInfo(nodeId, callback)).catch(() => {})
     },
+    agent: (nodeId, key) => ({
+      ask: async () => {
+        if (composed === undefined) return { kind: "none" }
+        if (options.agentRuns === false) {
+          const cleaning = ["cleaning", "clean wait"].includes(composed.app.fleet.get(nodeId)?.provisionState ?? "")
+          if (cleaning) heldAgents.push({ nodeId, key })
+          return { kind: "none" }
+        }
+        const answer = await composed.run(Effect.result(composed.app.service.nextCleanStep(nodeId, key)))
+        return answer._tag === "Success" ? answer.success : { kind: "none" }
+      },
+      report: async (r) => { await composed?.run(composed.app.service.cleanStepResult(nodeId, key, r)).catch(() => {}) },
+    }),
   })
   composed = await compose({
     services: Layer.mergeAll(
@@ -78,7 +98,7 @@ export const startTestApp = async (options: TestAppOptions = {}): Promise<TestAp
     }
   }
   return {
-    ...app, run, sim: hardware.sim, waitFor, heldCallbacks,
+    ...app, run, sim: hardware.sim, waitFor, heldCallbacks, heldAgents,
     diskOf: (nodeId) => join(diskDir, `${nodeId}.img`),
     close: async () => {
       await composed!.close()

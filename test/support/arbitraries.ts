@@ -127,6 +127,13 @@ export const hardwareRequestArb = (p: Pools): fc.Arbitrary<HardwareRequestBody> 
     }),
     rec({ type: fc.constant("BootConfigRequested"), data: rec({ label: fc.constantFrom("deploy" as const, "boot" as const, "rescue" as const, null) }) }),
     rec({ type: fc.constant("ImageWriteRequested"), data: rec({ deployId: pick(p.deployIds) }) }),
+    rec({
+      type: fc.constant("CleanStepRequested"),
+      data: rec({
+        name: fc.constantFrom("deploy.erase_devices", "deploy.erase_devices_metadata", "bios.apply_configuration"),
+        args: jsonRecord, where: fc.constantFrom("in-band" as const, "out-of-band" as const),
+      }),
+    }),
   )) as fc.Arbitrary<HardwareRequestBody>
 
 export const hardwareResultArb = (p: Pools): fc.Arbitrary<HardwareResultBody> => {
@@ -135,9 +142,10 @@ export const hardwareResultArb = (p: Pools): fc.Arbitrary<HardwareResultBody> =>
     rec({ type: fc.constant("PowerStateChanged"), data: rec({ durationMs, powerState: fc.constantFrom(...powerStates) }) }),
     rec({
       type: fc.constantFrom("PowerActionFailed", "BootDeviceFailed", "BootConfigFailed", "ImageWriteFailed",
-        "DiskWipeFailed", "RamdiskReleaseFailed"),
+        "DiskWipeFailed", "RamdiskReleaseFailed", "CleanStepFailed"),
       data: rec({ durationMs, error: word }),
     }),
+    rec({ type: fc.constant("CleanStepDone"), data: rec({ durationMs, summary: word, details: jsonRecord }, { requiredKeys: ["durationMs", "summary"] }) }),
     rec({ type: fc.constant("BootDeviceSet"), data: rec({ durationMs, warning: fc.option(word, { nil: null }) }) }),
     rec({ type: fc.constantFrom("BootConfigWritten", "DiskWiped", "RamdiskReleased"), data: rec({ durationMs }) }),
     rec({

@@ -77,6 +77,12 @@ const userOrConductorCommandsAlong = (m: SteerView, choice: number, spec: Deploy
     case "resume":
       return m.state === "wait call-back"
         ? [{ type: "AcceptIscsi", deployId, target: { address: "127.0.0.1", port: 3260 as PortNumber, iqn: "iqn.2008-10.org.openstack:deploy" as Iqn, lun: 1 as NonNegativeInt } }]
+        : m.state === "clean wait" && choice % 3 === 1
+          // The cleaning ramdisk runs an in-band step and reports it: its outcome resumes the cleaning.
+          ? [
+            { type: "RequestHardware", request: { type: "CleanStepRequested", data: { step: `clean-step-${m.revision}`, name: "deploy.erase_devices", args: {}, where: "in-band" } } },
+            { type: "RecordHardware", result: { type: "CleanStepDone", data: { step: `clean-step-${m.revision}`, durationMs: 10, summary: "erased" } } },
+          ]
         : m.state === "clean wait" && choice % 2 === 0
           ? [{ type: "AcceptCleaningIscsi", target: { address: "127.0.0.1", port: 3260 as PortNumber, iqn: "iqn.2008-10.org.openstack:clean" as Iqn, lun: 1 as NonNegativeInt } }]
           : [{ type: "AcceptCallback", data: {} }]

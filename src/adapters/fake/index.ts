@@ -5,6 +5,7 @@ import { Effect } from "effect"
 import { declared, type BootInterface, type DeployInterface, type ManagementInterface, type PowerInterface } from "../../application/hardware/interfaces.ts"
 import type { Vendor } from "../../application/hardware/hardware-type.ts"
 import { makeSimImages } from "../sim/images.ts"
+import { withFakeSteps } from "./steps.ts"
 
 const description = "Does nothing: for tests and demonstrations, as Ironic's fake interfaces."
 
@@ -49,5 +50,5 @@ export const fakeHardware: Vendor = {
       vendor: ["fake", "no-vendor"], network: ["noop"], storage: ["noop"],
     },
   }],
-  interfaces: [power, management, boot, deploy, ...fakeSlots.map((slot) => declared(slot, "fake", description))],
+  interfaces: [power, management, boot, deploy, ...fakeSlots.map((slot) => withFakeSteps(declared(slot, "fake", description)))],
 }

@@ -2,6 +2,7 @@
 // interface (PXE configs in a TFTP tree served by a managed dnsmasq) and the "iscsi" deploy
 // interface (the seeds' deploy: the ramdisk exports the disk, qemu-img writes the image over
 // iSCSI, the ramdisk is told "done" on TCP), with images kept in a content-addressed store.
+import { agentSteps } from "../../application/cleaning/agent-steps.ts"
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
 import { Effect } from "effect"
@@ -81,6 +82,7 @@ export const makeNetboot = (config: NetbootConfig) =>
       ramdisk: { release: (address, port) => releaseOverTcp(address, port, config.ramdiskReleaseTimeoutMs ?? 10_000) },
       imageOptional: false,
       configDrives: fsConfigDriveMedia(join(config.stateDir, "config-drives")),
+      steps: agentSteps,
     }
     const netboot: Netboot = { vendor: { hardwareTypes: [], interfaces: [boot, deploy] }, images }
     return netboot

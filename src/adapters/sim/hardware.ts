@@ -33,6 +33,8 @@ import { fsConfigDriveMedia, memoryConfigDriveMedia } from "../configdrive/media
 import { inspectForDeploy } from "../images/deploy-check.ts"
 import { makeSimPower } from "./power.ts"
 import { simConsole } from "./console.ts"
+import { agentSteps } from "../../application/cleaning/agent-steps.ts"
+import { runAgentLoop, type AgentTransport } from "./agent-steps.ts"
 
 export interface SimHardwareOptions {
   /** How long a simulated ramdisk takes to "boot" before calling back. */
@@ -60,6 +62,8 @@ export interface SimHardwareOptions {
   readonly diskBytesOf?: (nodeId: string) => number
   /** Shared with whoever imports images for fake-hardware deploys. */
   readonly images?: SimImages
+  /** How a simulated ramdisk asks for its in-band cleaning steps and reports them; absent: it runs none. */
+  readonly agent?: (nodeId: string, key: string) => AgentTransport
 }
 
 export interface SimHardware {
@@ -153,10 +157,18 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
       try { ftruncateSync(fd, options.diskBytesOf?.(config.nodeId) ?? defaultDiskBytes) } finally { closeSync(fd) }
       disks.attach(target, { path, chap: { user: chap.user, secret: Redacted.make(chap.secret) } })
     }
-    return options.callBack(config.nodeId, {
+    const delivered = options.callBack(config.nodeId, {
       address: target.portal, port: target.port, iqn: target.iqn, lun: target.lun,
       key: config.deployKey, error: null, chapUser: chap.user, chapSecret: chap.secret,
     })
+    // A cleaning's ramdisk then runs the in-band steps it is given; a deploy's is told there are none.
+    const agent = options.agent
+    if (agent !== undefined) {
+      const dir = rackDir ?? options.diskDir
+      const disk = dir === undefined ? null : join(dir, `${config.nodeId}.img`)
+      void runAgentLoop(agent(config.nodeId, config.deployKey), disk, { pollMs: Math.max(5, options.callbackDelayMs), stopped: () => false })
+    }
+    return delivered
   }
 
   // Ramdisks booting, as files any process given the dir may deliver: {nodeId, due}. Claimed by
@@ -256,6 +268,7 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
     slot: "deploy", name: "sim-iscsi", description: "Images written to the simulated machines' disk files.", properties: [],
     style: "ramdisk", block, images: images.store, ramdisk: { release: () => Effect.void }, imageOptional: true,
     configDrives: options.diskDir === undefined ? memoryConfigDriveMedia() : fsConfigDriveMedia(join(options.diskDir, "config-drives")),
+    steps: agentSteps,
   }
   return {
     vendor: {

@@ -21,6 +21,7 @@ import { makeLeases } from "./leases.ts"
 import { perform, type PerformConfig } from "./perform.ts"
 import { makePowerSync } from "./power-sync.ts"
 import { deployStarted, plan } from "./plan.ts"
+import { cleanStepsOf } from "../cleaning/steps-of-node.ts"
 
 export interface ConductorConfig {
   /** Names this conductor in the events it records and in its leases: unique per conductor. */
@@ -34,6 +35,8 @@ export interface ConductorConfig {
   readonly powerSyncIntervalMs: number
   /** Whether provide and tear-down clean nodes whose automated_clean is not set (Ironic's [conductor]automated_clean). */
   readonly automatedClean: boolean
+  /** The steps automated cleaning runs, those a node's interfaces offer, in this order (Ironic's default: erase_devices_metadata). */
+  readonly automatedCleanSteps: ReadonlyArray<string>
   readonly perform: Omit<PerformConfig, "onProgress">
   /**
    * False in a process that only serves the API beside `ironledger conductor` processes: it records
@@ -50,6 +53,7 @@ export const defaultConductorConfig: ConductorConfig = {
   sweepIntervalMs: 10_000,
   powerSyncIntervalMs: 120_000,
   automatedClean: true,
+  automatedCleanSteps: ["deploy.erase_devices_metadata"],
   perform: { apiUrl: "http://127.0.0.1:6385", iqnPrefix: "iqn.2026-11.io.ironledger", ramdiskReleasePort: 10000 },
   drivesNodes: true,
 }
@@ -134,6 +138,7 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
             mayStartDeploy: () => starting.has(nodeId) || underDeployLimit(),
             deployStyle: hw.deploy.style,
             automatedClean: n.automatedClean ?? config.automatedClean,
+            cleanSteps: cleanStepsOf(n, hw, config.automatedCleanSteps),
           })
           if (p.kind === "idle") {
             if (p.why.startsWith("queued")) queued.add(nodeId)

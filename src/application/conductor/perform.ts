@@ -9,6 +9,7 @@ import type { NodeHardware } from "../hardware/interfaces.ts"
 import { observeStep } from "../observe.ts"
 import { openConfigDrive } from "../config-drive.ts"
 import { configDriveArea } from "../../domain/config-drive-partition.ts"
+import { offeredSteps } from "../cleaning/steps-offered.ts"
 
 export interface PerformConfig {
   /** Where the deploy ramdisk posts pass_deploy_info (written into the PXE config). */
@@ -183,6 +184,13 @@ const act = (n: NodeState, hw: NodeHardware, req: HardwareRequestBody, cfg: Perf
         if (!t) return yield* Effect.fail(new StepError("no ramdisk address: it has not called back"))
         yield* (yield* ramdiskDeploy(hw)).ramdisk.release(t.address, cfg.ramdiskReleasePort)
         return { type: "RamdiskReleased" }
+      }
+      case "CleanStepRequested": {
+        const spec = offeredSteps(hw).get(req.data.name)
+        if (spec === undefined) return yield* Effect.fail(new StepError(`clean step ${req.data.name} is not offered by this node's interfaces`))
+        if (spec.where === "in-band") return yield* Effect.fail(new StepError(`clean step ${req.data.name} is run by the ramdisk, not the conductor`))
+        const outcome = yield* spec.run(n, req.data.args)
+        return { type: "CleanStepDone", summary: outcome.summary, ...(outcome.details === undefined ? {} : { details: outcome.details }) }
       }
       default:
         // A request added to the catalogue without a handler here does not compile.

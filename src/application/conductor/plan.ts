@@ -8,7 +8,8 @@
 // A cleaning (after a tear-down, on provide, or asked for) boots the same ramdisk with its own key:
 //   key -> PXE deploy config -> boot device pxe -> clean wait -> power on -> RamdiskReady
 //   -> wipe the disk's metadata -> release the ramdisk -> power off -> PXE config removed -> done
-import { actionRunning, stepOutcome, type ConductorCommand, type HardwareRequestBody, type NodeState } from "../../domain/index.ts"
+import type { ResolvedStep } from "../cleaning/steps-offered.ts"
+import { actionRunning, isInBand, stepOutcome, type ConductorCommand, type HardwareRequestBody, type NodeState } from "../../domain/index.ts"
 
 export type Plan =
   /** Ask for a hardware step (recorded first, then carried out). */
@@ -34,6 +35,8 @@ export interface PlanContext {
   readonly deployStyle: "ramdisk" | "instant"
   /** Whether provide and tear-down clean this node (its own automated_clean, else the service's). */
   readonly automatedClean: boolean
+  /** The running cleaning's steps: a manual clean's as asked for, else the configured automated ones. */
+  readonly cleanSteps: ReadonlyArray<ResolvedStep>
 }
 
 type StepSpec = {
@@ -84,22 +87,48 @@ const awaitCallback = (ctx: PlanContext): Plan => ({
 /** Cleanings that provide and tear-down start on their own (a manual clean was asked for). */
 const automatedCleaning = (s: NodeState) => s.operation?.kind === "clean" || s.operation?.kind === "tear down"
 
-const cleaningSteps = (s: NodeState, ctx: PlanContext): Plan => {
-  if (ctx.deployStyle === "instant" || (!ctx.automatedClean && automatedCleaning(s))) return complete
-  const ramdisk = s.cleaningRamdisk
-  if (ramdisk === null) return { kind: "issueRamdiskKey" }
-  if (ramdisk.target === null) {
-    return walk(s, [
-      { name: "clean:pxe", request: pxe("deploy") },
-      { name: "clean:boot-device", request: (step) => ({ type: "BootDeviceRequested", data: { step, device: "pxe", persistent: true } }) },
-    ], () => awaitCallback(ctx), fail)
-  }
-  return walk(s, [
-    { name: "clean:wipe", request: (step) => ({ type: "DiskWipeRequested", data: { step } }) },
-    { name: "clean:release-ramdisk", request: (step) => ({ type: "RamdiskReleaseRequested", data: { step } }), mayFail: true },
-    ...cleanUp("clean"),
-  ], () => complete, fail)
+/** The key of a cleaning's i-th step in the node's history. */
+export const cleanStepKey = (s: NodeState, i: number, name: string) => `${s.operation?.id ?? "none"}:clean-step:${i}:${name}`
+
+/** Seconds an in-band step runs for by its own arguments (burn-in durations), added to its wait. */
+const stepSeconds = (args: Readonly<Record<string, unknown>>) => {
+  const d = Number(args["duration"] ?? 0)
+  return Number.isFinite(d) && d > 0 ? d : 0
 }
+
+const cleaningSteps = (s: NodeState, ctx: PlanContext): Plan => {
+  if (!ctx.automatedClean && automatedCleaning(s)) return complete
+  const steps = ctx.deployStyle === "instant" ? ctx.cleanSteps.filter((c) => c.where === "out-of-band") : ctx.cleanSteps
+  const needsRamdisk = steps.some((c) => c.where === "in-band")
+  if (needsRamdisk) {
+    const ramdisk = s.cleaningRamdisk
+    if (ramdisk === null) return { kind: "issueRamdiskKey" }
+    if (ramdisk.target === null) {
+      return walk(s, [
+        { name: "clean:pxe", request: pxe("deploy") },
+        { name: "clean:boot-device", request: (step) => ({ type: "BootDeviceRequested", data: { step, device: "pxe", persistent: true } }) },
+      ], () => awaitCallback(ctx), fail)
+    }
+  }
+  // The ramdisk runs an in-band step while the node waits in clean wait (where abort works).
+  const running = s.pendingSteps.find(isInBand)
+  if (running !== undefined) {
+    const args = running.request.type === "CleanStepRequested" ? running.request.data.args : {}
+    return awaitCallback({ ...ctx, callbackTimeoutMs: ctx.callbackTimeoutMs + stepSeconds(args) * 1000 })
+  }
+  const stepSpecs: ReadonlyArray<StepSpec> = steps.map((c, i) => ({
+    name: `clean-step:${i}:${c.name}`,
+    request: (step) => ({ type: "CleanStepRequested", data: { step, name: c.name, args: { ...c.args }, where: c.where } }),
+  }))
+  const after: ReadonlyArray<StepSpec> = needsRamdisk
+    ? [{ name: "clean:release-ramdisk", request: (step) => ({ type: "RamdiskReleaseRequested", data: { step } }), mayFail: true }, ...cleanUp("clean")]
+    : []
+  return walk(s, [...withReboots(steps, stepSpecs), ...after], () => complete, fail)
+}
+
+/** An out-of-band step that ends with a reboot (BIOS settings) gets it before the next step. */
+const withReboots = (steps: ReadonlyArray<ResolvedStep>, specs: ReadonlyArray<StepSpec>): ReadonlyArray<StepSpec> =>
+  specs.flatMap((spec, i) => steps[i]!.rebootAfter ? [spec, { name: `${spec.name}:reboot`, request: reboot }] : [spec])
 
 /** A deploy holds a slot (of the concurrency limit) from its first step to its end. */
 export const deployStarted = (n: NodeState): boolean =>
@@ -133,7 +162,8 @@ const deploySteps = (s: NodeState, ctx: PlanContext): Plan => {
 
 const planOperation = (s: NodeState, ctx: PlanContext): Plan => {
   if (s.deleted) return { kind: "idle", why: "deleted" }
-  const pending = s.pendingSteps[0]
+  // In-band steps are the ramdisk's to carry out: the conductor waits for their outcome.
+  const pending = s.pendingSteps.find((p) => !isInBand(p))
   if (pending !== undefined) return { kind: "perform", request: pending.request }
   switch (s.provisionState) {
     case "verifying": return { kind: "verify" }

@@ -1,7 +1,8 @@
 // Provision and power requests: what the node should go through next, recorded for the conductor.
 import { Effect } from "effect"
 import * as E from "fp-ts/lib/Either.js"
-import type { ConfigDriveRef, NodeState, QueuedAction, Uuid } from "../../domain/index.ts"
+import type { CleanStep, ConfigDriveRef, NodeState, QueuedAction, Uuid } from "../../domain/index.ts"
+import { checkCleanSteps } from "../cleaning/steps-offered.ts"
 import { Ids, Secrets } from "../../ports/index.ts"
 import { deploySpecFor } from "../deploy-spec.ts"
 import { InvalidInput, type NodeService, type PowerTarget, type ProvisionOptions, type ProvisionTarget } from "../node-service.ts"
@@ -12,7 +13,10 @@ import { asConflict, type NodeCore } from "./core.ts"
 export const provisioning = (core: NodeCore) => {
   const { registry, ids, secrets, context, run, resolve } = core
   /** What a provision target asks of the node, as it is carried out now or queued (abort is neither). */
-  const provisionAction = (node: NodeState, target: Exclude<ProvisionTarget, "abort">, preserveEphemeral: boolean, configDrive: ConfigDriveInput | undefined) =>
+  const provisionAction = (
+    node: NodeState, target: Exclude<ProvisionTarget, "abort">, preserveEphemeral: boolean,
+    configDrive: ConfigDriveInput | undefined, cleanSteps: ReadonlyArray<CleanStep> | undefined,
+  ) =>
     Effect.gen(function* () {
       let action: QueuedAction
       switch (target) {
@@ -43,6 +47,15 @@ export const provisioning = (core: NodeCore) => {
           break
         }
         case "deleted": action = { kind: "provision", verb: "undeploy" }; break
+        case "clean": {
+          if (cleanSteps === undefined) { action = { kind: "provision", verb: "clean" }; break }
+          const hw = registry.resolve(node)
+          if (E.isLeft(hw)) return yield* Effect.fail(new InvalidInput({ reason: hw.left }))
+          const checked = checkCleanSteps(hw.right, cleanSteps)
+          if (E.isLeft(checked)) return yield* Effect.fail(new InvalidInput({ reason: checked.left }))
+          action = { kind: "provision", verb: "clean", cleanSteps: [...cleanSteps] }
+          break
+        }
         default: action = { kind: "provision", verb: target }
       }
       return action
@@ -65,10 +78,13 @@ export const provisioning = (core: NodeCore) => {
       if (options.configDrive !== undefined && target !== "active" && target !== "rebuild") {
         return yield* Effect.fail(new InvalidInput({ reason: "configdrive applies to the active and rebuild targets only." }))
       }
+      if (options.cleanSteps !== undefined && target !== "clean") {
+        return yield* Effect.fail(new InvalidInput({ reason: "clean_steps apply to clean only." }))
+      }
       const ctx = yield* context(actor)
       // Abort acts at once (and clears the queue); anything else may wait behind the running action.
       if (target === "abort") return yield* Effect.asVoid(run(node.nodeId, { type: "Provision", verb: "abort" }, ctx))
-      const action = yield* provisionAction(node, target, options.preserveEphemeral ?? false, options.configDrive)
+      const action = yield* provisionAction(node, target, options.preserveEphemeral ?? false, options.configDrive, options.cleanSteps)
       yield* run(node.nodeId, { type: "Request", actionId: ctx.correlationId, action }, ctx)
     })
 

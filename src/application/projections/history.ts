@@ -46,6 +46,8 @@ export const summarize = (e: NodeEvent, after: NodeState): string => {
     case "BootDeviceRequested": return `boot device ${e.data.device}${e.data.persistent ? " (persistent)" : ""} requested`
     case "BootDeviceSet": return `boot device set${e.data.warning ? ` (warning: ${e.data.warning})` : ""}`
     case "BootConfigRequested": return e.data.label ? `PXE config "${e.data.label}" requested` : "PXE config removal requested"
+    case "CleanStepRequested": return `clean step ${e.data.name} requested (${e.data.where})`
+    case "CleanStepDone": return `clean step done: ${e.data.summary}`
     case "Inspected": return `inspected: ${Object.keys(e.data.properties).join(", ") || "no new properties"}`
     case "ActionQueued": return `${actionName(e.data.action)} queued (action ${e.data.actionId}, ${after.queue.length} waiting)`
     case "QueuedActionStarted": return `queued action ${e.data.actionId} started`

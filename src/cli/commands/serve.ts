@@ -16,13 +16,14 @@ const intOption = (raw: string | undefined, name: string, fallback: number, min:
 
 export const serveCommand: Command = {
   words: ["serve"],
-  usage: "serve [--db FILE | --store sqlite:FILE|postgres://...] [--key-file FILE] [--state-dir DIR] [--port N] [--host H] [--sim N] [--deploy-callback-timeout SECONDS] [--no-conductor] [--tokens FILE] [--access-log] [--notary-key FILE] [--notary-interval SECONDS] [--hardware-types A,B] [--no-automated-clean] [--vms N]",
+  usage: "serve [--db FILE | --store sqlite:FILE|postgres://...] [--key-file FILE] [--state-dir DIR] [--port N] [--host H] [--sim N] [--deploy-callback-timeout SECONDS] [--no-conductor] [--tokens FILE] [--access-log] [--notary-key FILE] [--notary-interval SECONDS] [--hardware-types A,B] [--no-automated-clean] [--vms N] [--clean-steps deploy.erase_devices_metadata,...]",
   description: "Run the service: the Ironic-compatible API and the conductor over the log (a SQLite file, or PostgreSQL), until SIGINT/SIGTERM.",
   examples: ["serve --db ironledger.db --port 6385", "serve --db lab.db --sim 4 --deploy-callback-timeout 600", "serve --store postgres://ironledger@db/ironledger --tokens tokens.json"],
   options: {
     db: "string", store: "string", "key-file": "string", "state-dir": "string", port: "string", host: "string", sim: "string",
     "deploy-callback-timeout": "string", "no-conductor": "flag", tokens: "string", "access-log": "flag",
     "notary-key": "string", "notary-interval": "string", "hardware-types": "string", "no-automated-clean": "flag", vms: "string",
+    "clean-steps": "string",
   },
   run: async (args) => {
     noMorePositionals(args, 0)
@@ -58,6 +59,10 @@ export const serveCommand: Command = {
         callbackTimeoutMs: callbackTimeout * 1000, drivesNodes: !args.flags.has("no-conductor"),
         // Ironic's [conductor]automated_clean: nodes whose own automated_clean is unset follow it.
         automatedClean: !args.flags.has("no-automated-clean"),
+        // The steps automated cleaning runs, those each node's interfaces offer (default deploy.erase_devices_metadata).
+        ...(args.strings["clean-steps"] === undefined ? {} : {
+          automatedCleanSteps: args.strings["clean-steps"].split(",").map((t) => t.trim()).filter((t) => t !== ""),
+        }),
       },
       // Ironic's enabled_hardware_types: the others stay registered but no node may use them.
       ...(args.strings["hardware-types"] === undefined ? {} : {

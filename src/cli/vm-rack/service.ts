@@ -118,7 +118,8 @@ export const startVmService = async (options: VmServiceOptions): Promise<VmServi
     })))
     // The default deploy images are the ones recorded in the store; console=ttyS0: the VMs' serial consoles (their console.log) show the ramdisk and the instance.
     const netboot = await Effect.runPromise(Scope.provide(scope)(makeNetboot({
-      stateDir: options.stateDir, runningDnsmasq: rack.dnsmasq, appendParams: "console=ttyS0",
+      // Disks under the agent's default 4 GiB minimum are install disks too when the rack is made of them.
+      stateDir: options.stateDir, runningDnsmasq: rack.dnsmasq, appendParams: `console=ttyS0${diskGib < 4 ? ` root_device_min_gib=${diskGib}` : ""}`,
     })))
     // One Redfish BMC for the rack, driving each VM through the chassis control its ipmi_sim runs.
     const tls = await selfSignedCertificate("127.0.0.1")

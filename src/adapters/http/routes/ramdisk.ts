@@ -6,6 +6,7 @@ import type { Mac } from "../../../domain/index.ts"
 import { decodeOrThrow, Heartbeat, MacInput, PassDeployInfo } from "../codecs.ts"
 import { accepted, ok, run, type RequestContext, type Reply, type Route } from "../context.ts"
 import { badRequest } from "../errors.ts"
+import { agentStepMethods } from "./agent-steps.ts"
 
 const passDeployInfo = async (ctx: RequestContext): Promise<Reply> => {
   const body = decodeOrThrow(PassDeployInfo, await ctx.body(), "pass_deploy_info")
@@ -27,7 +28,7 @@ const passDeployInfo = async (ctx: RequestContext): Promise<Reply> => {
   return accepted()
 }
 
-const methods: Record<string, (ctx: RequestContext) => Promise<Reply>> = { pass_deploy_info: passDeployInfo }
+const methods: Record<string, (ctx: RequestContext) => Promise<Reply>> = { pass_deploy_info: passDeployInfo, ...agentStepMethods }
 
 const vendorPassthru = async (ctx: RequestContext): Promise<Reply> => {
   const handle = methods[ctx.params["method"]!]
@@ -46,6 +47,14 @@ const vendorMethods = async (ctx: RequestContext): Promise<Reply> => {
       attach: false,
       require_exclusive_lock: true,
       description: "The deploy ramdisk reports its exported iSCSI target: {address, key, iqn, port?, lun?, error?}.",
+    },
+    clean_step: {
+      http_methods: ["POST"], async: false, attach: false, require_exclusive_lock: false,
+      description: "The cleaning ramdisk asks for its next in-band step: {key} -> {step, name, args} or {wait: true}.",
+    },
+    clean_step_result: {
+      http_methods: ["POST"], async: true, attach: false, require_exclusive_lock: true,
+      description: "The cleaning ramdisk reports an in-band step's outcome: {key, step, summary?, details?, error?}.",
     },
   })
 }

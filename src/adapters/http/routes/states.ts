@@ -5,11 +5,9 @@ import { decodeOrThrow, MaintenanceBody, PowerBody, ProvisionBody } from "../cod
 import { accepted, ok, run, type RequestContext, type Reply, type Route } from "../context.ts"
 import { badRequest } from "../errors.ts"
 import { statesDocument } from "../node-json.ts"
+import { CleanStep } from "../../../domain/index.ts"
 
 const statesLocation = (ctx: RequestContext) => `${ctx.base}/v1/nodes/${encodeURIComponent(ctx.params["node"]!)}/states`
-
-/** The one clean step ironledger runs; asking for another must not be silently ignored. */
-const supportedCleanSteps = new Set(["deploy.erase_devices_metadata", "deploy.erase_devices"])
 
 const truthy = (v: unknown) => v === true || (typeof v === "string" && ["true", "1", "yes"].includes(v.toLowerCase()))
 
@@ -29,16 +27,15 @@ const provision = async (ctx: RequestContext): Promise<Reply> => {
   if (target !== "rescue" && body.rescue_password !== undefined) {
     throw badRequest(`"rescue_password" is only valid when setting target provision state to rescue.`)
   }
+  const options: { preserveEphemeral?: boolean; configDrive?: ConfigDriveInput; cleanSteps?: ReadonlyArray<CleanStep> } =
+    body.configdrive == null ? {} : { configDrive: body.configdrive }
   if (target === "clean") {
     if (body.clean_steps === undefined) throw badRequest(`"clean_steps" is required when setting target provision state to clean.`)
-    for (const step of body.clean_steps) {
-      const name = `${String(step["interface"])}.${String(step["step"])}`
-      if (!supportedCleanSteps.has(name)) throw badRequest(`Clean step ${name.slice(0, 80)} is not supported; ironledger runs deploy.erase_devices_metadata.`)
-    }
+    // Which steps exist is the node's interfaces' to say (checked by the application).
+    options.cleanSteps = body.clean_steps.map((step, i) => decodeOrThrow(CleanStep, step, `clean_steps[${i}] ({interface, step, args?})`))
   } else if (body.clean_steps !== undefined) {
     throw badRequest(`"clean_steps" is only valid when setting target provision state to clean.`)
   }
-  const options: { preserveEphemeral?: boolean; configDrive?: ConfigDriveInput } = body.configdrive == null ? {} : { configDrive: body.configdrive }
   if (target === "rebuild") {
     // Ironic reads preserve_ephemeral from instance_info at rebuild time, not from this body.
     const node = await run(ctx.service.get(ctx.params["node"]!))

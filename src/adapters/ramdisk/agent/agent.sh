@@ -1,11 +1,13 @@
 #!/bin/sh
 # The ironledger ramdisk agent (protocol: ADR 0026). Reads its parameters from the kernel command
 # line, brings up every NIC with DHCP, and runs one mode:
-#   deploy, clean: export the install disk over iSCSI (CHAP), POST pass_deploy_info, wait for
-#                  "done" on the release port, stop the export, reboot;
+#   deploy, clean: export the install disk over iSCSI (CHAP), POST pass_deploy_info, run the
+#                  in-band cleaning steps the service hands out (steps.sh), wait for "done" on
+#                  the release port, stop the export, reboot;
 #   inspect:       not yet implemented: reported as an error.
 # Any failure is posted as pass_deploy_info's `error` with the tail of the log; it never hangs silently.
 . /etc/ironledger/tgt.sh
+. /etc/ironledger/steps.sh
 LOG=/run/ironledger-agent.log
 log() { echo "ironledger-agent: $*"; }
 
@@ -140,10 +142,14 @@ export_and_wait() {
   key=$(printf '%s' "$KEY" | json_string)
   post_deploy_info "{\"address\":\"$ADDRESS\",\"port\":\"3260\",\"iqn\":\"$IQN\",\"lun\":\"1\",\"key\":$key,\"error\":null,\"chap_user\":\"$CHAP_USER\",\"chap_secret\":\"$CHAP_SECRET\"}" ||
     fail "pass_deploy_info was not accepted"
+  # A cleaning's ramdisk runs the in-band steps it is given meanwhile (steps.sh).
+  run_clean_steps &
+  steps=$!
   log "waiting for done on TCP $RELEASE_PORT"
   while [ ! -e /run/ironledger-released ]; do
     nc -l -p "$RELEASE_PORT" -e /bin/ironledger-release
   done
+  kill $steps 2>/dev/null
   log "released: rebooting"
   sync
   reboot -f

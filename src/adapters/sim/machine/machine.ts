@@ -23,6 +23,7 @@ import { bootLabel, kernelArgs, parsePxeConfig, tftpPath, type PxeLabel } from "
 import { listenForRelease, type ReleaseListener } from "./release-listener.ts"
 import { statusRecorder, type StatusRecorder } from "./status.ts"
 import { tftpGet } from "./tftp.ts"
+import { httpAgentTransport, runAgentLoop } from "../agent-steps.ts"
 import { reapStaleTgtd, startRamdiskTarget, type RamdiskTarget } from "./tgtd.ts"
 
 /** How long a machine rebooted by its own ramdisk waits for the conductor to retire that deploy's config. */
@@ -143,7 +144,14 @@ const machine = (config: MachineConfig, status: StatusRecorder) => {
       status.record("called-back", { label: label.name, portal, iqn, nodeUuid, callbackStatus: answer.status })
     }
 
+    // A cleaning's ramdisk runs the in-band steps the service hands it until released (ADR 0057);
+    // a deploy's is told at once that there are none.
+    let released = false
+    const agent = config.faults.neverCallBack ? Promise.resolve()
+      : runAgentLoop(httpAgentTransport(apiUrl, nodeUuid, key), config.diskPath, { pollMs: 300, stopped: () => released })
     const outcome = await listener.released
+    released = true
+    await agent
     stopWatch?.()
     await stopRamdisk()
     if (outcome.kind === "timeout") throw new BootFailure(`no "done" within ${config.releaseTimeoutMs} ms`)

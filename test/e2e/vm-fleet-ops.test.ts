@@ -1,0 +1,124 @@
+// Fleet operations on a real VM, one chained scenario on a small (2 GiB) disk, through the HTTP
+// API of the service running inside the VM rack's namespace (as vm-service-deploy.test.ts):
+// a partition image is deployed; undeployed; then a manual clean runs the real ramdisk's in-band
+// steps deploy.erase_devices_metadata and deploy.erase_devices, each a requested/result pair with
+// the ramdisk's summary, and afterwards no byte of the VM's disk file is anything but zero.
+// Needs root.
+import { randomBytes } from "node:crypto"
+import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { after, before, test } from "node:test"
+import assert from "node:assert/strict"
+import { startVmRackService, type VmRackService } from "../../src/cli/vm-rack/outside.ts"
+import { vmNodeOf } from "../../src/cli/vm-rack/service.ts"
+import { buildUserImage, type UserImage } from "../support/user-image.ts"
+
+const isRoot = process.getuid?.() === 0
+const skip = isRoot ? false : "needs root (network namespace, TAP devices, QEMU behind ipmi_sim)"
+const cacheDir = process.env["IRONLEDGER_RAMDISK_CACHE"] ?? join(tmpdir(), "ironledger-ramdisk-cache")
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const DISK_GIB = 2
+
+const work = mkdtempSync(join(tmpdir(), "ironledger-vm-fleet-"))
+chmodSync(work, 0o755) // dnsmasq reads the TFTP tree as nobody
+let service: VmRackService | null = null
+let userImage: UserImage | null = null
+let said = ""
+
+before(async () => {
+  if (skip) return
+  userImage = await buildUserImage(cacheDir, join(work, "user-image"), randomBytes(6).toString("hex"))
+  service = await startVmRackService({
+    namespace: `ironledger-f${process.pid}`, subnet24: "10.213.12", count: 1, stateDir: join(work, "state"), cacheDir,
+    hostPort: 0, enroll: false, diskGib: DISK_GIB, onOutput: (t) => { said = (said + t).slice(-20_000) },
+  })
+}, { timeout: 240_000 })
+
+after(async () => {
+  await service?.close()
+  if (process.env["KEEP_VM_TEST"] === undefined) rmSync(work, { recursive: true, force: true })
+})
+
+type Doc = Record<string, any>
+const api = async (method: string, path: string, body?: unknown): Promise<Doc> => {
+  const res = await fetch(`${service!.url}${path}`, {
+    method,
+    headers: { "X-OpenStack-Ironic-API-Version": "1.78", ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    signal: AbortSignal.timeout(15_000),
+  })
+  const text = await res.text()
+  assert.ok(res.status < 300, `${method} ${path}: ${res.status} ${text}`)
+  return text === "" ? {} : JSON.parse(text)
+}
+
+/** Offsets of non-zero 1 MiB blocks of a file (at most `limit`). */
+const nonZeroBlocks = (path: string, limit = 5): number[] => {
+  const fd = openSync(path, "r")
+  const buf = Buffer.alloc(1024 * 1024)
+  const found: number[] = []
+  try {
+    for (let at = 0; found.length < limit; at += buf.length) {
+      const n = readSync(fd, buf, 0, buf.length, at)
+      if (n === 0) break
+      if (!buf.subarray(0, n).every((b) => b === 0)) found.push(at)
+    }
+  } finally { closeSync(fd) }
+  return found
+}
+
+test("a VM: deploy, undeploy, then a manual clean whose ramdisk erases every byte of the disk", { skip, timeout: 1_500_000 }, async () => {
+  const s = service!, u = userImage!, vm = s.vms[0]!
+  const context = () => [
+    `--- console ---\n${readFileSync(vm.serialLog, "utf8").slice(-3000)}`,
+    `--- service ---\n${said.slice(-3000)}`,
+  ].join("\n")
+  const spec = vmNodeOf(vm, DISK_GIB)
+  const node = await api("POST", "/v1/nodes", {
+    name: spec.name, driver: "ipmi", driver_info: spec.driverInfo, properties: spec.properties, automated_clean: false,
+    instance_info: { image_source: u.root, kernel: u.kernel, ramdisk: u.ramdisk, root_gb: 1 },
+  })
+  await api("POST", "/v1/ports", { node_uuid: node["uuid"], address: vm.mac })
+  const provision = (body: Doc) => api("PUT", `/v1/nodes/${spec.name}/states/provision`, body)
+  const reach = async (wanted: string, ms: number) => {
+    const deadline = Date.now() + ms
+    for (;;) {
+      const n = await api("GET", `/v1/nodes/${spec.name}`)
+      if (n["provision_state"] === wanted && n["target_provision_state"] === null) return n
+      if (/failed$/.test(String(n["provision_state"]))) assert.fail(`${spec.name} ${n["provision_state"]}: ${n["last_error"]}\n${context()}`)
+      if (Date.now() > deadline) assert.fail(`${spec.name} not ${wanted} within ${ms} ms (now ${n["provision_state"]}: ${n["last_error"]})\n${context()}`)
+      await sleep(500)
+    }
+  }
+  await provision({ target: "manage" })
+  await reach("manageable", 30_000)
+  await provision({ target: "provide" })
+  await reach("available", 30_000)
+
+  let t0 = performance.now()
+  await provision({ target: "active" })
+  await reach("active", 600_000)
+  process.stdout.write(`# deploy -> active ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
+  assert.ok(nonZeroBlocks(vm.disk).length > 0, "the deployed image is on the VM's disk")
+  await provision({ target: "deleted" })
+  await reach("available", 60_000)
+  await provision({ target: "manage" })
+  await reach("manageable", 30_000)
+
+  t0 = performance.now()
+  await provision({ target: "clean", clean_steps: [
+    { interface: "deploy", step: "erase_devices_metadata" },
+    { interface: "deploy", step: "erase_devices" },
+  ] })
+  await reach("manageable", 600_000)
+  process.stdout.write(`# clean (metadata + erase ${DISK_GIB} GiB) ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
+
+  assert.equal(statSync(vm.disk).size, DISK_GIB * 1024 ** 3)
+  assert.deepEqual(nonZeroBlocks(vm.disk), [], "no byte of the old image is left on the VM's disk")
+  const history = (await api("GET", `/v1/nodes/${spec.name}/history`))["history"] as ReadonlyArray<Doc>
+  const done = history.filter((e) => e["type"] === "CleanStepDone")
+  assert.equal(done.length, 2, `two clean steps done: ${history.map((e) => e["type"]).join(",")}`)
+  assert.ok(done.every((e) => e["actor"] === "ramdisk" && typeof e["duration_ms"] === "number"), JSON.stringify(done))
+  assert.match(JSON.stringify(done[1]), new RegExp(`overwrote ${DISK_GIB * 1024 ** 3} bytes of 1 disk`))
+})
