@@ -1,14 +1,14 @@
 // The application's face to the outside (HTTP API, CLI): every use case on nodes and ports.
 // Inputs are already decoded value objects; outputs are projection views.
 import { Context, Data, type Effect } from "effect"
-import type { DomainError, Driver, InterfaceSlot, Mac, NodeInterfaces, NodeName, PowerState, ProvisionState, Uuid } from "../domain/index.ts"
+import type { DomainError, Driver, InterfaceSlot, Mac, NodeInterfaces, NodeName, PowerState, ProvisionState, RecordFields, Uuid } from "../domain/index.ts"
 import type { SlotCheck } from "./hardware/registry.ts"
 import type { StoreUnavailable } from "../ports/index.ts"
 import type { FleetAt } from "./fleet-at.ts"
 import type { HistoryFilter } from "./history-filter.ts"
 
 /** A node as the API shows it (Ironic's field names are mapped in the HTTP adapter). */
-export interface NodeView {
+export interface NodeView extends Omit<RecordFields, "instanceUuid"> {
   readonly uuid: string
   readonly name: string | null
   readonly driver: Driver
@@ -69,6 +69,19 @@ export interface NodeFilter {
   readonly maintenance?: boolean
   readonly driver?: Driver
   readonly associated?: boolean
+  readonly instanceUuid?: string
+  readonly resourceClass?: string
+  readonly conductorGroup?: string
+  readonly owner?: string
+  readonly lessee?: string
+  /** Ironic's fault filter: ironledger records no fault yet, so only nodes without one exist. */
+  readonly fault?: string
+  readonly retired?: boolean
+  readonly descriptionContains?: string
+  /** ironledger has no chassis: a chassis filter matches no node. */
+  readonly chassisUuid?: string
+  /** The conductor a node shows ("ironledger"). */
+  readonly conductor?: string
 }
 
 export interface Page {
@@ -84,6 +97,8 @@ export interface EnrollInput {
   /** Interfaces asked for; slots left out take the hardware type's defaults. */
   readonly interfaces?: NodeInterfaces
   readonly automatedClean?: boolean | null
+  /** description, owner, lessee, resource_class, conductor_group, network_data as given at enrollment. */
+  readonly record?: Partial<RecordFields>
   /** Plain values from the caller; the service seals the secret ones (passwords) before logging. */
   readonly driverInfo: Record<string, string | number | boolean | null>
   readonly properties: Record<string, unknown>
@@ -91,7 +106,7 @@ export interface EnrollInput {
   readonly extra: Record<string, unknown>
 }
 
-export interface NodeChanges {
+export interface NodeChanges extends Partial<RecordFields> {
   readonly name?: NodeName | null
   readonly driver?: Driver
   /** Slots to change; a slot set to null goes back to the hardware type's default. */

@@ -15,6 +15,7 @@ export type NodeCommand =
     /** Resolved by the application from the hardware type; absent in logs of older versions. */
     readonly interfaces?: NodeInterfaces
     readonly automatedClean?: boolean | null
+    readonly record?: Partial<import("./node-record.ts").RecordFields>
     readonly properties: Record<string, unknown>
     readonly instanceInfo: Record<string, unknown>
     readonly extra: Record<string, unknown>

@@ -4,6 +4,7 @@
 import * as t from "io-ts"
 import { Iqn, Mac, NodeName, NonNegativeInt, PortNumber, Uuid } from "./values.ts"
 import { powerStates, provisionStates } from "./lifecycle.ts"
+import { recordFields } from "./node-record.ts"
 
 const Json = t.UnknownRecord
 const Nullable = <C extends t.Mixed>(c: C) => t.union([c, t.null])
@@ -92,6 +93,7 @@ const laterNodeFields = {
   interfaces: NodeInterfaces,
   /** Whether provide and tear-down clean the node; null: the service's default. */
   automatedClean: Nullable(t.boolean),
+  ...recordFields,
 }
 
 export const eventData = {

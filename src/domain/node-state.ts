@@ -5,6 +5,7 @@ import type { DeploySpec, Driver, DriverInfo, EventMeta, IscsiTarget, NodeEvent,
 import { hardwareRequests, hardwareResults, type HardwareRequest } from "./events.ts"
 import type { HardwareRequestBody } from "./commands.ts"
 import type { Mac, Uuid } from "./values.ts"
+import { recordDefaults, recordFieldsOf, type RecordFields } from "./node-record.ts"
 
 export interface PendingStep {
   /** The step's key: (operation, step name). */
@@ -40,7 +41,7 @@ export interface Operation {
   readonly steps: ReadonlyArray<{ readonly step: string; readonly outcome: "ok" | "failed" }>
 }
 
-export interface NodeState {
+export interface NodeState extends RecordFields {
   readonly nodeId: Uuid
   readonly revision: number
   readonly deleted: boolean
@@ -115,7 +116,7 @@ export const initialState = (nodeId: Uuid): NodeState => ({
   properties: {}, instanceInfo: {}, extra: {}, provisionState: "enroll", targetProvisionState: null,
   powerState: null, targetPowerState: null, maintenance: false, maintenanceReason: null, lastError: null,
   ports: [], deploy: null, waitDeadline: null, pendingSteps: [], operation: null, cleaningRamdisk: null, lease: null, createdAt: "", updatedAt: "",
-  provisionUpdatedAt: "",
+  provisionUpdatedAt: "", ...recordDefaults,
 })
 
 type Draft = { -readonly [K in keyof NodeState]: NodeState[K] }
@@ -139,6 +140,7 @@ const applyFacts = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
       d.instanceInfo = e.instanceInfo; d.extra = e.extra; d.createdAt = meta.occurredAt
       d.interfaces = e.interfaces ?? {}; d.automatedClean = e.automatedClean ?? null
       d.provisionUpdatedAt = meta.occurredAt
+      Object.assign(d, recordFieldsOf(e))
       return
     }
     case "NodeUpdated": Object.assign(d, event.data); return
@@ -153,7 +155,9 @@ const applyFacts = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
       const { rebuild, ...spec } = event.data
       d.lastError = null
       d.deploy = { ...spec, rebuild, iscsi: null, callbackUsed: false, rootUuid: null, imageWritten: false }
-      d.instanceInfo = { ...d.instanceInfo, image_source: spec.imageSource, image_type: spec.imageKind,
+      // preserve_ephemeral is read once, by the rebuild that asked for it: later rebuilds start without it.
+      const { preserve_ephemeral: _asked, ...info } = d.instanceInfo
+      d.instanceInfo = { ...info, image_source: spec.imageSource, image_type: spec.imageKind,
         root_gb: spec.rootGb, swap_mb: spec.swapMb, ephemeral_gb: spec.ephemeralGb }
       return
     }
@@ -169,7 +173,8 @@ const applyFacts = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
       if (d.cleaningRamdisk) d.cleaningRamdisk = { ...d.cleaningRamdisk, target: event.data.target }
       return
     case "Inspected": d.properties = { ...d.properties, ...event.data.properties }; return
-    case "TearDownDone": d.deploy = null; d.instanceInfo = {}; return
+    // Ironic's tear down frees the node: instance_info, the instance and its allocation go.
+    case "TearDownDone": d.deploy = null; d.instanceInfo = {}; d.instanceUuid = null; d.allocationUuid = null; return
     case "ManageRequested": case "ProvideRequested": case "CleanRequested": case "InspectRequested":
     case "AdoptRequested": case "RescueRequested": case "UnrescueRequested": case "UndeployRequested":
       d.lastError = null

@@ -11,10 +11,11 @@ import { portRoutes } from "./routes/ports.ts"
 import { ramdiskRoutes } from "./routes/ramdisk.ts"
 import { rootRoutes } from "./routes/root.ts"
 import { stateRoutes } from "./routes/states.ts"
+import { instanceLayerRoutes } from "./routes/instance-layer.ts"
 
 export const routes: ReadonlyArray<Route> = [
   ...rootRoutes, ...nodeRoutes, ...stateRoutes, ...historyRoutes, ...ramdiskRoutes, ...portRoutes, ...driverRoutes,
-  ...fleetRoutes, ...metricsRoutes,
+  ...fleetRoutes, ...metricsRoutes, ...instanceLayerRoutes,
 ]
 
 interface Compiled {

@@ -2,11 +2,16 @@
 import type { NodeState } from "../../domain/index.ts"
 import type { NodeView, PortView } from "../node-service.ts"
 import { maskDriverInfo } from "../secret-fields.ts"
+import { recordFieldNames, type RecordFields } from "../../domain/index.ts"
 import { instanceUuidOf } from "./fleet.ts"
+
+const recordOf = (n: NodeState): Omit<RecordFields, "instanceUuid"> =>
+  Object.fromEntries(recordFieldNames.filter((k) => k !== "instanceUuid").map((k) => [k, n[k] ?? null])) as Omit<RecordFields, "instanceUuid">
 
 export type Progress = NodeView["deployProgress"]
 
 export const toNodeView = (n: NodeState, progress: Progress = null): NodeView => ({
+  ...recordOf(n),
   uuid: n.nodeId,
   name: n.name,
   driver: n.driver,

@@ -1,0 +1,6 @@
+// The routes of the instance layer (what Nova's driver and the scheduler use): node traits,
+// VIFs, port updates and allocations.
+import type { Route } from "../context.ts"
+import { traitRoutes } from "./traits.ts"
+
+export const instanceLayerRoutes: ReadonlyArray<Route> = [...traitRoutes]
