@@ -44,6 +44,22 @@ export interface PortView {
   readonly address: string
   readonly nodeUuid: string
   readonly createdAt: string
+  readonly updatedAt: string | null
+  readonly extra: Record<string, unknown>
+  readonly pxeEnabled: boolean
+  readonly localLinkConnection: Record<string, unknown>
+  readonly physicalNetwork: string | null
+  /** The tenant VIF plugged into the port (Ironic's internal_info.tenant_vif_port_id). */
+  readonly vifId: string | null
+}
+
+/** A port's settings a PATCH may change. */
+export interface PortChanges {
+  readonly address?: Mac
+  readonly extra?: Record<string, unknown>
+  readonly pxeEnabled?: boolean
+  readonly localLinkConnection?: Record<string, unknown>
+  readonly physicalNetwork?: string | null
 }
 
 /** One entry of a node's history: what happened, when, who did it, in which operation, how long it took. */
@@ -204,6 +220,12 @@ export class NodeService extends Context.Service<NodeService, {
   readonly listPorts: (filter: { readonly nodeRef?: string; readonly address?: Mac }, page: Page) =>
     Effect.Effect<ReadonlyArray<PortView>, AppError>
   readonly removePort: (uuid: string, actor: string) => Effect.Effect<void, AppError>
+  readonly updatePort: (uuid: string, changes: PortChanges, actor: string) => Effect.Effect<PortView, AppError>
+  /** The VIFs plugged into a node's ports. */
+  readonly vifs: (ref: string) => Effect.Effect<ReadonlyArray<string>, AppError>
+  /** Plugs a VIF into a free port of the node (or the one named). */
+  readonly attachVif: (ref: string, vifId: string, portUuid: string | undefined, actor: string) => Effect.Effect<void, AppError>
+  readonly detachVif: (ref: string, vifId: string, actor: string) => Effect.Effect<void, AppError>
   readonly drivers: () => Effect.Effect<ReadonlyArray<DriverView>, AppError>
   readonly driver: (name: string) => Effect.Effect<DriverView, AppError>
   /** Per interface slot, whether the node has what that interface needs. */

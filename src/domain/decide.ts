@@ -6,6 +6,7 @@ import { domainError, invalidTransition, type DomainError } from "./errors.ts"
 import { hardwareSteps, type EventType, type HardwareRequest, type HardwareResult, type NodeEvent } from "./events.ts"
 import { next, waitStates, deletableStates, type ProvisionState, type Verb } from "./lifecycle.ts"
 import { pendingStep, type NodeState } from "./node-state.ts"
+import { decidePort } from "./port-record.ts"
 import { normaliseRecordChange, refuseProtected, refuseRecordChange, refuseRetired } from "./node-record.ts"
 
 type Decision = E.Either<DomainError, ReadonlyArray<NodeEvent>>
@@ -94,6 +95,10 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
       const port = s.ports.find((p) => p.portId === c.portId)
       if (!port) return refuse(s, "NotFound", "remove port", `Port ${c.portId} could not be found on node ${s.nodeId}.`)
       return ok({ type: "PortRemoved", data: { portId: port.portId, mac: port.mac } })
+    }
+    case "UpdatePort": case "AttachVif": case "DetachVif": {
+      const d = decidePort(s, c)
+      return d.ok ? ok(...d.events) : refuse(s, d.code, c.type, d.message)
     }
     case "SetMaintenance":
       if (c.on) return ok({ type: "MaintenanceSet", data: { reason: c.reason } })

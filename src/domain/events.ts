@@ -5,6 +5,7 @@ import * as t from "io-ts"
 import { Iqn, Mac, NodeName, NonNegativeInt, PortNumber, Uuid } from "./values.ts"
 import { powerStates, provisionStates } from "./lifecycle.ts"
 import { recordFields } from "./node-record.ts"
+import { portEventData } from "./port-record.ts"
 
 const Json = t.UnknownRecord
 const Nullable = <C extends t.Mixed>(c: C) => t.union([c, t.null])
@@ -184,6 +185,9 @@ export const eventData = {
   RamdiskReleaseRequested: Step,
   RamdiskReleased: Result,
   RamdiskReleaseFailed: Failure,
+
+  // A port's settings and the VIF plugged into it (port-record.ts).
+  ...portEventData,
 } as const
 
 export type EventType = keyof typeof eventData

@@ -4,7 +4,8 @@ import { next, targetOf } from "./lifecycle.ts"
 import type { DeploySpec, Driver, DriverInfo, EventMeta, IscsiTarget, NodeEvent, NodeInterfaces, Sealed } from "./events.ts"
 import { hardwareRequests, hardwareResults, type HardwareRequest } from "./events.ts"
 import type { HardwareRequestBody } from "./commands.ts"
-import type { Mac, Uuid } from "./values.ts"
+import type { Uuid } from "./values.ts"
+import { evolvePorts, type PortState } from "./port-record.ts"
 import { recordDefaults, recordFieldsOf, type RecordFields } from "./node-record.ts"
 
 export interface PendingStep {
@@ -62,7 +63,7 @@ export interface NodeState extends RecordFields {
   readonly maintenance: boolean
   readonly maintenanceReason: string | null
   readonly lastError: string | null
-  readonly ports: ReadonlyArray<{ readonly portId: Uuid; readonly mac: Mac; readonly addedAt: string }>
+  readonly ports: ReadonlyArray<PortState>
   readonly deploy: DeployState | null
   readonly waitDeadline: string | null
   /** Hardware steps asked for and not answered yet (a short list: usually none or one). */
@@ -147,6 +148,7 @@ const applyFacts = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
     case "NodeDeleted": d.deleted = true; return
     case "PortAdded": d.ports = [...d.ports, { ...event.data, addedAt: meta.occurredAt }]; return
     case "PortRemoved": d.ports = d.ports.filter((p) => p.portId !== event.data.portId); return
+    case "PortUpdated": case "VifAttached": case "VifDetached": d.ports = evolvePorts(d.ports, event, meta.occurredAt); return
     case "MaintenanceSet": d.maintenance = true; d.maintenanceReason = event.data.reason; return
     case "MaintenanceCleared": d.maintenance = false; d.maintenanceReason = null; return
     case "LeaseAcquired": d.lease = event.data; return

@@ -104,22 +104,32 @@ export const pickFields = (doc: Json, fields: ReadonlyArray<string> | null, know
 export const parseFields = (raw: string | null): ReadonlyArray<string> | null =>
   raw === null ? null : raw.split(",").map((s) => s.trim()).filter((s) => s !== "")
 
-export const portDocument = (p: PortView, base: string): Json => ({
-  uuid: p.uuid,
-  address: p.address,
-  node_uuid: p.nodeUuid,
-  created_at: p.createdAt,
-  updated_at: null,
-  extra: {},
-  internal_info: {},
-  local_link_connection: {},
-  pxe_enabled: true,
-  physical_network: null,
-  portgroup_uuid: null,
-  is_smartnic: false,
-  name: null,
-  links: links(base, "ports", p.uuid),
-})
+/** The microversion that introduced each port field (Ironic's port controller). */
+const portFieldIntroducedIn: Readonly<Record<string, number>> = {
+  internal_info: 18, local_link_connection: 19, pxe_enabled: 19, portgroup_uuid: 24, physical_network: 34,
+  is_smartnic: 53, name: 88,
+}
+
+export const portDocument = (p: PortView, base: string, version = 78): Json => {
+  const doc: Json = {
+    uuid: p.uuid,
+    address: p.address,
+    node_uuid: p.nodeUuid,
+    created_at: p.createdAt,
+    updated_at: p.updatedAt,
+    extra: p.extra,
+    internal_info: p.vifId === null ? {} : { tenant_vif_port_id: p.vifId },
+    local_link_connection: p.localLinkConnection,
+    pxe_enabled: p.pxeEnabled,
+    physical_network: p.physicalNetwork,
+    portgroup_uuid: null,
+    is_smartnic: false,
+    name: null,
+    links: links(base, "ports", p.uuid),
+  }
+  for (const field of Object.keys(doc)) if ((portFieldIntroducedIn[field] ?? 1) > version) delete doc[field]
+  return doc
+}
 
 export const portSummaryFields = ["uuid", "address", "links"]
 

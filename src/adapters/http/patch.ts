@@ -163,7 +163,7 @@ export const applyNodePatch = (node: NodeView, ops: ReadonlyArray<PatchOperation
 
 const isDictField = (s: string): s is DictField => dictFields.includes(s as DictField)
 
-const valueOf = (op: PatchOperation): unknown => {
+export const valueOf = (op: PatchOperation): unknown => {
   if (!("value" in op) || op.value === undefined) throw badRequest(`The "${op.op}" operation on ${op.path.slice(0, 80)} needs a value.`)
   return op.value
 }
@@ -200,7 +200,7 @@ const applyWholeDict = (dicts: Doc["dicts"], field: DictField, op: PatchOperatio
 }
 
 /** add/replace/remove below one of the dictionaries, at any depth (RFC 6901 pointers). */
-const applyInside = (root: Dict, path: ReadonlyArray<string>, op: PatchOperation, nodeId: string) => {
+export const applyInside = (root: Dict, path: ReadonlyArray<string>, op: PatchOperation, nodeId: string) => {
   let parent: unknown = root
   for (const key of path.slice(0, -1)) {
     parent = child(parent, key)

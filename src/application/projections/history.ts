@@ -25,6 +25,9 @@ export const summarize = (e: NodeEvent, after: NodeState): string => {
     case "NodeUpdated": return `updated ${Object.keys(e.data).join(", ")}`
     case "PortAdded": return `port ${e.data.mac} added`
     case "PortRemoved": return `port ${e.data.mac} removed`
+    case "PortUpdated": return `port ${e.data.portId} updated: ${Object.keys(e.data.changes).join(", ")}`
+    case "VifAttached": return `VIF ${e.data.vifId} attached to port ${e.data.portId}`
+    case "VifDetached": return `VIF ${e.data.vifId} detached from port ${e.data.portId}`
     case "MaintenanceSet": return `maintenance on${e.data.reason ? `: ${e.data.reason}` : ""}`
     case "MaintenanceCleared": return "maintenance off"
     case "DeployRequested":

@@ -38,4 +38,8 @@ export const toNodeView = (n: NodeState, progress: Progress = null): NodeView =>
 })
 
 export const portViews = (n: NodeState): ReadonlyArray<PortView> =>
-  n.ports.map((p) => ({ uuid: p.portId, address: p.mac, nodeUuid: n.nodeId, createdAt: p.addedAt }))
+  n.ports.map((p) => ({
+    uuid: p.portId, address: p.mac, nodeUuid: n.nodeId, createdAt: p.addedAt, updatedAt: p.updatedAt ?? null,
+    extra: p.extra ?? {}, pxeEnabled: p.pxeEnabled ?? true, localLinkConnection: p.localLinkConnection ?? {},
+    physicalNetwork: p.physicalNetwork ?? null, vifId: p.vifId ?? null,
+  }))

@@ -2,5 +2,6 @@
 // VIFs, port updates and allocations.
 import type { Route } from "../context.ts"
 import { traitRoutes } from "./traits.ts"
+import { vifRoutes } from "./vifs.ts"
 
-export const instanceLayerRoutes: ReadonlyArray<Route> = [...traitRoutes]
+export const instanceLayerRoutes: ReadonlyArray<Route> = [...traitRoutes, ...vifRoutes]

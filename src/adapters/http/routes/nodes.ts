@@ -89,7 +89,7 @@ const portsOfNode = (detail: boolean) => async (ctx: RequestContext): Promise<Re
   const node = await run(ctx.service.get(ctx.params["node"]!))
   const ports = await run(ctx.service.listPorts({ nodeRef: node.uuid }, page))
   const docs = ports.map((p) => {
-    const doc = portDocument(p, ctx.base)
+    const doc = portDocument(p, ctx.base, ctx.version)
     return detail ? doc : pickFields(doc, portSummaryFields, fieldsOf(doc))
   })
   const path = `/v1/nodes/${node.uuid}/ports${detail ? "/detail" : ""}`
