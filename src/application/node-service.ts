@@ -190,7 +190,49 @@ export class InvalidInput extends Data.TaggedError("InvalidInput")<{ readonly re
 export class Refused extends Data.TaggedError("Refused")<{ readonly error: DomainError }> {
   override get message() { return this.error.message }
 }
-export type AppError = DriverNotFound | NodeNotFound | PortNotFound | Conflict | InvalidInput | Refused | StoreUnavailable
+export class AllocationNotFound extends Data.TaggedError("AllocationNotFound")<{ readonly ref: string }> {
+  override get message() { return `Allocation ${this.ref} could not be found.` }
+}
+
+/** An allocation as the API shows it (Ironic's fields, plus the flavor properties asked for). */
+export interface AllocationView {
+  readonly uuid: string
+  readonly name: string | null
+  readonly nodeUuid: string | null
+  readonly state: "allocating" | "active" | "error"
+  readonly lastError: string | null
+  readonly resourceClass: string | null
+  readonly traits: ReadonlyArray<string>
+  readonly candidateNodes: ReadonlyArray<string>
+  readonly extra: Record<string, unknown>
+  readonly owner: string | null
+  readonly properties: Record<string, unknown>
+  readonly createdAt: string
+  readonly updatedAt: string | null
+}
+
+export interface AllocationInput {
+  readonly uuid?: Uuid
+  readonly name: string | null
+  readonly resourceClass: string | null
+  readonly traits: ReadonlyArray<string>
+  /** Node names or UUIDs. */
+  readonly candidateNodes: ReadonlyArray<string>
+  readonly extra: Record<string, unknown>
+  readonly owner: string | null
+  readonly properties: Record<string, unknown>
+  /** Backfill: the deployed node the allocation is for (API 1.58). */
+  readonly node?: string
+}
+
+export interface AllocationFilter {
+  readonly node?: string
+  readonly resourceClass?: string
+  readonly state?: string
+  readonly owner?: string
+}
+
+export type AppError = AllocationNotFound | DriverNotFound | NodeNotFound | PortNotFound | Conflict | InvalidInput | Refused | StoreUnavailable
 
 export class NodeService extends Context.Service<NodeService, {
   readonly enroll: (input: EnrollInput, actor: string) => Effect.Effect<NodeView, AppError>
@@ -230,6 +272,13 @@ export class NodeService extends Context.Service<NodeService, {
   readonly driver: (name: string) => Effect.Effect<DriverView, AppError>
   /** Per interface slot, whether the node has what that interface needs. */
   readonly validate: (ref: string) => Effect.Effect<Record<InterfaceSlot, SlotCheck>, AppError>
+
+  /** Finds a matching node and binds it, or answers the allocation in state "error" saying why. */
+  readonly allocate: (input: AllocationInput, actor: string) => Effect.Effect<AllocationView, AppError>
+  readonly allocations: (filter: AllocationFilter, page: Page) => Effect.Effect<ReadonlyArray<AllocationView>, AppError>
+  /** By UUID or name. */
+  readonly allocation: (ref: string) => Effect.Effect<AllocationView, AppError>
+  readonly removeAllocation: (ref: string, actor: string) => Effect.Effect<void, AppError>
 
   /** A ramdisk's heartbeat: accepted only from a node waiting for its ramdisk. */
   readonly heartbeat: (ref: string) => Effect.Effect<void, AppError>

@@ -25,6 +25,7 @@ export type NodeCommand =
   | { readonly type: "AddPort"; readonly portId: Uuid; readonly mac: Mac }
   | { readonly type: "RemovePort"; readonly portId: Uuid }
   | import("./port-record.ts").PortCommand
+  | import("./allocation.ts").AllocationCommand
   | { readonly type: "SetMaintenance"; readonly on: boolean; readonly reason: string | null }
   | { readonly type: "Provision"; readonly verb: UserVerb }
   | { readonly type: "Deploy"; readonly spec: DeploySpec; readonly rebuild: boolean }

@@ -7,6 +7,7 @@ import { hardwareSteps, type EventType, type HardwareRequest, type HardwareResul
 import { next, waitStates, deletableStates, type ProvisionState, type Verb } from "./lifecycle.ts"
 import { pendingStep, type NodeState } from "./node-state.ts"
 import { decidePort } from "./port-record.ts"
+import { decideAllocation } from "./allocation.ts"
 import { normaliseRecordChange, refuseProtected, refuseRecordChange, refuseRetired } from "./node-record.ts"
 
 type Decision = E.Either<DomainError, ReadonlyArray<NodeEvent>>
@@ -95,6 +96,10 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
       const port = s.ports.find((p) => p.portId === c.portId)
       if (!port) return refuse(s, "NotFound", "remove port", `Port ${c.portId} could not be found on node ${s.nodeId}.`)
       return ok({ type: "PortRemoved", data: { portId: port.portId, mac: port.mac } })
+    }
+    case "AssignAllocation": case "RemoveAllocation": {
+      const d = decideAllocation(s, c)
+      return d.ok ? ok(d.event) : refuse(s, d.code, c.type, d.message)
     }
     case "UpdatePort": case "AttachVif": case "DetachVif": {
       const d = decidePort(s, c)

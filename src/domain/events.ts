@@ -6,6 +6,7 @@ import { Iqn, Mac, NodeName, NonNegativeInt, PortNumber, Uuid } from "./values.t
 import { powerStates, provisionStates } from "./lifecycle.ts"
 import { recordFields } from "./node-record.ts"
 import { portEventData } from "./port-record.ts"
+import { allocationEventData } from "./allocation.ts"
 
 const Json = t.UnknownRecord
 const Nullable = <C extends t.Mixed>(c: C) => t.union([c, t.null])
@@ -188,6 +189,8 @@ export const eventData = {
 
   // A port's settings and the VIF plugged into it (port-record.ts).
   ...portEventData,
+  // Allocations bound to the node (allocation.ts).
+  ...allocationEventData,
 } as const
 
 export type EventType = keyof typeof eventData

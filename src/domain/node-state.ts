@@ -5,6 +5,7 @@ import type { DeploySpec, Driver, DriverInfo, EventMeta, IscsiTarget, NodeEvent,
 import { hardwareRequests, hardwareResults, type HardwareRequest } from "./events.ts"
 import type { HardwareRequestBody } from "./commands.ts"
 import type { Uuid } from "./values.ts"
+import type { AllocationState } from "./allocation.ts"
 import { evolvePorts, type PortState } from "./port-record.ts"
 import { recordDefaults, recordFieldsOf, type RecordFields } from "./node-record.ts"
 
@@ -43,6 +44,8 @@ export interface Operation {
 }
 
 export interface NodeState extends RecordFields {
+  /** The allocation bound to the node (API 1.52), if any. */
+  readonly allocation: AllocationState | null
   readonly nodeId: Uuid
   readonly revision: number
   readonly deleted: boolean
@@ -117,7 +120,7 @@ export const initialState = (nodeId: Uuid): NodeState => ({
   properties: {}, instanceInfo: {}, extra: {}, provisionState: "enroll", targetProvisionState: null,
   powerState: null, targetPowerState: null, maintenance: false, maintenanceReason: null, lastError: null,
   ports: [], deploy: null, waitDeadline: null, pendingSteps: [], operation: null, cleaningRamdisk: null, lease: null, createdAt: "", updatedAt: "",
-  provisionUpdatedAt: "", ...recordDefaults,
+  provisionUpdatedAt: "", ...recordDefaults, allocation: null,
 })
 
 type Draft = { -readonly [K in keyof NodeState]: NodeState[K] }
@@ -148,6 +151,17 @@ const applyFacts = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
     case "NodeDeleted": d.deleted = true; return
     case "PortAdded": d.ports = [...d.ports, { ...event.data, addedAt: meta.occurredAt }]; return
     case "PortRemoved": d.ports = d.ports.filter((p) => p.portId !== event.data.portId); return
+    case "AllocationAssigned": {
+      const a = event.data
+      d.allocation = { ...a, createdAt: meta.occurredAt }; d.allocationUuid = a.allocationId
+      // Ironic: the node's instance_uuid becomes the allocation's, unless the node had one.
+      d.instanceUuid = d.instanceUuid ?? a.allocationId
+      return
+    }
+    case "AllocationRemoved":
+      if (d.instanceUuid === event.data.allocationId) d.instanceUuid = null
+      d.allocation = null; d.allocationUuid = null
+      return
     case "PortUpdated": case "VifAttached": case "VifDetached": d.ports = evolvePorts(d.ports, event, meta.occurredAt); return
     case "MaintenanceSet": d.maintenance = true; d.maintenanceReason = event.data.reason; return
     case "MaintenanceCleared": d.maintenance = false; d.maintenanceReason = null; return
@@ -176,7 +190,7 @@ const applyFacts = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
       return
     case "Inspected": d.properties = { ...d.properties, ...event.data.properties }; return
     // Ironic's tear down frees the node: instance_info, the instance and its allocation go.
-    case "TearDownDone": d.deploy = null; d.instanceInfo = {}; d.instanceUuid = null; d.allocationUuid = null; return
+    case "TearDownDone": d.deploy = null; d.instanceInfo = {}; d.instanceUuid = null; d.allocationUuid = null; d.allocation = null; return
     case "ManageRequested": case "ProvideRequested": case "CleanRequested": case "InspectRequested":
     case "AdoptRequested": case "RescueRequested": case "UnrescueRequested": case "UndeployRequested":
       d.lastError = null

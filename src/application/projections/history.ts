@@ -26,6 +26,8 @@ export const summarize = (e: NodeEvent, after: NodeState): string => {
     case "PortAdded": return `port ${e.data.mac} added`
     case "PortRemoved": return `port ${e.data.mac} removed`
     case "PortUpdated": return `port ${e.data.portId} updated: ${Object.keys(e.data.changes).join(", ")}`
+    case "AllocationAssigned": return `allocation ${e.data.allocationId}${e.data.name === null ? "" : ` (${e.data.name})`} ${e.data.backfill ? "backfilled" : "assigned"}`
+    case "AllocationRemoved": return `allocation ${e.data.allocationId} removed`
     case "VifAttached": return `VIF ${e.data.vifId} attached to port ${e.data.portId}`
     case "VifDetached": return `VIF ${e.data.vifId} detached from port ${e.data.portId}`
     case "MaintenanceSet": return `maintenance on${e.data.reason ? `: ${e.data.reason}` : ""}`
