@@ -75,6 +75,8 @@ export interface HistoryEntry {
   readonly summary: string
   readonly severity: "info" | "error"
   readonly provisionState: ProvisionState
+  /** The instance the event was caused for (its operation's), if any. */
+  readonly instanceUuid: string | null
   /** For a result event, the time since its request; for others, the time since the previous event. */
   readonly durationMs: number | null
   readonly data: Record<string, unknown>
@@ -273,6 +275,8 @@ export class NodeService extends Context.Service<NodeService, {
   /** Per interface slot, whether the node has what that interface needs. */
   readonly validate: (ref: string) => Effect.Effect<Record<InterfaceSlot, SlotCheck>, AppError>
 
+  /** The life of an instance across the nodes it lived on, oldest first, each entry with its node. */
+  readonly instanceHistory: (instanceUuid: string) => Effect.Effect<ReadonlyArray<HistoryEntry & { readonly nodeUuid: string }>, AppError>
   /** Finds a matching node and binds it, or answers the allocation in state "error" saying why. */
   readonly allocate: (input: AllocationInput, actor: string) => Effect.Effect<AllocationView, AppError>
   readonly allocations: (filter: AllocationFilter, page: Page) => Effect.Effect<ReadonlyArray<AllocationView>, AppError>

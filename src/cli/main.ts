@@ -17,10 +17,11 @@ import { serveCommand } from "./commands/serve.ts"
 import { stdoutOut } from "./output.ts"
 import { verifyCommands } from "./commands/verify.ts"
 import { fleetExportCommands } from "./commands/fleet-export.ts"
+import { instanceCommands } from "./commands/instance.ts"
 
 const commands: ReadonlyArray<Command> = [
   serveCommand, conductorCommand, ...nodeCommands, importCommand, ...portCommands, ...provisionCommands, ...auditCommands,
-  ...verifyCommands, ...fleetExportCommands, certifyCommand, migrateCommand, ramdiskBuildCommand,
+  ...verifyCommands, ...fleetExportCommands, certifyCommand, migrateCommand, ramdiskBuildCommand, ...instanceCommands,
 ]
 
 const usage = () =>

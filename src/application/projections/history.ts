@@ -66,8 +66,13 @@ export const historyOf = (nodeId: string, events: Iterable<HistoryInput>): Array
   const requestedAt = new Map<string, number>()
   let state = initialState(nodeId as Uuid)
   let previousAt: number | null = null
+  // The instance an operation was for: every event of that operation carries it, tear down included.
+  const instanceOf = new Map<string, string>()
   for (const r of events) {
+    const before = state
     state = evolve(state, r.event, r.meta)
+    const instance = instanceOf.get(r.meta.correlationId) ?? state.instanceUuid ?? before.instanceUuid ?? null
+    if (instance !== null) instanceOf.set(r.meta.correlationId, instance)
     const at = Date.parse(r.meta.occurredAt)
     const data = r.event.data as Record<string, unknown>
     const step = typeof data["step"] === "string" ? data["step"] : null
@@ -89,6 +94,7 @@ export const historyOf = (nodeId: string, events: Iterable<HistoryInput>): Array
       summary: summarize(r.event, state),
       severity: failed ? "error" : "info",
       provisionState: state.provisionState,
+      instanceUuid: instance,
       durationMs,
       data: maskSealed(data) as Record<string, unknown>,
     })

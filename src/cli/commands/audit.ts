@@ -1,5 +1,6 @@
 // ironledger history NODE, state NODE --at TS, replay. With --db FILE they read the SQLite log
 // directly through the application's audit functions (no server needed); otherwise they ask the API.
+import { printInstanceHistory } from "./instance.ts"
 import { existsSync } from "node:fs"
 import { Effect, Exit, Cause, Option, type Layer } from "effect"
 import { historyOfRef, replay, stateAtOfRef } from "../../application/audit.ts"
@@ -55,9 +56,11 @@ const fromApi = (d: Record<string, unknown>): Row => ({
 
 const history: Command = {
   words: ["history"],
-  usage: "history NODE [--since T] [--until T] [--type TYPE]... [--actor A] [--hide-noise] [--db FILE | --db postgres://...]",
-  options: { db: "string", ...historyFilterOptions },
+  usage: "history NODE [--since T] [--until T] [--type TYPE]... [--actor A] [--hide-noise] [--db FILE | --db postgres://...] | history --instance UUID",
+  options: { db: "string", instance: "string", ...historyFilterOptions },
   run: async (args, env) => {
+    // An instance's life across the nodes it lived on.
+    if (args.strings["instance"] !== undefined) return printInstanceHistory(env, args.strings["instance"])
     const node = positional(args, 0, "NODE")
     noMorePositionals(args, 1)
     const db = args.strings["db"]

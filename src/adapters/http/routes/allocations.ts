@@ -66,8 +66,9 @@ const create = async (ctx: RequestContext): Promise<Reply> => {
   const body = decodeOrThrow(AllocationCreate, raw, "allocation")
   if (body.owner !== undefined && ctx.version < 60) throw badRequest("owner in an allocation needs API version 1.60.")
   if (body.node !== undefined && ctx.version < 58) throw badRequest("node (backfilling an allocation) needs API version 1.58.")
-  if (body.node === undefined && (body.resource_class === undefined || body.resource_class === null)) {
-    throw badRequest("The resource_class field is mandatory when not backfilling.")
+  // Ironic requires a resource class; ironledger also takes a flavor's properties instead.
+  if (body.node === undefined && (body.resource_class === undefined || body.resource_class === null) && body.properties === undefined) {
+    throw badRequest("The resource_class field is mandatory when not backfilling (or, in ironledger, properties).")
   }
   if (body.node !== undefined && body.candidate_nodes !== undefined) throw badRequest("Cannot use candidate_nodes when backfilling an allocation for a node.")
   const traits = (body.traits ?? []).map(checkTrait)
@@ -144,4 +145,21 @@ export const allocationRoutes: ReadonlyArray<Route> = [
   { method: "DELETE", pattern: "/v1/allocations/:allocation", access: "write", handle: remove },
   { method: "GET", pattern: "/v1/nodes/:node/allocation", access: "read", handle: ofNode },
   { method: "DELETE", pattern: "/v1/nodes/:node/allocation", access: "write", handle: removeOfNode },
+]
+
+const instanceHistory = async (ctx: RequestContext): Promise<Reply> => {
+  const instance = decodeOrThrow(UuidInput, ctx.params["instance"], "instance")
+  const entries = await run(ctx.service.instanceHistory(instance))
+  return ok({
+    history: entries.map((e) => ({
+      node_uuid: e.nodeUuid, revision: e.revision, created_at: e.occurredAt, type: e.event, actor: e.actor,
+      provision_state: e.provisionState, instance_uuid: e.instanceUuid, request_id: e.correlationId, event: e.summary,
+      severity: e.severity.toUpperCase(),
+    })),
+  })
+}
+
+/** ironledger's addition: an instance's life across nodes, for auditors. */
+export const instanceRoutes: ReadonlyArray<Route> = [
+  { method: "GET", pattern: "/v1/instances/:instance/history", access: "read", handle: instanceHistory },
 ]

@@ -3,6 +3,6 @@
 import type { Route } from "../context.ts"
 import { traitRoutes } from "./traits.ts"
 import { vifRoutes } from "./vifs.ts"
-import { allocationRoutes } from "./allocations.ts"
+import { allocationRoutes, instanceRoutes } from "./allocations.ts"
 
-export const instanceLayerRoutes: ReadonlyArray<Route> = [...traitRoutes, ...vifRoutes, ...allocationRoutes]
+export const instanceLayerRoutes: ReadonlyArray<Route> = [...traitRoutes, ...vifRoutes, ...allocationRoutes, ...instanceRoutes]
