@@ -49,7 +49,7 @@ describe("ports", () => {
       [[{ op: "add", path: "/extra/__proto__", value: 1 }], 400],
       [[{ op: "add", path: "/local_link_connection/colour", value: "red" }], 400],
       [[{ op: "add", path: "/local_link_connection/switch_id", value: "not-a-mac" }], 400],
-      [[{ op: "replace", path: "/pxe_enabled", value: "no" }], 400],
+      [[{ op: "replace", path: "/pxe_enabled", value: "sometimes" }], 400],
       [[{ op: "remove", path: "/address" }], 400],
     ]
     for (const [body, status] of refused) {

@@ -137,7 +137,8 @@ const badPortPatch = fc.oneof(
   fc.tuple(fc.constantFrom("add", "replace", "remove"), fc.string({ maxLength: 30 }).filter((s) => !portHeads.has(s.split("/")[0]!)), anyJson)
     .map(([op, p, value]) => [{ op, path: `/${p}`, value }]),
   fc.string({ maxLength: 30 }).filter((s) => E.isLeft(parseMac(s))).map((value) => [{ op: "replace", path: "/address", value }]),
-  anyJson.filter((v) => typeof v !== "boolean").map((value) => [{ op: "replace", path: "/pxe_enabled", value }]),
+  anyJson.filter((v) => typeof v !== "boolean" && !(typeof v === "string" && ["true", "1", "yes", "on", "y", "t", "false", "0", "no", "off", "n", "f"].includes(v.trim().toLowerCase())))
+    .map((value) => [{ op: "replace", path: "/pxe_enabled", value }]),
   fc.tuple(fieldName.filter((k) => !["switch_id", "port_id", "switch_info", "network_type", "hostname"].includes(k) && !k.includes("/") && !k.includes("~")), anyJson)
     .map(([k, value]) => [{ op: "add", path: `/local_link_connection/${k}`, value }]),
   anyJson.filter((v) => v !== null && (typeof v !== "string" || v.length > 64)).map((value) => [{ op: "add", path: "/physical_network", value }]),

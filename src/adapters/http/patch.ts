@@ -26,9 +26,13 @@ const text = (max: number) => (value: unknown, path: string) => {
   if (value !== null && (typeof value !== "string" || value.length > max)) throw badRequest(`${path} must be a string of at most ${max} characters, or null.`)
   return value
 }
-const flag = (value: unknown, path: string) => {
-  if (typeof value !== "boolean") throw badRequest(`${path} must be true or false.`)
-  return value
+/** A boolean, or a string Ironic reads as one (the CLI sends `protected=True` as "True"). */
+export const flag = (value: unknown, path: string): boolean => {
+  if (typeof value === "boolean") return value
+  const v = typeof value === "string" ? value.trim().toLowerCase() : undefined
+  if (v !== undefined && ["true", "1", "yes", "on", "y", "t"].includes(v)) return true
+  if (v !== undefined && ["false", "0", "no", "off", "n", "f"].includes(v)) return false
+  throw badRequest(`${path} must be true or false.`)
 }
 const conductorGroup = (value: unknown, path: string) => {
   if (value === null) return ""

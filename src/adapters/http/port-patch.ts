@@ -5,7 +5,7 @@ import type { PortChanges, PortView } from "../../application/node-service.ts"
 import type { Mac } from "../../domain/index.ts"
 import { decodeOrThrow, isPlainObject, MacInput, type PatchOperation } from "./codecs.ts"
 import { badRequest, HttpError } from "./errors.ts"
-import { applyInside, pointer, refuseForbiddenKeys, valueOf } from "./patch.ts"
+import { applyInside, flag, pointer, refuseForbiddenKeys, valueOf } from "./patch.ts"
 
 const introducedIn: Readonly<Record<string, number>> = {
   address: 1, extra: 1, pxe_enabled: 19, local_link_connection: 19, physical_network: 34,
@@ -45,9 +45,7 @@ export const applyPortPatch = (port: PortView, ops: ReadonlyArray<PatchOperation
       if (op.op === "remove") throw badRequest("The address of a port can not be removed, only replaced.")
       doc.address = decodeOrThrow(MacInput, valueOf(op), "address")
     } else if (field === "pxe_enabled") {
-      const value = op.op === "remove" ? true : valueOf(op)
-      if (typeof value !== "boolean") throw badRequest("pxe_enabled must be true or false.")
-      doc.pxe_enabled = value
+      doc.pxe_enabled = op.op === "remove" ? true : flag(valueOf(op), "pxe_enabled")
     } else {
       const value = op.op === "remove" ? null : valueOf(op)
       if (value !== null && (typeof value !== "string" || value.length > 64)) throw badRequest("physical_network must be a string of at most 64 characters, or null.")
