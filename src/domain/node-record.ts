@@ -86,7 +86,7 @@ export const refuseRecordChange = (s: Current, changes: Partial<RecordFields>): 
     return { code: "InvalidInput", message: `Node ${s.nodeId}: protected_reason can not be set unless protected is true.` }
   }
   if (changes.retired === true && !s.retired && s.provisionState === "available") {
-    return { code: "InvalidInput", message: `Node ${s.nodeId} can not be retired in state "available": move it to manageable first.` }
+    return { code: "Conflict", message: `Node ${s.nodeId} can not be retired in state "available": move it to manageable first.` }
   }
   if (after.retiredReason !== null && !after.retired) {
     return { code: "InvalidInput", message: `Node ${s.nodeId}: retired_reason can not be set unless retired is true.` }
