@@ -89,7 +89,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-test("baremetal: node set/unset of each field, node list with each filter, allocations, VIFs", { timeout: 240_000 }, async () => {
+test("baremetal: node set/unset of each field, node list with each filter, allocations, VIFs", { timeout: 600_000 }, async () => {
   const uuid = await available("bm-1", { properties: { cpus: 8, memory_mb: 16384, local_gb: 100, cpu_arch: "x86_64" } })
   await available("bm-2", { resource_class: "other" })
   assert.equal((await api("POST", "/v1/nodes", { driver: "fake-hardware", name: "bm-3" })).status, 201)

@@ -1,7 +1,7 @@
 // Thousands of generated malformed requests against the running API: bad JSON, wrong types,
 // unknown fields, huge bodies, bad MACs and UUIDs, JSON PATCH to forbidden paths, bad version
 // headers, refused transitions, paths through an object's prototype, bad port PATCHes, VIFs,
-// traits and list filters. Every answer must be a 4xx in Ironic's error format, and the
+// traits, list filters and allocations. Every answer must be a 4xx in Ironic's error format, and the
 // event log must be exactly as it was before (read through a second connection to the SQLite file).
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
@@ -162,6 +162,18 @@ const badTraits = fc.oneof(
   fc.stringMatching(/^[A-Z][A-Z0-9_]{0,20}$/).map((t): Malformed => ({ method: "DELETE", path: `/v1/nodes/${nodeUuid}/traits/CUSTOM_ABSENT_${t}` })),
 )
 
+const allocationFields = new Set(["uuid", "name", "resource_class", "traits", "candidate_nodes", "extra", "owner", "node", "properties"])
+const badAllocations = fc.oneof(
+  fc.tuple(fieldName.filter((k) => !allocationFields.has(k)), anyJson).map(([k, v]) => ({ resource_class: "rc", [k]: v })),
+  fc.array(fc.string({ maxLength: 20 }).filter((t) => !/^[A-Z][A-Z0-9_]{0,254}$/.test(t)), { minLength: 1, maxLength: 3 }).map((traits) => ({ resource_class: "rc", traits })),
+  fc.stringMatching(/^[a-z0-9-]{1,20}$/).map((n) => ({ resource_class: "rc", candidate_nodes: [`absent-${n}`] })),
+  anyJson.filter((v) => typeof v !== "string" && v !== null).map((rc) => ({ resource_class: rc })),
+  fc.constant({}),
+  anyJson.filter((v) => typeof v !== "object" || v === null || Array.isArray(v)),
+).map((body): Malformed => ({ method: "POST", path: "/v1/allocations", body: json(body) }))
+const absentAllocation = fc.stringMatching(/^[a-z0-9-]{1,20}$/)
+  .map((n): Malformed => ({ method: "DELETE", path: `/v1/allocations/absent-${n}` }))
+
 const knownFilters = new Set(["instance_uuid", "associated", "maintenance", "chassis_uuid", "limit", "marker", "fields", "provision_state",
   "driver", "resource_class", "detail", "fault", "conductor_group", "conductor", "owner", "description_contains", "retired", "lessee"])
 const badFilters = fc.tuple(fc.stringMatching(/^[a-z_]{1,20}$/).filter((k) => !knownFilters.has(k)), fc.stringMatching(/^[a-z0-9]{0,10}$/))
@@ -237,6 +249,8 @@ const malformed = fc.oneof(
   { arbitrary: badVifs, weight: 2 },
   { arbitrary: badTraits, weight: 2 },
   { arbitrary: badFilters, weight: 1 },
+  { arbitrary: badAllocations, weight: 2 },
+  { arbitrary: absentAllocation, weight: 1 },
 )
 
 test("malformed requests get 4xx error documents and leave the event log untouched", { timeout: 180_000 }, async () => {
