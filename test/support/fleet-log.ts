@@ -3,7 +3,7 @@
 import fc from "fast-check"
 import * as E from "fp-ts/lib/Either.js"
 import { decide, evolve, initialState, type EventMeta, type NodeCommand, type NodeState, type RecordedNodeEvent, type Uuid } from "../../src/domain/index.ts"
-import { enrollArb, nodeCommandArb, poolsFor, type Pools } from "./arbitraries.ts"
+import { enrollArb, nodeCommandArb, instanceLayerCommandArb, poolsFor, type Pools } from "./arbitraries.ts"
 import { steerArb, steerCommands, steerViewOf, type Steer } from "./steering.ts"
 
 /** One event of a fleet's log, as a store would hand it out. */
@@ -57,8 +57,9 @@ export const buildLog = (steps: ReadonlyArray<LogStep>, pools: ReadonlyArray<Poo
 const logStepArb = (k: number): fc.Arbitrary<LogStep> => {
   const p = poolsFor(k)
   return fc.oneof(
-    { weight: 1, arbitrary: nodeCommandArb(p).map((command) => ({ node: k, command })) },
-    { weight: 1, arbitrary: steerArb(p).map((steer) => ({ node: k, steer })) },
+    { weight: 4, arbitrary: nodeCommandArb(p).map((command) => ({ node: k, command })) },
+    { weight: 4, arbitrary: steerArb(p).map((steer) => ({ node: k, steer })) },
+    { weight: 1, arbitrary: instanceLayerCommandArb(p).map((command) => ({ node: k, command })) },
   )
 }
 
