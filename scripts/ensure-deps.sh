@@ -31,6 +31,8 @@ done
 [ -e /usr/lib/x86_64-linux-gnu/qemu/block-iscsi.so ] || ls /usr/lib/*/qemu/block-iscsi.so >/dev/null 2>&1 || missing+=(qemu-block-extra)
 # The official Prometheus text parser, which the metrics test reads /metrics with.
 [ -e /usr/lib/python3/dist-packages/prometheus_client/parser.py ] || missing+=(python3-prometheus-client)
+# openstacksdk, which the instance-layer test drives the API with as a cloud client would.
+[ -e /usr/lib/python3/dist-packages/openstack/baremetal/v1/_proxy.py ] || missing+=(python3-openstacksdk)
 # PostgreSQL's server binaries live off PATH; the PostgreSQL store's tests start their own server.
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 # Redfish clients no one here wrote, that the Redfish BMC emulator is checked against.

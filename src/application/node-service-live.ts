@@ -8,6 +8,7 @@ import type { Fleet } from "./projections/fleet.ts"
 import { makeNodeCore, type ConductorHandle } from "./node-service/core.ts"
 import { nodeHistory } from "./node-service/history.ts"
 import { nodePorts } from "./node-service/ports.ts"
+import { nodeAllocations } from "./node-service/allocations.ts"
 import { provisioning } from "./node-service/provisioning.ts"
 import { ramdiskCalls } from "./node-service/ramdisk.ts"
 import { nodeRecords } from "./node-service/records.ts"
@@ -24,6 +25,7 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, regist
       ...provisioning(core),
       ...(yield* ramdiskCalls(core, refusalWindowMs)),
       ...nodePorts(core),
+      ...nodeAllocations(core),
       ...nodeHistory(core),
       ...nodeConsole(core),
       ...agentStepCalls(core),

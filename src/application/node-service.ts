@@ -2,7 +2,7 @@
 // Inputs are already decoded value objects; outputs are projection views.
 import type { ConfigDriveInput } from "./config-drive.ts"
 import { Context, Data, type Effect } from "effect"
-import type { DomainError, Driver, InterfaceSlot, Mac, NodeInterfaces, NodeName, PowerState, ProvisionState, Uuid } from "../domain/index.ts"
+import type { DomainError, Driver, InterfaceSlot, Mac, NodeInterfaces, NodeName, PowerState, ProvisionState, RecordFields, Uuid } from "../domain/index.ts"
 import type { CleanStep } from "../domain/index.ts"
 import type { SlotCheck } from "./hardware/registry.ts"
 import type { StoreUnavailable } from "../ports/index.ts"
@@ -12,7 +12,7 @@ import type { SerialLine } from "./hardware/console.ts"
 import type { ConsoleConnection } from "./node-service/console.ts"
 
 /** A node as the API shows it (Ironic's field names are mapped in the HTTP adapter). */
-export interface NodeView {
+export interface NodeView extends Omit<RecordFields, "instanceUuid"> {
   readonly uuid: string
   readonly name: string | null
   readonly driver: Driver
@@ -49,6 +49,22 @@ export interface PortView {
   readonly address: string
   readonly nodeUuid: string
   readonly createdAt: string
+  readonly updatedAt: string | null
+  readonly extra: Record<string, unknown>
+  readonly pxeEnabled: boolean
+  readonly localLinkConnection: Record<string, unknown>
+  readonly physicalNetwork: string | null
+  /** The tenant VIF plugged into the port (Ironic's internal_info.tenant_vif_port_id). */
+  readonly vifId: string | null
+}
+
+/** A port's settings a PATCH may change. */
+export interface PortChanges {
+  readonly address?: Mac
+  readonly extra?: Record<string, unknown>
+  readonly pxeEnabled?: boolean
+  readonly localLinkConnection?: Record<string, unknown>
+  readonly physicalNetwork?: string | null
 }
 
 /** One entry of a node's history: what happened, when, who did it, in which operation, how long it took. */
@@ -64,6 +80,8 @@ export interface HistoryEntry {
   readonly summary: string
   readonly severity: "info" | "error"
   readonly provisionState: ProvisionState
+  /** The instance the event was caused for (its operation's), if any. */
+  readonly instanceUuid: string | null
   /** For a result event, the time since its request; for others, the time since the previous event. */
   readonly durationMs: number | null
   readonly data: Record<string, unknown>
@@ -74,6 +92,19 @@ export interface NodeFilter {
   readonly maintenance?: boolean
   readonly driver?: Driver
   readonly associated?: boolean
+  readonly instanceUuid?: string
+  readonly resourceClass?: string
+  readonly conductorGroup?: string
+  readonly owner?: string
+  readonly lessee?: string
+  /** Ironic's fault filter: ironledger records no fault yet, so only nodes without one exist. */
+  readonly fault?: string
+  readonly retired?: boolean
+  readonly descriptionContains?: string
+  /** ironledger has no chassis: a chassis filter matches no node. */
+  readonly chassisUuid?: string
+  /** The conductor a node shows ("ironledger"). */
+  readonly conductor?: string
 }
 
 export interface Page {
@@ -89,6 +120,8 @@ export interface EnrollInput {
   /** Interfaces asked for; slots left out take the hardware type's defaults. */
   readonly interfaces?: NodeInterfaces
   readonly automatedClean?: boolean | null
+  /** description, owner, lessee, resource_class, conductor_group, network_data as given at enrollment. */
+  readonly record?: Partial<RecordFields>
   /** Plain values from the caller; the service seals the secret ones (passwords) before logging. */
   readonly driverInfo: Record<string, string | number | boolean | null>
   readonly properties: Record<string, unknown>
@@ -96,7 +129,7 @@ export interface EnrollInput {
   readonly extra: Record<string, unknown>
 }
 
-export interface NodeChanges {
+export interface NodeChanges extends Partial<RecordFields> {
   readonly name?: NodeName | null
   readonly driver?: Driver
   /** Slots to change; a slot set to null goes back to the hardware type's default. */
@@ -181,7 +214,49 @@ export class InvalidInput extends Data.TaggedError("InvalidInput")<{ readonly re
 export class Refused extends Data.TaggedError("Refused")<{ readonly error: DomainError }> {
   override get message() { return this.error.message }
 }
-export type AppError = DriverNotFound | NodeNotFound | PortNotFound | Conflict | InvalidInput | Refused | StoreUnavailable
+export class AllocationNotFound extends Data.TaggedError("AllocationNotFound")<{ readonly ref: string }> {
+  override get message() { return `Allocation ${this.ref} could not be found.` }
+}
+
+/** An allocation as the API shows it (Ironic's fields, plus the flavor properties asked for). */
+export interface AllocationView {
+  readonly uuid: string
+  readonly name: string | null
+  readonly nodeUuid: string | null
+  readonly state: "allocating" | "active" | "error"
+  readonly lastError: string | null
+  readonly resourceClass: string | null
+  readonly traits: ReadonlyArray<string>
+  readonly candidateNodes: ReadonlyArray<string>
+  readonly extra: Record<string, unknown>
+  readonly owner: string | null
+  readonly properties: Record<string, unknown>
+  readonly createdAt: string
+  readonly updatedAt: string | null
+}
+
+export interface AllocationInput {
+  readonly uuid?: Uuid
+  readonly name: string | null
+  readonly resourceClass: string | null
+  readonly traits: ReadonlyArray<string>
+  /** Node names or UUIDs. */
+  readonly candidateNodes: ReadonlyArray<string>
+  readonly extra: Record<string, unknown>
+  readonly owner: string | null
+  readonly properties: Record<string, unknown>
+  /** Backfill: the deployed node the allocation is for (API 1.58). */
+  readonly node?: string
+}
+
+export interface AllocationFilter {
+  readonly node?: string
+  readonly resourceClass?: string
+  readonly state?: string
+  readonly owner?: string
+}
+
+export type AppError = AllocationNotFound | DriverNotFound | NodeNotFound | PortNotFound | Conflict | InvalidInput | Refused | StoreUnavailable
 
 export class NodeService extends Context.Service<NodeService, {
   readonly enroll: (input: EnrollInput, actor: string) => Effect.Effect<NodeView, AppError>
@@ -211,10 +286,25 @@ export class NodeService extends Context.Service<NodeService, {
   readonly listPorts: (filter: { readonly nodeRef?: string; readonly address?: Mac }, page: Page) =>
     Effect.Effect<ReadonlyArray<PortView>, AppError>
   readonly removePort: (uuid: string, actor: string) => Effect.Effect<void, AppError>
+  readonly updatePort: (uuid: string, changes: PortChanges, actor: string) => Effect.Effect<PortView, AppError>
+  /** The VIFs plugged into a node's ports. */
+  readonly vifs: (ref: string) => Effect.Effect<ReadonlyArray<string>, AppError>
+  /** Plugs a VIF into a free port of the node (or the one named). */
+  readonly attachVif: (ref: string, vifId: string, portUuid: string | undefined, actor: string) => Effect.Effect<void, AppError>
+  readonly detachVif: (ref: string, vifId: string, actor: string) => Effect.Effect<void, AppError>
   readonly drivers: () => Effect.Effect<ReadonlyArray<DriverView>, AppError>
   readonly driver: (name: string) => Effect.Effect<DriverView, AppError>
   /** Per interface slot, whether the node has what that interface needs. */
   readonly validate: (ref: string) => Effect.Effect<Record<InterfaceSlot, SlotCheck>, AppError>
+
+  /** The life of an instance across the nodes it lived on, oldest first, each entry with its node. */
+  readonly instanceHistory: (instanceUuid: string) => Effect.Effect<ReadonlyArray<HistoryEntry & { readonly nodeUuid: string }>, AppError>
+  /** Finds a matching node and binds it, or answers the allocation in state "error" saying why. */
+  readonly allocate: (input: AllocationInput, actor: string) => Effect.Effect<AllocationView, AppError>
+  readonly allocations: (filter: AllocationFilter, page: Page) => Effect.Effect<ReadonlyArray<AllocationView>, AppError>
+  /** By UUID or name. */
+  readonly allocation: (ref: string) => Effect.Effect<AllocationView, AppError>
+  readonly removeAllocation: (ref: string, actor: string) => Effect.Effect<void, AppError>
 
   /** A ramdisk's heartbeat: accepted only from a node waiting for its ramdisk. */
   readonly heartbeat: (ref: string) => Effect.Effect<void, AppError>

@@ -14,10 +14,11 @@ import { serveCommand } from "./commands/serve.ts"
 import { runCli } from "./program.ts"
 import { verifyCommands } from "./commands/verify.ts"
 import { fleetExportCommands } from "./commands/fleet-export.ts"
+import { instanceCommands } from "./commands/instance.ts"
 
 export const commands: ReadonlyArray<Command> = [
   serveCommand, conductorCommand, ...nodeCommands, importCommand, ...portCommands, ...provisionCommands, ...auditCommands,
-  ...verifyCommands, ...fleetExportCommands, certifyCommand, migrateCommand, ramdiskBuildCommand,
+  ...verifyCommands, ...fleetExportCommands, certifyCommand, migrateCommand, ramdiskBuildCommand, ...instanceCommands,
 ]
 
 export const main = (argv: ReadonlyArray<string>): Promise<number> => runCli(commands, argv)

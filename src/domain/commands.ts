@@ -15,6 +15,7 @@ export type NodeCommand =
     /** Resolved by the application from the hardware type; absent in logs of older versions. */
     readonly interfaces?: NodeInterfaces
     readonly automatedClean?: boolean | null
+    readonly record?: Partial<import("./node-record.ts").RecordFields>
     readonly properties: Record<string, unknown>
     readonly instanceInfo: Record<string, unknown>
     readonly extra: Record<string, unknown>
@@ -23,6 +24,8 @@ export type NodeCommand =
   | { readonly type: "Delete" }
   | { readonly type: "AddPort"; readonly portId: Uuid; readonly mac: Mac }
   | { readonly type: "RemovePort"; readonly portId: Uuid }
+  | import("./port-record.ts").PortCommand
+  | import("./allocation.ts").AllocationCommand
   | { readonly type: "SetMaintenance"; readonly on: boolean; readonly reason: string | null }
   | { readonly type: "SetConsole"; readonly on: boolean }
   | { readonly type: "OpenConsoleConnection"; readonly data: EventDataOf<"ConsoleConnectionOpened"> }

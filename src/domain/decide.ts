@@ -7,6 +7,9 @@ import { hardwareResults, hardwareSteps, type EventType, type HardwareRequest, t
 import { next, targetOf, waitStates, deletableStates, type ProvisionState, type Verb } from "./lifecycle.ts"
 import { pendingStep, type NodeState } from "./node-state.ts"
 import { abortClearing, decideRequest, decideStartQueued, dropQueue } from "./queue.ts"
+import { decidePort } from "./port-record.ts"
+import { decideAllocation } from "./allocation.ts"
+import { normaliseRecordChange, refuseProtected, refuseRecordChange, refuseRetired } from "./node-record.ts"
 
 type Decision = E.Either<DomainError, ReadonlyArray<NodeEvent>>
 const ok = (...events: ReadonlyArray<NodeEvent>): Decision => E.right(events)
@@ -72,6 +75,10 @@ const decideProvision = (s: NodeState, c: Extract<NodeCommand, { type: "Provisio
   if (s.maintenance && refusedInMaintenance.has(c.verb)) {
     return refuse(s, "Conflict", c.verb, `Node ${s.nodeId} is in maintenance; "${c.verb}" is refused until maintenance is cleared.`)
   }
+  {
+    const why = refuseProtected(s, c.verb) ?? refuseRetired(s, c.verb)
+    if (why !== null) return refuse(s, "InvalidInput", c.verb, why)
+  }
   if (c.cleanSteps !== undefined && c.verb === "clean") {
     return move(s, c.verb, "clean", { type: "CleanRequested", data: { automated: false, steps: [...c.cleanSteps] } })
   }
@@ -85,11 +92,14 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
         !["enroll", "manageable", "available"].includes(s.provisionState)) {
         return refuse(s, "Conflict", "update", `The driver of node ${s.nodeId} can only change in enroll, manageable or available, or in maintenance.`)
       }
+      const recordRefusal = refuseRecordChange(s, normaliseRecordChange(c.changes))
+      if (recordRefusal !== null) return refuse(s, recordRefusal.code, "update", recordRefusal.message)
       // An undefined value would blank the field live but vanish from the stored JSON: drop it here.
-      const changes = Object.fromEntries(Object.entries(c.changes).filter(([, v]) => v !== undefined))
+      const changes = Object.fromEntries(Object.entries(normaliseRecordChange(c.changes)).filter(([, v]) => v !== undefined))
       return Object.keys(changes).length === 0 ? none : ok({ type: "NodeUpdated", data: changes })
     }
     case "Delete":
+      if (refuseProtected(s, "delete") !== null) return refuse(s, "InvalidInput", "delete", refuseProtected(s, "delete")!)
       if (!deletableStates.includes(s.provisionState) && !s.maintenance) {
         return refuse(s, "Conflict", "delete", `Node ${s.nodeId} can not be deleted while it is in state "${s.provisionState}" and not in maintenance.`)
       }
@@ -103,6 +113,14 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
       const port = s.ports.find((p) => p.portId === c.portId)
       if (!port) return refuse(s, "NotFound", "remove port", `Port ${c.portId} could not be found on node ${s.nodeId}.`)
       return ok({ type: "PortRemoved", data: { portId: port.portId, mac: port.mac } })
+    }
+    case "AssignAllocation": case "RemoveAllocation": {
+      const d = decideAllocation(s, c)
+      return d.ok ? ok(d.event) : refuse(s, d.code, c.type, d.message)
+    }
+    case "UpdatePort": case "AttachVif": case "DetachVif": {
+      const d = decidePort(s, c)
+      return d.ok ? ok(...d.events) : refuse(s, d.code, c.type, d.message)
     }
     case "SetMaintenance":
       if (c.on) return ok({ type: "MaintenanceSet", data: { reason: c.reason } })
@@ -122,6 +140,7 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
     case "Deploy": {
       const action = c.rebuild ? "rebuild" : "deploy"
       if (s.maintenance) return refuse(s, "Conflict", action, `Node ${s.nodeId} is in maintenance; "${action}" is refused until maintenance is cleared.`)
+      if (c.rebuild && refuseProtected(s, "rebuild") !== null) return refuse(s, "InvalidInput", action, refuseProtected(s, "rebuild")!)
       if (c.spec.imageKind === "partition" && c.spec.rootGb < 1) {
         return refuse(s, "InvalidInput", action, "A partition image needs root_gb of at least 1.")
       }
@@ -239,6 +258,7 @@ export const decide = (state: NodeState | null, c: NodeCommand, nodeId: string):
         properties: c.properties, instanceInfo: c.instanceInfo, extra: c.extra,
         ...(c.interfaces === undefined ? {} : { interfaces: c.interfaces }),
         ...(c.automatedClean === undefined ? {} : { automatedClean: c.automatedClean }),
+        ...c.record,
       },
     })
   }

@@ -4,6 +4,9 @@
 import * as t from "io-ts"
 import { Iqn, Mac, NodeName, NonNegativeInt, PortNumber, Uuid } from "./values.ts"
 import { powerStates, provisionStates } from "./lifecycle.ts"
+import { recordFields } from "./node-record.ts"
+import { portEventData } from "./port-record.ts"
+import { allocationEventData } from "./allocation.ts"
 
 const Json = t.UnknownRecord
 const Nullable = <C extends t.Mixed>(c: C) => t.union([c, t.null])
@@ -115,6 +118,7 @@ const laterNodeFields = {
   interfaces: NodeInterfaces,
   /** Whether provide and tear-down clean the node; null: the service's default. */
   automatedClean: Nullable(t.boolean),
+  ...recordFields,
 }
 
 export const eventData = {
@@ -226,6 +230,10 @@ export const eventData = {
   CleanStepRequested: t.intersection([Step, t.type({ name: t.string, args: Json, where: StepWhere })]),
   CleanStepDone: t.intersection([Result, t.type({ summary: t.string }), t.partial({ details: Json })]),
   CleanStepFailed: Failure,
+  // A port's settings and the VIF plugged into it (port-record.ts).
+  ...portEventData,
+  // Allocations bound to the node (allocation.ts).
+  ...allocationEventData,
 } as const
 
 export type EventType = keyof typeof eventData

@@ -4,7 +4,10 @@ import { next, targetOf } from "./lifecycle.ts"
 import type { CleanStep, DeploySpec, Driver, DriverInfo, EventMeta, IscsiTarget, NodeEvent, NodeInterfaces, QueuedAction, Sealed } from "./events.ts"
 import { hardwareRequests, hardwareResults, type HardwareRequest } from "./events.ts"
 import type { HardwareRequestBody } from "./commands.ts"
-import type { Mac, Uuid } from "./values.ts"
+import type { Uuid } from "./values.ts"
+import type { AllocationState } from "./allocation.ts"
+import { evolvePorts, type PortState } from "./port-record.ts"
+import { recordDefaults, recordFieldsOf, type RecordFields } from "./node-record.ts"
 
 export interface PendingStep {
   /** The step's key: (operation, step name). */
@@ -42,7 +45,9 @@ export interface Operation {
   readonly cleanSteps?: ReadonlyArray<CleanStep>
 }
 
-export interface NodeState {
+export interface NodeState extends RecordFields {
+  /** The allocation bound to the node (API 1.52), if any. */
+  readonly allocation: AllocationState | null
   readonly nodeId: Uuid
   readonly revision: number
   readonly deleted: boolean
@@ -65,7 +70,7 @@ export interface NodeState {
   /** Whether the serial console is served (console_enabled). */
   readonly consoleEnabled: boolean
   readonly lastError: string | null
-  readonly ports: ReadonlyArray<{ readonly portId: Uuid; readonly mac: Mac; readonly addedAt: string }>
+  readonly ports: ReadonlyArray<PortState>
   readonly deploy: DeployState | null
   readonly waitDeadline: string | null
   /** Hardware steps asked for and not answered yet (a short list: usually none or one). */
@@ -129,7 +134,7 @@ export const initialState = (nodeId: Uuid): NodeState => ({
   properties: {}, instanceInfo: {}, extra: {}, provisionState: "enroll", targetProvisionState: null,
   powerState: null, targetPowerState: null, maintenance: false, maintenanceReason: null, consoleEnabled: false, lastError: null,
   ports: [], deploy: null, waitDeadline: null, pendingSteps: [], operation: null, cleaningRamdisk: null, lease: null, createdAt: "", updatedAt: "",
-  provisionUpdatedAt: "", queue: [],
+  provisionUpdatedAt: "", queue: [], ...recordDefaults, allocation: null,
 })
 
 type Draft = { -readonly [K in keyof NodeState]: NodeState[K] }
@@ -156,12 +161,25 @@ const applyFacts = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
       d.instanceInfo = e.instanceInfo; d.extra = e.extra; d.createdAt = meta.occurredAt
       d.interfaces = e.interfaces ?? {}; d.automatedClean = e.automatedClean ?? null
       d.provisionUpdatedAt = meta.occurredAt
+      Object.assign(d, recordFieldsOf(e))
       return
     }
     case "NodeUpdated": Object.assign(d, event.data); return
     case "NodeDeleted": d.deleted = true; return
     case "PortAdded": d.ports = [...d.ports, { ...event.data, addedAt: meta.occurredAt }]; return
     case "PortRemoved": d.ports = d.ports.filter((p) => p.portId !== event.data.portId); return
+    case "AllocationAssigned": {
+      const a = event.data
+      d.allocation = { ...a, createdAt: meta.occurredAt }; d.allocationUuid = a.allocationId
+      // Ironic: the node's instance_uuid becomes the allocation's, unless the node had one.
+      d.instanceUuid = d.instanceUuid ?? a.allocationId
+      return
+    }
+    case "AllocationRemoved":
+      if (d.instanceUuid === event.data.allocationId) d.instanceUuid = null
+      d.allocation = null; d.allocationUuid = null
+      return
+    case "PortUpdated": case "VifAttached": case "VifDetached": d.ports = evolvePorts(d.ports, event, meta.occurredAt); return
     case "MaintenanceSet": d.maintenance = true; d.maintenanceReason = event.data.reason; return
     case "MaintenanceCleared": d.maintenance = false; d.maintenanceReason = null; return
     case "ConsoleEnabled": d.consoleEnabled = true; return
@@ -172,7 +190,9 @@ const applyFacts = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
       const { rebuild, ...spec } = event.data
       d.lastError = null
       d.deploy = { ...spec, rebuild, iscsi: null, callbackUsed: false, rootUuid: null, imageWritten: false }
-      d.instanceInfo = { ...d.instanceInfo, image_source: spec.imageSource, image_type: spec.imageKind,
+      // preserve_ephemeral is read once, by the rebuild that asked for it: later rebuilds start without it.
+      const { preserve_ephemeral: _asked, ...info } = d.instanceInfo
+      d.instanceInfo = { ...info, image_source: spec.imageSource, image_type: spec.imageKind,
         root_gb: spec.rootGb, swap_mb: spec.swapMb, ephemeral_gb: spec.ephemeralGb }
       return
     }
@@ -188,7 +208,8 @@ const applyFacts = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
       if (d.cleaningRamdisk) d.cleaningRamdisk = { ...d.cleaningRamdisk, target: event.data.target }
       return
     case "Inspected": d.properties = { ...d.properties, ...event.data.properties }; return
-    case "TearDownDone": d.deploy = null; d.instanceInfo = {}; return
+    // Ironic's tear down frees the node: instance_info, the instance and its allocation go.
+    case "TearDownDone": d.deploy = null; d.instanceInfo = {}; d.instanceUuid = null; d.allocationUuid = null; d.allocation = null; return
     case "ManageRequested": case "ProvideRequested": case "CleanRequested": case "InspectRequested":
     case "AdoptRequested": case "RescueRequested": case "UnrescueRequested": case "UndeployRequested":
       d.lastError = null

@@ -4,7 +4,7 @@ import * as E from "fp-ts/lib/Either.js"
 import { eventData, isEventType, type EventType, type NodeEvent } from "./events.ts"
 import { decodeWith } from "./values.ts"
 
-export const schemaVersions: Partial<Record<EventType, number>> = { Enrolled: 2, NodeUpdated: 2, CallbackRejected: 2 }
+export const schemaVersions: Partial<Record<EventType, number>> = { Enrolled: 3, NodeUpdated: 3, CallbackRejected: 2 }
 export const currentVersion = (type: EventType): number => schemaVersions[type] ?? 1
 
 /**
@@ -15,8 +15,10 @@ export const upcasters: Partial<Record<EventType, Record<number, (data: unknown)
   // Version 1 named simulated machines with a simulated ramdisk "fake-hardware"; that name now
   // means Ironic's fake-hardware (every interface fake, nothing to wait for), and those machines
   // are the "sim" hardware type (ADR 0011).
-  Enrolled: { 1: (data) => simWasFakeHardware(data) },
-  NodeUpdated: { 1: (data) => simWasFakeHardware(data) },
+  // Version 3 added the record fields (instance, owner, traits, protected, retired, ...): v2 data
+  // has none of them and reads unchanged.
+  Enrolled: { 1: (data) => simWasFakeHardware(data), 2: (data) => data },
+  NodeUpdated: { 1: (data) => simWasFakeHardware(data), 2: (data) => data },
   // v1 recorded every refusal alone, without its source.
   CallbackRejected: { 1: (data) => ({ ...(data as object), count: 1, sources: [] }) },
 }

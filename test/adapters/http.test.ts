@@ -183,8 +183,8 @@ describe("nodes", () => {
     assert.equal(shown.body.name, "patched")
     const refused: Array<[unknown, RegExp]> = [
       [[{ op: "remove", path: "/extra/missing" }], /non-existent/],
-      [[{ op: "replace", path: "/provision_state", value: "active" }], /only \/name/],
-      [[{ op: "add", path: "/uuid", value: node.uuid }], /only \/name/],
+      [[{ op: "replace", path: "/provision_state", value: "active" }], /Only the following can be updated/],
+      [[{ op: "add", path: "/uuid", value: node.uuid }], /Only the following can be updated/],
       [[{ op: "move", from: "/name", path: "/extra/n" }], /operation/],
       [[{ op: "add", path: "/driver_info/nested", value: { a: 1 } }], /driver_info/],
       [[{ op: "add", path: "/name" }], /needs a value/],

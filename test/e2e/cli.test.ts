@@ -112,6 +112,13 @@ describe("ironledger's command line", () => {
     const password = join(dir, "rescue.pass")
     writeFileSync(password, "rescue-me\n")
     const now = new Date().toISOString()
+    // An available node whose properties a flavor matches, for the instance commands.
+    await enroll("w5", "fake-hardware", "52:54:00:c1:05:01")
+    await api("PATCH", "/v1/nodes/w5", [
+      { op: "add", path: "/properties/cpus", value: 2 }, { op: "add", path: "/properties/memory_mb", value: 2048 },
+      { op: "add", path: "/properties/local_gb", value: 10 },
+    ])
+    const instance = "5f0c1d5e-8a31-4c55-9a43-77c2f0a1b2c3"
     const cases: Array<Array<string>> = [
       ["node", "enroll", "--driver", "fake-hardware", "--name", "w4"],
       ["node", "list"], ["node", "show", "w1"], ["node", "set", "w1", "--extra", "rack=r1", "--secrets-file", secrets],
@@ -122,12 +129,16 @@ describe("ironledger's command line", () => {
       ["rescue", "w1", "--rescue-password-file", password, "--wait", "60"], ["unrescue", "w1", "--wait", "60"],
       ["power", "off", "w1"], ["maintenance", "set", "w1", "--reason", "fan"], ["maintenance", "unset", "w1"],
       ["undeploy", "w1", "--wait", "60"], ["manage", "w2", "--wait", "60"], ["inspect", "w2", "--wait", "60"],
-      ["clean", "w2", "--wait", "60"], ["adopt", "w2", "--wait", "60"],
+      ["clean", "w2", "--steps", "bios.factory_reset", "--wait", "60"], ["adopt", "w2", "--wait", "60"],
       ["history", "w1"], ["history", "w1", "--db", db, "--hide-noise"], ["state", "w1", "--at", now], ["state", "w1", "--at", now, "--db", db],
       ["replay", "--db", db], ["fleet"], ["fleet", "--db", db], ["verify", "--db", db], ["checkpoints", "--db", db, "--out", join(dir, "cp.jsonl")],
       ["checkpoints", "--db", db],
       ["migrate", "--from", `sqlite:${db}`, "--to", `sqlite:${join(dir, "copy.db")}`],
       ["certify", "--driver", "fake-hardware"], ["node", "delete", "w4"],
+      ["manage", "w5", "--wait", "60"], ["provide", "w5", "--wait", "60"],
+      ["instance", "spawn", "--flavor", "cpus=1,memory_mb=1024,local_gb=5", "--image", "http://images.example/web.qcow2", "--node", "w5", "--uuid", instance, "--wait", "60"],
+      ["instance", "list"], ["instance", "show", instance], ["instance", "reboot", instance], ["resources"],
+      ["instance", "rebuild", instance, "--wait", "60"], ["instance", "history", instance], ["instance", "destroy", instance, "--wait", "60"],
     ]
     // export streams into process.stdout itself: it runs as its own process below.
     const exported: Array<string> = ["export", "--db", db, "--node", "w1"]

@@ -1,6 +1,7 @@
 // Thousands of generated malformed requests against the running API: bad JSON, wrong types,
 // unknown fields, huge bodies, bad MACs and UUIDs, JSON PATCH to forbidden paths, bad version
-// headers, refused transitions. Every answer must be a 4xx in Ironic's error format, and the
+// headers, refused transitions, paths through an object's prototype, bad port PATCHes, VIFs,
+// traits, list filters and allocations. Every answer must be a 4xx in Ironic's error format, and the
 // event log must be exactly as it was before (read through a second connection to the SQLite file).
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
@@ -12,6 +13,7 @@ import { NOTARY_STREAM } from "../../src/application/notary.ts"
 
 let svc: TestService
 let nodeUuid: string
+let portUuid: string
 const nodeName = "target-node"
 
 before(async () => {
@@ -22,7 +24,9 @@ before(async () => {
   })
   assert.equal(node.status, 201)
   nodeUuid = node.body.uuid
-  assert.equal((await call("POST", "/v1/ports", { address: "52:54:00:00:99:01", node_uuid: nodeUuid })).status, 201)
+  const port = await call("POST", "/v1/ports", { address: "52:54:00:00:99:01", node_uuid: nodeUuid })
+  assert.equal(port.status, 201)
+  portUuid = port.body.uuid
 })
 after(async () => { await svc?.close() })
 
@@ -42,7 +46,10 @@ const notJson = fc.string({ maxLength: 200 }).filter((s) => {
 const anyJson = fc.jsonValue({ maxDepth: 3 })
 const fieldName = fc.string({ minLength: 1, maxLength: 20 })
 
-const knownNodeFields = new Set(["driver", "uuid", "name", "driver_info", "properties", "instance_info", "extra"])
+const knownNodeFields = new Set([
+  "driver", "uuid", "name", "driver_info", "properties", "instance_info", "extra",
+  "description", "owner", "lessee", "resource_class", "conductor_group", "network_data",
+])
 
 /** Bodies sent where JSON is expected, that are not JSON at all. */
 const badJson = fc.record({
@@ -82,7 +89,12 @@ const badPort = fc.oneof(
   anyJson.filter((v) => typeof v !== "object" || v === null || Array.isArray(v)),
 ).map((body): Malformed => ({ method: "POST", path: "/v1/ports", body: json(body) }))
 
-const allowedHeads = new Set(["name", "driver", "driver_info", "properties", "instance_info", "extra"])
+const allowedHeads = new Set([
+  "name", "driver", "driver_info", "properties", "instance_info", "extra", "network_data", "description", "owner",
+  "lessee", "resource_class", "conductor_group", "instance_uuid", "chassis_uuid", "maintenance", "protected",
+  "protected_reason", "retired", "retired_reason", "automated_clean",
+  ...["bios", "boot", "console", "deploy", "firmware", "inspect", "management", "network", "power", "raid", "rescue", "storage", "vendor"].map((s) => `${s}_interface`),
+])
 const badPatch = fc.oneof(
   // A path outside what a user may change.
   fc.tuple(fc.constantFrom("add", "replace", "remove"), fc.string({ maxLength: 30 }).filter((s) => !allowedHeads.has(s.split("/")[0]!)), anyJson)
@@ -97,6 +109,75 @@ const badPatch = fc.oneof(
   // A valid change followed by an invalid one: nothing of the PATCH may be applied.
   fieldName.map((k) => [{ op: "add", path: "/extra/fine", value: k }, { op: "remove", path: "/extra/absent-key" }]),
 ).map((body): Malformed => ({ method: "PATCH", path: `/v1/nodes/${nodeUuid}`, body: json(body) }))
+
+/** Paths through an object's prototype, or with empty segments, anywhere under any field, on nodes and ports. */
+const prototypePath = fc.tuple(
+  fc.constantFrom("extra", "properties", "instance_info", "driver_info", "network_data", "local_link_connection", "name", ""),
+  fc.array(fc.constantFrom("a", "0", "-"), { maxLength: 2 }),
+  fc.constantFrom("__proto__", "constructor", "prototype", ""),
+  fc.array(fc.constantFrom("polluted", "x", ""), { maxLength: 2 }),
+  fc.constantFrom("add", "replace", "remove"),
+  fc.boolean(),
+).map(([head, middle, bad, tail, op, onPort]): Malformed => ({
+  method: "PATCH",
+  path: onPort ? `/v1/ports/${portUuid}` : `/v1/nodes/${nodeUuid}`,
+  body: json([{ op, path: `/${[head, ...middle, bad, ...tail].join("/")}`, value: { polluted: true } }]),
+}))
+
+/** Keys that reach the prototype inside a value (the raw text keeps "__proto__" an own key). */
+const prototypeValue = fc.tuple(fc.constantFrom("__proto__", "constructor", "prototype"), fc.boolean())
+  .map(([key, onPort]): Malformed => ({
+    method: "PATCH",
+    path: onPort ? `/v1/ports/${portUuid}` : `/v1/nodes/${nodeUuid}`,
+    body: `[{"op":"add","path":"/extra/x","value":{"${key}":{"polluted":true}}}]`,
+  }))
+
+const portHeads = new Set(["address", "extra", "pxe_enabled", "local_link_connection", "physical_network"])
+const badPortPatch = fc.oneof(
+  fc.tuple(fc.constantFrom("add", "replace", "remove"), fc.string({ maxLength: 30 }).filter((s) => !portHeads.has(s.split("/")[0]!)), anyJson)
+    .map(([op, p, value]) => [{ op, path: `/${p}`, value }]),
+  fc.string({ maxLength: 30 }).filter((s) => E.isLeft(parseMac(s))).map((value) => [{ op: "replace", path: "/address", value }]),
+  anyJson.filter((v) => typeof v !== "boolean" && !(typeof v === "string" && ["true", "1", "yes", "on", "y", "t", "false", "0", "no", "off", "n", "f"].includes(v.trim().toLowerCase())))
+    .map((value) => [{ op: "replace", path: "/pxe_enabled", value }]),
+  fc.tuple(fieldName.filter((k) => !["switch_id", "port_id", "switch_info", "network_type", "hostname"].includes(k) && !k.includes("/") && !k.includes("~")), anyJson)
+    .map(([k, value]) => [{ op: "add", path: `/local_link_connection/${k}`, value }]),
+  anyJson.filter((v) => v !== null && (typeof v !== "string" || v.length > 64)).map((value) => [{ op: "add", path: "/physical_network", value }]),
+).map((body): Malformed => ({ method: "PATCH", path: `/v1/ports/${portUuid}`, body: json(body) }))
+
+const badVifs = fc.oneof(
+  anyJson.filter((v) => typeof v !== "object" || v === null || Array.isArray(v) || typeof (v as Record<string, unknown>)["id"] !== "string")
+    .map((body): Malformed => ({ method: "POST", path: `/v1/nodes/${nodeUuid}/vifs`, body: json(body) })),
+  fc.string({ maxLength: 40 }).filter((s) => !/^[A-Za-z0-9._:-]{1,255}$/.test(s))
+    .map((id): Malformed => ({ method: "POST", path: `/v1/nodes/${nodeUuid}/vifs`, body: json({ id }) })),
+  // Detaching a VIF that is not attached.
+  fc.stringMatching(/^[a-z0-9-]{1,30}$/).map((id): Malformed => ({ method: "DELETE", path: `/v1/nodes/${nodeUuid}/vifs/${id}` })),
+)
+
+const badTraits = fc.oneof(
+  fc.string({ maxLength: 30 }).filter((s) => !/^[A-Z][A-Z0-9_]{0,254}$/.test(s) && s !== "" && !s.includes("/"))
+    .map((t): Malformed => ({ method: "PUT", path: `/v1/nodes/${nodeUuid}/traits/${encodeURIComponent(t)}` })),
+  anyJson.filter((v) => !(typeof v === "object" && v !== null && !Array.isArray(v) && Array.isArray((v as Record<string, unknown>)["traits"]) &&
+      ((v as Record<string, unknown>)["traits"] as Array<unknown>).every((t) => typeof t === "string" && /^[A-Z][A-Z0-9_]*$/.test(t)) && Object.keys(v).length === 1))
+    .map((body): Malformed => ({ method: "PUT", path: `/v1/nodes/${nodeUuid}/traits`, body: json(body) })),
+  fc.stringMatching(/^[A-Z][A-Z0-9_]{0,20}$/).map((t): Malformed => ({ method: "DELETE", path: `/v1/nodes/${nodeUuid}/traits/CUSTOM_ABSENT_${t}` })),
+)
+
+const allocationFields = new Set(["uuid", "name", "resource_class", "traits", "candidate_nodes", "extra", "owner", "node", "properties"])
+const badAllocations = fc.oneof(
+  fc.tuple(fieldName.filter((k) => !allocationFields.has(k)), anyJson).map(([k, v]) => ({ resource_class: "rc", [k]: v })),
+  fc.array(fc.string({ maxLength: 20 }).filter((t) => !/^[A-Z][A-Z0-9_]{0,254}$/.test(t)), { minLength: 1, maxLength: 3 }).map((traits) => ({ resource_class: "rc", traits })),
+  fc.stringMatching(/^[a-z0-9-]{1,20}$/).map((n) => ({ resource_class: "rc", candidate_nodes: [`absent-${n}`] })),
+  anyJson.filter((v) => typeof v !== "string" && v !== null).map((rc) => ({ resource_class: rc })),
+  fc.constant({}),
+  anyJson.filter((v) => typeof v !== "object" || v === null || Array.isArray(v)),
+).map((body): Malformed => ({ method: "POST", path: "/v1/allocations", body: json(body) }))
+const absentAllocation = fc.stringMatching(/^[a-z0-9-]{1,20}$/)
+  .map((n): Malformed => ({ method: "DELETE", path: `/v1/allocations/absent-${n}` }))
+
+const knownFilters = new Set(["instance_uuid", "associated", "maintenance", "chassis_uuid", "limit", "marker", "fields", "provision_state",
+  "driver", "resource_class", "detail", "fault", "conductor_group", "conductor", "owner", "description_contains", "retired", "lessee"])
+const badFilters = fc.tuple(fc.stringMatching(/^[a-z_]{1,20}$/).filter((k) => !knownFilters.has(k)), fc.stringMatching(/^[a-z0-9]{0,10}$/))
+  .map(([k, v]): Malformed => ({ method: "GET", path: `/v1/nodes?${k}=${v}` }))
 
 const provisionTargets = new Set(["manage", "provide", "active", "deleted", "rebuild", "abort", "inspect", "clean", "rescue", "unrescue", "adopt"])
 const badStates = fc.oneof(
@@ -162,6 +243,14 @@ const malformed = fc.oneof(
   { arbitrary: strayPaths, weight: 1 },
   { arbitrary: huge, weight: 1 },
   { arbitrary: deep, weight: 1 },
+  { arbitrary: prototypePath, weight: 3 },
+  { arbitrary: prototypeValue, weight: 1 },
+  { arbitrary: badPortPatch, weight: 2 },
+  { arbitrary: badVifs, weight: 2 },
+  { arbitrary: badTraits, weight: 2 },
+  { arbitrary: badFilters, weight: 1 },
+  { arbitrary: badAllocations, weight: 2 },
+  { arbitrary: absentAllocation, weight: 1 },
 )
 
 test("malformed requests get 4xx error documents and leave the event log untouched", { timeout: 180_000 }, async () => {

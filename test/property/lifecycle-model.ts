@@ -134,6 +134,9 @@ export const predict = (m: NodeModel, c: NodeCommand): Outcome => {
       ports.delete(c.portId)
       return accept({ ...m, ports })
     }
+    case "UpdatePort": case "AttachVif": case "DetachVif": case "AssignAllocation": case "RemoveAllocation":
+      // Port settings and VIFs do not touch the lifecycle; test/unit/domain/port-record.test.ts covers them.
+      throw new Error(`the lifecycle model does not generate ${c.type}`)
     case "SetMaintenance":
       if (c.on) return accept({ ...m, maintenance: true })
       return m.maintenance ? accept({ ...m, maintenance: false }) : noop(m)

@@ -249,3 +249,22 @@ export const consoleCommandArb: fc.Arbitrary<NodeCommand> = fc.oneof(
       .map((data) => ({ type: "CloseConsoleConnection" as const, data })),
   },
 )
+/** The instance layer's commands: port settings, VIFs, allocations (outside the lifecycle model). */
+export const instanceLayerCommandArb = (p: Pools): fc.Arbitrary<NodeCommand> =>
+  fc.oneof(
+    { weight: 1, arbitrary: rec({
+      type: fc.constant("UpdatePort" as const), portId: pick(p.portIds),
+      changes: rec({ extra: jsonRecord, pxeEnabled: fc.boolean(), physicalNetwork: fc.option(word, { nil: null }) }, { requiredKeys: [] }),
+    }) },
+    { weight: 1, arbitrary: rec({ type: fc.constant("AttachVif" as const), vifId: fc.constantFrom("vif-a", "vif-b") }) },
+    { weight: 1, arbitrary: rec({ type: fc.constant("DetachVif" as const), vifId: fc.constantFrom("vif-a", "vif-b") }) },
+    { weight: 3, arbitrary: rec({
+      type: fc.constant("AssignAllocation" as const),
+      allocation: rec({
+        allocationId: fc.constant(p.instanceIds[0]!), name: fc.option(word, { nil: null }), resourceClass: fc.option(word, { nil: null }),
+        traits: fc.array(fc.constantFrom("CUSTOM_A", "CUSTOM_B"), { maxLength: 2 }), candidateNodes: fc.constant([]), extra: jsonRecord,
+        owner: fc.option(word, { nil: null }), properties: jsonRecord, backfill: fc.boolean(),
+      }),
+    }) },
+    { weight: 3, arbitrary: rec({ type: fc.constant("RemoveAllocation" as const), allocationId: fc.constant(p.instanceIds[0]!) }) },
+  ) as fc.Arbitrary<NodeCommand>

@@ -102,6 +102,12 @@ export const NodeCreate = strict({ driver: DriverInput }, {
   instance_info: JsonObject,
   extra: JsonObject,
   automated_clean: t.union([t.boolean, t.null]),
+  description: t.union([t.string, t.null]),
+  owner: t.union([t.string, t.null]),
+  lessee: t.union([t.string, t.null]),
+  resource_class: t.union([t.string, t.null]),
+  conductor_group: t.union([t.string, t.null]),
+  network_data: JsonObject,
   ...Object.fromEntries(interfaceSlots.map((slot) => [`${slot}_interface`, InterfaceNameInput])) as Record<`${InterfaceSlot}_interface`, typeof InterfaceNameInput>,
 }, "node")
 

@@ -3,6 +3,7 @@
 import type { NodeView, PortView } from "../../application/node-service.ts"
 import { interfaceSlots } from "../../domain/index.ts"
 import { badRequest } from "./errors.ts"
+import { fieldVisibleAt } from "./node-fields.ts"
 
 type Json = Record<string, unknown>
 
@@ -15,18 +16,7 @@ export const links = (base: string, kind: string, id: string): ReadonlyArray<Jso
 export const interfaceFields = (interfaces: NodeView["interfaces"]): Json =>
   Object.fromEntries(interfaceSlots.map((slot) => [`${slot}_interface`, interfaces[slot] ?? null]))
 
-/** The microversion that introduced each field; absent fields exist since 1.1. */
-const introducedIn: Record<string, number> = {
-  driver_internal_info: 3, name: 5, inspection_started_at: 6, inspection_finished_at: 6, clean_step: 7,
-  raid_config: 12, target_raid_config: 12, resource_class: 21, network_interface: 20,
-  boot_interface: 31, console_interface: 31, deploy_interface: 31, inspect_interface: 31,
-  management_interface: 31, power_interface: 31, raid_interface: 31, vendor_interface: 31,
-  storage_interface: 33, traits: 37, rescue_interface: 38, bios_interface: 40, fault: 42, deploy_step: 44,
-  conductor_group: 46, automated_clean: 47, protected: 48, protected_reason: 48, conductor: 49, owner: 50,
-  description: 51, allocation_uuid: 52, retired: 61, retired_reason: 61, lessee: 65, network_data: 66,
-}
-
-const visibleAt = (field: string, version: number) => (introducedIn[field] ?? 1) <= version
+const visibleAt = fieldVisibleAt
 
 const shownProvisionState = (state: string | null, version: number) =>
   // Before 1.2 Ironic called "available" NOSTATE, which clients see as null.
@@ -62,21 +52,21 @@ export const nodeDocument = (n: NodeView, base: string, version: number): Json =
     deploy_step: {},
     raid_config: {},
     target_raid_config: {},
-    resource_class: null,
-    traits: [],
+    resource_class: n.resourceClass,
+    traits: n.traits,
     fault: null,
-    conductor_group: "",
+    conductor_group: n.conductorGroup,
     automated_clean: n.automatedClean,
-    protected: false,
-    protected_reason: null,
+    protected: n.protected,
+    protected_reason: n.protectedReason,
     conductor: "ironledger",
-    owner: null,
-    description: null,
-    allocation_uuid: null,
-    retired: false,
-    retired_reason: null,
-    lessee: null,
-    network_data: {},
+    owner: n.owner,
+    description: n.description,
+    allocation_uuid: n.allocationUuid,
+    retired: n.retired,
+    retired_reason: n.retiredReason,
+    lessee: n.lessee,
+    network_data: n.networkData,
     ...interfaceFields(n.interfaces),
     // ironledger additions: the stream revision the document reflects and the running image write.
     revision: n.revision,
@@ -114,22 +104,32 @@ export const pickFields = (doc: Json, fields: ReadonlyArray<string> | null, know
 export const parseFields = (raw: string | null): ReadonlyArray<string> | null =>
   raw === null ? null : raw.split(",").map((s) => s.trim()).filter((s) => s !== "")
 
-export const portDocument = (p: PortView, base: string): Json => ({
-  uuid: p.uuid,
-  address: p.address,
-  node_uuid: p.nodeUuid,
-  created_at: p.createdAt,
-  updated_at: null,
-  extra: {},
-  internal_info: {},
-  local_link_connection: {},
-  pxe_enabled: true,
-  physical_network: null,
-  portgroup_uuid: null,
-  is_smartnic: false,
-  name: null,
-  links: links(base, "ports", p.uuid),
-})
+/** The microversion that introduced each port field (Ironic's port controller). */
+const portFieldIntroducedIn: Readonly<Record<string, number>> = {
+  internal_info: 18, local_link_connection: 19, pxe_enabled: 19, portgroup_uuid: 24, physical_network: 34,
+  is_smartnic: 53, name: 88,
+}
+
+export const portDocument = (p: PortView, base: string, version = 78): Json => {
+  const doc: Json = {
+    uuid: p.uuid,
+    address: p.address,
+    node_uuid: p.nodeUuid,
+    created_at: p.createdAt,
+    updated_at: p.updatedAt,
+    extra: p.extra,
+    internal_info: p.vifId === null ? {} : { tenant_vif_port_id: p.vifId },
+    local_link_connection: p.localLinkConnection,
+    pxe_enabled: p.pxeEnabled,
+    physical_network: p.physicalNetwork,
+    portgroup_uuid: null,
+    is_smartnic: false,
+    name: null,
+    links: links(base, "ports", p.uuid),
+  }
+  for (const field of Object.keys(doc)) if ((portFieldIntroducedIn[field] ?? 1) > version) delete doc[field]
+  return doc
+}
 
 export const portSummaryFields = ["uuid", "address", "links"]
 

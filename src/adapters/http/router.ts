@@ -13,10 +13,11 @@ import { rootRoutes } from "./routes/root.ts"
 import { stateRoutes } from "./routes/states.ts"
 import { biosRoutes } from "./routes/bios.ts"
 import { consoleRoutes } from "./routes/console.ts"
+import { instanceLayerRoutes } from "./routes/instance-layer.ts"
 
 export const routes: ReadonlyArray<Route> = [
   ...rootRoutes, ...nodeRoutes, ...stateRoutes, ...historyRoutes, ...ramdiskRoutes, ...portRoutes, ...driverRoutes,
-  ...fleetRoutes, ...metricsRoutes, ...biosRoutes, ...consoleRoutes,
+  ...fleetRoutes, ...metricsRoutes, ...biosRoutes, ...consoleRoutes, ...instanceLayerRoutes,
 ]
 
 interface Compiled {

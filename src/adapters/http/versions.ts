@@ -77,4 +77,5 @@ export const v1Document = (base: string) => ({
   drivers: collectionLinks(base, "drivers"),
   lookup: collectionLinks(base, "lookup"),
   heartbeat: collectionLinks(base, "heartbeat"),
+  allocations: collectionLinks(base, "allocations"),
 })

@@ -4,11 +4,11 @@ import { Effect } from "effect"
 import { historyFor, stateAtFor } from "../audit.ts"
 import { fleetAt } from "../fleet-at.ts"
 import { historyMatcher } from "../history-filter.ts"
-import type { NodeService } from "../node-service.ts"
+import type { HistoryEntry, NodeService } from "../node-service.ts"
 import type { NodeCore } from "./core.ts"
 
 export const nodeHistory = (core: NodeCore) => {
-  const { withStore, resolve } = core
+  const { withStore, resolve, fleet } = core
   return {
     history: (ref, page) =>
       Effect.gen(function* () {
@@ -19,5 +19,14 @@ export const nodeHistory = (core: NodeCore) => {
       }),
     stateAt: (ref, at) => Effect.flatMap(resolve(ref, true), (node) => withStore(stateAtFor(node.nodeId, at))),
     fleetAt: (at) => withStore(fleetAt(at)),
+    instanceHistory: (instanceUuid) =>
+      Effect.gen(function* () {
+        const found: Array<HistoryEntry & { readonly nodeUuid: string }> = []
+        // Every node ever known, deleted ones too: an instance may have outlived its first node.
+        for (const nodeId of [...fleet.nodes.keys()]) {
+          for (const e of yield* withStore(historyFor(nodeId))) if (e.instanceUuid === instanceUuid) found.push({ ...e, nodeUuid: nodeId })
+        }
+        return found.sort((a, b) => a.position - b.position)
+      }),
   } satisfies Partial<NodeService["Service"]>
 }

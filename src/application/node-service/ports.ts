@@ -1,7 +1,7 @@
 // A node's ports (its NICs' MACs): added, shown, listed, removed; a MAC belongs to one node at most.
 import { Effect } from "effect"
-import type { Uuid } from "../../domain/index.ts"
-import { PortNotFound, type NodeService } from "../node-service.ts"
+import type { PortSettings, Uuid } from "../../domain/index.ts"
+import { PortNotFound, type NodeService, type PortChanges } from "../node-service.ts"
 import { portViews } from "../projections/node-view.ts"
 import type { NodeCore } from "./core.ts"
 
@@ -34,6 +34,31 @@ export const nodePorts = (core: NodeCore) => {
         const owner = fleet.list().find((n) => n.ports.some((p) => p.portId === uuid))
         if (owner === undefined) return yield* Effect.fail(new PortNotFound({ ref: uuid }))
         yield* run(owner.nodeId, { type: "RemovePort", portId: uuid as Uuid }, yield* context(actor))
+      }),
+    updatePort: (uuid: string, changes: PortChanges, actor: string) => {
+      const owner = fleet.list().find((n) => n.ports.some((p) => p.portId === uuid))
+      if (owner === undefined) return Effect.fail(new PortNotFound({ ref: uuid }))
+      const current = owner.ports.find((p) => p.portId === uuid)!
+      const { address, ...rest } = changes
+      const moving = address !== undefined && address !== current.mac
+      const settings: PortSettings = { ...rest, ...(moving ? { mac: address } : {}) }
+      // A new MAC is claimed as a new port's is: unique across the fleet.
+      return claiming(moving ? [address] : [], (key) => (fleet.findByMac(key) === undefined ? null : `A port with MAC address ${key} already exists.`),
+        Effect.gen(function* () {
+          const r = yield* run(owner.nodeId, { type: "UpdatePort", portId: uuid as Uuid, changes: settings }, yield* context(actor))
+          return portViews(r.state).find((p) => p.uuid === uuid)!
+        }))
+    },
+    vifs: (ref: string) => Effect.map(resolve(ref), (n) => n.ports.flatMap((p) => (p.vifId === undefined ? [] : [p.vifId]))),
+    attachVif: (ref: string, vifId: string, portUuid: string | undefined, actor: string) =>
+      Effect.gen(function* () {
+        const node = yield* resolve(ref)
+        yield* run(node.nodeId, { type: "AttachVif", vifId, ...(portUuid === undefined ? {} : { portId: portUuid as Uuid }) }, yield* context(actor))
+      }),
+    detachVif: (ref: string, vifId: string, actor: string) =>
+      Effect.gen(function* () {
+        const node = yield* resolve(ref)
+        yield* run(node.nodeId, { type: "DetachVif", vifId }, yield* context(actor))
       }),
   } satisfies Partial<NodeService["Service"]>
 }

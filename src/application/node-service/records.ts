@@ -8,6 +8,7 @@ import {
 } from "../node-service.ts"
 import { looksSecret, MASK } from "../secret-fields.ts"
 import { asConflict, type NodeCore } from "./core.ts"
+import { matchesFilter } from "./node-filter.ts"
 
 export const nodeRecords = (core: NodeCore) => {
   const { fleet, registry, ids, secrets, claiming, nameClaim, nameTaken, context, run, resolve, view } = core
@@ -45,6 +46,7 @@ export const nodeRecords = (core: NodeCore) => {
       const r = yield* run(nodeId, {
         type: "Enroll", nodeId, name: input.name, driver: input.driver, driverInfo, interfaces: hw.interfaces,
         automatedClean: input.automatedClean ?? null,
+        ...(input.record === undefined ? {} : { record: input.record }),
         properties: input.properties, instanceInfo: input.instanceInfo, extra: input.extra,
       }, ctx).pipe(asConflict)
       return view(r.state)
@@ -90,7 +92,7 @@ export const nodeRecords = (core: NodeCore) => {
             (filter.provisionState === undefined || n.provisionState === filter.provisionState) &&
             (filter.maintenance === undefined || n.maintenance === filter.maintenance) &&
             (filter.driver === undefined || n.driver === filter.driver) &&
-            (filter.associated === undefined || (view(n).instanceUuid !== null) === filter.associated))
+            matchesFilter(n, filter))
           const start = page.marker === undefined ? 0 : all.findIndex((n) => n.nodeId === page.marker) + 1
           return all.slice(start, start + page.limit).map(view)
         }),

@@ -4,7 +4,7 @@
 import { evolve, initialState, type NodeState, type ProvisionState, type RecordedNodeEvent, type Uuid } from "../../domain/index.ts"
 
 /** Bumped whenever NodeState's shape changes: a checkpoint of another shape is rebuilt from the log. */
-export const fleetSnapshotVersion = 2
+export const fleetSnapshotVersion = 3
 
 export interface FleetSnapshot {
   readonly version: number
@@ -97,7 +97,8 @@ export class Fleet {
   private replace(before: NodeState | undefined, after: NodeState): void {
     // Most events (hardware steps, leases) touch nothing an index is built on: skip the re-index.
     const reindex = before === undefined || before.deleted !== after.deleted || before.name !== after.name ||
-      before.ports !== after.ports || before.provisionState !== after.provisionState || before.instanceInfo !== after.instanceInfo
+      before.ports !== after.ports || before.provisionState !== after.provisionState || before.instanceInfo !== after.instanceInfo ||
+      before.instanceUuid !== after.instanceUuid
     if (reindex && before) this.unindex(before)
     this.nodes.set(after.nodeId, after)
     if (reindex) this.index(after)
@@ -128,6 +129,8 @@ export class Fleet {
 
 /** The instance a node carries (Nova's instance_uuid), kept in instance_info. */
 export const instanceUuidOf = (n: NodeState): string | null => {
+  if (n.instanceUuid != null) return n.instanceUuid
+  // Logs written before instance_uuid was a field of its own kept it in instance_info.
   const v = n.instanceInfo["instance_uuid"]
   return typeof v === "string" ? v : null
 }

@@ -25,6 +25,11 @@ export const summarize = (e: NodeEvent, after: NodeState): string => {
     case "NodeUpdated": return `updated ${Object.keys(e.data).join(", ")}`
     case "PortAdded": return `port ${e.data.mac} added`
     case "PortRemoved": return `port ${e.data.mac} removed`
+    case "PortUpdated": return `port ${e.data.portId} updated: ${Object.keys(e.data.changes).join(", ")}`
+    case "AllocationAssigned": return `allocation ${e.data.allocationId}${e.data.name === null ? "" : ` (${e.data.name})`} ${e.data.backfill ? "backfilled" : "assigned"}`
+    case "AllocationRemoved": return `allocation ${e.data.allocationId} removed`
+    case "VifAttached": return `VIF ${e.data.vifId} attached to port ${e.data.portId}`
+    case "VifDetached": return `VIF ${e.data.vifId} detached from port ${e.data.portId}`
     case "MaintenanceSet": return `maintenance on${e.data.reason ? `: ${e.data.reason}` : ""}`
     case "MaintenanceCleared": return "maintenance off"
     case "DeployRequested":
@@ -69,8 +74,13 @@ export const historyOf = (nodeId: string, events: Iterable<HistoryInput>): Array
   const requestedAt = new Map<string, number>()
   let state = initialState(nodeId as Uuid)
   let previousAt: number | null = null
+  // The instance an operation was for: every event of that operation carries it, tear down included.
+  const instanceOf = new Map<string, string>()
   for (const r of events) {
+    const before = state
     state = evolve(state, r.event, r.meta)
+    const instance = instanceOf.get(r.meta.correlationId) ?? state.instanceUuid ?? before.instanceUuid ?? null
+    if (instance !== null) instanceOf.set(r.meta.correlationId, instance)
     const at = Date.parse(r.meta.occurredAt)
     const data = r.event.data as Record<string, unknown>
     const step = typeof data["step"] === "string" ? data["step"] : null
@@ -92,6 +102,7 @@ export const historyOf = (nodeId: string, events: Iterable<HistoryInput>): Array
       summary: summarize(r.event, state),
       severity: failed ? "error" : "info",
       provisionState: state.provisionState,
+      instanceUuid: instance,
       durationMs,
       data: maskSealed(data) as Record<string, unknown>,
     })

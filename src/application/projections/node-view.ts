@@ -2,11 +2,16 @@
 import type { NodeState } from "../../domain/index.ts"
 import type { NodeView, PortView } from "../node-service.ts"
 import { maskDriverInfo } from "../secret-fields.ts"
+import { recordFieldNames, type RecordFields } from "../../domain/index.ts"
 import { instanceUuidOf } from "./fleet.ts"
+
+const recordOf = (n: NodeState): Omit<RecordFields, "instanceUuid"> =>
+  Object.fromEntries(recordFieldNames.filter((k) => k !== "instanceUuid").map((k) => [k, n[k] ?? null])) as Omit<RecordFields, "instanceUuid">
 
 export type Progress = NodeView["deployProgress"]
 
 export const toNodeView = (n: NodeState, progress: Progress = null): NodeView => ({
+  ...recordOf(n),
   uuid: n.nodeId,
   name: n.name,
   driver: n.driver,
@@ -34,4 +39,8 @@ export const toNodeView = (n: NodeState, progress: Progress = null): NodeView =>
 })
 
 export const portViews = (n: NodeState): ReadonlyArray<PortView> =>
-  n.ports.map((p) => ({ uuid: p.portId, address: p.mac, nodeUuid: n.nodeId, createdAt: p.addedAt }))
+  n.ports.map((p) => ({
+    uuid: p.portId, address: p.mac, nodeUuid: n.nodeId, createdAt: p.addedAt, updatedAt: p.updatedAt ?? null,
+    extra: p.extra ?? {}, pxeEnabled: p.pxeEnabled ?? true, localLinkConnection: p.localLinkConnection ?? {},
+    physicalNetwork: p.physicalNetwork ?? null, vifId: p.vifId ?? null,
+  }))

@@ -1,5 +1,6 @@
 // ironledger history NODE, state NODE --at TS, replay. With --db FILE they read the SQLite log
 // directly through the application's audit functions (no server needed); otherwise they ask the API.
+import { printInstanceHistory } from "./instance.ts"
 import { existsSync } from "node:fs"
 import { Effect, Exit, Cause, Option, type Layer } from "effect"
 import { historyOfRef, replay, stateAtOfRef } from "../../application/audit.ts"
@@ -55,11 +56,13 @@ const fromApi = (d: Record<string, unknown>): Row => ({
 
 const history: Command = {
   words: ["history"],
-  usage: "history NODE [--since T] [--until T] [--type TYPE]... [--actor A] [--hide-noise] [--db FILE | --db postgres://...]",
+  usage: "history NODE [--since T] [--until T] [--type TYPE]... [--actor A] [--hide-noise] [--db FILE | --db postgres://...] | history --instance UUID",
   description: "A node's history: every event with when, who, the state it left and how long the step took; through the API, or from the log file with --db.",
-  examples: ["history rack1-07", "history rack1-07 --since 2026-01-31T00:00:00Z --type DeployDone,DeployFailed", "history rack1-07 --db ironledger.db --hide-noise --json"],
-  options: { db: "string", ...historyFilterOptions },
+  examples: ["history --instance 5f0c1d5e-8a31-4c55-9a43-77c2f0a1b2c3", "history rack1-07", "history rack1-07 --since 2026-01-31T00:00:00Z --type DeployDone,DeployFailed", "history rack1-07 --db ironledger.db --hide-noise --json"],
+  options: { db: "string", instance: "string", ...historyFilterOptions },
   run: async (args, env) => {
+    // An instance's life across the nodes it lived on.
+    if (args.strings["instance"] !== undefined) return printInstanceHistory(env, args.strings["instance"])
     const node = positional(args, 0, "NODE")
     noMorePositionals(args, 1)
     const db = args.strings["db"]

@@ -23,7 +23,7 @@ const verbs: ReadonlyArray<Verb> = [
   { word: "rebuild", target: "rebuild", reaches: "active", description: "Deploy an active node again, with its image or a new one given by --image." },
   { word: "abort", target: "abort", reaches: null, description: "Stop what a node is waiting for (wait call-back, clean wait, ...); it ends in the matching failed state." },
   { word: "inspect", target: "inspect", reaches: "manageable", description: "Inspect a manageable node's hardware (CPUs, memory, disks, NICs) through its inspect interface." },
-  { word: "clean", target: "clean", reaches: "manageable", description: "Clean a manageable node by hand (erase the disk's metadata)." },
+  { word: "clean", target: "clean", reaches: "manageable", description: "Clean a manageable node by hand, running --steps in order (default deploy.erase_devices_metadata: erase the disks' metadata)." },
   { word: "rescue", target: "rescue", reaches: "rescue", description: "Boot an active node into the rescue ramdisk, reachable with the password in --rescue-password-file." },
   { word: "unrescue", target: "unrescue", reaches: "active", description: "Bring a rescued node back to its deployed OS." },
   { word: "adopt", target: "adopt", reaches: "active", description: "Take a node that already runs a workload under management as active, without deploying it." },
@@ -47,9 +47,17 @@ const imagePatch = (args: Parsed) => {
   return ops
 }
 
+/** "deploy.erase_devices,bios.factory_reset" as Ironic's clean_steps (steps with arguments: use the API). */
+const cleanStepsOf = (raw: string) =>
+  raw.split(",").map((name) => {
+    const m = /^([a-z_]+)\.([a-z0-9_]+)$/.exec(name.trim())
+    if (m === null) throw new UsageError(`--steps: "${name}" is not INTERFACE.STEP (e.g. deploy.erase_devices)`)
+    return { interface: m[1], step: m[2] }
+  })
+
 const bodyFor = (verb: Verb, args: Parsed): Record<string, unknown> => {
   const body: Record<string, unknown> = { target: verb.target }
-  if (verb.word === "clean") body["clean_steps"] = [{ interface: "deploy", step: "erase_devices_metadata" }]
+  if (verb.word === "clean") body["clean_steps"] = cleanStepsOf(args.strings["steps"] ?? "deploy.erase_devices_metadata")
   if (verb.word === "rescue") {
     const file = args.strings["rescue-password-file"]
     if (file === undefined) throw new UsageError("rescue needs --rescue-password-file FILE (the password never goes on the command line)")
@@ -65,7 +73,8 @@ const provisionCommand = (verb: Verb): Command => {
     usage: `${verb.word} NODE [--wait [SECONDS]]` +
       (deploying ? " [--image SRC [--kernel SRC --ramdisk SRC]] [--root-gb N] [--swap-mb N] [--ephemeral-gb N]" : "") +
       (verb.word === "rebuild" ? " [--preserve-ephemeral]" : "") +
-      (verb.word === "rescue" ? " --rescue-password-file FILE" : ""),
+      (verb.word === "rescue" ? " --rescue-password-file FILE" : "") +
+      (verb.word === "clean" ? " [--steps INTERFACE.STEP,...]" : ""),
     description: `${verb.description} With --wait, it follows the node until it settles, showing each state and the time left.`,
     examples: [
       `${verb.word} rack1-07${verb.word === "rescue" ? " --rescue-password-file rescue.pass" : ""}`,
@@ -77,6 +86,7 @@ const provisionCommand = (verb: Verb): Command => {
       ...(deploying ? { image: "string", kernel: "string", ramdisk: "string", "root-gb": "string", "swap-mb": "string", "ephemeral-gb": "string" } : {}),
       ...(verb.word === "rebuild" ? { "preserve-ephemeral": "flag" } : {}),
       ...(verb.word === "rescue" ? { "rescue-password-file": "string" } : {}),
+      ...(verb.word === "clean" ? { steps: "string" } : {}),
     },
     run: async (args, env) => {
       const node = positional(args, 0, "NODE")

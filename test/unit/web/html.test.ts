@@ -23,7 +23,7 @@ test("any interpolated string comes out with no markup character left", () => {
 test("a timeline escapes what events say and highlights failures", () => {
   const entry = (revision: number, event: string, summary: string, severity: "info" | "error") => ({
     revision, position: revision, event, occurredAt: `2026-11-30T09:00:0${revision}.000Z`, actor: "user:<b>", correlationId: "op-1",
-    causationId: null, summary, severity, provisionState: "deploy failed" as const, durationMs: 1500, data: {},
+    causationId: null, summary, severity, provisionState: "deploy failed" as const, durationMs: 1500, data: {}, instanceUuid: null,
   })
   const out = timeline([entry(1, "DeployRequested", "deploy of <x> requested", "info"), entry(2, "DeployFailed", "deploy failed: <script>", "error")], false).text
   assert.ok(!out.includes("<script>") && !out.includes("<x>") && !out.includes("user:<b>"))

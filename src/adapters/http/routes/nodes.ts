@@ -5,13 +5,14 @@ import { decodeOrThrow, NodeCreate, PatchDocument } from "../codecs.ts"
 import { noContent, ok, run, type RequestContext, type Reply, type Route } from "../context.ts"
 import { badRequest } from "../errors.ts"
 import { nodeDocument, nodeSummaryFields, parseFields, pickFields, portDocument, portSummaryFields } from "../node-json.ts"
-import { applyNodePatch } from "../patch.ts"
-import { booleanOf, nextLink, nodeFilterOf, pageOf } from "../query.ts"
+import { applyNodePatch, enrollRecord, refuseForbiddenKeys } from "../patch.ts"
+import { booleanOf, checkNodeQuery, nextLink, nodeFilterOf, pageOf } from "../query.ts"
 
 /** The fields a document has at the request's version: `fields=` may only name these. */
 const fieldsOf = (doc: Record<string, unknown>) => new Set(Object.keys(doc))
 
 const list = (detail: boolean) => async (ctx: RequestContext): Promise<Reply> => {
+  checkNodeQuery(ctx.query, ctx.version)
   const page = pageOf(ctx.query)
   const filter = nodeFilterOf(ctx.query)
   const fields = parseFields(ctx.query.get("fields"))
@@ -29,7 +30,9 @@ const list = (detail: boolean) => async (ctx: RequestContext): Promise<Reply> =>
 }
 
 const enroll = async (ctx: RequestContext): Promise<Reply> => {
-  const body = decodeOrThrow(NodeCreate, await ctx.body(), "node")
+  const raw = await ctx.body()
+  refuseForbiddenKeys(raw, "node")
+  const body = decodeOrThrow(NodeCreate, raw, "node")
   const driverInfo = body.driver_info ?? {}
   const interfaces: Record<string, string> = {}
   for (const slot of interfaceSlots) {
@@ -39,6 +42,7 @@ const enroll = async (ctx: RequestContext): Promise<Reply> => {
   const input: EnrollInput = {
     interfaces: interfaces as NodeInterfaces,
     ...(body.automated_clean === undefined ? {} : { automatedClean: body.automated_clean }),
+    record: enrollRecord(body, ctx.version),
     ...(body.uuid === undefined ? {} : { uuid: body.uuid as Uuid }),
     name: (body.name ?? null) as NodeName | null,
     driver: body.driver,
@@ -65,8 +69,13 @@ const show = async (ctx: RequestContext): Promise<Reply> => {
 const patch = async (ctx: RequestContext): Promise<Reply> => {
   const ops = decodeOrThrow(PatchDocument, await ctx.body(), "patch")
   const node = await run(ctx.service.get(ctx.params["node"]!))
-  const changes = applyNodePatch(node, ops)
-  const updated = await run(ctx.service.update(node.uuid, changes, ctx.actor))
+  const { changes, maintenance } = applyNodePatch(node, ops, ctx.version)
+  let updated = Object.keys(changes).length === 0 ? node : await run(ctx.service.update(node.uuid, changes, ctx.actor))
+  // Ironic accepts PATCH /maintenance; ironledger records it as the same event as PUT .../maintenance.
+  if (maintenance !== undefined && maintenance !== node.maintenance) {
+    await run(ctx.service.setMaintenance(node.uuid, maintenance, null, ctx.actor))
+    updated = await run(ctx.service.get(node.uuid))
+  }
   return ok(nodeDocument(updated, ctx.base, ctx.version))
 }
 
@@ -80,7 +89,7 @@ const portsOfNode = (detail: boolean) => async (ctx: RequestContext): Promise<Re
   const node = await run(ctx.service.get(ctx.params["node"]!))
   const ports = await run(ctx.service.listPorts({ nodeRef: node.uuid }, page))
   const docs = ports.map((p) => {
-    const doc = portDocument(p, ctx.base)
+    const doc = portDocument(p, ctx.base, ctx.version)
     return detail ? doc : pickFields(doc, portSummaryFields, fieldsOf(doc))
   })
   const path = `/v1/nodes/${node.uuid}/ports${detail ? "/detail" : ""}`

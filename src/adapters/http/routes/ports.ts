@@ -21,7 +21,7 @@ const list = (detail: boolean) => async (ctx: RequestContext): Promise<Reply> =>
     ...(mac === undefined ? {} : { address: mac }),
   }, page))
   const docs = ports.map((p) => {
-    const doc = portDocument(p, ctx.base)
+    const doc = portDocument(p, ctx.base, ctx.version)
     if (fields !== null) return pickFields(doc, fields, fieldsOf(doc))
     return asDetail ? doc : pickFields(doc, portSummaryFields, fieldsOf(doc))
   })
@@ -32,12 +32,12 @@ const list = (detail: boolean) => async (ctx: RequestContext): Promise<Reply> =>
 const create = async (ctx: RequestContext): Promise<Reply> => {
   const body = decodeOrThrow(PortCreate, await ctx.body(), "port")
   const port = await run(ctx.service.addPort({ nodeRef: body.node_uuid, mac: body.address as Mac }, ctx.actor))
-  return { status: 201, body: portDocument(port, ctx.base), headers: { Location: `${ctx.base}/v1/ports/${port.uuid}` } }
+  return { status: 201, body: portDocument(port, ctx.base, ctx.version), headers: { Location: `${ctx.base}/v1/ports/${port.uuid}` } }
 }
 
 const show = async (ctx: RequestContext): Promise<Reply> => {
   const fields = parseFields(ctx.query.get("fields"))
-  const doc = portDocument(await run(ctx.service.getPort(ctx.params["port"]!)), ctx.base)
+  const doc = portDocument(await run(ctx.service.getPort(ctx.params["port"]!)), ctx.base, ctx.version)
   return ok(pickFields(doc, fields, fieldsOf(doc)))
 }
 
