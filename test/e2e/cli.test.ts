@@ -113,7 +113,7 @@ describe("ironledger's command line", () => {
     writeFileSync(password, "rescue-me\n")
     const now = new Date().toISOString()
     // An available node whose properties a flavor matches, for the instance commands.
-    await enroll("w5", "fake-hardware", "52:54:00:c1:05:01")
+    await enroll("w5", "fake-hardware", "52:54:00:c1:0a:01")
     await api("PATCH", "/v1/nodes/w5", [
       { op: "add", path: "/properties/cpus", value: 2 }, { op: "add", path: "/properties/memory_mb", value: 2048 },
       { op: "add", path: "/properties/local_gb", value: 10 },
