@@ -4,7 +4,7 @@
 // instance's life across the two nodes it lived on.
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
-import { execFile, spawn, type ChildProcess } from "node:child_process"
+import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
@@ -85,7 +85,9 @@ const machines = {
 
 test("spawn three instances by flavor, one forced to a node; destroy them; one instance's life across two nodes", { timeout: 240_000 }, async () => {
   const image = join(dir, "user.img")
-  writeFileSync(image, Buffer.alloc(1024 * 1024))
+  // A whole-disk image: an MBR with one partition (deploys check images before they power a node on).
+  writeFileSync(image, Buffer.alloc(2 * 1024 * 1024))
+  execFileSync("sfdisk", ["--quiet", image], { input: "label: dos\n,,83\n" })
   let mac = 0x10
   await Promise.all(Object.entries(machines).map(async ([name, properties]) => {
     const n = await api("POST", "/v1/nodes", { driver: "sim", name, properties, resource_class: "baremetal" })
