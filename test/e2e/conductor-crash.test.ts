@@ -18,7 +18,7 @@ import {
 } from "./conductor-harness.ts"
 
 const LEASE_MS = 2000
-const CALLBACK_TIMEOUT_S = 3
+const CALLBACK_TIMEOUT_S = 10
 const NODES_PER_SCENARIO = 3
 const DIE_AFTER = DIE_AFTER_EVENT
 

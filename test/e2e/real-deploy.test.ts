@@ -356,7 +356,7 @@ describe("serve --sim 5 on real ipmi_sim, dnsmasq, tgtd and qemu-img", { timeout
     const running = statusOf(names[2]!)!.pid
     assert.equal(await stopServe(), 0)
     await assertNoStrays()
-    await startServe(["--deploy-callback-timeout", "3"])
+    await startServe(["--deploy-callback-timeout", "8"])
     const list = (await ok("GET", "/v1/nodes"))["nodes"] as Doc[]
     assert.deepEqual(list.map((n) => n["name"]).sort(), names)
     assert.equal(((await ok("GET", "/v1/ports"))["ports"] as Doc[]).length, MACHINES)
@@ -366,7 +366,7 @@ describe("serve --sim 5 on real ipmi_sim, dnsmasq, tgtd and qemu-img", { timeout
     assert.equal((await node(names[2]!))["provision_state"], "active")
   })
 
-  test("with a 3 s deploy_callback_timeout: a silent ramdisk times out, an erring one fails with its message; both are cleaned up", async () => {
+  test("with an 8 s deploy_callback_timeout: a silent ramdisk times out, an erring one fails with its message; both are cleaned up", async () => {
     setFaults(names[2]!, { neverCallBack: true })
     setFaults(names[3]!, { postError: true })
     await Promise.all([provision(names[2]!, "rebuild"), provision(names[3]!, "rebuild")])

@@ -148,7 +148,9 @@ export const buildRamdisk = async (options: RamdiskBuildOptions): Promise<BuiltR
   if (!cached) {
     log(`building ${buildId.slice(0, 12)} (kernel ${kernelVersion})`)
     const { ordered } = await resolveModules(join(kernel.root, "lib/modules", kernelVersion), wanted)
-    const work = join(cache, "work")
+    // Each process builds in its own work dir (two test lanes may build at once); the first to
+    // finish publishes its output, and a later one keeps that copy (same inputs, same bytes).
+    const work = join(cache, `work.${process.pid}`)
     await rm(work, { recursive: true, force: true })
     const tree = join(work, "tree")
     await buildTree(tree, kernel, kernelVersion, busybox, tgt, libs, ordered, buildId)
@@ -162,8 +164,11 @@ export const buildRamdisk = async (options: RamdiskBuildOptions): Promise<BuiltR
     }, null, 2) + "\n")
     await rm(join(work, "tree"), { recursive: true, force: true })
     await mkdir(dirname(out), { recursive: true })
-    await rm(out, { recursive: true, force: true })
-    await rename(work, out)
+    if (existsSync(join(out, "manifest.json"))) await rm(work, { recursive: true, force: true })
+    else {
+      await rm(out, { recursive: true, force: true })
+      await rename(work, out)
+    }
   }
   const [k, i] = await Promise.all([readFile(kernelPath), readFile(initramfsPath)])
   return {

@@ -68,8 +68,9 @@ const fetchOne = async (cacheDir: string, name: string, version: string, archite
   const file = debFileName(name, version, architecture)
   const deb = join(debs, file)
   if (!existsSync(deb)) {
-    // Download beside the cache, then rename: an interrupted download never looks complete.
-    const partial = join(cacheDir, "partial")
+    // Download beside the cache, then rename: an interrupted download never looks complete. Each
+    // process has its own partial dir, so builds running side by side never clobber each other.
+    const partial = join(cacheDir, `partial.${process.pid}`)
     await rm(partial, { recursive: true, force: true })
     await mkdir(partial, { recursive: true })
     await run("apt-get", ["download", "-q", `${name}=${version}`], { cwd: partial })
@@ -79,11 +80,12 @@ const fetchOne = async (cacheDir: string, name: string, version: string, archite
   const sha256 = await sha256Of(deb)
   const root = join(cacheDir, "unpacked", `${file}.${sha256.slice(0, 12)}`)
   if (!existsSync(root)) {
-    const tmp = `${root}.tmp`
+    const tmp = `${root}.tmp.${process.pid}`
     await rm(tmp, { recursive: true, force: true })
     await mkdir(tmp, { recursive: true })
     await run("dpkg", ["-x", deb, tmp])
-    await rename(tmp, root)
+    // Another process may have unpacked the same package meanwhile: its copy is as good as ours.
+    await rename(tmp, root).catch(async (e) => { if (existsSync(root)) await rm(tmp, { recursive: true, force: true }); else throw e })
   }
   return { name, version, architecture, deb, sha256, root }
 }
