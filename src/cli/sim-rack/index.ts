@@ -14,6 +14,7 @@ import { ensureRackNodes, restorePower } from "./enroll.ts"
 import { prepareRackImages, type RackImages } from "./images.ts"
 import { unreadableByNobody } from "./preflight.ts"
 import { startSimRack, type SimRack } from "./rack.ts"
+import { startRackRedfish } from "./redfish.ts"
 
 export { realRackUnavailable } from "./preflight.ts"
 
@@ -65,8 +66,10 @@ export const startIpmi = async (options: IpmiSetupOptions): Promise<IpmiSetup> =
   const scope = Effect.runSync(Scope.make())
   let rack: SimRack | null = null
   let unwatch = () => {}
+  let closeRedfish = async () => {}
   const close = async () => {
     unwatch()
+    await closeRedfish()
     await rack?.stop()
     rack = null
     await Effect.runPromise(Scope.close(scope, Exit.void))
@@ -96,6 +99,7 @@ export const startIpmi = async (options: IpmiSetupOptions): Promise<IpmiSetup> =
     })
     const running = rack
     unwatch = watchMachines(running, options.say)
+    closeRedfish = (await startRackRedfish(options.stateDir, running.machines, options.say)).close
     options.say(`simulated rack: ${options.machines} machine(s) on real ipmi_sim, dnsmasq TFTP (${TFTP_ADDRESS}:69), tgtd and qemu-img; state in ${rackDir}`)
     options.say(`sample partition image: ${images.sample.id} (${images.sample.virtualSizeBytes} bytes, ${images.sample.format} ext4, ${images.samplePath}); ` +
       `kernel ${images.kernel}, ramdisk ${images.ramdisk}: the sim nodes' default instance_info deploys it`)
