@@ -42,6 +42,34 @@ const strays = () => readdirSync("/proc").filter((d) => /^\d+$/.test(d) && Numbe
 })
 process.once("exit", () => { child?.kill("SIGKILL"); for (const p of strays()) try { process.kill(Number(p), "SIGKILL") } catch { /* gone */ } })
 
+const startServe = async () => {
+  child = spawn(ironledger, ["serve", "--db", basename(db), "--port", "0", "--sim", "1"], { cwd: work, stdio: ["ignore", "pipe", "pipe"] })
+  const c = child
+  exited = new Promise((r) => c.once("exit", (code) => r(code)))
+  const from = said.length
+  url = await new Promise<string>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`serve did not start within 60 s: ${said.slice(-3000)}`)), 60_000)
+    const hear = (d: Buffer) => {
+      said += d.toString()
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(said.slice(from))
+      if (m) { clearTimeout(timer); ok(m[1]!) }
+    }
+    c.stdout!.on("data", hear)
+    c.stderr!.on("data", hear)
+    void exited.then((code) => { clearTimeout(timer); fail(new Error(`serve exited with ${code}: ${said.slice(-3000)}`)) })
+  })
+}
+
+const stopServe = async () => {
+  if (child !== null && child.exitCode === null && child.signalCode === null) {
+    child.kill("SIGTERM")
+    const t = setTimeout(() => child?.kill("SIGKILL"), 20_000)
+    await exited
+    clearTimeout(t)
+  }
+  child = null
+}
+
 type Doc = Record<string, any>
 const api = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: Doc }> => {
   const res = await fetch(`${url}${path}`, {
@@ -86,29 +114,11 @@ before(async () => {
   })
   await new Promise<void>((r) => images!.listen(0, "127.0.0.1", r))
   imagesUrl = `http://127.0.0.1:${(images.address() as AddressInfo).port}`
-  child = spawn(ironledger, ["serve", "--db", basename(db), "--port", "0", "--sim", "1"], { cwd: work, stdio: ["ignore", "pipe", "pipe"] })
-  const c = child
-  exited = new Promise((r) => c.once("exit", (code) => r(code)))
-  url = await new Promise<string>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`serve did not start within 60 s: ${said.slice(-3000)}`)), 60_000)
-    const hear = (d: Buffer) => {
-      said += d.toString()
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(said)
-      if (m) { clearTimeout(timer); ok(m[1]!) }
-    }
-    c.stdout!.on("data", hear)
-    c.stderr!.on("data", hear)
-    void exited.then((code) => { clearTimeout(timer); fail(new Error(`serve exited with ${code}: ${said.slice(-3000)}`)) })
-  })
+  await startServe()
 })
 
 after(async () => {
-  if (child !== null && child.exitCode === null && child.signalCode === null) {
-    child.kill("SIGTERM")
-    const t = setTimeout(() => child?.kill("SIGKILL"), 20_000)
-    await exited
-    clearTimeout(t)
-  }
+  await stopServe()
   for (let i = 0; i < 40 && strays().length > 0; i++) await sleep(100)
   const left = strays()
   for (const p of left) try { process.kill(Number(p), "SIGKILL") } catch { /* gone */ }
@@ -179,5 +189,24 @@ describe("serve --sim 1: a redfish node on the simulated machine, BIOS and firmw
     assert.equal(firmware.find((c) => c["component"] === "bmc")?.["current_version"], "1.0.0")
     // Ironic's own path answers only from API 1.86, above what this service offers.
     assert.equal((await api("GET", "/v1/nodes/rf-sim/firmware")).status, 404)
+    const above = await fetch(`${url}/v1/nodes/rf-sim/firmware`, { headers: { "X-OpenStack-Ironic-API-Version": "1.86" } })
+    assert.equal(above.status, 406)
+  })
+
+  test("after a restart (new port and password) the redfish node is pointed at the new emulator and powers the machine off", async () => {
+    const before = JSON.parse(readFileSync(join(state, "redfish.json"), "utf8")) as { url: string; password: string }
+    await stopServe()
+    await startServe()
+    const now = JSON.parse(readFileSync(join(state, "redfish.json"), "utf8")) as { url: string; password: string }
+    assert.notEqual(now.password, before.password)
+    let n = await ok("GET", "/v1/nodes/rf-sim")
+    for (let i = 0; i < 100 && n["driver_info"]["redfish_address"] !== now.url; i++) { await sleep(100); n = await ok("GET", "/v1/nodes/rf-sim") }
+    assert.equal(n["driver_info"]["redfish_address"], now.url)
+    await ok("PUT", "/v1/nodes/rf-sim/states/power", { target: "power on" })
+    for (let i = 0; i < 200 && n["power_state"] !== "power on"; i++) { await sleep(100); n = await ok("GET", "/v1/nodes/rf-sim") }
+    assert.equal(n["power_state"], "power on", `${n["last_error"]}`)
+    await ok("PUT", "/v1/nodes/rf-sim/states/power", { target: "power off" })
+    for (let i = 0; i < 200 && n["power_state"] !== "power off"; i++) { await sleep(100); n = await ok("GET", "/v1/nodes/rf-sim") }
+    assert.equal(n["power_state"], "power off", `${n["last_error"]}`)
   })
 })

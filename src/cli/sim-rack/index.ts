@@ -99,7 +99,8 @@ export const startIpmi = async (options: IpmiSetupOptions): Promise<IpmiSetup> =
     })
     const running = rack
     unwatch = watchMachines(running, options.say)
-    closeRedfish = (await startRackRedfish(options.stateDir, running.machines, options.say)).close
+    const redfish = await startRackRedfish(options.stateDir, running.machines, options.say)
+    closeRedfish = redfish.close
     options.say(`simulated rack: ${options.machines} machine(s) on real ipmi_sim, dnsmasq TFTP (${TFTP_ADDRESS}:69), tgtd and qemu-img; state in ${rackDir}`)
     options.say(`sample partition image: ${images.sample.id} (${images.sample.virtualSizeBytes} bytes, ${images.sample.format} ext4, ${images.samplePath}); ` +
       `kernel ${images.kernel}, ramdisk ${images.ramdisk}: the sim nodes' default instance_info deploys it`)
@@ -108,6 +109,7 @@ export const startIpmi = async (options: IpmiSetupOptions): Promise<IpmiSetup> =
       enroll: async (service) => {
         const nodes = await ensureRackNodes(service, running.machines, images, options.say)
         await restorePower(nodes, running.machines, makeIpmitoolPowerDriver(), options.say)
+        await redfish.repoint(service)
         for (const m of running.machines) {
           options.say(`  ${m.name}: BMC ${m.bmc.access.address}:${m.bmc.access.port}, MAC ${m.mac}, iSCSI ${m.address}:${m.iscsiPort}, ${m.dir}`)
         }
