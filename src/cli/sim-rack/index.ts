@@ -1,6 +1,7 @@
 // The "ipmi" hardware type as `serve` runs it, with or without a simulated rack: the TFTP tree, image store
 // and scratch space under the state directory; for `--sim N` on real servers, also a dnsmasq serving
-// that tree on 127.0.0.1 and N ipmi_sim BMCs powering machine simulators. Everything stops on close.
+// that tree on 127.0.0.1 and N ipmi_sim BMCs powering machine simulators, with one Redfish BMC
+// emulator in front of the same machines (./redfish.ts). Everything stops on close.
 import { join } from "node:path"
 import { mkdirSync } from "node:fs"
 import { Effect, Exit, Scope } from "effect"
