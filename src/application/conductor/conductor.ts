@@ -3,6 +3,7 @@
 // while it runs makes it look again. A periodic sweep re-kicks unfinished nodes (after a restart,
 // or when another process wrote) and times out waits whose deadline passed. See ADR 0010.
 import { readHardwareSettings } from "../hardware/cache-settings.ts"
+import { changesReportedSettings } from "../cleaning/settings-after-step.ts"
 import { Clock, Effect, Fiber, Schedule, Scope } from "effect"
 import { pendingStep, waitStates, type ConductorCommand, type NodeCommand, type NodeState } from "../../domain/index.ts"
 import { EventStore, Ids, Secrets } from "../../ports/index.ts"
@@ -177,6 +178,13 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
                 behind.delete(nodeId)
                 if (now === undefined || pendingStep(now, step) === undefined) break
                 recorded = yield* run(now, { type: "RecordHardware", result })
+              }
+              // The reboot after a BIOS or firmware step applied it: keep what the BMC reports now.
+              if (recorded !== null && changesReportedSettings(step)) {
+                const cached = yield* readHardwareSettings(hw, recorded.state)
+                for (const warning of cached.warnings) yield* Effect.logWarning(`conductor: ${warning}`)
+                let at: NodeState | null = recorded.state
+                for (const command of cached.commands) if (at !== null) at = (yield* run(at, command))?.state ?? null
               }
               break
             }

@@ -1,6 +1,7 @@
 // The "ipmi" hardware type as `serve` runs it, with or without a simulated rack: the TFTP tree, image store
 // and scratch space under the state directory; for `--sim N` on real servers, also a dnsmasq serving
-// that tree on 127.0.0.1 and N ipmi_sim BMCs powering machine simulators. Everything stops on close.
+// that tree on 127.0.0.1 and N ipmi_sim BMCs powering machine simulators, with one Redfish BMC
+// emulator in front of the same machines (./redfish.ts). Everything stops on close.
 import { join } from "node:path"
 import { mkdirSync } from "node:fs"
 import { Effect, Exit, Scope } from "effect"
@@ -14,6 +15,7 @@ import { ensureRackNodes, restorePower } from "./enroll.ts"
 import { prepareRackImages, type RackImages } from "./images.ts"
 import { unreadableByNobody } from "./preflight.ts"
 import { startSimRack, type SimRack } from "./rack.ts"
+import { startRackRedfish } from "./redfish.ts"
 
 export { realRackUnavailable } from "./preflight.ts"
 
@@ -65,8 +67,10 @@ export const startIpmi = async (options: IpmiSetupOptions): Promise<IpmiSetup> =
   const scope = Effect.runSync(Scope.make())
   let rack: SimRack | null = null
   let unwatch = () => {}
+  let closeRedfish = async () => {}
   const close = async () => {
     unwatch()
+    await closeRedfish()
     await rack?.stop()
     rack = null
     await Effect.runPromise(Scope.close(scope, Exit.void))
@@ -96,6 +100,8 @@ export const startIpmi = async (options: IpmiSetupOptions): Promise<IpmiSetup> =
     })
     const running = rack
     unwatch = watchMachines(running, options.say)
+    const redfish = await startRackRedfish(options.stateDir, running.machines, options.say)
+    closeRedfish = redfish.close
     options.say(`simulated rack: ${options.machines} machine(s) on real ipmi_sim, dnsmasq TFTP (${TFTP_ADDRESS}:69), tgtd and qemu-img; state in ${rackDir}`)
     options.say(`sample partition image: ${images.sample.id} (${images.sample.virtualSizeBytes} bytes, ${images.sample.format} ext4, ${images.samplePath}); ` +
       `kernel ${images.kernel}, ramdisk ${images.ramdisk}: the sim nodes' default instance_info deploys it`)
@@ -104,6 +110,7 @@ export const startIpmi = async (options: IpmiSetupOptions): Promise<IpmiSetup> =
       enroll: async (service) => {
         const nodes = await ensureRackNodes(service, running.machines, images, options.say)
         await restorePower(nodes, running.machines, makeIpmitoolPowerDriver(), options.say)
+        await redfish.repoint(service)
         for (const m of running.machines) {
           options.say(`  ${m.name}: BMC ${m.bmc.access.address}:${m.bmc.access.port}, MAC ${m.mac}, iSCSI ${m.address}:${m.iscsiPort}, ${m.dir}`)
         }

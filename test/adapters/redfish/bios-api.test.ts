@@ -57,6 +57,19 @@ describe("GET /v1/nodes/{id}/bios and /firmware for a redfish node", () => {
     assert.equal((await api("GET", "/v1/nodes/rf-api/firmware")).status, 404)
   })
 
+  test("bios steps through manual cleaning: after each step's reboot GET /bios shows what the BMC applied", async () => {
+    const turbo = async () => ((await api("GET", "/v1/nodes/rf-api/bios")).body.bios as Array<{ name: string; value: string }>).find((s) => s.name === "ProcTurboMode")?.value
+    const clean = async (step: Record<string, unknown>) => {
+      assert.equal((await api("PUT", "/v1/nodes/rf-api/states/provision", { target: "clean", clean_steps: [step] })).status, 202)
+      assert.equal((await settleNode(api, "rf-api", "manageable")).last_error, null)
+    }
+    await clean({ interface: "bios", step: "apply_configuration", args: { settings: [{ name: "ProcTurboMode", value: "Disabled" }] } })
+    assert.equal(await turbo(), "Disabled")
+    await clean({ interface: "bios", step: "factory_reset" })
+    assert.equal(await turbo(), "Enabled")
+    assert.equal((await api("GET", "/v1/nodes/rf-api/firmware_components")).body.firmware.length, 2)
+  })
+
   test("a node whose BMC has no BIOS interface (fake-hardware with no-bios) has an empty list", async () => {
     assert.equal((await api("POST", "/v1/nodes", { name: "fake-bios", driver: "fake-hardware", bios_interface: "no-bios" })).status, 201)
     const list = await api("GET", "/v1/nodes/fake-bios/bios")
