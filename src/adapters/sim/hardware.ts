@@ -22,7 +22,7 @@ import type { NodeState } from "../../domain/index.ts"
 import * as E from "fp-ts/lib/Either.js"
 import { parseUuid } from "../../domain/values.ts"
 import type { BlockWriter, BmcAccess } from "../../ports/index.ts"
-import { makeBootConfigurator } from "../pxe/configurator.ts"
+import { makeBootConfigurator, type ConfiguratorOptions } from "../pxe/configurator.ts"
 import { parsePxeConfig } from "../pxe/pxelinux-config.ts"
 import { unsupportedSlots } from "../common/declared.ts"
 import { makeSimBoot } from "./boot.ts"
@@ -64,6 +64,8 @@ export interface SimHardwareOptions {
   readonly images?: SimImages
   /** How a simulated ramdisk asks for its in-band cleaning steps and reports them; absent: it runs none. */
   readonly agent?: (nodeId: string, key: string) => AgentTransport
+  /** Told every linked MAC after each change of the host's links: its DHCP server's host list (ADR 0072). */
+  readonly onLinksChanged?: ConfiguratorOptions["onLinksChanged"]
 }
 
 export interface SimHardware {
@@ -112,7 +114,7 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
   const power = makeSimPower({ unknownBmcs: "adopt" }).driver
   const files = options.diskDir === undefined ? null : makeSimFileTree(join(options.diskDir, "tftp"))
   const memory = files === null ? makeSimBoot() : null
-  const configurator = files === null ? memory!.configurator : makeBootConfigurator(files)
+  const configurator = files === null ? memory!.configurator : makeBootConfigurator(files, options.onLinksChanged === undefined ? {} : { onLinksChanged: options.onLinksChanged })
   const images = options.images ?? makeSimImages()
   const rackDir = options.rackDir ?? options.diskDir
   const disks = rackDir === undefined ? new SimDisks() : new SharedSimDisks(rackDir)

@@ -48,3 +48,24 @@ export const restoreBootFiles = <E, R>(
     }
     yield* Effect.logInfo(`conductor: node ${n.nodeId}: its ${wanted} PXE files written on this host (taken over)`)
   })
+
+/**
+ * Once another conductor holds a node, this host's PXE files and MAC links for it go: its DHCP
+ * server then stops answering the node's MACs, and only the new holder's host (which writes them
+ * when it takes the lease) answers them (ADR 0072). Looked at once per change of holder.
+ */
+export const makeBootFilesHandover = (me: string) => {
+  const seen = new Map<string, string>()
+  return (n: NodeState, hw: NodeHardware) =>
+    Effect.gen(function* () {
+      const holder = n.lease?.holder
+      if (holder === me) seen.delete(n.nodeId)
+      if (holder === undefined || holder === me || seen.get(n.nodeId) === holder) return
+      seen.set(n.nodeId, holder)
+      const links = yield* Effect.orElseSucceed(hw.boot.configurator.currentLabel(n.nodeId), () => null)
+      if (links === null) return
+      const cleaned = yield* Effect.result(hw.boot.configurator.clean(n.nodeId, []))
+      if (cleaned._tag === "Failure") return yield* Effect.logWarning(`conductor: node ${n.nodeId}: removing its PXE files from this host failed`, cleaned.failure)
+      yield* Effect.logInfo(`conductor: node ${n.nodeId}: its PXE files and DHCP entry removed from this host (${holder} holds it)`)
+    })
+}

@@ -16,7 +16,7 @@ import type { Registry } from "../hardware/registry.ts"
 import { mintRamdiskKey } from "../ramdisk-key.ts"
 import { observeWaitTimeout } from "../observe.ts"
 import { makeDeploySlots } from "./deploy-slots.ts"
-import { restoreBootFiles } from "./boot-files.ts"
+import { makeBootFilesHandover, restoreBootFiles } from "./boot-files.ts"
 import { makeLeases } from "./leases.ts"
 import { perform, type PerformConfig } from "./perform.ts"
 import { makePowerSync } from "./power-sync.ts"
@@ -43,6 +43,11 @@ export interface ConductorConfig {
    * requests and call-backs but drives no node (`serve --no-conductor`).
    */
   readonly drivesNodes: boolean
+  /**
+   * This host's TFTP root is its own, not shared with other conductors (ADR 0072): a node another
+   * conductor takes has its files and DHCP entry removed here. Default false (one shared tree).
+   */
+  readonly hostBootFiles?: boolean
 }
 
 export const defaultConductorConfig: ConductorConfig = {
@@ -119,6 +124,7 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
 
     const { holdLease, renewingLease } = makeLeases(fleet, config, record)
     const { underDeployLimit } = makeDeploySlots(fleet, config.maxConcurrentDeploys, starting)
+    const handOverBootFiles = config.hostBootFiles === true ? makeBootFilesHandover(config.name) : () => Effect.void
 
     /** Drives one node until its plan says idle; returns whether it left the deploy states. */
     const reconcile = (nodeId: string) =>
@@ -132,6 +138,8 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
           const resolved = registry.resolve(n)
           if (E.isLeft(resolved)) return yield* Effect.logWarning(`conductor: node ${nodeId}: ${resolved.left}`)
           const hw = resolved.right
+          // Another conductor took the node: its boot (and DHCP entry) is no longer this host's.
+          yield* handOverBootFiles(n, hw)
           const p = plan(n, {
             now: yield* Clock.currentTimeMillis,
             callbackTimeoutMs: config.callbackTimeoutMs,
