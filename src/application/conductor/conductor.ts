@@ -163,12 +163,14 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
           const lease = yield* holdLease(n)
           if (lease === "refused") return
           const leased = fleet.nodes.get(nodeId)!
+          // A new lease may follow another conductor's, whose host kept the node's PXE files: they
+          // are written here now, also when the plan below turns out stale (the next look only
+          // keeps the lease, and would not write them).
+          if (lease === "taken") yield* restoreBootFiles(leased, hw, (request) => perform(leased, hw, request, performConfig))
           // Taking the lease caught up with the log. Whatever landed since the plan besides our own
           // LeaseAcquired (another conductor finishing this very step, then letting go) makes the
           // plan stale: acting on it would repeat a step already done, e.g. reboot an active node.
           if (leased.revision !== n.revision + (lease === "taken" ? 1 : 0)) continue
-          // A new lease may follow another conductor's, whose host kept the node's PXE files.
-          if (lease === "taken") yield* restoreBootFiles(leased, hw, (request) => perform(leased, hw, request, performConfig))
           switch (p.kind) {
             case "request":
               yield* run(leased, { type: "RequestHardware", request: p.request })
