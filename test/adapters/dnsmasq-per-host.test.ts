@@ -3,7 +3,7 @@
 // MAC is answered by the host whose hosts file lists it, with that host as next-server and the
 // boot file; once the entry moves to the other host, the first ignores the MAC and the other
 // answers it. Needs root.
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { after, before, test } from "node:test"
@@ -12,12 +12,13 @@ import { Effect, Exit, Scope } from "effect"
 import type { Mac } from "../../src/domain/values.ts"
 import { startDnsmasq, type Dnsmasq } from "../../src/adapters/pxe/dnsmasq.ts"
 import { namespacedProgram } from "../../src/adapters/vm/netns.ts"
-import { askDhcp, dhcpClientUnavailable } from "../support/dhcp-client.ts"
+import { askDhcp, dhcpClientUnavailable, tftpGet } from "../support/dhcp-client.ts"
 import { createHosts, leftoverNamespaces, netnsUnavailable, type Hosts } from "../support/netns-hosts.ts"
 
 const skip = netnsUnavailable() ?? dhcpClientUnavailable()
 const TAG = "ildhcp"
 const node = "52:54:00:6e:00:01" as Mac
+const bootConfig = "01-52-54-00-6e-00-01"
 const work = mkdtempSync(join(tmpdir(), "ironledger-dnsmasq-hosts-"))
 chmodSync(work, 0o755)
 let hosts: Hosts | undefined
@@ -30,7 +31,9 @@ before(async () => {
   scope = Effect.runSync(Scope.make())
   for (const [name, range] of [["a", ["10.251.7.100", "10.251.7.149"]], ["b", ["10.251.7.150", "10.251.7.199"]]] as const) {
     const dir = join(work, name)
-    mkdirSync(join(dir, "tftp"), { recursive: true })
+    mkdirSync(join(dir, "tftp", "pxelinux.cfg"), { recursive: true })
+    // What the node's firmware would fetch from this host (the PXE adapter links it per MAC).
+    writeFileSync(join(dir, "tftp", "pxelinux.cfg", bootConfig), `default from-${name}\n`)
     servers.set(name, await Effect.runPromise(Scope.provide(scope)(startDnsmasq({
       tftpRoot: join(dir, "tftp"), stateDir: join(dir, "dhcp"), program: namespacedProgram(dir, hosts.host(name).namespace, "dnsmasq"),
       mode: { kind: "network", interface: "eth0", dhcp: { kind: "range", start: range[0], end: range[1], netmask: "255.255.255.0", leaseTime: "1h" } },
@@ -65,6 +68,7 @@ test("a node's MAC is answered by the host that lists it, next-server that host,
   assert.equal(moved?.nextServer, "10.251.7.11")
   assert.equal(moved?.bootFile, "pxelinux.0")
   assert.match(moved!.address, /^10\.251\.7\.1[5-9]\d$/, "an address from b's range")
+  assert.equal(await tftpGet(client, moved!.address, moved!.nextServer, `pxelinux.cfg/${bootConfig}`), "default from-b\n", "the boot goes on from b")
   const aSince = dhcpLog("a").slice(aLogBefore)
   assert.match(aSince, new RegExp(`DHCPDISCOVER\\(eth0\\) ${node} ignored`), "a ignores the MAC it no longer boots")
   assert.doesNotMatch(aSince, /DHCPOFFER/)

@@ -22,7 +22,7 @@ import {
 import { fetchFrom } from "../support/netns-fetch.ts"
 import { createHosts, leftoverNamespaces, netnsUnavailable, spawnOn, type Hosts } from "../support/netns-hosts.ts"
 import { postgresUnavailable, startPostgres, type PostgresServer } from "../support/postgres-server.ts"
-import { askDhcp, dhcpClientUnavailable } from "../support/dhcp-client.ts"
+import { askDhcp, dhcpClientUnavailable, tftpGet } from "../support/dhcp-client.ts"
 import { dhcpHostsOf, dhcpLogOf, dhcpVerdict, lastHolders } from "./multihost-dhcp.ts"
 
 const NODES = 60
@@ -201,6 +201,9 @@ describe("conductors on three hosts, one PostgreSQL", { skip }, () => {
       assert.ok(answer !== null, `no DHCP answer for ${nodeMac} (node ${node}, last held by ${holder})`)
       assert.deepEqual({ serverId: answer.serverId, nextServer: answer.nextServer, bootFile: answer.bootFile },
         { serverId: address(holder), nextServer: address(holder), bootFile: "pxelinux.0" }, `node ${node} taken from ${lost}`)
+      // What its firmware fetches next is there: the node's PXE config, from the new host.
+      const config = await tftpGet(hosts!.host("pxe"), answer.address, answer.nextServer, `pxelinux.cfg/01-${nodeMac.replaceAll(":", "-")}`)
+      assert.ok(config?.includes(`${node}/`), `the PXE config of ${node} over TFTP from ${answer.nextServer}: ${config}`)
       for (const other of live.filter((n) => n !== holder)) {
         const verdict = dhcpVerdict(dhcpLogOf(join(dir, other)).slice(marks.get(other)!), nodeMac)
         assert.deepEqual(verdict, { ignored: true, offered: false }, `${other}'s dnsmasq on ${nodeMac}`)

@@ -2,7 +2,7 @@
 // asked for, reporting the offer it accepted (server, next-server, boot file) and configuring
 // nothing. For multi-host tests: which host's DHCP answers a node's MAC.
 import { execFileSync, execFile } from "node:child_process"
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Host } from "./netns-hosts.ts"
@@ -49,6 +49,24 @@ export const askDhcp = async (host: Host, mac: string, seconds = 6): Promise<Dhc
     if (line === undefined) return null
     const field = (name: string) => new RegExp(`${name}=(\\S*)`).exec(line)?.[1] ?? ""
     return { serverId: field("serverid"), nextServer: field("siaddr"), bootFile: field("boot_file"), address: field("ip") }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/**
+ * What a booting machine's firmware fetches next: `path` over TFTP from `server`, from `host` with
+ * `address` (a /24) on its eth0; null when the server has no such file or does not answer.
+ */
+export const tftpGet = async (host: Host, address: string, server: string, path: string): Promise<string | null> => {
+  execFileSync("ip", ["-n", host.namespace, "addr", "replace", `${address}/24`, "dev", "eth0"])
+  const dir = mkdtempSync(join(tmpdir(), "ironledger-tftp-"))
+  try {
+    const local = join(dir, "got")
+    const ok = await new Promise<boolean>((resolve) => {
+      execFile(host.run[0]!, [...host.run.slice(1), "busybox", "tftp", "-g", "-r", path, "-l", local, server], { timeout: 10_000 }, (e) => resolve(e === null))
+    })
+    return ok ? readFileSync(local, "utf8") : null
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
