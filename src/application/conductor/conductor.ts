@@ -124,7 +124,12 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
 
     const { holdLease, renewingLease } = makeLeases(fleet, config, record)
     const { underDeployLimit } = makeDeploySlots(fleet, config.maxConcurrentDeploys, starting)
-    const handOverBootFiles = config.hostBootFiles === true ? makeBootFilesHandover(config.name) : () => Effect.void
+    const leaseHoldersSince = (nodeId: string, from: number) =>
+      Effect.map(Effect.flatMap(EventStore, (store) => store.readStream(streamOf(nodeId), from)), (tail) => ({
+        holders: tail.filter((e) => e.type === "LeaseAcquired").map((e) => (e.data as { readonly holder: string }).holder),
+        upTo: from + tail.length - 1,
+      })).pipe(Effect.provideContext(services))
+    const handOverBootFiles = config.hostBootFiles === true ? makeBootFilesHandover(config.name, leaseHoldersSince) : () => Effect.void
 
     /** Drives one node until its plan says idle; returns whether it left the deploy states. */
     const reconcile = (nodeId: string) =>
