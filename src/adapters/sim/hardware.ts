@@ -79,6 +79,8 @@ export interface SimHardware {
 }
 
 const defaultDiskBytes = 8 * 1024 ** 3
+/** How long a process that could not deliver a ramdisk's call-back leaves the rack's boots to others. */
+const CLAIM_PAUSE_MS = 10_000
 
 /**
  * Exported disks that every process given the same dir can find: the ramdisk that exported a disk
@@ -177,6 +179,7 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
   // rename, so each boots once; the process that powered the machine on need not live that long.
   const bootsDir = rackDir === undefined ? null : join(rackDir, "boots")
   if (bootsDir !== null) mkdirSync(bootsDir, { recursive: true, mode: 0o700 })
+  let claimsPausedUntil = 0
   const queueBoot = (boot: Boot) => writeFileSync(join(bootsDir!, `${boot.nodeId}.json`), JSON.stringify(boot))
   /** A delivery is over: its claim goes (a claim left by a dead host is put back by reclaim). */
   const dropClaim = (claim: string | undefined) => { if (claim !== undefined) rmSync(claim, { force: true }) }
@@ -184,8 +187,13 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
     const config = args !== undefined ? Promise.resolve(args) : deployArgsOf(nodeId).catch(() => null)
     void config.then(async (config) => {
       if (config === null) return dropClaim(claim)
-      // Not delivered (this host cut off): another process, or a later round, tries again.
-      if (await ramdiskBoots(config) === false && bootsDir !== null) queueBoot({ nodeId, due: Date.now() + 1000, args: config })
+      // Not delivered (this host cut off): another process, or a later round, tries again. This
+      // process leaves the boots to the others for a while: a cut host, idle otherwise, would
+      // claim each one first and keep it from the hosts that can deliver it.
+      if (await ramdiskBoots(config) === false && bootsDir !== null) {
+        claimsPausedUntil = Date.now() + CLAIM_PAUSE_MS
+        queueBoot({ nodeId, due: Date.now() + 1000, args: config })
+      }
       dropClaim(claim)
     })
   }
@@ -198,6 +206,7 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
       if (claim === null || Number(claim[2]) > Date.now() || existsSync(join(bootsDir, claim[1]!))) continue
       try { renameSync(join(bootsDir, name), join(bootsDir, claim[1]!)) } catch { /* another took it back */ }
     }
+    if (Date.now() < claimsPausedUntil) return
     names = names.filter((f) => f.endsWith(".json"))
     for (const name of names) {
       const path = join(bootsDir, name)
