@@ -9,7 +9,7 @@ import type { DeployCallback, NodeService } from "../application/node-service.ts
 import type { Mac, NodeName } from "../domain/index.ts"
 import { notSupported } from "../adapters/common/declared.ts"
 import { fakeHardware } from "../adapters/fake/index.ts"
-import { makeSimHardware, type SimHardware } from "../adapters/sim/hardware.ts"
+import { makeSimHardware, type SimHardware, type SimHardwareOptions } from "../adapters/sim/hardware.ts"
 import { passDeployInfoUrl, postPassDeployInfo } from "../adapters/sim/machine/callback.ts"
 import { httpAgentTransport, type AgentTransport } from "../adapters/sim/agent-steps.ts"
 import { realRackUnavailable, startIpmi } from "./sim-rack/index.ts"
@@ -42,6 +42,8 @@ export interface SimOptions {
   readonly rackDir?: string
   /** Who acts on the machines' BMCs, for the rack's BMC journal. */
   readonly actor?: string
+  /** The host's DHCP server, kept in step with the MACs its TFTP root links (ADR 0072). */
+  readonly onLinksChanged?: SimHardwareOptions["onLinksChanged"]
 }
 
 /** fake-hardware and sim, with the "no-*" interfaces every type may name. */
@@ -65,6 +67,7 @@ export const simulatedHardware = (options: SimOptions = {}): HardwareSetup & { r
     ...(options.diskBytesOf === undefined ? {} : { diskBytesOf: options.diskBytesOf }),
     ...(options.rackDir === undefined ? {} : { rackDir: options.rackDir }),
     ...(options.actor === undefined ? {} : { actor: options.actor }),
+    ...(options.onLinksChanged === undefined ? {} : { onLinksChanged: options.onLinksChanged }),
     callBack: (nodeId, cb) => {
       if (closed) return Promise.resolve(false)
       if (options.deliver === undefined) return overHttp(nodeId, cb)

@@ -20,6 +20,8 @@ export interface Hosts {
   readonly subnet: string
   /** Takes the host's link down (not the host). */
   readonly cut: (name: string) => void
+  /** Brings a cut host's link up again. */
+  readonly mend: (name: string) => void
   /** SIGKILLs every process running on the host: its machine died. */
   readonly kill: (name: string) => void
   /** Kills every process on every host, deletes the namespaces; safe to call twice. */
@@ -101,6 +103,7 @@ export const createHosts = (tag: string, names: ReadonlyArray<string>, subnet24 
     return {
       network, host, subnet: `${subnet24}.0/24`, destroy,
       cut: (name) => { ip("-n", host(name).namespace, "link", "set", "eth0", "down") },
+      mend: (name) => { ip("-n", host(name).namespace, "link", "set", "eth0", "up") },
       kill: (name) => killAllIn(host(name).namespace),
     }
   } catch (e) {

@@ -22,7 +22,7 @@ import type { NodeState } from "../../domain/index.ts"
 import * as E from "fp-ts/lib/Either.js"
 import { parseUuid } from "../../domain/values.ts"
 import type { BlockWriter, BmcAccess } from "../../ports/index.ts"
-import { makeBootConfigurator } from "../pxe/configurator.ts"
+import { makeBootConfigurator, type ConfiguratorOptions } from "../pxe/configurator.ts"
 import { parsePxeConfig } from "../pxe/pxelinux-config.ts"
 import { unsupportedSlots } from "../common/declared.ts"
 import { makeSimBoot } from "./boot.ts"
@@ -64,6 +64,8 @@ export interface SimHardwareOptions {
   readonly images?: SimImages
   /** How a simulated ramdisk asks for its in-band cleaning steps and reports them; absent: it runs none. */
   readonly agent?: (nodeId: string, key: string) => AgentTransport
+  /** Told every linked MAC after each change of the host's links: its DHCP server's host list (ADR 0072). */
+  readonly onLinksChanged?: ConfiguratorOptions["onLinksChanged"]
 }
 
 export interface SimHardware {
@@ -77,6 +79,8 @@ export interface SimHardware {
 }
 
 const defaultDiskBytes = 8 * 1024 ** 3
+/** How long a process that could not deliver a ramdisk's call-back leaves the rack's boots to others. */
+const CLAIM_PAUSE_MS = 10_000
 
 /**
  * Exported disks that every process given the same dir can find: the ramdisk that exported a disk
@@ -112,7 +116,7 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
   const power = makeSimPower({ unknownBmcs: "adopt" }).driver
   const files = options.diskDir === undefined ? null : makeSimFileTree(join(options.diskDir, "tftp"))
   const memory = files === null ? makeSimBoot() : null
-  const configurator = files === null ? memory!.configurator : makeBootConfigurator(files)
+  const configurator = files === null ? memory!.configurator : makeBootConfigurator(files, options.onLinksChanged === undefined ? {} : { onLinksChanged: options.onLinksChanged })
   const images = options.images ?? makeSimImages()
   const rackDir = options.rackDir ?? options.diskDir
   const disks = rackDir === undefined ? new SimDisks() : new SharedSimDisks(rackDir)
@@ -175,6 +179,7 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
   // rename, so each boots once; the process that powered the machine on need not live that long.
   const bootsDir = rackDir === undefined ? null : join(rackDir, "boots")
   if (bootsDir !== null) mkdirSync(bootsDir, { recursive: true, mode: 0o700 })
+  let claimsPausedUntil = 0
   const queueBoot = (boot: Boot) => writeFileSync(join(bootsDir!, `${boot.nodeId}.json`), JSON.stringify(boot))
   /** A delivery is over: its claim goes (a claim left by a dead host is put back by reclaim). */
   const dropClaim = (claim: string | undefined) => { if (claim !== undefined) rmSync(claim, { force: true }) }
@@ -182,8 +187,13 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
     const config = args !== undefined ? Promise.resolve(args) : deployArgsOf(nodeId).catch(() => null)
     void config.then(async (config) => {
       if (config === null) return dropClaim(claim)
-      // Not delivered (this host cut off): another process, or a later round, tries again.
-      if (await ramdiskBoots(config) === false && bootsDir !== null) queueBoot({ nodeId, due: Date.now() + 1000, args: config })
+      // Not delivered (this host cut off): another process, or a later round, tries again. This
+      // process leaves the boots to the others for a while: a cut host, idle otherwise, would
+      // claim each one first and keep it from the hosts that can deliver it.
+      if (await ramdiskBoots(config) === false && bootsDir !== null) {
+        claimsPausedUntil = Date.now() + CLAIM_PAUSE_MS
+        queueBoot({ nodeId, due: Date.now() + 1000, args: config })
+      }
       dropClaim(claim)
     })
   }
@@ -196,6 +206,7 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
       if (claim === null || Number(claim[2]) > Date.now() || existsSync(join(bootsDir, claim[1]!))) continue
       try { renameSync(join(bootsDir, name), join(bootsDir, claim[1]!)) } catch { /* another took it back */ }
     }
+    if (Date.now() < claimsPausedUntil) return
     names = names.filter((f) => f.endsWith(".json"))
     for (const name of names) {
       const path = join(bootsDir, name)

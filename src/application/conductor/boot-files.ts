@@ -48,3 +48,33 @@ export const restoreBootFiles = <E, R>(
     }
     yield* Effect.logInfo(`conductor: node ${n.nodeId}: its ${wanted} PXE files written on this host (taken over)`)
   })
+
+/** The holders of the node's leases taken from revision `from` on, in order, with the last revision read. */
+export type LeaseHoldersSince = (nodeId: string, from: number) => Effect.Effect<{ readonly holders: ReadonlyArray<string>; readonly upTo: number }, unknown>
+
+/**
+ * Once another conductor has taken a node's lease, this host's PXE files and MAC links for it go:
+ * its DHCP server then stops answering the node's MACs, and only the host of the conductor that
+ * took the lease last (which writes them when it takes it) answers them (ADR 0072). Read from the
+ * node's stream, not its state: by the time this host looks, the other may have let go already.
+ * Only nodes this host has files for are looked at, each new stretch of their streams once.
+ */
+export const makeBootFilesHandover = (me: string, leaseHoldersSince: LeaseHoldersSince) => {
+  const seen = new Map<string, number>()
+  return (n: NodeState, hw: NodeHardware) =>
+    Effect.gen(function* () {
+      const from = (seen.get(n.nodeId) ?? -1) + 1
+      if (n.revision < from) return
+      const here = yield* Effect.orElseSucceed(hw.boot.configurator.currentLabel(n.nodeId), () => null)
+      if (here === null) return void seen.set(n.nodeId, n.revision)
+      const since = yield* Effect.result(leaseHoldersSince(n.nodeId, from))
+      // The store is away: looked at again on the next kick.
+      if (since._tag === "Failure") return
+      seen.set(n.nodeId, Math.max(n.revision, since.success.upTo))
+      const last = since.success.holders.at(-1)
+      if (last === undefined || last === me) return
+      const cleaned = yield* Effect.result(hw.boot.configurator.clean(n.nodeId, []))
+      if (cleaned._tag === "Failure") return yield* Effect.logWarning(`conductor: node ${n.nodeId}: removing its PXE files from this host failed`, cleaned.failure)
+      yield* Effect.logInfo(`conductor: node ${n.nodeId}: its PXE files and DHCP entry removed from this host (${last} took it)`)
+    })
+}

@@ -17,7 +17,7 @@ import type { Registry } from "../hardware/registry.ts"
 import { mintRamdiskKey } from "../ramdisk-key.ts"
 import { observeWaitTimeout } from "../observe.ts"
 import { makeDeploySlots } from "./deploy-slots.ts"
-import { restoreBootFiles } from "./boot-files.ts"
+import { makeBootFilesHandover, restoreBootFiles } from "./boot-files.ts"
 import { makeLeases } from "./leases.ts"
 import { perform, type PerformConfig } from "./perform.ts"
 import { makePowerSync } from "./power-sync.ts"
@@ -44,6 +44,11 @@ export interface ConductorConfig {
    * requests and call-backs but drives no node (`serve --no-conductor`).
    */
   readonly drivesNodes: boolean
+  /**
+   * This host's TFTP root is its own, not shared with other conductors (ADR 0072): a node another
+   * conductor takes has its files and DHCP entry removed here. Default false (one shared tree).
+   */
+  readonly hostBootFiles?: boolean
 }
 
 export const defaultConductorConfig: ConductorConfig = {
@@ -120,6 +125,12 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
 
     const { holdLease, renewingLease } = makeLeases(fleet, config, record)
     const { underDeployLimit } = makeDeploySlots(fleet, config.maxConcurrentDeploys, starting)
+    const leaseHoldersSince = (nodeId: string, from: number) =>
+      Effect.map(Effect.flatMap(EventStore, (store) => store.readStream(streamOf(nodeId), from)), (tail) => ({
+        holders: tail.filter((e) => e.type === "LeaseAcquired").map((e) => (e.data as { readonly holder: string }).holder),
+        upTo: from + tail.length - 1,
+      })).pipe(Effect.provideContext(services))
+    const handOverBootFiles = config.hostBootFiles === true ? makeBootFilesHandover(config.name, leaseHoldersSince) : () => Effect.void
 
     /** Drives one node until its plan says idle; returns whether it left the deploy states. */
     const reconcile = (nodeId: string) =>
@@ -133,6 +144,8 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
           const resolved = registry.resolve(n)
           if (E.isLeft(resolved)) return yield* Effect.logWarning(`conductor: node ${nodeId}: ${resolved.left}`)
           const hw = resolved.right
+          // Another conductor took the node: its boot (and DHCP entry) is no longer this host's.
+          yield* handOverBootFiles(n, hw)
           const p = plan(n, {
             now: yield* Clock.currentTimeMillis,
             callbackTimeoutMs: config.callbackTimeoutMs,
@@ -156,12 +169,14 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
           const lease = yield* holdLease(n)
           if (lease === "refused") return
           const leased = fleet.nodes.get(nodeId)!
+          // A new lease may follow another conductor's, whose host kept the node's PXE files: they
+          // are written here now, also when the plan below turns out stale (the next look only
+          // keeps the lease, and would not write them).
+          if (lease === "taken") yield* restoreBootFiles(leased, hw, (request) => perform(leased, hw, request, performConfig))
           // Taking the lease caught up with the log. Whatever landed since the plan besides our own
           // LeaseAcquired (another conductor finishing this very step, then letting go) makes the
           // plan stale: acting on it would repeat a step already done, e.g. reboot an active node.
           if (leased.revision !== n.revision + (lease === "taken" ? 1 : 0)) continue
-          // A new lease may follow another conductor's, whose host kept the node's PXE files.
-          if (lease === "taken") yield* restoreBootFiles(leased, hw, (request) => perform(leased, hw, request, performConfig))
           switch (p.kind) {
             case "request":
               yield* run(leased, { type: "RequestHardware", request: p.request })

@@ -13,6 +13,7 @@ import { noMorePositionals, type Command, type Env } from "../command.ts"
 import { compose } from "../compose.ts"
 import { makeLogger } from "../../adapters/logging/pino.ts"
 import { simulatedHardware } from "../hardware.ts"
+import { parseHostDhcp, startHostDhcp } from "../conductor-dhcp.ts"
 import { describeStore, parseStoreAddress, storeLayer, type StoreAddress } from "../store.ts"
 
 /** The event store a conductor runs on, from its address (a test may wrap it, e.g. to crash on cue). */
@@ -31,12 +32,13 @@ const required = (raw: string | undefined, name: string): string => {
 
 export const conductorCommand: Command = {
   words: ["conductor"],
-  usage: "conductor --db FILE | --store sqlite:FILE|postgres://... [--state-dir DIR] [--key-file FILE] --name NAME [--api-url URL] [--lease-ttl MS] [--sweep MS] [--deploy-callback-timeout SECONDS] [--max-deploys N] [--sim-rack-dir DIR]",
+  usage: "conductor --db FILE | --store sqlite:FILE|postgres://... [--state-dir DIR] [--key-file FILE] --name NAME [--api-url URL] [--lease-ttl MS] [--sweep MS] [--deploy-callback-timeout SECONDS] [--max-deploys N] [--sim-rack-dir DIR] [--dhcp-interface IF --dhcp-range START,END[,NETMASK]]",
   description: "Run a conductor without an API beside `serve --no-conductor`: it drives nodes of the shared log, one conductor per node at a time (leases).",
   examples: ["conductor --db ironledger.db --name c2 --api-url http://127.0.0.1:6385", "conductor --store postgres://ironledger@db/ironledger --state-dir /var/lib/ironledger --name rack-b"],
   options: {
     db: "string", store: "string", "state-dir": "string", "key-file": "string", name: "string", "api-url": "string", "lease-ttl": "string", sweep: "string",
     "deploy-callback-timeout": "string", "max-deploys": "string", "sim-rack-dir": "string",
+    "dhcp-interface": "string", "dhcp-range": "string",
   },
   run: (args, env) => runConductor(args, env, storeLayer),
 }
@@ -69,7 +71,14 @@ export const runConductor = async (args: Parsed, _env: Env, storesFor: Conductor
   const logger = makeLogger()
   // With --sim-rack-dir (conductors on several hosts) the sim machines live there, not on this host.
   const rackDir = args.strings["sim-rack-dir"] === undefined ? {} : { rackDir: resolve(args.strings["sim-rack-dir"]), actor: name }
-  const hardware = simulatedHardware({ diskDir: local.diskDir, ...rackDir, log: (line) => logger.info(line) })
+  // With --dhcp-interface, this host answers DHCP for the MACs its TFTP root links (ADR 0072).
+  const dhcpOptions = parseHostDhcp(args.strings["dhcp-interface"], args.strings["dhcp-range"])
+  const dhcp = dhcpOptions === null ? null
+    : await startHostDhcp(dhcpOptions, join(local.diskDir, "tftp"), join(stateDir, "dhcp"), (line) => logger.info(line))
+  const hardware = simulatedHardware({
+    diskDir: local.diskDir, ...rackDir, log: (line) => logger.info(line),
+    ...(dhcp === null ? {} : { onLinksChanged: dhcp.dnsmasq.setBootMacs }),
+  })
   hardware.connect(apiUrl)
   const composed = await compose({
     services: Layer.mergeAll(storesFor(address), RandomIds, SecretsFromKeyFile(keyFile)),
@@ -78,10 +87,12 @@ export const runConductor = async (args: Parsed, _env: Env, storesFor: Conductor
       ...defaultApplicationConfig,
       conductor: {
         ...base, name, leaseTtlMs, callbackTimeoutMs, sweepIntervalMs, maxConcurrentDeploys, drivesNodes: true,
+        // A host of its own (its own TFTP root): nodes other conductors take leave it.
+        hostBootFiles: args.strings["sim-rack-dir"] !== undefined || dhcp !== null,
         perform: { ...base.perform, apiUrl },
       },
     },
-  })
+  }).catch(async (e: unknown) => { await dhcp?.close(); throw e })
   logger.info(`ironledger conductor ${name} driving nodes of ${describeStore(address)} (API ${apiUrl}, lease ${leaseTtlMs} ms, sweep ${sweepIntervalMs} ms)`)
   await new Promise<void>((resolve) => {
     process.once("SIGINT", () => resolve())
@@ -89,4 +100,5 @@ export const runConductor = async (args: Parsed, _env: Env, storesFor: Conductor
   })
   logger.info("stopping")
   await composed.close()
+  await dhcp?.close()
 }

@@ -1,0 +1,15 @@
+// `conductor --dhcp-interface IF --dhcp-range START,END[,NETMASK]` (ADR 0072): both or neither,
+// IPv4 addresses only (they go into dnsmasq's config).
+import { test } from "node:test"
+import assert from "node:assert/strict"
+import { parseHostDhcp } from "../../src/cli/conductor-dhcp.ts"
+
+test("the host's DHCP options", () => {
+  assert.equal(parseHostDhcp(undefined, undefined), null)
+  assert.deepEqual(parseHostDhcp("eth0", "10.0.0.100,10.0.0.149"), { interface: "eth0", start: "10.0.0.100", end: "10.0.0.149", netmask: "255.255.255.0" })
+  assert.deepEqual(parseHostDhcp("br-prov", "10.0.0.100,10.0.0.149,255.255.0.0")?.netmask, "255.255.0.0")
+  assert.throws(() => parseHostDhcp("eth0", undefined), /go together/)
+  assert.throws(() => parseHostDhcp(undefined, "10.0.0.1,10.0.0.2"), /go together/)
+  for (const bad of ["10.0.0.1", "10.0.0.1,x", "10.0.0.1,10.0.0.2,255.0.0.0,1", "10.0.0.1,10.0.0.2\ndhcp-script=/bin/sh"])
+    assert.throws(() => parseHostDhcp("eth0", bad), /START,END/, bad)
+})
