@@ -3,11 +3,11 @@
 // WrongExpectedRevision; we re-read and decide again, a bounded number of times.
 import { Data, Effect } from "effect"
 import * as E from "fp-ts/lib/Either.js"
-import { decide, type NodeCommand, type NodeEvent, type NodeState, type RecordedNodeEvent } from "../domain/index.ts"
+import { decide, evolve, initialState, type EventMeta, type NodeCommand, type NodeEvent, type NodeState, type RecordedNodeEvent, type Uuid } from "../domain/index.ts"
 import { EventStore, type StoreUnavailable } from "../ports/index.ts"
 import { Conflict, Refused } from "./node-service.ts"
 import { fromStored, streamOf, toNewEvent } from "./event-codec.ts"
-import type { Fleet } from "./projections/fleet.ts"
+import { instanceUuidOf, type Fleet } from "./projections/fleet.ts"
 import { timedAppend } from "./observe.ts"
 
 export interface CommandContext {
@@ -50,13 +50,29 @@ export const executePlanned = (
     )
   })
 
+/**
+ * Each event's metadata, stamped with the instance the node carries after it or, failing that,
+ * before it (tear down's events carry the instance they clear): the log itself says which instance
+ * an event was for, whoever reads it (ADR 0047).
+ */
+const stamped = (state: NodeState, events: ReadonlyArray<NodeEvent>, ctx: CommandContext): Array<EventMeta> => {
+  const base = { occurredAt: ctx.occurredAt, actor: ctx.actor, correlationId: ctx.correlationId, causationId: ctx.causationId }
+  let before = state
+  return events.map((event) => {
+    const after = evolve(before, event, base)
+    const instance = instanceUuidOf(after) ?? instanceUuidOf(before)
+    before = after
+    return instance === null ? base : { ...base, instanceUuid: instance }
+  })
+}
+
 /** Appends decided events after `revision` and folds them into the fleet at once (read-your-writes). */
 const appendDecided = (fleet: Fleet, nodeId: string, revision: number, events: ReadonlyArray<NodeEvent>, ctx: CommandContext) =>
   Effect.gen(function* () {
     if (events.length === 0) return { state: fleet.nodes.get(nodeId)!, events: [] } satisfies Executed
-    const meta = { occurredAt: ctx.occurredAt, actor: ctx.actor, correlationId: ctx.correlationId, causationId: ctx.causationId }
-    yield* timedAppend((yield* EventStore).append(streamOf(nodeId), events.map((e) => toNewEvent(e, meta)), revision < 0 ? "no_stream" : revision))
-    const recorded = events.map((event, i): RecordedNodeEvent => ({ event, meta, revision: revision + 1 + i }))
+    const metas = stamped(fleet.nodes.get(nodeId) ?? initialState(nodeId as Uuid), events, ctx)
+    yield* timedAppend((yield* EventStore).append(streamOf(nodeId), events.map((e, i) => toNewEvent(e, metas[i]!)), revision < 0 ? "no_stream" : revision))
+    const recorded = events.map((event, i): RecordedNodeEvent => ({ event, meta: metas[i]!, revision: revision + 1 + i }))
     for (const r of recorded) fleet.apply(nodeId, r)
     return { state: fleet.nodes.get(nodeId)!, events: recorded } satisfies Executed
   })

@@ -251,14 +251,16 @@ export interface EventMeta {
   readonly actor: string
   readonly correlationId: string
   readonly causationId: string | null
+  /** The instance the node carried when the event was recorded (ADR 0047); absent in older logs. */
+  readonly instanceUuid?: string
 }
 
-export const EventMetaCodec = t.type({
+export const EventMetaCodec = t.intersection([t.type({
   occurredAt: t.string,
   actor: t.string,
   correlationId: t.string,
   causationId: Nullable(t.string),
-}, "EventMeta")
+}), t.partial({ instanceUuid: t.string })], "EventMeta")
 
 /** An event as it sits in a node's stream. */
 export interface RecordedNodeEvent {

@@ -8,6 +8,8 @@ export interface StoredMeta {
   readonly actor: string
   readonly correlationId: string
   readonly causationId: string | null
+  /** The instance the node carried when the event was recorded (ADR 0047); absent in older logs. */
+  readonly instanceUuid?: string
 }
 
 export interface NewEvent {

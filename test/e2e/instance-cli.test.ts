@@ -1,13 +1,16 @@
 // End to end, as Nova's driver uses ironledger: `ironledger serve` as a real process with
 // simulated machines, and `ironledger instance ...` spawning three instances by flavor (one
 // forced to a node), checking each landed on a node that matches, destroying them, and one
-// instance's life across the two nodes it lived on.
+// instance's life across the two nodes it lived on. Two spawns bring a config drive (a directory,
+// a user-data file): the node's simulated disk then holds config-2 with the instance's UUID.
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
-import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { execFile, spawn, type ChildProcess } from "node:child_process"
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
+
+import { configDriveOn, wholeDiskImage } from "./config-drive-on-disk.ts"
 
 const root = resolve(import.meta.dirname, "../..")
 const ironledger = join(root, "bin/ironledger")
@@ -84,10 +87,14 @@ const machines = {
 } as const
 
 test("spawn three instances by flavor, one forced to a node; destroy them; one instance's life across two nodes", { timeout: 240_000 }, async () => {
-  const image = join(dir, "user.img")
-  // A whole-disk image: an MBR with one partition (deploys check images before they power a node on).
-  writeFileSync(image, Buffer.alloc(2 * 1024 * 1024))
-  execFileSync("sfdisk", ["--quiet", image], { input: "label: dos\n,,83\n" })
+  // A partition table: a config drive goes into a partition added at the disk's end.
+  const image = wholeDiskImage(join(dir, "user.img"))
+  const drive = join(dir, "drive", "openstack", "latest")
+  mkdirSync(drive, { recursive: true })
+  // The CLI sets meta_data.uuid to the instance's, whatever the directory says.
+  writeFileSync(join(drive, "meta_data.json"), JSON.stringify({ uuid: "not-the-instance", hostname: "mid" }))
+  const userData = join(dir, "user-data.yaml")
+  writeFileSync(userData, "#cloud-config\nhostname: arm\n")
   let mac = 0x10
   await Promise.all(Object.entries(machines).map(async ([name, properties]) => {
     const n = await api("POST", "/v1/nodes", { driver: "sim", name, properties, resource_class: "baremetal" })
@@ -103,13 +110,18 @@ test("spawn three instances by flavor, one forced to a node; destroy them; one i
     return JSON.parse(out.stdout) as { instance_uuid: string; node_uuid: string }
   }
   // Spawned one after another: the scheduler picks among what is still free.
-  const mid = await spawnOne("cpus=8,memory_mb=16384,local_gb=100,cpu_arch=x86_64")
-  const arm = await spawnOne("cpus=4,memory_mb=4096,local_gb=50,cpu_arch=aarch64")
+  const mid = await spawnOne("cpus=8,memory_mb=16384,local_gb=100,cpu_arch=x86_64", "--config-drive", join(dir, "drive"))
+  const arm = await spawnOne("cpus=4,memory_mb=4096,local_gb=50,cpu_arch=aarch64", "--user-data", userData)
   const forced = await spawnOne("cpus=1,memory_mb=1024,local_gb=10", "--node", "vm-small")
   const landed = async (i: { node_uuid: string }) => (await api("GET", `/v1/nodes/${i.node_uuid}`)).body.name
   assert.ok(["vm-mid", "vm-big"].includes(await landed(mid)), `mid landed on ${await landed(mid)}`)
   assert.equal(await landed(arm), "vm-arm")
   assert.equal(await landed(forced), "vm-small")
+  const onDisk = (i: { node_uuid: string }) => configDriveOn(join(dir, "log.db.disks", `${i.node_uuid}.img`), dir)
+  const midDrive = onDisk(mid)
+  assert.deepEqual([midDrive.meta["uuid"], midDrive.meta["hostname"]], [mid.instance_uuid, "mid"])
+  const armDrive = onDisk(arm)
+  assert.deepEqual([armDrive.meta["uuid"], armDrive.userData], [arm.instance_uuid, "#cloud-config\nhostname: arm\n"])
   // A flavor nothing free can take is refused with the scheduler's reason, and binds nothing.
   const none = await il("instance", "spawn", "--flavor", "cpus=64,memory_mb=1024,local_gb=10", "--image", `file://${image}`)
   assert.notEqual(none.code, 0)

@@ -31,7 +31,7 @@ const collect = () => {
 const fromExported = (e: ExportedEvent): StoredEvent => ({
   position: e.position, streamId: e.stream_id, revision: e.revision, type: e.type, schemaVersion: e.schema_version,
   data: e.data, hash: e.hash ?? undefined,
-  meta: { occurredAt: e.occurred_at, actor: e.actor, correlationId: e.correlation_id, causationId: e.causation_id },
+  meta: { occurredAt: e.occurred_at, actor: e.actor, correlationId: e.correlation_id, causationId: e.causation_id, ...(e.instance_uuid === null ? {} : { instanceUuid: e.instance_uuid }) },
 })
 
 /** CSV cells are text: numbers, null and the JSON data column turned back. */
@@ -40,6 +40,7 @@ const fromCsvRow = (row: Record<string, string>): ExportedEvent => ({
   schema_version: Number(row["schema_version"]), occurred_at: row["occurred_at"]!, actor: row["actor"]!,
   correlation_id: row["correlation_id"]!, causation_id: row["causation_id"] === "" ? null : row["causation_id"]!,
   data: JSON.parse(row["data"]!), hash: row["hash"] === "" ? null : row["hash"]!,
+  instance_uuid: row["instance_uuid"] === "" ? null : row["instance_uuid"]!,
 })
 
 const hashesHold = (events: ReadonlyArray<StoredEvent>) => {
@@ -56,6 +57,7 @@ const appendArb = fc.record({
   data: fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 }),
   actor: fc.constantFrom("admin", "a,b \"quoted\"", "multi\nline", "ü-ñ-日本"),
   causation: fc.option(fc.constantFrom("c-1", "c,2"), { nil: null }),
+  instance: fc.option(fc.uuid(), { nil: null }),
 })
 
 test("export as JSON lines and as CSV gives back every event and its hash", { timeout: 120_000 }, async () => {
@@ -69,7 +71,7 @@ test("export as JSON lines and as CSV gives back every event and its hash", { ti
         revisions.set(a.stream, expected + 1)
         yield* store.append(`node-${a.stream}`, [{
           type: a.type, schemaVersion: 1, data: a.data,
-          meta: { occurredAt: new Date(1_750_000_000_000 + i).toISOString(), actor: a.actor, correlationId: `k${i}`, causationId: a.causation },
+          meta: { occurredAt: new Date(1_750_000_000_000 + i).toISOString(), actor: a.actor, correlationId: `k${i}`, causationId: a.causation, ...(a.instance === null ? {} : { instanceUuid: a.instance }) },
         }], expected < 0 ? "no_stream" : expected)
       }
     }), makeSqliteEventStore(db)))

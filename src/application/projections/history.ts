@@ -79,7 +79,9 @@ export const historyOf = (nodeId: string, events: Iterable<HistoryInput>): Array
   for (const r of events) {
     const before = state
     state = evolve(state, r.event, r.meta)
-    const instance = instanceOf.get(r.meta.correlationId) ?? state.instanceUuid ?? before.instanceUuid ?? null
+    // Stored with the event since ADR 0047; worked out here for older logs and for an operation's
+    // events after the instance left the node (the cleaning after a tear down).
+    const instance = r.meta.instanceUuid ?? instanceOf.get(r.meta.correlationId) ?? state.instanceUuid ?? before.instanceUuid ?? null
     if (instance !== null) instanceOf.set(r.meta.correlationId, instance)
     const at = Date.parse(r.meta.occurredAt)
     const data = r.event.data as Record<string, unknown>

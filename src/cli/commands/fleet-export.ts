@@ -76,17 +76,19 @@ export interface ExportedEvent {
   readonly causation_id: string | null
   readonly data: unknown
   readonly hash: string | null
+  /** The instance the event was for, stored with it since ADR 0047; part of what the hash covers. */
+  readonly instance_uuid: string | null
 }
 
 export const exportColumns = [
   "position", "stream_id", "revision", "type", "schema_version", "occurred_at", "actor", "correlation_id",
-  "causation_id", "data", "hash",
+  "causation_id", "data", "hash", "instance_uuid",
 ] as const
 
 const exported = (e: StoredEvent): ExportedEvent => ({
   position: e.position, stream_id: e.streamId, revision: e.revision, type: e.type, schema_version: e.schemaVersion,
   occurred_at: e.meta.occurredAt, actor: e.meta.actor, correlation_id: e.meta.correlationId,
-  causation_id: e.meta.causationId, data: e.data, hash: e.hash ?? null,
+  causation_id: e.meta.causationId, data: e.data, hash: e.hash ?? null, instance_uuid: e.meta.instanceUuid ?? null,
 })
 
 export interface ExportOptions {
@@ -115,7 +117,7 @@ export const exportLog = async (db: string, options: ExportOptions, sink: Writab
       })
       await pipeline(Readable.from((function* () {
         // null as an empty cell, data (any JSON) always as JSON text.
-        for (const e of events()) yield { ...e, causation_id: e.causation_id ?? "", hash: e.hash ?? "", data: JSON.stringify(e.data) }
+        for (const e of events()) yield { ...e, causation_id: e.causation_id ?? "", hash: e.hash ?? "", data: JSON.stringify(e.data), instance_uuid: e.instance_uuid ?? "" }
       })()), csv, sink)
     }
   } finally {
