@@ -44,13 +44,17 @@ const walkBoth = (source: Store, target: Store, each: (s: StoredEvent | undefine
     }
   })
 
-/** Every event of `target` equals `source`'s, in order, and nothing is missing or extra. */
-export const verifyCopy = (source: Store, target: Store): Effect.Effect<number, StoreUnavailable | CopyMismatch> =>
+/**
+ * Every event of `target` equals `source`'s, in order, and nothing is missing or extra. `upTo`: the
+ * source's last position that was copied; events a live source appended after it are not the copy's.
+ */
+export const verifyCopy = (source: Store, target: Store, upTo = Number.POSITIVE_INFINITY): Effect.Effect<number, StoreUnavailable | CopyMismatch> =>
   Effect.flatMap(
-    walkBoth(source, target, (s, t) => s !== undefined && t !== undefined && same(s, t)),
+    walkBoth(source, target, (s, t) => s !== undefined && s.position <= upTo && t !== undefined && same(s, t)),
     (count) => Effect.gen(function* () {
       // Stopped early: tell which event differs.
-      const [s, t] = yield* Effect.all([readNth(source, count), readNth(target, count)])
+      const [next, t] = yield* Effect.all([readNth(source, count), readNth(target, count)])
+      const s = next !== undefined && next.position > upTo ? undefined : next
       if (s === undefined && t === undefined) return count
       return yield* Effect.fail(new CopyMismatch(`event ${count + 1} differs: source has ${describe(s)}, copy has ${describe(t)}`))
     }),
@@ -90,6 +94,7 @@ export const copyLog = (source: Store, target: Store, progress: (copied: number)
 
     let copied = 0
     let after = prefixEnd
+    let last = prefixEnd
     for (;;) {
       const page = yield* source.readAll({ after, limit: PAGE })
       for (let i = 0; i < page.length;) {
@@ -106,11 +111,11 @@ export const copyLog = (source: Store, target: Store, progress: (copied: number)
         copied += run.length
         i = j
       }
-      if (page.length > 0) progress(copied)
+      if (page.length > 0) { progress(copied); last = page[page.length - 1]!.position }
       if (page.length < PAGE) break
       after = page[page.length - 1]!.position
     }
-    const verified = yield* verifyCopy(source, target)
+    const verified = yield* verifyCopy(source, target, last)
     const report: CopyReport = { alreadyThere: prefix, copied, verified, seconds: (performance.now() - started) / 1000 }
     return report
   })

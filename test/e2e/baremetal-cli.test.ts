@@ -3,10 +3,11 @@
 // ironledger's own CLI: CSV import and the offline audit commands reading the SQLite file.
 import { after, before, describe, test } from "node:test"
 import assert from "node:assert/strict"
-import { execFile, spawn, type ChildProcess } from "node:child_process"
+import { execFile } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
+import { startServeProcess, type ServeProcess } from "../support/serve-process.ts"
 
 const root = resolve(import.meta.dirname, "../..")
 const ironledger = join(root, "bin/ironledger")
@@ -15,7 +16,7 @@ const baremetalBin = "/usr/bin/baremetal"
 let dir: string
 let db: string
 let url: string
-let server: ChildProcess | undefined
+let server: ServeProcess | undefined
 
 interface Run { readonly code: number; readonly stdout: string; readonly stderr: string }
 
@@ -53,28 +54,12 @@ const eventually = async (what: string, check: () => Promise<boolean>, timeoutMs
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "ironledger-e2e-"))
   db = join(dir, "ironledger.db")
-  const child = spawn(ironledger, ["serve", "--db", db, "--port", "0", "--host", "127.0.0.1"], { stdio: ["ignore", "ignore", "pipe"] })
-  server = child
-  url = await new Promise<string>((resolveUrl, reject) => {
-    let seen = ""
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${seen}`)), 30_000)
-    child.stderr!.on("data", (d: Buffer) => {
-      seen += d.toString()
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(seen)
-      if (m) { clearTimeout(timer); resolveUrl(m[1]!) }
-    })
-    child.once("exit", (code) => { clearTimeout(timer); reject(new Error(`serve exited with ${code}: ${seen}`)) })
-  })
+  server = await startServeProcess(["--db", db])
+  url = server.url
 })
 
 after(async () => {
-  if (server !== undefined && server.exitCode === null) {
-    const exited = new Promise((r) => server!.once("exit", r))
-    server.kill("SIGTERM")
-    const timer = setTimeout(() => server!.kill("SIGKILL"), 10_000)
-    await exited
-    clearTimeout(timer)
-  }
+  await server?.stop()
   rmSync(dir, { recursive: true, force: true })
 })
 

@@ -7,19 +7,18 @@
 // runs go in parallel, and what the CLI has already shown is checked over HTTP afterwards.
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
-import { execFile, spawn, type ChildProcess } from "node:child_process"
+import { execFile } from "node:child_process"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join, resolve } from "node:path"
+import { join } from "node:path"
 
 import { configDriveOn, wholeDiskImage } from "./config-drive-on-disk.ts"
+import { startServeProcess, type ServeProcess } from "../support/serve-process.ts"
 
-const root = resolve(import.meta.dirname, "../..")
-const ironledger = join(root, "bin/ironledger")
 
 let dir: string
 let url: string
-let server: ChildProcess | undefined
+let server: ServeProcess | undefined
 
 interface Run { readonly code: number; readonly stdout: string; readonly stderr: string }
 
@@ -79,28 +78,12 @@ const metaOnDisk = (uuid: string) => configDriveOn(join(dir, "log.db.disks", `${
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "ironledger-stock-"))
-  const child = spawn(ironledger, ["serve", "--db", join(dir, "log.db"), "--state-dir", dir, "--port", "0", "--host", "127.0.0.1"], { stdio: ["ignore", "ignore", "pipe"] })
-  server = child
-  url = await new Promise<string>((ready, reject) => {
-    let seen = ""
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${seen}`)), 30_000)
-    child.stderr!.on("data", (d: Buffer) => {
-      seen += d.toString()
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(seen)
-      if (m) { clearTimeout(timer); ready(m[1]!) }
-    })
-    child.once("exit", (code) => { clearTimeout(timer); reject(new Error(`serve exited with ${code}: ${seen}`)) })
-  })
+  server = await startServeProcess(["--db", join(dir, "log.db"), "--state-dir", dir])
+  url = server.url
 })
 
 after(async () => {
-  if (server !== undefined && server.exitCode === null) {
-    const exited = new Promise((r) => server!.once("exit", r))
-    server.kill("SIGTERM")
-    const timer = setTimeout(() => server!.kill("SIGKILL"), 10_000)
-    await exited
-    clearTimeout(timer)
-  }
+  await server?.stop()
   rmSync(dir, { recursive: true, force: true })
 })
 
