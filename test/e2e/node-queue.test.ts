@@ -86,11 +86,19 @@ describe("requests to a busy node over HTTP", () => {
     }
     // A second deploy of a node that is (or will be) active and a second undeploy are impossible: 400s.
     assert.equal(targets.length - accepted.length, 2)
+    // The node passes through a settled "manageable" while actions still wait in its queue: wait
+    // until every accepted request was carried out, then for the last one to settle.
+    let entries: ReadonlyArray<Entry> = []
+    for (let i = 0; i < 1200; i++) {
+      entries = await historyOf(api, svc.url, node)
+      if (carriedOut(entries).length >= accepted.length) break
+      await new Promise((r) => setTimeout(r, 25))
+    }
     await settleNode(api, node, "manageable")
     for (let i = 0; i < 200 && (await api("GET", `/v1/nodes/${node}`)).body.power_state !== "power off"; i++) {
       await new Promise((r) => setTimeout(r, 25))
     }
-    const entries = await historyOf(api, svc.url, node)
+    entries = await historyOf(api, svc.url, node)
     assert.deepEqual(carriedOut(entries), accepted)
     const queued = entries.filter((e) => e.type === "ActionQueued").length
     t.diagnostic(`${queued} of ${accepted.length} accepted requests were queued`)
