@@ -1,6 +1,7 @@
 // The web view's pages, rendered on the server from the same views the API serves. Pure functions
 // from data to Html: every value from a node (names, reasons, errors, extra fields) goes through
 // the escaping template, never into markup or script.
+import type { FleetNodeAt } from "../../../application/fleet-at.ts"
 import type { HistoryEntry, NodeView } from "../../../application/node-service.ts"
 import { html, queryOf, type Html } from "./html.ts"
 
@@ -85,13 +86,7 @@ export const errorPage = (viewer: Viewer | null, status: number, message: string
 <section class="notice"><h1>${status}</h1><p class="error">${message}</p><p><a href="/ui">Back to the fleet</a></p></section>`)
 
 /** One row of the fleet table: what the live list and a past instant both know. */
-export interface FleetRow {
-  readonly uuid: string
-  readonly name: string | null
-  readonly provisionState: string
-  readonly powerState: string | null
-  readonly maintenance: boolean
-  readonly instanceUuid: string | null
+export interface FleetRow extends FleetNodeAt {
   readonly macs: ReadonlyArray<string>
   readonly lastError?: string | null
 }
