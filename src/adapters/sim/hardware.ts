@@ -35,6 +35,7 @@ import { makeSimPower } from "./power.ts"
 import { simConsole } from "./console.ts"
 import { agentSteps } from "../../application/cleaning/agent-steps.ts"
 import { runAgentLoop, type AgentTransport } from "./agent-steps.ts"
+import { defaultSimMachine, simInventory, type SimMachineSpec } from "./inventory.ts"
 
 export interface SimHardwareOptions {
   /** How long a simulated ramdisk takes to "boot" before calling back. */
@@ -64,6 +65,13 @@ export interface SimHardwareOptions {
   readonly images?: SimImages
   /** How a simulated ramdisk asks for its in-band cleaning steps and reports them; absent: it runs none. */
   readonly agent?: (nodeId: string, key: string) => AgentTransport
+  /** What each machine is made of, for its inventory (default: defaultSimMachine). */
+  readonly machineOf?: (nodeId: string) => SimMachineSpec | undefined
+  /**
+   * Where a simulated ramdisk posts its inventory with its key: true when taken (the node is
+   * inspecting, so the ramdisk exports nothing and calls nothing back); absent: it posts none.
+   */
+  readonly inventory?: (nodeId: string, key: string, inventory: unknown) => Promise<boolean>
 }
 
 export interface SimHardware {
@@ -147,7 +155,12 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
   }
 
   /** The simulated ramdisk: export the node's disk under CHAP, then post pass_deploy_info. */
-  const ramdiskBoots = (config: DeployArgs) => {
+  const ramdiskBoots = async (config: DeployArgs) => {
+    // An inspection's ramdisk posts its inventory and is done (ADR 0058).
+    if (options.inventory !== undefined) {
+      const machine = options.machineOf?.(config.nodeId) ?? defaultSimMachine(config.nodeId, options.diskBytesOf?.(config.nodeId) ?? defaultDiskBytes)
+      if (await options.inventory(config.nodeId, config.deployKey, simInventory(machine))) return true
+    }
     const target = { portal: "127.0.0.1", port: 3260, iqn: config.iscsiIqn, lun: 1 }
     const chap = { user: `sim-${randomBytes(4).toString("hex")}`, secret: randomBytes(12).toString("hex") }
     if (rackDir !== undefined) {
@@ -275,7 +288,7 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
       hardwareTypes: [{
         name: "sim",
         description: "Simulated machines with a simulated deploy ramdisk (laptops, fast tests).",
-        interfaces: { ...unsupportedSlots, power: ["sim"], management: ["sim"], boot: ["sim-pxe"], deploy: ["sim-iscsi"], console: ["sim", "no-console"] },
+        interfaces: { ...unsupportedSlots, power: ["sim"], management: ["sim"], boot: ["sim-pxe"], deploy: ["sim-iscsi"], console: ["sim", "no-console"], inspect: ["agent", "no-inspect"] },
       }],
       interfaces: [simPower, simManagement, simBoot, simDeploy, simConsole],
     },
