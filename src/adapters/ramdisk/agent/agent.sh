@@ -8,6 +8,7 @@
 # Any failure is posted as pass_deploy_info's `error` with the tail of the log; it never hangs silently.
 . /etc/ironledger/tgt.sh
 . /etc/ironledger/steps.sh
+. /etc/ironledger/inventory.sh
 LOG=/run/ironledger-agent.log
 log() { echo "ironledger-agent: $*"; }
 
@@ -155,12 +156,28 @@ export_and_wait() {
   reboot -f
 }
 
+# Every boot first offers the inventory with its key (ADR 0058): taken (202), this ramdisk was
+# booted for an inspection and is done until powered off; 404: a deploy or a cleaning goes on.
+inspect_if_asked() {
+  body="{\"key\":$(printf '%s' "$KEY" | json_string),\"inventory\":$(inventory_json)}"
+  for attempt in 1 2 3 4 5; do
+    agent_call inventory "$body" >/dev/null
+    case $? in
+      0) log "inventory accepted; waiting to be powered off"; while :; do sleep 3600; done ;;
+      2) return 0 ;;
+    esac
+    sleep 2
+  done
+  log "inventory not posted: $(cat /run/step.err 2>/dev/null)"
+}
+
 log "mode $MODE, node ${NODE:-?}, API ${API_URL:-?}"
 case "$MODE" in
   deploy|clean)
     [ -n "$API_URL" ] && [ -n "$NODE" ] && [ -n "$IQN" ] || { log "ironic_api_url, node_uuid or iscsi_target_iqn missing: nothing to do"; exit 1; }
     [ -n "$KEY" ] || { log "no deployment_key: nothing to do"; exit 1; }
     bring_up_network
+    inspect_if_asked
     find_install_disk
     export_and_wait
     ;;
