@@ -26,11 +26,14 @@ const manage = async (call: ReturnType<typeof client>, name: string) => {
   await settleNode(call, name, "manageable")
 }
 
+/** Machines built to order, by node UUID; the others are the default simulated machine. */
+const machines = new Map<string, SimMachineSpec>()
+
 describe("inspection of a simulated machine", () => {
   let svc: TestService
   let call: ReturnType<typeof client>
   before(async () => {
-    svc = await startTestService({ hardware: simulatedHardware({ callbackDelayMs: 20, machineOf: () => machine }) })
+    svc = await startTestService({ hardware: simulatedHardware({ callbackDelayMs: 20, machineOf: (id) => machines.get(id) }) })
     call = client(svc.url)
   })
   after(async () => { await svc?.close() })
@@ -38,6 +41,7 @@ describe("inspection of a simulated machine", () => {
   test("inspect sets cpus, memory_mb, local_gb (root disk) and cpu_arch, adds the missing port, stores the inventory", async () => {
     const node = (await call("POST", "/v1/nodes", { driver: "sim", name: "insp-1", properties: { cpus: 1, memory_mb: 1024, capabilities: "boot_mode:bios" } })).body
     assert.equal(node.inspect_interface, "agent")
+    machines.set(node.uuid, machine)
     assert.equal((await call("POST", "/v1/ports", { node_uuid: node.uuid, address: "52:54:00:aa:00:01" })).status, 201)
     await manage(call, "insp-1")
     assert.equal((await call("PUT", "/v1/nodes/insp-1/states/provision", { target: "inspect" })).status, 202)
@@ -76,6 +80,16 @@ describe("inspection of a simulated machine", () => {
     const again = (await call("GET", "/v1/nodes/insp-1/history/detail?type=Inspected")).body.history as Array<Record<string, any>>
     assert.deepEqual(again.at(-1)!["data"].changes, [])
     assert.equal((await call("GET", `/v1/ports?node_uuid=${node.uuid}`)).body.ports.length, 2)
+  })
+
+  test("a default simulated machine has its node's NICs: inspection adds no port, sets 2 CPUs, 4096 MiB, its disk less 1 GiB", async () => {
+    const node = (await call("POST", "/v1/nodes", { driver: "sim", name: "insp-default" })).body
+    assert.equal((await call("POST", "/v1/ports", { node_uuid: node.uuid, address: "52:54:00:cc:00:01" })).status, 201)
+    await manage(call, "insp-default")
+    assert.equal((await call("PUT", "/v1/nodes/insp-default/states/provision", { target: "inspect" })).status, 202)
+    const n = await settleNode(call, "insp-default", "manageable")
+    assert.deepEqual(n.properties, { cpus: 2, memory_mb: 4096, local_gb: 7, cpu_arch: "x86_64" })
+    assert.deepEqual((await call("GET", `/v1/ports?node_uuid=${node.uuid}`)).body.ports.map((p: { address: string }) => p.address), ["52:54:00:cc:00:01"])
   })
 
   test("the ramdisk's inventory call: a bad body is 400, a node not inspecting or a wrong key answers 404", async () => {

@@ -158,7 +158,8 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
   const ramdiskBoots = async (config: DeployArgs) => {
     // An inspection's ramdisk posts its inventory and is done (ADR 0058).
     if (options.inventory !== undefined) {
-      const machine = options.machineOf?.(config.nodeId) ?? defaultSimMachine(config.nodeId, options.diskBytesOf?.(config.nodeId) ?? defaultDiskBytes)
+      const machine = options.machineOf?.(config.nodeId) ??
+        defaultSimMachine(config.nodeId, options.diskBytesOf?.(config.nodeId) ?? defaultDiskBytes, cabledMacs.get(config.nodeId))
       if (await options.inventory(config.nodeId, config.deployKey, simInventory(machine))) return true
     }
     const target = { portal: "127.0.0.1", port: 3260, iqn: config.iscsiIqn, lun: 1 }
@@ -255,13 +256,16 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
   const machineBmc = (nodeId: string): BmcAccess => ({ address: nodeId, port: 623, username: "", password: Redacted.make("") })
   const bmcOf = (n: NodeState) => machineBmc(n.nodeId)
   const description = "A simulated machine with a simulated deploy ramdisk, addressed by the node's UUID."
+  // The NICs a machine has, as its node's ports named them when it was last powered on here.
+  const cabledMacs = new Map<string, ReadonlyArray<string>>()
+  const cabled = (n: NodeState) => Effect.sync(() => { if (n.ports.length > 0) cabledMacs.set(n.nodeId, n.ports.map((p) => p.mac)) })
   const simPower: PowerInterface = {
     slot: "power", name: "sim", description, properties: [],
     status: (n) => power.status(bmcOf(n)),
-    powerOn: (n) => noted(n, "power on", Effect.tap(power.powerOn(bmcOf(n)), () => bootsRamdisk(n.nodeId))),
+    powerOn: (n) => noted(n, "power on", Effect.tap(Effect.andThen(cabled(n), power.powerOn(bmcOf(n))), () => bootsRamdisk(n.nodeId))),
     powerOff: (n) => noted(n, "power off", power.powerOff(bmcOf(n))),
     softPowerOff: (n) => noted(n, "soft power off", power.softPowerOff(bmcOf(n))),
-    reboot: (n) => noted(n, "reboot", Effect.tap(power.reboot(bmcOf(n)), () => bootsRamdisk(n.nodeId))),
+    reboot: (n) => noted(n, "reboot", Effect.tap(Effect.andThen(cabled(n), power.reboot(bmcOf(n))), () => bootsRamdisk(n.nodeId))),
   }
   const simManagement: ManagementInterface = {
     slot: "management", name: "sim", description, properties: [],

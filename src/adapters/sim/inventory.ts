@@ -24,13 +24,16 @@ export interface SimMachineSpec {
   readonly bootMode: "uefi" | "bios"
 }
 
-/** A machine every node gets unless told otherwise: 2 CPUs, 4 GiB, its one disk, one NIC from its UUID. */
-export const defaultSimMachine = (nodeId: string, diskBytes: number): SimMachineSpec => {
+/**
+ * A machine every node gets unless told otherwise: 2 CPUs, 4 GiB, its one disk, and a NIC for each
+ * MAC its node's ports name (one derived from its UUID when it has none).
+ */
+export const defaultSimMachine = (nodeId: string, diskBytes: number, macs: ReadonlyArray<string> = []): SimMachineSpec => {
   const h = createHash("sha256").update(nodeId).digest("hex")
   return {
     cpus: 2, arch: "x86_64", memoryMb: 4096,
     disks: [{ name: "sda", bytes: diskBytes, model: "SIM DISK", serial: `SIM${h.slice(0, 12).toUpperCase()}`, wwn: `0x5000c500${h.slice(12, 20)}`, rotational: false }],
-    nics: [{ name: "eth0", mac: `52:54:00:${h.slice(0, 2)}:${h.slice(2, 4)}:${h.slice(4, 6)}`, link: true }],
+    nics: (macs.length > 0 ? macs : [`52:54:00:${h.slice(0, 2)}:${h.slice(2, 4)}:${h.slice(4, 6)}`]).map((mac, i) => ({ name: `eth${i}`, mac, link: true })),
     vendor: { manufacturer: "ironledger", product: "sim", serial: h.slice(0, 16) },
     bootMode: "bios",
   }
