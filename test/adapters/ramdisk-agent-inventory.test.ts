@@ -3,7 +3,10 @@
 // machine's: DMI memory devices (plain, extended size, KiB granularity, an empty slot), two disks
 // and a loop device, NICs with and without carrier, DMI vendor strings needing escapes, EFI. The
 // JSON it prints must be what the service takes, with the properties the service derives from it.
-import { execFileSync } from "node:child_process"
+// Then the agent's offer of it (inspect_if_asked) against an HTTP server: 404 goes on to the
+// deploy, 202 stops there, the body carries the key and the inventory.
+import { execFileSync, spawn } from "node:child_process"
+import { createServer } from "node:http"
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
@@ -117,4 +120,53 @@ test("without DMI memory devices the memory is the kernel's online memory blocks
   const inv = gather(machineTree("blocks", false))
   assert.equal(inv["memory"].physical_mb, 4 * 128)
   assert.equal(inv["boot"].current_boot_mode, "bios")
+})
+
+/** Runs the agent's inspect_if_asked against a server answering `status`; what it posted and printed. */
+const offer = async (status: number) => {
+  const posted: Array<Record<string, any>> = []
+  const server = createServer((req, res) => {
+    let body = ""
+    req.on("data", (d) => { body += d })
+    req.on("end", () => {
+      posted.push({ url: req.url, version: req.headers["x-openstack-ironic-api-version"], ...JSON.parse(body) })
+      res.writeHead(status, { "content-type": "application/json" }).end(status === 202 ? "" : '{"error_message":"{}"}')
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r))
+  const port = (server.address() as { port: number }).port
+  const tree = machineTree(`offer-${status}`, true)
+  const agent = readFileSync(join(agentDir, "agent.sh"), "utf8")
+  const fn = (name: string) => agent.slice(agent.indexOf(`${name}() {`), agent.indexOf("\n}\n", agent.indexOf(`${name}() {`)) + 3)
+  const script = ['log() { echo "agent: $*"; }', fn("json_string"), `. ${join(agentDir, "steps.sh")}`, `. ${join(agentDir, "inventory.sh")}`,
+    "mkdir -p /run", fn("inspect_if_asked"), "inspect_if_asked", "echo went-on"].join("\n")
+  const child = spawn(join(work, "bin", "sh"), ["-c", script], {
+    detached: true,
+    env: { PATH: join(work, "bin"), SYS: tree.sys, PROC: tree.proc, ARCH: "x86_64", API_URL: `http://127.0.0.1:${port}/`, NODE: "n-1", KEY: 'k"1' },
+  })
+  let out = ""
+  child.stdout.on("data", (d) => { out += d })
+  try {
+    for (let i = 0; i < 200 && !/went-on|inventory accepted/.test(out); i++) await new Promise((r) => setTimeout(r, 50))
+    return { posted, out }
+  } finally {
+    try { process.kill(-child.pid!, "SIGKILL") } catch { /* ended */ }
+    server.close()
+  }
+}
+
+test("the agent offers its inventory with its key: 404 goes on with the deploy, 202 ends there", { timeout: 30_000 }, async () => {
+  const notInspecting = await offer(404)
+  assert.match(notInspecting.out, /went-on/)
+  assert.equal(notInspecting.posted.length, 1)
+  const taken = await offer(202)
+  assert.match(taken.out, /inventory accepted/)
+  assert.doesNotMatch(taken.out, /went-on/)
+  assert.equal(taken.posted.length, 1)
+  const [p] = taken.posted
+  assert.equal(p!["url"], "/v1/nodes/n-1/vendor_passthru/inventory")
+  assert.equal(p!["version"], "1.78")
+  assert.equal(p!["key"], 'k"1')
+  assert.equal(p!["inventory"].memory.physical_mb, 40962)
+  assert.ok(E.isRight(parseInventory(p!["inventory"])))
 })

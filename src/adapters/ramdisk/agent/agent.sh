@@ -4,7 +4,8 @@
 #   deploy, clean: export the install disk over iSCSI (CHAP), POST pass_deploy_info, run the
 #                  in-band cleaning steps the service hands out (steps.sh), wait for "done" on
 #                  the release port, stop the export, reboot;
-#   inspect:       not yet implemented: reported as an error.
+#   inspect:       post the inventory (inventory.sh) and wait; deploy and clean offer it first too
+#                  (ADR 0058): the service takes it only while the node waits for an inspection.
 # Any failure is posted as pass_deploy_info's `error` with the tail of the log; it never hangs silently.
 . /etc/ironledger/tgt.sh
 . /etc/ironledger/steps.sh
@@ -183,7 +184,8 @@ case "$MODE" in
     ;;
   inspect)
     bring_up_network
-    fail "mode inspect is not implemented by this ramdisk"
+    inspect_if_asked
+    fail "the service took no inventory: node ${NODE:-?} is not inspecting"
     ;;
   rescue)
     bring_up_network
