@@ -155,7 +155,10 @@ const offer = async (status: number) => {
   }
 }
 
-test("the agent offers its inventory with its key: 404 goes on with the deploy, 202 ends there", { timeout: 30_000 }, async () => {
+// agent_call keeps wget's errors in /run, as in the ramdisk, where it is writable.
+const skipOffer = process.getuid?.() === 0 ? false : "needs root (writes /run/step.err)"
+
+test("the agent offers its inventory with its key: 404 goes on with the deploy, 202 ends there", { timeout: 30_000, skip: skipOffer }, async () => {
   const notInspecting = await offer(404)
   assert.match(notInspecting.out, /went-on/)
   assert.equal(notInspecting.posted.length, 1)
