@@ -321,7 +321,7 @@ export class NodeService extends Context.Service<NodeService, {
   /** The cleaning ramdisk reports an in-band step's outcome, with its key. */
   readonly cleanStepResult: (ref: string, key: string, result: AgentStepResult) => Effect.Effect<void, AppError>
   /** The inspection ramdisk posts the machine's inventory, with its key (ADR 0058). */
-  readonly postInventory: (ref: string, key: string, inventory: unknown) => Effect.Effect<void, AppError>
+  readonly postInventory: (ref: string, key: string, inventory: unknown, rootDisk?: string) => Effect.Effect<void, AppError>
   /** The inventory the node's last inspection stored; not found when it has none. */
   readonly inventory: (ref: string) => Effect.Effect<{ readonly inventory: Record<string, unknown>; readonly receivedAt: string }, AppError>
 }>()("ironledger/NodeService") {}

@@ -160,7 +160,8 @@ export const eventData = {
   CallbackRejected: t.type({ reason: t.string, count: t.number, sources: t.array(t.string) }),
   WaitTimedOut: t.type({ deadline: t.string }),
   /** The inspection ramdisk's inventory, as it posted it (ADR 0058). */
-  InventoryReceived: t.type({ inventory: Json }),
+  /** `rootDisk`: the disk the ramdisk would install to, by its root device rule and hints. */
+  InventoryReceived: t.intersection([t.type({ inventory: Json }), t.partial({ rootDisk: t.string })]),
 
   // Outcomes of the running operation: `done` and `fail` in the table.
   Verified: Empty,

@@ -38,6 +38,8 @@ export interface StoredInventory {
   readonly operationId: string
   readonly receivedAt: string
   readonly data: Record<string, unknown>
+  /** The disk the ramdisk would install to, when it said. */
+  readonly rootDisk?: string
 }
 
 /** The operation a node is going through: started by a provision request, named by its correlation id. */
@@ -215,7 +217,12 @@ const applyFacts = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
     case "RamdiskReady":
       if (d.cleaningRamdisk) d.cleaningRamdisk = { ...d.cleaningRamdisk, target: event.data.target }
       return
-    case "InventoryReceived": d.inventory = { operationId: d.operation?.id ?? meta.correlationId, receivedAt: meta.occurredAt, data: event.data.inventory }; return
+    case "InventoryReceived":
+      d.inventory = {
+        operationId: d.operation?.id ?? meta.correlationId, receivedAt: meta.occurredAt, data: event.data.inventory,
+        ...(event.data.rootDisk === undefined ? {} : { rootDisk: event.data.rootDisk }),
+      }
+      return
     case "Inspected": d.properties = { ...d.properties, ...event.data.properties }; return
     // Ironic's tear down frees the node: instance_info, the instance and its allocation go.
     case "TearDownDone": d.deploy = null; d.instanceInfo = {}; d.instanceUuid = null; d.allocationUuid = null; d.allocation = null; return

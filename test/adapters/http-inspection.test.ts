@@ -95,7 +95,7 @@ describe("inspection of a simulated machine", () => {
   test("the ramdisk's inventory call: a bad body is 400, a node not inspecting or a wrong key answers 404", async () => {
     const node = (await call("POST", "/v1/nodes", { driver: "sim", name: "insp-2" })).body
     const post = (body: unknown) => call("POST", `/v1/nodes/${node.uuid}/vendor_passthru/inventory`, body)
-    for (const body of [{}, { key: "" , inventory: {} }, { key: "k" }, { key: "k", inventory: [] }, { key: "k", inventory: {}, extra: 1 }]) {
+    for (const body of [{}, { key: "" , inventory: {} }, { key: "k" }, { key: "k", inventory: [] }, { key: "k", inventory: {}, extra: 1 }, { key: "k", inventory: {}, root_disk: "../sda" }]) {
       assert.equal((await post(body)).status, 400, JSON.stringify(body))
     }
     assert.equal((await post({ key: "k", inventory: { cpu: { count: 1, architecture: "x86_64" } } })).status, 404)

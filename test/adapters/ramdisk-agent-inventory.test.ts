@@ -114,6 +114,9 @@ test("the agent's inventory: CPUs, DMI memory, disks, NICs, vendor and boot mode
   // The root disk is the smallest of at least 4 GiB (vda, 10 GiB), as the agent picks its install disk.
   assert.deepEqual(inspectedProperties(parsed.right, {}), { cpus: 3, cpu_arch: "x86_64", memory_mb: 40962, local_gb: 9 })
   assert.equal(inspectedProperties(parsed.right, { root_device: { serial: "QM00001" } })["local_gb"], 39)
+  // The disk the ramdisk names (its own hints and minimum) wins over the service's pick.
+  assert.equal(inspectedProperties(parsed.right, {}, "sda")["local_gb"], 39)
+  assert.equal(inspectedProperties(parsed.right, {}, "sdz")["local_gb"], 9)
 })
 
 test("without DMI memory devices the memory is the kernel's online memory blocks, still not MemTotal; no EFI is bios", () => {
@@ -139,7 +142,8 @@ const offer = async (status: number) => {
   const agent = readFileSync(join(agentDir, "agent.sh"), "utf8")
   const fn = (name: string) => agent.slice(agent.indexOf(`${name}() {`), agent.indexOf("\n}\n", agent.indexOf(`${name}() {`)) + 3)
   const script = ['log() { echo "agent: $*"; }', fn("json_string"), `. ${join(agentDir, "steps.sh")}`, `. ${join(agentDir, "inventory.sh")}`,
-    "mkdir -p /run", fn("inspect_if_asked"), "inspect_if_asked", "echo went-on"].join("\n")
+    // The install disk as the agent's pick_disk names it (its rule is the deploy's, tested with the deploy).
+    "pick_disk() { echo vda; }", "mkdir -p /run", fn("inspect_if_asked"), "inspect_if_asked", "echo went-on"].join("\n")
   const child = spawn(join(work, "bin", "sh"), ["-c", script], {
     detached: true,
     env: { PATH: join(work, "bin"), SYS: tree.sys, PROC: tree.proc, ARCH: "x86_64", API_URL: `http://127.0.0.1:${port}/`, NODE: "n-1", KEY: 'k"1' },
@@ -171,5 +175,6 @@ test("the agent offers its inventory with its key: 404 goes on with the deploy, 
   assert.equal(p!["version"], "1.78")
   assert.equal(p!["key"], 'k"1')
   assert.equal(p!["inventory"].memory.physical_mb, 40962)
+  assert.equal(p!["root_disk"], "vda")
   assert.ok(E.isRight(parseInventory(p!["inventory"])))
 })

@@ -44,9 +44,13 @@ const inventoryArb = fc.record({
   disks: fc.array(fc.record({ name: fc.constantFrom("sda", "sdb", "vda", "nvme0n1"), size: fc.integer({ min: 0, max: 64 }).map((g) => g * GiB + 512) }), { maxLength: 4 }),
   interfaces: fc.array(fc.record({ name: fc.constant("eth"), mac_address: fc.constantFrom(...macs), has_carrier: fc.boolean() }), { maxLength: 3 }),
 })
-type Ramdisk = { kind: "posts"; inventory: Record<string, unknown> } | { kind: "silent" } | { kind: "aborted" }
+type Ramdisk = { kind: "posts"; inventory: Record<string, unknown>; rootDisk?: string } | { kind: "silent" } | { kind: "aborted" }
 const ramdiskArb: fc.Arbitrary<Ramdisk> = fc.oneof(
-  { weight: 4, arbitrary: inventoryArb.map((inventory) => ({ kind: "posts" as const, inventory })) },
+  {
+    weight: 4,
+    arbitrary: fc.tuple(inventoryArb, fc.option(fc.constantFrom("sda", "vda", "missing"), { nil: undefined }))
+      .map(([inventory, rootDisk]) => ({ kind: "posts" as const, inventory, ...(rootDisk === undefined ? {} : { rootDisk }) })),
+  },
   { weight: 1, arbitrary: fc.constant({ kind: "silent" as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: "aborted" as const }) },
 )
@@ -65,7 +69,8 @@ const inspect = (start: NodeState, style: "agent" | "instant", ramdisk: Ramdisk)
       // As the service hands them: an id for each MAC of the inventory (the domain skips those the node has).
       const posted = (ramdisk.inventory["interfaces"] as Array<{ mac_address: string }>).map((n) => n.mac_address)
       const newPorts = macs.filter((m) => posted.includes(m)).map((mac) => ({ portId: `00000000-0000-4000-8000-00000000000${macs.indexOf(mac)}` as Uuid, mac: mac as Mac }))
-      assert.ok(record({ type: "AcceptInventory", inventory: ramdisk.inventory, newPorts }) > 0)
+      const rootDisk = ramdisk.rootDisk === undefined ? {} : { rootDisk: ramdisk.rootDisk }
+      assert.ok(record({ type: "AcceptInventory", inventory: ramdisk.inventory, ...rootDisk, newPorts }) > 0)
       // Taken once: a second post of the same inspection is refused.
       assert.ok(E.isLeft(decide(s, { type: "AcceptInventory", inventory: ramdisk.inventory, newPorts }, nodeId)))
     }
@@ -118,7 +123,7 @@ test("inspections end in manageable with the inventory's properties and ports, o
         assert.equal(s.powerState, "power off")
         const inventory = parseInventory(ramdisk.inventory)
         assert.ok(E.isRight(inventory))
-        const expected = { ...before.properties, ...inspectedProperties(inventory.right, before.properties) }
+        const expected = { ...before.properties, ...inspectedProperties(inventory.right, before.properties, ramdisk.rootDisk) }
         assert.deepEqual(s.properties, expected)
         const inspected = events.find((e) => e.type === "Inspected")!
         assert.ok(inspected.type === "Inspected")

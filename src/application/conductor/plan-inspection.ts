@@ -18,7 +18,7 @@ export const inspectionSteps = (s: NodeState, ctx: PlanContext): Plan => {
   // Checked when it was posted; a log written by hand may still hold junk.
   const inventory = parseInventory(s.inventory!.data)
   if (E.isLeft(inventory)) return fail(inventory.left)
-  const properties = inspectedProperties(inventory.right, s.properties)
+  const properties = inspectedProperties(inventory.right, s.properties, s.inventory!.rootDisk)
   return walk(s, cleanUp("inspect"), () => ({ kind: "command", command: { type: "Complete", properties } }), fail)
 }
 

@@ -81,10 +81,12 @@ const hintsOf = (properties: Readonly<Record<string, unknown>>): RootDeviceHints
 /**
  * The node properties an inventory sets, as Ironic's inspection does: cpus, cpu_arch, memory_mb and
  * local_gb (the root disk's whole GiB less one, Ironic's disk_partitioning_spacing; left out when no
- * disk qualifies as root). `properties` are the node's own, for its root_device hints.
+ * disk qualifies as root). The root disk is `rootDisk` when the ramdisk named one of the inventory's
+ * disks, else picked by its rule from `properties`' root_device hints.
  */
-export const inspectedProperties = (inv: Inventory, properties: Readonly<Record<string, unknown>>): Record<string, unknown> => {
-  const root = pickRootDisk(inv.disks, hintsOf(properties))
+export const inspectedProperties = (inv: Inventory, properties: Readonly<Record<string, unknown>>, rootDisk?: string): Record<string, unknown> => {
+  // The ramdisk's own pick (its hints and minimum size come from its kernel command line) wins.
+  const root = inv.disks.find((d) => rootDisk !== undefined && d.name === rootDisk) ?? pickRootDisk(inv.disks, hintsOf(properties))
   return {
     cpus: inv.cpu.count,
     cpu_arch: inv.cpu.architecture,

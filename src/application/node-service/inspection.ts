@@ -11,7 +11,7 @@ import type { NodeCore } from "./core.ts"
 export const inspectionCalls = (core: NodeCore) => {
   const { secrets, context, run, resolve, ids, fleet, claiming } = core
 
-  const postInventory: NodeService["Service"]["postInventory"] = (ref, key, raw) =>
+  const postInventory: NodeService["Service"]["postInventory"] = (ref, key, raw, rootDisk) =>
     Effect.gen(function* () {
       const n = yield* Effect.mapError(resolve(ref), () => new NodeNotFound({ ref }))
       const r = n.cleaningRamdisk
@@ -27,7 +27,7 @@ export const inspectionCalls = (core: NodeCore) => {
       for (const mac of missing) newPorts.push({ portId: (yield* ids.uuid) as Uuid, mac: mac as Mac })
       const ctx = yield* context("ramdisk", n.operation?.id)
       yield* claiming(missing, (m) => (fleet.findByMac(m) === undefined ? null : `A port with MAC address ${m} already exists.`),
-        run(n.nodeId, { type: "AcceptInventory", inventory: { ...(raw as Record<string, unknown>) }, newPorts }, ctx))
+        run(n.nodeId, { type: "AcceptInventory", inventory: { ...(raw as Record<string, unknown>) }, ...(rootDisk === undefined ? {} : { rootDisk }), newPorts }, ctx))
     })
 
   const inventory: NodeService["Service"]["inventory"] = (ref) =>

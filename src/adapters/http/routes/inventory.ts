@@ -1,5 +1,5 @@
 // Inspection over HTTP (ADR 0058):
-//   POST /v1/nodes/{id}/vendor_passthru/inventory {key, inventory} -> 202  (the ramdisk, with its key)
+//   POST /v1/nodes/{id}/vendor_passthru/inventory {key, inventory, root_disk?} -> 202  (the ramdisk, with its key)
 //   GET  /v1/nodes/{id}/inventory -> {inventory, plugin_data}               (Ironic 1.81)
 import * as t from "io-ts"
 import { decodeOrThrow, JsonObject, strict } from "../codecs.ts"
@@ -9,13 +9,14 @@ import { badRequest, notFound } from "../errors.ts"
 /** The API version that added the node inventory endpoint. */
 export const INVENTORY_VERSION = 81
 
-const InventoryPost = strict({ key: t.string, inventory: JsonObject }, {}, "inventory")
+const InventoryPost = strict({ key: t.string, inventory: JsonObject }, { root_disk: t.string }, "inventory")
 
 /** The ramdisk's inventory; any failure to take it is answered as pass_deploy_info's are. */
 export const postInventory = async (ctx: RequestContext): Promise<Reply> => {
   const body = decodeOrThrow(InventoryPost, await ctx.body(), "inventory")
   if (body.key === "") throw badRequest("inventory needs the ramdisk's key.")
-  await run(ctx.service.postInventory(ctx.params["node"]!, body.key, body.inventory))
+  if (body.root_disk !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(body.root_disk)) throw badRequest("root_disk must be a disk's name, as /sys/block names it.")
+  await run(ctx.service.postInventory(ctx.params["node"]!, body.key, body.inventory, body.root_disk))
   return accepted()
 }
 

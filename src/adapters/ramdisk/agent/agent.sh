@@ -160,7 +160,9 @@ export_and_wait() {
 # Every boot first offers the inventory with its key (ADR 0058): taken (202), this ramdisk was
 # booted for an inspection and is done until powered off; 404: a deploy or a cleaning goes on.
 inspect_if_asked() {
-  body="{\"key\":$(printf '%s' "$KEY" | json_string),\"inventory\":$(inventory_json)}"
+  # The disk this ramdisk would install to (its hints and minimum size): local_gb is taken from it.
+  root=$(pick_disk 2>/dev/null)
+  body="{\"key\":$(printf '%s' "$KEY" | json_string),\"inventory\":$(inventory_json)${root:+,\"root_disk\":\"$root\"}}"
   for attempt in 1 2 3 4 5; do
     agent_call inventory "$body" >/dev/null
     case $? in
