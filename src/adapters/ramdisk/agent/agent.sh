@@ -161,7 +161,8 @@ export_and_wait() {
 # booted for an inspection and is done until powered off; 404: a deploy or a cleaning goes on.
 inspect_if_asked() {
   # The disk this ramdisk would install to (its hints and minimum size): local_gb is taken from it.
-  root=$(pick_disk 2>/dev/null)
+  # Disks behind slow controllers appear late: give them 5 s, as find_install_disk gives 15.
+  for attempt in 1 2 3 4 5; do root=$(pick_disk 2>/dev/null); [ -n "$root" ] && break; sleep 1; done
   body="{\"key\":$(printf '%s' "$KEY" | json_string),\"inventory\":$(inventory_json)${root:+,\"root_disk\":\"$root\"}}"
   for attempt in 1 2 3 4 5; do
     agent_call inventory "$body" >/dev/null
