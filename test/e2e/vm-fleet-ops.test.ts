@@ -110,7 +110,7 @@ test("a VM: inspect, deploy, undeploy, then a manual clean whose ramdisk erases 
   assert.deepEqual(inventory["inventory"]["disks"].map((d: Doc) => [d["name"], d["size"]]), [["vda", DISK_GIB * 1024 ** 3]])
   assert.deepEqual(inventory["inventory"]["interfaces"].map((n: Doc) => [n["mac_address"], n["has_carrier"]]), [[vm.mac, true]])
   assert.equal(inventory["inventory"]["system_vendor"]["manufacturer"], "QEMU")
-  assert.equal(inventory["root_disk"] ?? inventory["rootDisk"], "vda")
+  assert.equal(inventory["rootDisk"], "vda")
   assert.deepEqual(inspection.find((e) => e["type"] === "Inspected")!["data"]["changes"], [{ property: "local_gb", before: DISK_GIB, after: DISK_GIB - 1 }])
 
   await provision({ target: "provide" })
