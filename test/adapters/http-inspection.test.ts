@@ -46,8 +46,8 @@ describe("inspection of a simulated machine", () => {
     await manage(call, "insp-1")
     assert.equal((await call("PUT", "/v1/nodes/insp-1/states/provision", { target: "inspect" })).status, 202)
     const n = await settleNode(call, "insp-1", "manageable")
-    // The smallest disk of at least 4 GiB is the root disk, as the ramdisk picks it: 12 GiB, less one.
-    assert.deepEqual(n.properties, { cpus: 6, memory_mb: 12288, local_gb: 11, cpu_arch: "x86_64", capabilities: "boot_mode:bios" })
+    // The smallest disk of at least 4 GiB is the root disk, as the ramdisk picks it: 12 GiB (and 5 bytes).
+    assert.deepEqual(n.properties, { cpus: 6, memory_mb: 12288, local_gb: 12, cpu_arch: "x86_64", capabilities: "boot_mode:bios" })
     assert.equal(n.last_error, null)
     assert.equal(n.power_state, "power off")
     const ports = (await call("GET", `/v1/ports?node_uuid=${node.uuid}`)).body.ports.map((p: { address: string }) => p.address).sort()
@@ -61,7 +61,7 @@ describe("inspection of a simulated machine", () => {
       { property: "cpus", before: 1, after: 6 },
       { property: "cpu_arch", before: null, after: "x86_64" },
       { property: "memory_mb", before: 1024, after: 12288 },
-      { property: "local_gb", before: null, after: 11 },
+      { property: "local_gb", before: null, after: 12 },
     ])
     assert.match(inspected["event"], /cpus 1 -> 6/)
     // Today's clients (API 1.78) read the inventory from the history; 1.81's endpoint is gated.
@@ -82,13 +82,13 @@ describe("inspection of a simulated machine", () => {
     assert.equal((await call("GET", `/v1/ports?node_uuid=${node.uuid}`)).body.ports.length, 2)
   })
 
-  test("a default simulated machine has its node's NICs: inspection adds no port, sets 2 CPUs, 4096 MiB, its disk less 1 GiB", async () => {
+  test("a default simulated machine has its node's NICs: inspection adds no port, sets 2 CPUs, 4096 MiB, its 8 GiB disk", async () => {
     const node = (await call("POST", "/v1/nodes", { driver: "sim", name: "insp-default" })).body
     assert.equal((await call("POST", "/v1/ports", { node_uuid: node.uuid, address: "52:54:00:cc:00:01" })).status, 201)
     await manage(call, "insp-default")
     assert.equal((await call("PUT", "/v1/nodes/insp-default/states/provision", { target: "inspect" })).status, 202)
     const n = await settleNode(call, "insp-default", "manageable")
-    assert.deepEqual(n.properties, { cpus: 2, memory_mb: 4096, local_gb: 7, cpu_arch: "x86_64" })
+    assert.deepEqual(n.properties, { cpus: 2, memory_mb: 4096, local_gb: 8, cpu_arch: "x86_64" })
     assert.deepEqual((await call("GET", `/v1/ports?node_uuid=${node.uuid}`)).body.ports.map((p: { address: string }) => p.address), ["52:54:00:cc:00:01"])
   })
 

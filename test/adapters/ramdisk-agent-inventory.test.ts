@@ -112,11 +112,11 @@ test("the agent's inventory: CPUs, DMI memory, disks, NICs, vendor and boot mode
   const parsed = parseInventory(inv)
   assert.ok(E.isRight(parsed), E.isLeft(parsed) ? parsed.left : "")
   // The root disk is the smallest of at least 4 GiB (vda, 10 GiB), as the agent picks its install disk.
-  assert.deepEqual(inspectedProperties(parsed.right, {}), { cpus: 3, cpu_arch: "x86_64", memory_mb: 40962, local_gb: 9 })
-  assert.equal(inspectedProperties(parsed.right, { root_device: { serial: "QM00001" } })["local_gb"], 39)
+  assert.deepEqual(inspectedProperties(parsed.right, {}), { cpus: 3, cpu_arch: "x86_64", memory_mb: 40962, local_gb: 10 })
+  assert.equal(inspectedProperties(parsed.right, { root_device: { serial: "QM00001" } })["local_gb"], 40)
   // The disk the ramdisk names (its own hints and minimum) wins over the service's pick.
-  assert.equal(inspectedProperties(parsed.right, {}, "sda")["local_gb"], 39)
-  assert.equal(inspectedProperties(parsed.right, {}, "sdz")["local_gb"], 9)
+  assert.equal(inspectedProperties(parsed.right, {}, "sda")["local_gb"], 40)
+  assert.equal(inspectedProperties(parsed.right, {}, "sdz")["local_gb"], 10)
 })
 
 test("without DMI memory devices the memory is the kernel's online memory blocks, still not MemTotal; no EFI is bios", () => {

@@ -80,8 +80,8 @@ const hintsOf = (properties: Readonly<Record<string, unknown>>): RootDeviceHints
 
 /**
  * The node properties an inventory sets, as Ironic's inspection does: cpus, cpu_arch, memory_mb and
- * local_gb (the root disk's whole GiB less one, Ironic's disk_partitioning_spacing; left out when no
- * disk qualifies as root). The root disk is `rootDisk` when the ramdisk named one of the inventory's
+ * local_gb (the root disk's whole GiB: the deploy sizes its partition layout against local_gb, so
+ * Ironic's 1 GiB of disk_partitioning_spacing is not taken off; left out when no disk qualifies). The root disk is `rootDisk` when the ramdisk named one of the inventory's
  * disks, else picked by its rule from `properties`' root_device hints.
  */
 export const inspectedProperties = (inv: Inventory, properties: Readonly<Record<string, unknown>>, rootDisk?: string): Record<string, unknown> => {
@@ -91,7 +91,7 @@ export const inspectedProperties = (inv: Inventory, properties: Readonly<Record<
     cpus: inv.cpu.count,
     cpu_arch: inv.cpu.architecture,
     memory_mb: inv.memory.physical_mb,
-    ...(root === undefined ? {} : { local_gb: Math.max(0, Math.floor(root.size / GiB) - 1) }),
+    ...(root === undefined ? {} : { local_gb: Math.floor(root.size / GiB) }),
   }
 }
 
