@@ -14,6 +14,7 @@ import { ramdiskCalls } from "./node-service/ramdisk.ts"
 import { nodeRecords } from "./node-service/records.ts"
 import { nodeConsole } from "./node-service/console.ts"
 import { agentStepCalls } from "./node-service/agent-steps.ts"
+import { inspectionCalls } from "./node-service/inspection.ts"
 
 export type { ConductorHandle } from "./node-service/core.ts"
 
@@ -29,6 +30,7 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, regist
       ...nodeHistory(core),
       ...nodeConsole(core),
       ...agentStepCalls(core),
+      ...inspectionCalls(core),
     }
     return service satisfies { [K in keyof NodeService["Service"]]: (...args: never[]) => Effect.Effect<unknown, AppError> }
   })

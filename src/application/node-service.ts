@@ -320,4 +320,8 @@ export class NodeService extends Context.Service<NodeService, {
   readonly nextCleanStep: (ref: string, key: string) => Effect.Effect<AgentStepAnswer, AppError>
   /** The cleaning ramdisk reports an in-band step's outcome, with its key. */
   readonly cleanStepResult: (ref: string, key: string, result: AgentStepResult) => Effect.Effect<void, AppError>
+  /** The inspection ramdisk posts the machine's inventory, with its key (ADR 0058). */
+  readonly postInventory: (ref: string, key: string, inventory: unknown, rootDisk?: string) => Effect.Effect<void, AppError>
+  /** The inventory the node's last inspection stored; not found when it has none. */
+  readonly inventory: (ref: string) => Effect.Effect<{ readonly inventory: Record<string, unknown>; readonly receivedAt: string }, AppError>
 }>()("ironledger/NodeService") {}

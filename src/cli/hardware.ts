@@ -12,6 +12,7 @@ import { fakeHardware } from "../adapters/fake/index.ts"
 import { makeSimHardware, type SimHardware, type SimHardwareOptions } from "../adapters/sim/hardware.ts"
 import { passDeployInfoUrl, postPassDeployInfo } from "../adapters/sim/machine/callback.ts"
 import { httpAgentTransport, type AgentTransport } from "../adapters/sim/agent-steps.ts"
+import { postSimInventory, type SimMachineSpec } from "../adapters/sim/inventory.ts"
 import { realRackUnavailable, startIpmi } from "./sim-rack/index.ts"
 import { redfish } from "../adapters/redfish/hardware.ts"
 
@@ -37,6 +38,8 @@ export interface SimOptions {
   readonly deliver?: (nodeId: string, callback: DeployCallback) => void
   /** Where a simulated ramdisk's in-band step calls go: by default over HTTP, as deliver's. */
   readonly agent?: (nodeId: string, key: string) => AgentTransport
+  /** What each simulated machine is made of, for its inventory (default: 2 CPUs, 4 GiB, one disk, one NIC). */
+  readonly machineOf?: (nodeId: string) => SimMachineSpec | undefined
   readonly log?: (line: string) => void
   /** Conductors on several hosts: where the machines live, shared by every host (ADR 0071). */
   readonly rackDir?: string
@@ -73,6 +76,10 @@ export const simulatedHardware = (options: SimOptions = {}): HardwareSetup & { r
       if (options.deliver === undefined) return overHttp(nodeId, cb)
       options.deliver(nodeId, cb)
     },
+    ...(options.machineOf === undefined ? {} : { machineOf: options.machineOf }),
+    // Posted over HTTP as the real agent's; with `deliver` (no API in the loop) nothing is inspected.
+    inventory: (nodeId, key, inventory) =>
+      apiUrl === undefined || closed || options.deliver !== undefined ? Promise.resolve(false) : postSimInventory(apiUrl, nodeId, key, inventory),
     agent: (nodeId, key) => {
       if (options.agent !== undefined) return options.agent(nodeId, key)
       const none: AgentTransport = { ask: async () => ({ kind: "none" }), report: async () => undefined }

@@ -39,6 +39,8 @@ export type NodeCommand =
   | { readonly type: "RejectCallback"; readonly reason: string; readonly count: number; readonly sources: ReadonlyArray<string> }
   | { readonly type: "IssueRamdiskKey"; readonly keyHash: string; readonly sealedKey: Sealed }
   | { readonly type: "AcceptCleaningIscsi"; readonly target: IscsiTarget }
+  /** The inspection ramdisk's inventory, with an id for each MAC the node has no port for yet. */
+  | { readonly type: "AcceptInventory"; readonly inventory: Record<string, unknown>; readonly rootDisk?: string; readonly newPorts: ReadonlyArray<{ readonly portId: Uuid; readonly mac: Mac }> }
   | { readonly type: "TimeOutWait"; readonly now: string }
   /** `imageless`: the node's deploy interface writes no image (Ironic's fake deploy), so a deploy completes without one. */
   | { readonly type: "Complete"; readonly properties?: Record<string, unknown>; readonly imageless?: true }

@@ -9,6 +9,7 @@ import { pendingStep, type NodeState } from "./node-state.ts"
 import { abortClearing, decideRequest, decideStartQueued, dropQueue } from "./queue.ts"
 import { decidePort } from "./port-record.ts"
 import { decideAllocation } from "./allocation.ts"
+import { decideInventory, propertyChanges } from "./inspection.ts"
 import { normaliseRecordChange, refuseProtected, refuseRecordChange, refuseRetired } from "./node-record.ts"
 
 type Decision = E.Either<DomainError, ReadonlyArray<NodeEvent>>
@@ -166,7 +167,7 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
       }
       return move(s, "call-back", "resume", { type: "CallbackReceived", data: c.data })
     case "IssueRamdiskKey":
-      if (s.provisionState !== "cleaning") return E.left(invalidTransition(s.nodeId, "issue ramdisk key", s.provisionState))
+      if (s.provisionState !== "cleaning" && s.provisionState !== "inspecting") return E.left(invalidTransition(s.nodeId, "issue ramdisk key", s.provisionState))
       return ok({ type: "RamdiskKeyIssued", data: { keyHash: c.keyHash, sealedKey: c.sealedKey } })
     case "AcceptCleaningIscsi": {
       const r = s.cleaningRamdisk
@@ -176,6 +177,7 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
       if (r.target !== null) return refuse(s, "CallbackRefused", "pass_deploy_info", "The ramdisk key was already used.")
       return ok({ type: "RamdiskReady", data: { target: c.target } })
     }
+    case "AcceptInventory": return decideInventory(s, c)
     case "RejectCallback":
       return ok({ type: "CallbackRejected", data: { reason: c.reason, count: c.count, sources: [...c.sources] } })
     case "TimeOutWait":
@@ -195,7 +197,7 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
           if (!s.deploy) return refuse(s, "Conflict", "done", `Node ${s.nodeId} has no deploy running.`)
           if (!s.deploy.imageWritten && c.imageless !== true) return refuse(s, "Conflict", "done", `The image of node ${s.nodeId} has not been written yet.`)
           return ok({ type, data: { deployId: s.deploy.deployId } })
-        case "Inspected": return ok({ type, data: { properties: c.properties ?? {} } })
+        case "Inspected": return ok({ type, data: { properties: c.properties ?? {}, changes: propertyChanges(s.properties, c.properties ?? {}) } })
         default: return ok({ type, data: {} } as NodeEvent)
       }
     }

@@ -51,6 +51,8 @@ const Step = t.type({ step: t.string })
 const Result = t.type({ step: t.string, durationMs: t.number })
 const Failure = t.type({ step: t.string, durationMs: t.number, error: t.string })
 const Reason = t.type({ error: t.string })
+/** A node property an inspection set: its value before (null: unset) and after. */
+const PropertyChange = t.type({ property: t.string, before: t.unknown, after: t.unknown })
 const Empty = t.type({})
 
 export const BootDevice = literals(["pxe", "disk"], "BootDevice")
@@ -157,6 +159,9 @@ export const eventData = {
    */
   CallbackRejected: t.type({ reason: t.string, count: t.number, sources: t.array(t.string) }),
   WaitTimedOut: t.type({ deadline: t.string }),
+  /** The inspection ramdisk's inventory, as it posted it (ADR 0058). */
+  /** `rootDisk`: the disk the ramdisk would install to, by its root device rule and hints. */
+  InventoryReceived: t.intersection([t.type({ inventory: Json }), t.partial({ rootDisk: t.string })]),
 
   // Outcomes of the running operation: `done` and `fail` in the table.
   Verified: Empty,
@@ -165,7 +170,8 @@ export const eventData = {
   /** A manual clean (asked for in manageable) returns the node to manageable. */
   ManualCleaningDone: Empty,
   CleaningFailed: Reason,
-  Inspected: t.type({ properties: Json }),
+  /** `changes`: each property inspection changed, before and after (ADR 0058); absent in older events. */
+  Inspected: t.intersection([t.type({ properties: Json }), t.partial({ changes: t.array(PropertyChange) })]),
   InspectionFailed: Reason,
   Adopted: Empty,
   AdoptionFailed: Reason,

@@ -34,6 +34,14 @@ export interface CleaningRamdisk {
   readonly target: IscsiTarget | null
 }
 
+export interface StoredInventory {
+  readonly operationId: string
+  readonly receivedAt: string
+  readonly data: Record<string, unknown>
+  /** The disk the ramdisk would install to, when it said. */
+  readonly rootDisk?: string
+}
+
 /** The operation a node is going through: started by a provision request, named by its correlation id. */
 export interface Operation {
   readonly id: string
@@ -77,6 +85,8 @@ export interface NodeState extends RecordFields {
   readonly pendingSteps: ReadonlyArray<PendingStep>
   readonly operation: Operation | null
   readonly cleaningRamdisk: CleaningRamdisk | null
+  /** The last inventory an inspection's ramdisk posted (Ironic 1.81's node inventory), kept after it. */
+  readonly inventory: StoredInventory | null
   /** The conductor driving the node and until when; only it may record conductor steps. */
   readonly lease: { readonly holder: string; readonly expiresAt: string } | null
   readonly createdAt: string
@@ -106,7 +116,7 @@ export const verbOf = (event: NodeEvent): Verb | undefined => {
     case "UnrescueRequested": return "unrescue"
     case "AbortRequested": return "abort"
     case "CallbackAwaited": return "wait"
-    case "IscsiReady": case "CallbackReceived": case "RamdiskReady": return "resume"
+    case "IscsiReady": case "CallbackReceived": case "RamdiskReady": case "InventoryReceived": return "resume"
     // The ramdisk's outcome of an in-band step ends the clean wait it ran in.
     case "CleanStepDone": case "CleanStepFailed": return "resume"
     case "Verified": case "CleaningDone": case "Inspected": case "Adopted":
@@ -134,7 +144,7 @@ export const initialState = (nodeId: Uuid): NodeState => ({
   properties: {}, instanceInfo: {}, extra: {}, provisionState: "enroll", targetProvisionState: null,
   powerState: null, targetPowerState: null, maintenance: false, maintenanceReason: null, consoleEnabled: false, lastError: null,
   ports: [], deploy: null, waitDeadline: null, pendingSteps: [], operation: null, cleaningRamdisk: null, lease: null, createdAt: "", updatedAt: "",
-  provisionUpdatedAt: "", queue: [], ...recordDefaults, allocation: null,
+  provisionUpdatedAt: "", queue: [], ...recordDefaults, allocation: null, inventory: null,
 })
 
 type Draft = { -readonly [K in keyof NodeState]: NodeState[K] }
@@ -206,6 +216,12 @@ const applyFacts = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
     case "RamdiskKeyIssued": d.cleaningRamdisk = { ...event.data, target: null }; return
     case "RamdiskReady":
       if (d.cleaningRamdisk) d.cleaningRamdisk = { ...d.cleaningRamdisk, target: event.data.target }
+      return
+    case "InventoryReceived":
+      d.inventory = {
+        operationId: d.operation?.id ?? meta.correlationId, receivedAt: meta.occurredAt, data: event.data.inventory,
+        ...(event.data.rootDisk === undefined ? {} : { rootDisk: event.data.rootDisk }),
+      }
       return
     case "Inspected": d.properties = { ...d.properties, ...event.data.properties }; return
     // Ironic's tear down frees the node: instance_info, the instance and its allocation go.

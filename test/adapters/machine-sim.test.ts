@@ -58,6 +58,8 @@ let api: Server
 let apiUrl = ""
 
 const postsFor = (nodeUuid: string) => posts.filter((p) => p.path === `/v1/nodes/${nodeUuid}/vendor_passthru/pass_deploy_info`)
+/** Nodes the stand-in API is inspecting: it takes their inventory (202); any other's is a 404, as the service answers. */
+const inspecting = new Set<string>()
 
 // ---- machines ------------------------------------------------------------------------------------
 
@@ -204,7 +206,8 @@ before(async () => {
       let body: Record<string, unknown> = {}
       try { body = JSON.parse(text) } catch { /* recorded as empty */ }
       posts.push({ path: req.url ?? "", headers: req.headers, body })
-      res.writeHead(202).end()
+      const inventoryOf = /^\/v1\/nodes\/([^/]+)\/vendor_passthru\/inventory$/.exec(req.url ?? "")
+      res.writeHead(inventoryOf === null || inspecting.has(inventoryOf[1]!) ? 202 : 404).end()
     })
   })
   await new Promise<void>((r) => api.listen(0, "127.0.0.1", r))
@@ -354,6 +357,31 @@ describe("a deploy, as the conductor drives it", { timeout: 90_000 }, () => {
 })
 
 // ---- boots that go wrong -------------------------------------------------------------------------
+
+describe("an inspection", { timeout: 60_000 }, () => {
+  test("the ramdisk posts the machine's inventory with its key and, taken, exports nothing and waits", async () => {
+    const m = await newMachine()
+    const nodeId = randomUUID()
+    const key = randomBytes(16).toString("hex")
+    inspecting.add(nodeId)
+    for (const f of ["deploy_kernel", "deploy_ramdisk"]) writeFileSync(join(images, f), randomBytes(64 * 1024))
+    const configurator = await makePxeBootConfigurator({ tftpRoot, dnsmasq })
+    await run(configurator.prepareDeploy({
+      nodeId, macs: [m.mac as never], deployKernel: join(images, "deploy_kernel"), deployRamdisk: join(images, "deploy_ramdisk"),
+      kernel: null, ramdisk: null, deployId: randomUUID(), deployKey: key, iscsiIqn: iqnFor(nodeId), apiUrl,
+    }))
+    powerOn(m)
+    const status = await waitFor(m, "inspected")
+    assert.deepEqual(status.history.map((h) => h.state), ["pxe", "deploy-ramdisk", "inspected"])
+    const [post, ...more] = posts.filter((p) => p.path === `/v1/nodes/${nodeId}/vendor_passthru/inventory`)
+    assert.ok(post !== undefined && more.length === 0)
+    assert.equal(post.body["key"], key)
+    const inventory = post.body["inventory"] as Record<string, any>
+    assert.deepEqual(inventory["interfaces"].map((n: Record<string, unknown>) => n["mac_address"]), [m.mac])
+    assert.equal(inventory["disks"][0].size, GiB + 16 * MiB)
+    assert.deepEqual(postsFor(nodeId), [], "no pass_deploy_info")
+  })
+})
 
 describe("boot failures", { timeout: 60_000 }, () => {
   test("a deploy label whose kernel is not on the TFTP server fails loudly and starts no target", async () => {

@@ -69,7 +69,9 @@ test("ipmi: properties with what is required and secret, values refused at enrol
   const checks = r.validate(node("ipmi"))
   assert.equal(checks.power.result, false)
   assert.match(checks.power.reason ?? "", /Missing the following IPMI credentials in node's driver_info: ipmi_address/)
-  assert.equal(checks.inspect.result, null)
+  // The agent inspects (ADR 0058); no-bios is still "not supported".
+  assert.equal(checks.inspect.result, true)
+  assert.equal(checks.bios.result, null)
   assert.equal(r.validate(node("ipmi", {}, { ipmi_address: "10.0.0.7" })).power.result, true)
 })
 

@@ -9,14 +9,14 @@ let app: TestApp
 before(async () => { app = await startTestApp() })
 after(async () => { await app.close() })
 
-const manageable = async (name: string, driver: string) => {
-  const node = await app.run(app.service.enroll({ name: name as never, driver, driverInfo: {}, properties: {}, instanceInfo: {}, extra: {} }, "test"))
+const manageable = async (name: string, driver: string, interfaces: Record<string, string> = {}) => {
+  const node = await app.run(app.service.enroll({ name: name as never, driver, driverInfo: {}, properties: {}, instanceInfo: {}, extra: {}, interfaces }, "test"))
   await app.run(app.service.provision(node.uuid, "manage", {}, "test"))
   return app.waitFor(node.uuid, "manageable")
 }
 
 test("inspect on a node whose inspect_interface is no-inspect is refused and records nothing; on fake it completes", async () => {
-  const sim = await manageable("no-inspect-node", "sim")
+  const sim = await manageable("no-inspect-node", "sim", { inspect: "no-inspect" })
   assert.equal(sim.interfaces.inspect, "no-inspect")
   const refused = await app.run(Effect.flip(app.service.provision(sim.uuid, "inspect", {}, "test")))
   assert.equal(refused._tag, "InvalidInput")

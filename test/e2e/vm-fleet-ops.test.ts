@@ -3,6 +3,8 @@
 // a partition image is deployed; undeployed; then a manual clean runs the real ramdisk's in-band
 // steps deploy.erase_devices_metadata and deploy.erase_devices, each a requested/result pair with
 // the ramdisk's summary, and afterwards no byte of the VM's disk file is anything but zero.
+// Before all that, an inspection: the real ramdisk reports what QEMU gave the VM (1 CPU, -m 512,
+// the 2 GiB virtio disk, its NIC), and the node's properties follow.
 // Needs root.
 import { randomBytes } from "node:crypto"
 import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync } from "node:fs"
@@ -68,7 +70,7 @@ const nonZeroBlocks = (path: string, limit = 5): number[] => {
   return found
 }
 
-test("a VM: deploy, undeploy, then a manual clean whose ramdisk erases every byte of the disk", { skip, timeout: 1_500_000 }, async () => {
+test("a VM: inspect, deploy, undeploy, then a manual clean whose ramdisk erases every byte of the disk", { skip, timeout: 1_500_000 }, async () => {
   const s = service!, u = userImage!, vm = s.vms[0]!
   const context = () => [
     `--- console ---\n${readFileSync(vm.serialLog, "utf8").slice(-3000)}`,
@@ -93,10 +95,29 @@ test("a VM: deploy, undeploy, then a manual clean whose ramdisk erases every byt
   }
   await provision({ target: "manage" })
   await reach("manageable", 30_000)
+
+  let t0 = performance.now()
+  await provision({ target: "inspect" })
+  const inspected = await reach("manageable", 600_000)
+  process.stdout.write(`# inspect -> manageable ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
+  // memory_mb from the VM's DMI memory devices; local_gb from the disk the ramdisk would install to.
+  assert.deepEqual(inspected["properties"], { cpus: 1, memory_mb: 512, local_gb: DISK_GIB, cpu_arch: "x86_64" })
+  assert.equal(inspected["power_state"], "power off")
+  const ports = (await api("GET", `/v1/ports?node_uuid=${node["uuid"]}`))["ports"] as ReadonlyArray<Doc>
+  assert.deepEqual(ports.map((p) => p["address"]), [vm.mac])
+  const inspection = (await api("GET", `/v1/nodes/${spec.name}/history/detail?type=InventoryReceived&type=Inspected`))["history"] as ReadonlyArray<Doc>
+  const inventory = inspection.find((e) => e["type"] === "InventoryReceived")!["data"]
+  assert.deepEqual(inventory["inventory"]["disks"].map((d: Doc) => [d["name"], d["size"]]), [["vda", DISK_GIB * 1024 ** 3]])
+  assert.deepEqual(inventory["inventory"]["interfaces"].map((n: Doc) => [n["mac_address"], n["has_carrier"]]), [[vm.mac, true]])
+  assert.equal(inventory["inventory"]["system_vendor"]["manufacturer"], "QEMU")
+  assert.equal(inventory["rootDisk"], "vda")
+  // The enrolled properties were the VM's own: nothing changed.
+  assert.deepEqual(inspection.find((e) => e["type"] === "Inspected")!["data"]["changes"], [])
+
   await provision({ target: "provide" })
   await reach("available", 30_000)
 
-  let t0 = performance.now()
+  t0 = performance.now()
   await provision({ target: "active" })
   await reach("active", 600_000)
   process.stdout.write(`# deploy -> active ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)

@@ -192,7 +192,16 @@ export const predict = (m: NodeModel, c: NodeCommand): Outcome => {
     case "RejectCallback":
       return accept(m)
     case "IssueRamdiskKey":
-      return m.state === "cleaning" ? accept({ ...m, cleaningRamdisk: { used: false } }) : refuse(m, "InvalidTransition", "issue ramdisk key")
+      // Cleaning and inspection boot the ramdisk with a key of their own.
+      return m.state === "cleaning" || m.state === "inspecting" ? accept({ ...m, cleaningRamdisk: { used: false } }) : refuse(m, "InvalidTransition", "issue ramdisk key")
+    case "AcceptInventory": {
+      // Taken once per inspection, while it waits; a port for each MAC the node has not got (ADR 0058).
+      if (m.state !== "inspect wait" || m.cleaningRamdisk === null || m.cleaningRamdisk.used) return refuse(m, "CallbackRefused", "inventory")
+      const ports = new Map(m.ports)
+      for (const p of c.newPorts) if (!ports.has(p.portId) && ![...ports.values()].includes(p.mac)) ports.set(p.portId, p.mac)
+      const moved = moveTo({ ...m, cleaningRamdisk: { used: true }, ports }, edge(m.state, "resume")!)
+      return acceptN(m, moved, 1 + ports.size - m.ports.size)
+    }
     case "AcceptCleaningIscsi":
       if (m.state !== "clean wait" || m.cleaningRamdisk === null || m.cleaningRamdisk.used) return refuse(m, "CallbackRefused", "pass_deploy_info")
       return along(m, "resume", "pass_deploy_info", (x) => ({ ...x, cleaningRamdisk: { used: true } }))

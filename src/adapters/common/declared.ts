@@ -1,6 +1,7 @@
 // Interfaces every hardware type may name for a slot it does not fill: Ironic's "no-*" and "noop".
 import { declared } from "../../application/hardware/interfaces.ts"
 import type { Vendor } from "../../application/hardware/hardware-type.ts"
+import { agentInspect } from "./agent-inspect.ts"
 
 /** Every slot a hardware type does not fill, named by its "no-*" (or noop) interface. */
 export const unsupportedSlots = {
@@ -15,6 +16,8 @@ export const notSupported: Vendor = {
     declared("console", "no-console", "No serial console.", true),
     declared("firmware", "no-firmware", "No firmware updates.", true),
     declared("inspect", "no-inspect", "No hardware inspection.", true),
+    // Any hardware type booting the ramdisk agent may offer it (ADR 0058).
+    agentInspect,
     declared("raid", "no-raid", "No RAID configuration.", true),
     declared("rescue", "no-rescue", "No rescue.", true),
     declared("vendor", "no-vendor", "No vendor passthru methods.", true),

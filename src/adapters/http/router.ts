@@ -14,10 +14,12 @@ import { stateRoutes } from "./routes/states.ts"
 import { biosRoutes } from "./routes/bios.ts"
 import { consoleRoutes } from "./routes/console.ts"
 import { instanceLayerRoutes } from "./routes/instance-layer.ts"
+import { inventoryRoutes } from "./routes/inventory.ts"
 
 export const routes: ReadonlyArray<Route> = [
   ...rootRoutes, ...nodeRoutes, ...stateRoutes, ...historyRoutes, ...ramdiskRoutes, ...portRoutes, ...driverRoutes,
   ...fleetRoutes, ...metricsRoutes, ...biosRoutes, ...consoleRoutes, ...instanceLayerRoutes,
+  ...inventoryRoutes,
 ]
 
 interface Compiled {

@@ -35,6 +35,7 @@ import { makeSimPower } from "./power.ts"
 import { simConsole } from "./console.ts"
 import { agentSteps } from "../../application/cleaning/agent-steps.ts"
 import { runAgentLoop, type AgentTransport } from "./agent-steps.ts"
+import { defaultSimMachine, simInventory, type SimMachineSpec } from "./inventory.ts"
 
 export interface SimHardwareOptions {
   /** How long a simulated ramdisk takes to "boot" before calling back. */
@@ -66,6 +67,13 @@ export interface SimHardwareOptions {
   readonly agent?: (nodeId: string, key: string) => AgentTransport
   /** Told every linked MAC after each change of the host's links: its DHCP server's host list (ADR 0072). */
   readonly onLinksChanged?: ConfiguratorOptions["onLinksChanged"]
+  /** What each machine is made of, for its inventory (default: defaultSimMachine). */
+  readonly machineOf?: (nodeId: string) => SimMachineSpec | undefined
+  /**
+   * Where a simulated ramdisk posts its inventory with its key: true when taken (the node is
+   * inspecting, so the ramdisk exports nothing and calls nothing back); absent: it posts none.
+   */
+  readonly inventory?: (nodeId: string, key: string, inventory: unknown) => Promise<boolean>
 }
 
 export interface SimHardware {
@@ -151,7 +159,13 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
   }
 
   /** The simulated ramdisk: export the node's disk under CHAP, then post pass_deploy_info. */
-  const ramdiskBoots = (config: DeployArgs) => {
+  const ramdiskBoots = async (config: DeployArgs) => {
+    // An inspection's ramdisk posts its inventory and is done (ADR 0058).
+    if (options.inventory !== undefined) {
+      const machine = options.machineOf?.(config.nodeId) ??
+        defaultSimMachine(config.nodeId, options.diskBytesOf?.(config.nodeId) ?? defaultDiskBytes, cabledMacs.get(config.nodeId))
+      if (await options.inventory(config.nodeId, config.deployKey, simInventory(machine))) return true
+    }
     const target = { portal: "127.0.0.1", port: 3260, iqn: config.iscsiIqn, lun: 1 }
     const chap = { user: `sim-${randomBytes(4).toString("hex")}`, secret: randomBytes(12).toString("hex") }
     if (rackDir !== undefined) {
@@ -253,13 +267,16 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
   const machineBmc = (nodeId: string): BmcAccess => ({ address: nodeId, port: 623, username: "", password: Redacted.make("") })
   const bmcOf = (n: NodeState) => machineBmc(n.nodeId)
   const description = "A simulated machine with a simulated deploy ramdisk, addressed by the node's UUID."
+  // The NICs a machine has, as its node's ports named them when it was last powered on here.
+  const cabledMacs = new Map<string, ReadonlyArray<string>>()
+  const cabled = (n: NodeState) => Effect.sync(() => { if (n.ports.length > 0) cabledMacs.set(n.nodeId, n.ports.map((p) => p.mac)) })
   const simPower: PowerInterface = {
     slot: "power", name: "sim", description, properties: [],
     status: (n) => power.status(bmcOf(n)),
-    powerOn: (n) => noted(n, "power on", Effect.tap(power.powerOn(bmcOf(n)), () => bootsRamdisk(n.nodeId))),
+    powerOn: (n) => noted(n, "power on", Effect.tap(Effect.andThen(cabled(n), power.powerOn(bmcOf(n))), () => bootsRamdisk(n.nodeId))),
     powerOff: (n) => noted(n, "power off", power.powerOff(bmcOf(n))),
     softPowerOff: (n) => noted(n, "soft power off", power.softPowerOff(bmcOf(n))),
-    reboot: (n) => noted(n, "reboot", Effect.tap(power.reboot(bmcOf(n)), () => bootsRamdisk(n.nodeId))),
+    reboot: (n) => noted(n, "reboot", Effect.tap(Effect.andThen(cabled(n), power.reboot(bmcOf(n))), () => bootsRamdisk(n.nodeId))),
   }
   const simManagement: ManagementInterface = {
     slot: "management", name: "sim", description, properties: [],
@@ -286,7 +303,7 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
       hardwareTypes: [{
         name: "sim",
         description: "Simulated machines with a simulated deploy ramdisk (laptops, fast tests).",
-        interfaces: { ...unsupportedSlots, power: ["sim"], management: ["sim"], boot: ["sim-pxe"], deploy: ["sim-iscsi"], console: ["sim", "no-console"] },
+        interfaces: { ...unsupportedSlots, power: ["sim"], management: ["sim"], boot: ["sim-pxe"], deploy: ["sim-iscsi"], console: ["sim", "no-console"], inspect: ["agent", "no-inspect"] },
       }],
       interfaces: [simPower, simManagement, simBoot, simDeploy, simConsole],
     },

@@ -34,7 +34,8 @@ const text = (info: DriverInfo | Record<string, unknown>, key: string): string |
  * the PXE config, its exported disk is where images are written and metadata wiped.
  */
 const ramdiskOf = (n: NodeState) => {
-  const cleaning = n.cleaningRamdisk !== null && (n.provisionState === "cleaning" || n.provisionState === "clean wait")
+  // An inspection boots the same ramdisk with its own key, as a cleaning does (ADR 0058).
+  const cleaning = n.cleaningRamdisk !== null && ["cleaning", "clean wait", "inspecting", "inspect wait"].includes(n.provisionState)
   if (cleaning) return { id: n.operation?.id ?? n.nodeId, sealedKey: n.cleaningRamdisk!.sealedKey, target: n.cleaningRamdisk!.target }
   const d = n.deploy
   return d === null ? null : { id: d.deployId, sealedKey: d.sealedKey, target: d.iscsi }

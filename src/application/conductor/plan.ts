@@ -9,6 +9,7 @@
 //   key -> PXE deploy config -> boot device pxe -> clean wait -> power on -> RamdiskReady
 //   -> wipe the disk's metadata -> release the ramdisk -> power off -> PXE config removed -> done
 import type { ResolvedStep } from "../cleaning/steps-offered.ts"
+import { inspectionSteps, inspectionCleanUp } from "./plan-inspection.ts"
 import { actionRunning, isInBand, stepOutcome, type ConductorCommand, type HardwareRequestBody, type NodeState } from "../../domain/index.ts"
 
 export type Plan =
@@ -37,16 +38,21 @@ export interface PlanContext {
   readonly automatedClean: boolean
   /** The running cleaning's steps: a manual clean's as asked for, else the configured automated ones. */
   readonly cleanSteps: ReadonlyArray<ResolvedStep>
+  /**
+   * The node's inspect interface: "agent" boots the ramdisk, which posts the inventory (ADR 0058);
+   * "instant" (Ironic's fake inspection, the default) completes at once.
+   */
+  readonly inspectStyle?: "agent" | "instant"
 }
 
-type StepSpec = {
+export type StepSpec = {
   readonly name: string
   readonly request: (step: string) => HardwareRequestBody
   /** A failure of this step is recorded but does not end the walk. */
   readonly mayFail?: true
 }
 
-const pxe = (label: "deploy" | "boot" | "rescue" | null): StepSpec["request"] =>
+export const pxe = (label: "deploy" | "boot" | "rescue" | null): StepSpec["request"] =>
   (step) => ({ type: "BootConfigRequested", data: { step, label } })
 const powerOff: StepSpec["request"] = (step) => ({ type: "PowerOffRequested", data: { step } })
 const reboot: StepSpec["request"] = (step) => ({ type: "RebootRequested", data: { step } })
@@ -55,7 +61,7 @@ const reboot: StepSpec["request"] = (step) => ({ type: "RebootRequested", data: 
  * Walks a sequence of steps of the node's current operation: the first one not yet asked for is
  * requested; a failed one ends the walk with `onFailure`; when all are done, `then` decides.
  */
-const walk = (s: NodeState, steps: ReadonlyArray<StepSpec>, then: () => Plan, onFailure: (error: string) => Plan): Plan => {
+export const walk = (s: NodeState, steps: ReadonlyArray<StepSpec>, then: () => Plan, onFailure: (error: string) => Plan): Plan => {
   const op = s.operation?.id ?? "none"
   for (const spec of steps) {
     const key = `${op}:${spec.name}`
@@ -66,20 +72,20 @@ const walk = (s: NodeState, steps: ReadonlyArray<StepSpec>, then: () => Plan, on
   return then()
 }
 
-const fail = (error: string): Plan => ({ kind: "command", command: { type: "Fail", error } })
-const complete: Plan = { kind: "command", command: { type: "Complete" } }
-const stop = (why: string) => (error: string): Plan => ({ kind: "idle", why: `${why}: ${error}` })
+export const fail = (error: string): Plan => ({ kind: "command", command: { type: "Fail", error } })
+export const complete: Plan = { kind: "command", command: { type: "Complete" } }
+export const stop = (why: string) => (error: string): Plan => ({ kind: "idle", why: `${why}: ${error}` })
 
 /** Power off and remove the PXE config: what every failed or undone deploy leaves behind. */
-const cleanUp = (prefix: string): ReadonlyArray<StepSpec> => [
+export const cleanUp = (prefix: string): ReadonlyArray<StepSpec> => [
   { name: `${prefix}:power-off`, request: powerOff },
   { name: `${prefix}:pxe-remove`, request: pxe(null) },
 ]
 
-const powerOnOrReboot = (s: NodeState): StepSpec["request"] =>
+export const powerOnOrReboot = (s: NodeState): StepSpec["request"] =>
   (step) => (s.powerState === "power on" ? reboot(step) : { type: "PowerOnRequested", data: { step } })
 
-const awaitCallback = (ctx: PlanContext): Plan => ({
+export const awaitCallback = (ctx: PlanContext): Plan => ({
   kind: "command",
   command: { type: "AwaitCallback", deadline: new Date(ctx.now + ctx.callbackTimeoutMs).toISOString() },
 })
@@ -173,7 +179,9 @@ const planOperation = (s: NodeState, ctx: PlanContext): Plan => {
     case "deploying": return deploySteps(s, ctx)
     case "deploy failed": return walk(s, cleanUp("cleanup"), () => ({ kind: "idle", why: "deploy failed, cleaned up" }), stop("clean-up failed"))
     case "deleting": return walk(s, cleanUp("teardown"), () => complete, fail)
-    case "inspecting": return complete
+    case "inspecting": return ctx.inspectStyle === "agent" ? inspectionSteps(s, ctx) : complete
+    case "inspect failed":
+      return ctx.inspectStyle === "agent" ? inspectionCleanUp(s) : { kind: "idle", why: "stable in inspect failed" }
     case "adopting": return complete
     case "rescuing": return walk(s, [{ name: "rescue:pxe", request: pxe("rescue") }, { name: "rescue:reboot", request: reboot }], () => complete, fail)
     case "unrescuing":
@@ -182,7 +190,11 @@ const planOperation = (s: NodeState, ctx: PlanContext): Plan => {
       return walk(s, [{ name: "deploy:power", request: powerOnOrReboot(s) }], () => waitOrTimeOut(s, ctx), fail)
     case "clean wait":
       return walk(s, [{ name: "clean:power", request: powerOnOrReboot(s) }], () => waitOrTimeOut(s, ctx), fail)
-    case "inspect wait": case "rescue wait":
+    case "inspect wait":
+      return ctx.inspectStyle === "agent"
+        ? walk(s, [{ name: "inspect:power", request: powerOnOrReboot(s) }], () => waitOrTimeOut(s, ctx), fail)
+        : waitOrTimeOut(s, ctx)
+    case "rescue wait":
       return waitOrTimeOut(s, ctx)
     default: return { kind: "idle", why: `stable in ${s.provisionState}` }
   }

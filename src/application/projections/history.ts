@@ -53,7 +53,10 @@ export const summarize = (e: NodeEvent, after: NodeState): string => {
     case "BootConfigRequested": return e.data.label ? `PXE config "${e.data.label}" requested` : "PXE config removal requested"
     case "CleanStepRequested": return `clean step ${e.data.name} requested (${e.data.where})`
     case "CleanStepDone": return `clean step done: ${e.data.summary}`
-    case "Inspected": return `inspected: ${Object.keys(e.data.properties).join(", ") || "no new properties"}`
+    case "Inspected": return e.data.changes === undefined
+      ? `inspected: ${Object.keys(e.data.properties).join(", ") || "no new properties"}`
+      : `inspected: ${e.data.changes.map((c) => `${c.property} ${JSON.stringify(c.before)} -> ${JSON.stringify(c.after)}`).join(", ") || "nothing changed"}`
+    case "InventoryReceived": return `inventory received (${inventorySummary(e.data.inventory)})`
     case "ActionQueued": return `${actionName(e.data.action)} queued (action ${e.data.actionId}, ${after.queue.length} waiting)`
     case "QueuedActionStarted": return `queued action ${e.data.actionId} started`
     case "QueuedActionDropped": return `queued action ${e.data.actionId} dropped: ${e.data.reason}`
@@ -111,4 +114,12 @@ export const historyOf = (nodeId: string, events: Iterable<HistoryInput>): Array
     previousAt = at
   }
   return entries
+}
+
+/** CPUs, memory, disks and NICs of a posted inventory, in a few words. */
+const inventorySummary = (inv: Record<string, unknown>): string => {
+  const cpu = inv["cpu"] as { count?: unknown; architecture?: unknown } | undefined
+  const memory = inv["memory"] as { physical_mb?: unknown } | undefined
+  const count = (k: string) => (Array.isArray(inv[k]) ? (inv[k] as unknown[]).length : 0)
+  return `${String(cpu?.count ?? "?")} ${String(cpu?.architecture ?? "?")} CPUs, ${String(memory?.physical_mb ?? "?")} MiB, ${count("disks")} disks, ${count("interfaces")} NICs`
 }

@@ -7,6 +7,7 @@ import { decodeOrThrow, Heartbeat, MacInput, PassDeployInfo } from "../codecs.ts
 import { accepted, ok, run, type RequestContext, type Reply, type Route } from "../context.ts"
 import { badRequest } from "../errors.ts"
 import { agentStepMethods } from "./agent-steps.ts"
+import { postInventory } from "./inventory.ts"
 
 const passDeployInfo = async (ctx: RequestContext): Promise<Reply> => {
   const body = decodeOrThrow(PassDeployInfo, await ctx.body(), "pass_deploy_info")
@@ -28,7 +29,7 @@ const passDeployInfo = async (ctx: RequestContext): Promise<Reply> => {
   return accepted()
 }
 
-const methods: Record<string, (ctx: RequestContext) => Promise<Reply>> = { pass_deploy_info: passDeployInfo, ...agentStepMethods }
+const methods: Record<string, (ctx: RequestContext) => Promise<Reply>> = { pass_deploy_info: passDeployInfo, ...agentStepMethods, inventory: postInventory }
 
 const vendorPassthru = async (ctx: RequestContext): Promise<Reply> => {
   const handle = methods[ctx.params["method"]!]
@@ -51,6 +52,10 @@ const vendorMethods = async (ctx: RequestContext): Promise<Reply> => {
     clean_step: {
       http_methods: ["POST"], async: false, attach: false, require_exclusive_lock: false,
       description: "The cleaning ramdisk asks for its next in-band step: {key} -> {step, name, args} or {wait: true}.",
+    },
+    inventory: {
+      http_methods: ["POST"], async: true, attach: false, require_exclusive_lock: true,
+      description: "The inspection ramdisk posts the machine's inventory: {key, inventory} (ADR 0058).",
     },
     clean_step_result: {
       http_methods: ["POST"], async: true, attach: false, require_exclusive_lock: true,

@@ -4,10 +4,12 @@
 #   deploy, clean: export the install disk over iSCSI (CHAP), POST pass_deploy_info, run the
 #                  in-band cleaning steps the service hands out (steps.sh), wait for "done" on
 #                  the release port, stop the export, reboot;
-#   inspect:       not yet implemented: reported as an error.
+#   inspect:       post the inventory (inventory.sh) and wait; deploy and clean offer it first too
+#                  (ADR 0058): the service takes it only while the node waits for an inspection.
 # Any failure is posted as pass_deploy_info's `error` with the tail of the log; it never hangs silently.
 . /etc/ironledger/tgt.sh
 . /etc/ironledger/steps.sh
+. /etc/ironledger/inventory.sh
 LOG=/run/ironledger-agent.log
 log() { echo "ironledger-agent: $*"; }
 
@@ -155,18 +157,38 @@ export_and_wait() {
   reboot -f
 }
 
+# Every boot first offers the inventory with its key (ADR 0058): taken (202), this ramdisk was
+# booted for an inspection and is done until powered off; 404: a deploy or a cleaning goes on.
+inspect_if_asked() {
+  # The disk this ramdisk would install to (its hints and minimum size): local_gb is taken from it.
+  # Disks behind slow controllers appear late: give them 5 s, as find_install_disk gives 15.
+  for attempt in 1 2 3 4 5; do root=$(pick_disk 2>/dev/null); [ -n "$root" ] && break; sleep 1; done
+  body="{\"key\":$(printf '%s' "$KEY" | json_string),\"inventory\":$(inventory_json)${root:+,\"root_disk\":\"$root\"}}"
+  for attempt in 1 2 3 4 5; do
+    agent_call inventory "$body" >/dev/null
+    case $? in
+      0) log "inventory accepted; waiting to be powered off"; while :; do sleep 3600; done ;;
+      2) return 0 ;;
+    esac
+    sleep 2
+  done
+  log "inventory not posted: $(cat /run/step.err 2>/dev/null)"
+}
+
 log "mode $MODE, node ${NODE:-?}, API ${API_URL:-?}"
 case "$MODE" in
   deploy|clean)
     [ -n "$API_URL" ] && [ -n "$NODE" ] && [ -n "$IQN" ] || { log "ironic_api_url, node_uuid or iscsi_target_iqn missing: nothing to do"; exit 1; }
     [ -n "$KEY" ] || { log "no deployment_key: nothing to do"; exit 1; }
     bring_up_network
+    inspect_if_asked
     find_install_disk
     export_and_wait
     ;;
   inspect)
     bring_up_network
-    fail "mode inspect is not implemented by this ramdisk"
+    inspect_if_asked
+    fail "the service took no inventory: node ${NODE:-?} is not inspecting"
     ;;
   rescue)
     bring_up_network

@@ -13,6 +13,8 @@ export const DEPLOY_MODULES: ReadonlyArray<string> = [
   // ext4 asks the crypto API for "crc32c" at mount (a soft dependency by alias, which insmod cannot
   // resolve): without crc32c_generic loaded the mount fails with ENOENT.
   "ext4", "crc32c_generic", "md_mod", "raid1",
+  // /sys/firmware/dmi/entries: the memory modules an inspection reports (ADR 0058).
+  "dmi_sysfs",
 ]
 
 const canonical = (name: string) => name.replace(/-/g, "_")

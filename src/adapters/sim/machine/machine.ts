@@ -24,6 +24,7 @@ import { listenForRelease, type ReleaseListener } from "./release-listener.ts"
 import { statusRecorder, type StatusRecorder } from "./status.ts"
 import { tftpGet } from "./tftp.ts"
 import { httpAgentTransport, runAgentLoop } from "../agent-steps.ts"
+import { defaultSimMachine, postSimInventory, simInventory } from "../inventory.ts"
 import { reapStaleTgtd, startRamdiskTarget, type RamdiskTarget } from "./tgtd.ts"
 
 /** How long a machine rebooted by its own ramdisk waits for the conductor to retire that deploy's config. */
@@ -115,6 +116,13 @@ const machine = (config: MachineConfig, status: StatusRecorder) => {
     if (!/^[A-Za-z0-9.:_-]{1,223}$/.test(iqn)) throw new BootFailure(`iscsi_target_iqn ${JSON.stringify(iqn)} is not a usable target name`)
     if (!isLoopbackUrl(apiUrl)) throw new BootFailure(`ironic_api_url ${JSON.stringify(apiUrl)}: only a loopback API can be called`)
     if (!/^[A-Za-z0-9._~-]+$/.test(nodeUuid)) throw new BootFailure(`no node uuid: neither node_uuid= nor a <uuid>/ kernel directory`)
+
+    // The inventory is offered first (ADR 0058): taken, the machine was booted for an inspection.
+    const inventory = simInventory(defaultSimMachine(nodeUuid, config.diskBytes, [config.mac]))
+    if (!config.faults.neverCallBack && await postSimInventory(apiUrl, nodeUuid, key, inventory)) {
+      status.record("inspected", { label: label.name, nodeUuid })
+      return "idle"
+    }
 
     const chapUser = `ramdisk-${randomBytes(4).toString("hex")}`
     // Hex: tgtd splits its parameters on commas.

@@ -6,6 +6,8 @@ import { join } from "node:path"
 
 export type MachineState =
   | "pxe" | "deploy-ramdisk" | "exported" | "called-back" | "released" | "booted" | "failed" | "off"
+  /** Its ramdisk's inventory was taken: the machine waits to be powered off (ADR 0058). */
+  | "inspected"
 
 export interface MachineStatus {
   readonly name: string
