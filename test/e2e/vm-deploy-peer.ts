@@ -42,6 +42,8 @@ const server = createServer((req, res) => {
   req.on("end", () => {
     const ok = req.method === "POST" && /\/v1\/nodes\/[^/]+\/vendor_passthru\/pass_deploy_info$/.test(req.url ?? "")
     res.writeHead(ok ? 202 : 404).end()
+    // Every boot offers its inventory first (ADR 0058); a node that is not inspecting refuses it.
+    if (req.method === "POST" && /\/vendor_passthru\/inventory$/.test(req.url ?? "")) return say({ kind: "inventory-refused" })
     if (!ok) return say({ kind: "unexpected", method: req.method, url: req.url })
     say({ kind: "request", url: req.url, apiVersion: req.headers["x-openstack-ironic-api-version"] ?? null })
     deploy(JSON.parse(text)).then(() => { server.close(); lines.close() }, (e: Error) => { say({ kind: "crashed", reason: e.message }); process.exit(1) })
