@@ -8,6 +8,7 @@
 // it. The bytes are also checked on the VM's disk file. Needs root.
 import { spawn, type ChildProcess } from "node:child_process"
 import { randomBytes } from "node:crypto"
+import { once } from "node:events"
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
@@ -49,8 +50,16 @@ before(async () => {
   })))
 }, { timeout: 240_000 })
 
+/** A failed test's peer still holds the API port: it is gone before the next one listens. */
+async function stopPeer(): Promise<void> {
+  if (peer === null || peer.exitCode !== null || peer.signalCode !== null) return
+  const gone = once(peer, "exit")
+  peer.kill("SIGKILL")
+  await gone
+}
+
 after(async () => {
-  peer?.kill("SIGKILL")
+  await stopPeer()
   if (scope !== null) await Effect.runPromise(Scope.close(scope, Exit.void))
   if (process.env["KEEP_VM_TEST"] === undefined) rmSync(work, { recursive: true, force: true })
 })
@@ -107,6 +116,7 @@ test("a QEMU VM PXE-boots the built ramdisk, is partitioned and written over iSC
   const scratch = join(work, "scratch")
   mkdirSync(scratch)
   const config = { address: r.network.gateway, port: API_PORT, image: u.root, scratch, layout: layout.right }
+  await stopPeer()
   const argv = r.exec([process.execPath, peerScript, JSON.stringify(config)])
   peer = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] })
   const events = eventsOf(peer)
@@ -169,6 +179,7 @@ test("a ramdisk that finds no disk matching the root device hints posts the erro
     deployId: "d2", deployKey: "key-of-the-second-deploy", iscsiIqn: `iqn.2010-10.org.openstack:${NODE}`, apiUrl: `http://${r.network.gateway}:${API_PORT}`,
   }))
   const config = { address: r.network.gateway, port: API_PORT, image: userImage!.root, scratch: join(work, "scratch"), layout: null }
+  await stopPeer()
   const argv = r.exec([process.execPath, peerScript, JSON.stringify(config)])
   peer = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] })
   const events = eventsOf(peer)
