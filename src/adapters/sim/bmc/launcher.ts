@@ -38,7 +38,7 @@ export interface SimBmcOptions {
   readonly serialPort?: number
   /** Seconds between SIGTERM (the power button) and SIGKILL at power off; default 2. */
   readonly killWaitSec?: number
-  /** Bound on start-up, until the BMC answers a power status request; default 5000 ms. */
+  /** Bound on start-up, until the BMC answers a power status request; default 10000 ms. */
   readonly readyTimeoutMs?: number
   readonly ipmiSimPath?: string
   readonly ipmitoolPath?: string
@@ -184,7 +184,8 @@ export const startBmc = async (options: SimBmcOptions): Promise<SimBmc> => {
   const readLog = () => { try { return readFileSync(files.log, "utf8").trim().slice(-500) } catch { return "" } }
 
   try {
-    await waitUntilAnswering(child, access, options.readyTimeoutMs ?? 5000, options.ipmitoolPath, () => spawnError)
+    // The probe's answer runs the chassis control program: slow when many BMCs start on a busy host.
+    await waitUntilAnswering(child, access, options.readyTimeoutMs ?? 10_000, options.ipmitoolPath, () => spawnError)
   } catch (e) {
     const said = readLog()
     await stop()
@@ -222,7 +223,7 @@ const waitUntilAnswering = async (
     if (performance.now() > deadline) throw new Error(`UDP port ${access.port} not open after ${withinMs} ms`)
     await sleep(20)
   }
-  const config = ipmitoolConfig({ ipmitoolPath: ipmitoolPath ?? "ipmitool", sessionTimeoutSec: 1, sessionRetries: 1 })
+  const config = ipmitoolConfig({ ipmitoolPath: ipmitoolPath ?? "ipmitool", sessionTimeoutSec: 1, sessionRetries: 2 })
   const probe = runIpmitool({
     program: config.ipmitoolPath,
     argv: ipmitoolArgv(config, access, { kind: "power", action: "status" }),
