@@ -43,10 +43,13 @@ export class PowerDriver extends Context.Service<PowerDriver, {
   readonly softPowerOff: (bmc: BmcAccess) => Effect.Effect<void, PowerError>
   /** Power cycle; the node is on afterwards. */
   readonly reboot: (bmc: BmcAccess) => Effect.Effect<void, PowerError>
-  /** Returns a warning instead of failing where the BMC accepted the session but not the device. */
+  /**
+   * The device the machine boots from next (and after, when persistent). A BMC that refuses it
+   * fails: a machine left on its previous device would boot its disk instead of the deploy ramdisk.
+   */
   readonly setBootDevice: (
     bmc: BmcAccess,
     device: BootDevice,
     persistent: boolean,
-  ) => Effect.Effect<{ readonly warning: string | null }, PowerError>
+  ) => Effect.Effect<void, PowerError>
 }>()("ironledger/PowerDriver") {}

@@ -61,7 +61,7 @@ const ipmiBmc = async () => {
   bmcDir = mkdtempSync(join(tmpdir(), "ironledger-cert-"))
   bmc = await startBmc({
     name: "cert", port: await freeUdpPort(), username: "admin", password: PASSWORD,
-    stateDir: join(bmcDir, "bmc"), poweroffWaitSec: 1, killWaitSec: 1,
+    stateDir: join(bmcDir, "bmc"), killWaitSec: 1,
   })
   return bmc
 }

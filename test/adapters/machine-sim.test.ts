@@ -592,13 +592,39 @@ describe("power", { timeout: 60_000 }, () => {
       const exported = await waitFor(m, "exported", 15_000, bmc.machine().pid ?? -1)
       const pid = tgtdPid(m)
       await ipmi("off")
-      // poweroff_wait (2 s) then SIGTERM; kill_wait (2 s) would follow with SIGKILL.
+      // SIGTERM at once; kill_wait (2 s) would follow with SIGKILL.
       const deadline = performance.now() + 8000
       while (readStatus(m.stateDir)?.state !== "off" && performance.now() < deadline) await sleep(50)
       assert.equal(readStatus(m.stateDir)?.state, "off")
       await sleep(100)
       assert.ok(!isAlive(exported.pid))
       assert.ok(!isAlive(pid), "tgtd outlived the machine's power off")
+
+      // The boot device its BMC keeps decides each boot: the disk (not bootable: nothing deployed),
+      // then, across a power reset, still the disk; PXE again once asked for, across a reset too.
+      const bootdev = (device: string) => new Promise<string>((resolve, reject) =>
+        execFile("ipmitool", ["-I", "lanplus", "-C", "3", "-H", bmc.access.address, "-p", String(bmc.access.port), "-U", "admin", "-E",
+          "chassis", "bootdev", device], { env: { ...process.env, IPMI_PASSWORD: password }, timeout: 10_000 },
+        (error, stdout, stderr) => error === null && /Set Boot Device to/.test(stdout) ? resolve(stdout) : reject(new Error(`bootdev ${device}: ${stderr}`))))
+      const bootOf = async (previous: number | null) => {
+        const until = performance.now() + 8000
+        while ((bmc.machine().pid === previous || !bmc.machine().running) && performance.now() < until) await sleep(20)
+        assert.notEqual(bmc.machine().pid, previous, "the machine did not boot again")
+        return bmc.machine().pid!
+      }
+      await bootdev("disk")
+      await ipmi("on")
+      const fromDisk = await bootOf(exported.pid)
+      const failed = await waitFor(m, "failed", 15_000, fromDisk)
+      assert.match(failed.reason ?? "", /the boot device is the disk and no bootable disk/)
+      assert.ok(!failed.history.some((h) => h.state === "pxe"), "a machine told to boot its disk went to PXE")
+      await ipmi("reset")
+      const reset = await bootOf(fromDisk)
+      assert.match((await waitFor(m, "failed", 15_000, reset)).reason ?? "", /the boot device is the disk/, "the disk did not hold across a reset")
+      await bootdev("pxe")
+      await ipmi("reset")
+      await waitFor(m, "exported", 15_000, await bootOf(reset))
+      await ipmi("off")
     } finally {
       await bmc.stop()
     }

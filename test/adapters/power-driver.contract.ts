@@ -20,13 +20,16 @@ export interface PowerDriverUnderTest {
   readonly unreachableBoundMs: number
   /** The machine behind a BMC, seen from outside the driver. */
   readonly machine: (bmc: BmcAccess) => MachineView
-  /** The boot device the hardware recorded, where the hardware lets a test see it. */
-  readonly recordedBootDevice?: (bmc: BmcAccess) => { readonly device: BootDevice; readonly persistent: boolean } | null
+  /**
+   * The boot device the hardware recorded; persistent where the hardware records the flag (ipmi_sim
+   * is not told it, and keeps every choice).
+   */
+  readonly recordedBootDevice: (bmc: BmcAccess) => { readonly device: BootDevice; readonly persistent?: boolean } | null
+  /** Makes the BMC refuse boot device requests from now on, where the hardware has such a knob. */
+  readonly refuseBootDevice?: (bmc: BmcAccess) => void
   readonly expects: {
     /** What a soft power off of a running machine does on this hardware. */
     readonly softPowerOff: "powers off" | "unsupported"
-    /** Whether this hardware accepts the session but not the boot device (ipmi_sim without a VM). */
-    readonly bootDeviceWarning: boolean
   }
   readonly close: () => Promise<void>
 }
@@ -109,18 +112,20 @@ export const powerDriverContract = (name: string, open: () => Promise<PowerDrive
       }
     })
 
-    test("boot device pxe and disk: accepted, or a warning where the BMC rejects only the device", async () => {
+    test("boot device pxe and disk: accepted and recorded by the hardware; a refusal fails, naming the device", async () => {
       const bmc = sut.bmcs[3]!
       for (const [device, persistent] of [["pxe", false], ["disk", true], ["pxe", true]] as const) {
-        const { warning } = await run(power.setBootDevice(bmc, device, persistent))
-        if (sut.expects.bootDeviceWarning) {
-          assert.equal(typeof warning, "string")
-          assert.ok(warning!.length > 0)
-        } else {
-          assert.equal(warning, null)
-        }
-        if (sut.recordedBootDevice) assert.deepEqual(sut.recordedBootDevice(bmc), { device, persistent })
+        await run(power.setBootDevice(bmc, device, persistent))
+        const recorded = sut.recordedBootDevice(bmc)
+        assert.equal(recorded?.device, device)
+        if (recorded?.persistent !== undefined) assert.equal(recorded.persistent, persistent)
       }
+      if (sut.refuseBootDevice === undefined) return
+      sut.refuseBootDevice(bmc)
+      const error = await failure(power.setBootDevice(bmc, "disk", true))
+      assert.equal(error._tag, "BmcCommandFailed")
+      assert.match(error.message, /refused boot device disk/)
+      assert.equal(sut.recordedBootDevice(bmc)?.device, "pxe", "a refused request changed the boot device")
     })
 
     test("wrong credentials fail BmcAuthFailed for every command, change nothing and never show a password", async () => {

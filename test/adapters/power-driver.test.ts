@@ -1,13 +1,14 @@
 // Runs the PowerDriver contract against the ipmitool adapter (real ipmitool, real ipmi_sim BMCs on
 // loopback) and the in-memory simulated driver, then what is particular to each: ipmitool's argv,
 // its hard kill, retries of a busy BMC, and the ipmi_sim launcher's clean-up.
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { execFile } from "node:child_process"
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { after, before, describe, test } from "node:test"
 import assert from "node:assert/strict"
 import { Effect, Redacted } from "effect"
-import { classifyFailure, parsePowerStatus } from "../../src/adapters/ipmi/answers.ts"
+import { classifyFailure, parseBootDevice, parsePowerStatus } from "../../src/adapters/ipmi/answers.ts"
 import { ipmitoolArgv, ipmitoolEnv } from "../../src/adapters/ipmi/argv.ts"
 import { ipmitoolConfig, ipmitoolNoAnswerMs, type IpmitoolConfig } from "../../src/adapters/ipmi/config.ts"
 import { IpmitoolPowerDriver, makeIpmitoolPowerDriver } from "../../src/adapters/ipmi/ipmitool-power-driver.ts"
@@ -29,7 +30,7 @@ const FAST: Partial<IpmitoolConfig> = { sessionTimeoutSec: 1, sessionRetries: 1,
 const startFleet = async (root: string, n: number): Promise<SimBmc[]> => {
   const started = await Promise.allSettled(Array.from({ length: n }, async (_, i) => startBmc({
     name: `bmc${i}`, port: await freeUdpPort(), username: "admin", password: PASSWORD,
-    stateDir: join(root, `bmc${i}`), poweroffWaitSec: 1, killWaitSec: 1,
+    stateDir: join(root, `bmc${i}`), killWaitSec: 1,
   })))
   const bmcs = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []))
   const failed = started.find((s) => s.status === "rejected")
@@ -62,13 +63,21 @@ powerDriverContract("ipmitool + ipmi_sim", async () => {
   try {
     const fleet = await startFleet(root, 10)
     const byPort = new Map(fleet.map((b) => [b.access.port, b]))
+    // Each request runs the BMC's chassis control program: ten BMCs at once on a loaded 2-core
+    // host need a longer session timeout than an idle one answering from memory.
     return {
-      layer: IpmitoolPowerDriver(FAST),
+      layer: IpmitoolPowerDriver({ ...FAST, sessionTimeoutSec: 2 }),
       bmcs: fleet.map((b) => b.access),
       unreachable: { address: "127.0.0.1", port: await freeUdpPort(), username: "admin", password: Redacted.make(PASSWORD) },
-      unreachableBoundMs: ipmitoolNoAnswerMs(1, 1),
+      unreachableBoundMs: ipmitoolNoAnswerMs(2, 1),
       machine: (bmc) => byPort.get(bmc.port)!.machine(),
-      expects: { softPowerOff: "unsupported", bootDeviceWarning: true },
+      recordedBootDevice: (bmc) => {
+        const device = byPort.get(bmc.port)!.machine().bootDevice
+        return device === null ? null : { device: device === "pxe" ? "pxe" : "disk" }
+      },
+      refuseBootDevice: (bmc) => writeFileSync(join(byPort.get(bmc.port)!.stateDir, "refuse-boot-device"), ""),
+      // The chassis control program presses the machine's power button (SIGTERM).
+      expects: { softPowerOff: "powers off" },
       close: async () => {
         await Promise.all(fleet.map((b) => b.stop()))
         rmSync(root, { recursive: true, force: true })
@@ -102,7 +111,7 @@ powerDriverContract("simulated (in memory)", async () => {
     unreachableBoundMs: 300,
     machine: (bmc) => machines.get(keyOf(bmc)) ?? { running: false, boots: 0 },
     recordedBootDevice: (bmc) => sim.bootDeviceOf(keyOf(bmc)),
-    expects: { softPowerOff: "powers off", bootDeviceWarning: false },
+    expects: { softPowerOff: "powers off" },
     close: async () => {},
   }
 })
@@ -206,6 +215,15 @@ describe("ipmitool adapter: what the contract cannot see", () => {
     // Output it does not know is an error, not a guess.
     const odd = parsePowerStatus(k, "chassis power status", out("", 0, "Chassis Power is on-ish\n"))
     assert.equal(typeof odd === "string" ? odd : odd._tag, "BmcCommandFailed")
+    // `chassis bootdev` exits 0 when the BMC refuses: a refusal is an error, whatever the completion code.
+    const bootdev = (stderr: string) => parseBootDevice(k, "chassis bootdev pxe", "pxe", out(stderr, 0))
+    assert.equal(parseBootDevice(k, "chassis bootdev pxe", "pxe", out("", 0, "Set Boot Device to pxe\n")), null)
+    for (const said of ["Invalid data field in request", "Unspecified error"]) {
+      const refused = bootdev(`Set Chassis Boot Parameter 5 failed: ${said}`)
+      assert.equal(refused?._tag, "BmcCommandFailed")
+      assert.match(refused!.message, new RegExp(`the BMC refused boot device pxe \\(Set Chassis Boot Parameter 5 failed: ${said}\\)`))
+    }
+    assert.equal(bootdev("Set Chassis Boot Parameter 5 failed: Node busy")?._tag, "BmcBusy", "busy is retried, not a refusal")
   })
 
   test("bad BMC access is refused with a clear error before ipmitool runs", async () => {
@@ -264,6 +282,53 @@ describe("ipmi_sim launcher", () => {
     assert.equal(existsSync(stateDir), false, "the scope removed the BMC")
     await pause(100)
     assert.ok(isZombieOrGone(seen.machine.pid!), "the machine went with it")
+  })
+
+  test("the boot device chosen holds across power reset and power off/on; each boot of the machine starts from it", async () => {
+    const booted = join(root, "booted-from")
+    const bootFile = join(root, "kept", "boot-device")
+    mkdirSync(join(root, "kept"))
+    const bmc = await startBmc({
+      name: "bootdev", port: await freeUdpPort(), username: "admin", password: PASSWORD, stateDir: join(root, "bootdev"), bootDeviceFile: bootFile,
+      // The machine notes the device its BMC gave it for this boot.
+      startCmd: `sh -c 'echo "$(cat "$IRONLEDGER_BOOT_DEVICE_FILE")" >> ${booted}; exec sleep 1000'`,
+    })
+    const driver = makeIpmitoolPowerDriver(FAST)
+    const ipmitool = (...args: string[]) => new Promise<string>((resolve, reject) =>
+      execFile("ipmitool", ["-I", "lanplus", "-C", "3", "-H", "127.0.0.1", "-p", String(bmc.access.port), "-U", "admin", "-E", ...args],
+        { env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", IPMI_PASSWORD: PASSWORD }, timeout: 10_000 },
+        (e, stdout, stderr) => (e === null ? resolve(stdout + stderr) : reject(new Error(`ipmitool ${args.join(" ")}: ${stderr}`)))))
+    const boots = () => (existsSync(booted) ? readFileSync(booted, "utf8").trim().split("\n") : [])
+    const nextBoot = async (n: number) => {
+      const deadline = Date.now() + 8000
+      while ((boots().length < n || !bmc.machine().running) && Date.now() < deadline) await pause(25)
+      assert.equal(boots().length, n, `boot ${n} did not happen: ${boots().join(",")}`)
+      return boots()[n - 1]
+    }
+    try {
+      // Asked once (not persistent): ipmi_sim is not told the difference, and keeps it.
+      await run(driver.setBootDevice(bmc.access, "disk", false))
+      await run(driver.powerOn(bmc.access))
+      assert.equal(await nextBoot(1), "default")
+      await ipmitool("chassis", "power", "reset")
+      assert.equal(await nextBoot(2), "default", "the disk did not hold across a reset")
+      assert.match(await ipmitool("chassis", "bootparam", "get", "5"), /Force Boot from default Hard-Drive/)
+
+      await run(driver.setBootDevice(bmc.access, "pxe", true))
+      await run(driver.reboot(bmc.access))
+      assert.equal(await nextBoot(3), "pxe")
+      await ipmitool("chassis", "power", "reset")
+      assert.equal(await nextBoot(4), "pxe", "pxe did not hold across a reset")
+      await run(driver.powerOff(bmc.access))
+      await run(driver.powerOn(bmc.access))
+      assert.equal(await nextBoot(5), "pxe", "pxe did not hold across power off/on")
+      assert.match(await ipmitool("chassis", "bootparam", "get", "5"), /Force PXE/)
+      assert.equal(readFileSync(bootFile, "utf8").trim(), "pxe", "kept where the BMC was told to keep it")
+      await run(driver.powerOff(bmc.access))
+    } finally {
+      await bmc.stop()
+    }
+    assert.equal(readFileSync(bootFile, "utf8").trim(), "pxe", "the choice outlives the BMC")
   })
 
   test("a port already taken fails fast with the reason, and leaves no directory", async () => {

@@ -3,7 +3,7 @@
 // per machine (written by qemu-img over libiscsi). Everything goes through the HTTP API with fetch:
 // 5 concurrent deploys, undeploy, rebuild keeping the ephemeral partition, a wrong key; then the
 // service restarts (same log, short deploy_callback_timeout) for a ramdisk that never calls back and
-// one that reports an error. Needs root (TFTP port 69, tgtd).
+// one that reports an error, and a BMC that refuses the boot device. Needs root (TFTP port 69, tgtd).
 import { spawn, type ChildProcess } from "node:child_process"
 import { createHash, randomBytes } from "node:crypto"
 import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from "node:fs"
@@ -380,6 +380,42 @@ describe("serve --sim 5 on real ipmi_sim, dnsmasq, tgtd and qemu-img", { timeout
     await Promise.all([assertCleanedUp(names[2]!, macs.get(names[2]!)!), assertCleanedUp(names[3]!, macs.get(names[3]!)!)])
     setFaults(names[2]!, {})
     setFaults(names[3]!, {})
+  })
+
+  test("a BMC that refuses `chassis bootdev pxe` fails the deploy at that step, its answer in the history; the machine is never powered on", async () => {
+    const name = names[2]!
+    // The knob of the BMC's chassis control program (src/adapters/sim/bmc/chassis-control.ts).
+    const refuse = join(state, "rack", "bmcs", name, "refuse-boot-device")
+    // After the tests above the node is in deploy failed; run alone (--test-name-pattern), it is
+    // made available without cleaning first.
+    if ((await node(name))["provision_state"] === "enroll") {
+      await provision(name, "manage")
+      await reach(name, "manageable", 30_000)
+      await ok("PATCH", `/v1/nodes/${name}`, [{ op: "replace", path: "/automated_clean", value: false }])
+      await provision(name, "provide")
+      await reach(name, "available", 30_000)
+    }
+    writeFileSync(refuse, "")
+    try {
+      const boot = statusOf(name)?.pid
+      await provision(name, "active")
+      const failed = await reach(name, "deploy failed", 60_000)
+      assert.match(failed["last_error"], /the BMC refused boot device pxe \(Set Chassis Boot Parameter 5 failed: Unspecified error\)/)
+      const events = lastOperation(await history(name), "DeployRequested")
+      const refusal = events.find((e) => e["type"] === "BootDeviceFailed")
+      assert.ok(refusal !== undefined, `no BootDeviceFailed in ${events.map((e) => e["type"]).join(",")}`)
+      assert.equal(refusal["severity"], "ERROR")
+      assert.match(refusal["event"], /refused boot device pxe/)
+      assert.ok(!events.some((e) => e["type"] === "BootDeviceSet" || e["type"] === "PowerOnRequested"), "the deploy went on past the refusal")
+      // Cleaned up like any failed deploy: no PXE config left, and the machine never started.
+      const deadline = Date.now() + 20_000
+      while (existsSync(pxeLink(macs.get(name)!)) && Date.now() < deadline) await sleep(150)
+      assert.equal(existsSync(pxeLink(macs.get(name)!)), false, "the PXE config link is still there")
+      assert.equal((await node(name))["power_state"], "power off")
+      assert.equal(statusOf(name)?.pid, boot, "the machine booted")
+    } finally {
+      rmSync(refuse, { force: true })
+    }
   })
 
   test("SIGTERM again: nothing is left running", async () => {

@@ -20,7 +20,7 @@ const power: PowerInterface = {
 
 const management: ManagementInterface = {
   slot: "management", name: "fake", description, properties: [],
-  setBootDevice: () => Effect.succeed({ warning: null }),
+  setBootDevice: () => Effect.void,
 }
 
 const boot: BootInterface = {

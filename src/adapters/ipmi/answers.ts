@@ -99,20 +99,22 @@ export const parsePowerControl = (
   return failure
 }
 
-const BOOT_PARAM_REJECTED = /^Set Chassis Boot Parameter \d+ failed: Invalid data field in request$/
+const BOOT_PARAM_REJECTED = /^Set Chassis Boot Parameter \d+ failed: /
 
 /**
- * `chassis bootdev` exits 0 even when the BMC rejected the parameters, so the output decides.
- * A rejection of the parameter data, in a session that was established, is a warning (ipmi_sim
- * answers so when no VM is attached to its serial port).
+ * `chassis bootdev` exits 0 even when the BMC rejected the parameters, so the output decides. A
+ * rejection is an error like any other: a machine the BMC did not switch boots from its previous
+ * device (its disk, where the deploy ramdisk was meant).
  */
 export const parseBootDevice = (
   bmc: string, command: string, device: BootDevice, out: IpmitoolOutput,
-): { readonly warning: string | null } | Failure => {
-  if (out.exitCode === 0 && out.stdout.split("\n").some((l) => l.trim() === `Set Boot Device to ${device}`)) return { warning: null }
+): null | Failure => {
+  if (out.exitCode === 0 && out.stdout.split("\n").some((l) => l.trim() === `Set Boot Device to ${device}`)) return null
+  const failure = classifyFailure(bmc, command, out)
   const said = meaningful(out)
-  if (out.exitCode === 0 && said.length > 0 && said.every((l) => BOOT_PARAM_REJECTED.test(l))) {
-    return { warning: `the BMC did not accept boot device ${device}: ${said.join("; ")}` }
+  // A busy BMC is retried as for any command; anything else it said against the parameter is a refusal.
+  if (failure._tag === "BmcCommandFailed" && said.length > 0 && said.every((l) => BOOT_PARAM_REJECTED.test(l))) {
+    return new BmcCommandFailed({ bmc, command, detail: `the BMC refused boot device ${device} (${said.join("; ")})` })
   }
-  return classifyFailure(bmc, command, out)
+  return failure
 }

@@ -54,6 +54,5 @@ export const redfishManagement = (client: RedfishClient): ManagementInterface =>
           ...(mode === null ? {} : { BootSourceOverrideMode: mode }),
         },
       })
-      return { warning: null }
     }),
 })

@@ -113,7 +113,6 @@ export const makeSimPower = (options: SimPowerOptions = {}): SimPower => {
     setBootDevice: (bmc, device, persistent) => command(bmc, (c) =>
       Effect.sync(() => {
         c.bootDevice = { device, persistent }
-        return { warning: null }
       })),
   }
 

@@ -117,8 +117,9 @@ const act = (n: NodeState, hw: NodeHardware, req: HardwareRequestBody, cfg: Perf
         yield* hw.power.reboot(n)
         return { type: "PowerStateChanged", powerState: "power on" }
       case "BootDeviceRequested": {
-        const r = yield* hw.management.setBootDevice(n, req.data.device, req.data.persistent)
-        return { type: "BootDeviceSet", warning: r.warning }
+        yield* hw.management.setBootDevice(n, req.data.device, req.data.persistent)
+        // The field stays for events recorded when a refusal was only a warning; none is now.
+        return { type: "BootDeviceSet", warning: null }
       }
       case "BootConfigRequested": {
         const label = req.data.label

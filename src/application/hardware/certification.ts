@@ -75,8 +75,8 @@ const checks: ReadonlyArray<Check> = [
         : Effect.fail({ message: `a wrong ${secret.name} was accepted (status read ${r.success})` }))
     },
   },
-  { name: "sets the boot device to pxe (persistent)", powers: false, run: (c) => Effect.map(c.management.setBootDevice(c.node, "pxe", true), (r) => r.warning ?? "accepted") },
-  { name: "sets the boot device to disk (persistent)", powers: false, run: (c) => Effect.map(c.management.setBootDevice(c.node, "disk", true), (r) => r.warning ?? "accepted") },
+  { name: "sets the boot device to pxe (persistent)", powers: false, run: (c) => Effect.as(c.management.setBootDevice(c.node, "pxe", true), "accepted") },
+  { name: "sets the boot device to disk (persistent)", powers: false, run: (c) => Effect.as(c.management.setBootDevice(c.node, "disk", true), "accepted") },
   { name: "powers on", powers: true, run: (c) => Effect.andThen(c.power.powerOn(c.node), expectPower(recorded(c, "power on"), "power on")) },
   { name: "reboots, on afterwards", powers: true, run: (c) => Effect.andThen(c.power.reboot(c.node), expectPower(recorded(c, "power on"), "power on")) },
   { name: "powers off", powers: true, run: (c) => Effect.andThen(c.power.powerOff(c.node), expectPower(recorded(c, "power off"), "power off")) },

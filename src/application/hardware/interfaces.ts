@@ -50,11 +50,8 @@ export interface PowerInterface extends InterfaceBase<"power"> {
 }
 
 export interface ManagementInterface extends InterfaceBase<"management"> {
-  /**
-   * Sets the device the node boots from next (and after, when persistent). A warning is kept only
-   * where the hardware accepted the session but cannot be told (see the adapter), else it fails.
-   */
-  readonly setBootDevice: (n: NodeState, device: BootDevice, persistent: boolean) => Act<{ readonly warning: string | null }>
+  /** Sets the device the node boots from next (and after, when persistent); a refusal fails the step. */
+  readonly setBootDevice: (n: NodeState, device: BootDevice, persistent: boolean) => Act<void>
 }
 
 export interface BootInterface extends InterfaceBase<"boot"> {

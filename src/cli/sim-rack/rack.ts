@@ -2,7 +2,7 @@
 // ipmi_sim BMC on its own UDP port (credentials generated at each start) whose power on runs the
 // machine simulator (src/adapters/sim/machine) on the machine's own loopback address. Machines
 // keep their directory (disk, status, fault knobs in machine.json) across restarts; BMCs do not.
-//   <dir>/machines/<name>/{machine.json,disk.img,state/}   <dir>/bmcs/<name>/ and <name>.pid
+//   <dir>/machines/<name>/{machine.json,disk.img,boot-device,state/}   <dir>/bmcs/<name>/ and <name>.pid
 import { randomBytes } from "node:crypto"
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
@@ -152,6 +152,8 @@ export const startSimRack = async (options: SimRackOptions): Promise<SimRack> =>
       rmSync(bmcDir, { recursive: true, force: true })
       const bmc = await startBmc({
         name, port: await freeUdpPort("127.0.0.1"), stateDir: bmcDir, startCmd: written.startCmd,
+        // Beside the machine: the boot device a deploy chose outlives the BMC, recreated at each start.
+        bootDeviceFile: join(dir, "boot-device"),
         // 16 characters: with 20, ipmitool's RAKP exchange with ipmi_sim fails ("RAKP 2 HMAC is invalid").
         username: `bmc-${randomBytes(3).toString("hex")}`, password: randomBytes(8).toString("hex"),
       })

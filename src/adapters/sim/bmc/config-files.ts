@@ -1,5 +1,6 @@
 // The files one simulated BMC runs from: ipmi_sim's lan.conf and bmc.emu (the configuration
-// verified in shared/notes/real-components.md) and the script ipmi_sim runs as "the machine".
+// verified in shared/notes/real-components.md), and the script that becomes "the machine" when the
+// BMC's chassis control program (./chassis-control.ts) powers it on.
 
 export interface BmcFilesSpec {
   readonly name: string
@@ -9,11 +10,8 @@ export interface BmcFilesSpec {
   readonly serialPort: number
   readonly username: string
   readonly password: string
-  readonly machineScript: string
-  /** Seconds ipmi_sim waits for a graceful stop before SIGTERM; skipped when no VM is attached. */
-  readonly poweroffWaitSec: number
-  /** Seconds between SIGTERM and SIGKILL of the machine. */
-  readonly killWaitSec: number
+  /** The chassis control program: power and boot device (without one, `chassis bootdev` is refused). */
+  readonly chassisControl: string
 }
 
 // lan.conf quotes strings with "..." and has no escapes: keep names and secrets to plain characters.
@@ -29,17 +27,15 @@ export const invalidBmcFiles = (spec: BmcFilesSpec): string | null => {
   if (!PLAIN.test(spec.username) || spec.username.length > 16) return "BMC user name: 1-16 plain characters"
   // IPMI v2 allows 20-byte passwords.
   if (!PLAIN.test(spec.password) || spec.password.length > 20) return "BMC password: 1-20 plain characters"
-  if (!/^\/[^"'\s]+$/.test(spec.machineScript)) return `machine script path ${spec.machineScript}: absolute, no spaces or quotes`
-  for (const [what, value] of [["poweroff_wait", spec.poweroffWaitSec], ["kill_wait", spec.killWaitSec]] as const) {
-    if (!Number.isInteger(value) || value < 0) return `${what} must be a whole number of seconds`
-  }
+  if (!/^\/[^"'\s]+$/.test(spec.chassisControl)) return `chassis control path ${spec.chassisControl}: absolute, no spaces or quotes`
   return null
 }
 
 /**
  * The one lan.conf writer, for the simulated rack's BMCs and the VMs' alike: the LAN port, the VM
- * interface (`serial ... codec VM`), and what owns the chassis: a machine ipmi_sim starts itself
- * (`startcmd`), or a chassis control program (power and a boot device that `chassis bootdev` sets).
+ * interface (`serial ... codec VM`), and the chassis control program that owns power and the boot
+ * device. Always one: without it ipmi_sim refuses `chassis bootdev`, and a refused boot device
+ * fails the step that asked (a machine left on its disk would not boot the deploy ramdisk).
  */
 export interface LanConfSpec {
   /** The first line's comment. */
@@ -50,18 +46,10 @@ export interface LanConfSpec {
   readonly serialPort: number
   readonly username: string
   readonly password: string
-  readonly chassis:
-    | { readonly kind: "startcmd"; readonly machineScript: string; readonly poweroffWaitSec: number; readonly killWaitSec: number }
-    | { readonly kind: "chassis_control"; readonly program: string }
+  readonly chassis: { readonly kind: "chassis_control"; readonly program: string }
 }
 
-const chassisLines = (c: LanConfSpec["chassis"]) => c.kind === "startcmd"
-  ? `  startcmd "${c.machineScript}"
-  startnow false
-  poweroff_wait ${c.poweroffWaitSec}
-  kill_wait ${c.killWaitSec}
-`
-  : `  chassis_control "${c.program}"
+const chassisLines = (c: LanConfSpec["chassis"]) => `  chassis_control "${c.program}"
   startnow false
 `
 
@@ -85,7 +73,7 @@ export const lanConf = (spec: BmcFilesSpec): string => writeLanConf({
   comment: `Written by ironledger for simulated BMC ${spec.name}`,
   name: spec.name, address: spec.address, port: spec.port, serialPort: spec.serialPort,
   username: spec.username, password: spec.password,
-  chassis: { kind: "startcmd", machineScript: spec.machineScript, poweroffWaitSec: spec.poweroffWaitSec, killWaitSec: spec.killWaitSec },
+  chassis: { kind: "chassis_control", program: spec.chassisControl },
 })
 
 // Without mc_enable ipmi_sim never opens its LAN port.
@@ -96,8 +84,8 @@ mc_enable 0x20
 `
 
 /**
- * The machine: records its pid (what ipmi_sim will signal) and each boot, then becomes `startCmd`
- * through exec, so that killing that pid stops the whole machine.
+ * The machine: records its pid (what the chassis control program signals) and each boot, then
+ * becomes `startCmd` through exec, so that killing that pid stops the whole machine.
  */
 export const machineScript = (pidFile: string, bootLog: string, startCmd: string): string => `#!/bin/sh
 echo $$ > '${pidFile}'

@@ -10,6 +10,7 @@ import { parsePowerStatus } from "../../ipmi/answers.ts"
 import { bmcKey, ipmitoolArgv, ipmitoolEnv } from "../../ipmi/argv.ts"
 import { ipmitoolConfig } from "../../ipmi/config.ts"
 import { runIpmitool } from "../../ipmi/run.ts"
+import { simChassisControlScript } from "./chassis-control.ts"
 import { bmcEmu, IDLE_MACHINE, invalidBmcFiles, lanConf, machineScript } from "./config-files.ts"
 import { freeTcpPort, tcpPortFree, udpPortFree } from "./free-port.ts"
 
@@ -25,14 +26,19 @@ export interface SimBmcOptions {
   readonly password: string
   /** This BMC's own directory: created (it must be absent or empty) and removed on stop. */
   readonly stateDir: string
-  /** The simulated machine, run (through sh `exec`) on power on and killed on power off; default: an idle process. */
+  /**
+   * The simulated machine, run (through sh `exec`) on power on and killed on power off; default: an
+   * idle process. It finds its boot device through IRONLEDGER_BOOT_DEVICE_FILE (./chassis-control.ts).
+   */
   readonly startCmd?: string
+  /** Where the boot device is kept; default: in stateDir (gone with the BMC). */
+  readonly bootDeviceFile?: string
   readonly address?: string
   /** TCP port of the VM serial interface; default: a free one. */
   readonly serialPort?: number
-  readonly poweroffWaitSec?: number
+  /** Seconds between SIGTERM (the power button) and SIGKILL at power off; default 2. */
   readonly killWaitSec?: number
-  /** Bound on start-up, until the BMC answers a power status request; default 5000 ms. */
+  /** Bound on start-up, until the BMC answers a power status request; default 10000 ms. */
   readonly readyTimeoutMs?: number
   readonly ipmiSimPath?: string
   readonly ipmitoolPath?: string
@@ -44,6 +50,8 @@ export interface MachineState {
   readonly pid: number | null
   /** How many times the machine was started. */
   readonly boots: number
+  /** "pxe" or "default" (the disk) as the last `chassis bootdev` set it; null: never set. */
+  readonly bootDevice: string | null
 }
 
 export interface SimBmc extends AsyncDisposable {
@@ -111,6 +119,9 @@ export const startBmc = async (options: SimBmcOptions): Promise<SimBmc> => {
     lanConf: join(stateDir, "lan.conf"),
     emu: join(stateDir, "bmc.emu"),
     machine: join(stateDir, "machine.sh"),
+    chassisControl: join(stateDir, "chassis-control"),
+    chassisLog: join(stateDir, "chassis.log"),
+    bootDevice: options.bootDeviceFile === undefined ? join(stateDir, "boot-device") : resolve(options.bootDeviceFile),
     machinePid: join(stateDir, "machine.pid"),
     boots: join(stateDir, "machine.boots"),
     persist: join(stateDir, "state"),
@@ -120,10 +131,10 @@ export const startBmc = async (options: SimBmcOptions): Promise<SimBmc> => {
     name: options.name, address, port: options.port,
     serialPort: options.serialPort ?? await freeTcpPort(address),
     username: options.username, password: options.password,
-    machineScript: files.machine,
-    poweroffWaitSec: options.poweroffWaitSec ?? 2,
-    killWaitSec: options.killWaitSec ?? 2,
+    chassisControl: files.chassisControl,
   }
+  const killWaitSec = options.killWaitSec ?? 2
+  if (!Number.isInteger(killWaitSec) || killWaitSec < 0) throw fail("kill_wait must be a whole number of seconds")
   const invalid = invalidBmcFiles(spec)
   if (invalid !== null) throw fail(invalid)
   // Checked first: a BMC already on the port would answer the readiness probe in this one's place.
@@ -136,6 +147,10 @@ export const startBmc = async (options: SimBmcOptions): Promise<SimBmc> => {
   writeFileSync(files.lanConf, lanConf(spec), { mode: 0o600 })
   writeFileSync(files.emu, bmcEmu)
   writeFileSync(files.machine, machineScript(files.machinePid, files.boots, options.startCmd ?? IDLE_MACHINE), { mode: 0o700 })
+  writeFileSync(files.chassisControl, simChassisControlScript(options.name, {
+    dir: stateDir, machineScript: files.machine, pidFile: files.machinePid, bootFile: files.bootDevice,
+    log: files.chassisLog, output: files.log, killWaitSec,
+  }), { mode: 0o700 })
   mkdirSync(files.persist)
   const log = openSync(files.log, "a")
   let child: ChildProcess
@@ -169,7 +184,8 @@ export const startBmc = async (options: SimBmcOptions): Promise<SimBmc> => {
   const readLog = () => { try { return readFileSync(files.log, "utf8").trim().slice(-500) } catch { return "" } }
 
   try {
-    await waitUntilAnswering(child, access, options.readyTimeoutMs ?? 5000, options.ipmitoolPath, () => spawnError)
+    // The probe's answer runs the chassis control program: slow when many BMCs start on a busy host.
+    await waitUntilAnswering(child, access, options.readyTimeoutMs ?? 10_000, options.ipmitoolPath, () => spawnError)
   } catch (e) {
     const said = readLog()
     await stop()
@@ -184,6 +200,7 @@ export const startBmc = async (options: SimBmcOptions): Promise<SimBmc> => {
       running: known !== null && isAlive(known),
       pid: known,
       boots: read(files.boots).split("\n").filter((l) => l !== "").length,
+      bootDevice: read(files.bootDevice).trim() || null,
     }
   }
 
@@ -206,7 +223,7 @@ const waitUntilAnswering = async (
     if (performance.now() > deadline) throw new Error(`UDP port ${access.port} not open after ${withinMs} ms`)
     await sleep(20)
   }
-  const config = ipmitoolConfig({ ipmitoolPath: ipmitoolPath ?? "ipmitool", sessionTimeoutSec: 1, sessionRetries: 1 })
+  const config = ipmitoolConfig({ ipmitoolPath: ipmitoolPath ?? "ipmitool", sessionTimeoutSec: 1, sessionRetries: 2 })
   const probe = runIpmitool({
     program: config.ipmitoolPath,
     argv: ipmitoolArgv(config, access, { kind: "power", action: "status" }),

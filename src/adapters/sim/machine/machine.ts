@@ -3,7 +3,9 @@
 //
 //   node src/adapters/sim/machine/machine.ts --config <machine.json>
 //
-// Power on -> PXE: fetch pxelinux.cfg/01-<mac> over TFTP and boot its default label:
+// Power on -> the boot device its BMC keeps (IRONLEDGER_BOOT_DEVICE_FILE, read at every boot, its
+// own reboots too): "default" (bootdev disk) boots the local disk; "pxe", or none set, PXE:
+// fetch pxelinux.cfg/01-<mac> over TFTP and boot its default label:
 //   - deploy ramdisk (append has deployment_key + iscsi_target_iqn): fetch kernel and initrd, export
 //     the disk over iSCSI (own tgtd, CHAP), POST pass_deploy_info, wait for "done" on the release
 //     port, remove the target, reboot (PXE again);
@@ -11,6 +13,7 @@
 //   - localboot, or no PXE config at all: boot the local disk if it has an MBR.
 // Then it idles until powered off. Progress goes to <stateDir>/status.json (see ./status.ts).
 import { randomBytes } from "node:crypto"
+import { readFileSync } from "node:fs"
 import { basename, dirname } from "node:path"
 import { parseArgs } from "node:util"
 import * as E from "fp-ts/lib/Either.js"
@@ -26,6 +29,7 @@ import { tftpGet } from "./tftp.ts"
 import { httpAgentTransport, runAgentLoop } from "../agent-steps.ts"
 import { defaultSimMachine, postSimInventory, simInventory } from "../inventory.ts"
 import { reapStaleTgtd, startRamdiskTarget, type RamdiskTarget } from "./tgtd.ts"
+import { BOOT_DEVICE_FILE_ENV } from "../bmc/chassis-control.ts"
 
 /** How long a machine rebooted by its own ramdisk waits for the conductor to retire that deploy's config. */
 const STALE_DEPLOY_WAIT_MS = 60_000
@@ -46,6 +50,13 @@ const isLoopbackUrl = (url: string): boolean => {
 }
 
 type Next = "reboot" | "idle"
+
+/** What the BMC's chassis control keeps: "pxe", "default" (the disk), or null (none set: PXE first). */
+const bootDevice = (): string | null => {
+  const file = process.env[BOOT_DEVICE_FILE_ENV]
+  if (file === undefined || file === "") return null
+  try { return readFileSync(file, "utf8").trim() || null } catch { return null }
+}
 
 const machine = (config: MachineConfig, status: StatusRecorder) => {
   let tgtd: RamdiskTarget | null = null
@@ -180,6 +191,8 @@ const machine = (config: MachineConfig, status: StatusRecorder) => {
   }
 
   const bootOnce = async (): Promise<Next> => {
+    const device = bootDevice()
+    if (device === "default") return bootLocalDisk("the boot device is the disk")
     status.record("pxe")
     const staleUntil = performance.now() + STALE_DEPLOY_WAIT_MS
     for (let waited = false; ;) {
