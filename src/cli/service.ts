@@ -8,6 +8,7 @@ import { MemoryStores } from "../adapters/eventstore/memory.ts"
 import { RandomIds } from "../adapters/system/ids.ts"
 import { SecretsFromKeyFile, SecretsWithKey } from "../adapters/system/secrets.ts"
 import { startApiServer, type RunningApi } from "../adapters/http/server.ts"
+import type { DiscoverySettings } from "../application/discovery/settings.ts"
 import type { PinoLogger } from "../adapters/logging/pino.ts"
 import { makePrometheusMetrics } from "../adapters/metrics/prometheus.ts"
 import type { AuthConfig } from "../adapters/http/auth.ts"
@@ -53,6 +54,8 @@ export interface ServiceOptions {
   readonly say?: (line: string) => void
   /** The notary's checkpoints (ADR 0030); on by default, `false` turns it off. */
   readonly notary?: NotaryOptions | false
+  /** Unknown machines' discovery (ADR 0090); default off. */
+  readonly discovery?: DiscoverySettings
 }
 
 export interface RunningService {
@@ -88,6 +91,7 @@ export const startService = async (options: ServiceOptions): Promise<RunningServ
       ...options.conductor,
       perform: { ...base.perform, ...options.conductor?.perform, apiUrl: api.url },
     },
+    ...(options.discovery === undefined ? {} : { discovery: options.discovery }),
   }
   const stores = options.stores ?? (options.db === undefined ? MemoryStores : makeSqliteEventStore(options.db))
   const secrets = options.db === undefined && options.keyFile === undefined
