@@ -9,12 +9,13 @@ import { after, test } from "node:test"
 import assert from "node:assert/strict"
 import { defaultSimMachine, simInventory } from "../../src/adapters/sim/inventory.ts"
 import { client, startTestService, type TestService } from "./http-harness.ts"
+import type { DiscoverySettings } from "../../src/application/discovery/settings.ts"
 
 const GiB = 1024 ** 3
 const services: Array<TestService> = []
 after(async () => { for (const s of services) await s.close() })
 
-const start = async (discovery?: Parameters<typeof startTestService>[0]["discovery"]) => {
+const start = async (discovery?: DiscoverySettings) => {
   const s = await startTestService({ ...(discovery === undefined ? {} : { discovery }), notary: false })
   services.push(s)
   return { s, api: client(s.url) }

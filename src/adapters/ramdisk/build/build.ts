@@ -20,6 +20,8 @@ const LIBRARY_PACKAGES = [
   "libc6", "libaio1", "libibverbs1", "librdmacm1", "libsystemd0", "libnl-route-3-200", "libnl-3-200", "libcap2",
   "libgcrypt20", "liblzma5", "libzstd1", "liblz4-1", "libgpg-error0",
 ]
+/** ipmitool reads the BMC's LAN settings in-band for discovery (ADR 0090), with the libraries it names. */
+const IPMI_PACKAGES = ["ipmitool", "libfreeipmi17", "libssl3", "libreadline8", "libtinfo6"]
 const MAX_INITRAMFS_BYTES = 20 * 1024 * 1024
 
 const AGENT_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "agent")
@@ -103,6 +105,9 @@ const buildTree = async (tree: string, kernel: DebianPackage, kernelVersion: str
   const applets = (await run(join(busybox.root, "bin/busybox"), ["--list"])).split("\n").filter((a) => /^[a-z0-9_.[-]+$/.test(a))
   for (const applet of applets.sort()) if (applet !== "busybox") await symlink("busybox", join(tree, "bin", applet))
   await installWithLibraries(tree, [[join(tgt.root, "usr/sbin/tgtd"), "usr/sbin/tgtd"], [join(tgt.root, "usr/sbin/tgtadm"), "usr/sbin/tgtadm"]], libs)
+  const ipmitool = libs.find((p) => p.name === "ipmitool")
+  if (ipmitool === undefined) throw new BuildFailed("the ipmitool package is missing")
+  await installWithLibraries(tree, [[join(ipmitool.root, "usr/bin/ipmitool"), "usr/bin/ipmitool"]], libs)
   const modulesDir = join(kernel.root, "lib/modules", kernelVersion)
   for (const rel of modules) {
     await mkdir(dirname(join(tree, "lib/modules", kernelVersion, rel)), { recursive: true })
@@ -130,8 +135,8 @@ export const buildRamdisk = async (options: RamdiskBuildOptions): Promise<BuiltR
   await mkdir(cache, { recursive: true })
   log(`resolving ${KERNEL_META}`)
   const kernelName = await resolveMetaPackage(KERNEL_META)
-  log(`packages: ${kernelName} busybox-static tgt ${LIBRARY_PACKAGES.join(" ")}`)
-  const packages = await fetchPackages(cache, [kernelName, "busybox-static", "tgt", ...LIBRARY_PACKAGES])
+  log(`packages: ${kernelName} busybox-static tgt ${[...LIBRARY_PACKAGES, ...IPMI_PACKAGES].join(" ")}`)
+  const packages = await fetchPackages(cache, [kernelName, "busybox-static", "tgt", ...LIBRARY_PACKAGES, ...IPMI_PACKAGES])
   const [kernel, busybox, tgt, ...libs] = packages as [DebianPackage, DebianPackage, DebianPackage, ...DebianPackage[]]
 
   const versions = await readdir(join(kernel.root, "lib/modules"))

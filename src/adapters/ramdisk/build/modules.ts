@@ -15,6 +15,8 @@ export const DEPLOY_MODULES: ReadonlyArray<string> = [
   "ext4", "crc32c_generic", "md_mod", "raid1",
   // /sys/firmware/dmi/entries: the memory modules an inspection reports (ADR 0058).
   "dmi_sysfs",
+  // /dev/ipmi0 over the system interface (KCS, SMIC, BT): the BMC's address read in-band (ADR 0090).
+  "ipmi_si", "ipmi_devintf",
 ]
 
 const canonical = (name: string) => name.replace(/-/g, "_")
