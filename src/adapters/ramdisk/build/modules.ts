@@ -65,8 +65,15 @@ export const resolveModules = async (modulesDir: string, wanted: ReadonlyArray<s
     const depends = info.filter(([k]) => k === "depends").map(([, v]) => v).join(",").replace(/^,+|,+$/g, "")
     for (const dep of depends === "" ? [] : depends.split(",").sort()) await visit(dep, [...chain, name])
     // Soft dependencies ("pre: crc32c") are loaded too when present: ext4 needs crc32c at mount.
+    // "post:" ones load after the module (ipmi_msghandler's ipmi_devintf): not before it.
     const soft = info.filter(([k]) => k === "softdep").map(([, v]) => v).join(" ")
-    for (const word of soft.split(/\s+/).filter((w) => w !== "" && !w.endsWith(":")).sort()) {
+    let section = "pre:"
+    const pre: string[] = []
+    for (const word of soft.split(/\s+/).filter((w) => w !== "")) {
+      if (word.endsWith(":")) section = word
+      else if (section === "pre:") pre.push(word)
+    }
+    for (const word of pre.sort()) {
       if (byName.has(canonical(word))) await visit(word, [...chain, name])
     }
     state.set(name, "done")
