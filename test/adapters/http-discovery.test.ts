@@ -38,7 +38,7 @@ const postFrom = (url: string, localAddress: string, body: unknown) => new Promi
 })
 
 const nodesWithMac = async (api: ReturnType<typeof client>, mac: string) =>
-  (await api("GET", `/v1/ports?address=${mac}`)).body.ports as Array<{ node_uuid: string }>
+  (await api("GET", `/v1/ports/detail?address=${mac}`)).body.ports as Array<{ node_uuid: string }>
 
 test("discovery off: the endpoint answers 404 and makes nothing", async () => {
   const { api } = await start()
@@ -87,7 +87,9 @@ test("an unknown machine becomes a node in enroll, marked discovered, with its p
   assert.equal((await api("DELETE", `/v1/nodes/${n["uuid"]}`)).status, 204)
   assert.equal((await api("POST", "/v1/continue_inspection", post)).status, 202)
   assert.equal((await nodesWithMac(api, macs[0]!)).length, 1)
-  assert.notEqual((await nodesWithMac(api, macs[0]!))[0]!.node_uuid, n["uuid"])
+  const rediscovered = (await nodesWithMac(api, macs[0]!))[0]!.node_uuid
+  assert.match(rediscovered, /^[0-9a-f-]{36}$/)
+  assert.notEqual(rediscovered, n["uuid"])
   void s
 })
 

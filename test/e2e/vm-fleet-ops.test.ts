@@ -92,7 +92,7 @@ test("a VM: inspect, deploy, undeploy, then a manual clean whose ramdisk erases 
   let t0 = performance.now()
   let discovered: Doc | undefined
   for (const deadline = Date.now() + 600_000; discovered === undefined; await sleep(1000)) {
-    const ports = (await api("GET", `/v1/ports?address=${vm.mac}`))["ports"] as ReadonlyArray<Doc>
+    const ports = (await api("GET", `/v1/ports/detail?address=${vm.mac}`))["ports"] as ReadonlyArray<Doc>
     if (ports.length > 0) discovered = await api("GET", `/v1/nodes/${ports[0]!["node_uuid"]}`)
     else if (Date.now() > deadline) assert.fail(`the VM was not discovered\n${context()}`)
   }

@@ -278,7 +278,7 @@ test("discovered nodes follow the model from their first append, and a node is n
     fc.property(discover, fc.commands([stepArb.map(toCommand), again], { maxCommands: 40, size: "max" }), (first, commands) => {
       fc.modelRun(() => ({ model: { ...emptyModel } as NodeModel, real: newReal() }), [new Send(first), ...commands])
     }),
-    { numRuns: 150 },
+    { numRuns: 80 },
   )
   const moves = new Set<string>()
   const accepted = new Set<string>()
