@@ -90,6 +90,13 @@ export const discoverArb = (p: Pools): fc.Arbitrary<NodeCommand> =>
       .map((is) => is.map((i) => ({ portId: p.portIds[i]!, mac: p.macs[i]! }))),
   }).map((r) => ({ type: "Discover" as const, nodeId: p.nodeId, interfaces: {}, inventory: { cpu: { count: 1, architecture: "x86_64" } }, ...r }))
 
+/** The discovery of the machine an enroll describes: its fields, the pools' first MAC, no BMC address. */
+export const discoveryOf = (p: Pools, c: Extract<NodeCommand, { type: "Enroll" }>): NodeCommand => ({
+  type: "Discover", nodeId: p.nodeId, driver: c.driver, driverInfo: c.driverInfo, interfaces: {}, properties: c.properties,
+  inventory: { cpu: { count: 1, architecture: "x86_64" } }, bmcAddress: null, source: null, autoEnroll: false,
+  ports: [{ portId: p.portIds[0]!, mac: p.macs[0]! }],
+})
+
 const updateArb = (p: Pools): fc.Arbitrary<NodeCommand> =>
   rec(nodeFieldArbs(p), { requiredKeys: [] }).map((changes) => ({ type: "Update" as const, changes }))
 
