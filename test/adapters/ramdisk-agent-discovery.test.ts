@@ -87,6 +87,12 @@ test("the default PXE config boots the deploy ramdisk in discovery mode, without
   // It is not a node's config: the label-switch code refuses to read it as one.
   assert.ok(E.isLeft(parsePxeConfig(text)))
   assert.throws(() => renderDiscoveryConfig("http://x/ y"), /kernel argument/)
+  // With the ipmitool add-on, pxelinux loads it as a second initramfs after the first.
+  const addon = join(work, "a")
+  writeFileSync(addon, "addon")
+  await writeDiscoveryBoot(root, { kernel, ramdisk, addon }, "http://10.213.77.1:6385")
+  assert.match(readFileSync(join(root, "pxelinux.cfg", "default"), "utf8"), /^append initrd=discovery\/deploy_ramdisk,discovery\/ipmi_addon ironledger_mode=discover /m)
+  assert.equal(readFileSync(join(root, "discovery", "ipmi_addon"), "utf8"), "addon")
   await removeDiscoveryBoot(root)
   assert.throws(() => readFileSync(join(root, "pxelinux.cfg", "default")))
   void dirname

@@ -90,7 +90,10 @@ export const makeNetboot = (config: NetbootConfig) =>
     const discoveryBoot = async (apiUrl: string) => {
       if (defaults === null) throw new Error("discovery needs default deploy images (ironledger ramdisk build)")
       const path = (id: string) => Effect.runPromise(images.pathOf(id))
-      await writeDiscoveryBoot(tftpRoot, { kernel: await path(defaults.kernel), ramdisk: await path(defaults.ramdisk) }, apiUrl, config.appendParams)
+      await writeDiscoveryBoot(tftpRoot, {
+        kernel: await path(defaults.kernel), ramdisk: await path(defaults.ramdisk),
+        ...(defaults.ipmiAddon === undefined ? {} : { addon: await path(defaults.ipmiAddon) }),
+      }, apiUrl, config.appendParams)
     }
     const netboot: Netboot = { vendor: { hardwareTypes: [], interfaces: [boot, deploy] }, images, discoveryBoot }
     return netboot

@@ -13,15 +13,27 @@ import { DEPLOY_MODULES, resolveModules } from "./modules.ts"
 import { BuildFailed, run } from "./run.ts"
 
 /** Bumped whenever the recipe changes in a way the inputs' hashes do not show. */
-const RECIPE = "ironledger-ramdisk-1"
+const RECIPE = "ironledger-ramdisk-1+ipmi-addon"
 const KERNEL_META = "linux-image-amd64"
 /** Where tgtd's shared libraries come from; a library found in none of them fails the build. */
 const LIBRARY_PACKAGES = [
   "libc6", "libaio1", "libibverbs1", "librdmacm1", "libsystemd0", "libnl-route-3-200", "libnl-3-200", "libcap2",
   "libgcrypt20", "liblzma5", "libzstd1", "liblz4-1", "libgpg-error0",
 ]
-/** ipmitool reads the BMC's LAN settings in-band for discovery (ADR 0090), with the libraries it names. */
+/**
+ * ipmitool reads the BMC's LAN settings in-band for discovery (ADR 0090). It and its libraries
+ * (libfreeipmi, libcrypto: 4 MiB gzipped) go into an add-on archive that only the discovery PXE
+ * config loads after the initramfs, so deploys, cleanings and inspections do not fetch it.
+ */
 const IPMI_PACKAGES = ["ipmitool", "libfreeipmi17", "libssl3", "libreadline8", "libtinfo6"]
+
+/** The add-on tree: ipmitool and exactly the libraries it names (the kernel unpacks it over the initramfs). */
+const buildIpmiAddon = async (tree: string, libs: ReadonlyArray<DebianPackage>) => {
+  const ipmitool = libs.find((p) => p.name === "ipmitool")
+  if (ipmitool === undefined) throw new BuildFailed("the ipmitool package is missing")
+  await installWithLibraries(tree, [[join(ipmitool.root, "usr/bin/ipmitool"), "usr/bin/ipmitool"]], libs)
+  await normaliseModes(tree)
+}
 const MAX_INITRAMFS_BYTES = 20 * 1024 * 1024
 
 const AGENT_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "agent")
@@ -51,6 +63,10 @@ export interface BuiltRamdisk {
   readonly buildId: string
   readonly cached: boolean
   readonly packages: ReadonlyArray<{ readonly name: string; readonly version: string }>
+  /** ipmitool and its libraries, a second initramfs the discovery boot loads after this one (ADR 0090). */
+  readonly ipmiAddon: string
+  readonly ipmiAddonSha256: string
+  readonly ipmiAddonBytes: number
 }
 
 const sha256 = (data: Buffer | string) => createHash("sha256").update(data).digest("hex")
@@ -105,9 +121,6 @@ const buildTree = async (tree: string, kernel: DebianPackage, kernelVersion: str
   const applets = (await run(join(busybox.root, "bin/busybox"), ["--list"])).split("\n").filter((a) => /^[a-z0-9_.[-]+$/.test(a))
   for (const applet of applets.sort()) if (applet !== "busybox") await symlink("busybox", join(tree, "bin", applet))
   await installWithLibraries(tree, [[join(tgt.root, "usr/sbin/tgtd"), "usr/sbin/tgtd"], [join(tgt.root, "usr/sbin/tgtadm"), "usr/sbin/tgtadm"]], libs)
-  const ipmitool = libs.find((p) => p.name === "ipmitool")
-  if (ipmitool === undefined) throw new BuildFailed("the ipmitool package is missing")
-  await installWithLibraries(tree, [[join(ipmitool.root, "usr/bin/ipmitool"), "usr/bin/ipmitool"]], libs)
   const modulesDir = join(kernel.root, "lib/modules", kernelVersion)
   for (const rel of modules) {
     await mkdir(dirname(join(tree, "lib/modules", kernelVersion, rel)), { recursive: true })
@@ -163,6 +176,9 @@ export const buildRamdisk = async (options: RamdiskBuildOptions): Promise<BuiltR
     if (initramfs.length > MAX_INITRAMFS_BYTES)
       throw new BuildFailed(`the initramfs is ${initramfs.length} bytes, over the ${MAX_INITRAMFS_BYTES}-byte limit`)
     await writeFile(join(work, "initramfs.gz"), initramfs)
+    await buildIpmiAddon(join(work, "addon"), libs)
+    await writeFile(join(work, "ipmi-addon.gz"), gzipInitramfs(await cpioOf(join(work, "addon"))))
+    await rm(join(work, "addon"), { recursive: true, force: true })
     await copyFile(join(kernel.root, "boot", `vmlinuz-${kernelVersion}`), join(work, "vmlinuz"))
     await writeFile(join(work, "manifest.json"), JSON.stringify({
       buildId, kernelVersion, modules: ordered, packages: packages.map((p) => ({ name: p.name, version: p.version, sha256: p.sha256 })),
@@ -175,8 +191,10 @@ export const buildRamdisk = async (options: RamdiskBuildOptions): Promise<BuiltR
       await rename(work, out)
     }
   }
-  const [k, i] = await Promise.all([readFile(kernelPath), readFile(initramfsPath)])
+  const addonPath = join(out, "ipmi-addon.gz")
+  const [k, i, a] = await Promise.all([readFile(kernelPath), readFile(initramfsPath), readFile(addonPath)])
   return {
+    ipmiAddon: addonPath, ipmiAddonSha256: sha256(a), ipmiAddonBytes: a.length,
     kernel: kernelPath, initramfs: initramfsPath, kernelSha256: sha256(k), initramfsSha256: sha256(i),
     kernelBytes: k.length, initramfsBytes: i.length, kernelVersion, buildId, cached,
     packages: packages.map((p) => ({ name: p.name, version: p.version })),
