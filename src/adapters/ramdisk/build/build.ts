@@ -13,7 +13,7 @@ import { DEPLOY_MODULES, resolveModules } from "./modules.ts"
 import { BuildFailed, run } from "./run.ts"
 
 /** Bumped whenever the recipe changes in a way the inputs' hashes do not show. */
-const RECIPE = "ironledger-ramdisk-1+ipmi-addon"
+const RECIPE = "ironledger-ramdisk-1+ipmi-addon-2"
 const KERNEL_META = "linux-image-amd64"
 /** Where tgtd's shared libraries come from; a library found in none of them fails the build. */
 const LIBRARY_PACKAGES = [
@@ -27,11 +27,17 @@ const LIBRARY_PACKAGES = [
  */
 const IPMI_PACKAGES = ["ipmitool", "libfreeipmi17", "libssl3", "libreadline8", "libtinfo6"]
 
-/** The add-on tree: ipmitool and exactly the libraries it names (the kernel unpacks it over the initramfs). */
-const buildIpmiAddon = async (tree: string, libs: ReadonlyArray<DebianPackage>) => {
+/**
+ * The add-on tree: ipmitool and the libraries it names that the initramfs `base` lacks (libc and
+ * others are there already: the kernel unpacks the add-on over the initramfs).
+ */
+const buildIpmiAddon = async (tree: string, base: string, libs: ReadonlyArray<DebianPackage>) => {
   const ipmitool = libs.find((p) => p.name === "ipmitool")
   if (ipmitool === undefined) throw new BuildFailed("the ipmitool package is missing")
   await installWithLibraries(tree, [[join(ipmitool.root, "usr/bin/ipmitool"), "usr/bin/ipmitool"]], libs)
+  for (const dir of ["lib64", "lib/x86_64-linux-gnu"]) {
+    for (const name of await readdir(join(tree, dir))) if (existsSync(join(base, dir, name))) await rm(join(tree, dir, name))
+  }
   await normaliseModes(tree)
 }
 const MAX_INITRAMFS_BYTES = 20 * 1024 * 1024
@@ -176,7 +182,7 @@ export const buildRamdisk = async (options: RamdiskBuildOptions): Promise<BuiltR
     if (initramfs.length > MAX_INITRAMFS_BYTES)
       throw new BuildFailed(`the initramfs is ${initramfs.length} bytes, over the ${MAX_INITRAMFS_BYTES}-byte limit`)
     await writeFile(join(work, "initramfs.gz"), initramfs)
-    await buildIpmiAddon(join(work, "addon"), libs)
+    await buildIpmiAddon(join(work, "addon"), tree, libs)
     await writeFile(join(work, "ipmi-addon.gz"), gzipInitramfs(await cpioOf(join(work, "addon"))))
     await rm(join(work, "addon"), { recursive: true, force: true })
     await copyFile(join(kernel.root, "boot", `vmlinuz-${kernelVersion}`), join(work, "vmlinuz"))
