@@ -130,6 +130,12 @@ export const startService = async (options: ServiceOptions): Promise<RunningServ
     }
     try {
       await hardware.ready?.(composed.app.service)
+      // Machines no node knows boot the discovery ramdisk from this host's TFTP tree (ADR 0090).
+      // Without deploy images the endpoint still takes posts (from a ramdisk booted some other way): say so, go on.
+      if (options.discovery?.enabled === true) {
+        await hardware.discoveryBoot?.(api.url).catch((e: Error) =>
+          (options.say ?? options.log ?? (() => {}))(`warning: machines no node knows get no discovery boot: ${e.message}`))
+      }
       // Hardware given by the caller brings no nodes of its own: `sim` means sim ones.
       if (options.hardware !== undefined && sim > 0) await ensureSimNodes(composed.app.service, sim)
       if (options.notary !== false) stopNotary = startNotary(composed, options.notary ?? {})

@@ -5,6 +5,13 @@
 // posts of one machine from 20 addresses make one node; bad, huge and too many posts are refused;
 // with auto-enroll the node gets the default driver_info (secrets sealed) and is managed.
 import { request } from "node:http"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect } from "effect"
+import { makeFsImageStore } from "../../src/adapters/images/fs-image-store.ts"
+import { writeDefaultDeployImages } from "../../src/adapters/ramdisk/build/register.ts"
+import { tftpRootOf } from "../../src/adapters/netboot/index.ts"
 import { after, test } from "node:test"
 import assert from "node:assert/strict"
 import { defaultSimMachine, simInventory } from "../../src/adapters/sim/inventory.ts"
@@ -140,4 +147,27 @@ test("auto-enroll: the node gets the default driver_info, its secrets sealed, an
   assert.equal(n["driver_internal_info"].auto_enrolled, true)
   assert.deepEqual(n["driver_info"], { ipmi_username: "admin", ipmi_password: "******" })
   assert.equal(n["properties"].cpus, 4)
+})
+
+test("serve with a state directory writes the discovery PXE config; without deploy images it says why there is none", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ironledger-discovery-state-"))
+  try {
+    const discovery: DiscoverySettings = { enabled: true, autoEnroll: false, driver: "ipmi", driverInfo: {} }
+    const said: Array<string> = []
+    const bare = await startTestService({ stateDir: dir, discovery, notary: false, say: (l) => said.push(l) })
+    await bare.close()
+    assert.ok(said.some((l) => /no discovery boot: discovery needs default deploy images \(ironledger ramdisk build\)/.test(l)), said.join("\n"))
+    const images = join(dir, "images")
+    const store = await makeFsImageStore({ root: images })
+    for (const f of ["k", "r", "a"]) writeFileSync(join(dir, f), `${f}-bytes`)
+    const id = async (f: string) => (await Effect.runPromise(store.importFile(join(dir, f)))).id
+    await writeDefaultDeployImages(images, { kernel: await id("k"), ramdisk: await id("r"), ipmiAddon: await id("a") })
+    const s = await startTestService({ stateDir: dir, discovery, notary: false })
+    services.push(s)
+    const config = readFileSync(join(tftpRootOf(dir), "pxelinux.cfg", "default"), "utf8")
+    assert.match(config, new RegExp(`ironledger_mode=discover ironic_api_url=${s.url}`))
+    assert.equal(readFileSync(join(tftpRootOf(dir), "discovery", "ipmi_addon"), "utf8"), "a-bytes")
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
