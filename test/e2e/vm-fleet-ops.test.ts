@@ -77,7 +77,7 @@ const nonZeroBlocks = (path: string, limit = 5): number[] => {
   return found
 }
 
-test("a VM no node knows: discovered, auto-enrolled, powered off and on; then inspect, deploy, undeploy, and a manual clean whose ramdisk erases every byte of the disk", { skip, timeout: 1_500_000 }, async () => {
+test("a VM no node knows: discovered, auto-enrolled, powered off and on; then inspect, deploy, undeploy, and a manual clean whose ramdisk erases every byte of the disk", { skip, timeout: 1_800_000 }, async () => {
   const s = service!, u = userImage!, vm = s.vms[0]!
   const context = () => [
     `--- console ---\n${readFileSync(vm.serialLog, "utf8").slice(-3000)}`,
