@@ -7,6 +7,7 @@ import type { Registry } from "./hardware/registry.ts"
 import { NodeService } from "./node-service.ts"
 import { makeNodeService } from "./node-service-live.ts"
 import { followLog, loadFleet, saveFleet } from "./projections/projector.ts"
+import type { DiscoverySettings } from "./discovery/settings.ts"
 
 export interface ApplicationConfig {
   readonly conductor: ConductorConfig
@@ -14,6 +15,8 @@ export interface ApplicationConfig {
   readonly checkpointEvery: number
   /** Refused ramdisk call-backs of a node within this window are recorded as one event (ADR 0033). Default 60 s. */
   readonly refusalWindowMs?: number
+  /** Unknown machines' discovery posts (ADR 0090); default off. */
+  readonly discovery?: DiscoverySettings
 }
 
 export const defaultApplicationConfig: ApplicationConfig = {
@@ -39,7 +42,7 @@ export const makeApplication = (registry: Registry, config: ApplicationConfig = 
     }
     yield* Effect.forkIn(followLog(fleet, config.checkpointEvery, kickFromLog), scope)
     yield* Effect.addFinalizer(() => Effect.ignore(saveFleet(fleet)))
-    const service = yield* makeNodeService(fleet, conductor, registry, config.refusalWindowMs)
+    const service = yield* makeNodeService(fleet, conductor, registry, config.refusalWindowMs, config.discovery)
     return { service, conductor, fleet }
   })
 

@@ -15,10 +15,12 @@ import { nodeRecords } from "./node-service/records.ts"
 import { nodeConsole } from "./node-service/console.ts"
 import { agentStepCalls } from "./node-service/agent-steps.ts"
 import { inspectionCalls } from "./node-service/inspection.ts"
+import { discoveryCalls } from "./node-service/discovery.ts"
+import { discoveryOff, type DiscoverySettings } from "./discovery/settings.ts"
 
 export type { ConductorHandle } from "./node-service/core.ts"
 
-export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, registry: Registry, refusalWindowMs = 60_000) =>
+export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, registry: Registry, refusalWindowMs = 60_000, discovery: DiscoverySettings = discoveryOff) =>
   Effect.gen(function* () {
     const core = yield* makeNodeCore(fleet, conductor, registry)
     const service: NodeService["Service"] = {
@@ -31,6 +33,7 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, regist
       ...nodeConsole(core),
       ...agentStepCalls(core),
       ...inspectionCalls(core),
+      ...discoveryCalls(core, discovery),
     }
     return service satisfies { [K in keyof NodeService["Service"]]: (...args: never[]) => Effect.Effect<unknown, AppError> }
   })

@@ -42,6 +42,8 @@ export interface NodeView extends Omit<RecordFields, "instanceUuid"> {
   readonly provisionUpdatedAt: string
   /** Stream revision the view reflects; lets clients and tests wait for a projection to catch up. */
   readonly revision: number
+  /** Ironic's driver_internal_info: here, a discovered node's marks (ADR 0090). */
+  readonly driverInternalInfo?: Record<string, unknown>
 }
 
 export interface PortView {
@@ -323,5 +325,8 @@ export class NodeService extends Context.Service<NodeService, {
   /** The inspection ramdisk posts the machine's inventory, with its key (ADR 0058). */
   readonly postInventory: (ref: string, key: string, inventory: unknown, rootDisk?: string) => Effect.Effect<void, AppError>
   /** The inventory the node's last inspection stored; not found when it has none. */
+  /** An unknown machine's discovery post (ADR 0090): a new node, or none when its MACs are known. */
+  readonly discover: (inventory: unknown, rootDisk: string | undefined, source: string | null) =>
+    Effect.Effect<import("./node-service/discovery.ts").DiscoveryOutcome, AppError>
   readonly inventory: (ref: string) => Effect.Effect<{ readonly inventory: Record<string, unknown>; readonly receivedAt: string }, AppError>
 }>()("ironledger/NodeService") {}

@@ -23,6 +23,8 @@ export interface HardwareSetup {
   /** Runs once the application is up: enrolls the simulated nodes this setup brings. */
   readonly ready?: (service: NodeService["Service"]) => Promise<void>
   readonly close: () => void | Promise<void>
+  /** Boots machines no node knows into discovery (ADR 0090), where this setup serves a TFTP tree for real machines. */
+  readonly discoveryBoot?: (apiUrl: string) => Promise<void>
 }
 
 export interface SimOptions {
@@ -141,5 +143,6 @@ export const serveHardware = async (options: ServeHardwareOptions): Promise<Hard
     connect: simulated.connect,
     ready: async (service) => { await simNodes(service); await ipmi.enroll(service) },
     close: async () => { await simulated.close(); await ipmi.close() },
+    ...(ipmi.discoveryBoot === undefined ? {} : { discoveryBoot: ipmi.discoveryBoot }),
   }
 }

@@ -8,6 +8,7 @@ import { MemoryStores } from "../adapters/eventstore/memory.ts"
 import { RandomIds } from "../adapters/system/ids.ts"
 import { SecretsFromKeyFile, SecretsWithKey } from "../adapters/system/secrets.ts"
 import { startApiServer, type RunningApi } from "../adapters/http/server.ts"
+import type { DiscoverySettings } from "../application/discovery/settings.ts"
 import type { PinoLogger } from "../adapters/logging/pino.ts"
 import { makePrometheusMetrics } from "../adapters/metrics/prometheus.ts"
 import type { AuthConfig } from "../adapters/http/auth.ts"
@@ -53,6 +54,8 @@ export interface ServiceOptions {
   readonly say?: (line: string) => void
   /** The notary's checkpoints (ADR 0030); on by default, `false` turns it off. */
   readonly notary?: NotaryOptions | false
+  /** Unknown machines' discovery (ADR 0090); default off. */
+  readonly discovery?: DiscoverySettings
 }
 
 export interface RunningService {
@@ -88,6 +91,7 @@ export const startService = async (options: ServiceOptions): Promise<RunningServ
       ...options.conductor,
       perform: { ...base.perform, ...options.conductor?.perform, apiUrl: api.url },
     },
+    ...(options.discovery === undefined ? {} : { discovery: options.discovery }),
   }
   const stores = options.stores ?? (options.db === undefined ? MemoryStores : makeSqliteEventStore(options.db))
   const secrets = options.db === undefined && options.keyFile === undefined
@@ -126,6 +130,12 @@ export const startService = async (options: ServiceOptions): Promise<RunningServ
     }
     try {
       await hardware.ready?.(composed.app.service)
+      // Machines no node knows boot the discovery ramdisk from this host's TFTP tree (ADR 0090).
+      // Without deploy images the endpoint still takes posts (from a ramdisk booted some other way): say so, go on.
+      if (options.discovery?.enabled === true) {
+        await hardware.discoveryBoot?.(api.url).catch((e: Error) =>
+          (options.say ?? options.log ?? (() => {}))(`warning: machines no node knows get no discovery boot: ${e.message}`))
+      }
       // Hardware given by the caller brings no nodes of its own: `sim` means sim ones.
       if (options.hardware !== undefined && sim > 0) await ensureSimNodes(composed.app.service, sim)
       if (options.notary !== false) stopNotary = startNotary(composed, options.notary ?? {})

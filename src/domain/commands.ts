@@ -60,6 +60,8 @@ export type NodeCommand =
   | { readonly type: "Request"; readonly actionId: string; readonly action: QueuedAction }
   /** The conductor starts the node's first queued action once nothing else runs on it. */
   | { readonly type: "StartQueued" }
+  /** An unknown machine's discovery post makes a new node (ADR 0090): decided on an empty stream only. */
+  | import("./discovery.ts").DiscoverCommand
 
 /** What a conductor records while driving a node. */
 export type ConductorCommand = Extract<NodeCommand, {

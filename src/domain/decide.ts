@@ -10,6 +10,7 @@ import { abortClearing, decideRequest, decideStartQueued, dropQueue } from "./qu
 import { decidePort } from "./port-record.ts"
 import { decideAllocation } from "./allocation.ts"
 import { decideInventory, propertyChanges } from "./inspection.ts"
+import { decideDiscovery } from "./discovery.ts"
 import { normaliseRecordChange, refuseProtected, refuseRecordChange, refuseRetired } from "./node-record.ts"
 
 type Decision = E.Either<DomainError, ReadonlyArray<NodeEvent>>
@@ -138,6 +139,7 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
       return c.verb === "abort" ? abortClearing(s, decideProvision(s, c)) : decideProvision(s, c)
     case "Request": return decideRequest(s, c, decideExisting)
     case "StartQueued": return decideStartQueued(s, decideExisting)
+    case "Discover": return decideDiscovery(s, c)
     case "Deploy": {
       const action = c.rebuild ? "rebuild" : "deploy"
       if (s.maintenance) return refuse(s, "Conflict", action, `Node ${s.nodeId} is in maintenance; "${action}" is refused until maintenance is cleared.`)
@@ -264,6 +266,7 @@ export const decide = (state: NodeState | null, c: NodeCommand, nodeId: string):
       },
     })
   }
+  if (c.type === "Discover") return decideDiscovery(state, c)
   if (state === null || state.deleted) {
     return E.left(domainError("NotFound", nodeId, c.type, "absent", `Node ${nodeId} could not be found.`))
   }

@@ -236,6 +236,12 @@ export const eventData = {
   CleanStepRequested: t.intersection([Step, t.type({ name: t.string, args: Json, where: StepWhere })]),
   CleanStepDone: t.intersection([Result, t.type({ summary: t.string }), t.partial({ details: Json })]),
   CleanStepFailed: Failure,
+  /**
+   * The node was created from a discovery post of an unknown machine (ADR 0090): Ironic's
+   * `auto_discovered`. `bmcAddress`: the address the ramdisk read in-band (null: none);
+   * `autoEnroll`: the service's default driver_info was given and manage requested at once.
+   */
+  Discovered: t.type({ bmcAddress: Nullable(t.string), source: Nullable(t.string), autoEnroll: t.boolean }),
   // A port's settings and the VIF plugged into it (port-record.ts).
   ...portEventData,
   // Allocations bound to the node (allocation.ts).

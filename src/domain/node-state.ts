@@ -94,6 +94,14 @@ export interface NodeState extends RecordFields {
   readonly provisionUpdatedAt: string
   /** Power and provision requests waiting for the action running now, oldest first (ADR 0050). */
   readonly queue: ReadonlyArray<QueuedItem>
+  /** Set when the node was created by discovery (ADR 0090): Ironic's auto_discovered. */
+  readonly discovered?: DiscoveredState
+}
+
+export interface DiscoveredState {
+  readonly at: string
+  readonly bmcAddress: string | null
+  readonly autoEnroll: boolean
 }
 
 export interface QueuedItem {
@@ -223,6 +231,7 @@ const applyFacts = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
         ...(event.data.rootDisk === undefined ? {} : { rootDisk: event.data.rootDisk }),
       }
       return
+    case "Discovered": d.discovered = { at: meta.occurredAt, bmcAddress: event.data.bmcAddress, autoEnroll: event.data.autoEnroll }; return
     case "Inspected": d.properties = { ...d.properties, ...event.data.properties }; return
     // Ironic's tear down frees the node: instance_info, the instance and its allocation go.
     case "TearDownDone": d.deploy = null; d.instanceInfo = {}; d.instanceUuid = null; d.allocationUuid = null; d.allocation = null; return

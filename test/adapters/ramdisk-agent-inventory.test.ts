@@ -106,6 +106,8 @@ test("the agent's inventory: CPUs, DMI memory, disks, NICs, vendor and boot mode
       { name: "eth0", mac_address: "52:54:00:12:34:56", has_carrier: true },
       { name: "eth1", mac_address: "52:54:00:12:34:57", has_carrier: false },
     ],
+    // No BMC here (and no ipmitool on this PATH): ramdisk-agent-discovery.test.ts reads a real one.
+    bmc_address: null,
     system_vendor: { manufacturer: "QEMU", product_name: "Standard PC (i440FX + PIIX, 1996)", serial_number: 'SN "7" \\ end' },
     boot: { current_boot_mode: "uefi", pxe_interface: "52:54:00:12:34:56" },
   })

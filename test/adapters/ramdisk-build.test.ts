@@ -75,13 +75,16 @@ test("a built ramdisk is imported into the image store and recorded as the defau
   makeTree(join(work, "reg"), 1)
   writeFileSync(initramfs, gzipInitramfs(await cpioOf(join(work, "reg"))))
   const sha = (p: string) => createHash("sha256").update(readFileSync(p)).digest("hex")
+  const addon = join(work, "ipmi-addon.gz")
+  writeFileSync(addon, gzipInitramfs(await cpioOf(join(work, "reg"))).subarray(0, 100))
   const built: BuiltRamdisk = {
     kernel, initramfs, kernelSha256: sha(kernel), initramfsSha256: sha(initramfs), kernelBytes: 4096, initramfsBytes: 0,
     kernelVersion: "test", buildId: "b".repeat(64), cached: false, packages: [],
+    ipmiAddon: addon, ipmiAddonSha256: sha(addon), ipmiAddonBytes: 100,
   }
   assert.equal(await readDefaultDeployImages(join(work, "store")), null)
   const ids = await Effect.runPromise(registerRamdisk(store, built))
-  assert.deepEqual(ids, { kernel: sha(kernel), ramdisk: sha(initramfs) })
+  assert.deepEqual(ids, { kernel: sha(kernel), ramdisk: sha(initramfs), ipmiAddon: sha(addon) })
   await writeDefaultDeployImages(join(work, "store"), ids)
   assert.deepEqual(await readDefaultDeployImages(join(work, "store")), ids)
   assert.equal(await Effect.runPromise(store.pathOf(ids.ramdisk)).then((p) => sha(p)), ids.ramdisk)

@@ -114,6 +114,11 @@ export const predict = (m: NodeModel, c: NodeCommand): Outcome => {
   if (c.type === "Enroll") {
     return m.revision >= 0 ? refuse(m, "AlreadyExists", "enroll") : accept({ ...emptyModel, driver: c.driver })
   }
+  if (c.type === "Discover") {
+    // A new node in enroll with a port per MAC, in one append: its record, the mark, the inventory, the ports.
+    if (m.revision >= 0) return refuse(m, "AlreadyExists", "discover")
+    return acceptN(m, { ...emptyModel, driver: c.driver, ports: new Map(c.ports.map((q) => [q.portId, q.mac])) }, 3 + c.ports.length)
+  }
   if (m.revision < 0 || m.deleted) return { kind: "refused", code: "NotFound", action: c.type, state: "absent" }
   switch (c.type) {
     case "Update": {

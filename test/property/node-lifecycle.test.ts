@@ -11,7 +11,7 @@ import { catchUp, execute } from "../../src/application/execute.ts"
 import { Fleet } from "../../src/application/projections/fleet.ts"
 import { evolve, fold, initialState, transitions, type NodeCommand, type NodeState } from "../../src/domain/index.ts"
 import { EventStore, type StoredEvent } from "../../src/ports/index.ts"
-import { enrollArb, nodeCommandArb, poolsFor } from "../support/arbitraries.ts"
+import { discoverArb, enrollArb, nodeCommandArb, poolsFor } from "../support/arbitraries.ts"
 import { metaAt } from "../support/fleet-log.ts"
 import { steerArb, steerCommands, type Steer } from "../support/steering.ts"
 import { emptyModel, predict, predictRace, type NodeModel, type Outcome } from "./lifecycle-model.ts"
@@ -266,4 +266,23 @@ test("the generated sequences take every edge of the table and every kind of com
   // And the queue's rules: requests wait, start in turn, are refused for the state they lead to, are dropped.
   const queueMoves = ["queued", "started", "refused for where it leads", "dropped on Fail", "dropped on abort", "dropped on StartQueued"]
   assert.deepEqual(queueMoves.filter((q) => !moves.has(`queue: ${q}`)), [], [...moves].filter((q) => q.startsWith("queue")).join(", "))
+})
+
+// A discovered node (ADR 0090) begins with one append (its record, the mark, the inventory, a port
+// per MAC) and then follows the same table as an enrolled one; a second discovery of it, or of a
+// stream that holds a node already, is refused and leaves the stream as it was.
+test("discovered nodes follow the model from their first append, and a node is never discovered twice", () => {
+  const discover = discoverArb(pools)
+  const again = discover.map((command) => new Send(command))
+  fc.assert(
+    fc.property(discover, fc.commands([stepArb.map(toCommand), again], { maxCommands: 40, size: "max" }), (first, commands) => {
+      fc.modelRun(() => ({ model: { ...emptyModel } as NodeModel, real: newReal() }), [new Send(first), ...commands])
+    }),
+    { numRuns: 80 },
+  )
+  const moves = new Set<string>()
+  const accepted = new Set<string>()
+  fc.assert(fc.property(discover, fc.array(stepArb, { maxLength: 40 }), (first, steps) => walk(first, steps, moves, accepted)), { numRuns: 500, seed: 1 })
+  for (const edge of ["enroll -> verifying", "verifying -> manageable", "manageable -> inspecting"]) assert.ok(moves.has(edge), `no discovered node took ${edge}`)
+  assert.ok(accepted.has("Discover"))
 })

@@ -77,6 +77,26 @@ const nodeFieldArbs = (p: Pools) => ({
 export const enrollArb = (p: Pools): fc.Arbitrary<NodeCommand> =>
   rec(nodeFieldArbs(p)).map((r) => ({ type: "Enroll" as const, nodeId: p.nodeId, ...r }))
 
+/** A discovery post of an unknown machine (ADR 0090): its ports from the pools, MACs distinct. */
+export const discoverArb = (p: Pools): fc.Arbitrary<NodeCommand> =>
+  rec({
+    driver: fc.constantFrom("ipmi" as const, "fake-hardware" as const),
+    driverInfo: driverInfoArb(),
+    properties: jsonRecord,
+    bmcAddress: fc.option(fc.constantFrom("10.0.0.5", "192.168.1.20"), { nil: null }),
+    source: fc.option(fc.constant("10.213.0.100"), { nil: null }),
+    autoEnroll: fc.boolean(),
+    ports: fc.uniqueArray(fc.integer({ min: 0, max: p.macs.length - 1 }), { minLength: 1, maxLength: p.macs.length })
+      .map((is) => is.map((i) => ({ portId: p.portIds[i]!, mac: p.macs[i]! }))),
+  }).map((r) => ({ type: "Discover" as const, nodeId: p.nodeId, interfaces: {}, inventory: { cpu: { count: 1, architecture: "x86_64" } }, ...r }))
+
+/** The discovery of the machine an enroll describes: its fields, the pools' first MAC, no BMC address. */
+export const discoveryOf = (p: Pools, c: Extract<NodeCommand, { type: "Enroll" }>): NodeCommand => ({
+  type: "Discover", nodeId: p.nodeId, driver: c.driver, driverInfo: c.driverInfo, interfaces: {}, properties: c.properties,
+  inventory: { cpu: { count: 1, architecture: "x86_64" } }, bmcAddress: null, source: null, autoEnroll: false,
+  ports: [{ portId: p.portIds[0]!, mac: p.macs[0]! }],
+})
+
 const updateArb = (p: Pools): fc.Arbitrary<NodeCommand> =>
   rec(nodeFieldArbs(p), { requiredKeys: [] }).map((changes) => ({ type: "Update" as const, changes }))
 

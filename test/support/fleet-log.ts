@@ -3,7 +3,7 @@
 import fc from "fast-check"
 import * as E from "fp-ts/lib/Either.js"
 import { decide, evolve, initialState, type EventMeta, type NodeCommand, type NodeState, type RecordedNodeEvent, type Uuid } from "../../src/domain/index.ts"
-import { consoleCommandArb, enrollArb, instanceLayerCommandArb, nodeCommandArb, poolsFor, type Pools } from "./arbitraries.ts"
+import { consoleCommandArb, discoveryOf, enrollArb, instanceLayerCommandArb, nodeCommandArb, poolsFor, type Pools } from "./arbitraries.ts"
 import { steerArb, steerCommands, steerViewOf, type Steer } from "./steering.ts"
 
 /** One event of a fleet's log, as a store would hand it out. */
@@ -73,7 +73,10 @@ export const fleetLogArb = (maxSteps = 100): fc.Arbitrary<{ pools: Array<Pools>;
   if (known !== undefined) return known
   const arb = fc.oneof(...[1, 2, 3, 4].map((n) => {
     const pools = Array.from({ length: n }, (_, k) => poolsFor(k))
-    const enrolls = fc.tuple(...pools.map((p, k) => fc.option(enrollArb(p).map((command) => ({ node: k, command })), { freq: 8, nil: null })))
+    // A node begins enrolled by a user, or discovered (ADR 0090): an unnamed ipmi enroll becomes a
+    // discovery (a map, so the random choices, and what the logs cover, stay those of enrolls).
+    const first = (p: Pools) => enrollArb(p).map((c) => c.type === "Enroll" && c.name === null && c.driver === "ipmi" ? discoveryOf(p, c) : c)
+    const enrolls = fc.tuple(...pools.map((p, k) => fc.option(first(p).map((command) => ({ node: k, command })), { freq: 8, nil: null })))
     const steps = fc.array(fc.oneof(...pools.map((_, k) => logStepArb(k))), { maxLength: maxSteps, size: "max" })
     return fc.tuple(enrolls, steps).map(([first, rest]) => ({
       pools,

@@ -28,7 +28,7 @@ export const nodeDocument = (n: NodeView, base: string, version: number): Json =
     name: n.name,
     driver: n.driver,
     driver_info: n.driverInfo,
-    driver_internal_info: {},
+    driver_internal_info: n.driverInternalInfo ?? {},
     properties: n.properties,
     instance_info: n.instanceInfo,
     instance_uuid: n.instanceUuid,

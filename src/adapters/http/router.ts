@@ -15,11 +15,13 @@ import { biosRoutes } from "./routes/bios.ts"
 import { consoleRoutes } from "./routes/console.ts"
 import { instanceLayerRoutes } from "./routes/instance-layer.ts"
 import { inventoryRoutes } from "./routes/inventory.ts"
+import { discoveryRoutes } from "./routes/discovery.ts"
 
 export const routes: ReadonlyArray<Route> = [
   ...rootRoutes, ...nodeRoutes, ...stateRoutes, ...historyRoutes, ...ramdiskRoutes, ...portRoutes, ...driverRoutes,
   ...fleetRoutes, ...metricsRoutes, ...biosRoutes, ...consoleRoutes, ...instanceLayerRoutes,
   ...inventoryRoutes,
+  ...discoveryRoutes,
 ]
 
 interface Compiled {

@@ -14,6 +14,7 @@ import { fsConfigDriveMedia } from "../configdrive/media.ts"
 import { iscsiBlockWriter } from "../iscsi/iscsi-block-writer.ts"
 import { startDnsmasq, type Dnsmasq, type DnsmasqSettings } from "../pxe/dnsmasq.ts"
 import { makePxeBootConfigurator } from "../pxe/pxe-boot-configurator.ts"
+import { writeDiscoveryBoot } from "../pxe/discovery-boot.ts"
 import { readDefaultDeployImages, type DeployImages } from "../ramdisk/build/register.ts"
 import { releaseOverTcp } from "../ramdisk/tcp.ts"
 
@@ -35,6 +36,8 @@ export interface NetbootConfig {
 export interface Netboot {
   readonly vendor: Vendor
   readonly images: ImageStore["Service"]
+  /** Boots machines no node knows into the default deploy ramdisk's discovery mode (ADR 0090). */
+  readonly discoveryBoot: (apiUrl: string) => Promise<void>
 }
 
 export const tftpRootOf = (stateDir: string) => join(stateDir, "tftpboot")
@@ -84,6 +87,14 @@ export const makeNetboot = (config: NetbootConfig) =>
       configDrives: fsConfigDriveMedia(join(config.stateDir, "config-drives")),
       steps: agentSteps,
     }
-    const netboot: Netboot = { vendor: { hardwareTypes: [], interfaces: [boot, deploy] }, images }
+    const discoveryBoot = async (apiUrl: string) => {
+      if (defaults === null) throw new Error("discovery needs default deploy images (ironledger ramdisk build)")
+      const path = (id: string) => Effect.runPromise(images.pathOf(id))
+      await writeDiscoveryBoot(tftpRoot, {
+        kernel: await path(defaults.kernel), ramdisk: await path(defaults.ramdisk),
+        ...(defaults.ipmiAddon === undefined ? {} : { addon: await path(defaults.ipmiAddon) }),
+      }, apiUrl, config.appendParams)
+    }
+    const netboot: Netboot = { vendor: { hardwareTypes: [], interfaces: [boot, deploy] }, images, discoveryBoot }
     return netboot
   })

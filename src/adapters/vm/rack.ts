@@ -9,7 +9,7 @@ import { join, resolve } from "node:path"
 import { Data, Effect, type Scope } from "effect"
 import { startDnsmasq, type Dnsmasq, type DnsmasqFailed } from "../pxe/dnsmasq.ts"
 import { bmcEmu } from "../sim/bmc/config-files.ts"
-import { invalidVmBmc, vmLanConf } from "./bmc-files.ts"
+import { invalidVmBmc, vmLanConf, vmLanConfigScript } from "./bmc-files.ts"
 import { chassisControlScript } from "./chassis-control.ts"
 import { createRackNetwork, deleteRackNetwork, inNamespace, namespacedProgram, type RackNetwork } from "./netns.ts"
 import type { VmSpec } from "./qemu-argv.ts"
@@ -43,6 +43,8 @@ export interface VmRackSpec {
    * service inside it): used as is and left in place on close. Default: the rack makes its own.
    */
   readonly network?: RackNetwork
+  /** dnsmasq answers MACs no node links too (discovery, ADR 0090); default: only linked ones. */
+  readonly answerUnknownMacs?: boolean
 }
 
 export interface RackVm {
@@ -113,7 +115,14 @@ const launch = async (spec: VmRackSpec, vms: ReadonlyArray<RackVm & { readonly v
     for (const v of vms) {
       const control = join(v.dir, "chassis-control")
       writeFileSync(control, chassisControlScript(v.vm, { bootFile: join(v.dir, "boot-device"), powerLog: v.powerLog }), { mode: 0o700 })
-      const bmcSpec = { name: v.name, port: v.bmc.port, vmPort: v.bmc.port + 1000, username: v.bmc.username, password: v.bmc.password, chassisControl: control }
+      // The BMC listens on every address of the namespace and tells `lan print` (in-band too) the
+      // rack's own: the address discovery reads from the machine (ADR 0090).
+      const lanConfig = join(v.dir, "lan-config")
+      writeFileSync(lanConfig, vmLanConfigScript(network.gateway, v.mac.replace(/^52/, "02")), { mode: 0o700 })
+      const bmcSpec = {
+        name: v.name, port: v.bmc.port, vmPort: v.bmc.port + 1000, username: v.bmc.username, password: v.bmc.password, chassisControl: control,
+        listenAddress: "0.0.0.0", lanConfigProgram: `${lanConfig} eth0`,
+      }
       const invalid = invalidVmBmc(bmcSpec)
       if (invalid !== null) throw new VmRackFailed({ reason: invalid })
       writeFileSync(join(v.dir, "lan.conf"), vmLanConf(bmcSpec), { mode: 0o600 })
@@ -184,7 +193,7 @@ export const startVmRack = (spec: VmRackSpec): Effect.Effect<VmRack, VmRackFaile
       ...(spec.dnsmasqUser === undefined ? {} : { user: spec.dnsmasqUser }),
       bootloaderFiles: BIOS_BOOTLOADER_FILES,
       mode: {
-        kind: "network", interface: network.bridge, bootFile: "pxelinux.0",
+        kind: "network", interface: network.bridge, bootFile: "pxelinux.0", onlyKnownMacs: !(spec.answerUnknownMacs ?? false),
         dhcp: { kind: "range", start: `${spec.subnet24}.100`, end: `${spec.subnet24}.199`, netmask: "255.255.255.0", leaseTime: "1h" },
       },
     })

@@ -36,6 +36,10 @@ export const toNodeView = (n: NodeState, progress: Progress = null): NodeView =>
   updatedAt: n.updatedAt,
   provisionUpdatedAt: n.provisionUpdatedAt,
   revision: n.revision,
+  // Ironic marks a node its discovery made with auto_discovered (ADR 0090).
+  ...(n.discovered === undefined ? {} : {
+    driverInternalInfo: { auto_discovered: true, discovered_at: n.discovered.at, discovered_bmc_address: n.discovered.bmcAddress, auto_enrolled: n.discovered.autoEnroll },
+  }),
 })
 
 export const portViews = (n: NodeState): ReadonlyArray<PortView> =>

@@ -39,6 +39,8 @@ export const ramdiskBuildCommand: Command = {
       deploy_kernel_size: env.out.json ? built.kernelBytes : humanBytes(built.kernelBytes),
       deploy_ramdisk: built.initramfsSha256,
       deploy_ramdisk_size: env.out.json ? built.initramfsBytes : humanBytes(built.initramfsBytes),
+      // ipmitool for discovery's in-band BMC address, loaded by the discovery boot only (ADR 0090).
+      ipmi_addon_size: env.out.json ? built.ipmiAddonBytes : humanBytes(built.ipmiAddonBytes),
       build_id: built.buildId,
       cached: built.cached,
       seconds: Number(((performance.now() - started) / 1000).toFixed(1)),

@@ -7,6 +7,7 @@ import { startService } from "../service.ts"
 import { makeLogger } from "../../adapters/logging/pino.ts"
 import { describeStore, parseStoreAddress, storeLayer } from "../store.ts"
 import { serveVms } from "../vm-rack/serve-vms.ts"
+import { discoveryFlags, discoveryFromArgs, discoveryUsage } from "../discovery-options.ts"
 
 const intOption = (raw: string | undefined, name: string, fallback: number, min: number, max: number): number => {
   if (raw === undefined) return fallback
@@ -16,7 +17,7 @@ const intOption = (raw: string | undefined, name: string, fallback: number, min:
 
 export const serveCommand: Command = {
   words: ["serve"],
-  usage: "serve [--db FILE | --store sqlite:FILE|postgres://...] [--key-file FILE] [--state-dir DIR] [--port N] [--host H] [--sim N] [--deploy-callback-timeout SECONDS] [--no-conductor] [--tokens FILE] [--access-log] [--notary-key FILE] [--notary-interval SECONDS] [--hardware-types A,B] [--no-automated-clean] [--vms N] [--clean-steps deploy.erase_devices_metadata,...]",
+  usage: `serve [--db FILE | --store sqlite:FILE|postgres://...] [--key-file FILE] [--state-dir DIR] [--port N] [--host H] [--sim N] [--deploy-callback-timeout SECONDS] [--no-conductor] [--tokens FILE] [--access-log] [--notary-key FILE] [--notary-interval SECONDS] [--hardware-types A,B] [--no-automated-clean] [--vms N] [--clean-steps deploy.erase_devices_metadata,...] ${discoveryUsage}`,
   description: "Run the service: the Ironic-compatible API and the conductor over the log (a SQLite file, or PostgreSQL), until SIGINT/SIGTERM.",
   examples: ["serve --db ironledger.db --port 6385", "serve --db lab.db --sim 4 --deploy-callback-timeout 600", "serve --store postgres://ironledger@db/ironledger --tokens tokens.json"],
   options: {
@@ -24,6 +25,7 @@ export const serveCommand: Command = {
     "deploy-callback-timeout": "string", "no-conductor": "flag", tokens: "string", "access-log": "flag",
     "notary-key": "string", "notary-interval": "string", "hardware-types": "string", "no-automated-clean": "flag", vms: "string",
     "clean-steps": "string",
+    ...discoveryFlags,
   },
   run: async (args) => {
     noMorePositionals(args, 0)
@@ -52,8 +54,10 @@ export const serveCommand: Command = {
     process.once("SIGTERM", stop)
     // JSON lines on standard error (readable ones on a terminal); a line per request with --access-log.
     const logger = makeLogger()
+    // Machines no node knows get the discovery ramdisk and become nodes (ADR 0090).
+    const discovery = discoveryFromArgs(args)
     const running = await startService({
-      ...(db === undefined ? {} : { db }), ...local, stateDir, port, host, auth, sim,
+      ...(db === undefined ? {} : { db }), ...local, stateDir, port, host, auth, sim, discovery,
       // --no-conductor: the API only, beside `ironledger conductor` processes that drive the nodes.
       conductor: {
         callbackTimeoutMs: callbackTimeout * 1000, drivesNodes: !args.flags.has("no-conductor"),

@@ -25,6 +25,8 @@ export interface IpmiSetup {
   /** Enrolls the rack's nodes (none without a rack). */
   readonly enroll: (service: NodeService["Service"]) => Promise<void>
   readonly close: () => Promise<void>
+  /** Writes the default PXE config that boots unknown machines into discovery (ADR 0090). */
+  readonly discoveryBoot?: (apiUrl: string) => Promise<void>
 }
 
 export interface IpmiSetupOptions {
@@ -79,7 +81,7 @@ export const startIpmi = async (options: IpmiSetupOptions): Promise<IpmiSetup> =
     mkdirSync(options.stateDir, { recursive: true, mode: 0o755 })
     if (options.machines === 0) {
       const netboot = await Effect.runPromise(Scope.provide(scope)(makeNetboot({ stateDir: options.stateDir })))
-      return { vendors: [netboot.vendor, ipmi()], enroll: async () => {}, close }
+      return { vendors: [netboot.vendor, ipmi()], enroll: async () => {}, close, discoveryBoot: netboot.discoveryBoot }
     }
     // dnsmasq drops to nobody after binding port 69; a tree it cannot read would answer every
     // request "file not found". Keep it as root then, and say so.

@@ -10,6 +10,7 @@ import { Effect } from "effect"
 import { makeFsImageStore } from "../../adapters/images/fs-image-store.ts"
 import { buildRamdisk } from "../../adapters/ramdisk/build/build.ts"
 import { registerRamdisk, writeDefaultDeployImages } from "../../adapters/ramdisk/build/register.ts"
+import type { DiscoverySettings } from "../../application/discovery/settings.ts"
 import { startApiForwarder } from "../../adapters/vm/api-forwarder.ts"
 import { createRackNetwork, deleteRackNetwork, ip } from "../../adapters/vm/netns.ts"
 import type { RackVm } from "../../adapters/vm/rack.ts"
@@ -29,6 +30,8 @@ export interface VmRackServiceOptions {
   readonly enroll: boolean
   readonly instanceInfo?: Readonly<Record<string, unknown>>
   readonly dnsmasqUser?: string
+  /** Discovery of machines no node knows (ADR 0090). */
+  readonly discovery?: DiscoverySettings
   /** The service's notices and log lines. */
   readonly onOutput?: (text: string) => void
   /** Bound on the start (the ramdisk build, if not cached, is most of it); default 15 min. */
@@ -91,6 +94,7 @@ export const startVmRackService = async (options: VmRackServiceOptions): Promise
       ...(options.db === undefined ? {} : { db: resolve(options.db) }),
       ...(options.diskGib === undefined ? {} : { diskGib: options.diskGib }),
       ...(options.dnsmasqUser === undefined ? {} : { dnsmasqUser: options.dnsmasqUser }),
+      ...(options.discovery === undefined ? {} : { discovery: options.discovery }),
       ...(options.instanceInfo === undefined ? {} : { instanceInfo: options.instanceInfo }),
     }
     const started = spawn("ip", ["netns", "exec", network.namespace, process.execPath, "--disable-warning=ExperimentalWarning", inside, JSON.stringify(serviceOptions)], {

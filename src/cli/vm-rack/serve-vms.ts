@@ -4,6 +4,7 @@
 import { randomBytes } from "node:crypto"
 import { join, resolve } from "node:path"
 import { UsageError, type Parsed } from "../args.ts"
+import { discoveryFromArgs } from "../discovery-options.ts"
 import { unreadableByNobody } from "../sim-rack/preflight.ts"
 import { tftpRootOf } from "../../adapters/netboot/index.ts"
 import { buildUserImage } from "../../adapters/vm/user-image.ts"
@@ -32,7 +33,7 @@ export const serveVms = async (args: Parsed, count: number, port: number) => {
   const sample = await buildUserImage(cacheDir, join(stateDir, "sample-image"), randomBytes(4).toString("hex"))
   const running = await startVmRackService({
     namespace: NAMESPACE, subnet24: SUBNET, count, stateDir, cacheDir, hostPort: port, db,
-    enroll: true, instanceInfo: { image_source: sample.root, kernel: sample.kernel, ramdisk: sample.ramdisk, root_gb: 1 }, onOutput: (t) => process.stderr.write(t), ...(unreadable === null ? {} : { dnsmasqUser: "root" }),
+    enroll: true, discovery: discoveryFromArgs(args), instanceInfo: { image_source: sample.root, kernel: sample.kernel, ramdisk: sample.ramdisk, root_gb: 1 }, onOutput: (t) => process.stderr.write(t), ...(unreadable === null ? {} : { dnsmasqUser: "root" }),
   })
   process.stdout.write(`ironledger API listening on ${running.url} (for the VMs: ${running.rackUrl}; log: ${db}, state: ${stateDir})\n`)
   for (const vm of running.vms) {

@@ -21,6 +21,7 @@ import { startVmRack, type RackVm } from "../../adapters/vm/rack.ts"
 import type { RackNetwork } from "../../adapters/vm/netns.ts"
 import type { HardwareSetup } from "../hardware.ts"
 import { startService } from "../service.ts"
+import type { DiscoverySettings } from "../../application/discovery/settings.ts"
 
 export interface VmServiceOptions {
   /** The network the parent made (createRackNetwork); this process runs inside its namespace. */
@@ -41,6 +42,8 @@ export interface VmServiceOptions {
   readonly instanceInfo?: Readonly<Record<string, unknown>>
   /** dnsmasq's user after it binds (default nobody, which must be able to read the TFTP tree). */
   readonly dnsmasqUser?: string
+  /** Machines no node knows get the discovery ramdisk, and dnsmasq answers them (ADR 0090). */
+  readonly discovery?: DiscoverySettings
   readonly say: (line: string) => void
 }
 
@@ -113,7 +116,7 @@ export const startVmService = async (options: VmServiceOptions): Promise<VmServi
     mkdirSync(tftpRoot, { recursive: true, mode: 0o755 })
     const rack = await Effect.runPromise(Scope.provide(scope)(startVmRack({
       dir: join(options.stateDir, "rack"), namespace: options.network.namespace, subnet24: options.network.gateway.replace(/\.1$/, ""),
-      count: options.count, tftpRoot, network: options.network, diskGib,
+      count: options.count, tftpRoot, network: options.network, diskGib, answerUnknownMacs: options.discovery?.enabled === true,
       ...(options.dnsmasqUser === undefined ? {} : { dnsmasqUser: options.dnsmasqUser }),
     })))
     // The default deploy images are the ones recorded in the store; console=ttyS0: the VMs' serial consoles (their console.log) show the ramdisk and the instance.
@@ -144,7 +147,9 @@ export const startVmService = async (options: VmServiceOptions): Promise<VmServi
     const running = await startService({
       hardware, host: rack.network.gateway, port, say: options.say, log: options.say,
       ...(options.db === undefined ? {} : { db: options.db }),
+      ...(options.discovery === undefined ? {} : { discovery: options.discovery }),
     })
+    if (options.discovery?.enabled === true) await netboot.discoveryBoot(running.url).catch(async (e) => { await running.close(); throw e })
     const socket = await bridgeSocket(options.socketPath, rack.network.gateway, running.api.port).catch(async (e) => { await running.close(); throw e })
     return {
       url: running.url, vms: rack.vms, redfish: rackRedfish,

@@ -5,7 +5,9 @@
 #                  in-band cleaning steps the service hands out (steps.sh), wait for "done" on
 #                  the release port, stop the export, reboot;
 #   inspect:       post the inventory (inventory.sh) and wait; deploy and clean offer it first too
-#                  (ADR 0058): the service takes it only while the node waits for an inspection.
+#                  (ADR 0058): the service takes it only while the node waits for an inspection;
+#   discover:      a machine no node knows posts its inventory to the discovery endpoint and
+#                  waits (ADR 0090).
 # Any failure is posted as pass_deploy_info's `error` with the tail of the log; it never hangs silently.
 . /etc/ironledger/tgt.sh
 . /etc/ironledger/steps.sh
@@ -175,6 +177,27 @@ inspect_if_asked() {
   log "inventory not posted: $(cat /run/step.err 2>/dev/null)"
 }
 
+# A machine no node knows, booted by the default PXE config (ADR 0090): post the inventory, with
+# the BMC's address read in-band, to the discovery endpoint (no node, no key: the service answers
+# 202 whatever became of it), then wait to be powered off by whoever manages the machine now.
+discover() {
+  for attempt in 1 2 3 4 5; do root=$(pick_disk 2>/dev/null); [ -n "$root" ] && break; sleep 1; done
+  body="{\"inventory\":$(inventory_json)${root:+,\"root_disk\":\"$root\"}}"
+  delay=2
+  for attempt in 1 2 3 4 5 6 7 8; do
+    if wget -q -O /dev/null --header 'Content-Type: application/json' --header 'X-OpenStack-Ironic-API-Version: 1.78' \
+        --post-data "$body" "${API_URL%/}/v1/continue_inspection" 2>/run/discover.err; then
+      log "inventory posted for discovery; waiting to be powered off"
+      while :; do sleep 3600; done
+    fi
+    log "discovery post: $(cat /run/discover.err)"
+    # 429: too many posts from this address; anything else may be a service still starting.
+    sleep $delay; [ $delay -lt 30 ] && delay=$((delay * 2))
+  done
+  log "the service took no discovery post; waiting to be powered off"
+  while :; do sleep 3600; done
+}
+
 log "mode $MODE, node ${NODE:-?}, API ${API_URL:-?}"
 case "$MODE" in
   deploy|clean)
@@ -189,6 +212,11 @@ case "$MODE" in
     bring_up_network
     inspect_if_asked
     fail "the service took no inventory: node ${NODE:-?} is not inspecting"
+    ;;
+  discover)
+    [ -n "$API_URL" ] || { log "ironic_api_url missing: nothing to do"; exit 1; }
+    bring_up_network
+    discover
     ;;
   rescue)
     bring_up_network

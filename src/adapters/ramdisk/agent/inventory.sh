@@ -72,6 +72,21 @@ inventory_interfaces() {
   done
 }
 
+# The BMC's IPv4 address from its LAN settings, read in-band through the kernel's IPMI driver
+# (ipmitool over /dev/ipmi0; init loads ipmi_si and ipmi_devintf), as Ironic's agent reports
+# bmc_address (ADR 0090). Nothing without a BMC or an address. IPMITOOL names another ipmitool
+# command line (tests reach a BMC over LAN with it).
+bmc_address() {
+  [ -n "${IPMITOOL:-}" ] || [ -e /dev/ipmi0 ] || [ -e /dev/ipmi/0 ] || [ -e /dev/ipmidev/0 ] || return 0
+  for ch in 1 2 3 8; do
+    a=$(timeout 10 ${IPMITOOL:-ipmitool} lan print $ch 2>/dev/null |
+      sed -n 's/^IP Address[[:space:]]*:[[:space:]]*\([0-9.]*\)[[:space:]]*$/\1/p' | head -n 1)
+    case "$a" in ""|0.0.0.0) continue ;; esac
+    echo "$a"
+    return 0
+  done
+}
+
 inventory_json() {
   cpus=$(grep -c '^processor' "$PROC/cpuinfo")
   model=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' "$PROC/cpuinfo" | head -n 1 | json_string)
@@ -80,6 +95,8 @@ inventory_json() {
   printf '{"cpu":{"count":%s,"architecture":"%s","model_name":%s},' "$cpus" "${ARCH:-$(uname -m)}" "$model"
   printf '"memory":{"physical_mb":%s,"total":%s},' "$(memory_mb)" "$(awk '/^MemTotal:/ { printf "%.0f", $2 * 1024 }' "$PROC/meminfo")"
   printf '"disks":[%s],"interfaces":[%s],' "$(inventory_disks)" "$(inventory_interfaces)"
+  bmc=$(bmc_address)
+  printf '"bmc_address":%s,' "$(if [ -n "$bmc" ]; then printf '"%s"' "$bmc"; else printf null; fi)"
   printf '"system_vendor":{"manufacturer":%s,"product_name":%s,"serial_number":%s},' \
     "$(json_text "$dmi/sys_vendor")" "$(json_text "$dmi/product_name")" "$(json_text "$dmi/product_serial")"
   # BOOTIF (pxelinux's ipappend 2) is 01-<mac with dashes>.

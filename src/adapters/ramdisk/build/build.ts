@@ -13,13 +13,33 @@ import { DEPLOY_MODULES, resolveModules } from "./modules.ts"
 import { BuildFailed, run } from "./run.ts"
 
 /** Bumped whenever the recipe changes in a way the inputs' hashes do not show. */
-const RECIPE = "ironledger-ramdisk-1"
+const RECIPE = "ironledger-ramdisk-1+ipmi-addon-2"
 const KERNEL_META = "linux-image-amd64"
 /** Where tgtd's shared libraries come from; a library found in none of them fails the build. */
 const LIBRARY_PACKAGES = [
   "libc6", "libaio1", "libibverbs1", "librdmacm1", "libsystemd0", "libnl-route-3-200", "libnl-3-200", "libcap2",
   "libgcrypt20", "liblzma5", "libzstd1", "liblz4-1", "libgpg-error0",
 ]
+/**
+ * ipmitool reads the BMC's LAN settings in-band for discovery (ADR 0090). It and its libraries
+ * (libfreeipmi, libcrypto: 4 MiB gzipped) go into an add-on archive that only the discovery PXE
+ * config loads after the initramfs, so deploys, cleanings and inspections do not fetch it.
+ */
+const IPMI_PACKAGES = ["ipmitool", "libfreeipmi17", "libssl3", "libreadline8", "libtinfo6"]
+
+/**
+ * The add-on tree: ipmitool and the libraries it names that the initramfs `base` lacks (libc and
+ * others are there already: the kernel unpacks the add-on over the initramfs).
+ */
+const buildIpmiAddon = async (tree: string, base: string, libs: ReadonlyArray<DebianPackage>) => {
+  const ipmitool = libs.find((p) => p.name === "ipmitool")
+  if (ipmitool === undefined) throw new BuildFailed("the ipmitool package is missing")
+  await installWithLibraries(tree, [[join(ipmitool.root, "usr/bin/ipmitool"), "usr/bin/ipmitool"]], libs)
+  for (const dir of ["lib64", "lib/x86_64-linux-gnu"]) {
+    for (const name of await readdir(join(tree, dir))) if (existsSync(join(base, dir, name))) await rm(join(tree, dir, name))
+  }
+  await normaliseModes(tree)
+}
 const MAX_INITRAMFS_BYTES = 20 * 1024 * 1024
 
 const AGENT_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "agent")
@@ -49,6 +69,10 @@ export interface BuiltRamdisk {
   readonly buildId: string
   readonly cached: boolean
   readonly packages: ReadonlyArray<{ readonly name: string; readonly version: string }>
+  /** ipmitool and its libraries, a second initramfs the discovery boot loads after this one (ADR 0090). */
+  readonly ipmiAddon: string
+  readonly ipmiAddonSha256: string
+  readonly ipmiAddonBytes: number
 }
 
 const sha256 = (data: Buffer | string) => createHash("sha256").update(data).digest("hex")
@@ -130,8 +154,8 @@ export const buildRamdisk = async (options: RamdiskBuildOptions): Promise<BuiltR
   await mkdir(cache, { recursive: true })
   log(`resolving ${KERNEL_META}`)
   const kernelName = await resolveMetaPackage(KERNEL_META)
-  log(`packages: ${kernelName} busybox-static tgt ${LIBRARY_PACKAGES.join(" ")}`)
-  const packages = await fetchPackages(cache, [kernelName, "busybox-static", "tgt", ...LIBRARY_PACKAGES])
+  log(`packages: ${kernelName} busybox-static tgt ${[...LIBRARY_PACKAGES, ...IPMI_PACKAGES].join(" ")}`)
+  const packages = await fetchPackages(cache, [kernelName, "busybox-static", "tgt", ...LIBRARY_PACKAGES, ...IPMI_PACKAGES])
   const [kernel, busybox, tgt, ...libs] = packages as [DebianPackage, DebianPackage, DebianPackage, ...DebianPackage[]]
 
   const versions = await readdir(join(kernel.root, "lib/modules"))
@@ -158,6 +182,9 @@ export const buildRamdisk = async (options: RamdiskBuildOptions): Promise<BuiltR
     if (initramfs.length > MAX_INITRAMFS_BYTES)
       throw new BuildFailed(`the initramfs is ${initramfs.length} bytes, over the ${MAX_INITRAMFS_BYTES}-byte limit`)
     await writeFile(join(work, "initramfs.gz"), initramfs)
+    await buildIpmiAddon(join(work, "addon"), tree, libs)
+    await writeFile(join(work, "ipmi-addon.gz"), gzipInitramfs(await cpioOf(join(work, "addon"))))
+    await rm(join(work, "addon"), { recursive: true, force: true })
     await copyFile(join(kernel.root, "boot", `vmlinuz-${kernelVersion}`), join(work, "vmlinuz"))
     await writeFile(join(work, "manifest.json"), JSON.stringify({
       buildId, kernelVersion, modules: ordered, packages: packages.map((p) => ({ name: p.name, version: p.version, sha256: p.sha256 })),
@@ -170,8 +197,10 @@ export const buildRamdisk = async (options: RamdiskBuildOptions): Promise<BuiltR
       await rename(work, out)
     }
   }
-  const [k, i] = await Promise.all([readFile(kernelPath), readFile(initramfsPath)])
+  const addonPath = join(out, "ipmi-addon.gz")
+  const [k, i, a] = await Promise.all([readFile(kernelPath), readFile(initramfsPath), readFile(addonPath)])
   return {
+    ipmiAddon: addonPath, ipmiAddonSha256: sha256(a), ipmiAddonBytes: a.length,
     kernel: kernelPath, initramfs: initramfsPath, kernelSha256: sha256(k), initramfsSha256: sha256(i),
     kernelBytes: k.length, initramfsBytes: i.length, kernelVersion, buildId, cached,
     packages: packages.map((p) => ({ name: p.name, version: p.version })),

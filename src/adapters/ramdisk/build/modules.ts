@@ -15,6 +15,8 @@ export const DEPLOY_MODULES: ReadonlyArray<string> = [
   "ext4", "crc32c_generic", "md_mod", "raid1",
   // /sys/firmware/dmi/entries: the memory modules an inspection reports (ADR 0058).
   "dmi_sysfs",
+  // /dev/ipmi0 over the system interface (KCS, SMIC, BT): the BMC's address read in-band (ADR 0090).
+  "ipmi_si", "ipmi_devintf",
 ]
 
 const canonical = (name: string) => name.replace(/-/g, "_")
@@ -63,8 +65,15 @@ export const resolveModules = async (modulesDir: string, wanted: ReadonlyArray<s
     const depends = info.filter(([k]) => k === "depends").map(([, v]) => v).join(",").replace(/^,+|,+$/g, "")
     for (const dep of depends === "" ? [] : depends.split(",").sort()) await visit(dep, [...chain, name])
     // Soft dependencies ("pre: crc32c") are loaded too when present: ext4 needs crc32c at mount.
+    // "post:" ones load after the module (ipmi_msghandler's ipmi_devintf): not before it.
     const soft = info.filter(([k]) => k === "softdep").map(([, v]) => v).join(" ")
-    for (const word of soft.split(/\s+/).filter((w) => w !== "" && !w.endsWith(":")).sort()) {
+    let section = "pre:"
+    const pre: string[] = []
+    for (const word of soft.split(/\s+/).filter((w) => w !== "")) {
+      if (word.endsWith(":")) section = word
+      else if (section === "pre:") pre.push(word)
+    }
+    for (const word of pre.sort()) {
       if (byName.has(canonical(word))) await visit(word, [...chain, name])
     }
     state.set(name, "done")

@@ -11,6 +11,8 @@ export interface DeployImages {
   /** Image ids (sha256) in the store. */
   readonly kernel: string
   readonly ramdisk: string
+  /** The discovery boot's second initramfs (ipmitool, ADR 0090); absent in older records. */
+  readonly ipmiAddon?: string
 }
 
 const FILE = "deploy-images.json"
@@ -20,7 +22,8 @@ export const registerRamdisk = (store: ImageStore["Service"], built: BuiltRamdis
   Effect.gen(function* () {
     const kernel = yield* store.importFile(built.kernel, built.kernelSha256)
     const ramdisk = yield* store.importFile(built.initramfs, built.initramfsSha256)
-    return { kernel: kernel.id, ramdisk: ramdisk.id }
+    const addon = yield* store.importFile(built.ipmiAddon, built.ipmiAddonSha256)
+    return { kernel: kernel.id, ramdisk: ramdisk.id, ipmiAddon: addon.id }
   })
 
 /** Records the defaults beside the store's images (atomically). */
@@ -36,9 +39,9 @@ export const readDefaultDeployImages = async (storeRoot: string): Promise<Deploy
   if (text === null) return null
   try {
     const v = JSON.parse(text) as Record<string, unknown>
-    const kernel = v["kernel"], ramdisk = v["ramdisk"]
+    const kernel = v["kernel"], ramdisk = v["ramdisk"], addon = v["ipmiAddon"]
     return typeof kernel === "string" && SHA256_HEX.test(kernel) && typeof ramdisk === "string" && SHA256_HEX.test(ramdisk)
-      ? { kernel, ramdisk } : null
+      ? { kernel, ramdisk, ...(typeof addon === "string" && SHA256_HEX.test(addon) ? { ipmiAddon: addon } : {}) } : null
   } catch {
     return null
   }

@@ -47,6 +47,8 @@ export interface LanConfSpec {
   readonly username: string
   readonly password: string
   readonly chassis: { readonly kind: "chassis_control"; readonly program: string }
+  /** Answers the BMC's LAN settings (address, mask, MAC) that `lan print` shows, in-band too (ADR 0090). */
+  readonly lanConfigProgram?: string
 }
 
 const chassisLines = (c: LanConfSpec["chassis"]) => `  chassis_control "${c.program}"
@@ -64,7 +66,7 @@ set_working_mc 0x20
     allowed_auths_operator none md2 md5 straight
     allowed_auths_admin none md2 md5 straight
     guid a123456789abcdefa123456789abcdef
-  endlan
+${spec.lanConfigProgram === undefined ? "" : `    lan_config_program "${spec.lanConfigProgram}"\n`}  endlan
   serial 15 ${spec.address} ${spec.serialPort} codec VM
 ${chassisLines(spec.chassis)}  user 2 true "${spec.username}" "${spec.password}" admin 10 none md2 md5 straight
 `
