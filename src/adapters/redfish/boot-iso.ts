@@ -2,7 +2,7 @@
 // label boots them with the kernel command line the PXE config would give (API URL, node, the
 // per-deploy key, the boot NIC), built by genisoimage as an El Torito (no emulation) CD.
 // isolinux.bin is copied first: -boot-info-table patches the boot file it is given.
-import { copyFile, mkdtemp, rm, writeFile, rename } from "node:fs/promises"
+import { chmod, copyFile, mkdtemp, rm, writeFile, rename } from "node:fs/promises"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { isArgValue } from "../pxe/pxelinux-config.ts"
@@ -68,7 +68,7 @@ export const buildBootIso = (spec: BootIsoSpec, kernel: string, ramdisk: string,
           `isolinux.bin=${join(dir, "isolinux.bin")}`, `ldlinux.c32=${LDLINUX_C32}`, `isolinux.cfg=${join(dir, "isolinux.cfg")}`,
           `vmlinuz=${kernel}`, `initrd=${ramdisk}`,
         ], { timeoutMs: 120_000 }).pipe(Effect.mapError((e) => ({ message: `boot ISO of node ${spec.nodeId}: genisoimage: ${e.reason}` })))
-        yield* Effect.tryPromise({ try: () => rename(iso, out), catch: fail("keeping the ISO") })
+        yield* Effect.tryPromise({ try: async () => { await chmod(iso, 0o600); await rename(iso, out) }, catch: fail("keeping the ISO") })
       }),
       (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true })),
     )

@@ -34,6 +34,8 @@ export const makeMediaServer = (host: string, port = 0): MediaServer => {
   const started = () => {
     server ??= new Promise((resolve, reject) => {
       const s = createServer(answer)
+      // Never what keeps the service's process alive: it stops with the last ISO withdrawn.
+      s.unref()
       s.once("error", reject)
       s.listen(port, host, () => resolve({ server: s, port: (s.address() as AddressInfo).port }))
     })

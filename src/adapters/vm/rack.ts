@@ -112,7 +112,7 @@ const launch = async (spec: VmRackSpec, vms: ReadonlyArray<RackVm & { readonly v
   try {
     for (const v of vms) {
       const control = join(v.dir, "chassis-control")
-      writeFileSync(control, chassisControlScript(v.vm, { bootFile: join(v.dir, "boot-device"), powerLog: v.powerLog }), { mode: 0o700 })
+      writeFileSync(control, chassisControlScript(v.vm, { bootFile: join(v.dir, "boot-device"), mediaFile: join(v.dir, "cd-media"), powerLog: v.powerLog }), { mode: 0o700 })
       const bmcSpec = { name: v.name, port: v.bmc.port, vmPort: v.bmc.port + 1000, username: v.bmc.username, password: v.bmc.password, chassisControl: control }
       const invalid = invalidVmBmc(bmcSpec)
       if (invalid !== null) throw new VmRackFailed({ reason: invalid })
