@@ -1,6 +1,8 @@
-// The virtual-media boot ISO: the deploy kernel and ramdisk with an isolinux config whose default
+// The virtual-media boot ISOs: the deploy kernel and ramdisk with an isolinux config whose default
 // label boots them with the kernel command line the PXE config would give (API URL, node, the
-// per-deploy key, the boot NIC), built by genisoimage as an El Torito (no emulation) CD.
+// per-deploy key, the boot NIC); after a partition image's deploy, the instance's kernel and
+// ramdisk with root=UUID= (the PXE config's "boot" label). Built by genisoimage as El Torito
+// (no emulation) CDs.
 // isolinux.bin is copied first: -boot-info-table patches the boot file it is given.
 import { chmod, copyFile, mkdtemp, rm, writeFile, rename } from "node:fs/promises"
 import { join } from "node:path"
@@ -35,20 +37,39 @@ export const bootIsoArgs = (s: BootIsoSpec): ReadonlyArray<string> | string => {
   return bad === undefined ? args : `kernel argument ${JSON.stringify(bad)} is not a plain value`
 }
 
-export const isolinuxConfig = (nodeId: string, args: ReadonlyArray<string>) => [
+/** The instance's kernel arguments: its root partition, as the PXE config's "boot" label. */
+export const instanceIsoArgs = (rootUuid: string, appendParams: string): ReadonlyArray<string> | string => {
+  const args = ["initrd=/initrd", `root=UUID=${rootUuid}`, "ro", "text", ...appendParams.split(" ").filter((w) => w !== "")]
+  const bad = args.find((a) => !isArgValue(a))
+  return bad === undefined ? args : `kernel argument ${JSON.stringify(bad)} is not a plain value`
+}
+
+export const isolinuxConfig = (nodeId: string, label: "deploy" | "boot", args: ReadonlyArray<string>) => [
   `# ironledger: virtual-media boot of node ${nodeId}. Written by the service.`,
-  "default deploy",
-  "label deploy",
+  `default ${label}`,
+  `label ${label}`,
   "  kernel /vmlinuz",
   `  append ${args.join(" ")}`,
   "",
 ].join("\n")
 
-/** Builds the ISO at `out` (mode 0600: it holds the key), through a scratch directory next to it. */
-export const buildBootIso = (spec: BootIsoSpec, kernel: string, ramdisk: string, out: string, scratchParent: string) =>
+/** Builds the deploy ISO at `out` (mode 0600: it holds the key), through a scratch directory next to it. */
+export const buildBootIso = (spec: BootIsoSpec, kernel: string, ramdisk: string, out: string, scratchParent: string) => {
+  const args = bootIsoArgs(spec)
+  return typeof args === "string" ? Effect.fail({ message: `boot ISO of node ${spec.nodeId}: ${args}` })
+    : buildIso(spec.nodeId, "deploy", args, kernel, ramdisk, out, scratchParent)
+}
+
+/** Builds the ISO that boots the instance's kernel and ramdisk on its root partition. */
+export const buildInstanceIso = (nodeId: string, rootUuid: string, appendParams: string, kernel: string, ramdisk: string, out: string, scratchParent: string) => {
+  const args = instanceIsoArgs(rootUuid, appendParams)
+  return typeof args === "string" ? Effect.fail({ message: `boot ISO of node ${nodeId}: ${args}` })
+    : buildIso(nodeId, "boot", args, kernel, ramdisk, out, scratchParent)
+}
+
+const buildIso = (nodeId: string, label: "deploy" | "boot", args: ReadonlyArray<string>, kernel: string, ramdisk: string, out: string, scratchParent: string) =>
   Effect.gen(function* () {
-    const args = bootIsoArgs(spec)
-    if (typeof args === "string") return yield* Effect.fail({ message: `boot ISO of node ${spec.nodeId}: ${args}` })
+    const spec = { nodeId }
     const fail = (what: string) => (e: unknown) => ({ message: `boot ISO of node ${spec.nodeId}: ${what}: ${(e as Error).message ?? String(e)}` })
     yield* Effect.acquireUseRelease(
       Effect.tryPromise({ try: () => mkdtemp(join(scratchParent, ".iso-")), catch: fail("scratch directory") }),
@@ -56,7 +77,7 @@ export const buildBootIso = (spec: BootIsoSpec, kernel: string, ramdisk: string,
         yield* Effect.tryPromise({
           try: async () => {
             await copyFile(ISOLINUX_BIN, join(dir, "isolinux.bin"))
-            await writeFile(join(dir, "isolinux.cfg"), isolinuxConfig(spec.nodeId, args), { mode: 0o600 })
+            await writeFile(join(dir, "isolinux.cfg"), isolinuxConfig(spec.nodeId, label, args), { mode: 0o600 })
           },
           catch: fail(`staging isolinux (is the isolinux package installed?)`),
         })

@@ -4,14 +4,14 @@
 // `media.apply` publishes it under an unguessable URL and has the BMC insert it (InsertMedia on
 // the manager's virtual CD), and after the deploy, or on clean-up, ejects it, stops serving it and
 // removes it. The plan sets boot device Cd once before the ramdisk's boot (ADR 0074).
-import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises"
+import { mkdir, readFile, readdir, rm, stat, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { Effect } from "effect"
 import type { Act, BootInterface, ManagementInterface } from "../../application/hardware/interfaces.ts"
 import type { NodeState } from "../../domain/index.ts"
 import type { Mac } from "../../domain/values.ts"
 import { BootConfigFailed, type BootConfigurator, type ImageStore } from "../../ports/index.ts"
-import { buildBootIso } from "./boot-iso.ts"
+import { buildBootIso, buildInstanceIso } from "./boot-iso.ts"
 import type { RedfishClient } from "./client.ts"
 import { makeMediaServer, type MediaServer } from "./media-server.ts"
 import { checkInfo, validate as validateBmc } from "./settings.ts"
@@ -66,6 +66,9 @@ export const redfishVirtualMedia = (client: RedfishClient, management: Managemen
   const defaults = config.defaultDeployImages ?? null
   const dirOf = (nodeId: string) => join(root, nodeId)
   const isoOf = (nodeId: string) => join(dirOf(nodeId), "boot.iso")
+  /** After a partition image's deploy: the instance's kernel and ramdisk, booted from the CD as PXE would netboot them. */
+  const instanceIsoOf = (nodeId: string) => join(dirOf(nodeId), "instance.iso")
+  const exists = (path: string) => stat(path).then(() => true, () => false)
 
   const attempt = <A>(nodeId: string, what: string, work: () => Promise<A>) =>
     Effect.tryPromise({ try: work, catch: (e) => new BootConfigFailed({ nodeId, reason: `${what}: ${(e as Error).message}` }) })
@@ -95,19 +98,32 @@ export const redfishVirtualMedia = (client: RedfishClient, management: Managemen
         bootMac: boot.macs[0] ?? null, appendParams: config.appendParams ?? "",
       }, boot.deployKernel, boot.deployRamdisk, isoOf(boot.nodeId), dir).pipe(Effect.mapError((e) => new BootConfigFailed({ nodeId: boot.nodeId, reason: e.message })))
       yield* attempt(boot.nodeId, "recording its label", async () => {
+        await rm(instanceIsoOf(boot.nodeId), { force: true })
+        const instance = boot.kernel !== null && boot.ramdisk !== null ? { kernel: boot.kernel, ramdisk: boot.ramdisk } : null
+        await writeFile(join(dir, "instance.json"), JSON.stringify(instance), { mode: 0o600 })
         await writeFile(join(dir, "macs"), boot.macs.join("\n"), { mode: 0o600 })
         await writeFile(join(dir, "label"), "deploy", { mode: 0o600 })
       })
       yield* publishMacs(boot.nodeId)
     }),
-    // The deploy is over: the ISO (and the key in it) goes; the node boots its disk.
-    switchToBoot: (nodeId) => Effect.gen(function* () {
+    // The deploy is over: its ISO (and the key in it) goes. A whole-disk image boots its disk; a
+    // partition image (no boot loader of its own) its kernel and ramdisk, from an ISO of their own.
+    switchToBoot: (nodeId, rootUuid) => Effect.gen(function* () {
       yield* checked(nodeId)
       yield* attempt(nodeId, "removing its ISO", async () => {
         await rm(isoOf(nodeId), { force: true })
         await mkdir(dirOf(nodeId), { recursive: true, mode: 0o700 })
-        await writeFile(join(dirOf(nodeId), "label"), "boot", { mode: 0o600 })
       })
+      if (rootUuid !== null) {
+        const instance = yield* attempt(nodeId, "reading the instance's kernel and ramdisk", async () =>
+          JSON.parse(await readFile(join(dirOf(nodeId), "instance.json"), "utf8").catch(() => "null")) as { kernel: string; ramdisk: string } | null)
+        if (instance === null) return yield* Effect.fail(new BootConfigFailed({ nodeId, reason: "a partition image boots from virtual media only with instance_info kernel and ramdisk" }))
+        yield* buildInstanceIso(nodeId, rootUuid, config.appendParams ?? "", instance.kernel, instance.ramdisk, instanceIsoOf(nodeId), dirOf(nodeId))
+          .pipe(Effect.mapError((e) => new BootConfigFailed({ nodeId, reason: e.message })))
+      } else {
+        yield* attempt(nodeId, "removing the instance's ISO", () => rm(instanceIsoOf(nodeId), { force: true }))
+      }
+      yield* attempt(nodeId, "recording its label", () => writeFile(join(dirOf(nodeId), "label"), "boot", { mode: 0o600 }))
       yield* publishMacs(nodeId)
     }),
     switchToRescue: (nodeId) => Effect.fail(new BootConfigFailed({ nodeId, reason: "rescue through virtual media is not offered: use the pxe boot interface" })),
@@ -130,23 +146,31 @@ export const redfishVirtualMedia = (client: RedfishClient, management: Managemen
   })
   const withdraw = (n: NodeState) => Effect.promise(() => server.withdraw(n.nodeId))
 
+  /** A medium left in (an earlier deploy, another tool) is ejected first, as Ironic does. */
+  const insert = (n: NodeState, iso: string) => Effect.gen(function* () {
+    yield* eject(n)
+    yield* withdraw(n)
+    const url = yield* Effect.promise(() => server.publish(n.nodeId, iso))
+    const cd = yield* virtualCd(client, n)
+    yield* client.send(cd.bmc, "POST", yield* actionTarget(cd.media, "#VirtualMedia.InsertMedia", cd.path), {
+      Image: url, Inserted: true, WriteProtected: true,
+    })
+  })
+
   const apply = (n: NodeState, label: "deploy" | "boot" | "rescue" | null): Act<void> => Effect.gen(function* () {
     switch (label) {
-      case "deploy": {
-        // A medium left in (an earlier deploy, another tool) is ejected first, as Ironic does.
-        yield* eject(n)
-        yield* withdraw(n)
-        const url = yield* Effect.promise(() => server.publish(n.nodeId, isoOf(n.nodeId)))
-        const cd = yield* virtualCd(client, n)
-        yield* client.send(cd.bmc, "POST", yield* actionTarget(cd.media, "#VirtualMedia.InsertMedia", cd.path), {
-          Image: url, Inserted: true, WriteProtected: true,
-        })
-        return
-      }
+      case "deploy":
+        return yield* insert(n, isoOf(n.nodeId))
       case "boot":
+        if (yield* Effect.promise(() => exists(instanceIsoOf(n.nodeId)))) {
+          // The instance's kernel from the CD at every boot, as PXE netboots it.
+          yield* insert(n, instanceIsoOf(n.nodeId))
+          yield* management.setBootDevice(n, "cdrom", true)
+          return
+        }
         yield* eject(n)
         yield* withdraw(n)
-        // The image is on the disk: it boots from there from now on.
+        // The image is on the disk with its boot loader: it boots from there from now on.
         yield* management.setBootDevice(n, "disk", true)
         return
       case null:

@@ -162,6 +162,36 @@ describe("redfish-virtual-media against the Redfish BMC emulator", () => {
     await go(rf.power.powerOff(n))
   })
 
+  test("a partition image: after the deploy the instance's kernel boots from an ISO of its own, on its root partition, without the key", { timeout: 60_000 }, async () => {
+    const vm = rf.virtualMedia!
+    const n = node()
+    const key = randomBytes(16).toString("hex")
+    const rootUuid = randomUUID()
+    writeFileSync(join(dir, "instance-kernel"), randomBytes(1000))
+    writeFileSync(join(dir, "instance-initrd"), randomBytes(1000))
+    await go(vm.configurator.prepareDeploy({
+      nodeId: n.nodeId, macs: ["52:54:00:aa:bb:01"], deployKernel: join(dir, "kernel"), deployRamdisk: join(dir, "initrd"),
+      kernel: join(dir, "instance-kernel"), ramdisk: join(dir, "instance-initrd"), deployId: "d-3", deployKey: key, iscsiIqn: "iqn.2024-01.org.ironledger:x", apiUrl: "http://127.0.0.1:6385",
+    }))
+    await go(vm.media!.apply(n, "deploy"))
+    await go(vm.configurator.switchToBoot(n.nodeId, rootUuid))
+    await go(vm.media!.apply(n, "boot"))
+    assert.equal(existsSync(join(dir, "state", "virtual-media", n.nodeId, "boot.iso")), false, "the deploy ISO is gone")
+    assert.deepEqual({ ...emulator.systems.get("vm-1")!.boot }, { enabled: "Continuous", target: "Cd", mode: "UEFI" })
+    await go(rf.power.reboot(n))
+    const booted = m.booted.at(-1)!
+    assert.equal(booted.device, "cdrom")
+    assert.equal(booted.args!.get("root"), `UUID=${rootUuid}`)
+    assert.equal(booted.args!.has("deployment_key"), false)
+    assert.deepEqual(booted.kernel, readFileSync(join(dir, "instance-kernel")))
+    // Tear-down: ejected and removed.
+    await go(vm.media!.apply(n, null))
+    await go(vm.configurator.clean(n.nodeId, []))
+    assert.equal(emulator.systems.get("vm-1")!.media.inserted, false)
+    assert.equal(existsSync(join(dir, "state", "virtual-media", n.nodeId)), false)
+    await go(rf.power.powerOff(n))
+  })
+
   test("a node without deploy images is told what it lacks; rescue is refused in words", async () => {
     const vm = rf.virtualMedia!
     assert.match(vm.validate!(node()) ?? "", /Missing are: deploy_kernel, deploy_ramdisk/)
