@@ -69,26 +69,25 @@ export const buildInstanceIso = (nodeId: string, rootUuid: string, appendParams:
 
 const buildIso = (nodeId: string, label: "deploy" | "boot", args: ReadonlyArray<string>, kernel: string, ramdisk: string, out: string, scratchParent: string) =>
   Effect.gen(function* () {
-    const spec = { nodeId }
-    const fail = (what: string) => (e: unknown) => ({ message: `boot ISO of node ${spec.nodeId}: ${what}: ${(e as Error).message ?? String(e)}` })
+    const fail = (what: string) => (e: unknown) => ({ message: `boot ISO of node ${nodeId}: ${what}: ${(e as Error).message ?? String(e)}` })
     yield* Effect.acquireUseRelease(
       Effect.tryPromise({ try: () => mkdtemp(join(scratchParent, ".iso-")), catch: fail("scratch directory") }),
       (dir) => Effect.gen(function* () {
         yield* Effect.tryPromise({
           try: async () => {
             await copyFile(ISOLINUX_BIN, join(dir, "isolinux.bin"))
-            await writeFile(join(dir, "isolinux.cfg"), isolinuxConfig(spec.nodeId, label, args), { mode: 0o600 })
+            await writeFile(join(dir, "isolinux.cfg"), isolinuxConfig(nodeId, label, args), { mode: 0o600 })
           },
           catch: fail(`staging isolinux (is the isolinux package installed?)`),
         })
         const iso = join(dir, "boot.iso")
         yield* runCommand("genisoimage", [
-          "-quiet", "-o", iso, "-V", "IRONLEDGER_DEPLOY", "-J", "-r",
+          "-quiet", "-o", iso, "-V", `IRONLEDGER_${label.toUpperCase()}`, "-J", "-r",
           "-b", "isolinux.bin", "-c", "boot.cat", "-no-emul-boot", "-boot-load-size", "4", "-boot-info-table",
           "-graft-points",
           `isolinux.bin=${join(dir, "isolinux.bin")}`, `ldlinux.c32=${LDLINUX_C32}`, `isolinux.cfg=${join(dir, "isolinux.cfg")}`,
           `vmlinuz=${kernel}`, `initrd=${ramdisk}`,
-        ], { timeoutMs: 120_000 }).pipe(Effect.mapError((e) => ({ message: `boot ISO of node ${spec.nodeId}: genisoimage: ${e.reason}` })))
+        ], { timeoutMs: 120_000 }).pipe(Effect.mapError((e) => ({ message: `boot ISO of node ${nodeId}: genisoimage: ${e.reason}` })))
         yield* Effect.tryPromise({ try: async () => { await chmod(iso, 0o600); await rename(iso, out) }, catch: fail("keeping the ISO") })
       }),
       (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true })),
