@@ -27,6 +27,8 @@ done
 [ -e /usr/lib/ipxe/qemu/efi-virtio.rom ] || missing+=(ipxe-qemu)
 [ -e /usr/lib/PXELINUX/pxelinux.0 ] || missing+=(pxelinux)
 [ -e /usr/lib/syslinux/modules/bios/ldlinux.c32 ] || missing+=(syslinux-common)
+# The redfish-virtual-media boot ISO: isolinux boots the deploy kernel from it (genisoimage builds it).
+[ -e /usr/lib/ISOLINUX/isolinux.bin ] || missing+=(isolinux)
 # qemu-img's userspace iSCSI driver ships separately.
 [ -e /usr/lib/x86_64-linux-gnu/qemu/block-iscsi.so ] || ls /usr/lib/*/qemu/block-iscsi.so >/dev/null 2>&1 || missing+=(qemu-block-extra)
 # The official Prometheus text parser, which the metrics test reads /metrics with.

@@ -55,7 +55,7 @@ const Reason = t.type({ error: t.string })
 const PropertyChange = t.type({ property: t.string, before: t.unknown, after: t.unknown })
 const Empty = t.type({})
 
-export const BootDevice = literals(["pxe", "disk"], "BootDevice")
+export const BootDevice = literals(["pxe", "disk", "cdrom"], "BootDevice")
 export const BootLabel = literals(["deploy", "boot", "rescue"], "BootLabel")
 export const ImageKind = literals(["partition", "whole-disk"], "ImageKind")
 

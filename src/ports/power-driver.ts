@@ -11,7 +11,7 @@ export interface BmcAccess {
 }
 
 export type ChassisPower = "power on" | "power off"
-export type BootDevice = "pxe" | "disk"
+export type BootDevice = "pxe" | "disk" | "cdrom"
 
 export class BmcAuthFailed extends Data.TaggedError("BmcAuthFailed")<{ readonly bmc: string; readonly detail: string }> {
   override get message() { return `BMC ${this.bmc} refused the credentials: ${this.detail}` }

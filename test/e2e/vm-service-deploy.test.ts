@@ -5,7 +5,9 @@
 // ipmi node with a partition image built for this run, manage, provide, deploy with a config drive;
 // it ends active, its serial console shows the image's nonce and the config drive's meta_data uuid,
 // which the image's init read from the filesystem labelled config-2. Then undeploy with cleaning:
-// the disk's partition table is gone. Then the same VM as a redfish node. Needs root.
+// the disk's partition table is gone. Then the same VM as a redfish node whose ramdisk boots from
+// virtual media: the Redfish BMC inserts the service's boot ISO as the VM's CD, and the rack's
+// dnsmasq serves no TFTP file during that deploy. Needs root.
 import { randomBytes, randomUUID } from "node:crypto"
 import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -133,8 +135,10 @@ test("the service deploys a QEMU VM enrolled as an ipmi node: PXE, the built ram
 })
 
 // The same VM, now enrolled as a redfish node on the rack's Redfish BMC: the emulator drives the
-// chassis control program its ipmi_sim runs, so it is one machine whichever BMC speaks for it.
-test("the same VM deploys again as a redfish node: boot override and power through the Redfish BMC", { skip, timeout: 300_000 }, async () => {
+// chassis control program its ipmi_sim runs, so it is one machine whichever BMC speaks for it. Its
+// boot interface is redfish-virtual-media: the deploy ramdisk boots from the ISO the service built,
+// which the BMC inserted as the VM's CD, with boot override Cd once; nothing is fetched over TFTP.
+test("the same VM deploys again as a redfish node through virtual media: no TFTP, the ramdisk boots from the inserted ISO", { skip, timeout: 300_000 }, async () => {
   const s = service!, u = userImage!, vm = s.vms[0]!
   // The console file appears with QEMU's first start.
   const text = (path: string) => (existsSync(path) ? readFileSync(path, "utf8") : "")
@@ -162,24 +166,46 @@ test("the same VM deploys again as a redfish node: boot override and power throu
     await api("DELETE", `/v1/nodes/${vm.name}`)
   }
   const markersBefore = text(vm.serialLog).split(u.marker).length
-  const startsBefore = text(vm.powerLog).split(" start pxe").length
+  const consoleBefore = text(vm.serialLog).length
+  const startsBefore = text(vm.powerLog).split(" start cdrom cd-inserted").length
   const name = `${vm.name}-rf`
   const node = await api("POST", "/v1/nodes", {
     name, driver: "redfish", driver_info: vmRedfishInfoOf(vm, s.redfish), properties: vmNodeOf(vm, 4).properties, automated_clean: false,
+    boot_interface: "redfish-virtual-media",
     instance_info: { image_source: u.root, kernel: u.kernel, ramdisk: u.ramdisk, root_gb: 1 },
   })
   assert.equal(node["power_interface"], "redfish")
+  assert.equal(node["boot_interface"], "redfish-virtual-media")
   await api("POST", "/v1/ports", { node_uuid: node["uuid"], address: vm.mac })
   await api("PUT", `/v1/nodes/${name}/states/provision`, { target: "manage" })
   await reach(name, "manageable", 60_000)
   await api("PUT", `/v1/nodes/${name}/states/provision`, { target: "provide" })
   await reach(name, "available", 60_000)
+  const dnsmasqLog = join(work, "state", "rack", "dnsmasq", "dnsmasq.log")
+  const logBefore = text(dnsmasqLog).length
   const started = performance.now()
   await api("PUT", `/v1/nodes/${name}/states/provision`, { target: "active" })
   await reach(name, "active", 200_000)
   const activeSeconds = (performance.now() - started) / 1000
-  // Redfish's boot override reached the VM's chassis control: QEMU started again with pxe.
-  assert.ok(text(vm.powerLog).split(" start pxe").length > startsBefore, "no new PXE start")
+  // The boot override Cd and the inserted ISO reached the VM's chassis control: QEMU started with its CD.
+  assert.ok(text(vm.powerLog).split(" start cdrom cd-inserted").length > startsBefore, `no start from the virtual CD:\n${text(vm.powerLog).slice(-1500)}`)
+  // The rack's dnsmasq gave the ramdisk its address (DHCP) and served no file over TFTP meanwhile.
+  const during = text(dnsmasqLog).slice(logBefore).split("\n")
+  assert.ok(during.some((l) => /DHCPACK/.test(l) && l.includes(vm.mac)), `no DHCP answer to ${vm.mac} during the deploy:\n${during.join("\n").slice(-2000)}`)
+  // A fetch is a transfer dnsmasq completed ("sent"), or any line naming this node's files or its
+  // MAC's config; a transfer an earlier boot of the VM began may still end (fail) meanwhile.
+  const pxeConfig = `01-${vm.mac.replace(/:/g, "-")}`
+  const tftp = during.filter((l) => /dnsmasq-tftp/.test(l) && (/: sent /.test(l) || l.includes(node["uuid"]) || l.includes(pxeConfig)))
+  assert.deepEqual(tftp, [], "TFTP during a virtual-media deploy")
+  // The deploy kernel printed the ISO's command line (initrd from the CD's root, the key's deploy).
+  const ramdiskConsole = text(vm.serialLog).slice(consoleBefore)
+  assert.ok(ramdiskConsole.includes("initrd=/initrd "), `the deploy kernel did not boot from the ISO:\n${ramdiskConsole.slice(0, 3000)}`)
+  assert.ok(ramdiskConsole.includes(`ironic_api_url=${s.rackUrl} `), "the ISO's command line carries the rack's API URL")
+  const requested = ((await api("GET", `/v1/nodes/${name}/history`))["history"] as ReadonlyArray<Doc>).filter((e) => e["type"] === "BootDeviceRequested")
+  assert.ok(requested.some((e) => JSON.stringify(e).includes("cdrom")), JSON.stringify(requested))
+  // After the deploy the deploy ISO (with the key) is gone; the partition image's kernel boots from an ISO of its own.
+  assert.equal(existsSync(join(work, "state", "virtual-media", node["uuid"], "boot.iso")), false, "the deploy ISO is removed after the deploy")
+  assert.ok(text(vm.powerLog).split(" start cdrom cd-inserted").length > startsBefore + 1, "the instance did not start from its ISO")
   const deadline = Date.now() + 90_000
   while (text(vm.serialLog).split(u.marker).length <= markersBefore) {
     if (Date.now() > deadline) assert.fail(`the image did not boot again\n${context()}`)

@@ -9,7 +9,7 @@ export type ChassisCommand =
   | { readonly kind: "power"; readonly action: "status" | "on" | "off" | "soft" }
   | { readonly kind: "bootdev"; readonly device: BootDevice; readonly persistent: boolean }
 
-const BOOTDEV: Record<BootDevice, string> = { pxe: "pxe", disk: "disk" }
+const BOOTDEV: Record<BootDevice, string> = { pxe: "pxe", disk: "disk", cdrom: "cdrom" }
 
 /** What the command reads as in logs and errors, e.g. "chassis power on". */
 export const describeCommand = (command: ChassisCommand): string => chassisArgs(command).join(" ")

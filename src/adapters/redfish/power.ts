@@ -49,7 +49,7 @@ export const redfishManagement = (client: RedfishClient): ManagementInterface =>
       const mode = bootModeOf(n)
       yield* client.send(s.bmc, "PATCH", s.path, {
         Boot: {
-          BootSourceOverrideTarget: device === "pxe" ? "Pxe" : "Hdd",
+          BootSourceOverrideTarget: device === "pxe" ? "Pxe" : device === "cdrom" ? "Cd" : "Hdd",
           BootSourceOverrideEnabled: persistent ? "Continuous" : "Once",
           ...(mode === null ? {} : { BootSourceOverrideMode: mode }),
         },

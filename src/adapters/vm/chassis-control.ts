@@ -3,15 +3,18 @@
 // that the choice holds across power off/on and reset. Protocol, one request per run:
 //   get power -> "power:1|0"      get boot -> "boot:pxe|default"
 //   set power 1|0                 set reset 1 (restart with the current boot device; repeats within 5 s are one)
-//   set boot pxe|default          set shutdown 1 (soft off: ACPI power button, then off after a grace period)
+//   set boot pxe|cdrom|default    set shutdown 1 (soft off: ACPI power button, then off after a grace period)
+//   set media PATH|none           (the ISO the VM has as its CD-ROM from its next start: the Redfish emulator's virtual CD)
 import { qemuArgv, type VmSpec } from "./qemu-argv.ts"
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 const line = (argv: ReadonlyArray<string>) => argv.map(quote).join(" ")
 
 export interface ChassisFiles {
-  /** Holds "pxe" or "default". */
+  /** Holds "pxe", "cdrom" or "default". */
   readonly bootFile: string
+  /** Holds the path of the ISO in the VM's CD-ROM, when one is inserted; default `<bootFile>.media`. */
+  readonly mediaFile?: string
   /** One line per change request and per QEMU start (with its boot device), for tests and the curious. */
   readonly powerLog: string
 }
@@ -20,17 +23,20 @@ export const chassisControlScript = (vm: VmSpec, files: ChassisFiles): string =>
 # Written by ironledger: chassis control of VM ${vm.name} for ipmi_sim.
 PIDFILE=${quote(vm.pidFile)}
 BOOTFILE=${quote(files.bootFile)}
+MEDIAFILE=${quote(files.mediaFile ?? `${files.bootFile}.media`)}
 running() { [ -s "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 boot() { cat "$BOOTFILE" 2>/dev/null || echo default; }
 start() {
   running && return 0
   rm -f "$PIDFILE"
-  echo "$(date -u +%FT%TZ) start $(boot)" >> ${quote(files.powerLog)}
-  if [ "$(boot)" = pxe ]; then
-    ${line(qemuArgv(vm, "pxe"))}
-  else
-    ${line(qemuArgv(vm, "disk"))}
-  fi
+  echo "$(date -u +%FT%TZ) start $(boot)$([ -s "$MEDIAFILE" ] && echo ' cd-inserted')" >> ${quote(files.powerLog)}
+  set --
+  [ -s "$MEDIAFILE" ] && set -- -drive "file=$(cat "$MEDIAFILE"),media=cdrom,readonly=on,format=raw"
+  case "$(boot)" in
+    pxe) ${line(qemuArgv(vm, "pxe"))} "$@" ;;
+    cdrom) ${line(qemuArgv(vm, "cdrom"))} "$@" ;;
+    *) ${line(qemuArgv(vm, "disk"))} "$@" ;;
+  esac
 }
 stop() {
   running || return 0
@@ -52,13 +58,14 @@ for c in (b"{\\"execute\\":\\"qmp_capabilities\\"}", b"{\\"execute\\":\\"system_
 [ "$1" = set ] && echo "$(date -u +%FT%TZ) request $*" >> ${quote(files.powerLog)}
 case "$1 $2" in
   "get power") if running; then echo power:1; else echo power:0; fi ;;
-  "get boot") if [ "$(boot)" = pxe ]; then echo boot:pxe; else echo boot:default; fi ;;
+  "get boot") case "$(boot)" in pxe|cdrom) echo "boot:$(boot)" ;; *) echo boot:default ;; esac ;;
   "set power") if [ "$3" = 1 ]; then start; else stop; fi ;;
   # ipmitool resends a request that is slow to answer, and ipmi_sim runs each copy: a reset of a
   # machine started under 5 s ago is such a copy (the firmware has not even run yet).
   "set reset") if running && [ $(( $(date +%s) - $(stat -c %Y "$PIDFILE") )) -lt 5 ]; then exit 0; fi; stop; start ;;
   "set shutdown") soft_off ;;
-  "set boot") case "$3" in pxe|default) echo "$3" > "$BOOTFILE" ;; *) exit 1 ;; esac ;;
+  "set boot") case "$3" in pxe|cdrom|default) echo "$3" > "$BOOTFILE" ;; *) exit 1 ;; esac ;;
+  "set media") case "$3" in none) rm -f "$MEDIAFILE" ;; /*) printf '%s\n' "$3" > "$MEDIAFILE" ;; *) exit 1 ;; esac ;;
   *) exit 1 ;;
 esac
 `

@@ -1,6 +1,6 @@
 // The QEMU command line of one rack VM. Firmware boots it: no -kernel/-initrd, and its only
 // network is the tap on the rack's bridge (no user-mode networking with its own DHCP/TFTP).
-export type BootDevice = "pxe" | "disk"
+export type BootDevice = "pxe" | "disk" | "cdrom"
 export type Firmware = { readonly kind: "bios" } | { readonly kind: "uefi"; readonly code: string; readonly vars: string }
 
 export interface VmSpec {
@@ -33,7 +33,7 @@ export const qemuArgv = (vm: VmSpec, boot: BootDevice): ReadonlyArray<string> =>
   "-netdev", `tap,id=n0,ifname=${vm.tap},script=no,downscript=no`,
   "-device", `virtio-net-pci,netdev=n0,mac=${vm.mac}`,
   // The order holds across a guest reboot and `chassis power reset` (which restarts QEMU with it).
-  "-boot", `order=${boot === "pxe" ? "nc" : "c"}`,
+  "-boot", `order=${boot === "pxe" ? "nc" : boot === "cdrom" ? "dc" : "c"}`,
   "-chardev", `socket,id=ipmi0,host=127.0.0.1,port=${vm.bmcPort},reconnect=10`,
   "-device", "ipmi-bmc-extern,id=bmc0,chardev=ipmi0",
   "-device", "isa-ipmi-kcs,bmc=bmc0",

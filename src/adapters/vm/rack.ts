@@ -114,7 +114,7 @@ const launch = async (spec: VmRackSpec, vms: ReadonlyArray<RackVm & { readonly v
   try {
     for (const v of vms) {
       const control = join(v.dir, "chassis-control")
-      writeFileSync(control, chassisControlScript(v.vm, { bootFile: join(v.dir, "boot-device"), powerLog: v.powerLog }), { mode: 0o700 })
+      writeFileSync(control, chassisControlScript(v.vm, { bootFile: join(v.dir, "boot-device"), mediaFile: join(v.dir, "cd-media"), powerLog: v.powerLog }), { mode: 0o700 })
       // The BMC listens on every address of the namespace and tells `lan print` (in-band too) the
       // rack's own: the address discovery reads from the machine (ADR 0090).
       const lanConfig = join(v.dir, "lan-config")

@@ -151,6 +151,7 @@ const act = (n: NodeState, hw: NodeHardware, req: HardwareRequestBody, cfg: Perf
             apiUrl: cfg.apiUrl,
           })
         }
+        if (hw.boot.media !== undefined) yield* hw.boot.media.apply(n, label)
         return { type: "BootConfigWritten" }
       }
       case "ImageWriteRequested": {

@@ -5,14 +5,14 @@ import * as E from "fp-ts/lib/Either.js"
 import type { NodeState } from "../../domain/index.ts"
 import { inventoryReceived } from "../../domain/inspection.ts"
 import { inspectedProperties, parseInventory } from "../inspection/inventory.ts"
-import { awaitCallback, cleanUp, fail, pxe, stop, walk, type Plan, type PlanContext } from "./plan.ts"
+import { awaitCallback, cleanUp, fail, pxe, ramdiskBootDevice, stop, walk, type Plan, type PlanContext } from "./plan.ts"
 
 export const inspectionSteps = (s: NodeState, ctx: PlanContext): Plan => {
   if (!inventoryReceived(s)) {
     if (s.cleaningRamdisk === null) return { kind: "issueRamdiskKey" }
     return walk(s, [
       { name: "inspect:pxe", request: pxe("deploy") },
-      { name: "inspect:boot-device", request: (step) => ({ type: "BootDeviceRequested", data: { step, device: "pxe", persistent: true } }) },
+      { name: "inspect:boot-device", request: ramdiskBootDevice(ctx) },
     ], () => awaitCallback(ctx), fail)
   }
   // Checked when it was posted; a log written by hand may still hold junk.

@@ -43,6 +43,8 @@ export interface PlanContext {
    * "instant" (Ironic's fake inspection, the default) completes at once.
    */
   readonly inspectStyle?: "agent" | "instant"
+  /** Where the node's boot interface boots the ramdisk from: the network (default) or virtual media. */
+  readonly ramdiskBootDevice?: "pxe" | "cdrom"
 }
 
 export type StepSpec = {
@@ -82,6 +84,15 @@ export const cleanUp = (prefix: string): ReadonlyArray<StepSpec> => [
   { name: `${prefix}:pxe-remove`, request: pxe(null) },
 ]
 
+/**
+ * The boot device set before the ramdisk boots: PXE persistently (every network boot reads the
+ * node's current label), a virtual CD once (as Ironic sets it; the boot interface ejects it after).
+ */
+export const ramdiskBootDevice = (ctx: PlanContext): StepSpec["request"] => (step) =>
+  ctx.ramdiskBootDevice === "cdrom"
+    ? { type: "BootDeviceRequested", data: { step, device: "cdrom", persistent: false } }
+    : { type: "BootDeviceRequested", data: { step, device: "pxe", persistent: true } }
+
 export const powerOnOrReboot = (s: NodeState): StepSpec["request"] =>
   (step) => (s.powerState === "power on" ? reboot(step) : { type: "PowerOnRequested", data: { step } })
 
@@ -112,7 +123,7 @@ const cleaningSteps = (s: NodeState, ctx: PlanContext): Plan => {
     if (ramdisk.target === null) {
       return walk(s, [
         { name: "clean:pxe", request: pxe("deploy") },
-        { name: "clean:boot-device", request: (step) => ({ type: "BootDeviceRequested", data: { step, device: "pxe", persistent: true } }) },
+        { name: "clean:boot-device", request: ramdiskBootDevice(ctx) },
       ], () => awaitCallback(ctx), fail)
     }
   }
@@ -152,7 +163,7 @@ const deploySteps = (s: NodeState, ctx: PlanContext): Plan => {
     // The wait begins before the power-on: a ramdisk that boots fast must find the node waiting.
     return walk(s, [
       { name: "deploy:pxe", request: pxe("deploy") },
-      { name: "deploy:boot-device", request: (step) => ({ type: "BootDeviceRequested", data: { step, device: "pxe", persistent: true } }) },
+      { name: "deploy:boot-device", request: ramdiskBootDevice(ctx) },
     ], () => awaitCallback(ctx), fail)
   }
   return walk(s, [

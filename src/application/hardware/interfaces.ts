@@ -60,6 +60,15 @@ export interface BootInterface extends InterfaceBase<"boot"> {
   readonly images: ImageStore["Service"]
   /** Deploy kernel and ramdisk (image ids) for nodes whose driver_info names none. */
   readonly defaultDeployImages?: { readonly kernel: string; readonly ramdisk: string }
+  /**
+   * Virtual media: the ramdisk boots from a medium the BMC is given instead of the network. The
+   * configurator builds the node's boot files (an ISO); `apply` runs after each of its changes and
+   * tells the BMC (insert the medium for "deploy", eject it for "boot" or null).
+   */
+  readonly media?: {
+    readonly device: "cdrom"
+    readonly apply: (n: NodeState, label: "deploy" | "boot" | "rescue" | null) => Act<void>
+  }
 }
 
 /**

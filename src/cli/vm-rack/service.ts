@@ -17,6 +17,8 @@ import { ipmi } from "../../adapters/ipmi/hardware.ts"
 import { redfish } from "../../adapters/redfish/hardware.ts"
 import { chassisControlMachine, selfSignedCertificate, startRedfishEmulator } from "../../adapters/sim/redfish/index.ts"
 import { makeNetboot, tftpRootOf } from "../../adapters/netboot/index.ts"
+import { macSources } from "../../adapters/pxe/mac-sources.ts"
+import { readDefaultDeployImages } from "../../adapters/ramdisk/build/register.ts"
 import { startVmRack, type RackVm } from "../../adapters/vm/rack.ts"
 import type { RackNetwork } from "../../adapters/vm/netns.ts"
 import type { HardwareSetup } from "../hardware.ts"
@@ -120,10 +122,11 @@ export const startVmService = async (options: VmServiceOptions): Promise<VmServi
       ...(options.dnsmasqUser === undefined ? {} : { dnsmasqUser: options.dnsmasqUser }),
     })))
     // The default deploy images are the ones recorded in the store; console=ttyS0: the VMs' serial consoles (their console.log) show the ramdisk and the instance.
-    const netboot = await Effect.runPromise(Scope.provide(scope)(makeNetboot({
-      // Disks under the agent's default 4 GiB minimum are install disks too when the rack is made of them.
-      stateDir: options.stateDir, runningDnsmasq: rack.dnsmasq, appendParams: `console=ttyS0${diskGib < 4 ? ` root_device_min_gib=${diskGib}` : ""}`,
-    })))
+    // Disks under the agent's default 4 GiB minimum are install disks too when the rack is made of them.
+    const appendParams = `console=ttyS0${diskGib < 4 ? ` root_device_min_gib=${diskGib}` : ""}`
+    // dnsmasq answers the MACs the PXE tree links and those of nodes booting from virtual media.
+    const dhcp = macSources(rack.dnsmasq)
+    const netboot = await Effect.runPromise(Scope.provide(scope)(makeNetboot({ stateDir: options.stateDir, runningDnsmasq: dhcp("pxe"), appendParams })))
     // One Redfish BMC for the rack, driving each VM through the chassis control its ipmi_sim runs.
     const tls = await selfSignedCertificate("127.0.0.1")
     const redfishCa = join(options.stateDir, "redfish-ca.pem")
@@ -131,14 +134,17 @@ export const startVmService = async (options: VmServiceOptions): Promise<VmServi
     const redfishPassword = randomBytes(12).toString("hex")
     const emulator = await startRedfishEmulator({
       machines: rack.vms.map((vm) => chassisControlMachine(join(dirname(vm.powerLog), "chassis-control"), vm.name, randomUUID())),
-      username: "admin", password: redfishPassword, tls, log: options.say,
+      username: "admin", password: redfishPassword, tls, log: options.say, mediaDir: join(options.stateDir, "rack", "redfish-media"),
     })
     Effect.runSync(Scope.addFinalizer(scope, Effect.promise(() => emulator.close())))
     const rackRedfish: RackRedfish = { url: emulator.url, username: "admin", password: redfishPassword, ca: redfishCa }
     // For the operator who enrolls a VM as a redfish node; kept out of stdout and logs.
     writeFileSync(join(options.stateDir, "redfish.json"), JSON.stringify(rackRedfish, null, 2), { mode: 0o600 })
     const hardware: HardwareSetup = {
-      vendors: [notSupported, netboot.vendor, ipmi(), redfish()],
+      vendors: [notSupported, netboot.vendor, ipmi(), redfish({ virtualMedia: {
+        stateDir: options.stateDir, images: netboot.images, appendParams, dhcp: dhcp("virtual-media"),
+        defaultDeployImages: await readDefaultDeployImages(join(options.stateDir, "images")),
+      } })],
       connect: () => {},
       ...(options.enroll ? { ready: (service: NodeService["Service"]) => enrollVms(service, rack.vms, diskGib, options.instanceInfo ?? {}) } : {}),
       close: () => {},

@@ -25,6 +25,8 @@ export const chassisControlMachine = (program: string, id: string, uuid: string,
       : action === "soft-off" ? ["set", "shutdown", "1"] : ["set", "reset", "1"]
     await control(program, args)
   },
-  // The program keeps one boot device for every start (pxe or the disk), as ipmi_sim's bootdev does.
-  bootFrom: async (device) => { await control(program, ["set", "boot", device === "pxe" ? "pxe" : "default"]) },
+  // The program keeps one boot device for every start (pxe, cdrom or the disk), as ipmi_sim's bootdev does.
+  bootFrom: async (device) => { await control(program, ["set", "boot", device === "disk" ? "default" : device]) },
+  // The virtual CD's ISO becomes the VM's CD-ROM at its next start.
+  media: async (iso) => { await control(program, ["set", "media", iso ?? "none"]) },
 })

@@ -15,8 +15,10 @@ export interface EmulatedMachine {
   readonly name: string
   readonly power: () => Promise<MachinePower>
   readonly act: (action: MachineAction) => Promise<void>
-  /** Told the boot override, where the machine decides its next boot from it (PXE or disk). */
+  /** Told the boot override, where the machine decides its next boot from it (PXE, disk or CD). */
   readonly bootFrom?: (device: BootDevice, persistent: boolean) => Promise<void>
+  /** Told the virtual CD's medium (a local ISO file) or null when ejected: its CD-ROM from its next start on. */
+  readonly media?: (iso: string | null) => Promise<void>
 }
 
 /** A machine that is only its power state: enough for clients that read and reset. */

@@ -5,6 +5,11 @@ import { randomBytes, randomUUID, timingSafeEqual } from "node:crypto"
 import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import { createServer as createHttps } from "node:https"
 import type { AddressInfo } from "node:net"
+import { createWriteStream } from "node:fs"
+import { mkdir, rm } from "node:fs/promises"
+import { join } from "node:path"
+import { Readable } from "node:stream"
+import { pipeline } from "node:stream/promises"
 import type { EmulatedMachine } from "./machine.ts"
 import * as R from "./resources.ts"
 import {
@@ -23,6 +28,11 @@ export interface RedfishEmulatorOptions {
   /** 0: a free one. */
   readonly port?: number
   readonly log?: (line: string) => void
+  /**
+   * Where an inserted medium is fetched to (`<system>.iso`), as a BMC fetches the image it is
+   * given, and handed to the machine as its CD; without it, InsertMedia is only recorded.
+   */
+  readonly mediaDir?: string
 }
 
 export interface RedfishEmulator {
@@ -81,6 +91,18 @@ const readFirmwareImage = async (uri: string): Promise<{ component: string; vers
   const m = /^ironledger-firmware ([A-Za-z0-9]+) ([0-9][0-9A-Za-z.+-]*)$/.exec(head.trim())
   if (m === null) throw new Refusal(400, `ImageURI ${uri} is not a firmware image of this server (no "ironledger-firmware COMPONENT VERSION" header).`)
   return { component: m[1]!, version: m[2]! }
+}
+
+/** Fetches a virtual medium's image to a local file, as a BMC does when it mounts it. */
+const fetchMedium = async (uri: string, file: string): Promise<void> => {
+  let url: URL
+  try { url = new URL(uri) } catch { throw new Refusal(400, `Image ${JSON.stringify(uri)} is not a URL.`) }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new Refusal(400, "Image must be an http or https URL.")
+  const response = await fetch(url, { signal: AbortSignal.timeout(120_000) }).catch((e: Error) => {
+    throw new Refusal(400, `Image ${url.origin}${url.pathname.replace(/[^/]{16,}$/, "…")} could not be fetched: ${e.message}`)
+  })
+  if (!response.ok || response.body === null) throw new Refusal(400, `Image could not be fetched: HTTP ${response.status}.`)
+  await pipeline(Readable.fromWeb(response.body as import("node:stream/web").ReadableStream), createWriteStream(file, { mode: 0o600 }))
 }
 
 export const startRedfishEmulator = async (options: RedfishEmulatorOptions): Promise<RedfishEmulator> => {
@@ -237,12 +259,26 @@ export const startRedfishEmulator = async (options: RedfishEmulatorOptions): Pro
         const s = systemOf(seg[1]!)
         if (typeof body["Image"] !== "string") throw new Refusal(400, "Image is required.", "Base.1.8.PropertyMissing")
         if (s.media.inserted) throw new Refusal(409, "A medium is inserted already: eject it first.")
-        s.media = { image: body["Image"], inserted: true }
+        if (options.mediaDir === undefined) {
+          s.media = { image: body["Image"], inserted: true }
+        } else {
+          const file = join(options.mediaDir, `${s.machine.id}.iso`)
+          await mkdir(options.mediaDir, { recursive: true, mode: 0o700 })
+          await fetchMedium(body["Image"], file).catch(async (e: unknown) => { await rm(file, { force: true }); throw e })
+          s.media = { image: body["Image"], inserted: true, file }
+          await s.machine.media?.(file)
+        }
+        options.log?.(`redfish emulator: ${s.machine.id} virtual CD inserted`)
         return { status: 204 }
       }
       if (at("Managers", "*", "VirtualMedia", "Cd", "Actions", "VirtualMedia.EjectMedia")) {
         const s = systemOf(seg[1]!)
+        if (s.media.file !== undefined) {
+          await s.machine.media?.(null)
+          await rm(s.media.file, { force: true })
+        }
         s.media = { image: null, inserted: false }
+        options.log?.(`redfish emulator: ${s.machine.id} virtual CD ejected`)
         return { status: 204 }
       }
       if (at("UpdateService", "Actions", "UpdateService.SimpleUpdate")) return simpleUpdate(body, res)

@@ -28,7 +28,8 @@ export interface SystemState {
   bios: Record<string, BiosValue>
   biosPending: Record<string, BiosValue>
   readonly firmware: Map<string, FirmwareComponent>
-  media: { image: string | null; inserted: boolean }
+  /** `file`: where the emulator keeps the fetched image (the machine's CD), when it fetches. */
+  media: { image: string | null; inserted: boolean; file?: string }
   /** Boots this BMC has seen (power on from off, restarts). */
   boots: number
 }
@@ -56,13 +57,19 @@ export const checkBiosChanges = (s: SystemState, changes: Readonly<Record<string
   return null
 }
 
-/** What the machine starting again does to what the BMC holds. */
-const booted = (s: SystemState) => {
+/**
+ * What the machine starting again does to what the BMC holds. A Once override is used up: a
+ * machine that decides its boot itself is told to boot its disk from the next start on.
+ */
+const booted = async (s: SystemState) => {
   s.boots++
   s.bios = { ...s.bios, ...s.biosPending }
   s.biosPending = {}
   for (const c of s.firmware.values()) if (c.staged !== null) { c.version = c.staged; c.staged = null }
-  if (s.boot.enabled === "Once") s.boot = { ...s.boot, enabled: "Disabled", target: "None" }
+  if (s.boot.enabled === "Once") {
+    s.boot = { ...s.boot, enabled: "Disabled", target: "None" }
+    await s.machine.bootFrom?.("disk", true)
+  }
 }
 
 /** The device the machine is to boot next, for a machine that decides that itself. */
@@ -70,6 +77,7 @@ const tellBootDevice = async (s: SystemState) => {
   if (s.machine.bootFrom === undefined || s.boot.enabled === "Disabled") return
   if (s.boot.target === "Pxe") await s.machine.bootFrom("pxe", s.boot.enabled === "Continuous")
   if (s.boot.target === "Hdd") await s.machine.bootFrom("disk", s.boot.enabled === "Continuous")
+  if (s.boot.target === "Cd") await s.machine.bootFrom("cdrom", s.boot.enabled === "Continuous")
 }
 
 export const setBootOverride = async (s: SystemState, boot: SystemState["boot"]) => {
@@ -83,7 +91,7 @@ export const reset = async (s: SystemState, type: ResetType) => {
     case "On":
       if (on) return
       await s.machine.act("on")
-      booted(s)
+      await booted(s)
       return
     case "ForceOff": await s.machine.act("off"); return
     case "GracefulShutdown": await s.machine.act("soft-off"); return
@@ -91,7 +99,7 @@ export const reset = async (s: SystemState, type: ResetType) => {
     case "GracefulRestart":
       // A restart of a machine that is off starts it, as BMCs do.
       await s.machine.act(on ? "reset" : "on")
-      booted(s)
+      await booted(s)
       return
   }
 }
