@@ -6,6 +6,7 @@ import { accepted, ok, run, type RequestContext, type Reply, type Route } from "
 import { badRequest } from "../errors.ts"
 import { statesDocument } from "../node-json.ts"
 import { CleanStep } from "../../../domain/index.ts"
+import { verbAlias } from "./provision-verbs.ts"
 
 const statesLocation = (ctx: RequestContext) => `${ctx.base}/v1/nodes/${encodeURIComponent(ctx.params["node"]!)}/states`
 
@@ -13,7 +14,7 @@ const truthy = (v: unknown) => v === true || (typeof v === "string" && ["true", 
 
 const provision = async (ctx: RequestContext): Promise<Reply> => {
   const body = decodeOrThrow(ProvisionBody, await ctx.body(), "provision state change")
-  const { target } = body
+  const target = verbAlias(body.target, ctx.version)
   if (body.configdrive != null && target !== "active" && target !== "rebuild") {
     throw badRequest(`"configdrive" is only valid when setting target provision state to active or rebuild.`)
   }
