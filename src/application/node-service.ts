@@ -42,6 +42,8 @@ export interface NodeView extends Omit<RecordFields, "instanceUuid"> {
   readonly provisionUpdatedAt: string
   /** Stream revision the view reflects; lets clients and tests wait for a projection to catch up. */
   readonly revision: number
+  /** Ironic's fault ("power failure", "clean failure"): why the conductor set maintenance. */
+  readonly fault: string | null
 }
 
 export interface PortView {
@@ -97,7 +99,7 @@ export interface NodeFilter {
   readonly conductorGroup?: string
   readonly owner?: string
   readonly lessee?: string
-  /** Ironic's fault filter: ironledger records no fault yet, so only nodes without one exist. */
+  /** Ironic's fault filter: nodes whose conductor-recorded fault is this one. */
   readonly fault?: string
   readonly retired?: boolean
   readonly descriptionContains?: string
@@ -249,6 +251,17 @@ export interface AllocationInput {
   readonly node?: string
 }
 
+/** One event of POST /v1/events (Ironic's network port events), already validated. */
+export interface NetworkEventInput {
+  readonly event: string
+  readonly portId: string
+  readonly macAddress: string
+  readonly status: string
+  readonly deviceId: string | null
+  readonly hostId: string | null
+  readonly vnicType: string | null
+}
+
 export interface AllocationFilter {
   readonly node?: string
   readonly resourceClass?: string
@@ -306,6 +319,14 @@ export class NodeService extends Context.Service<NodeService, {
   readonly allocation: (ref: string) => Effect.Effect<AllocationView, AppError>
   readonly removeAllocation: (ref: string, actor: string) => Effect.Effect<void, AppError>
 
+  /** Adds one trait, decided against the node as the log has it (concurrent adds all land). */
+  readonly addTrait: (ref: string, trait: string, max: number, actor: string) => Effect.Effect<void, AppError>
+  readonly removeTrait: (ref: string, trait: string, actor: string) => Effect.Effect<void, AppError>
+  /** API 1.57: an allocation's name or extra. */
+  readonly updateAllocation: (ref: string, changes: { readonly name?: string | null; readonly extra?: Record<string, unknown> }, actor: string) =>
+    Effect.Effect<AllocationView, AppError>
+  /** API 1.54: Neutron's port events, recorded on the node whose port has the MAC; the number recorded. */
+  readonly recordNetworkEvents: (events: ReadonlyArray<NetworkEventInput>, actor: string) => Effect.Effect<number, AppError>
   /** A ramdisk's heartbeat: accepted only from a node waiting for its ramdisk. */
   readonly heartbeat: (ref: string) => Effect.Effect<void, AppError>
   /** Ramdisk look-up: the node owning any of these MACs, only while it waits for a ramdisk. */

@@ -7,6 +7,7 @@ import { powerStates, provisionStates } from "./lifecycle.ts"
 import { recordFields } from "./node-record.ts"
 import { portEventData } from "./port-record.ts"
 import { allocationEventData } from "./allocation.ts"
+import { nodeExtrasEventData } from "./node-extras.ts"
 
 const Json = t.UnknownRecord
 const Nullable = <C extends t.Mixed>(c: C) => t.union([c, t.null])
@@ -240,6 +241,8 @@ export const eventData = {
   ...portEventData,
   // Allocations bound to the node (allocation.ts).
   ...allocationEventData,
+  // Faults and network events (node-extras.ts).
+  ...nodeExtrasEventData,
 } as const
 
 export type EventType = keyof typeof eventData

@@ -54,7 +54,7 @@ export const nodeDocument = (n: NodeView, base: string, version: number): Json =
     target_raid_config: {},
     resource_class: n.resourceClass,
     traits: n.traits,
-    fault: null,
+    fault: n.fault,
     conductor_group: n.conductorGroup,
     automated_clean: n.automatedClean,
     protected: n.protected,

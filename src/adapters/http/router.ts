@@ -15,11 +15,12 @@ import { biosRoutes } from "./routes/bios.ts"
 import { consoleRoutes } from "./routes/console.ts"
 import { instanceLayerRoutes } from "./routes/instance-layer.ts"
 import { inventoryRoutes } from "./routes/inventory.ts"
+import { apiExtraRoutes } from "./routes/api-extras.ts"
 
 export const routes: ReadonlyArray<Route> = [
   ...rootRoutes, ...nodeRoutes, ...stateRoutes, ...historyRoutes, ...ramdiskRoutes, ...portRoutes, ...driverRoutes,
   ...fleetRoutes, ...metricsRoutes, ...biosRoutes, ...consoleRoutes, ...instanceLayerRoutes,
-  ...inventoryRoutes,
+  ...inventoryRoutes, ...apiExtraRoutes,
 ]
 
 interface Compiled {

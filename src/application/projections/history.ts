@@ -28,6 +28,10 @@ export const summarize = (e: NodeEvent, after: NodeState): string => {
     case "PortUpdated": return `port ${e.data.portId} updated: ${Object.keys(e.data.changes).join(", ")}`
     case "AllocationAssigned": return `allocation ${e.data.allocationId}${e.data.name === null ? "" : ` (${e.data.name})`} ${e.data.backfill ? "backfilled" : "assigned"}`
     case "AllocationRemoved": return `allocation ${e.data.allocationId} removed`
+    case "AllocationUpdated": return `allocation ${e.data.allocationId} updated: ${Object.keys(e.data).filter((k) => k !== "allocationId").join(", ")}`
+    case "FaultRecorded": return `fault "${e.data.fault}": maintenance on: ${e.data.reason}`
+    case "FaultCleared": return `fault "${e.data.fault}" cleared: maintenance off`
+    case "NetworkEventReceived": return `${e.data.event} for Neutron port ${e.data.portId} (${e.data.macAddress}): ${e.data.status}`
     case "VifAttached": return `VIF ${e.data.vifId} attached to port ${e.data.portId}`
     case "VifDetached": return `VIF ${e.data.vifId} detached from port ${e.data.portId}`
     case "MaintenanceSet": return `maintenance on${e.data.reason ? `: ${e.data.reason}` : ""}`

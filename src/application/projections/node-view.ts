@@ -36,6 +36,7 @@ export const toNodeView = (n: NodeState, progress: Progress = null): NodeView =>
   updatedAt: n.updatedAt,
   provisionUpdatedAt: n.provisionUpdatedAt,
   revision: n.revision,
+  fault: n.fault ?? null,
 })
 
 export const portViews = (n: NodeState): ReadonlyArray<PortView> =>

@@ -1,0 +1,6 @@
+// Routes of the later API versions (events 1.54, allocation PATCH 1.57, deploy templates 1.55, ...).
+import type { Route } from "../context.ts"
+import { allocationPatchRoutes } from "./allocation-patch.ts"
+import { eventRoutes } from "./events.ts"
+
+export const apiExtraRoutes: ReadonlyArray<Route> = [...eventRoutes, ...allocationPatchRoutes]
