@@ -9,7 +9,7 @@ import { pendingStep, type NodeState } from "./node-state.ts"
 import { abortClearing, decideRequest, decideStartQueued, dropQueue } from "./queue.ts"
 import { decidePort } from "./port-record.ts"
 import { decideAllocation } from "./allocation.ts"
-import { decideNodeExtras } from "./node-extras.ts"
+import { cleanFailureFault, decideNodeExtras } from "./node-extras.ts"
 import { decideInventory, propertyChanges } from "./inspection.ts"
 import { normaliseRecordChange, refuseProtected, refuseRecordChange, refuseRetired } from "./node-record.ts"
 
@@ -209,7 +209,7 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
     case "Fail": {
       const type = failEvents[s.provisionState]
       if (type === undefined) return E.left(invalidTransition(s.nodeId, "fail", s.provisionState))
-      return ok({ type, data: { error: c.error } } as NodeEvent, ...dropQueue(s, `the action it waited for failed (${type}: ${c.error})`))
+      return ok({ type, data: { error: c.error } } as NodeEvent, ...cleanFailureFault(s, c.error), ...dropQueue(s, `the action it waited for failed (${type}: ${c.error})`))
     }
     case "RequestHardware": {
       const { step } = c.request.data

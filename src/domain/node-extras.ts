@@ -77,3 +77,17 @@ export const decideNodeExtras = (s: Node, c: NodeExtrasCommand): ExtrasDecision 
     }
   }
 }
+
+/**
+ * A cleaning that fails while one of its clean steps failed puts the node in maintenance with
+ * fault "clean failure", as Ironic's cleaning_error_handler does when a clean step was running
+ * (an operator's maintenance reason is kept).
+ */
+export const cleanFailureFault = (
+  s: Node & { readonly provisionState: string; readonly maintenanceReason: string | null; readonly operation: { readonly steps: ReadonlyArray<{ readonly step: string; readonly outcome: string }> } | null },
+  error: string,
+): ReadonlyArray<ExtrasEvent> =>
+  (s.provisionState === "cleaning" || s.provisionState === "clean wait") &&
+  s.operation?.steps.some((o) => o.outcome === "failed" && o.step.includes(":clean-step:")) === true
+    ? [{ type: "FaultRecorded", data: { fault: "clean failure", reason: s.maintenanceReason ?? error } }]
+    : []

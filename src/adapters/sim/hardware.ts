@@ -84,6 +84,8 @@ export interface SimHardware {
   readonly pressPowerButton: (nodeId: string) => Effect.Effect<void, { readonly message: string }>
   /** Stops delivering the call-backs of ramdisks booted by other processes. */
   readonly close: () => void
+  /** Takes a node's BMC off the network (its commands time out), or puts it back. */
+  readonly unplugBmc: (nodeId: string, unplugged: boolean) => void
 }
 
 const defaultDiskBytes = 8 * 1024 ** 3
@@ -121,7 +123,9 @@ interface DeployArgs { readonly nodeId: string; readonly deployKey: string; read
 interface Boot { readonly nodeId: string; readonly due: number; readonly args: DeployArgs | null }
 
 export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
-  const power = makeSimPower({ unknownBmcs: "adopt" }).driver
+  // An unplugged simulated BMC times out fast: tests of power failures need not wait ipmitool's 6 s.
+  const simBmcs = makeSimPower({ unknownBmcs: "adopt", unreachableAfterMs: 300 })
+  const power = simBmcs.driver
   const files = options.diskDir === undefined ? null : makeSimFileTree(join(options.diskDir, "tftp"))
   const memory = files === null ? makeSimBoot() : null
   const configurator = files === null ? memory!.configurator : makeBootConfigurator(files, options.onLinksChanged === undefined ? {} : { onLinksChanged: options.onLinksChanged })
@@ -310,6 +314,7 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
     images,
     disks,
     pressPowerButton: (nodeId) => power.powerOn(machineBmc(nodeId)),
+    unplugBmc: (nodeId, unplugged) => simBmcs.setReachable(`${nodeId}:623`, !unplugged),
     close: () => { if (poller !== null) clearInterval(poller) },
   }
 }

@@ -272,6 +272,8 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
     const syncPower = makePowerSync(fleet, registry, {
       busy: (nodeId) => running.has(nodeId),
       observe: (n, power) => Effect.asVoid(record(n, { type: "ObservePower", powerState: power })),
+      fault: (n, reason) => Effect.asVoid(record(n, { type: "RecordFault", fault: "power failure", reason })),
+      recovered: (n) => Effect.asVoid(record(n, { type: "ClearFault", fault: "power failure" })),
     }).pipe(Effect.provideContext(services))
 
     const scope = yield* Effect.scope
