@@ -16,15 +16,18 @@ import { nodeConsole } from "./node-service/console.ts"
 import { agentStepCalls } from "./node-service/agent-steps.ts"
 import { inspectionCalls } from "./node-service/inspection.ts"
 import { nodeExtras } from "./node-service/node-extras.ts"
+import { deployTemplateUses } from "./node-service/deploy-templates.ts"
+import { makeDeployTemplates } from "./deploy-templates.ts"
 
 export type { ConductorHandle } from "./node-service/core.ts"
 
 export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, registry: Registry, refusalWindowMs = 60_000) =>
   Effect.gen(function* () {
     const core = yield* makeNodeCore(fleet, conductor, registry)
+    const templates = makeDeployTemplates()
     const service: NodeService["Service"] = {
       ...nodeRecords(core),
-      ...provisioning(core),
+      ...provisioning(core, templates),
       ...(yield* ramdiskCalls(core, refusalWindowMs)),
       ...nodePorts(core),
       ...nodeAllocations(core),
@@ -33,6 +36,7 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, regist
       ...agentStepCalls(core),
       ...inspectionCalls(core),
       ...nodeExtras(core),
+      ...deployTemplateUses(core, templates),
     }
     return service satisfies { [K in keyof NodeService["Service"]]: (...args: never[]) => Effect.Effect<unknown, AppError> }
   })

@@ -10,6 +10,8 @@ import type { FleetAt } from "./fleet-at.ts"
 import type { HistoryFilter } from "./history-filter.ts"
 import type { SerialLine } from "./hardware/console.ts"
 import type { ConsoleConnection } from "./node-service/console.ts"
+import type { DeployTemplate, TemplateChanges } from "./deploy-templates.ts"
+import type { DeployStep } from "../domain/index.ts"
 
 /** A node as the API shows it (Ironic's field names are mapped in the HTTP adapter). */
 export interface NodeView extends Omit<RecordFields, "instanceUuid"> {
@@ -155,6 +157,8 @@ export interface ProvisionOptions {
   readonly configDrive?: ConfigDriveInput
   /** clean only: the steps to run, checked against those the node's interfaces offer. */
   readonly cleanSteps?: ReadonlyArray<CleanStep>
+  /** active and rebuild (API 1.69): deploy steps beside those of the matching deploy templates. */
+  readonly deploySteps?: ReadonlyArray<DeployStep>
 }
 
 /** What the ramdisk agent is told when it asks for work: a step to run, "wait", or nothing more. */
@@ -220,6 +224,10 @@ export class AllocationNotFound extends Data.TaggedError("AllocationNotFound")<{
   override get message() { return `Allocation ${this.ref} could not be found.` }
 }
 
+export class DeployTemplateNotFound extends Data.TaggedError("DeployTemplateNotFound")<{ readonly ref: string }> {
+  override get message() { return `Deploy template ${this.ref} could not be found.` }
+}
+
 /** An allocation as the API shows it (Ironic's fields, plus the flavor properties asked for). */
 export interface AllocationView {
   readonly uuid: string
@@ -269,7 +277,7 @@ export interface AllocationFilter {
   readonly owner?: string
 }
 
-export type AppError = AllocationNotFound | DriverNotFound | NodeNotFound | PortNotFound | Conflict | InvalidInput | Refused | StoreUnavailable
+export type AppError = DeployTemplateNotFound | AllocationNotFound | DriverNotFound | NodeNotFound | PortNotFound | Conflict | InvalidInput | Refused | StoreUnavailable
 
 export class NodeService extends Context.Service<NodeService, {
   readonly enroll: (input: EnrollInput, actor: string) => Effect.Effect<NodeView, AppError>
@@ -327,6 +335,13 @@ export class NodeService extends Context.Service<NodeService, {
     Effect.Effect<AllocationView, AppError>
   /** API 1.54: Neutron's port events, recorded on the node whose port has the MAC; the number recorded. */
   readonly recordNetworkEvents: (events: ReadonlyArray<NetworkEventInput>, actor: string) => Effect.Effect<number, AppError>
+  /** Deploy templates (API 1.55): by UUID or name. */
+  readonly deployTemplates: () => Effect.Effect<ReadonlyArray<DeployTemplate>, AppError>
+  readonly deployTemplate: (ref: string) => Effect.Effect<DeployTemplate, AppError>
+  readonly createDeployTemplate: (input: { readonly uuid?: Uuid; readonly name: string; readonly steps: ReadonlyArray<DeployStep>; readonly extra: Record<string, unknown> }, actor: string) =>
+    Effect.Effect<DeployTemplate, AppError>
+  readonly updateDeployTemplate: (ref: string, changes: TemplateChanges, actor: string) => Effect.Effect<DeployTemplate, AppError>
+  readonly removeDeployTemplate: (ref: string, actor: string) => Effect.Effect<void, AppError>
   /** A ramdisk's heartbeat: accepted only from a node waiting for its ramdisk. */
   readonly heartbeat: (ref: string) => Effect.Effect<void, AppError>
   /** Ramdisk look-up: the node owning any of these MACs, only while it waits for a ramdisk. */

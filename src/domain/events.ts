@@ -8,6 +8,7 @@ import { recordFields } from "./node-record.ts"
 import { portEventData } from "./port-record.ts"
 import { allocationEventData } from "./allocation.ts"
 import { nodeExtrasEventData } from "./node-extras.ts"
+import { DeployStep } from "./deploy-steps.ts"
 
 const Json = t.UnknownRecord
 const Nullable = <C extends t.Mixed>(c: C) => t.union([c, t.null])
@@ -83,7 +84,11 @@ const DeploySpecFields = t.type({
   ephemeralGb: NonNegativeInt,
   preserveEphemeral: t.boolean,
 })
-export const DeploySpec = t.intersection([DeploySpecFields, t.partial({ configDrive: ConfigDriveRef })], "DeploySpec")
+export const DeploySpec = t.intersection([DeploySpecFields, t.partial({
+  configDrive: ConfigDriveRef,
+  /** Out-of-band steps run before the ramdisk boots: the matching deploy templates' and the user's (deploy-steps.ts). */
+  deploySteps: t.array(DeployStep),
+})], "DeploySpec")
 export type DeploySpec = t.TypeOf<typeof DeploySpec>
 
 /** A cleaning step as a user asks for it (Ironic's clean_steps items): "<interface>.<step>" and its arguments. */

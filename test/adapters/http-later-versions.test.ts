@@ -151,4 +151,66 @@ describe("later API versions", () => {
       },
     ), { numRuns: 8 })
   })
+
+  test("1.55: deploy templates: CRUD validated as Ironic's schema, names unique, 404 below 1.55", async () => {
+    const step = { interface: "bios", step: "apply_configuration", args: { settings: [{ name: "ProcTurboMode", value: "Disabled" }] }, priority: 150 }
+    assert.equal((await call("GET", "/v1/deploy_templates", undefined, at(54))).status, 404)
+    for (const bad of [
+      { name: "lower_case", steps: [step] }, { name: "CUSTOM_X", steps: [] }, { name: "CUSTOM_X", steps: [{ ...step, interface: "bogus" }] },
+      { name: "CUSTOM_X", steps: [{ ...step, priority: -1 }] }, { name: "CUSTOM_X", steps: [step, step] }, { name: "CUSTOM_X", steps: [step], colour: "red" },
+      { name: "CUSTOM_X", steps: [{ interface: "bios", step: "apply_configuration", priority: 1 }] },
+    ]) {
+      const r = await call("POST", "/v1/deploy_templates", bad)
+      assert.equal(r.status, 400, `${JSON.stringify(bad)}: ${r.text}`)
+    }
+    const made = await call("POST", "/v1/deploy_templates", { name: "CUSTOM_LV_TURBO_OFF", steps: [step], extra: { team: "a" } })
+    assert.equal(made.status, 201, made.text)
+    assert.equal((await call("POST", "/v1/deploy_templates", { name: "CUSTOM_LV_TURBO_OFF", steps: [step] })).status, 409)
+    const listed = await call("GET", "/v1/deploy_templates")
+    assert.ok(listed.body.deploy_templates.some((x: Record<string, unknown>) => x["name"] === "CUSTOM_LV_TURBO_OFF" && !("steps" in x)))
+    const detailed = await call("GET", "/v1/deploy_templates?detail=true")
+    assert.ok(detailed.body.deploy_templates.some((x: Record<string, unknown>) => Array.isArray(x["steps"])))
+    assert.equal((await call("GET", "/v1/deploy_templates?bogus=1")).status, 400)
+    const byName = await call("GET", "/v1/deploy_templates/CUSTOM_LV_TURBO_OFF?fields=steps")
+    assert.deepEqual(Object.keys(byName.body).sort(), ["links", "steps"])
+    const patched = await call("PATCH", `/v1/deploy_templates/${made.body.uuid}`, [
+      { op: "replace", path: "/steps/0/priority", value: 120 }, { op: "add", path: "/extra/note", value: "n" },
+    ])
+    assert.equal(patched.status, 200, patched.text)
+    assert.equal(patched.body.steps[0].priority, 120)
+    assert.deepEqual(patched.body.extra, { team: "a", note: "n" })
+    assert.equal((await call("PATCH", `/v1/deploy_templates/${made.body.uuid}`, [{ op: "replace", path: "/uuid", value: "x" }])).status, 400)
+    const spare = await call("POST", "/v1/deploy_templates", { name: "CUSTOM_LV_SPARE", steps: [step] })
+    assert.equal((await call("DELETE", `/v1/deploy_templates/${spare.body.uuid}`)).status, 204)
+    assert.equal((await call("GET", "/v1/deploy_templates/CUSTOM_LV_SPARE")).status, 404)
+  })
+
+  test("1.69: a node whose instance traits name a template runs its steps as deploy steps; unknown steps are a 400 naming them", async () => {
+    await call("POST", "/v1/deploy_templates", { name: "CUSTOM_LV_RESET", steps: [{ interface: "bios", step: "factory_reset", args: {}, priority: 200 }] })
+    const uuid = await available("lv-templated")
+    assert.equal((await call("PUT", "/v1/nodes/lv-templated/traits/CUSTOM_LV_RESET")).status, 204)
+    const setTraits = await call("PATCH", "/v1/nodes/lv-templated", [{ op: "add", path: "/instance_info/traits", value: ["CUSTOM_LV_RESET"] }])
+    assert.equal(setTraits.status, 200, setTraits.text)
+    const provision = (body: Record<string, unknown>, v = 78) => call("PUT", "/v1/nodes/lv-templated/states/provision", body, at(v))
+    const unknown = await provision({ target: "active", deploy_steps: [{ interface: "raid", step: "create_configuration", args: {}, priority: 90 }, { interface: "bios", step: "make_faster", args: {}, priority: 80 }] })
+    assert.equal(unknown.status, 400, unknown.text)
+    assert.match(messageOf(unknown), /raid\.create_configuration, bios\.make_faster are not offered/)
+    assert.equal((await provision({ target: "active", deploy_steps: [] }, 68)).status, 406)
+    assert.equal((await provision({ target: "manage", deploy_steps: [] })).status, 400)
+    const user = { interface: "bios", step: "apply_configuration", args: { settings: [{ name: "BootMode", value: "Uefi" }] }, priority: 100 }
+    assert.equal((await provision({ target: "active", deploy_steps: [user] })).status, 202)
+    await settleNode(call, "lv-templated", "active")
+    const history = (await call("GET", `/v1/nodes/${uuid}/history?limit=200`)).body.history as Array<Record<string, unknown>>
+    const steps = history.filter((h) => h["type"] === "CleanStepRequested").map((h) => String(h["event"]))
+    assert.equal(steps.length, 2, steps.join(" | "))
+    assert.match(steps[0]!, /deploy step bios\.factory_reset/)
+    assert.match(steps[1]!, /bios\.apply_configuration/)
+    // Instance traits the node lacks are refused, as Ironic refuses them.
+    assert.equal((await call("PUT", "/v1/nodes/lv-templated/states/provision", { target: "undeploy" })).status, 202)
+    await settleNode(call, "lv-templated", "available")
+    await call("PATCH", "/v1/nodes/lv-templated", [{ op: "add", path: "/instance_info/traits", value: ["CUSTOM_LV_ABSENT"] }])
+    const absent = await provision({ target: "active" })
+    assert.equal(absent.status, 400)
+    assert.match(messageOf(absent), /CUSTOM_LV_ABSENT/)
+  })
 })

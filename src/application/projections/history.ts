@@ -55,7 +55,7 @@ export const summarize = (e: NodeEvent, after: NodeState): string => {
     case "BootDeviceRequested": return `boot device ${e.data.device}${e.data.persistent ? " (persistent)" : ""} requested`
     case "BootDeviceSet": return `boot device set${e.data.warning ? ` (warning: ${e.data.warning})` : ""}`
     case "BootConfigRequested": return e.data.label ? `PXE config "${e.data.label}" requested` : "PXE config removal requested"
-    case "CleanStepRequested": return `clean step ${e.data.name} requested (${e.data.where})`
+    case "CleanStepRequested": return `${e.data.step.includes(":deploy-step:") ? "deploy" : "clean"} step ${e.data.name} requested (${e.data.where})`
     case "CleanStepDone": return `clean step done: ${e.data.summary}`
     case "Inspected": return e.data.changes === undefined
       ? `inspected: ${Object.keys(e.data.properties).join(", ") || "no new properties"}`

@@ -2,5 +2,6 @@
 import type { Route } from "../context.ts"
 import { allocationPatchRoutes } from "./allocation-patch.ts"
 import { eventRoutes } from "./events.ts"
+import { deployTemplateRoutes } from "./deploy-templates.ts"
 
-export const apiExtraRoutes: ReadonlyArray<Route> = [...eventRoutes, ...allocationPatchRoutes]
+export const apiExtraRoutes: ReadonlyArray<Route> = [...eventRoutes, ...allocationPatchRoutes, ...deployTemplateRoutes]
