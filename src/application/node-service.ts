@@ -159,6 +159,8 @@ export interface ProvisionOptions {
   readonly cleanSteps?: ReadonlyArray<CleanStep>
   /** active and rebuild (API 1.69): deploy steps beside those of the matching deploy templates. */
   readonly deploySteps?: ReadonlyArray<DeployStep>
+  /** clean only (API 1.70): the cleaning must not boot the ramdisk, so every step must be out-of-band. */
+  readonly disableRamdisk?: boolean
 }
 
 /** What the ramdisk agent is told when it asks for work: a step to run, "wait", or nothing more. */

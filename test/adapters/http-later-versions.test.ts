@@ -213,4 +213,25 @@ describe("later API versions", () => {
     assert.equal(absent.status, 400)
     assert.match(messageOf(absent), /CUSTOM_LV_ABSENT/)
   })
+
+  test("1.70: disable_ramdisk takes a manual clean of out-of-band steps only; in-band steps are named in the 400", async () => {
+    for (const [name, driver] of [["lv-oob", "fake-hardware"], ["lv-inband", "sim"]] as const) {
+      assert.equal((await call("POST", "/v1/nodes", { driver, name })).status, 201)
+      assert.equal((await call("PUT", `/v1/nodes/${name}/states/provision`, { target: "manage" })).status, 202)
+      await settleNode(call, name, "manageable")
+    }
+    const clean = (node: string, body: Record<string, unknown>, v = 78) =>
+      call("PUT", `/v1/nodes/${node}/states/provision`, { target: "clean", disable_ramdisk: true, ...body }, at(v))
+    const bios = { clean_steps: [{ interface: "bios", step: "factory_reset" }] }
+    assert.equal((await clean("lv-oob", bios, 69)).status, 406)
+    assert.equal((await call("PUT", "/v1/nodes/lv-oob/states/provision", { target: "provide", disable_ramdisk: true })).status, 400)
+    const inBand = await clean("lv-inband", { clean_steps: [{ interface: "deploy", step: "erase_devices_metadata" }] })
+    assert.equal(inBand.status, 400, inBand.text)
+    assert.match(messageOf(inBand), /deploy\.erase_devices_metadata run in the ramdisk/)
+    assert.equal((await clean("lv-oob", bios)).status, 202)
+    await settleNode(call, "lv-oob", "manageable")
+    const history = (await call("GET", "/v1/nodes/lv-oob/history?limit=200")).body.history as Array<Record<string, unknown>>
+    assert.ok(history.some((h) => h["type"] === "CleanStepDone"))
+    assert.ok(!history.some((h) => h["type"] === "RamdiskKeyIssued"), "no ramdisk was booted")
+  })
 })

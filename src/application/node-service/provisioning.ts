@@ -19,7 +19,7 @@ export const provisioning = (core: NodeCore, templates: DeployTemplates) => {
   const provisionAction = (
     node: NodeState, target: Exclude<ProvisionTarget, "abort">, preserveEphemeral: boolean,
     configDrive: ConfigDriveInput | undefined, cleanSteps: ReadonlyArray<CleanStep> | undefined,
-    userDeploySteps: ReadonlyArray<DeployStep> = [],
+    userDeploySteps: ReadonlyArray<DeployStep> = [], disableRamdisk = false,
   ) =>
     Effect.gen(function* () {
       let action: QueuedAction
@@ -58,6 +58,11 @@ export const provisioning = (core: NodeCore, templates: DeployTemplates) => {
           if (E.isLeft(hw)) return yield* Effect.fail(new InvalidInput({ reason: hw.left }))
           const checked = checkCleanSteps(hw.right, cleanSteps)
           if (E.isLeft(checked)) return yield* Effect.fail(new InvalidInput({ reason: checked.left }))
+          // Out-of-band steps alone never boot the ramdisk: that is what disable_ramdisk asks for.
+          const inBand = checked.right.filter((step) => step.where === "in-band").map((step) => step.name)
+          if (disableRamdisk && inBand.length > 0) {
+            return yield* Effect.fail(new InvalidInput({ reason: `disable_ramdisk was asked for, but clean step(s) ${inBand.join(", ")} run in the ramdisk.` }))
+          }
           action = { kind: "provision", verb: "clean", cleanSteps: [...cleanSteps] }
           break
         }
@@ -114,7 +119,7 @@ export const provisioning = (core: NodeCore, templates: DeployTemplates) => {
       if (options.deploySteps !== undefined && target !== "active" && target !== "rebuild") {
         return yield* Effect.fail(new InvalidInput({ reason: "deploy_steps apply to the active and rebuild targets only." }))
       }
-      const action = yield* provisionAction(node, target, options.preserveEphemeral ?? false, options.configDrive, options.cleanSteps, options.deploySteps)
+      const action = yield* provisionAction(node, target, options.preserveEphemeral ?? false, options.configDrive, options.cleanSteps, options.deploySteps, options.disableRamdisk === true)
       yield* run(node.nodeId, { type: "Request", actionId: ctx.correlationId, action }, ctx)
     })
 

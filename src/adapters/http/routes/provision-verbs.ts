@@ -20,3 +20,11 @@ export const deployStepsOf = (raw: ReadonlyArray<unknown> | undefined, target: s
   if (target !== "active" && target !== "rebuild") throw badRequest(`"deploy_steps" is only valid when setting target provision state to active or rebuild.`)
   return raw.length === 0 ? [] : checkSteps(raw, "deploy_steps")
 }
+
+/** API 1.70: disable_ramdisk with a manual clean (406 below 1.70, 400 with any other target). */
+export const disableRamdiskOf = (raw: boolean | undefined, target: string, version: number): boolean => {
+  if (raw === undefined) return false
+  if (version < 70) throw new HttpError(406, "disable_ramdisk needs API version 1.70.")
+  if (raw && target !== "clean") throw badRequest(`"disable_ramdisk" is supported only with manual cleaning.`)
+  return raw
+}
