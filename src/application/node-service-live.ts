@@ -17,6 +17,7 @@ import { agentStepCalls } from "./node-service/agent-steps.ts"
 import { inspectionCalls } from "./node-service/inspection.ts"
 import { nodeExtras } from "./node-service/node-extras.ts"
 import { deployTemplateUses } from "./node-service/deploy-templates.ts"
+import { nodeIndicators } from "./node-service/indicators.ts"
 import { makeDeployTemplates } from "./deploy-templates.ts"
 
 export type { ConductorHandle } from "./node-service/core.ts"
@@ -37,6 +38,7 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, regist
       ...inspectionCalls(core),
       ...nodeExtras(core),
       ...deployTemplateUses(core, templates),
+      ...nodeIndicators(core),
     }
     return service satisfies { [K in keyof NodeService["Service"]]: (...args: never[]) => Effect.Effect<unknown, AppError> }
   })

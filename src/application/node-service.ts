@@ -11,6 +11,7 @@ import type { HistoryFilter } from "./history-filter.ts"
 import type { SerialLine } from "./hardware/console.ts"
 import type { ConsoleConnection } from "./node-service/console.ts"
 import type { DeployTemplate, TemplateChanges } from "./deploy-templates.ts"
+import type { Indicator, IndicatorComponent, IndicatorState } from "./hardware/indicators.ts"
 import type { DeployStep } from "../domain/index.ts"
 
 /** A node as the API shows it (Ironic's field names are mapped in the HTTP adapter). */
@@ -344,6 +345,10 @@ export class NodeService extends Context.Service<NodeService, {
     Effect.Effect<DeployTemplate, AppError>
   readonly updateDeployTemplate: (ref: string, changes: TemplateChanges, actor: string) => Effect.Effect<DeployTemplate, AppError>
   readonly removeDeployTemplate: (ref: string, actor: string) => Effect.Effect<void, AppError>
+  /** Indicators (API 1.63) through the node's management interface; setting one is recorded. */
+  readonly indicators: (ref: string) => Effect.Effect<ReadonlyArray<Indicator>, AppError>
+  readonly indicatorState: (ref: string, component: IndicatorComponent, name: string) => Effect.Effect<IndicatorState, AppError>
+  readonly setIndicatorState: (ref: string, component: IndicatorComponent, name: string, state: IndicatorState, actor: string) => Effect.Effect<void, AppError>
   /** A ramdisk's heartbeat: accepted only from a node waiting for its ramdisk. */
   readonly heartbeat: (ref: string) => Effect.Effect<void, AppError>
   /** Ramdisk look-up: the node owning any of these MACs, only while it waits for a ramdisk. */

@@ -120,7 +120,7 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
       const d = decideAllocation(s, c)
       return d.ok ? ok(d.event) : refuse(s, d.code, c.type, d.message)
     }
-    case "AddTrait": case "RemoveTrait": case "RecordFault": case "ClearFault": case "RecordNetworkEvent": {
+    case "AddTrait": case "RemoveTrait": case "RecordFault": case "ClearFault": case "RecordNetworkEvent": case "RecordIndicator": {
       const d = decideNodeExtras(s, c)
       return d.ok ? ok(...d.events) : refuse(s, d.code, c.type, d.message)
     }

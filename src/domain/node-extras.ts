@@ -23,6 +23,8 @@ export const nodeExtrasEventData = {
     /** The node's port with that MAC, if any. */
     nodePortId: Nullable(t.string),
   }),
+  /** A user set an indicator (an LED, API 1.63) and the BMC took it. */
+  IndicatorSet: t.type({ component: t.string, name: t.string, state: t.string }),
 }
 
 export type NetworkEvent = t.TypeOf<typeof nodeExtrasEventData.NetworkEventReceived>
@@ -33,12 +35,14 @@ export type NodeExtrasCommand =
   | { readonly type: "RecordFault"; readonly fault: Fault; readonly reason: string }
   | { readonly type: "ClearFault"; readonly fault: Fault }
   | { readonly type: "RecordNetworkEvent"; readonly event: Omit<NetworkEvent, "nodePortId"> }
+  | { readonly type: "RecordIndicator"; readonly component: string; readonly name: string; readonly state: string }
 
 type ExtrasEvent =
   | { readonly type: "NodeUpdated"; readonly data: { readonly traits: Array<string> } }
   | { readonly type: "FaultRecorded"; readonly data: t.TypeOf<typeof nodeExtrasEventData.FaultRecorded> }
   | { readonly type: "FaultCleared"; readonly data: t.TypeOf<typeof nodeExtrasEventData.FaultCleared> }
   | { readonly type: "NetworkEventReceived"; readonly data: NetworkEvent }
+  | { readonly type: "IndicatorSet"; readonly data: t.TypeOf<typeof nodeExtrasEventData.IndicatorSet> }
 
 interface Node {
   readonly nodeId: string
@@ -75,6 +79,8 @@ export const decideNodeExtras = (s: Node, c: NodeExtrasCommand): ExtrasDecision 
       const port = s.ports.find((p) => p.mac === c.event.macAddress.toLowerCase())
       return events({ type: "NetworkEventReceived", data: { ...c.event, nodePortId: port?.portId ?? null } })
     }
+    case "RecordIndicator":
+      return events({ type: "IndicatorSet", data: { component: c.component, name: c.name, state: c.state } })
   }
 }
 

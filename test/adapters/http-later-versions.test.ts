@@ -234,4 +234,26 @@ describe("later API versions", () => {
     assert.ok(history.some((h) => h["type"] === "CleanStepDone"))
     assert.ok(!history.some((h) => h["type"] === "RamdiskKeyIssued"), "no ramdisk was booted")
   })
+
+  test("1.63: indicators through the management interface: listed, read, set and recorded; none on ipmitool, said clearly", async () => {
+    assert.equal((await call("POST", "/v1/nodes", { driver: "sim", name: "lv-led" })).status, 201)
+    assert.equal((await call("GET", "/v1/nodes/lv-led/management/indicators", undefined, at(62))).status, 404)
+    const listed = await call("GET", "/v1/nodes/lv-led/management/indicators")
+    assert.equal(listed.status, 200, listed.text)
+    assert.deepEqual(listed.body.indicators.map((i: Record<string, unknown>) => [i["name"], i["component"], i["readonly"], i["states"]]), [["led@system", "system", false, ["off", "on", "blinking"]]])
+    assert.deepEqual((await call("GET", "/v1/nodes/lv-led/management/indicators/led@system")).body, { state: "off" })
+    assert.equal((await call("PUT", "/v1/nodes/lv-led/management/indicators/led@system", { state: "blinking" })).status, 204)
+    assert.deepEqual((await call("GET", "/v1/nodes/lv-led/management/indicators/led@system")).body, { state: "blinking" })
+    for (const [path, body] of [["led@system", { state: "purple" }], ["led@system", { state: "on", extra: 1 }], ["led", { state: "on" }], ["led@moon", { state: "on" }]] as const) {
+      const r = await call("PUT", `/v1/nodes/lv-led/management/indicators/${path}`, body)
+      assert.equal(r.status, 400, `${path} ${JSON.stringify(body)}: ${r.text}`)
+    }
+    const history = (await call("GET", "/v1/nodes/lv-led/history")).body.history as Array<{ event: string }>
+    assert.ok(history.some((h) => h.event === "indicator led@system set blinking"), JSON.stringify(history.map((h) => h.event)))
+    const ipmi = await call("POST", "/v1/nodes", { driver: "ipmi", name: "lv-ipmi-led", driver_info: { ipmi_address: "192.0.2.10", ipmi_username: "u", ipmi_password: "p" } })
+    assert.equal(ipmi.status, 201, ipmi.text)
+    const none = await call("GET", "/v1/nodes/lv-ipmi-led/management/indicators")
+    assert.equal(none.status, 400, none.text)
+    assert.match(messageOf(none), /management interface ipmitool of node lv-ipmi-led does not support indicators/)
+  })
 })

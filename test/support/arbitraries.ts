@@ -276,6 +276,7 @@ export const nodeExtrasCommandArb = (p: Pools): fc.Arbitrary<NodeCommand> =>
       type: fc.constant("UpdateAllocation" as const), allocationId: fc.constant(p.instanceIds[0]!),
       name: fc.option(word, { nil: null }), extra: jsonRecord,
     }, { requiredKeys: ["type", "allocationId"] }) },
+    { weight: 1, arbitrary: rec({ type: fc.constant("RecordIndicator" as const), component: fc.constant("system"), name: fc.constant("led"), state: fc.constantFrom("on", "off", "blinking") }) },
     { weight: 1, arbitrary: rec({ type: fc.constant("AddTrait" as const), trait: fc.constantFrom("CUSTOM_A", "CUSTOM_B"), max: fc.constant(50) }) },
     { weight: 1, arbitrary: rec({ type: fc.constant("RemoveTrait" as const), trait: fc.constantFrom("CUSTOM_A", "CUSTOM_B") }) },
     { weight: 3, arbitrary: rec({ type: fc.constant("RecordFault" as const), fault: fc.constantFrom("power failure" as const, "clean failure" as const), reason: word }) },

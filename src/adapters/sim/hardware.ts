@@ -32,6 +32,7 @@ import { makeSimImages, type SimImages } from "./images.ts"
 import { fsConfigDriveMedia, memoryConfigDriveMedia } from "../configdrive/media.ts"
 import { inspectForDeploy } from "../images/deploy-check.ts"
 import { makeSimPower } from "./power.ts"
+import { memoryIndicators } from "../../application/hardware/indicators.ts"
 import { simConsole } from "./console.ts"
 import { agentSteps } from "../../application/cleaning/agent-steps.ts"
 import { runAgentLoop, type AgentTransport } from "./agent-steps.ts"
@@ -283,7 +284,7 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
     reboot: (n) => noted(n, "reboot", Effect.tap(Effect.andThen(cabled(n), power.reboot(bmcOf(n))), () => bootsRamdisk(n.nodeId))),
   }
   const simManagement: ManagementInterface = {
-    slot: "management", name: "sim", description, properties: [],
+    slot: "management", name: "sim", description, properties: [], indicators: memoryIndicators(),
     setBootDevice: (n, device, persistent) => noted(n, `boot device ${device}`, power.setBootDevice(bmcOf(n), device, persistent)),
   }
   const needsPort = (n: NodeState) => (n.ports.length === 0 ? `Node ${n.nodeId} does not have any port associated with it.` : null)

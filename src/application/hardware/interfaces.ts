@@ -55,6 +55,8 @@ export interface ManagementInterface extends InterfaceBase<"management"> {
    * where the hardware accepted the session but cannot be told (see the adapter), else it fails.
    */
   readonly setBootDevice: (n: NodeState, device: BootDevice, persistent: boolean) => Act<{ readonly warning: string | null }>
+  /** The node's indicators (LEDs, API 1.63); absent where the interface has none (ipmitool). */
+  readonly indicators?: import("./indicators.ts").Indicators
 }
 
 export interface BootInterface extends InterfaceBase<"boot"> {

@@ -31,6 +31,7 @@ export const summarize = (e: NodeEvent, after: NodeState): string => {
     case "AllocationUpdated": return `allocation ${e.data.allocationId} updated: ${Object.keys(e.data).filter((k) => k !== "allocationId").join(", ")}`
     case "FaultRecorded": return `fault "${e.data.fault}": maintenance on: ${e.data.reason}`
     case "FaultCleared": return `fault "${e.data.fault}" cleared: maintenance off`
+    case "IndicatorSet": return `indicator ${e.data.name}@${e.data.component} set ${e.data.state}`
     case "NetworkEventReceived": return `${e.data.event} for Neutron port ${e.data.portId} (${e.data.macAddress}): ${e.data.status}`
     case "VifAttached": return `VIF ${e.data.vifId} attached to port ${e.data.portId}`
     case "VifDetached": return `VIF ${e.data.vifId} detached from port ${e.data.portId}`

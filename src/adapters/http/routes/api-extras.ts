@@ -3,5 +3,6 @@ import type { Route } from "../context.ts"
 import { allocationPatchRoutes } from "./allocation-patch.ts"
 import { eventRoutes } from "./events.ts"
 import { deployTemplateRoutes } from "./deploy-templates.ts"
+import { indicatorRoutes } from "./indicators.ts"
 
-export const apiExtraRoutes: ReadonlyArray<Route> = [...eventRoutes, ...allocationPatchRoutes, ...deployTemplateRoutes]
+export const apiExtraRoutes: ReadonlyArray<Route> = [...eventRoutes, ...allocationPatchRoutes, ...deployTemplateRoutes, ...indicatorRoutes]

@@ -28,6 +28,7 @@ export const system = async (s: SystemState) => {
     Id: s.machine.id, Name: s.machine.name, UUID: s.machine.uuid, SystemType: "Physical",
     Manufacturer: "ironledger", Model: "Emulated server", SerialNumber: s.machine.id,
     PowerState: await s.machine.power(),
+    IndicatorLED: s.indicatorLed,
     BiosVersion: s.firmware.get("BIOS")?.version,
     Status: { State: "Enabled", Health: "OK" },
     ProcessorSummary: { Count: 2, Model: "Emulated CPU" },

@@ -31,7 +31,12 @@ export interface SystemState {
   media: { image: string | null; inserted: boolean }
   /** Boots this BMC has seen (power on from off, restarts). */
   boots: number
+  /** The front panel identify LED (Redfish IndicatorLED). */
+  indicatorLed: IndicatorLed
 }
+
+export const indicatorLeds = ["Lit", "Blinking", "Off"] as const
+export type IndicatorLed = (typeof indicatorLeds)[number]
 
 export const newSystem = (machine: EmulatedMachine): SystemState => ({
   machine,
@@ -44,6 +49,7 @@ export const newSystem = (machine: EmulatedMachine): SystemState => ({
   ]),
   media: { image: null, inserted: false },
   boots: 0,
+  indicatorLed: "Off",
 })
 
 /** Why these attribute values cannot be set, or null: unknown names and wrong types are refused. */
