@@ -9,6 +9,7 @@ import { portEventData } from "./port-record.ts"
 import { allocationEventData } from "./allocation.ts"
 import { nodeExtrasEventData } from "./node-extras.ts"
 import { DeployStep } from "./deploy-steps.ts"
+import { BiosRegistryEntry } from "./bios-registry.ts"
 
 const Json = t.UnknownRecord
 const Nullable = <C extends t.Mixed>(c: C) => t.union([c, t.null])
@@ -230,7 +231,7 @@ export const eventData = {
   QueuedActionDropped: t.type({ actionId: t.string, reason: t.string }),
   // What the BMC reported, read after verify and after a BIOS or firmware step (Ironic's cached
   // BIOS settings and firmware components): GET /v1/nodes/{id}/bios and /firmware serve the latest.
-  BiosSettingsCached: t.type({ settings: t.array(t.type({ name: t.string, value: Nullable(t.string) })) }),
+  BiosSettingsCached: t.type({ settings: t.array(t.intersection([t.type({ name: t.string, value: Nullable(t.string) }), t.partial({ registry: BiosRegistryEntry })])) }),
   FirmwareComponentsCached: t.type({ components: t.array(t.type({ component: t.string, version: t.string })) }),
   // The serial console (ADR 0064): switched on and off by a user; each client connection recorded.
   ConsoleEnabled: Empty,

@@ -86,7 +86,12 @@ export type DeployInterface = InterfaceBase<"deploy"> & (
 )
 
 /** A BIOS setting as the BMC reports it (Ironic's BIOS setting: name and value as text). */
-export interface BiosSetting { readonly name: string; readonly value: string | null }
+export interface BiosSetting {
+  readonly name: string
+  readonly value: string | null
+  /** What the BMC's attribute registry says of it (API 1.74), when it has one. */
+  readonly registry?: import("../../domain/index.ts").BiosRegistryEntry
+}
 
 /** Reads the node's current BIOS settings; changes are its steps (bios.apply_configuration, ...). */
 export interface BiosInterface extends InterfaceBase<"bios"> {

@@ -167,6 +167,9 @@ export const startRedfishEmulator = async (options: RedfishEmulatorOptions): Pro
       if (at("Managers", "*", "VirtualMedia")) return { status: 200, body: R.collection(path, "VirtualMediaCollection", "Virtual Media", [`${path}/Cd`]) }
       if (at("Managers", "*", "VirtualMedia", "Cd")) return { status: 200, body: R.virtualMedia(systemOf(seg[1]!)) }
       if (at("SessionService")) return { status: 200, body: R.sessionService() }
+      if (at("Registries")) return { status: 200, body: R.collection(path, "MessageRegistryFileCollection", "Registries", [R.registryFile()["@odata.id"]]) }
+      if (at("Registries", "BiosAttributeRegistry.v1_0_0")) return { status: 200, body: R.registryFile() }
+      if (at("Registries", "BiosAttributeRegistry.v1_0_0", "Registry")) return { status: 200, body: R.biosAttributeRegistry() }
       if (at("SessionService", "Sessions")) return { status: 200, body: R.collection(path, "SessionCollection", "Sessions", [...sessions.values()].map((s) => `${path}/${s.id}`)) }
       if (at("SessionService", "Sessions", "*")) {
         const s = [...sessions.values()].find((x) => x.id === seg[2])

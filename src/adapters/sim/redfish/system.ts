@@ -20,6 +20,13 @@ export const defaultBios: Readonly<Record<string, BiosValue>> = {
   SriovGlobalEnable: "Disabled", EmbeddedSata: "AhciMode", NumLock: "On", PxeDev1EnDis: "Enabled",
 }
 
+/** The emulated BIOS's attribute registry: each attribute's allowed values (all Enumerations, reset required). */
+export const biosAllowable: Readonly<Record<string, ReadonlyArray<string>>> = {
+  BootMode: ["Uefi", "Bios"], ProcTurboMode: ["Enabled", "Disabled"], LogicalProc: ["Enabled", "Disabled"],
+  ProcVirtualization: ["Enabled", "Disabled"], SriovGlobalEnable: ["Enabled", "Disabled"], EmbeddedSata: ["AhciMode", "RaidMode", "Off"],
+  NumLock: ["On", "Off"], PxeDev1EnDis: ["Enabled", "Disabled"],
+}
+
 export interface FirmwareComponent { readonly id: string; readonly name: string; version: string; staged: string | null }
 
 export interface SystemState {
