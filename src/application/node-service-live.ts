@@ -17,15 +17,20 @@ import { agentStepCalls } from "./node-service/agent-steps.ts"
 import { inspectionCalls } from "./node-service/inspection.ts"
 import { discoveryCalls } from "./node-service/discovery.ts"
 import { discoveryOff, type DiscoverySettings } from "./discovery/settings.ts"
+import { nodeExtras } from "./node-service/node-extras.ts"
+import { deployTemplateUses } from "./node-service/deploy-templates.ts"
+import { nodeIndicators } from "./node-service/indicators.ts"
+import { makeDeployTemplates } from "./deploy-templates.ts"
 
 export type { ConductorHandle } from "./node-service/core.ts"
 
 export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, registry: Registry, refusalWindowMs = 60_000, discovery: DiscoverySettings = discoveryOff) =>
   Effect.gen(function* () {
     const core = yield* makeNodeCore(fleet, conductor, registry)
+    const templates = makeDeployTemplates()
     const service: NodeService["Service"] = {
       ...nodeRecords(core),
-      ...provisioning(core),
+      ...provisioning(core, templates),
       ...(yield* ramdiskCalls(core, refusalWindowMs)),
       ...nodePorts(core),
       ...nodeAllocations(core),
@@ -34,6 +39,9 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, regist
       ...agentStepCalls(core),
       ...inspectionCalls(core),
       ...discoveryCalls(core, discovery),
+      ...nodeExtras(core),
+      ...deployTemplateUses(core, templates),
+      ...nodeIndicators(core),
     }
     return service satisfies { [K in keyof NodeService["Service"]]: (...args: never[]) => Effect.Effect<unknown, AppError> }
   })

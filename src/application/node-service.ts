@@ -10,6 +10,9 @@ import type { FleetAt } from "./fleet-at.ts"
 import type { HistoryFilter } from "./history-filter.ts"
 import type { SerialLine } from "./hardware/console.ts"
 import type { ConsoleConnection } from "./node-service/console.ts"
+import type { DeployTemplate, TemplateChanges } from "./deploy-templates.ts"
+import type { Indicator, IndicatorComponent, IndicatorState } from "./hardware/indicators.ts"
+import type { DeployStep } from "../domain/index.ts"
 
 /** A node as the API shows it (Ironic's field names are mapped in the HTTP adapter). */
 export interface NodeView extends Omit<RecordFields, "instanceUuid"> {
@@ -44,6 +47,8 @@ export interface NodeView extends Omit<RecordFields, "instanceUuid"> {
   readonly revision: number
   /** Ironic's driver_internal_info: here, a discovered node's marks (ADR 0090). */
   readonly driverInternalInfo?: Record<string, unknown>
+  /** Ironic's fault ("power failure", "clean failure"): why the conductor set maintenance. */
+  readonly fault: string | null
 }
 
 export interface PortView {
@@ -99,7 +104,7 @@ export interface NodeFilter {
   readonly conductorGroup?: string
   readonly owner?: string
   readonly lessee?: string
-  /** Ironic's fault filter: ironledger records no fault yet, so only nodes without one exist. */
+  /** Ironic's fault filter: nodes whose conductor-recorded fault is this one. */
   readonly fault?: string
   readonly retired?: boolean
   readonly descriptionContains?: string
@@ -155,6 +160,10 @@ export interface ProvisionOptions {
   readonly configDrive?: ConfigDriveInput
   /** clean only: the steps to run, checked against those the node's interfaces offer. */
   readonly cleanSteps?: ReadonlyArray<CleanStep>
+  /** active and rebuild (API 1.69): deploy steps beside those of the matching deploy templates. */
+  readonly deploySteps?: ReadonlyArray<DeployStep>
+  /** clean only (API 1.70): the cleaning must not boot the ramdisk, so every step must be out-of-band. */
+  readonly disableRamdisk?: boolean
 }
 
 /** What the ramdisk agent is told when it asks for work: a step to run, "wait", or nothing more. */
@@ -220,6 +229,10 @@ export class AllocationNotFound extends Data.TaggedError("AllocationNotFound")<{
   override get message() { return `Allocation ${this.ref} could not be found.` }
 }
 
+export class DeployTemplateNotFound extends Data.TaggedError("DeployTemplateNotFound")<{ readonly ref: string }> {
+  override get message() { return `Deploy template ${this.ref} could not be found.` }
+}
+
 /** An allocation as the API shows it (Ironic's fields, plus the flavor properties asked for). */
 export interface AllocationView {
   readonly uuid: string
@@ -251,6 +264,17 @@ export interface AllocationInput {
   readonly node?: string
 }
 
+/** One event of POST /v1/events (Ironic's network port events), already validated. */
+export interface NetworkEventInput {
+  readonly event: string
+  readonly portId: string
+  readonly macAddress: string
+  readonly status: string
+  readonly deviceId: string | null
+  readonly hostId: string | null
+  readonly vnicType: string | null
+}
+
 export interface AllocationFilter {
   readonly node?: string
   readonly resourceClass?: string
@@ -258,7 +282,7 @@ export interface AllocationFilter {
   readonly owner?: string
 }
 
-export type AppError = AllocationNotFound | DriverNotFound | NodeNotFound | PortNotFound | Conflict | InvalidInput | Refused | StoreUnavailable
+export type AppError = DeployTemplateNotFound | AllocationNotFound | DriverNotFound | NodeNotFound | PortNotFound | Conflict | InvalidInput | Refused | StoreUnavailable
 
 export class NodeService extends Context.Service<NodeService, {
   readonly enroll: (input: EnrollInput, actor: string) => Effect.Effect<NodeView, AppError>
@@ -308,6 +332,25 @@ export class NodeService extends Context.Service<NodeService, {
   readonly allocation: (ref: string) => Effect.Effect<AllocationView, AppError>
   readonly removeAllocation: (ref: string, actor: string) => Effect.Effect<void, AppError>
 
+  /** Adds one trait, decided against the node as the log has it (concurrent adds all land). */
+  readonly addTrait: (ref: string, trait: string, max: number, actor: string) => Effect.Effect<void, AppError>
+  readonly removeTrait: (ref: string, trait: string, actor: string) => Effect.Effect<void, AppError>
+  /** API 1.57: an allocation's name or extra. */
+  readonly updateAllocation: (ref: string, changes: { readonly name?: string | null; readonly extra?: Record<string, unknown> }, actor: string) =>
+    Effect.Effect<AllocationView, AppError>
+  /** API 1.54: Neutron's port events, recorded on the node whose port has the MAC; the number recorded. */
+  readonly recordNetworkEvents: (events: ReadonlyArray<NetworkEventInput>, actor: string) => Effect.Effect<number, AppError>
+  /** Deploy templates (API 1.55): by UUID or name. */
+  readonly deployTemplates: () => Effect.Effect<ReadonlyArray<DeployTemplate>, AppError>
+  readonly deployTemplate: (ref: string) => Effect.Effect<DeployTemplate, AppError>
+  readonly createDeployTemplate: (input: { readonly uuid?: Uuid; readonly name: string; readonly steps: ReadonlyArray<DeployStep>; readonly extra: Record<string, unknown> }, actor: string) =>
+    Effect.Effect<DeployTemplate, AppError>
+  readonly updateDeployTemplate: (ref: string, changes: TemplateChanges, actor: string) => Effect.Effect<DeployTemplate, AppError>
+  readonly removeDeployTemplate: (ref: string, actor: string) => Effect.Effect<void, AppError>
+  /** Indicators (API 1.63) through the node's management interface; setting one is recorded. */
+  readonly indicators: (ref: string) => Effect.Effect<ReadonlyArray<Indicator>, AppError>
+  readonly indicatorState: (ref: string, component: IndicatorComponent, name: string) => Effect.Effect<IndicatorState, AppError>
+  readonly setIndicatorState: (ref: string, component: IndicatorComponent, name: string, state: IndicatorState, actor: string) => Effect.Effect<void, AppError>
   /** A ramdisk's heartbeat: accepted only from a node waiting for its ramdisk. */
   readonly heartbeat: (ref: string) => Effect.Effect<void, AppError>
   /** Ramdisk look-up: the node owning any of these MACs, only while it waits for a ramdisk. */

@@ -25,16 +25,21 @@ export type AllocationRecord = t.TypeOf<typeof AllocationRecord>
 
 export const allocationEventData = {
   AllocationAssigned: AllocationRecord,
+  /** API 1.57: an allocation's name or extra changed. */
+  AllocationUpdated: t.intersection([t.type({ allocationId: Uuid }), t.partial({ name: Nullable(t.string), extra: t.UnknownRecord })]),
   AllocationRemoved: t.type({ allocationId: Uuid }),
 }
 
 export interface AllocationState extends AllocationRecord {
   readonly createdAt: string
+  /** When name or extra last changed (API 1.57); absent until then. */
+  readonly updatedAt?: string
 }
 
 export type AllocationCommand =
   | { readonly type: "AssignAllocation"; readonly allocation: AllocationRecord }
   | { readonly type: "RemoveAllocation"; readonly allocationId: Uuid }
+  | { readonly type: "UpdateAllocation"; readonly allocationId: Uuid; readonly name?: string | null; readonly extra?: Record<string, unknown> }
 
 interface Node {
   readonly nodeId: string
@@ -46,7 +51,8 @@ interface Node {
 }
 
 type Decision =
-  | { readonly ok: true; readonly event: { readonly type: "AllocationAssigned"; readonly data: AllocationRecord } | { readonly type: "AllocationRemoved"; readonly data: { allocationId: Uuid } } }
+  | { readonly ok: true; readonly event: { readonly type: "AllocationAssigned"; readonly data: AllocationRecord } | { readonly type: "AllocationRemoved"; readonly data: { allocationId: Uuid } }
+    | { readonly type: "AllocationUpdated"; readonly data: t.TypeOf<typeof allocationEventData.AllocationUpdated> } }
   | { readonly ok: false; readonly code: "Conflict" | "InvalidInput" | "NotFound"; readonly message: string }
 
 /** Why the node can not take this allocation now, or null. */
@@ -68,6 +74,9 @@ export const decideAllocation = (n: Node, c: AllocationCommand): Decision => {
     return why === null ? { ok: true, event: { type: "AllocationAssigned", data: c.allocation } } : { ok: false, code: "Conflict", message: why }
   }
   if (n.allocation?.allocationId !== c.allocationId) return { ok: false, code: "NotFound", message: `Allocation ${c.allocationId} is not on node ${n.nodeId}.` }
+  if (c.type === "UpdateAllocation") {
+    return { ok: true, event: { type: "AllocationUpdated", data: { allocationId: c.allocationId, ...(c.name === undefined ? {} : { name: c.name }), ...(c.extra === undefined ? {} : { extra: c.extra }) } } }
+  }
   if (!n.maintenance && ["deploying", "wait call-back", "active", "deleting", "rescue", "rescuing", "rescue wait"].includes(n.provisionState)) {
     return { ok: false, code: "Conflict", message: `Allocation ${c.allocationId} can not be removed while node ${n.nodeId} is in state "${n.provisionState}"; undeploy the node (which frees it) or set maintenance.` }
   }

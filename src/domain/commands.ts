@@ -26,6 +26,7 @@ export type NodeCommand =
   | { readonly type: "RemovePort"; readonly portId: Uuid }
   | import("./port-record.ts").PortCommand
   | import("./allocation.ts").AllocationCommand
+  | import("./node-extras.ts").NodeExtrasCommand
   | { readonly type: "SetMaintenance"; readonly on: boolean; readonly reason: string | null }
   | { readonly type: "SetConsole"; readonly on: boolean }
   | { readonly type: "OpenConsoleConnection"; readonly data: EventDataOf<"ConsoleConnectionOpened"> }

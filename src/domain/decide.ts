@@ -9,6 +9,7 @@ import { pendingStep, type NodeState } from "./node-state.ts"
 import { abortClearing, decideRequest, decideStartQueued, dropQueue } from "./queue.ts"
 import { decidePort } from "./port-record.ts"
 import { decideAllocation } from "./allocation.ts"
+import { cleanFailureFault, decideNodeExtras } from "./node-extras.ts"
 import { decideInventory, propertyChanges } from "./inspection.ts"
 import { decideDiscovery } from "./discovery.ts"
 import { normaliseRecordChange, refuseProtected, refuseRecordChange, refuseRetired } from "./node-record.ts"
@@ -116,9 +117,13 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
       if (!port) return refuse(s, "NotFound", "remove port", `Port ${c.portId} could not be found on node ${s.nodeId}.`)
       return ok({ type: "PortRemoved", data: { portId: port.portId, mac: port.mac } })
     }
-    case "AssignAllocation": case "RemoveAllocation": {
+    case "AssignAllocation": case "RemoveAllocation": case "UpdateAllocation": {
       const d = decideAllocation(s, c)
       return d.ok ? ok(d.event) : refuse(s, d.code, c.type, d.message)
+    }
+    case "AddTrait": case "RemoveTrait": case "RecordFault": case "ClearFault": case "RecordNetworkEvent": case "RecordIndicator": {
+      const d = decideNodeExtras(s, c)
+      return d.ok ? ok(...d.events) : refuse(s, d.code, c.type, d.message)
     }
     case "UpdatePort": case "AttachVif": case "DetachVif": {
       const d = decidePort(s, c)
@@ -206,7 +211,7 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
     case "Fail": {
       const type = failEvents[s.provisionState]
       if (type === undefined) return E.left(invalidTransition(s.nodeId, "fail", s.provisionState))
-      return ok({ type, data: { error: c.error } } as NodeEvent, ...dropQueue(s, `the action it waited for failed (${type}: ${c.error})`))
+      return ok({ type, data: { error: c.error } } as NodeEvent, ...cleanFailureFault(s, c.error), ...dropQueue(s, `the action it waited for failed (${type}: ${c.error})`))
     }
     case "RequestHardware": {
       const { step } = c.request.data

@@ -7,6 +7,9 @@ import { powerStates, provisionStates } from "./lifecycle.ts"
 import { recordFields } from "./node-record.ts"
 import { portEventData } from "./port-record.ts"
 import { allocationEventData } from "./allocation.ts"
+import { nodeExtrasEventData } from "./node-extras.ts"
+import { DeployStep } from "./deploy-steps.ts"
+import { BiosRegistryEntry } from "./bios-registry.ts"
 
 const Json = t.UnknownRecord
 const Nullable = <C extends t.Mixed>(c: C) => t.union([c, t.null])
@@ -82,7 +85,11 @@ const DeploySpecFields = t.type({
   ephemeralGb: NonNegativeInt,
   preserveEphemeral: t.boolean,
 })
-export const DeploySpec = t.intersection([DeploySpecFields, t.partial({ configDrive: ConfigDriveRef })], "DeploySpec")
+export const DeploySpec = t.intersection([DeploySpecFields, t.partial({
+  configDrive: ConfigDriveRef,
+  /** Out-of-band steps run before the ramdisk boots: the matching deploy templates' and the user's (deploy-steps.ts). */
+  deploySteps: t.array(DeployStep),
+})], "DeploySpec")
 export type DeploySpec = t.TypeOf<typeof DeploySpec>
 
 /** A cleaning step as a user asks for it (Ironic's clean_steps items): "<interface>.<step>" and its arguments. */
@@ -224,7 +231,7 @@ export const eventData = {
   QueuedActionDropped: t.type({ actionId: t.string, reason: t.string }),
   // What the BMC reported, read after verify and after a BIOS or firmware step (Ironic's cached
   // BIOS settings and firmware components): GET /v1/nodes/{id}/bios and /firmware serve the latest.
-  BiosSettingsCached: t.type({ settings: t.array(t.type({ name: t.string, value: Nullable(t.string) })) }),
+  BiosSettingsCached: t.type({ settings: t.array(t.intersection([t.type({ name: t.string, value: Nullable(t.string) }), t.partial({ registry: BiosRegistryEntry })])) }),
   FirmwareComponentsCached: t.type({ components: t.array(t.type({ component: t.string, version: t.string })) }),
   // The serial console (ADR 0064): switched on and off by a user; each client connection recorded.
   ConsoleEnabled: Empty,
@@ -246,6 +253,8 @@ export const eventData = {
   ...portEventData,
   // Allocations bound to the node (allocation.ts).
   ...allocationEventData,
+  // Faults and network events (node-extras.ts).
+  ...nodeExtrasEventData,
 } as const
 
 export type EventType = keyof typeof eventData

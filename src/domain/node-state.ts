@@ -94,6 +94,8 @@ export interface NodeState extends RecordFields {
   readonly provisionUpdatedAt: string
   /** Power and provision requests waiting for the action running now, oldest first (ADR 0050). */
   readonly queue: ReadonlyArray<QueuedItem>
+  /** Ironic's fault: why the conductor put the node in maintenance (absent in older snapshots). */
+  readonly fault?: string | null
   /** Set when the node was created by discovery (ADR 0090): Ironic's auto_discovered. */
   readonly discovered?: DiscoveredState
 }
@@ -193,13 +195,20 @@ const applyFacts = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
       d.instanceUuid = d.instanceUuid ?? a.allocationId
       return
     }
+    case "AllocationUpdated":
+      if (d.allocation?.allocationId === event.data.allocationId) {
+        d.allocation = { ...d.allocation, ...(event.data.name === undefined ? {} : { name: event.data.name }), ...(event.data.extra === undefined ? {} : { extra: event.data.extra }), updatedAt: meta.occurredAt }
+      }
+      return
     case "AllocationRemoved":
       if (d.instanceUuid === event.data.allocationId) d.instanceUuid = null
       d.allocation = null; d.allocationUuid = null
       return
     case "PortUpdated": case "VifAttached": case "VifDetached": d.ports = evolvePorts(d.ports, event, meta.occurredAt); return
     case "MaintenanceSet": d.maintenance = true; d.maintenanceReason = event.data.reason; return
-    case "MaintenanceCleared": d.maintenance = false; d.maintenanceReason = null; return
+    // Ironic clears the fault with the maintenance it caused, however maintenance ends.
+    case "MaintenanceCleared": case "FaultCleared": d.maintenance = false; d.maintenanceReason = null; d.fault = null; return
+    case "FaultRecorded": d.maintenance = true; d.maintenanceReason = event.data.reason; d.fault = event.data.fault; return
     case "ConsoleEnabled": d.consoleEnabled = true; return
     case "ConsoleDisabled": d.consoleEnabled = false; return
     case "LeaseAcquired": d.lease = event.data; return

@@ -5,6 +5,8 @@
 // attach_vif_to_node, set_node_provision_state with a config drive). Each `baremetal` run costs a
 // Python start-up (1-2 s): list filters are checked in pairs that each filter narrows, read-only
 // runs go in parallel, and what the CLI has already shown is checked over HTTP afterwards.
+// The later API versions the CLI has commands for: deploy templates (1.55), node deploy
+// --deploy-steps (1.69), allocation set (1.57), driver list --fields (1.77).
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
 import { execFile } from "node:child_process"
@@ -213,4 +215,40 @@ print(json.dumps({"resource_class": node.resource_class, "provision_state": node
   assert.equal(metaOnDisk(dictNode).meta["uuid"], "5b1e0c52-3c1a-4d9e-9f00-0000000000b1")
   const built = metaOnDisk(isoNode)
   assert.deepEqual([built.meta["uuid"], built.userData], ["5b1e0c52-3c1a-4d9e-9f00-0000000000b2", "#cloud-config\n"])
+})
+
+test("baremetal: deploy templates, node deploy --deploy-steps, allocation set, driver list --fields", { timeout: 300_000 }, async () => {
+  const uuid = await available("dt-1", {})
+  assert.equal((await api("PUT", "/v1/nodes/dt-1/traits/CUSTOM_CLI_RESET")).status, 204)
+  assert.equal((await api("PATCH", "/v1/nodes/dt-1", [{ op: "add", path: "/instance_info/traits", value: ["CUSTOM_CLI_RESET"] }])).status, 200)
+  const [template, failed] = await Promise.all([
+    json("deploy template create", "deploy", "template", "create", "CUSTOM_CLI_RESET", "--extra", "team=a",
+      "--steps", JSON.stringify([{ interface: "bios", step: "factory_reset", args: {}, priority: 150 }])),
+    json("allocation create", "allocation", "create", "--resource-class", "no-such-class", "--name", "cli-alloc"),
+  ])
+  assert.equal(template.name, "CUSTOM_CLI_RESET")
+  assert.equal(failed.state, "error")
+  const apply = [{ interface: "bios", step: "apply_configuration", args: { settings: [{ name: "NumLock", value: "Off" }] }, priority: 90 }]
+  const [listed, shown, setAlloc, drivers, deployed] = await Promise.all([
+    json("deploy template list", "deploy", "template", "list"),
+    json("deploy template show", "deploy", "template", "show", "CUSTOM_CLI_RESET"),
+    baremetal("allocation", "set", "cli-alloc", "--name", "cli-alloc-2", "--extra", "note=x"),
+    json("driver list --fields", "driver", "list", "--fields", "name"),
+    baremetal("node", "deploy", "dt-1", "--deploy-steps", JSON.stringify(apply), "--wait", "60"),
+  ])
+  assert.ok((listed as Array<Record<string, unknown>>).some((x) => x["Name"] === "CUSTOM_CLI_RESET"), JSON.stringify(listed))
+  assert.deepEqual([shown.steps, shown.extra], [[{ interface: "bios", step: "factory_reset", args: {}, priority: 150 }], { team: "a" }])
+  ok(setAlloc, "allocation set")
+  assert.ok((drivers as Array<Record<string, unknown>>).some((d) => d["Name"] === "fake-hardware"), JSON.stringify(drivers))
+  ok(deployed, "node deploy --deploy-steps")
+  const alloc = (await api("GET", `/v1/allocations/${failed.uuid}`)).body
+  assert.deepEqual([alloc.name, alloc.extra], ["cli-alloc-2", { note: "x" }])
+  const history = (await api("GET", `/v1/nodes/${uuid}/history?limit=200`)).body.history as Array<{ event: string }>
+  const steps = history.map((h) => h.event).filter((e) => e.startsWith("deploy step"))
+  assert.deepEqual(steps, ["deploy step bios.factory_reset requested (out-of-band)", "deploy step bios.apply_configuration requested (out-of-band)"])
+  const unknown = await baremetal("node", "rebuild", "dt-1", "--deploy-steps", JSON.stringify([{ interface: "raid", step: "create_configuration", args: {}, priority: 10 }]))
+  assert.notEqual(unknown.code, 0)
+  assert.match(unknown.stderr, /raid\.create_configuration are not offered/)
+  ok(await baremetal("deploy", "template", "delete", "CUSTOM_CLI_RESET"), "deploy template delete")
+  assert.equal((await api("GET", "/v1/deploy_templates/CUSTOM_CLI_RESET")).status, 404)
 })

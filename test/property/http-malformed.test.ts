@@ -179,7 +179,7 @@ const knownFilters = new Set(["instance_uuid", "associated", "maintenance", "cha
 const badFilters = fc.tuple(fc.stringMatching(/^[a-z_]{1,20}$/).filter((k) => !knownFilters.has(k)), fc.stringMatching(/^[a-z0-9]{0,10}$/))
   .map(([k, v]): Malformed => ({ method: "GET", path: `/v1/nodes?${k}=${v}` }))
 
-const provisionTargets = new Set(["manage", "provide", "active", "deleted", "rebuild", "abort", "inspect", "clean", "rescue", "unrescue", "adopt"])
+const provisionTargets = new Set(["manage", "provide", "active", "deleted", "rebuild", "abort", "inspect", "clean", "rescue", "unrescue", "adopt", "deploy", "undeploy"])
 const badStates = fc.oneof(
   fc.tuple(nodeRef, anyJson.filter((t) => typeof t !== "string" || !provisionTargets.has(t)))
     .map(([ref, target]): Malformed => ({ method: "PUT", path: `/v1/nodes/${ref}/states/provision`, body: json({ target }) })),
@@ -232,7 +232,50 @@ const deep = fc.tuple(fc.integer({ min: 40, max: 20_000 }), fc.boolean())
       : { method: "POST", path: "/v1/nodes", body: `{"driver":"fake-hardware","extra":{"deep":${nested}}}` }
   })
 
+/** The later versions' endpoints: network events, deploy templates, allocation PATCH, indicators, deploy steps. */
+const goodEvent = { event: "network.bind_port", port_id: "11111111-2222-4333-8444-555555555555", mac_address: "52:54:00:00:99:01", status: "ACTIVE" }
+const badEvents = fc.oneof(
+  anyJson.filter((v) => typeof v !== "object" || v === null || Array.isArray(v)),
+  fc.constant({ events: [] }),
+  fc.tuple(fieldName.filter((k) => !["event", "port_id", "mac_address", "status", "device_id", "binding:host_id", "binding:vnic_type"].includes(k)), anyJson)
+    .map(([k, v]) => ({ events: [{ ...goodEvent, [k]: v }] })),
+  fc.string({ maxLength: 30 }).filter((e) => !["network.bind_port", "network.unbind_port", "network.delete_port"].includes(e)).map((event) => ({ events: [{ ...goodEvent, event }] })),
+  fc.string({ maxLength: 40 }).filter((m) => E.isLeft(parseMac(m))).map((mac_address) => ({ events: [{ ...goodEvent, mac_address }] })),
+  fc.string({ maxLength: 40 }).filter((u) => E.isLeft(parseUuid(u))).map((port_id) => ({ events: [{ ...goodEvent, port_id }] })),
+).map((body): Malformed => ({ method: "POST", path: "/v1/events", body: json(body) }))
+
+const goodStep = { interface: "bios", step: "factory_reset", args: {}, priority: 10 }
+const badSteps = fc.oneof(
+  fc.constant([] as Array<unknown>),
+  fc.constant([goodStep, goodStep]),
+  anyJson.filter((i) => typeof i !== "string" || !["vendor", "power", "management", "firmware", "deploy", "bios", "raid"].includes(i)).map((i) => [{ ...goodStep, interface: i }]),
+  anyJson.filter((p) => !(Number.isInteger(p) && (p as number) >= 0) && !(typeof p === "string" && /^\d+$/.test(p))).map((priority) => [{ ...goodStep, priority }]),
+  fc.tuple(fieldName.filter((k) => !["interface", "step", "args", "priority"].includes(k)), anyJson).map(([k, v]) => [{ ...goodStep, [k]: v }]),
+  anyJson.filter((a) => typeof a !== "object" || a === null || Array.isArray(a)).map((args) => [{ ...goodStep, args }]),
+)
+const badTemplates = fc.oneof(
+  badSteps.map((steps) => ({ name: "CUSTOM_MALFORMED", steps })),
+  fc.string({ maxLength: 30 }).filter((n) => !/^[A-Z][A-Z0-9_]{0,254}$/.test(n)).map((name) => ({ name, steps: [goodStep] })),
+  fc.tuple(fieldName.filter((k) => !["name", "steps", "uuid", "extra"].includes(k)), anyJson).map(([k, v]) => ({ name: "CUSTOM_MALFORMED", steps: [goodStep], [k]: v })),
+  anyJson.filter((v) => typeof v !== "object" || v === null || Array.isArray(v)),
+).map((body): Malformed => ({ method: "POST", path: "/v1/deploy_templates", body: json(body) }))
+const badDeploySteps = fc.tuple(nodeRef, badSteps.filter((s) => s.length > 0))
+  .map(([ref, deploy_steps]): Malformed => ({ method: "PUT", path: `/v1/nodes/${ref}/states/provision`, body: json({ target: "active", deploy_steps }) }))
+const absentThings = fc.tuple(fc.stringMatching(/^[a-z0-9-]{1,20}$/), fc.constantFrom(
+  (n: string): Malformed => ({ method: "PATCH", path: `/v1/allocations/absent-${n}`, body: json([{ op: "replace", path: "/name", value: "x" }]) }),
+  (n: string): Malformed => ({ method: "PATCH", path: `/v1/deploy_templates/absent-${n}`, body: json([{ op: "replace", path: "/name", value: "CUSTOM_X" }]) }),
+  (n: string): Malformed => ({ method: "DELETE", path: `/v1/deploy_templates/absent-${n}` }),
+  (n: string): Malformed => ({ method: "GET", path: `/v1/drivers?fields=${n}` }),
+  (n: string): Malformed => ({ method: "PUT", path: `/v1/nodes/${nodeUuid}/management/indicators/${n}@system`, body: json({ state: "on" }) }),
+  (n: string): Malformed => ({ method: "PUT", path: `/v1/nodes/${nodeUuid}/management/indicators/led@${n}`, body: json({ state: n }) }),
+  (n: string): Malformed => ({ method: "PUT", path: `/v1/nodes/${nodeUuid}/states/provision`, body: json({ target: n.length > 3 ? "manage" : "provide", disable_ramdisk: true }) }),
+)).map(([n, make]) => make(n))
+
 const malformed = fc.oneof(
+  { arbitrary: badEvents, weight: 2 },
+  { arbitrary: badTemplates, weight: 2 },
+  { arbitrary: badDeploySteps, weight: 1 },
+  { arbitrary: absentThings, weight: 2 },
   { arbitrary: badJson, weight: 3 },
   { arbitrary: badNode, weight: 4 },
   { arbitrary: badPort, weight: 3 },

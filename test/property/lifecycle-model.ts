@@ -140,6 +140,7 @@ export const predict = (m: NodeModel, c: NodeCommand): Outcome => {
       return accept({ ...m, ports })
     }
     case "UpdatePort": case "AttachVif": case "DetachVif": case "AssignAllocation": case "RemoveAllocation":
+    case "UpdateAllocation": case "AddTrait": case "RemoveTrait": case "RecordFault": case "ClearFault": case "RecordNetworkEvent": case "RecordIndicator":
       // Port settings and VIFs do not touch the lifecycle; test/unit/domain/port-record.test.ts covers them.
       throw new Error(`the lifecycle model does not generate ${c.type}`)
     case "SetMaintenance":

@@ -288,3 +288,24 @@ export const instanceLayerCommandArb = (p: Pools): fc.Arbitrary<NodeCommand> =>
     }) },
     { weight: 3, arbitrary: rec({ type: fc.constant("RemoveAllocation" as const), allocationId: fc.constant(p.instanceIds[0]!) }) },
   ) as fc.Arbitrary<NodeCommand>
+
+/** Commands of the later API versions: allocation PATCH, one trait at a time, faults, network events. */
+export const nodeExtrasCommandArb = (p: Pools): fc.Arbitrary<NodeCommand> =>
+  fc.oneof(
+    { weight: 3, arbitrary: rec({
+      type: fc.constant("UpdateAllocation" as const), allocationId: fc.constant(p.instanceIds[0]!),
+      name: fc.option(word, { nil: null }), extra: jsonRecord,
+    }, { requiredKeys: ["type", "allocationId"] }) },
+    { weight: 1, arbitrary: rec({ type: fc.constant("RecordIndicator" as const), component: fc.constant("system"), name: fc.constant("led"), state: fc.constantFrom("on", "off", "blinking") }) },
+    { weight: 1, arbitrary: rec({ type: fc.constant("AddTrait" as const), trait: fc.constantFrom("CUSTOM_A", "CUSTOM_B"), max: fc.constant(50) }) },
+    { weight: 1, arbitrary: rec({ type: fc.constant("RemoveTrait" as const), trait: fc.constantFrom("CUSTOM_A", "CUSTOM_B") }) },
+    { weight: 3, arbitrary: rec({ type: fc.constant("RecordFault" as const), fault: fc.constantFrom("power failure" as const, "clean failure" as const), reason: word }) },
+    { weight: 3, arbitrary: rec({ type: fc.constant("ClearFault" as const), fault: fc.constantFrom("power failure" as const, "clean failure" as const) }) },
+    { weight: 1, arbitrary: rec({
+      type: fc.constant("RecordNetworkEvent" as const),
+      event: rec({
+        event: fc.constantFrom("network.bind_port", "network.unbind_port"), portId: fc.uuid(), macAddress: fc.constantFrom("52:54:00:00:00:01", "52:54:00:00:00:02"),
+        status: word, deviceId: fc.option(fc.uuid(), { nil: null }), hostId: fc.constant(null), vnicType: fc.option(word, { nil: null }),
+      }),
+    }) },
+  ) as fc.Arbitrary<NodeCommand>

@@ -118,8 +118,8 @@ export const PortCreate = strict({ address: MacInput, node_uuid: UuidInput }, {
 
 export const ProvisionTargetInput = t.keyof({
   manage: null, provide: null, active: null, deleted: null, rebuild: null, abort: null,
-  inspect: null, clean: null, rescue: null, unrescue: null, adopt: null,
-}, "one of manage, provide, active, deleted, rebuild, abort, inspect, clean, rescue, unrescue, adopt")
+  inspect: null, clean: null, rescue: null, unrescue: null, adopt: null, deploy: null, undeploy: null,
+}, "one of manage, provide, active, deleted, rebuild, abort, inspect, clean, rescue, unrescue, adopt, deploy, undeploy")
 
 export const ProvisionBody = strict({ target: ProvisionTargetInput }, {
   configdrive: t.union([t.string, JsonObject, t.null]),

@@ -10,6 +10,7 @@ export const fieldIntroducedIn: Readonly<Record<string, number>> = {
   conductor_group: 46, automated_clean: 47, protected: 48, protected_reason: 48, conductor: 49, owner: 50,
   description: 51, allocation_uuid: 52, retired: 61, retired_reason: 61, lessee: 65, network_data: 66,
   firmware_interface: 86,
+  boot_mode: 75, secure_boot: 76,
 }
 
 export const fieldVisibleAt = (field: string, version: number): boolean => (fieldIntroducedIn[field] ?? 1) <= version

@@ -54,7 +54,7 @@ export const nodeDocument = (n: NodeView, base: string, version: number): Json =
     target_raid_config: {},
     resource_class: n.resourceClass,
     traits: n.traits,
-    fault: null,
+    fault: n.fault,
     conductor_group: n.conductorGroup,
     automated_clean: n.automatedClean,
     protected: n.protected,
@@ -67,6 +67,10 @@ export const nodeDocument = (n: NodeView, base: string, version: number): Json =
     retired_reason: n.retiredReason,
     lessee: n.lessee,
     network_data: n.networkData,
+    // The current boot mode and secure boot state as the BMC reports them (1.75, 1.76): ironledger
+    // does not read them back yet, and null is Ironic's "unknown".
+    boot_mode: null,
+    secure_boot: null,
     ...interfaceFields(n.interfaces),
     // ironledger additions: the stream revision the document reflects and the running image write.
     revision: n.revision,

@@ -16,12 +16,14 @@ import { consoleRoutes } from "./routes/console.ts"
 import { instanceLayerRoutes } from "./routes/instance-layer.ts"
 import { inventoryRoutes } from "./routes/inventory.ts"
 import { discoveryRoutes } from "./routes/discovery.ts"
+import { apiExtraRoutes } from "./routes/api-extras.ts"
 
 export const routes: ReadonlyArray<Route> = [
   ...rootRoutes, ...nodeRoutes, ...stateRoutes, ...historyRoutes, ...ramdiskRoutes, ...portRoutes, ...driverRoutes,
   ...fleetRoutes, ...metricsRoutes, ...biosRoutes, ...consoleRoutes, ...instanceLayerRoutes,
   ...inventoryRoutes,
   ...discoveryRoutes,
+  ...inventoryRoutes, ...apiExtraRoutes,
 ]
 
 interface Compiled {

@@ -78,4 +78,6 @@ export const v1Document = (base: string) => ({
   lookup: collectionLinks(base, "lookup"),
   heartbeat: collectionLinks(base, "heartbeat"),
   allocations: collectionLinks(base, "allocations"),
+  deploy_templates: collectionLinks(base, "deploy_templates"),
+  events: collectionLinks(base, "events"),
 })

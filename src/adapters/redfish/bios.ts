@@ -7,6 +7,8 @@ import type { NodeState } from "../../domain/index.ts"
 import type { RedfishClient } from "./client.ts"
 import { checkInfo, properties, validate } from "./settings.ts"
 import { actionTarget, linkOf, systemOf } from "./system.ts"
+import { attributeRegistry } from "./attribute-registry.ts"
+import type { BiosRegistryEntry } from "../../domain/index.ts"
 
 const biosOf = (client: RedfishClient, n: NodeState) =>
   Effect.gen(function* () {
@@ -40,9 +42,15 @@ const typedLike = (current: unknown, value: unknown): unknown => {
 
 export const redfishBios = (client: RedfishClient): BiosInterface => {
   const settings = (n: NodeState): Act<ReadonlyArray<BiosSetting>> =>
-    Effect.map(biosOf(client, n), (b) => {
+    Effect.gen(function* () {
+      const b = yield* biosOf(client, n)
       const attributes = (b.bios["Attributes"] ?? {}) as Record<string, unknown>
-      return Object.keys(attributes).sort().map((name) => ({ name, value: asText(attributes[name]) }))
+      // A registry that cannot be read leaves the settings without it, as Ironic keeps them.
+      const registry = yield* Effect.orElseSucceed(attributeRegistry(client, b.bmc, b.bios), () => new Map<string, BiosRegistryEntry>())
+      return Object.keys(attributes).sort().map((name) => {
+        const entry = registry.get(name)
+        return { name, value: asText(attributes[name]), ...(entry === undefined ? {} : { registry: entry }) }
+      })
     })
 
   const steps: ReadonlyArray<StepSpec> = [

@@ -5,6 +5,7 @@ import type { NodeState } from "../../domain/index.ts"
 import type { RedfishClient } from "./client.ts"
 import { checkInfo, properties, validate } from "./settings.ts"
 import { actionTarget, systemOf } from "./system.ts"
+import { redfishIndicators } from "./indicators.ts"
 
 const description = "Redfish: ComputerSystem power state, Reset and the boot source override."
 
@@ -42,7 +43,7 @@ const bootModeOf = (n: NodeState): "UEFI" | "Legacy" | null => {
 }
 
 export const redfishManagement = (client: RedfishClient): ManagementInterface => ({
-  slot: "management", name: "redfish", description, properties, checkInfo, validate,
+  slot: "management", name: "redfish", description, properties, checkInfo, validate, indicators: redfishIndicators(client),
   setBootDevice: (n, device, persistent) =>
     Effect.gen(function* () {
       const s = yield* systemOf(client, n)

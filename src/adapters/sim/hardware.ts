@@ -32,6 +32,7 @@ import { makeSimImages, type SimImages } from "./images.ts"
 import { fsConfigDriveMedia, memoryConfigDriveMedia } from "../configdrive/media.ts"
 import { inspectForDeploy } from "../images/deploy-check.ts"
 import { makeSimPower } from "./power.ts"
+import { memoryIndicators } from "../../application/hardware/indicators.ts"
 import { simConsole } from "./console.ts"
 import { agentSteps } from "../../application/cleaning/agent-steps.ts"
 import { runAgentLoop, type AgentTransport } from "./agent-steps.ts"
@@ -84,6 +85,8 @@ export interface SimHardware {
   readonly pressPowerButton: (nodeId: string) => Effect.Effect<void, { readonly message: string }>
   /** Stops delivering the call-backs of ramdisks booted by other processes. */
   readonly close: () => void
+  /** Takes a node's BMC off the network (its commands time out), or puts it back. */
+  readonly unplugBmc: (nodeId: string, unplugged: boolean) => void
 }
 
 const defaultDiskBytes = 8 * 1024 ** 3
@@ -121,7 +124,9 @@ interface DeployArgs { readonly nodeId: string; readonly deployKey: string; read
 interface Boot { readonly nodeId: string; readonly due: number; readonly args: DeployArgs | null }
 
 export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
-  const power = makeSimPower({ unknownBmcs: "adopt" }).driver
+  // An unplugged simulated BMC times out fast: tests of power failures need not wait ipmitool's 6 s.
+  const simBmcs = makeSimPower({ unknownBmcs: "adopt", unreachableAfterMs: 300 })
+  const power = simBmcs.driver
   const files = options.diskDir === undefined ? null : makeSimFileTree(join(options.diskDir, "tftp"))
   const memory = files === null ? makeSimBoot() : null
   const configurator = files === null ? memory!.configurator : makeBootConfigurator(files, options.onLinksChanged === undefined ? {} : { onLinksChanged: options.onLinksChanged })
@@ -279,7 +284,7 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
     reboot: (n) => noted(n, "reboot", Effect.tap(Effect.andThen(cabled(n), power.reboot(bmcOf(n))), () => bootsRamdisk(n.nodeId))),
   }
   const simManagement: ManagementInterface = {
-    slot: "management", name: "sim", description, properties: [],
+    slot: "management", name: "sim", description, properties: [], indicators: memoryIndicators(),
     setBootDevice: (n, device, persistent) => noted(n, `boot device ${device}`, power.setBootDevice(bmcOf(n), device, persistent)),
   }
   const needsPort = (n: NodeState) => (n.ports.length === 0 ? `Node ${n.nodeId} does not have any port associated with it.` : null)
@@ -310,6 +315,7 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
     images,
     disks,
     pressPowerButton: (nodeId) => power.powerOn(machineBmc(nodeId)),
+    unplugBmc: (nodeId, unplugged) => simBmcs.setReachable(`${nodeId}:623`, !unplugged),
     close: () => { if (poller !== null) clearInterval(poller) },
   }
 }

@@ -21,6 +21,7 @@ import { makeBootFilesHandover, restoreBootFiles } from "./boot-files.ts"
 import { makeLeases } from "./leases.ts"
 import { perform, type PerformConfig } from "./perform.ts"
 import { makePowerSync } from "./power-sync.ts"
+import { deployStepsOf } from "../deploying/deploy-steps.ts"
 import { deployStarted, plan } from "./plan.ts"
 import { cleanStepsOf } from "../cleaning/steps-of-node.ts"
 
@@ -153,6 +154,7 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
             deployStyle: hw.deploy.style,
             automatedClean: n.automatedClean ?? config.automatedClean,
             cleanSteps: cleanStepsOf(n, hw, config.automatedCleanSteps),
+            deploySteps: deployStepsOf(n, hw),
             inspectStyle: hw.inspect.name === "agent" ? "agent" : "instant",
             ramdiskBootDevice: hw.boot.media?.device ?? "pxe",
           })
@@ -273,6 +275,8 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
     const syncPower = makePowerSync(fleet, registry, {
       busy: (nodeId) => running.has(nodeId),
       observe: (n, power) => Effect.asVoid(record(n, { type: "ObservePower", powerState: power })),
+      fault: (n, reason) => Effect.asVoid(record(n, { type: "RecordFault", fault: "power failure", reason })),
+      recovered: (n) => Effect.asVoid(record(n, { type: "ClearFault", fault: "power failure" })),
     }).pipe(Effect.provideContext(services))
 
     const scope = yield* Effect.scope

@@ -45,6 +45,8 @@ export interface PlanContext {
   readonly inspectStyle?: "agent" | "instant"
   /** Where the node's boot interface boots the ramdisk from: the network (default) or virtual media. */
   readonly ramdiskBootDevice?: "pxe" | "cdrom"
+  /** The running deploy's out-of-band deploy steps (templates' and the user's), run before the ramdisk boots. */
+  readonly deploySteps?: ReadonlyArray<ResolvedStep>
 }
 
 export type StepSpec = {
@@ -155,13 +157,20 @@ export const deployStarted = (n: NodeState): boolean =>
 const deploySteps = (s: NodeState, ctx: PlanContext): Plan => {
   const d = s.deploy
   if (d === null) return fail("deploying without a deploy request")
+  // Deploy steps (BIOS settings, ...) are out-of-band: carried out before anything boots.
+  const steps = ctx.deploySteps ?? []
+  const stepSpecs = withReboots(steps, steps.map((c, i): StepSpec => ({
+    name: `deploy-step:${i}:${c.name}`,
+    request: (step) => ({ type: "CleanStepRequested", data: { step, name: c.name, args: { ...c.args }, where: c.where } }),
+  })))
   if (ctx.deployStyle === "instant") {
-    return walk(s, [{ name: "deploy:power", request: powerOnOrReboot(s) }], () => ({ kind: "command", command: { type: "Complete", imageless: true } }), fail)
+    return walk(s, [...stepSpecs, { name: "deploy:power", request: powerOnOrReboot(s) }], () => ({ kind: "command", command: { type: "Complete", imageless: true } }), fail)
   }
   if (d.iscsi === null) {
     if (!deployStarted(s) && !ctx.mayStartDeploy()) return { kind: "idle", why: "queued: the concurrent deploy limit is reached" }
     // The wait begins before the power-on: a ramdisk that boots fast must find the node waiting.
     return walk(s, [
+      ...stepSpecs,
       { name: "deploy:pxe", request: pxe("deploy") },
       { name: "deploy:boot-device", request: ramdiskBootDevice(ctx) },
     ], () => awaitCallback(ctx), fail)

@@ -52,6 +52,8 @@ export interface PowerInterface extends InterfaceBase<"power"> {
 export interface ManagementInterface extends InterfaceBase<"management"> {
   /** Sets the device the node boots from next (and after, when persistent); a refusal fails the step. */
   readonly setBootDevice: (n: NodeState, device: BootDevice, persistent: boolean) => Act<void>
+  /** The node's indicators (LEDs, API 1.63); absent where the interface has none (ipmitool). */
+  readonly indicators?: import("./indicators.ts").Indicators
 }
 
 export interface BootInterface extends InterfaceBase<"boot"> {
@@ -90,7 +92,12 @@ export type DeployInterface = InterfaceBase<"deploy"> & (
 )
 
 /** A BIOS setting as the BMC reports it (Ironic's BIOS setting: name and value as text). */
-export interface BiosSetting { readonly name: string; readonly value: string | null }
+export interface BiosSetting {
+  readonly name: string
+  readonly value: string | null
+  /** What the BMC's attribute registry says of it (API 1.74), when it has one. */
+  readonly registry?: import("../../domain/index.ts").BiosRegistryEntry
+}
 
 /** Reads the node's current BIOS settings; changes are its steps (bios.apply_configuration, ...). */
 export interface BiosInterface extends InterfaceBase<"bios"> {

@@ -1,51 +1,48 @@
 // Allocations: find a node that matches, bind it through its own stream (the append decides who
 // wins a race), and show allocations as the nodes hold them. An allocation that found no node
-// binds nothing; it is answered in state "error" and kept in this process's memory only.
+// binds nothing; it is answered in state "error" and recorded in the failed-allocations stream
+// (failed-allocations.ts), so it survives a restart and a replay.
 import { Effect } from "effect"
 import * as E from "fp-ts/lib/Either.js"
+import { failedAllocations } from "./failed-allocations.ts"
 import { parseUuid, type AllocationRecord, type AllocationState, type NodeState, type Uuid } from "../../domain/index.ts"
+import type { CommandContext } from "../execute.ts"
 import {
-  AllocationNotFound, InvalidInput, Refused,
+  AllocationNotFound, Conflict, InvalidInput, Refused,
   type AllocationFilter, type AllocationInput, type AllocationView, type NodeService, type Page,
 } from "../node-service.ts"
 import { candidates } from "../scheduler.ts"
 import type { NodeCore } from "./core.ts"
 
-/** Failed allocations kept for clients to read their last_error; the oldest go first. */
-const maxFailed = 1000
-
 const viewOf = (a: AllocationState, node: NodeState): AllocationView => ({
   uuid: a.allocationId, name: a.name, nodeUuid: node.nodeId, state: "active", lastError: null,
   resourceClass: a.resourceClass, traits: a.traits, candidateNodes: a.candidateNodes, extra: a.extra,
-  owner: a.owner, properties: a.properties, createdAt: a.createdAt, updatedAt: null,
+  owner: a.owner, properties: a.properties, createdAt: a.createdAt, updatedAt: a.updatedAt ?? null,
 })
 
 export const nodeAllocations = (core: NodeCore) => {
-  const { fleet, ids, context, run, resolve } = core
-  const failed = new Map<string, AllocationView>()
+  const { fleet, ids, context, run, resolve, withStore } = core
+  const failedLog = failedAllocations()
+  /** The failed allocations, caught up with the log. */
+  const failedNow = withStore(failedLog.current)
 
   const bound = (): Array<AllocationView> =>
     fleet.list().flatMap((n) => (n.allocation === null ? [] : [viewOf(n.allocation, n)]))
 
-  const find = (ref: string): AllocationView | undefined => {
+  const findIn = (failed: ReadonlyMap<string, AllocationView>, ref: string): AllocationView | undefined => {
     const all = [...bound(), ...failed.values()]
     return all.find((a) => a.uuid === ref.toLowerCase()) ?? all.find((a) => a.name !== null && a.name === ref)
   }
+  const findNow = (ref: string) => Effect.map(failedNow, (failed) => findIn(failed, ref))
 
-  const fail = (record: AllocationRecord, at: string, error: string): AllocationView => {
-    const view: AllocationView = {
-      uuid: record.allocationId, name: record.name, nodeUuid: null, state: "error", lastError: error,
-      resourceClass: record.resourceClass, traits: record.traits, candidateNodes: record.candidateNodes,
-      extra: record.extra, owner: record.owner, properties: record.properties, createdAt: at, updatedAt: at,
-    }
-    failed.set(view.uuid, view)
-    if (failed.size > maxFailed) failed.delete(failed.keys().next().value!)
-    return view
-  }
+  const fail = (record: AllocationRecord, ctx: CommandContext, error: string) =>
+    Effect.map(withStore(failedLog.record(record, error, ctx)), (failed) => failed.get(record.allocationId)!)
 
   const allocate = (input: AllocationInput, actor: string) =>
     Effect.gen(function* () {
       const allocationId = input.uuid ?? ((yield* ids.uuid) as Uuid)
+      const failedSeen = yield* failedNow
+      const find = (ref: string) => findIn(failedSeen, ref)
       if (find(allocationId) !== undefined) return yield* Effect.fail(new InvalidInput({ reason: `An allocation with UUID ${allocationId} already exists.` }))
       if (input.name !== null && find(input.name) !== undefined) return yield* Effect.fail(new InvalidInput({ reason: `An allocation with name ${input.name} already exists.` }))
       // Candidates are stored by UUID, as Ironic does; an unknown one is the caller's mistake.
@@ -80,7 +77,7 @@ export const nodeAllocations = (core: NodeCore) => {
         record.traits.length === 0 ? null : `traits ${record.traits.join(", ")}`,
         Object.keys(record.properties).length === 0 ? null : `properties ${JSON.stringify(record.properties)}`,
       ].filter((s) => s !== null).join(", ")
-      return fail(record, ctx.occurredAt, `No available nodes match the allocation${wanted === "" ? "" : ` (${wanted})`}` +
+      return yield* fail(record, ctx, `No available nodes match the allocation${wanted === "" ? "" : ` (${wanted})`}` +
         `${candidateNodes.length === 0 ? "" : ` among candidate nodes ${candidateNodes.join(", ")}`}` +
         `${tried.length === 0 ? "" : `; nodes taken by concurrent allocations: ${tried.join(", ")}`}.`)
     })
@@ -94,20 +91,34 @@ export const nodeAllocations = (core: NodeCore) => {
     allocations: (filter: AllocationFilter, page: Page) =>
       Effect.gen(function* () {
         const nodeId = filter.node === undefined ? undefined : (yield* resolve(filter.node)).nodeId
-        const all = [...bound(), ...failed.values()].filter((a) => matches(a, filter, nodeId)).sort((a, b) => (a.uuid < b.uuid ? -1 : 1))
+        const all = [...bound(), ...(yield* failedNow).values()].filter((a) => matches(a, filter, nodeId)).sort((a, b) => (a.uuid < b.uuid ? -1 : 1))
         const start = page.marker === undefined ? 0 : all.findIndex((a) => a.uuid === page.marker) + 1
         return all.slice(start, start + page.limit)
       }),
-    allocation: (ref: string) => {
-      const found = find(ref)
-      return found === undefined ? Effect.fail(new AllocationNotFound({ ref })) : Effect.succeed(found)
-    },
+    allocation: (ref: string) =>
+      Effect.flatMap(findNow(ref), (found) => (found === undefined ? Effect.fail(new AllocationNotFound({ ref })) : Effect.succeed(found))),
+    updateAllocation: (ref: string, changes: { readonly name?: string | null; readonly extra?: Record<string, unknown> }, actor: string) =>
+      Effect.gen(function* () {
+        const found = yield* findNow(ref)
+        if (found === undefined) return yield* Effect.fail(new AllocationNotFound({ ref }))
+        if (changes.name != null && changes.name !== found.name && (yield* findNow(changes.name)) !== undefined) {
+          return yield* Effect.fail(new Conflict({ reason: `An allocation with name ${changes.name} already exists.` }))
+        }
+        const ctx = yield* context(actor)
+        if (found.nodeUuid === null) {
+          const failed = yield* withStore(failedLog.update(found.uuid, changes, ctx))
+          return failed.get(found.uuid)!
+        }
+        const id = E.getOrElse(() => found.uuid as Uuid)(parseUuid(found.uuid))
+        const r = yield* run(found.nodeUuid, { type: "UpdateAllocation", allocationId: id, ...changes }, ctx)
+        return viewOf(r.state.allocation!, r.state)
+      }),
     removeAllocation: (ref: string, actor: string) =>
       Effect.gen(function* () {
-        const found = find(ref)
+        const found = yield* findNow(ref)
         if (found === undefined) return yield* Effect.fail(new AllocationNotFound({ ref }))
         if (found.nodeUuid === null) {
-          failed.delete(found.uuid)
+          yield* withStore(failedLog.remove(found.uuid, yield* context(actor)))
           return
         }
         const id = E.getOrElse(() => found.uuid as Uuid)(parseUuid(found.uuid))

@@ -16,7 +16,7 @@ export const matchesFilter = (n: NodeState, f: NodeFilter): boolean =>
   same(f.conductorGroup?.toLowerCase(), n.conductorGroup ?? "") &&
   same(f.owner, n.owner ?? undefined) &&
   same(f.lessee, n.lessee ?? undefined) &&
-  f.fault === undefined &&
+  same(f.fault, n.fault ?? undefined) &&
   same(f.retired, n.retired ?? false) &&
   f.chassisUuid === undefined &&
   same(f.conductor, "ironledger") &&

@@ -1,7 +1,10 @@
 // Provision and power requests: what the node should go through next, recorded for the conductor.
 import { Effect } from "effect"
 import * as E from "fp-ts/lib/Either.js"
-import type { CleanStep, ConfigDriveRef, NodeState, QueuedAction, Uuid } from "../../domain/index.ts"
+import { mergeDeploySteps, type CleanStep, type ConfigDriveRef, type DeployStep, type NodeState, type QueuedAction, type Uuid } from "../../domain/index.ts"
+import type { DeployTemplates } from "../deploy-templates.ts"
+import { checkDeploySteps } from "../deploying/deploy-steps.ts"
+import type { NodeHardware } from "../hardware/interfaces.ts"
 import { checkCleanSteps } from "../cleaning/steps-offered.ts"
 import { Ids, Secrets } from "../../ports/index.ts"
 import { deploySpecFor } from "../deploy-spec.ts"
@@ -10,12 +13,13 @@ import { acceptConfigDrive, type ConfigDriveInput } from "../config-drive.ts"
 import { mintRamdiskKey } from "../ramdisk-key.ts"
 import { asConflict, type NodeCore } from "./core.ts"
 
-export const provisioning = (core: NodeCore) => {
-  const { registry, ids, secrets, context, run, resolve } = core
+export const provisioning = (core: NodeCore, templates: DeployTemplates) => {
+  const { registry, ids, secrets, context, run, resolve, withStore } = core
   /** What a provision target asks of the node, as it is carried out now or queued (abort is neither). */
   const provisionAction = (
     node: NodeState, target: Exclude<ProvisionTarget, "abort">, preserveEphemeral: boolean,
     configDrive: ConfigDriveInput | undefined, cleanSteps: ReadonlyArray<CleanStep> | undefined,
+    userDeploySteps: ReadonlyArray<DeployStep> = [], disableRamdisk = false,
   ) =>
     Effect.gen(function* () {
       let action: QueuedAction
@@ -43,7 +47,8 @@ export const provisioning = (core: NodeCore) => {
             )
             if (ref !== null) drive = { configDrive: ref }
           }
-          action = { kind: "deploy", spec: { ...spec.right, ...drive }, rebuild: target === "rebuild" }
+          const steps = yield* deployStepsFor(node, hw.right, userDeploySteps)
+          action = { kind: "deploy", spec: { ...spec.right, ...drive, ...(steps.length === 0 ? {} : { deploySteps: [...steps] }) }, rebuild: target === "rebuild" }
           break
         }
         case "deleted": action = { kind: "provision", verb: "undeploy" }; break
@@ -53,12 +58,39 @@ export const provisioning = (core: NodeCore) => {
           if (E.isLeft(hw)) return yield* Effect.fail(new InvalidInput({ reason: hw.left }))
           const checked = checkCleanSteps(hw.right, cleanSteps)
           if (E.isLeft(checked)) return yield* Effect.fail(new InvalidInput({ reason: checked.left }))
+          // Out-of-band steps alone never boot the ramdisk: that is what disable_ramdisk asks for.
+          const inBand = checked.right.filter((step) => step.where === "in-band").map((step) => step.name)
+          if (disableRamdisk && inBand.length > 0) {
+            return yield* Effect.fail(new InvalidInput({ reason: `disable_ramdisk was asked for, but clean step(s) ${inBand.join(", ")} run in the ramdisk.` }))
+          }
           action = { kind: "provision", verb: "clean", cleanSteps: [...cleanSteps] }
           break
         }
         default: action = { kind: "provision", verb: target }
       }
       return action
+    })
+
+  /**
+   * A deploy's steps: those of the deploy templates named by instance_info.traits (which must be
+   * traits of the node, as Ironic checks), overridden by the user's; each checked against the
+   * node's interfaces, so an unknown step is a 400 naming it before anything is recorded.
+   */
+  const deployStepsFor = (node: NodeState, hw: NodeHardware, fromUser: ReadonlyArray<DeployStep>) =>
+    Effect.gen(function* () {
+      const asked = node.instanceInfo["traits"] ?? []
+      if (!Array.isArray(asked) || asked.some((x) => typeof x !== "string")) {
+        return yield* Effect.fail(new InvalidInput({ reason: "instance_info.traits must be a list of trait names." }))
+      }
+      const missing = (asked as Array<string>).filter((x) => !node.traits.includes(x))
+      if (missing.length > 0) {
+        return yield* Effect.fail(new InvalidInput({ reason: `Cannot specify instance traits that are not also node traits. Traits not in node: ${missing.join(", ")}.` }))
+      }
+      const matched = yield* withStore(templates.matching(asked as Array<string>))
+      const steps = mergeDeploySteps(matched.flatMap((x) => x.steps), fromUser)
+      const checked = checkDeploySteps(hw, steps)
+      if (E.isLeft(checked)) return yield* Effect.fail(new InvalidInput({ reason: checked.left }))
+      return steps
     })
 
   /** Provision targets an interface carries out: refused where the node's interface for it is unsupported ("no-*"). */
@@ -84,7 +116,10 @@ export const provisioning = (core: NodeCore) => {
       const ctx = yield* context(actor)
       // Abort acts at once (and clears the queue); anything else may wait behind the running action.
       if (target === "abort") return yield* Effect.asVoid(run(node.nodeId, { type: "Provision", verb: "abort" }, ctx))
-      const action = yield* provisionAction(node, target, options.preserveEphemeral ?? false, options.configDrive, options.cleanSteps)
+      if (options.deploySteps !== undefined && target !== "active" && target !== "rebuild") {
+        return yield* Effect.fail(new InvalidInput({ reason: "deploy_steps apply to the active and rebuild targets only." }))
+      }
+      const action = yield* provisionAction(node, target, options.preserveEphemeral ?? false, options.configDrive, options.cleanSteps, options.deploySteps, options.disableRamdisk === true)
       yield* run(node.nodeId, { type: "Request", actionId: ctx.correlationId, action }, ctx)
     })
 

@@ -28,6 +28,11 @@ export const summarize = (e: NodeEvent, after: NodeState): string => {
     case "PortUpdated": return `port ${e.data.portId} updated: ${Object.keys(e.data.changes).join(", ")}`
     case "AllocationAssigned": return `allocation ${e.data.allocationId}${e.data.name === null ? "" : ` (${e.data.name})`} ${e.data.backfill ? "backfilled" : "assigned"}`
     case "AllocationRemoved": return `allocation ${e.data.allocationId} removed`
+    case "AllocationUpdated": return `allocation ${e.data.allocationId} updated: ${Object.keys(e.data).filter((k) => k !== "allocationId").join(", ")}`
+    case "FaultRecorded": return `fault "${e.data.fault}": maintenance on: ${e.data.reason}`
+    case "FaultCleared": return `fault "${e.data.fault}" cleared: maintenance off`
+    case "IndicatorSet": return `indicator ${e.data.name}@${e.data.component} set ${e.data.state}`
+    case "NetworkEventReceived": return `${e.data.event} for Neutron port ${e.data.portId} (${e.data.macAddress}): ${e.data.status}`
     case "VifAttached": return `VIF ${e.data.vifId} attached to port ${e.data.portId}`
     case "VifDetached": return `VIF ${e.data.vifId} detached from port ${e.data.portId}`
     case "MaintenanceSet": return `maintenance on${e.data.reason ? `: ${e.data.reason}` : ""}`
@@ -51,7 +56,7 @@ export const summarize = (e: NodeEvent, after: NodeState): string => {
     case "BootDeviceRequested": return `boot device ${e.data.device}${e.data.persistent ? " (persistent)" : ""} requested`
     case "BootDeviceSet": return `boot device set${e.data.warning ? ` (warning: ${e.data.warning})` : ""}`
     case "BootConfigRequested": return e.data.label ? `PXE config "${e.data.label}" requested` : "PXE config removal requested"
-    case "CleanStepRequested": return `clean step ${e.data.name} requested (${e.data.where})`
+    case "CleanStepRequested": return `${e.data.step.includes(":deploy-step:") ? "deploy" : "clean"} step ${e.data.name} requested (${e.data.where})`
     case "CleanStepDone": return `clean step done: ${e.data.summary}`
     case "Inspected": return e.data.changes === undefined
       ? `inspected: ${Object.keys(e.data.properties).join(", ") || "no new properties"}`

@@ -40,6 +40,7 @@ export const toNodeView = (n: NodeState, progress: Progress = null): NodeView =>
   ...(n.discovered === undefined ? {} : {
     driverInternalInfo: { auto_discovered: true, discovered_at: n.discovered.at, discovered_bmc_address: n.discovered.bmcAddress, auto_enrolled: n.discovered.autoEnroll },
   }),
+  fault: n.fault ?? null,
 })
 
 export const portViews = (n: NodeState): ReadonlyArray<PortView> =>

@@ -50,6 +50,26 @@ describe("GET /v1/nodes/{id}/bios and /firmware for a redfish node", () => {
     assert.equal((await api("GET", "/v1/nodes/rf-api/bios", undefined, { "X-OpenStack-Ironic-API-Version": "1.39" })).status, 404)
   })
 
+  test("1.74: the registry fields come from the BMC's AttributeRegistry; detail and fields pick them, below 1.74 neither is allowed", async () => {
+    const detail = await api("GET", "/v1/nodes/rf-api/bios?detail=true")
+    assert.equal(detail.status, 200, detail.text)
+    const turbo = (detail.body.bios as Array<Record<string, unknown>>).find((s) => s["name"] === "ProcTurboMode")!
+    assert.deepEqual({ ...turbo, links: undefined }, {
+      name: "ProcTurboMode", value: "Enabled", attribute_type: "Enumeration", allowable_values: ["Enabled", "Disabled"],
+      lower_bound: null, upper_bound: null, min_length: null, max_length: null, read_only: false, reset_required: true, unique: false, links: undefined,
+    })
+    const plain = await api("GET", "/v1/nodes/rf-api/bios")
+    assert.deepEqual(Object.keys(plain.body.bios[0]).sort(), ["links", "name", "value"])
+    const picked = await api("GET", "/v1/nodes/rf-api/bios?fields=name,allowable_values")
+    assert.deepEqual(Object.keys(picked.body.bios[0]).sort(), ["allowable_values", "links", "name"])
+    assert.equal((await api("GET", "/v1/nodes/rf-api/bios/ProcTurboMode")).body.ProcTurboMode.reset_required, true)
+    assert.equal((await api("GET", "/v1/nodes/rf-api/bios?detail=true", undefined, { "X-OpenStack-Ironic-API-Version": "1.73" })).status, 406)
+    assert.equal((await api("GET", "/v1/nodes/rf-api/bios?detail=true&fields=name")).status, 400)
+    assert.equal((await api("GET", "/v1/nodes/rf-api/bios?fields=colour")).status, 400)
+    const old = await api("GET", "/v1/nodes/rf-api/bios/ProcTurboMode", undefined, { "X-OpenStack-Ironic-API-Version": "1.73" })
+    assert.equal("attribute_type" in old.body.ProcTurboMode, false)
+  })
+
   test("firmware versions are recorded in the node's history; /firmware needs API 1.86", async () => {
     const history = await api("GET", "/v1/nodes/rf-api/history/detail")
     const cached = (history.body.history as Array<{ type: string; data: { components?: unknown } }>).find((h) => h.type === "FirmwareComponentsCached")

@@ -132,6 +132,18 @@ describe("redfish hardware type against the Redfish BMC emulator", () => {
     assert.deepEqual({ ...emulator.systems.get("rf-1")!.boot }, { enabled: "Continuous", target: "Hdd", mode: "Legacy" })
   })
 
+  test("indicators (API 1.63): the system's IndicatorLED is led@system, read and set through the BMC", async () => {
+    const n = node()
+    const indicators = rf.management.indicators!
+    assert.deepEqual(await go(indicators.list(n)), [{ component: "system", name: "led", readonly: false, states: ["off", "on", "blinking"] }])
+    assert.equal(await go(indicators.get(n, "system", "led")), "off")
+    await go(indicators.set(n, "system", "led", "blinking"))
+    assert.equal(emulator.systems.get("rf-1")!.indicatorLed, "Blinking")
+    assert.equal(await go(indicators.get(n, "system", "led")), "blinking")
+    await go(indicators.set(n, "system", "led", "off"))
+    assert.match(await fails(indicators.get(n, "chassis", "led")), /no indicator led@chassis/)
+  })
+
   test("settings that cannot work are refused at enroll, in words", () => {
     assert.match(checkInfo({ redfish_address: "ftp://bmc" }) ?? "", /redfish_address must be/)
     assert.match(checkInfo({ redfish_address: "https://u:p@bmc" }) ?? "", /without credentials/)

@@ -5,6 +5,9 @@ import type { HistoryEntry } from "../../../application/node-service.ts"
 import { ok, run, type RequestContext, type Reply, type Route } from "../context.ts"
 import { notFound } from "../errors.ts"
 import { maxLimit } from "../query.ts"
+import type { BiosRegistryEntry } from "../../../domain/index.ts"
+import { pickFields } from "../node-json.ts"
+import { BIOS_REGISTRY_VERSION, biosListFields, registryFieldsOf } from "./bios-registry.ts"
 
 export const BIOS_VERSION = 40
 export const FIRMWARE_VERSION = 86
@@ -26,7 +29,7 @@ const gated = (min: number, handle: (ctx: RequestContext) => Promise<Reply>) => 
   return handle(ctx)
 }
 
-interface Setting { readonly name: string; readonly value: string | null }
+interface Setting { readonly name: string; readonly value: string | null; readonly registry?: BiosRegistryEntry }
 
 const biosOf = async (ctx: RequestContext) => {
   const node = await run(ctx.service.get(ctx.params["node"]!))
@@ -34,6 +37,8 @@ const biosOf = async (ctx: RequestContext) => {
   const settings = (last?.data["settings"] ?? []) as ReadonlyArray<Setting>
   const doc = (s: Setting) => ({
     name: s.name, value: s.value, created_at: last!.occurredAt, updated_at: null,
+    // API 1.74: the BMC's attribute registry says what the setting may be (null: no registry).
+    ...(ctx.version >= BIOS_REGISTRY_VERSION ? registryFieldsOf(s.registry) : {}),
     links: [
       { href: `${ctx.base}/v1/nodes/${node.uuid}/bios/${encodeURIComponent(s.name)}`, rel: "self" },
       { href: `${ctx.base}/nodes/${node.uuid}/bios/${encodeURIComponent(s.name)}`, rel: "bookmark" },
@@ -44,7 +49,8 @@ const biosOf = async (ctx: RequestContext) => {
 
 const listBios = gated(BIOS_VERSION, async (ctx) => {
   const { settings, doc } = await biosOf(ctx)
-  return ok({ bios: settings.map(doc) })
+  const fields = biosListFields(ctx)
+  return ok({ bios: settings.map((s) => pickFields(doc(s), fields, new Set(Object.keys(doc(s))))) })
 })
 
 const oneBios = gated(BIOS_VERSION, async (ctx) => {

@@ -5,6 +5,7 @@ import { interfaceSlots } from "../../../domain/index.ts"
 import { ok, run, type RequestContext, type Reply, type Route } from "../context.ts"
 import { badRequest } from "../errors.ts"
 import { links } from "../node-json.ts"
+import { driverFields } from "./driver-fields.ts"
 import { booleanOf } from "../query.ts"
 
 /** One conductor group serves every hardware type: the API's host stands for it. */
@@ -32,12 +33,15 @@ const list = async (ctx: RequestContext): Promise<Reply> => {
   if (type !== null && type !== "classic" && type !== "dynamic") throw badRequest(`Invalid driver type ${JSON.stringify(type.slice(0, 40))}: classic or dynamic.`)
   const detail = ctx.query.has("detail") && booleanOf(ctx.query.get("detail")!, "detail")
   // Hardware types are Ironic's "dynamic" drivers; there are no classic ones.
+  const fields = driverFields(ctx, detail)
   const drivers = type === "classic" ? [] : await run(ctx.service.drivers())
-  return ok({ drivers: drivers.map((d) => driverDocument(d, ctx, detail)) })
+  return ok({ drivers: drivers.map((d) => fields(driverDocument(d, ctx, detail || fields.picking))) })
 }
 
-const show = async (ctx: RequestContext): Promise<Reply> =>
-  ok(driverDocument(await run(ctx.service.driver(ctx.params["driver"]!)), ctx, true))
+const show = async (ctx: RequestContext): Promise<Reply> => {
+  const fields = driverFields(ctx, false)
+  return ok(fields(driverDocument(await run(ctx.service.driver(ctx.params["driver"]!)), ctx, true)))
+}
 
 /** Ironic's shape: name -> description, "Required." added where a node must have it. */
 const properties = async (ctx: RequestContext): Promise<Reply> => {

@@ -72,7 +72,9 @@ const lookup = async (ctx: RequestContext): Promise<Reply> => {
   const macs = parts.map((m) => decodeOrThrow(MacInput, m, "addresses") as Mac)
   const node = await run(ctx.service.lookupByMac(macs))
   // The caller is unauthenticated: show only what a ramdisk needs to find its node.
-  return ok({ node: { uuid: node.uuid, properties: node.properties }, config: { heartbeat_timeout: 300 } })
+  // API 1.62: ironledger's per-operation ramdisk key is the agent token; the ramdisk gets it with its
+  // boot configuration (as Ironic's pre-shared tokens), so lookup shows it masked, as Ironic does then.
+  return ok({ node: { uuid: node.uuid, properties: node.properties }, config: { heartbeat_timeout: 300, agent_token: "******", agent_token_required: true } })
 }
 
 const heartbeat = async (ctx: RequestContext): Promise<Reply> => {

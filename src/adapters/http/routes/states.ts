@@ -6,6 +6,8 @@ import { accepted, ok, run, type RequestContext, type Reply, type Route } from "
 import { badRequest } from "../errors.ts"
 import { statesDocument } from "../node-json.ts"
 import { CleanStep } from "../../../domain/index.ts"
+import { deployStepsOf, disableRamdiskOf, verbAlias } from "./provision-verbs.ts"
+import type { DeployStep } from "../../../domain/index.ts"
 
 const statesLocation = (ctx: RequestContext) => `${ctx.base}/v1/nodes/${encodeURIComponent(ctx.params["node"]!)}/states`
 
@@ -13,22 +15,22 @@ const truthy = (v: unknown) => v === true || (typeof v === "string" && ["true", 
 
 const provision = async (ctx: RequestContext): Promise<Reply> => {
   const body = decodeOrThrow(ProvisionBody, await ctx.body(), "provision state change")
-  const { target } = body
+  const target = verbAlias(body.target, ctx.version)
   if (body.configdrive != null && target !== "active" && target !== "rebuild") {
     throw badRequest(`"configdrive" is only valid when setting target provision state to active or rebuild.`)
   }
-  if (body.deploy_steps !== undefined && body.deploy_steps.length > 0) {
-    throw badRequest("ironledger runs a fixed iSCSI deploy; custom deploy_steps are not supported.")
-  }
-  if (body.disable_ramdisk === true) throw badRequest("disable_ramdisk is not supported: cleaning boots the deploy ramdisk.")
+  const deploySteps = deployStepsOf(body.deploy_steps, target, ctx.version)
+  const disableRamdisk = disableRamdiskOf(body.disable_ramdisk, target, ctx.version)
   if (target === "rescue" && (body.rescue_password === undefined || body.rescue_password === "")) {
     throw badRequest(`A non-empty "rescue_password" is required when setting target provision state to ${target}.`)
   }
   if (target !== "rescue" && body.rescue_password !== undefined) {
     throw badRequest(`"rescue_password" is only valid when setting target provision state to rescue.`)
   }
-  const options: { preserveEphemeral?: boolean; configDrive?: ConfigDriveInput; cleanSteps?: ReadonlyArray<CleanStep> } =
+  const options: { preserveEphemeral?: boolean; configDrive?: ConfigDriveInput; cleanSteps?: ReadonlyArray<CleanStep>; deploySteps?: ReadonlyArray<DeployStep> } =
     body.configdrive == null ? {} : { configDrive: body.configdrive }
+  if (deploySteps !== undefined) options.deploySteps = deploySteps
+  if (disableRamdisk) (options as { disableRamdisk?: boolean }).disableRamdisk = true
   if (target === "clean") {
     if (body.clean_steps === undefined) throw badRequest(`"clean_steps" is required when setting target provision state to clean.`)
     // Which steps exist is the node's interfaces' to say (checked by the application).

@@ -44,8 +44,9 @@ const addOne = async (ctx: RequestContext): Promise<Reply> => {
   const body = await ctx.body()
   if (body !== undefined) throw badRequest("PUT /v1/nodes/<node>/traits/<trait> takes no body; to set all traits PUT /v1/nodes/<node>/traits with the list.")
   const trait = checkTrait(ctx.params["trait"])
-  const node = await run(ctx.service.get(ctx.params["node"]!))
-  return setTraits(ctx, [...node.traits, trait])
+  // Decided against the node's stream: two adds sent together both land.
+  await run(ctx.service.addTrait(ctx.params["node"]!, trait, maxTraits, ctx.actor))
+  return noContent
 }
 
 const removeAll = async (ctx: RequestContext): Promise<Reply> => {
@@ -55,10 +56,8 @@ const removeAll = async (ctx: RequestContext): Promise<Reply> => {
 
 const removeOne = async (ctx: RequestContext): Promise<Reply> => {
   since37(ctx)
-  const trait = ctx.params["trait"]!
-  const node = await run(ctx.service.get(ctx.params["node"]!))
-  if (!node.traits.includes(trait)) throw notFound(`Node ${node.uuid} doesn't have a trait ${JSON.stringify(trait.slice(0, 80))}.`)
-  return setTraits(ctx, node.traits.filter((t) => t !== trait))
+  await run(ctx.service.removeTrait(ctx.params["node"]!, ctx.params["trait"]!, ctx.actor))
+  return noContent
 }
 
 export const traitRoutes: ReadonlyArray<Route> = [

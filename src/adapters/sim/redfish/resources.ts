@@ -1,7 +1,7 @@
 // The Redfish resources the emulator serves, as JSON bodies (DMTF schema names and shapes, the
 // subset sushy and Ironic read): service root, systems, BIOS and its settings object, managers
 // with virtual media, session service, update service with its firmware inventory, tasks.
-import { bootEnabled, bootModes, bootTargets, resetTypes, type SystemState } from "./system.ts"
+import { biosAllowable, bootEnabled, bootModes, bootTargets, resetTypes, type SystemState } from "./system.ts"
 
 export const ROOT = "/redfish/v1"
 const ref = (path: string) => ({ "@odata.id": path })
@@ -18,6 +18,7 @@ export const serviceRoot = (uuid: string) => ({
   Name: "ironledger Redfish BMC emulator", RedfishVersion: "1.6.0", UUID: uuid,
   Systems: ref(`${ROOT}/Systems`), Managers: ref(`${ROOT}/Managers`),
   SessionService: ref(`${ROOT}/SessionService`), UpdateService: ref(`${ROOT}/UpdateService`),
+  Registries: ref(`${ROOT}/Registries`),
   Links: { Sessions: ref(`${ROOT}/SessionService/Sessions`) },
 })
 
@@ -28,6 +29,7 @@ export const system = async (s: SystemState) => {
     Id: s.machine.id, Name: s.machine.name, UUID: s.machine.uuid, SystemType: "Physical",
     Manufacturer: "ironledger", Model: "Emulated server", SerialNumber: s.machine.id,
     PowerState: await s.machine.power(),
+    IndicatorLED: s.indicatorLed,
     BiosVersion: s.firmware.get("BIOS")?.version,
     Status: { State: "Enabled", Health: "OK" },
     ProcessorSummary: { Count: 2, Model: "Emulated CPU" },
@@ -134,4 +136,25 @@ export const task = (id: string, state: "Running" | "Completed" | "Exception", m
 
 export const redfishError = (message: string, code = "Base.1.8.GeneralError") => ({
   error: { code, message, "@Message.ExtendedInfo": [{ MessageId: code, Message: message }] },
+})
+
+const registryName = "BiosAttributeRegistry.v1_0_0"
+export const registriesPath = `${ROOT}/Registries`
+
+/** The registry file (where it is) and the registry itself, as DMTF's AttributeRegistry schema has them. */
+export const registryFile = () => ({
+  "@odata.id": `${registriesPath}/${registryName}`, "@odata.type": "#MessageRegistryFile.v1_1_0.MessageRegistryFile",
+  Id: registryName, Name: "BIOS Attribute Registry File", Registry: registryName,
+  Location: [{ Language: "en", Uri: `${registriesPath}/${registryName}/Registry` }],
+})
+
+export const biosAttributeRegistry = () => ({
+  "@odata.type": "#AttributeRegistry.v1_3_0.AttributeRegistry", Id: registryName, Name: "BIOS Attribute Registry",
+  Language: "en", RegistryVersion: "1.0.0", OwningEntity: "ironledger",
+  RegistryEntries: {
+    Attributes: Object.entries(biosAllowable).map(([name, values]) => ({
+      AttributeName: name, DisplayName: name, Type: "Enumeration", Value: values.map((v) => ({ ValueName: v, ValueDisplayName: v })),
+      ReadOnly: false, ResetRequired: true, IsSystemUniqueProperty: false,
+    })),
+  },
 })

@@ -13,7 +13,7 @@ import { pipeline } from "node:stream/promises"
 import type { EmulatedMachine } from "./machine.ts"
 import * as R from "./resources.ts"
 import {
-  bootEnabled, bootModes, bootTargets, checkBiosChanges, defaultBios, newSystem, reset, resetTypes, setBootOverride,
+  bootEnabled, bootModes, indicatorLeds, bootTargets, checkBiosChanges, defaultBios, newSystem, reset, resetTypes, setBootOverride,
   type SystemState,
 } from "./system.ts"
 import type { TlsIdentity } from "./tls.ts"
@@ -189,6 +189,9 @@ export const startRedfishEmulator = async (options: RedfishEmulatorOptions): Pro
       if (at("Managers", "*", "VirtualMedia")) return { status: 200, body: R.collection(path, "VirtualMediaCollection", "Virtual Media", [`${path}/Cd`]) }
       if (at("Managers", "*", "VirtualMedia", "Cd")) return { status: 200, body: R.virtualMedia(systemOf(seg[1]!)) }
       if (at("SessionService")) return { status: 200, body: R.sessionService() }
+      if (at("Registries")) return { status: 200, body: R.collection(path, "MessageRegistryFileCollection", "Registries", [R.registryFile()["@odata.id"]]) }
+      if (at("Registries", "BiosAttributeRegistry.v1_0_0")) return { status: 200, body: R.registryFile() }
+      if (at("Registries", "BiosAttributeRegistry.v1_0_0", "Registry")) return { status: 200, body: R.biosAttributeRegistry() }
       if (at("SessionService", "Sessions")) return { status: 200, body: R.collection(path, "SessionCollection", "Sessions", [...sessions.values()].map((s) => `${path}/${s.id}`)) }
       if (at("SessionService", "Sessions", "*")) {
         const s = [...sessions.values()].find((x) => x.id === seg[2])
@@ -220,7 +223,13 @@ export const startRedfishEmulator = async (options: RedfishEmulatorOptions): Pro
       const s = systemOf(seg[1]!)
       const body = await readJson(req)
       const boot = body["Boot"]
-      if (typeof boot !== "object" || boot === null) throw new Refusal(400, "Only Boot may be changed on a system.", "Base.1.8.PropertyNotWritable")
+      const others = Object.keys(body).filter((k) => k !== "Boot" && k !== "IndicatorLED")
+      if (others.length > 0 || (boot === undefined && body["IndicatorLED"] === undefined)) {
+        throw new Refusal(400, "Only Boot and IndicatorLED may be changed on a system.", "Base.1.8.PropertyNotWritable")
+      }
+      if (body["IndicatorLED"] !== undefined) s.indicatorLed = oneOf(indicatorLeds, body["IndicatorLED"], "IndicatorLED")
+      if (boot === undefined) return { status: 204 }
+      if (typeof boot !== "object" || boot === null) throw new Refusal(400, "Boot must be an object.", "Base.1.8.PropertyValueTypeError")
       const b = boot as Record<string, unknown>
       const next = {
         enabled: b["BootSourceOverrideEnabled"] === undefined ? s.boot.enabled : oneOf(bootEnabled, b["BootSourceOverrideEnabled"], "BootSourceOverrideEnabled"),

@@ -20,6 +20,13 @@ export const defaultBios: Readonly<Record<string, BiosValue>> = {
   SriovGlobalEnable: "Disabled", EmbeddedSata: "AhciMode", NumLock: "On", PxeDev1EnDis: "Enabled",
 }
 
+/** The emulated BIOS's attribute registry: each attribute's allowed values (all Enumerations, reset required). */
+export const biosAllowable: Readonly<Record<string, ReadonlyArray<string>>> = {
+  BootMode: ["Uefi", "Bios"], ProcTurboMode: ["Enabled", "Disabled"], LogicalProc: ["Enabled", "Disabled"],
+  ProcVirtualization: ["Enabled", "Disabled"], SriovGlobalEnable: ["Enabled", "Disabled"], EmbeddedSata: ["AhciMode", "RaidMode", "Off"],
+  NumLock: ["On", "Off"], PxeDev1EnDis: ["Enabled", "Disabled"],
+}
+
 export interface FirmwareComponent { readonly id: string; readonly name: string; version: string; staged: string | null }
 
 export interface SystemState {
@@ -32,7 +39,12 @@ export interface SystemState {
   media: { image: string | null; inserted: boolean; file?: string }
   /** Boots this BMC has seen (power on from off, restarts). */
   boots: number
+  /** The front panel identify LED (Redfish IndicatorLED). */
+  indicatorLed: IndicatorLed
 }
+
+export const indicatorLeds = ["Lit", "Blinking", "Off"] as const
+export type IndicatorLed = (typeof indicatorLeds)[number]
 
 export const newSystem = (machine: EmulatedMachine): SystemState => ({
   machine,
@@ -45,6 +57,7 @@ export const newSystem = (machine: EmulatedMachine): SystemState => ({
   ]),
   media: { image: null, inserted: false },
   boots: 0,
+  indicatorLed: "Off",
 })
 
 /** Why these attribute values cannot be set, or null: unknown names and wrong types are refused. */
