@@ -12,7 +12,7 @@ import { buildRamdisk } from "../../adapters/ramdisk/build/build.ts"
 import { registerRamdisk, writeDefaultDeployImages } from "../../adapters/ramdisk/build/register.ts"
 import { startApiForwarder } from "../../adapters/vm/api-forwarder.ts"
 import { createRackNetwork, deleteRackNetwork, ip } from "../../adapters/vm/netns.ts"
-import type { RackVm } from "../../adapters/vm/rack.ts"
+import type { RackVm, VmBootMode } from "../../adapters/vm/rack.ts"
 import type { RackRedfish, VmServiceOptions } from "./service.ts"
 
 export interface VmRackServiceOptions {
@@ -28,6 +28,9 @@ export interface VmRackServiceOptions {
   readonly diskGib?: number
   readonly enroll: boolean
   readonly instanceInfo?: Readonly<Record<string, unknown>>
+  readonly uefiInstanceInfo?: Readonly<Record<string, unknown>>
+  /** Firmware of VM i (default bios). */
+  readonly bootModes?: ReadonlyArray<VmBootMode>
   readonly dnsmasqUser?: string
   /** The service's notices and log lines. */
   readonly onOutput?: (text: string) => void
@@ -92,6 +95,8 @@ export const startVmRackService = async (options: VmRackServiceOptions): Promise
       ...(options.diskGib === undefined ? {} : { diskGib: options.diskGib }),
       ...(options.dnsmasqUser === undefined ? {} : { dnsmasqUser: options.dnsmasqUser }),
       ...(options.instanceInfo === undefined ? {} : { instanceInfo: options.instanceInfo }),
+      ...(options.uefiInstanceInfo === undefined ? {} : { uefiInstanceInfo: options.uefiInstanceInfo }),
+      ...(options.bootModes === undefined ? {} : { bootModes: options.bootModes }),
     }
     const started = spawn("ip", ["netns", "exec", network.namespace, process.execPath, "--disable-warning=ExperimentalWarning", inside, JSON.stringify(serviceOptions)], {
       stdio: ["ignore", "pipe", "pipe"],
