@@ -70,7 +70,7 @@ const headOf = (path: string, bytes: number) => {
   return head
 }
 
-test("two QEMU VMs deploy at once as ipmi nodes: BIOS with a partition image, UEFI (OVMF) with a whole-disk image; both boot from their disks; undeploy cleans them", { skip, timeout: 600_000 }, async () => {
+test("two QEMU VMs deploy at once as ipmi nodes: BIOS with a partition image, UEFI (OVMF) with a whole-disk image; both boot from their disks; undeploy cleans them", { skip, timeout: 1_200_000 }, async () => {
   const s = service!, u = userImage!, w = wholeDisk!
   const [bios, uefi] = s.vms as [RackVm, RackVm]
   assert.equal(uefi.bootMode, "uefi")
@@ -122,14 +122,14 @@ test("two QEMU VMs deploy at once as ipmi nodes: BIOS with a partition image, UE
   ])
   const activeAfter: Record<string, number> = {}
   await Promise.all([bios, uefi].map(async (vm) => {
-    const active = await reach(vm.name, "active", 300_000)
+    const active = await reach(vm.name, "active", 480_000)
     activeAfter[vm.name] = (performance.now() - started) / 1000
     assert.equal(active["last_error"], null)
   }))
 
   // The conductor's power-on and reboot go through ipmitool, ipmi_sim and chassis_control: QEMU started with pxe.
   for (const vm of [bios, uefi]) assert.match(fileText(vm.powerLog), / start pxe/, vm.name)
-  const deadline = Date.now() + 150_000
+  const deadline = Date.now() + 240_000
   await Promise.all([onConsole(bios, u.marker, deadline), onConsole(uefi, w.marker, deadline)])
   const bootedSeconds = (performance.now() - started) / 1000
   // vm0: partition 1 is the config drive, root comes last (Ironic's order). vm1: the image's own GPT, its root second after the ESP.
@@ -164,7 +164,7 @@ test("two QEMU VMs deploy at once as ipmi nodes: BIOS with a partition image, UE
   for (const vm of [bios, uefi]) await api("PATCH", `/v1/nodes/${vm.name}`, [{ op: "replace", path: "/automated_clean", value: true }])
   await Promise.all([bios, uefi].map((vm) => api("PUT", `/v1/nodes/${vm.name}/states/provision`, { target: "deleted" })))
   for (const vm of [bios, uefi]) {
-    const back = await reach(vm.name, "available", 300_000)
+    const back = await reach(vm.name, "available", 480_000)
     assert.equal(back["power_state"], "power off")
     // The MBR, and for vm1 the GPT header after it.
     assert.ok(headOf(vm.disk, 1024).every((b) => b === 0), `${vm.name}'s disk has no partition table after undeploy`)
