@@ -129,7 +129,7 @@ test("two QEMU VMs deploy at once as ipmi nodes: BIOS with a partition image, UE
 
   // The conductor's power-on and reboot go through ipmitool, ipmi_sim and chassis_control: QEMU started with pxe.
   for (const vm of [bios, uefi]) assert.match(fileText(vm.powerLog), / start pxe/, vm.name)
-  const deadline = Date.now() + 240_000
+  const deadline = Date.now() + 300_000
   await Promise.all([onConsole(bios, u.marker, deadline), onConsole(uefi, w.marker, deadline)])
   const bootedSeconds = (performance.now() - started) / 1000
   // vm0: partition 1 is the config drive, root comes last (Ironic's order). vm1: the image's own GPT, its root second after the ESP.

@@ -46,14 +46,18 @@ const biosBoot = (vm: VmSpec, boot: BootDevice) => [
 
 // OVMF ignores -boot order and follows the devices' bootindex; its variables (boot entries) live
 // in the VM's own copy of the vars file. With pxe the disk comes second: a loader that gives up
-// (syslinux.efi's `localboot`) hands over to the next boot entry, the disk.
+// (syslinux.efi's `localboot`) hands over to the next boot entry, the disk. Every network boot
+// entry before the disk costs a DHCP round under TCG, so the NIC has only OVMF's own PXEv4 (and
+// HTTPv4, which cannot be turned off without IPv4): no iPXE ROM beside it, no IPv6 PXE or HTTP.
 const uefiBoot = (vm: VmSpec, boot: BootDevice) => {
   const firmware = vm.firmware as Extract<Firmware, { kind: "uefi" }>
   return [
     "-drive", `if=pflash,format=raw,readonly=on,file=${firmware.code}`,
     "-drive", `if=pflash,format=raw,file=${firmware.vars}`,
+    "-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=no",
+    "-fw_cfg", "name=opt/org.tianocore/IPv6Support,string=no",
     "-drive", `file=${vm.disk},format=raw,if=none,id=disk0,cache=writeback`,
     "-device", `virtio-blk-pci,drive=disk0,bootindex=${boot === "pxe" ? 2 : 1}`,
-    "-device", `virtio-net-pci,netdev=n0,mac=${vm.mac}${boot === "pxe" ? ",bootindex=1" : ""}`,
+    "-device", `virtio-net-pci,netdev=n0,mac=${vm.mac},romfile=${boot === "pxe" ? ",bootindex=1" : ""}`,
   ]
 }
