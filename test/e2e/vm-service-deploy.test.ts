@@ -178,6 +178,8 @@ test("two QEMU VMs deploy at once as ipmi nodes: BIOS with a partition image, UE
 // chassis control program its ipmi_sim runs, so it is one machine whichever BMC speaks for it.
 test("the same VM deploys again as a redfish node: boot override and power through the Redfish BMC", { skip, timeout: 300_000 }, async () => {
   const s = service!, u = userImage!, vm = s.vms[0]!
+  // The console file appears with QEMU's first start.
+  const text = (path: string) => (existsSync(path) ? readFileSync(path, "utf8") : "")
   const context = () => [
     `--- console ---\n${text(vm.serialLog).slice(-2500)}`,
     `--- service ---\n${said.slice(-3000)}`,
@@ -201,8 +203,6 @@ test("the same VM deploys again as a redfish node: boot override and power throu
     }
     await api("DELETE", `/v1/nodes/${vm.name}`)
   }
-  // The console file appears with QEMU's first start.
-  const text = (path: string) => (existsSync(path) ? readFileSync(path, "utf8") : "")
   const markersBefore = text(vm.serialLog).split(u.marker).length
   const startsBefore = text(vm.powerLog).split(" start pxe").length
   const name = `${vm.name}-rf`
