@@ -29,6 +29,11 @@ done
 [ -e /usr/lib/syslinux/modules/bios/ldlinux.c32 ] || missing+=(syslinux-common)
 # The redfish-virtual-media boot ISO: isolinux boots the deploy kernel from it (genisoimage builds it).
 [ -e /usr/lib/ISOLINUX/isolinux.bin ] || missing+=(isolinux)
+# UEFI VMs: OVMF firmware, the loader dnsmasq offers them, and what builds the whole-disk test image's ESP.
+[ -e /usr/share/OVMF/OVMF_CODE_4M.fd ] || missing+=(ovmf)
+[ -e /usr/lib/SYSLINUX.EFI/efi64/syslinux.efi ] || missing+=(syslinux-efi)
+command -v mkfs.fat >/dev/null 2>&1 || [ -x /usr/sbin/mkfs.fat ] || missing+=(dosfstools)
+command -v mcopy >/dev/null 2>&1 || missing+=(mtools)
 # qemu-img's userspace iSCSI driver ships separately.
 [ -e /usr/lib/x86_64-linux-gnu/qemu/block-iscsi.so ] || ls /usr/lib/*/qemu/block-iscsi.so >/dev/null 2>&1 || missing+=(qemu-block-extra)
 # The official Prometheus text parser, which the metrics test reads /metrics with.

@@ -1,13 +1,17 @@
-// The service deploys a real VM through its own conductor: `startVmRackService` makes the rack's
-// network namespace and runs the service inside it (rack of 1 QEMU VM behind ipmi_sim, the rack's
-// dnsmasq, the built deploy ramdisk as the default deploy images, the API on the bridge's address),
-// and forwards the API to the host's loopback. Over HTTP, as a client would: enroll the VM as an
-// ipmi node with a partition image built for this run, manage, provide, deploy with a config drive;
-// it ends active, its serial console shows the image's nonce and the config drive's meta_data uuid,
-// which the image's init read from the filesystem labelled config-2. Then undeploy with cleaning:
-// the disk's partition table is gone. Then the same VM as a redfish node whose ramdisk boots from
-// virtual media: the Redfish BMC inserts the service's boot ISO as the VM's CD, and the rack's
-// dnsmasq serves no TFTP file during that deploy. Needs root.
+// The service deploys two real VMs at once through its own conductor: `startVmRackService` makes the
+// rack's network namespace and runs the service inside it (rack of 2 QEMU VMs behind ipmi_sim, vm0
+// with SeaBIOS, vm1 with OVMF (UEFI); the rack's dnsmasq, which offers pxelinux.0 or syslinux.efi
+// by the firmware's DHCP architecture; the built deploy ramdisk as the default deploy images, the API
+// on the bridge's address), and forwards the API to the host's loopback. Over HTTP, as a client
+// would: enroll both VMs as ipmi nodes, vm0 with a partition image built for this run and a config
+// drive, vm1 (boot_mode:uefi) with a whole-disk GPT image wrapping the same root (its ESP holds
+// systemd-boot); manage, provide, deploy both at once; both end active with every step in their
+// histories, and each serial console shows the image's nonce, printed by the init of the root
+// partition the deploy wrote; vm0 also the config drive's meta_data uuid, which the image's init
+// read from the filesystem labelled config-2. Then both undeploy with cleaning: no partition
+// table is left. Then vm0 as a redfish node whose ramdisk boots from virtual media: the Redfish
+// BMC inserts the service's boot ISO as the VM's CD, and the rack's dnsmasq serves no TFTP file
+// during that deploy. Needs root.
 import { randomBytes, randomUUID } from "node:crypto"
 import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -16,6 +20,8 @@ import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
 import { startVmRackService, type VmRackService } from "../../src/cli/vm-rack/outside.ts"
 import { vmNodeOf, vmRedfishInfoOf } from "../../src/cli/vm-rack/service.ts"
+import type { RackVm } from "../../src/adapters/vm/rack.ts"
+import { buildWholeDiskImage, type WholeDiskImage } from "../../src/adapters/vm/whole-disk-image.ts"
 import { buildUserImage, type UserImage } from "../support/user-image.ts"
 
 const isRoot = process.getuid?.() === 0
@@ -27,13 +33,15 @@ const work = mkdtempSync(join(tmpdir(), "ironledger-vm-service-"))
 chmodSync(work, 0o755) // dnsmasq reads the TFTP tree as nobody
 let service: VmRackService | null = null
 let userImage: UserImage | null = null
+let wholeDisk: WholeDiskImage | null = null
 let said = ""
 
 before(async () => {
   if (skip) return
   userImage = await buildUserImage(cacheDir, join(work, "user-image"), randomBytes(6).toString("hex"))
+  wholeDisk = await buildWholeDiskImage(cacheDir, join(work, "user-image"), userImage)
   service = await startVmRackService({
-    namespace: `ironledger-s${process.pid}`, subnet24: "10.213.9", count: 1, stateDir: join(work, "state"), cacheDir,
+    namespace: `ironledger-s${process.pid}`, subnet24: "10.213.9", count: 2, bootModes: ["bios", "uefi"], stateDir: join(work, "state"), cacheDir,
     hostPort: 0, enroll: false, onOutput: (t) => { said = (said + t).slice(-20_000) },
   })
 }, { timeout: 240_000 })
@@ -56,82 +64,116 @@ const api = async (method: string, path: string, body?: unknown): Promise<Doc> =
   return text === "" ? {} : JSON.parse(text)
 }
 
-test("the service deploys a QEMU VM enrolled as an ipmi node: PXE, the built ramdisk, iSCSI, the image boots from its disk; undeploy cleans it", { skip, timeout: 540_000 }, async () => {
-  const s = service!, u = userImage!, vm = s.vms[0]!
+const fileText = (path: string) => (existsSync(path) ? readFileSync(path, "utf8") : "")
+const headOf = (path: string, bytes: number) => {
+  const head = Buffer.alloc(bytes)
+  const fd = openSync(path, "r")
+  try { readSync(fd, head, 0, bytes, 0) } finally { closeSync(fd) }
+  return head
+}
+
+test("two QEMU VMs deploy at once as ipmi nodes: BIOS with a partition image, UEFI (OVMF) with a whole-disk image; both boot from their disks; undeploy cleans them", { skip, timeout: 1_200_000 }, async () => {
+  const s = service!, u = userImage!, w = wholeDisk!
+  const [bios, uefi] = s.vms as [RackVm, RackVm]
+  assert.equal(uefi.bootMode, "uefi")
+  assert.ok(w.bytes <= 32 * 1024 * 1024, `the whole-disk image is ${w.bytes} bytes`)
   assert.match(s.rackUrl, /^http:\/\/10\.213\.9\.1:\d+$/, "the API is at the bridge's address, where the VMs reach it")
+  const dnsmasqLog = join(work, "state", "rack", "dnsmasq", "dnsmasq.log")
   const context = () => [
-    `--- console ---\n${readFileSync(vm.serialLog, "utf8").slice(-2500)}`,
+    ...s.vms.map((vm) => `--- ${vm.name} console ---\n${fileText(vm.serialLog).slice(-2000)}`),
+    `--- dnsmasq ---\n${fileText(dnsmasqLog).slice(-1500)}`,
     `--- service ---\n${said.slice(-3000)}`,
   ].join("\n")
-
-  const spec = vmNodeOf(vm, 4)
-  const node = await api("POST", "/v1/nodes", {
-    name: spec.name, driver: "ipmi", driver_info: spec.driverInfo, properties: spec.properties, automated_clean: false,
-    // No deploy_kernel/deploy_ramdisk: the built ramdisk is the default.
-    instance_info: { image_source: u.root, kernel: u.kernel, ramdisk: u.ramdisk, root_gb: 1 },
-  })
-  await api("POST", "/v1/ports", { node_uuid: node["uuid"], address: vm.mac })
-
-  const reach = async (wanted: string, ms: number) => {
+  const reach = async (name: string, wanted: string, ms: number) => {
     const deadline = Date.now() + ms
     for (;;) {
-      const n = await api("GET", `/v1/nodes/${spec.name}`)
+      const n = await api("GET", `/v1/nodes/${name}`)
       if (n["provision_state"] === wanted && n["target_provision_state"] === null) return n
-      if (/failed$/.test(String(n["provision_state"]))) assert.fail(`${spec.name} ${n["provision_state"]}: ${n["last_error"]}\n${context()}`)
-      if (Date.now() > deadline) assert.fail(`${spec.name} not ${wanted} within ${ms} ms (now ${n["provision_state"]}: ${n["last_error"]})\n${context()}`)
+      if (/failed$/.test(String(n["provision_state"]))) assert.fail(`${name} ${n["provision_state"]}: ${n["last_error"]}\n${context()}`)
+      if (Date.now() > deadline) assert.fail(`${name} not ${wanted} within ${ms} ms (now ${n["provision_state"]}: ${n["last_error"]})\n${context()}`)
       await sleep(500)
     }
   }
-  await api("PUT", `/v1/nodes/${spec.name}/states/provision`, { target: "manage" })
-  await reach("manageable", 30_000)
-  await api("PUT", `/v1/nodes/${spec.name}/states/provision`, { target: "provide" })
-  await reach("available", 30_000)
+  const onConsole = async (vm: RackVm, line: string, deadline: number) => {
+    while (!fileText(vm.serialLog).includes(line)) {
+      if (Date.now() > deadline) assert.fail(`no "${line}" on ${vm.name}'s console\n${context()}`)
+      await sleep(500)
+    }
+  }
+  const enroll = async (vm: RackVm, instanceInfo: Doc) => {
+    const spec = vmNodeOf(vm, 4)
+    // No deploy_kernel/deploy_ramdisk: the built ramdisk is the default.
+    const node = await api("POST", "/v1/nodes", { name: spec.name, driver: "ipmi", driver_info: spec.driverInfo, properties: spec.properties, automated_clean: false, instance_info: instanceInfo })
+    await api("POST", "/v1/ports", { node_uuid: node["uuid"], address: vm.mac })
+    await api("PUT", `/v1/nodes/${spec.name}/states/provision`, { target: "manage" })
+    await reach(spec.name, "manageable", 30_000)
+    await api("PUT", `/v1/nodes/${spec.name}/states/provision`, { target: "provide" })
+    await reach(spec.name, "available", 30_000)
+    return node
+  }
+  await enroll(bios, { image_source: u.root, kernel: u.kernel, ramdisk: u.ramdisk, root_gb: 1 })
+  const uefiNode = await enroll(uefi, { image_source: w.disk })
+  assert.equal(uefiNode["properties"]["capabilities"], "boot_mode:uefi")
 
+  // Both deploys at once; a config drive in the JSON form for vm0: the image's init mounts LABEL=config-2 and prints meta_data's uuid.
   const started = performance.now()
-  // A config drive in the JSON form: the image's init mounts LABEL=config-2 and prints meta_data's uuid.
   const instance = randomUUID()
-  await api("PUT", `/v1/nodes/${spec.name}/states/provision`, { target: "active", configdrive: { meta_data: { uuid: instance } } })
-  const active = await reach("active", 200_000)
-  const activeSeconds = (performance.now() - started) / 1000
-  assert.equal(active["last_error"], null)
+  await Promise.all([
+    api("PUT", `/v1/nodes/${bios.name}/states/provision`, { target: "active", configdrive: { meta_data: { uuid: instance } } }),
+    api("PUT", `/v1/nodes/${uefi.name}/states/provision`, { target: "active" }),
+  ])
+  const activeAfter: Record<string, number> = {}
+  await Promise.all([bios, uefi].map(async (vm) => {
+    const active = await reach(vm.name, "active", 480_000)
+    activeAfter[vm.name] = (performance.now() - started) / 1000
+    assert.equal(active["last_error"], null)
+  }))
 
   // The conductor's power-on and reboot go through ipmitool, ipmi_sim and chassis_control: QEMU started with pxe.
-  assert.match(readFileSync(vm.powerLog, "utf8"), / start pxe/)
-  const deadline = Date.now() + 90_000
-  while (!readFileSync(vm.serialLog, "utf8").includes(u.marker)) {
-    if (Date.now() > deadline) assert.fail(`no "${u.marker}" on the console\n${context()}`)
-    await sleep(500)
+  for (const vm of [bios, uefi]) assert.match(fileText(vm.powerLog), / start pxe/, vm.name)
+  const deadline = Date.now() + 300_000
+  await Promise.all([onConsole(bios, u.marker, deadline), onConsole(uefi, w.marker, deadline)])
+  const bootedSeconds = (performance.now() - started) / 1000
+  // vm0: partition 1 is the config drive, root comes last (Ironic's order). vm1: the image's own GPT, its root second after the ESP.
+  assert.match(fileText(bios.serialLog), /root UUID=[0-9a-f-]{36} is \/dev\/vda2/, "vm0's root is the partition the deploy wrote")
+  assert.match(fileText(uefi.serialLog), /root UUID=[0-9a-f-]{36} is \/dev\/vda2/, "vm1's root is the whole-disk image's")
+  assert.ok(headOf(uefi.disk, 1024).subarray(512, 520).equals(Buffer.from("EFI PART")), "vm1's disk holds the image's GPT")
+  await onConsole(bios, `user-image config drive on /dev/vda1: meta_data uuid ${instance}`, deadline)
+  for (const vm of [bios, uefi]) {
+    // The kernel prints its command line: the PXE config gave the ramdisk the API at the bridge's address.
+    const console_ = fileText(vm.serialLog)
+    assert.ok(console_.includes(`ironic_api_url=${s.rackUrl} `), `${vm.name}: the deploy kernel's command line carries the rack's API URL`)
+    assert.ok(!console_.includes("ironic_api_url=http://127."), "no loopback URL reaches the VM")
   }
-  const console_ = readFileSync(vm.serialLog, "utf8")
-  // Partition 1 is the config drive, root comes last (Ironic's order).
-  assert.match(console_, /root UUID=[0-9a-f-]{36} is \/dev\/vda2/, "the instance's root is the partition the deploy wrote")
-  const drive = `user-image config drive on /dev/vda1: meta_data uuid ${instance}`
-  while (!readFileSync(vm.serialLog, "utf8").includes(drive)) {
-    if (Date.now() > deadline) assert.fail(`no "${drive}" on the console\n${context()}`)
-    await sleep(500)
+  // Each firmware got its loader: DHCP option 93 said BIOS or x86-64 UEFI.
+  assert.match(fileText(dnsmasqLog), /sent \S*\/pxelinux\.0 to /)
+  assert.match(fileText(dnsmasqLog), /sent \S*\/syslinux\.efi to /)
+  assert.match(fileText(dnsmasqLog), /sent \S*\/ldlinux\.e64 to /)
+
+  for (const vm of [bios, uefi]) {
+    const history = (await api("GET", `/v1/nodes/${vm.name}/history`))["history"] as ReadonlyArray<Doc>
+    const types = history.map((e) => e["type"])
+    for (const t of ["DeployRequested", "BootDeviceSet", "IscsiReady", "ImageWritten", "RamdiskReleased", "DeployDone"])
+      assert.ok(types.includes(t), `${vm.name}: ${t} in ${types.join(",")}`)
+    // Every step after the request, with how long it took.
+    const deploy = history.slice(types.lastIndexOf("DeployRequested") + 1)
+    for (const e of deploy) assert.ok(typeof e["duration_ms"] === "number" && e["duration_ms"] >= 0, `${vm.name}: ${e["type"]} has duration ${e["duration_ms"]}`)
   }
-  // The kernel prints its command line: the PXE config gave the ramdisk the API at the bridge's address.
-  assert.ok(console_.includes(`ironic_api_url=${s.rackUrl} `), "the deploy kernel's command line carries the rack's API URL")
-  assert.ok(!console_.includes("ironic_api_url=http://127."), "no loopback URL reaches the VM")
+  process.stdout.write(`# 2 VMs deploy -> active ${activeAfter[bios.name]!.toFixed(1)} s (bios, partition) / ${activeAfter[uefi.name]!.toFixed(1)} s (uefi, whole disk), -> both images booted ${bootedSeconds.toFixed(1)} s\n`)
 
-  const history = (await api("GET", `/v1/nodes/${spec.name}/history`))["history"] as ReadonlyArray<Doc>
-  const types = history.map((e) => e["type"])
-  for (const t of ["DeployRequested", "BootDeviceSet", "IscsiReady", "ImageWritten", "RamdiskReleased", "DeployDone"]) assert.ok(types.includes(t), `${t} in ${types.join(",")}`)
-  process.stdout.write(`# deploy -> active ${activeSeconds.toFixed(1)} s, -> image booted ${((performance.now() - started) / 1000).toFixed(1)} s\n`)
-
-  // Undeploy with cleaning: the ramdisk boots again and the conductor wipes the disk's metadata.
-  await api("PATCH", `/v1/nodes/${spec.name}`, [{ op: "replace", path: "/automated_clean", value: true }])
+  // Undeploy both with cleaning: the ramdisk boots again and the conductor wipes the disks' metadata.
   const undeployStarted = performance.now()
-  await api("PUT", `/v1/nodes/${spec.name}/states/provision`, { target: "deleted" })
-  const back = await reach("available", 200_000)
-  assert.equal(back["power_state"], "power off")
-  const head = Buffer.alloc(512)
-  const fd = openSync(vm.disk, "r")
-  try { readSync(fd, head, 0, 512, 0) } finally { closeSync(fd) }
-  assert.ok(head.every((b) => b === 0), "the VM's disk has no partition table after undeploy")
-  const undeployHistory = ((await api("GET", `/v1/nodes/${spec.name}/history`))["history"] as ReadonlyArray<Doc>).map((e) => e["type"])
-  for (const t of ["UndeployRequested", "RamdiskReady", "CleanStepDone", "CleaningDone"]) assert.ok(undeployHistory.includes(t), `${t} after undeploy`)
-  process.stdout.write(`# undeploy with cleaning -> available ${((performance.now() - undeployStarted) / 1000).toFixed(1)} s\n`)
+  for (const vm of [bios, uefi]) await api("PATCH", `/v1/nodes/${vm.name}`, [{ op: "replace", path: "/automated_clean", value: true }])
+  await Promise.all([bios, uefi].map((vm) => api("PUT", `/v1/nodes/${vm.name}/states/provision`, { target: "deleted" })))
+  for (const vm of [bios, uefi]) {
+    const back = await reach(vm.name, "available", 480_000)
+    assert.equal(back["power_state"], "power off")
+    // The MBR, and for vm1 the GPT header after it.
+    assert.ok(headOf(vm.disk, 1024).every((b) => b === 0), `${vm.name}'s disk has no partition table after undeploy`)
+    const undeployHistory = ((await api("GET", `/v1/nodes/${vm.name}/history`))["history"] as ReadonlyArray<Doc>).map((e) => e["type"])
+    for (const t of ["UndeployRequested", "RamdiskReady", "CleanStepDone", "CleaningDone"]) assert.ok(undeployHistory.includes(t), `${t} after undeploy of ${vm.name}`)
+  }
+  process.stdout.write(`# 2 VMs undeploy with cleaning -> available ${((performance.now() - undeployStarted) / 1000).toFixed(1)} s\n`)
 })
 
 // The same VM, now enrolled as a redfish node on the rack's Redfish BMC: the emulator drives the

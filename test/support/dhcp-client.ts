@@ -26,9 +26,10 @@ export const dhcpClientUnavailable = (): string | undefined => {
 /**
  * Asks for an address as `mac` from `host`'s eth0 (its MAC and addresses are changed for it): the
  * answer taken, or null when no server answered within about `seconds`. Measured here: the first
- * discovers after the link comes up go unanswered, an answer takes about 3 s.
+ * discovers after the link comes up go unanswered, an answer takes about 3 s. `sendOptions` go into
+ * the requests as udhcpc's `-x` spells them, e.g. "0x5d:0007" (client architecture: x86-64 UEFI).
  */
-export const askDhcp = async (host: Host, mac: string, seconds = 6): Promise<DhcpAnswer | null> => {
+export const askDhcp = async (host: Host, mac: string, seconds = 6, sendOptions: ReadonlyArray<string> = []): Promise<DhcpAnswer | null> => {
   const dir = mkdtempSync(join(tmpdir(), "ironledger-udhcpc-"))
   try {
     // udhcpc hands what it got to a script; this one only prints it.
@@ -42,7 +43,7 @@ export const askDhcp = async (host: Host, mac: string, seconds = 6): Promise<Dhc
     link("link", "set", "eth0", "address", mac)
     link("link", "set", "eth0", "up")
     const out = await new Promise<string>((resolve) => {
-      execFile(host.run[0]!, [...host.run.slice(1), "busybox", "udhcpc", "-i", "eth0", "-f", "-q", "-n", "-t", String(seconds), "-T", "1", "-A", "1", "-s", script],
+      execFile(host.run[0]!, [...host.run.slice(1), "busybox", "udhcpc", "-i", "eth0", "-f", "-q", "-n", "-t", String(seconds), "-T", "1", "-A", "1", ...sendOptions.flatMap((o) => ["-x", o]), "-s", script],
         { encoding: "utf8", timeout: (seconds + 5) * 1000 }, (_e, stdout) => resolve(stdout ?? ""))
     })
     const line = out.split("\n").find((l) => l.startsWith("bound "))

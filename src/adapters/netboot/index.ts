@@ -3,9 +3,11 @@
 // interface (the seeds' deploy: the ramdisk exports the disk, qemu-img writes the image over
 // iSCSI, the ramdisk is told "done" on TCP), with images kept in a content-addressed store.
 import { agentSteps } from "../../application/cleaning/agent-steps.ts"
-import { mkdirSync } from "node:fs"
+import { existsSync, mkdirSync } from "node:fs"
 import { join } from "node:path"
+import * as E from "fp-ts/lib/Either.js"
 import { Effect } from "effect"
+import { bootModeOf } from "../../domain/boot-mode.ts"
 import type { BootInterface, DeployInterface } from "../../application/hardware/interfaces.ts"
 import type { Vendor } from "../../application/hardware/hardware-type.ts"
 import type { ImageStore } from "../../ports/index.ts"
@@ -40,6 +42,9 @@ export interface Netboot {
   readonly discoveryBoot: (apiUrl: string) => Promise<void>
 }
 
+/** What UEFI firmware is offered (the rack's dnsmasq serves it beside pxelinux.0). */
+const UEFI_LOADER = "syslinux.efi"
+
 export const tftpRootOf = (stateDir: string) => join(stateDir, "tftpboot")
 
 const missing = (keys: ReadonlyArray<string>, from: Readonly<Record<string, unknown>>) =>
@@ -66,6 +71,12 @@ export const makeNetboot = (config: NetbootConfig) =>
       validate: (n) => {
         const absent = defaults === null ? missing(["deploy_kernel", "deploy_ramdisk"], n.driverInfo) : []
         if (absent.length > 0) return `Cannot validate PXE boot: some parameters were missing in node's driver_info. Missing are: ${absent.join(", ")}.`
+        // The firmware picks its loader by the architecture it announces over DHCP (ADR 0080): a
+        // UEFI node needs the UEFI loader in the tree it boots from.
+        const mode = bootModeOf(n)
+        if (E.isLeft(mode)) return `Cannot validate PXE boot: ${mode.left}.`
+        if (mode.right === "uefi" && !existsSync(join(tftpRoot, UEFI_LOADER)))
+          return `Cannot validate PXE boot: node ${n.nodeId} boots in UEFI mode but the TFTP root has no UEFI loader (${UEFI_LOADER}).`
         return n.ports.length === 0 ? `Node ${n.nodeId} does not have any port associated with it.` : null
       },
       configurator, images,

@@ -29,15 +29,35 @@ export const qemuArgv = (vm: VmSpec, boot: BootDevice): ReadonlyArray<string> =>
   "-qmp", `unix:${vm.qmpSocket},server=on,wait=off`,
   "-chardev", `file,id=console,path=${vm.serialLog},append=on`,
   "-serial", "chardev:console",
-  "-drive", `file=${vm.disk},format=raw,if=virtio,cache=writeback`,
   "-netdev", `tap,id=n0,ifname=${vm.tap},script=no,downscript=no`,
-  "-device", `virtio-net-pci,netdev=n0,mac=${vm.mac}`,
-  // The order holds across a guest reboot and `chassis power reset` (which restarts QEMU with it).
-  "-boot", `order=${boot === "pxe" ? "nc" : boot === "cdrom" ? "dc" : "c"}`,
+  ...(vm.firmware.kind === "bios" ? biosBoot(vm, boot) : uefiBoot(vm, boot)),
   "-chardev", `socket,id=ipmi0,host=127.0.0.1,port=${vm.bmcPort},reconnect=10`,
   "-device", "ipmi-bmc-extern,id=bmc0,chardev=ipmi0",
   "-device", "isa-ipmi-kcs,bmc=bmc0",
-  ...(vm.firmware.kind === "uefi"
-    ? ["-drive", `if=pflash,format=raw,readonly=on,file=${vm.firmware.code}`, "-drive", `if=pflash,format=raw,file=${vm.firmware.vars}`]
-    : []),
 ]
+
+// SeaBIOS follows -boot order. The order holds across a guest reboot and `chassis power reset`
+// (which restarts QEMU with it).
+const biosBoot = (vm: VmSpec, boot: BootDevice) => [
+  "-drive", `file=${vm.disk},format=raw,if=virtio,cache=writeback`,
+  "-device", `virtio-net-pci,netdev=n0,mac=${vm.mac}`,
+  "-boot", `order=${boot === "pxe" ? "nc" : boot === "cdrom" ? "dc" : "c"}`,
+]
+
+// OVMF ignores -boot order and follows the devices' bootindex; its variables (boot entries) live
+// in the VM's own copy of the vars file. With pxe the disk comes second: a loader that gives up
+// (syslinux.efi's `localboot`) hands over to the next boot entry, the disk. Every network boot
+// entry before the disk costs a DHCP round under TCG, so the NIC has only OVMF's own PXEv4 (and
+// HTTPv4, which cannot be turned off without IPv4): no iPXE ROM beside it, no IPv6 PXE or HTTP.
+const uefiBoot = (vm: VmSpec, boot: BootDevice) => {
+  const firmware = vm.firmware as Extract<Firmware, { kind: "uefi" }>
+  return [
+    "-drive", `if=pflash,format=raw,readonly=on,file=${firmware.code}`,
+    "-drive", `if=pflash,format=raw,file=${firmware.vars}`,
+    "-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=no",
+    "-fw_cfg", "name=opt/org.tianocore/IPv6Support,string=no",
+    "-drive", `file=${vm.disk},format=raw,if=none,id=disk0,cache=writeback`,
+    "-device", `virtio-blk-pci,drive=disk0,bootindex=${boot === "pxe" ? 2 : 1}`,
+    "-device", `virtio-net-pci,netdev=n0,mac=${vm.mac},romfile=${boot === "pxe" ? ",bootindex=1" : ""}`,
+  ]
+}

@@ -3,7 +3,7 @@
 // where the service's dnsmasq answers DHCP and TFTP. A scoped resource: closing the scope stops
 // the VMs, the BMCs and dnsmasq and deletes the namespace.
 import { spawn, type ChildProcess } from "node:child_process"
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs"
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs"
 import { execFile } from "node:child_process"
 import { join, resolve } from "node:path"
 import { Data, Effect, type Scope } from "effect"
@@ -20,6 +20,13 @@ export class VmRackFailed extends Data.TaggedError("VmRackFailed")<{ readonly re
 
 /** BIOS boots via SeaBIOS and iPXE into pxelinux: these files go into the TFTP root. */
 export const BIOS_BOOTLOADER_FILES = ["/usr/lib/PXELINUX/pxelinux.0", "/usr/lib/syslinux/modules/bios/ldlinux.c32"]
+/** UEFI (x86-64) firmware gets syslinux.efi, which reads the same per-MAC pxelinux.cfg files (ADR 0080). */
+export const UEFI_BOOTLOADER_FILES = ["/usr/lib/SYSLINUX.EFI/efi64/syslinux.efi", "/usr/lib/syslinux/modules/efi64/ldlinux.e64"]
+/** OVMF (package ovmf): the code is shared read-only, each UEFI VM gets its own copy of the vars. */
+export const OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+export const OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+
+export type VmBootMode = "bios" | "uefi"
 
 export interface VmRackSpec {
   /** The rack's own directory (VM disks, logs, BMC files, dnsmasq state). */
@@ -45,11 +52,15 @@ export interface VmRackSpec {
   readonly network?: RackNetwork
   /** dnsmasq answers MACs no node links too (discovery, ADR 0090); default: only linked ones. */
   readonly answerUnknownMacs?: boolean
+  /** Firmware of VM i (default bios): "uefi" boots it with OVMF. */
+  readonly bootModes?: ReadonlyArray<VmBootMode>
 }
 
 export interface RackVm {
   readonly name: string
   readonly mac: string
+  /** Its firmware: SeaBIOS ("bios") or OVMF ("uefi"). */
+  readonly bootMode: VmBootMode
   readonly disk: string
   readonly serialLog: string
   /** A line per QEMU start with the boot device it was given. */
@@ -163,6 +174,9 @@ export const startVmRack = (spec: VmRackSpec): Effect.Effect<VmRack, VmRackFaile
   Effect.gen(function* () {
     if (!Number.isInteger(spec.count) || spec.count < 1 || spec.count > 32) return yield* Effect.fail(new VmRackFailed({ reason: "a rack has 1 to 32 VMs" }))
     const dir = resolve(spec.dir)
+    const unknown = (spec.bootModes ?? []).find((m) => m !== "bios" && m !== "uefi")
+    if (unknown !== undefined) return yield* Effect.fail(new VmRackFailed({ reason: `boot mode ${JSON.stringify(unknown)}: bios or uefi` }))
+    if ((spec.bootModes ?? []).includes("uefi") && !existsSync(OVMF_CODE)) return yield* Effect.fail(new VmRackFailed({ reason: `a UEFI VM needs ${OVMF_CODE} (Debian package ovmf)` }))
     if (/["'\s]/.test(dir)) return yield* Effect.fail(new VmRackFailed({ reason: `directory ${dir}: no quotes or spaces` }))
     const vms = Array.from({ length: spec.count }, (_, i) => {
       const name = `vm${i}`
@@ -170,13 +184,16 @@ export const startVmRack = (spec: VmRackSpec): Effect.Effect<VmRack, VmRackFaile
       mkdirSync(vmDir, { recursive: true })
       const mac = macOf(spec.subnet24, i)
       const port = (spec.bmcPortBase ?? 6230) + i
+      const bootMode = spec.bootModes?.[i] ?? "bios"
+      const vars = join(vmDir, "OVMF_VARS.fd")
+      if (bootMode === "uefi") copyFileSync(OVMF_VARS, vars)
       const vm: VmSpec = {
         name, memoryMb: spec.memoryMb ?? 512, disk: join(vmDir, "disk.img"), tap: `tap${i}`, mac,
         serialLog: join(vmDir, "console.log"), bmcPort: port + 1000, pidFile: join(vmDir, "qemu.pid"),
-        qmpSocket: join(vmDir, "qmp.sock"), firmware: { kind: "bios" },
+        qmpSocket: join(vmDir, "qmp.sock"), firmware: bootMode === "uefi" ? { kind: "uefi", code: OVMF_CODE, vars } : { kind: "bios" },
       }
       return {
-        name, mac, disk: vm.disk, serialLog: vm.serialLog, powerLog: join(vmDir, "power.log"), vm, dir: vmDir,
+        name, mac, bootMode, disk: vm.disk, serialLog: vm.serialLog, powerLog: join(vmDir, "power.log"), vm, dir: vmDir,
         bmc: { address: "127.0.0.1", port, username: spec.bmcUser ?? "admin", password: spec.bmcPassword ?? "ironledger" },
       }
     })
@@ -191,9 +208,9 @@ export const startVmRack = (spec: VmRackSpec): Effect.Effect<VmRack, VmRackFaile
       stateDir: join(dir, "dnsmasq"),
       program: wrapper,
       ...(spec.dnsmasqUser === undefined ? {} : { user: spec.dnsmasqUser }),
-      bootloaderFiles: BIOS_BOOTLOADER_FILES,
+      bootloaderFiles: [...BIOS_BOOTLOADER_FILES, ...UEFI_BOOTLOADER_FILES],
       mode: {
-        kind: "network", interface: network.bridge, bootFile: "pxelinux.0", onlyKnownMacs: !(spec.answerUnknownMacs ?? false),
+        kind: "network", interface: network.bridge, bootFile: "pxelinux.0", efiBootFile: "syslinux.efi", onlyKnownMacs: !(spec.answerUnknownMacs ?? false),
         dhcp: { kind: "range", start: `${spec.subnet24}.100`, end: `${spec.subnet24}.199`, netmask: "255.255.255.0", leaseTime: "1h" },
       },
     })

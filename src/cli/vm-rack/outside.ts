@@ -13,7 +13,7 @@ import { registerRamdisk, writeDefaultDeployImages } from "../../adapters/ramdis
 import type { DiscoverySettings } from "../../application/discovery/settings.ts"
 import { startApiForwarder } from "../../adapters/vm/api-forwarder.ts"
 import { createRackNetwork, deleteRackNetwork, ip } from "../../adapters/vm/netns.ts"
-import type { RackVm } from "../../adapters/vm/rack.ts"
+import type { RackVm, VmBootMode } from "../../adapters/vm/rack.ts"
 import type { RackRedfish, VmServiceOptions } from "./service.ts"
 
 export interface VmRackServiceOptions {
@@ -29,6 +29,9 @@ export interface VmRackServiceOptions {
   readonly diskGib?: number
   readonly enroll: boolean
   readonly instanceInfo?: Readonly<Record<string, unknown>>
+  readonly uefiInstanceInfo?: Readonly<Record<string, unknown>>
+  /** Firmware of VM i (default bios). */
+  readonly bootModes?: ReadonlyArray<VmBootMode>
   readonly dnsmasqUser?: string
   /** Discovery of machines no node knows (ADR 0090). */
   readonly discovery?: DiscoverySettings
@@ -96,6 +99,8 @@ export const startVmRackService = async (options: VmRackServiceOptions): Promise
       ...(options.dnsmasqUser === undefined ? {} : { dnsmasqUser: options.dnsmasqUser }),
       ...(options.discovery === undefined ? {} : { discovery: options.discovery }),
       ...(options.instanceInfo === undefined ? {} : { instanceInfo: options.instanceInfo }),
+      ...(options.uefiInstanceInfo === undefined ? {} : { uefiInstanceInfo: options.uefiInstanceInfo }),
+      ...(options.bootModes === undefined ? {} : { bootModes: options.bootModes }),
     }
     const started = spawn("ip", ["netns", "exec", network.namespace, process.execPath, "--disable-warning=ExperimentalWarning", inside, JSON.stringify(serviceOptions)], {
       stdio: ["ignore", "pipe", "pipe"],

@@ -8,6 +8,7 @@ import { discoveryFromArgs } from "../discovery-options.ts"
 import { unreadableByNobody } from "../sim-rack/preflight.ts"
 import { tftpRootOf } from "../../adapters/netboot/index.ts"
 import { buildUserImage } from "../../adapters/vm/user-image.ts"
+import { buildWholeDiskImage } from "../../adapters/vm/whole-disk-image.ts"
 import { startVmRackService } from "./outside.ts"
 
 const NAMESPACE = "ironledger-vms"
@@ -31,17 +32,21 @@ export const serveVms = async (args: Parsed, count: number, port: number) => {
   const cacheDir = join(stateDir, "ramdisk-cache")
   // A sample to deploy: a partition image whose init prints a marker on the VM's serial console.
   const sample = await buildUserImage(cacheDir, join(stateDir, "sample-image"), randomBytes(4).toString("hex"))
+  // Every second VM (vm1, vm3, ...) has UEFI firmware (OVMF) and deploys a whole-disk sample wrapping the same root.
+  const bootModes = Array.from({ length: count }, (_, i) => (i % 2 === 1 ? "uefi" as const : "bios" as const))
+  const wholeDisk = count > 1 ? await buildWholeDiskImage(cacheDir, join(stateDir, "sample-image"), sample) : null
   const running = await startVmRackService({
     namespace: NAMESPACE, subnet24: SUBNET, count, stateDir, cacheDir, hostPort: port, db,
-    enroll: true, discovery: discoveryFromArgs(args), instanceInfo: { image_source: sample.root, kernel: sample.kernel, ramdisk: sample.ramdisk, root_gb: 1 }, onOutput: (t) => process.stderr.write(t), ...(unreadable === null ? {} : { dnsmasqUser: "root" }),
+    enroll: true, discovery: discoveryFromArgs(args), instanceInfo: { image_source: sample.root, kernel: sample.kernel, ramdisk: sample.ramdisk, root_gb: 1 }, bootModes,
+    ...(wholeDisk === null ? {} : { uefiInstanceInfo: { image_source: wholeDisk.disk } }), onOutput: (t) => process.stderr.write(t), ...(unreadable === null ? {} : { dnsmasqUser: "root" }),
   })
   process.stdout.write(`ironledger API listening on ${running.url} (for the VMs: ${running.rackUrl}; log: ${db}, state: ${stateDir})\n`)
   for (const vm of running.vms) {
-    process.stdout.write(`  ${vm.name}: ipmi node, BMC ${vm.bmc.address}:${vm.bmc.port} in ${NAMESPACE}, MAC ${vm.mac}, serial console ${vm.serialLog}\n`)
+    process.stdout.write(`  ${vm.name}: ipmi node (${vm.bootMode === "uefi" ? "UEFI, OVMF" : "BIOS"}), BMC ${vm.bmc.address}:${vm.bmc.port} in ${NAMESPACE}, MAC ${vm.mac}, serial console ${vm.serialLog}\n`)
   }
   process.stdout.write(`Redfish BMC for every VM (system /redfish/v1/Systems/<vm>, powered through the same chassis control): ${running.redfish.url} in ${NAMESPACE}, ` +
     `user ${running.redfish.username}, password and CA in ${join(stateDir, "redfish.json")} (a VM enrolled as a redfish node uses these as redfish_*)\n`)
-  process.stdout.write(`sample image (the VM nodes' instance_info): ${sample.root}; once deployed, a VM's console shows "${sample.marker}"\n`)
+  process.stdout.write(`sample image (the VM nodes' instance_info): ${sample.root}${wholeDisk === null ? "" : ` (BIOS), ${wholeDisk.disk} (UEFI, whole disk)`}; once deployed, a VM's console shows "${sample.marker}"\n`)
   const ended = running.exited.then((code) => process.stdout.write(`the service in ${NAMESPACE} exited (${code})\n`))
   await Promise.race([stopped, ended])
   process.stdout.write("stopping\n")

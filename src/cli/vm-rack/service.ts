@@ -19,7 +19,7 @@ import { chassisControlMachine, selfSignedCertificate, startRedfishEmulator } fr
 import { makeNetboot, tftpRootOf } from "../../adapters/netboot/index.ts"
 import { macSources } from "../../adapters/pxe/mac-sources.ts"
 import { readDefaultDeployImages } from "../../adapters/ramdisk/build/register.ts"
-import { startVmRack, type RackVm } from "../../adapters/vm/rack.ts"
+import { startVmRack, type RackVm, type VmBootMode } from "../../adapters/vm/rack.ts"
 import type { RackNetwork } from "../../adapters/vm/netns.ts"
 import type { HardwareSetup } from "../hardware.ts"
 import { startService } from "../service.ts"
@@ -38,10 +38,14 @@ export interface VmServiceOptions {
   /** SQLite log; default in memory. */
   readonly db?: string
   readonly diskGib?: number
+  /** Firmware of VM i (default bios); "uefi" VMs are enrolled with the boot_mode:uefi capability. */
+  readonly bootModes?: ReadonlyArray<VmBootMode>
   /** Enroll the VMs as ipmi nodes vm0..vmN-1 (those not enrolled yet). */
   readonly enroll: boolean
   /** The enrolled VMs' instance_info (e.g. a sample image). */
   readonly instanceInfo?: Readonly<Record<string, unknown>>
+  /** The enrolled UEFI VMs' instance_info, when it differs (e.g. a whole-disk sample). */
+  readonly uefiInstanceInfo?: Readonly<Record<string, unknown>>
   /** dnsmasq's user after it binds (default nobody, which must be able to read the TFTP tree). */
   readonly dnsmasqUser?: string
   /** Machines no node knows get the discovery ramdisk, and dnsmasq answers them (ADR 0090). */
@@ -76,17 +80,21 @@ export const vmRedfishInfoOf = (vm: RackVm, bmc: RackRedfish) => ({
 export const vmNodeOf = (vm: RackVm, diskGib: number) => ({
   name: vm.name,
   driverInfo: { ipmi_address: vm.bmc.address, ipmi_port: vm.bmc.port, ipmi_username: vm.bmc.username, ipmi_password: vm.bmc.password },
-  properties: { cpus: 1, memory_mb: 512, local_gb: diskGib, cpu_arch: "x86_64" },
+  properties: {
+    cpus: 1, memory_mb: 512, local_gb: diskGib, cpu_arch: "x86_64",
+    // As Ironic declares it; the rack's dnsmasq offers OVMF's PXE syslinux.efi (ADR 0080).
+    ...(vm.bootMode === "uefi" ? { capabilities: "boot_mode:uefi" } : {}),
+  },
   mac: vm.mac,
 })
 
-const enrollVms = async (service: NodeService["Service"], vms: ReadonlyArray<RackVm>, diskGib: number, instanceInfo: Readonly<Record<string, unknown>>) => {
+const enrollVms = async (service: NodeService["Service"], vms: ReadonlyArray<RackVm>, diskGib: number, infoOf: (vm: RackVm) => Readonly<Record<string, unknown>>) => {
   for (const vm of vms) {
     const exists = await Effect.runPromise(Effect.match(service.get(vm.name), { onSuccess: () => true, onFailure: () => false }))
     if (exists) continue
     const n = vmNodeOf(vm, diskGib)
     const node = await Effect.runPromise(service.enroll({
-      name: n.name as NodeName, driver: "ipmi", driverInfo: n.driverInfo, properties: n.properties, instanceInfo: { ...instanceInfo }, extra: {},
+      name: n.name as NodeName, driver: "ipmi", driverInfo: n.driverInfo, properties: n.properties, instanceInfo: { ...infoOf(vm) }, extra: {},
     }, "serve:vms"))
     await Effect.runPromise(service.addPort({ nodeRef: node.uuid, mac: n.mac as Mac }, "serve:vms"))
   }
@@ -118,7 +126,9 @@ export const startVmService = async (options: VmServiceOptions): Promise<VmServi
     mkdirSync(tftpRoot, { recursive: true, mode: 0o755 })
     const rack = await Effect.runPromise(Scope.provide(scope)(startVmRack({
       dir: join(options.stateDir, "rack"), namespace: options.network.namespace, subnet24: options.network.gateway.replace(/\.1$/, ""),
-      count: options.count, tftpRoot, network: options.network, diskGib, answerUnknownMacs: options.discovery?.enabled === true,
+      count: options.count, tftpRoot, network: options.network, diskGib,
+      answerUnknownMacs: options.discovery?.enabled === true,
+      ...(options.bootModes === undefined ? {} : { bootModes: options.bootModes }),
       ...(options.dnsmasqUser === undefined ? {} : { dnsmasqUser: options.dnsmasqUser }),
     })))
     // The default deploy images are the ones recorded in the store; console=ttyS0: the VMs' serial consoles (their console.log) show the ramdisk and the instance.
@@ -146,7 +156,8 @@ export const startVmService = async (options: VmServiceOptions): Promise<VmServi
         defaultDeployImages: await readDefaultDeployImages(join(options.stateDir, "images")),
       } })],
       connect: () => {},
-      ...(options.enroll ? { ready: (service: NodeService["Service"]) => enrollVms(service, rack.vms, diskGib, options.instanceInfo ?? {}) } : {}),
+      ...(options.enroll ? { ready: (service: NodeService["Service"]) => enrollVms(service, rack.vms, diskGib,
+        (vm) => (vm.bootMode === "uefi" ? options.uefiInstanceInfo : undefined) ?? options.instanceInfo ?? {}) } : {}),
       close: () => {},
     }
     const port = options.port ?? 6385
