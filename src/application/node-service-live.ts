@@ -15,6 +15,7 @@ import { nodeRecords } from "./node-service/records.ts"
 import { nodeConsole } from "./node-service/console.ts"
 import { agentStepCalls } from "./node-service/agent-steps.ts"
 import { inspectionCalls } from "./node-service/inspection.ts"
+import { rescueCalls } from "./node-service/rescue.ts"
 
 export type { ConductorHandle } from "./node-service/core.ts"
 
@@ -31,6 +32,7 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, regist
       ...nodeConsole(core),
       ...agentStepCalls(core),
       ...inspectionCalls(core),
+      ...rescueCalls(core),
     }
     return service satisfies { [K in keyof NodeService["Service"]]: (...args: never[]) => Effect.Effect<unknown, AppError> }
   })

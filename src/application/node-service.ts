@@ -153,6 +153,8 @@ export interface ProvisionOptions {
   readonly configDrive?: ConfigDriveInput
   /** clean only: the steps to run, checked against those the node's interfaces offer. */
   readonly cleanSteps?: ReadonlyArray<CleanStep>
+  /** rescue only: the password the rescue ramdisk's login takes; kept only as its hash (ADR 0095). */
+  readonly rescuePassword?: string
 }
 
 /** What the ramdisk agent is told when it asks for work: a step to run, "wait", or nothing more. */
@@ -324,4 +326,8 @@ export class NodeService extends Context.Service<NodeService, {
   readonly postInventory: (ref: string, key: string, inventory: unknown, rootDisk?: string) => Effect.Effect<void, AppError>
   /** The inventory the node's last inspection stored; not found when it has none. */
   readonly inventory: (ref: string) => Effect.Effect<{ readonly inventory: Record<string, unknown>; readonly receivedAt: string }, AppError>
+  /** The rescue ramdisk, with its key, fetches the password's crypt hash (ADR 0095). */
+  readonly rescuePassword: (ref: string, key: string) => Effect.Effect<{ readonly hash: string }, AppError>
+  /** The rescue ramdisk, with its key, reports its login up (or the error that kept it from it). */
+  readonly rescueReady: (ref: string, key: string, report: { readonly address?: string; readonly error?: string | null }) => Effect.Effect<void, AppError>
 }>()("ironledger/NodeService") {}

@@ -13,6 +13,7 @@ import { makeSimHardware, type SimHardware, type SimHardwareOptions } from "../a
 import { passDeployInfoUrl, postPassDeployInfo } from "../adapters/sim/machine/callback.ts"
 import { httpAgentTransport, type AgentTransport } from "../adapters/sim/agent-steps.ts"
 import { postSimInventory, type SimMachineSpec } from "../adapters/sim/inventory.ts"
+import { simRescueOverHttp } from "../adapters/sim/rescue.ts"
 import { realRackUnavailable, startIpmi } from "./sim-rack/index.ts"
 import { redfish } from "../adapters/redfish/hardware.ts"
 
@@ -80,6 +81,8 @@ export const simulatedHardware = (options: SimOptions = {}): HardwareSetup & { r
     // Posted over HTTP as the real agent's; with `deliver` (no API in the loop) nothing is inspected.
     inventory: (nodeId, key, inventory) =>
       apiUrl === undefined || closed || options.deliver !== undefined ? Promise.resolve(false) : postSimInventory(apiUrl, nodeId, key, inventory),
+    rescue: (nodeId, key, setPassword) =>
+      apiUrl === undefined || closed || options.deliver !== undefined ? Promise.resolve(false) : simRescueOverHttp(apiUrl, nodeId, key, setPassword),
     agent: (nodeId, key) => {
       if (options.agent !== undefined) return options.agent(nodeId, key)
       const none: AgentTransport = { ask: async () => ({ kind: "none" }), report: async () => undefined }

@@ -154,6 +154,7 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
             automatedClean: n.automatedClean ?? config.automatedClean,
             cleanSteps: cleanStepsOf(n, hw, config.automatedCleanSteps),
             inspectStyle: hw.inspect.name === "agent" ? "agent" : "instant",
+            rescueStyle: hw.rescue.name === "agent" ? "agent" : "instant",
           })
           if (p.kind === "idle") {
             if (p.why.startsWith("queued")) queued.add(nodeId)

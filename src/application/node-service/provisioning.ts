@@ -8,6 +8,7 @@ import { deploySpecFor } from "../deploy-spec.ts"
 import { InvalidInput, type NodeService, type PowerTarget, type ProvisionOptions, type ProvisionTarget } from "../node-service.ts"
 import { acceptConfigDrive, type ConfigDriveInput } from "../config-drive.ts"
 import { mintRamdiskKey } from "../ramdisk-key.ts"
+import { hashRescuePassword, rescuePasswordProblem } from "../rescue/password.ts"
 import { asConflict, type NodeCore } from "./core.ts"
 
 export const provisioning = (core: NodeCore) => {
@@ -15,7 +16,7 @@ export const provisioning = (core: NodeCore) => {
   /** What a provision target asks of the node, as it is carried out now or queued (abort is neither). */
   const provisionAction = (
     node: NodeState, target: Exclude<ProvisionTarget, "abort">, preserveEphemeral: boolean,
-    configDrive: ConfigDriveInput | undefined, cleanSteps: ReadonlyArray<CleanStep> | undefined,
+    configDrive: ConfigDriveInput | undefined, cleanSteps: ReadonlyArray<CleanStep> | undefined, rescuePassword: string | undefined,
   ) =>
     Effect.gen(function* () {
       let action: QueuedAction
@@ -56,6 +57,14 @@ export const provisioning = (core: NodeCore) => {
           action = { kind: "provision", verb: "clean", cleanSteps: [...cleanSteps] }
           break
         }
+        case "rescue": {
+          if (rescuePassword === undefined) { action = { kind: "provision", verb: "rescue" }; break }
+          const problem = rescuePasswordProblem(rescuePassword)
+          if (problem !== null) return yield* Effect.fail(new InvalidInput({ reason: problem }))
+          // From here on only the hash exists (ADR 0095).
+          action = { kind: "provision", verb: "rescue", rescuePasswordHash: hashRescuePassword(rescuePassword) }
+          break
+        }
         default: action = { kind: "provision", verb: target }
       }
       return action
@@ -78,13 +87,16 @@ export const provisioning = (core: NodeCore) => {
       if (options.configDrive !== undefined && target !== "active" && target !== "rebuild") {
         return yield* Effect.fail(new InvalidInput({ reason: "configdrive applies to the active and rebuild targets only." }))
       }
+      if (options.rescuePassword !== undefined && target !== "rescue") {
+        return yield* Effect.fail(new InvalidInput({ reason: "rescue_password applies to rescue only." }))
+      }
       if (options.cleanSteps !== undefined && target !== "clean") {
         return yield* Effect.fail(new InvalidInput({ reason: "clean_steps apply to clean only." }))
       }
       const ctx = yield* context(actor)
       // Abort acts at once (and clears the queue); anything else may wait behind the running action.
       if (target === "abort") return yield* Effect.asVoid(run(node.nodeId, { type: "Provision", verb: "abort" }, ctx))
-      const action = yield* provisionAction(node, target, options.preserveEphemeral ?? false, options.configDrive, options.cleanSteps)
+      const action = yield* provisionAction(node, target, options.preserveEphemeral ?? false, options.configDrive, options.cleanSteps, options.rescuePassword)
       yield* run(node.nodeId, { type: "Request", actionId: ctx.correlationId, action }, ctx)
     })
 

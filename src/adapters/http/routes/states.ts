@@ -27,8 +27,9 @@ const provision = async (ctx: RequestContext): Promise<Reply> => {
   if (target !== "rescue" && body.rescue_password !== undefined) {
     throw badRequest(`"rescue_password" is only valid when setting target provision state to rescue.`)
   }
-  const options: { preserveEphemeral?: boolean; configDrive?: ConfigDriveInput; cleanSteps?: ReadonlyArray<CleanStep> } =
+  const options: { preserveEphemeral?: boolean; configDrive?: ConfigDriveInput; cleanSteps?: ReadonlyArray<CleanStep>; rescuePassword?: string } =
     body.configdrive == null ? {} : { configDrive: body.configdrive }
+  if (target === "rescue") options.rescuePassword = body.rescue_password!
   if (target === "clean") {
     if (body.clean_steps === undefined) throw badRequest(`"clean_steps" is required when setting target provision state to clean.`)
     // Which steps exist is the node's interfaces' to say (checked by the application).
