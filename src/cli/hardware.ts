@@ -39,6 +39,8 @@ export interface SimOptions {
   readonly deliver?: (nodeId: string, callback: DeployCallback) => void
   /** Where a simulated ramdisk's in-band step calls go: by default over HTTP, as deliver's. */
   readonly agent?: (nodeId: string, key: string) => AgentTransport
+  /** Where a simulated rescue ramdisk's calls go: by default over HTTP, as the real agent's (ADR 0095). */
+  readonly rescue?: (nodeId: string, key: string, setPassword: (hash: string) => void) => Promise<boolean>
   /** What each simulated machine is made of, for its inventory (default: 2 CPUs, 4 GiB, one disk, one NIC). */
   readonly machineOf?: (nodeId: string) => SimMachineSpec | undefined
   readonly log?: (line: string) => void
@@ -82,7 +84,8 @@ export const simulatedHardware = (options: SimOptions = {}): HardwareSetup & { r
     inventory: (nodeId, key, inventory) =>
       apiUrl === undefined || closed || options.deliver !== undefined ? Promise.resolve(false) : postSimInventory(apiUrl, nodeId, key, inventory),
     rescue: (nodeId, key, setPassword) =>
-      apiUrl === undefined || closed || options.deliver !== undefined ? Promise.resolve(false) : simRescueOverHttp(apiUrl, nodeId, key, setPassword),
+      options.rescue !== undefined ? options.rescue(nodeId, key, setPassword)
+      : apiUrl === undefined || closed || options.deliver !== undefined ? Promise.resolve(false) : simRescueOverHttp(apiUrl, nodeId, key, setPassword),
     agent: (nodeId, key) => {
       if (options.agent !== undefined) return options.agent(nodeId, key)
       const none: AgentTransport = { ask: async () => ({ kind: "none" }), report: async () => undefined }
