@@ -113,7 +113,7 @@ const launch = async (spec: VmRackSpec, vms: ReadonlyArray<RackVm & { readonly v
     for (const v of vms) {
       const control = join(v.dir, "chassis-control")
       writeFileSync(control, chassisControlScript(v.vm, { bootFile: join(v.dir, "boot-device"), powerLog: v.powerLog }), { mode: 0o700 })
-      const bmcSpec = { name: v.name, port: v.bmc.port, vmPort: v.bmc.port + 1000, username: v.bmc.username, password: v.bmc.password, chassisControl: control }
+      const bmcSpec = { name: v.name, port: v.bmc.port, vmPort: v.bmc.port + 1000, ...(v.vm.solPort === undefined ? {} : { solPort: v.vm.solPort }), username: v.bmc.username, password: v.bmc.password, chassisControl: control }
       const invalid = invalidVmBmc(bmcSpec)
       if (invalid !== null) throw new VmRackFailed({ reason: invalid })
       writeFileSync(join(v.dir, "lan.conf"), vmLanConf(bmcSpec), { mode: 0o600 })
@@ -163,7 +163,8 @@ export const startVmRack = (spec: VmRackSpec): Effect.Effect<VmRack, VmRackFaile
       const port = (spec.bmcPortBase ?? 6230) + i
       const vm: VmSpec = {
         name, memoryMb: spec.memoryMb ?? 512, disk: join(vmDir, "disk.img"), tap: `tap${i}`, mac,
-        serialLog: join(vmDir, "console.log"), bmcPort: port + 1000, pidFile: join(vmDir, "qemu.pid"),
+        // The serial port is SOL's (ipmi_sim connects to it) and still logged to console.log.
+        serialLog: join(vmDir, "console.log"), bmcPort: port + 1000, solPort: port + 2000, pidFile: join(vmDir, "qemu.pid"),
         qmpSocket: join(vmDir, "qmp.sock"), firmware: { kind: "bios" },
       }
       return {

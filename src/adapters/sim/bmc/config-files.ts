@@ -53,6 +53,8 @@ export interface LanConfSpec {
   readonly chassis:
     | { readonly kind: "startcmd"; readonly machineScript: string; readonly poweroffWaitSec: number; readonly killWaitSec: number }
     | { readonly kind: "chassis_control"; readonly program: string }
+  /** Where ipmi_sim's SOL connects: the machine's serial port as a TCP server (a VM's QEMU chardev). */
+  readonly sol?: { readonly address: string; readonly port: number }
 }
 
 const chassisLines = (c: LanConfSpec["chassis"]) => c.kind === "startcmd"
@@ -78,7 +80,7 @@ set_working_mc 0x20
     guid a123456789abcdefa123456789abcdef
   endlan
   serial 15 ${spec.address} ${spec.serialPort} codec VM
-${chassisLines(spec.chassis)}  user 2 true "${spec.username}" "${spec.password}" admin 10 none md2 md5 straight
+${spec.sol === undefined ? "" : `  sol "tcp:${spec.sol.address}:${spec.sol.port}" 115200\n`}${chassisLines(spec.chassis)}  user 2 true "${spec.username}" "${spec.password}" admin 10 none md2 md5 straight
 `
 
 export const lanConf = (spec: BmcFilesSpec): string => writeLanConf({
