@@ -132,7 +132,7 @@ test("a VM: inspect, deploy, undeploy, then a manual clean whose ramdisk erases 
   t0 = performance.now()
   const rescuePassword = `Rp-${randomBytes(6).toString("hex")}`
   await provision({ target: "rescue", rescue_password: rescuePassword })
-  await reach("rescue", 300_000)
+  await reach("rescue", 600_000)
   process.stdout.write(`# rescue -> rescue ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
   t0 = performance.now()
   await api("PUT", `/v1/nodes/${spec.name}/states/console`, { enabled: true })

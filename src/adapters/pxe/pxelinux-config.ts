@@ -165,18 +165,16 @@ export const parsePxeConfig = (text: string): E.Either<string, PxeConfig> => {
 export const switchedToBoot = (config: PxeConfig, rootUuid: Uuid | null): E.Either<string, PxeConfig> => {
   if (rootUuid !== null && config.boot.kind === "local")
     return E.left("the node has no instance kernel to boot with a root filesystem: boot it from its disk")
+  const { rescueKey: _spent, ...rest } = config
   return E.right({
-    ...config,
+    ...rest,
     defaultLabel: "boot",
     deploy: { ...config.deploy, deployKey: null },
-    rescueKey: null,
     boot: rootUuid === null ? { kind: "local" } : { kind: "netboot", rootUuid },
   })
 }
 
-export const switchedToRescue = (config: PxeConfig, rescueKey: string | null = null): PxeConfig => ({
-  ...config,
-  defaultLabel: "rescue",
-  deploy: { ...config.deploy, deployKey: null },
-  rescueKey,
-})
+export const switchedToRescue = (config: PxeConfig, rescueKey: string | null = null): PxeConfig => {
+  const { rescueKey: _earlier, ...rest } = config
+  return { ...rest, defaultLabel: "rescue", deploy: { ...config.deploy, deployKey: null }, ...(rescueKey === null ? {} : { rescueKey }) }
+}
