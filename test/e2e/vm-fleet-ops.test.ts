@@ -146,7 +146,8 @@ test("a VM: inspect, deploy, undeploy, then a manual clean whose ramdisk erases 
     serial.send("root\r")
     await serial.until(/Password: $/, 20_000)
     serial.send(`${rescuePassword}\r`)
-    await serial.until(/# $/, 30_000)
+    // ash asks the terminal where its cursor is (ESC [6n) after its prompt.
+    await serial.until(/~ # /, 30_000)
     serial.send("echo rescued-$((6 * 7)) on $(hostname)\r")
     await serial.until(/rescued-42 on ironledger-rescue/, 20_000)
     serial.send("exit\r")
