@@ -21,6 +21,7 @@ import { nodeExtras } from "./node-service/node-extras.ts"
 import { deployTemplateUses } from "./node-service/deploy-templates.ts"
 import { nodeIndicators } from "./node-service/indicators.ts"
 import { makeDeployTemplates } from "./deploy-templates.ts"
+import { rescueCalls } from "./node-service/rescue.ts"
 
 export type { ConductorHandle } from "./node-service/core.ts"
 
@@ -42,6 +43,7 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, regist
       ...nodeExtras(core),
       ...deployTemplateUses(core, templates),
       ...nodeIndicators(core),
+      ...rescueCalls(core),
     }
     return service satisfies { [K in keyof NodeService["Service"]]: (...args: never[]) => Effect.Effect<unknown, AppError> }
   })

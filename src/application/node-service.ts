@@ -164,6 +164,8 @@ export interface ProvisionOptions {
   readonly deploySteps?: ReadonlyArray<DeployStep>
   /** clean only (API 1.70): the cleaning must not boot the ramdisk, so every step must be out-of-band. */
   readonly disableRamdisk?: boolean
+  /** rescue only: the password the rescue ramdisk's login takes; kept only as its hash (ADR 0095). */
+  readonly rescuePassword?: string
 }
 
 /** What the ramdisk agent is told when it asks for work: a step to run, "wait", or nothing more. */
@@ -372,4 +374,8 @@ export class NodeService extends Context.Service<NodeService, {
   readonly discover: (inventory: unknown, rootDisk: string | undefined, source: string | null) =>
     Effect.Effect<import("./node-service/discovery.ts").DiscoveryOutcome, AppError>
   readonly inventory: (ref: string) => Effect.Effect<{ readonly inventory: Record<string, unknown>; readonly receivedAt: string }, AppError>
+  /** The rescue ramdisk, with its key, fetches the password's crypt hash (ADR 0095). */
+  readonly rescuePassword: (ref: string, key: string) => Effect.Effect<{ readonly hash: string }, AppError>
+  /** The rescue ramdisk, with its key, reports its login up (or the error that kept it from it). */
+  readonly rescueReady: (ref: string, key: string, report: { readonly address?: string; readonly error?: string | null }) => Effect.Effect<void, AppError>
 }>()("ironledger/NodeService") {}

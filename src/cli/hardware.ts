@@ -13,6 +13,7 @@ import { makeSimHardware, type SimHardware, type SimHardwareOptions } from "../a
 import { passDeployInfoUrl, postPassDeployInfo } from "../adapters/sim/machine/callback.ts"
 import { httpAgentTransport, type AgentTransport } from "../adapters/sim/agent-steps.ts"
 import { postSimInventory, type SimMachineSpec } from "../adapters/sim/inventory.ts"
+import { simRescueOverHttp } from "../adapters/sim/rescue.ts"
 import { realRackUnavailable, startIpmi } from "./sim-rack/index.ts"
 import { redfish } from "../adapters/redfish/hardware.ts"
 
@@ -40,6 +41,8 @@ export interface SimOptions {
   readonly deliver?: (nodeId: string, callback: DeployCallback) => void
   /** Where a simulated ramdisk's in-band step calls go: by default over HTTP, as deliver's. */
   readonly agent?: (nodeId: string, key: string) => AgentTransport
+  /** Where a simulated rescue ramdisk's calls go: by default over HTTP, as the real agent's (ADR 0095). */
+  readonly rescue?: (nodeId: string, key: string, setPassword: (hash: string) => void) => Promise<boolean>
   /** What each simulated machine is made of, for its inventory (default: 2 CPUs, 4 GiB, one disk, one NIC). */
   readonly machineOf?: (nodeId: string) => SimMachineSpec | undefined
   readonly log?: (line: string) => void
@@ -82,6 +85,9 @@ export const simulatedHardware = (options: SimOptions = {}): HardwareSetup & { r
     // Posted over HTTP as the real agent's; with `deliver` (no API in the loop) nothing is inspected.
     inventory: (nodeId, key, inventory) =>
       apiUrl === undefined || closed || options.deliver !== undefined ? Promise.resolve(false) : postSimInventory(apiUrl, nodeId, key, inventory),
+    rescue: (nodeId, key, setPassword) =>
+      options.rescue !== undefined ? options.rescue(nodeId, key, setPassword)
+      : apiUrl === undefined || closed || options.deliver !== undefined ? Promise.resolve(false) : simRescueOverHttp(apiUrl, nodeId, key, setPassword),
     agent: (nodeId, key) => {
       if (options.agent !== undefined) return options.agent(nodeId, key)
       const none: AgentTransport = { ask: async () => ({ kind: "none" }), report: async () => undefined }

@@ -31,7 +31,7 @@ export type NodeCommand =
   | { readonly type: "SetConsole"; readonly on: boolean }
   | { readonly type: "OpenConsoleConnection"; readonly data: EventDataOf<"ConsoleConnectionOpened"> }
   | { readonly type: "CloseConsoleConnection"; readonly data: EventDataOf<"ConsoleConnectionClosed"> }
-  | { readonly type: "Provision"; readonly verb: UserVerb; readonly cleanSteps?: ReadonlyArray<CleanStep> }
+  | { readonly type: "Provision"; readonly verb: UserVerb; readonly cleanSteps?: ReadonlyArray<CleanStep>; readonly rescuePasswordHash?: string }
   | { readonly type: "Deploy"; readonly spec: DeploySpec; readonly rebuild: boolean }
   // The running operation's progress, reported by the conductor.
   | { readonly type: "AwaitCallback"; readonly deadline: string }
@@ -43,6 +43,8 @@ export type NodeCommand =
   /** The inspection ramdisk's inventory, with an id for each MAC the node has no port for yet. */
   | { readonly type: "AcceptInventory"; readonly inventory: Record<string, unknown>; readonly rootDisk?: string; readonly newPorts: ReadonlyArray<{ readonly portId: Uuid; readonly mac: Mac }> }
   | { readonly type: "TimeOutWait"; readonly now: string }
+  /** The rescue ramdisk reports that its login is up (ADR 0095). */
+  | { readonly type: "AcceptRescueReady"; readonly address?: string }
   /** `imageless`: the node's deploy interface writes no image (Ironic's fake deploy), so a deploy completes without one. */
   | { readonly type: "Complete"; readonly properties?: Record<string, unknown>; readonly imageless?: true }
   | { readonly type: "Fail"; readonly error: string }

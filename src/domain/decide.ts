@@ -12,6 +12,7 @@ import { decideAllocation } from "./allocation.ts"
 import { cleanFailureFault, decideNodeExtras } from "./node-extras.ts"
 import { decideInventory, propertyChanges } from "./inspection.ts"
 import { decideDiscovery } from "./discovery.ts"
+import { decideRescueReady } from "./rescue.ts"
 import { normaliseRecordChange, refuseProtected, refuseRecordChange, refuseRetired } from "./node-record.ts"
 
 type Decision = E.Either<DomainError, ReadonlyArray<NodeEvent>>
@@ -84,6 +85,9 @@ const decideProvision = (s: NodeState, c: Extract<NodeCommand, { type: "Provisio
   }
   if (c.cleanSteps !== undefined && c.verb === "clean") {
     return move(s, c.verb, "clean", { type: "CleanRequested", data: { automated: false, steps: [...c.cleanSteps] } })
+  }
+  if (c.verb === "rescue" && c.rescuePasswordHash !== undefined) {
+    return move(s, c.verb, "rescue", { type: "RescueRequested", data: { passwordHash: c.rescuePasswordHash } })
   }
   return move(s, c.verb, userVerbs[c.verb], verbEvents[c.verb])
 }
@@ -174,7 +178,7 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
       }
       return move(s, "call-back", "resume", { type: "CallbackReceived", data: c.data })
     case "IssueRamdiskKey":
-      if (s.provisionState !== "cleaning" && s.provisionState !== "inspecting") return E.left(invalidTransition(s.nodeId, "issue ramdisk key", s.provisionState))
+      if (!["cleaning", "inspecting", "rescuing"].includes(s.provisionState)) return E.left(invalidTransition(s.nodeId, "issue ramdisk key", s.provisionState))
       return ok({ type: "RamdiskKeyIssued", data: { keyHash: c.keyHash, sealedKey: c.sealedKey } })
     case "AcceptCleaningIscsi": {
       const r = s.cleaningRamdisk
@@ -185,6 +189,7 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
       return ok({ type: "RamdiskReady", data: { target: c.target } })
     }
     case "AcceptInventory": return decideInventory(s, c)
+    case "AcceptRescueReady": return decideRescueReady(s, c)
     case "RejectCallback":
       return ok({ type: "CallbackRejected", data: { reason: c.reason, count: c.count, sources: [...c.sources] } })
     case "TimeOutWait":

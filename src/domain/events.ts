@@ -105,7 +105,7 @@ export const queuedVerbs = ["manage", "provide", "clean", "inspect", "adopt", "u
 /** A power or provision request waiting in a node's queue (ADR 0050), as it will be carried out. */
 export const QueuedAction = t.union([
   t.type({ kind: t.literal("power"), request: literals(["PowerOnRequested", "PowerOffRequested", "RebootRequested", "SoftPowerOffRequested"], "PowerRequest") }),
-  t.intersection([t.type({ kind: t.literal("provision"), verb: literals(queuedVerbs, "QueuedVerb") }), t.partial({ cleanSteps: t.array(CleanStep) })]),
+  t.intersection([t.type({ kind: t.literal("provision"), verb: literals(queuedVerbs, "QueuedVerb") }), t.partial({ cleanSteps: t.array(CleanStep), rescuePasswordHash: t.string })]),
   t.type({ kind: t.literal("deploy"), spec: DeploySpec, rebuild: t.boolean }),
 ], "QueuedAction")
 export type QueuedAction = t.TypeOf<typeof QueuedAction>
@@ -148,7 +148,8 @@ export const eventData = {
   AdoptRequested: Empty,
   DeployRequested: t.intersection([DeploySpec, t.type({ rebuild: t.boolean })]),
   UndeployRequested: Empty,
-  RescueRequested: Empty,
+  /** `passwordHash`: the rescue password as crypt SHA-512 (ADR 0095); absent in older events. */
+  RescueRequested: t.partial({ passwordHash: t.string }),
   UnrescueRequested: Empty,
   AbortRequested: Empty,
 
@@ -169,6 +170,8 @@ export const eventData = {
   /** The inspection ramdisk's inventory, as it posted it (ADR 0058). */
   /** `rootDisk`: the disk the ramdisk would install to, by its root device rule and hints. */
   InventoryReceived: t.intersection([t.type({ inventory: Json }), t.partial({ rootDisk: t.string })]),
+  /** The rescue ramdisk set the password and opened a login on the console (ADR 0095). */
+  RescueRamdiskReady: t.partial({ address: t.string }),
 
   // Outcomes of the running operation: `done` and `fail` in the table.
   Verified: Empty,

@@ -51,6 +51,10 @@ export interface Operation {
   readonly steps: ReadonlyArray<{ readonly step: string; readonly outcome: "ok" | "failed" }>
   /** A manual clean's steps as asked for; absent: the configured automated steps. */
   readonly cleanSteps?: ReadonlyArray<CleanStep>
+  /** A rescue's password, as crypt SHA-512 (ADR 0095): what the rescue ramdisk is given. */
+  readonly rescuePasswordHash?: string
+  /** The rescue ramdisk reported its login up (ADR 0095). */
+  readonly rescueReady?: true
 }
 
 export interface NodeState extends RecordFields {
@@ -127,6 +131,7 @@ export const verbOf = (event: NodeEvent): Verb | undefined => {
     case "AbortRequested": return "abort"
     case "CallbackAwaited": return "wait"
     case "IscsiReady": case "CallbackReceived": case "RamdiskReady": case "InventoryReceived": return "resume"
+    case "RescueRamdiskReady": return "resume"
     // The ramdisk's outcome of an in-band step ends the clean wait it ran in.
     case "CleanStepDone": case "CleanStepFailed": return "resume"
     case "Verified": case "CleaningDone": case "Inspected": case "Adopted":
@@ -242,6 +247,7 @@ const applyFacts = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
       return
     case "Discovered": d.discovered = { at: meta.occurredAt, bmcAddress: event.data.bmcAddress, autoEnroll: event.data.autoEnroll }; return
     case "Inspected": d.properties = { ...d.properties, ...event.data.properties }; return
+    case "RescueRamdiskReady": if (d.operation) d.operation = { ...d.operation, rescueReady: true }; return
     // Ironic's tear down frees the node: instance_info, the instance and its allocation go.
     case "TearDownDone": d.deploy = null; d.instanceInfo = {}; d.instanceUuid = null; d.allocationUuid = null; d.allocation = null; return
     case "ManageRequested": case "ProvideRequested": case "CleanRequested": case "InspectRequested":
@@ -276,7 +282,11 @@ const trackSteps = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
     : operationStarts[event.type]
   if (kind !== undefined) {
     const cleanSteps = event.type === "CleanRequested" ? event.data.steps : undefined
-    d.operation = { id: meta.correlationId, kind, startedAt: meta.occurredAt, steps: [], ...(cleanSteps === undefined ? {} : { cleanSteps }) }
+    const passwordHash = event.type === "RescueRequested" ? event.data.passwordHash : undefined
+    d.operation = {
+      id: meta.correlationId, kind, startedAt: meta.occurredAt, steps: [], ...(cleanSteps === undefined ? {} : { cleanSteps }),
+      ...(passwordHash === undefined ? {} : { rescuePasswordHash: passwordHash }),
+    }
     d.cleaningRamdisk = null
     return
   }

@@ -23,7 +23,10 @@ export const actionRunning = (s: NodeState): boolean => targetOf(s.provisionStat
 export const commandOf = (actionId: string, a: QueuedAction): ExistingCommand => {
   switch (a.kind) {
     case "power": return { type: "RequestHardware", request: { type: a.request, data: { step: `${actionId}:power` } } }
-    case "provision": return { type: "Provision", verb: a.verb, ...(a.cleanSteps === undefined ? {} : { cleanSteps: a.cleanSteps }) }
+    case "provision": return {
+      type: "Provision", verb: a.verb, ...(a.cleanSteps === undefined ? {} : { cleanSteps: a.cleanSteps }),
+      ...(a.rescuePasswordHash === undefined ? {} : { rescuePasswordHash: a.rescuePasswordHash }),
+    }
     case "deploy": return { type: "Deploy", spec: a.spec, rebuild: a.rebuild }
   }
 }

@@ -32,7 +32,11 @@ export class BootConfigurator extends Context.Service<BootConfigurator, {
    * (whole-disk images carry their own boot loader).
    */
   readonly switchToBoot: (nodeId: string, rootUuid: string | null) => Effect.Effect<void, BootConfigFailed>
-  readonly switchToRescue: (nodeId: string) => Effect.Effect<void, BootConfigFailed>
+  /**
+   * Rewrites the config to `default rescue`: the deploy ramdisk in rescue mode, with the rescue's
+   * ramdisk key when given (ADR 0095), never the deploy key.
+   */
+  readonly switchToRescue: (nodeId: string, rescueKey?: string) => Effect.Effect<void, BootConfigFailed>
   /** The label the node would boot now, or null when it has no config. */
   readonly currentLabel: (nodeId: string) => Effect.Effect<"deploy" | "boot" | "rescue" | null, BootConfigFailed>
   /** Removes exactly this node's files and links. Idempotent. */

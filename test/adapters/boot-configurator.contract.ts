@@ -178,6 +178,23 @@ export const bootConfiguratorContract = (name: string, open: () => Promise<BootU
       assert.equal(pxe.label("boot").kernel, null)
     })
 
+    test("switchToRescue with a rescue's key: on the rescue label only, gone once the node boots its instance (ADR 0095)", async () => {
+      const a = node()
+      await prepare(a)
+      const rescueKey = "rescue-key-0123456789abcdef"
+      await run(port.switchToRescue(a.nodeId, rescueKey))
+      const { text, pxe } = await configOf(a.macs[0]!)
+      assert.equal(pxe.defaultLabel, "rescue")
+      assert.equal(pxe.label("rescue").args.get("deployment_key"), rescueKey)
+      assert.equal(pxe.label("rescue").args.get("rescue_mode"), "1")
+      assert.equal(pxe.label("deploy").args.get("deployment_key"), undefined)
+      assert.ok(!text.includes(a.deployKey))
+      await toBoot(a.nodeId, randomUUID())
+      assert.ok(!(await configOf(a.macs[0]!)).text.includes(rescueKey))
+      // A key that could end its kernel argument is refused.
+      assert.equal((await fail(port.switchToRescue(a.nodeId, "two words")))._tag, "BootConfigFailed")
+    })
+
     test("switchToRescue: default rescue on the deploy ramdisk, without the key", async () => {
       const a = node()
       await prepare(a)

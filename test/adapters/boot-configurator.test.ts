@@ -344,7 +344,7 @@ describe("pxelinux config rendering", () => {
   test("every state reads back as written, with or without extra kernel arguments", () => {
     const booted = switchedToBoot(deploying, randomUUID() as Uuid)
     assert.ok(E.isRight(booted))
-    const states = [deploying, booted.right, switchedToRescue(deploying), { ...deploying, boot: { kind: "local" } } as PxeConfig]
+    const states = [deploying, booted.right, switchedToRescue(deploying), switchedToRescue(deploying, "rescue-key-1"), { ...deploying, boot: { kind: "local" } } as PxeConfig]
     for (const config of states) {
       assert.deepEqual(parsePxeConfig(renderPxeConfig(config)), E.right(config))
       assert.deepEqual(parsePxeConfig(renderPxeConfig(config, "console=ttyS0,115200 nomodeset")), E.right(config))

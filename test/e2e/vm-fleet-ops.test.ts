@@ -9,6 +9,9 @@
 // the discovery ramdisk, which posts its inventory and its BMC's address read in-band (ipmitool
 // through QEMU's isa-ipmi-kcs); auto-enroll makes it a managed ipmi node with those properties,
 // and ironledger powers it off and on through the address it read.
+// Once deployed, a rescue: the real ramdisk in rescue mode sets the password and opens a login on
+// the serial console; the test logs in through the tcp:// URL console_info gives (IPMI SOL through
+// ipmi_sim to the VM's serial port), runs a command, and unrescues the node back to active (ADR 0095).
 // Needs root.
 import { randomBytes } from "node:crypto"
 import { execFileSync } from "node:child_process"
@@ -18,6 +21,7 @@ import { join } from "node:path"
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
 import { startVmRackService, type VmRackService } from "../../src/cli/vm-rack/outside.ts"
+import { openConsoleInNamespace } from "../support/console-client.ts"
 import { vmNodeOf } from "../../src/cli/vm-rack/service.ts"
 import { buildUserImage, type UserImage } from "../support/user-image.ts"
 
@@ -126,6 +130,7 @@ test("a VM no node knows: discovered, auto-enrolled, powered off and on; then in
   const node = await api("PATCH", `/v1/nodes/${discovered["uuid"]}`, [
     { op: "add", path: "/name", value: spec.name },
     { op: "add", path: "/automated_clean", value: false },
+    { op: "add", path: "/console_interface", value: "ipmitool-socat" },
     { op: "add", path: "/instance_info", value: { image_source: u.root, kernel: u.kernel, ramdisk: u.ramdisk, root_gb: 1 } },
   ])
   const provision = (body: Doc) => api("PUT", `/v1/nodes/${spec.name}/states/provision`, body)
@@ -165,6 +170,47 @@ test("a VM no node knows: discovered, auto-enrolled, powered off and on; then in
   await reach("active", 600_000)
   process.stdout.write(`# deploy -> active ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
   assert.ok(nonZeroBlocks(vm.disk).length > 0, "the deployed image is on the VM's disk")
+
+  // Rescue: the ramdisk fetches the password's hash with its key and opens a login on ttyS0.
+  t0 = performance.now()
+  const rescuePassword = `Rp-${randomBytes(6).toString("hex")}`
+  await provision({ target: "rescue", rescue_password: rescuePassword })
+  await reach("rescue", 600_000)
+  process.stdout.write(`# rescue -> rescue ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
+  t0 = performance.now()
+  await api("PUT", `/v1/nodes/${spec.name}/states/console`, { enabled: true })
+  const url = String((await api("GET", `/v1/nodes/${spec.name}/states/console`))["console_info"]["url"])
+  assert.match(url, /^tcp:\/\/10\.213\.12\.1:\d+$/)
+  // The URL is on the API's host, inside the rack's namespace: the client runs there.
+  const serial = await openConsoleInNamespace(s.namespace, url)
+  try {
+    // Enter until the login prompt shows (the SOL session and the getty may take a moment).
+    await serial.until(/login: $/, 90_000, "\r")
+    serial.send("root\r")
+    await serial.until(/Password: $/, 20_000)
+    serial.send(`${rescuePassword}\r`)
+    // ash asks the terminal where its cursor is (ESC [6n) after its prompt.
+    await serial.until(/~ # /, 30_000)
+    serial.send("echo rescued-$((6 * 7)) on $(hostname)\r")
+    await serial.until(/rescued-42 on ironledger-rescue/, 20_000)
+    serial.send("exit\r")
+  } catch (e) {
+    assert.fail(`${(e as Error).message}\n--- read through the console URL ---\n${serial.read().slice(-2000)}\n${context()}`)
+  } finally {
+    await serial.close()
+  }
+  process.stdout.write(`# console login and command ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
+  await api("PUT", `/v1/nodes/${spec.name}/states/console`, { enabled: false })
+  const consoleEvents = ((await api("GET", `/v1/nodes/${spec.name}/history`))["history"] as ReadonlyArray<Doc>).filter((e) => String(e["type"]).startsWith("Console"))
+  assert.deepEqual(consoleEvents.map((e) => e["type"]), ["ConsoleEnabled", "ConsoleConnectionOpened", "ConsoleConnectionClosed", "ConsoleDisabled"])
+  assert.ok(consoleEvents.every((e) => /^user:/.test(String(e["actor"]))), JSON.stringify(consoleEvents.map((e) => e["actor"])))
+  // The password never reaches the log in plain text, nor the machine's PXE command line.
+  assert.ok(!JSON.stringify((await api("GET", `/v1/nodes/${spec.name}/history/detail`))["history"]).includes(rescuePassword))
+  assert.ok(!said.includes(rescuePassword))
+  t0 = performance.now()
+  await provision({ target: "unrescue" })
+  await reach("active", 300_000)
+  process.stdout.write(`# unrescue -> active ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
   await provision({ target: "deleted" })
   await reach("available", 60_000)
   await provision({ target: "manage" })

@@ -198,8 +198,10 @@ export const predict = (m: NodeModel, c: NodeCommand): Outcome => {
     case "RejectCallback":
       return accept(m)
     case "IssueRamdiskKey":
-      // Cleaning and inspection boot the ramdisk with a key of their own.
-      return m.state === "cleaning" || m.state === "inspecting" ? accept({ ...m, cleaningRamdisk: { used: false } }) : refuse(m, "InvalidTransition", "issue ramdisk key")
+      // Cleaning, inspection and rescue boot the ramdisk with a key of their own.
+      // A new key does not give an inspection that has its inventory a second one (taken once per inspection).
+      if (m.state === "inspecting") return accept({ ...m, cleaningRamdisk: { used: m.cleaningRamdisk?.used ?? false } })
+      return m.state === "cleaning" || m.state === "rescuing" ? accept({ ...m, cleaningRamdisk: { used: false } }) : refuse(m, "InvalidTransition", "issue ramdisk key")
     case "AcceptInventory": {
       // Taken once per inspection, while it waits; a port for each MAC the node has not got (ADR 0058).
       if (m.state !== "inspect wait" || m.cleaningRamdisk === null || m.cleaningRamdisk.used) return refuse(m, "CallbackRefused", "inventory")
@@ -208,6 +210,10 @@ export const predict = (m: NodeModel, c: NodeCommand): Outcome => {
       const moved = moveTo({ ...m, cleaningRamdisk: { used: true }, ports }, edge(m.state, "resume")!)
       return acceptN(m, moved, 1 + ports.size - m.ports.size)
     }
+    case "AcceptRescueReady":
+      // The rescue ramdisk's login is up: taken while the rescue waits for it (ADR 0095).
+      if (m.state !== "rescue wait" || m.cleaningRamdisk === null) return refuse(m, "CallbackRefused", "rescue ready")
+      return along(m, "resume", "rescue ready")
     case "AcceptCleaningIscsi":
       if (m.state !== "clean wait" || m.cleaningRamdisk === null || m.cleaningRamdisk.used) return refuse(m, "CallbackRefused", "pass_deploy_info")
       return along(m, "resume", "pass_deploy_info", (x) => ({ ...x, cleaningRamdisk: { used: true } }))

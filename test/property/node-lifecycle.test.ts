@@ -260,7 +260,7 @@ test("the generated sequences take every edge of the table and every kind of com
     "Enroll", "Update", "Delete", "AddPort", "RemovePort", "SetMaintenance", "Provision", "Deploy", "AwaitCallback",
     "AcceptIscsi", "AcceptCallback", "RejectCallback", "TimeOutWait", "Complete", "Fail", "RequestHardware",
     "RecordHardware", "ObservePower", "AcquireLease", "ReleaseLease", "AsConductor", "IssueRamdiskKey", "AcceptCleaningIscsi",
-    "Request", "StartQueued", "AcceptInventory",
+    "Request", "StartQueued", "AcceptInventory", "AcceptRescueReady",
   ]
   assert.deepEqual(kinds.filter((k) => !accepted.has(k)), [])
   // And the queue's rules: requests wait, start in turn, are refused for the state they lead to, are dropped.

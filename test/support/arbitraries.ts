@@ -226,6 +226,7 @@ export const nodeCommandArb = (p: Pools): fc.Arbitrary<NodeCommand> =>
       // count and sources derived from the reason, so the draw of random values stays as it was.
       .map((c) => ({ ...c, count: c.reason.length, sources: c.reason.split(" ").filter((w) => w !== "") })) },
     { weight: 2, arbitrary: rec({ type: fc.constant("AcceptCleaningIscsi" as const), target: iscsiTargetArb }) },
+    { weight: 2, arbitrary: rec({ type: fc.constant("AcceptRescueReady" as const), address: fc.constant("10.0.0.9") }, { requiredKeys: ["type"] }) },
     { weight: 20, arbitrary: conductorCommandArb(p) },
     {
       weight: 2,

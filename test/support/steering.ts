@@ -71,7 +71,7 @@ const userOrConductorCommandsAlong = (m: SteerView, choice: number, spec: Deploy
       return [...lift, { type: "Deploy", spec: { ...spec, preserveEphemeral: spec.preserveEphemeral && m.deploy !== null }, rebuild: chosen.verb === "rebuild" }]
     case "wait":
       // A cleaning boots a ramdisk with its own key before it waits for it.
-      return m.state === "cleaning" || (m.state === "inspecting" && choice % 2 === 0)
+      return m.state === "cleaning" || ((m.state === "inspecting" || m.state === "rescuing") && choice % 2 === 0)
         ? [{ type: "IssueRamdiskKey", keyHash: "cafe", sealedKey: { $sealed: `${SEALED_MARK}steered` } }, { type: "AwaitCallback", deadline: when }]
         : [{ type: "AwaitCallback", deadline: when }]
     case "resume":
@@ -79,6 +79,8 @@ const userOrConductorCommandsAlong = (m: SteerView, choice: number, spec: Deploy
         // The inspection ramdisk's inventory, with one NIC the node may not have a port for yet.
         return [{ type: "AcceptInventory", inventory: { cpu: { count: 2 } }, newPorts: [{ portId: "0b5e8a40-1b2c-4d3e-8f90-a1b2c3d4e5f6" as Uuid, mac: "52:54:00:12:34:56" as Mac }] }]
       }
+      // The rescue ramdisk's login is up (ADR 0095); refused (and another resume taken) without its key.
+      if (m.state === "rescue wait" && choice % 3 !== 0) return [{ type: "AcceptRescueReady", address: "10.0.0.9" }]
       return m.state === "wait call-back"
         ? [{ type: "AcceptIscsi", deployId, target: { address: "127.0.0.1", port: 3260 as PortNumber, iqn: "iqn.2008-10.org.openstack:deploy" as Iqn, lun: 1 as NonNegativeInt } }]
         : m.state === "clean wait" && choice % 3 === 1

@@ -27,7 +27,10 @@ const deactivate = (config: IpmitoolConfig, bmc: BmcAccess) =>
 
 /** A running `sol activate`: its output is the machine's serial output; what we write, the machine reads. */
 const activate = (config: IpmitoolConfig, bmc: BmcAccess): SerialLine => {
-  const child = spawn(config.ipmitoolPath, solArgv(config, bmc, "activate"), { env: ipmitoolEnv(bmc), stdio: ["pipe", "pipe", "pipe"] })
+  // ipmitool writes the console to stdio: on a pipe (not a terminal) its output would be block
+  // buffered and reach us only when the session ends (no byte came back, ADR 0064). Ironic runs it
+  // on socat's pty; stdbuf makes its stdout and stderr unbuffered, which is all this needs.
+  const child = spawn("stdbuf", ["-o0", "-e0", config.ipmitoolPath, ...solArgv(config, bmc, "activate")], { env: ipmitoolEnv(bmc), stdio: ["pipe", "pipe", "pipe"] })
   const ends: Array<(reason: string) => void> = []
   let stderr = ""
   let ended: string | null = null

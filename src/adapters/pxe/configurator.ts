@@ -121,7 +121,12 @@ export const makeBootConfigurator = (tree: BootTree, options: ConfiguratorOption
     yield* rewrite(nodeId, (config) => switchedToBoot(config, root))
   })
 
-  const switchToRescue = (nodeId: string) => rewrite(nodeId, (config) => E.right(switchedToRescue(config)))
+  const switchToRescue = (nodeId: string, rescueKey?: string) => Effect.gen(function* () {
+    if (rescueKey !== undefined && !isArgValue(rescueKey)) {
+      return yield* Effect.fail(new BootConfigFailed({ nodeId, reason: "the rescue key is not a valid kernel argument value" }))
+    }
+    yield* rewrite(nodeId, (config) => E.right(switchedToRescue(config, rescueKey ?? null)))
+  })
 
   const currentLabel = (input: string) => Effect.gen(function* () {
     const nodeId = yield* fromEither(input, checkNodeId(input))

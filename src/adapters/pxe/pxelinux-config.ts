@@ -24,6 +24,8 @@ export interface PxeConfig {
   readonly defaultLabel: PxeLabel
   readonly deploy: DeployArgs
   readonly boot: BootArgs
+  /** The rescue ramdisk's key (ADR 0095): present only while `rescue` is the default label. */
+  readonly rescueKey?: string | null
 }
 
 /** File names inside ROOT/<uuid>/, as Ironic names them. */
@@ -66,11 +68,14 @@ export const renderPxeConfig = (config: PxeConfig, appendParams = ""): string =>
       line("append", `initrd=${id}/ramdisk`,
         `root=${config.boot.rootUuid === null ? ROOT_PLACEHOLDER : `UUID=${config.boot.rootUuid}`}`, "ro", "text", appendParams),
     ]
-  // Rescue boots the deploy ramdisk without the key: it can call the API but not pass a deploy.
+  // Rescue boots the deploy ramdisk without the deploy key: it can call the API but not pass a
+  // deploy. A rescue's own key (ADR 0095) lets it fetch the password hash and report ready.
+  const rescueKey = config.rescueKey ?? null
   const rescue = [
     "label rescue",
     `kernel ${id}/deploy_kernel`,
-    line("append", `initrd=${id}/deploy_ramdisk`, "rescue_mode=1", `ironic_api_url=${d.apiUrl}`, `node_uuid=${id}`, "text", appendParams),
+    line("append", `initrd=${id}/deploy_ramdisk`, "rescue_mode=1", rescueKey === null ? "" : `deployment_key=${rescueKey}`,
+      `ironic_api_url=${d.apiUrl}`, `node_uuid=${id}`, "text", appendParams),
     "ipappend 3",
   ]
   return [
@@ -123,6 +128,7 @@ export const parsePxeConfig = (text: string): E.Either<string, PxeConfig> => {
   if (deployLines === undefined || bootLines === undefined || !labels.has("rescue"))
     return E.left("a deploy, boot or rescue label is missing")
   const args = appendArgs(deployLines)
+  const rescueKey = appendArgs(labels.get("rescue")!).get("deployment_key") ?? null
   const nodeId = parseUuid(args.get("node_uuid") ?? "")
   const deployId = args.get("deployment_id")
   const iscsiIqn = args.get("iscsi_target_iqn") ?? ""
@@ -147,6 +153,7 @@ export const parsePxeConfig = (text: string): E.Either<string, PxeConfig> => {
     defaultLabel,
     deploy: { deployId, deployKey: args.get("deployment_key") ?? null, iscsiIqn, apiUrl },
     boot,
+    ...(rescueKey === null ? {} : { rescueKey }),
   })
 }
 
@@ -158,16 +165,16 @@ export const parsePxeConfig = (text: string): E.Either<string, PxeConfig> => {
 export const switchedToBoot = (config: PxeConfig, rootUuid: Uuid | null): E.Either<string, PxeConfig> => {
   if (rootUuid !== null && config.boot.kind === "local")
     return E.left("the node has no instance kernel to boot with a root filesystem: boot it from its disk")
+  const { rescueKey: _spent, ...rest } = config
   return E.right({
-    ...config,
+    ...rest,
     defaultLabel: "boot",
     deploy: { ...config.deploy, deployKey: null },
     boot: rootUuid === null ? { kind: "local" } : { kind: "netboot", rootUuid },
   })
 }
 
-export const switchedToRescue = (config: PxeConfig): PxeConfig => ({
-  ...config,
-  defaultLabel: "rescue",
-  deploy: { ...config.deploy, deployKey: null },
-})
+export const switchedToRescue = (config: PxeConfig, rescueKey: string | null = null): PxeConfig => {
+  const { rescueKey: _earlier, ...rest } = config
+  return { ...rest, defaultLabel: "rescue", deploy: { ...config.deploy, deployKey: null }, ...(rescueKey === null ? {} : { rescueKey }) }
+}

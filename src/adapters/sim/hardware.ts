@@ -75,6 +75,11 @@ export interface SimHardwareOptions {
    * inspecting, so the ramdisk exports nothing and calls nothing back); absent: it posts none.
    */
   readonly inventory?: (nodeId: string, key: string, inventory: unknown) => Promise<boolean>
+  /**
+   * Where a simulated rescue ramdisk fetches its password hash and reports ready, with its key:
+   * true when taken; absent: a rescue ramdisk reports nothing (its rescue times out).
+   */
+  readonly rescue?: (nodeId: string, key: string, setPassword: (hash: string) => void) => Promise<boolean>
 }
 
 export interface SimHardware {
@@ -120,10 +125,13 @@ class SharedSimDisks extends SimDisks {
   }
 }
 
-interface DeployArgs { readonly nodeId: string; readonly deployKey: string; readonly iscsiIqn: string }
+/** `rescue`: the PXE config boots the ramdisk in rescue mode (ADR 0095), `deployKey` is the rescue's key. */
+interface DeployArgs { readonly nodeId: string; readonly deployKey: string; readonly iscsiIqn: string; readonly rescue?: true }
 interface Boot { readonly nodeId: string; readonly due: number; readonly args: DeployArgs | null }
 
 export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
+  /** The root password hash each machine's rescue ramdisk set (what its /etc/shadow would hold). */
+  const rescuePasswords = new Map<string, string>()
   // An unplugged simulated BMC times out fast: tests of power failures need not wait ipmitool's 6 s.
   const simBmcs = makeSimPower({ unknownBmcs: "adopt", unreachableAfterMs: 300 })
   const power = simBmcs.driver
@@ -159,12 +167,22 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
     if (E.isLeft(id)) return null
     const text = files === null ? memory!.configOf(id.right) : await files.readConfig(id.right)
     const config = text === null ? E.left("no config") : parsePxeConfig(text)
-    if (E.isLeft(config) || config.right.defaultLabel !== "deploy" || config.right.deploy.deployKey === null) return null
+    if (E.isLeft(config)) return null
+    const rescueKey = config.right.rescueKey ?? null
+    if (config.right.defaultLabel === "rescue" && rescueKey !== null) {
+      return { nodeId: id.right, deployKey: rescueKey, iscsiIqn: config.right.deploy.iscsiIqn, rescue: true }
+    }
+    if (config.right.defaultLabel !== "deploy" || config.right.deploy.deployKey === null) return null
     return { nodeId: id.right, deployKey: config.right.deploy.deployKey, iscsiIqn: config.right.deploy.iscsiIqn }
   }
 
   /** The simulated ramdisk: export the node's disk under CHAP, then post pass_deploy_info. */
   const ramdiskBoots = async (config: DeployArgs) => {
+    // A rescue's ramdisk sets the password and reports its login up; it exports nothing (ADR 0095).
+    if (config.rescue === true) {
+      return options.rescue === undefined ? true
+        : options.rescue(config.nodeId, config.deployKey, (hash) => { rescuePasswords.set(config.nodeId, hash) })
+    }
     // An inspection's ramdisk posts its inventory and is done (ADR 0058).
     if (options.inventory !== undefined) {
       const machine = options.machineOf?.(config.nodeId) ??
@@ -308,7 +326,7 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
       hardwareTypes: [{
         name: "sim",
         description: "Simulated machines with a simulated deploy ramdisk (laptops, fast tests).",
-        interfaces: { ...unsupportedSlots, power: ["sim"], management: ["sim"], boot: ["sim-pxe"], deploy: ["sim-iscsi"], console: ["sim", "no-console"], inspect: ["agent", "no-inspect"] },
+        interfaces: { ...unsupportedSlots, power: ["sim"], management: ["sim"], boot: ["sim-pxe"], deploy: ["sim-iscsi"], console: ["sim", "no-console"], inspect: ["agent", "no-inspect"], rescue: ["agent", "no-rescue"] },
       }],
       interfaces: [simPower, simManagement, simBoot, simDeploy, simConsole],
     },

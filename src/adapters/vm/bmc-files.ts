@@ -14,6 +14,8 @@ export interface VmBmcSpec {
   readonly listenAddress?: string
   /** The program that answers the LAN settings `lan print` shows (the address discovery reads in-band). */
   readonly lanConfigProgram?: string
+  /** The VM's serial port, a TCP server on the namespace's loopback, that SOL connects to (ADR 0095). */
+  readonly solPort?: number
 }
 
 /**
@@ -39,7 +41,7 @@ const PLAIN = /^[A-Za-z0-9._@+=,:-]+$/
 
 export const invalidVmBmc = (spec: VmBmcSpec): string | null => {
   if (!/^[A-Za-z0-9_-]{1,32}$/.test(spec.name)) return `BMC name ${JSON.stringify(spec.name)}: 1-32 letters, digits, - or _`
-  for (const port of [spec.port, spec.vmPort]) if (!Number.isInteger(port) || port < 1 || port > 65535) return `${port} is not a port number`
+  for (const port of [spec.port, spec.vmPort, ...(spec.solPort === undefined ? [] : [spec.solPort])]) if (!Number.isInteger(port) || port < 1 || port > 65535) return `${port} is not a port number`
   if (!PLAIN.test(spec.username) || spec.username.length > 16) return "BMC user name: 1-16 plain characters"
   if (!PLAIN.test(spec.password) || spec.password.length > 20) return "BMC password: 1-20 plain characters"
   if (!/^\/[^"'\s]+$/.test(spec.chassisControl)) return `chassis control path ${spec.chassisControl}: absolute, no spaces or quotes`
@@ -54,4 +56,5 @@ export const vmLanConf = (spec: VmBmcSpec): string => writeLanConf({
   ...(spec.lanConfigProgram === undefined ? {} : { lanConfigProgram: spec.lanConfigProgram }),
   username: spec.username, password: spec.password,
   chassis: { kind: "chassis_control", program: spec.chassisControl },
+  ...(spec.solPort === undefined ? {} : { sol: { address: "127.0.0.1", port: spec.solPort } }),
 })

@@ -12,6 +12,11 @@ export interface VmSpec {
   readonly serialLog: string
   /** TCP port of the BMC's VM interface (ipmi_sim's `serial ... codec VM`), on the namespace's loopback. */
   readonly bmcPort: number
+  /**
+   * The serial port as a TCP server on the namespace's loopback, for the BMC's SOL (ipmi_sim's
+   * `sol "tcp:..."`), its output still kept in serialLog; absent: the serial port is the log file only.
+   */
+  readonly solPort?: number
   readonly pidFile: string
   readonly qmpSocket: string
   readonly firmware: Firmware
@@ -27,7 +32,9 @@ export const qemuArgv = (vm: VmSpec, boot: BootDevice): ReadonlyArray<string> =>
   "-display", "none",
   "-daemonize", "-pidfile", vm.pidFile,
   "-qmp", `unix:${vm.qmpSocket},server=on,wait=off`,
-  "-chardev", `file,id=console,path=${vm.serialLog},append=on`,
+  "-chardev", vm.solPort === undefined
+    ? `file,id=console,path=${vm.serialLog},append=on`
+    : `socket,id=console,host=127.0.0.1,port=${vm.solPort},server=on,wait=off,logfile=${vm.serialLog},logappend=on`,
   "-serial", "chardev:console",
   "-netdev", `tap,id=n0,ifname=${vm.tap},script=no,downscript=no`,
   ...(vm.firmware.kind === "bios" ? biosBoot(vm, boot) : uefiBoot(vm, boot)),

@@ -132,6 +132,7 @@ const launch = async (spec: VmRackSpec, vms: ReadonlyArray<RackVm & { readonly v
       writeFileSync(lanConfig, vmLanConfigScript(network.gateway, v.mac.replace(/^52/, "02")), { mode: 0o700 })
       const bmcSpec = {
         name: v.name, port: v.bmc.port, vmPort: v.bmc.port + 1000, username: v.bmc.username, password: v.bmc.password, chassisControl: control,
+        ...(v.vm.solPort === undefined ? {} : { solPort: v.vm.solPort }),
         listenAddress: "0.0.0.0", lanConfigProgram: `${lanConfig} eth0`,
       }
       const invalid = invalidVmBmc(bmcSpec)
@@ -189,7 +190,8 @@ export const startVmRack = (spec: VmRackSpec): Effect.Effect<VmRack, VmRackFaile
       if (bootMode === "uefi") copyFileSync(OVMF_VARS, vars)
       const vm: VmSpec = {
         name, memoryMb: spec.memoryMb ?? 512, disk: join(vmDir, "disk.img"), tap: `tap${i}`, mac,
-        serialLog: join(vmDir, "console.log"), bmcPort: port + 1000, pidFile: join(vmDir, "qemu.pid"),
+        // The serial port is SOL's (ipmi_sim connects to it) and still logged to console.log.
+        serialLog: join(vmDir, "console.log"), bmcPort: port + 1000, solPort: port + 2000, pidFile: join(vmDir, "qemu.pid"),
         qmpSocket: join(vmDir, "qmp.sock"), firmware: bootMode === "uefi" ? { kind: "uefi", code: OVMF_CODE, vars } : { kind: "bios" },
       }
       return {

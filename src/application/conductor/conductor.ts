@@ -157,6 +157,7 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
             deploySteps: deployStepsOf(n, hw),
             inspectStyle: hw.inspect.name === "agent" ? "agent" : "instant",
             ramdiskBootDevice: hw.boot.media?.device ?? "pxe",
+            rescueStyle: hw.rescue.name === "agent" ? "agent" : "instant",
           })
           if (p.kind === "idle") {
             if (p.why.startsWith("queued")) queued.add(nodeId)

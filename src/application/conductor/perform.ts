@@ -35,7 +35,7 @@ const text = (info: DriverInfo | Record<string, unknown>, key: string): string |
  */
 const ramdiskOf = (n: NodeState) => {
   // An inspection boots the same ramdisk with its own key, as a cleaning does (ADR 0058).
-  const cleaning = n.cleaningRamdisk !== null && ["cleaning", "clean wait", "inspecting", "inspect wait"].includes(n.provisionState)
+  const cleaning = n.cleaningRamdisk !== null && ["cleaning", "clean wait", "inspecting", "inspect wait", "rescuing", "rescue wait"].includes(n.provisionState)
   if (cleaning) return { id: n.operation?.id ?? n.nodeId, sealedKey: n.cleaningRamdisk!.sealedKey, target: n.cleaningRamdisk!.target }
   const d = n.deploy
   return d === null ? null : { id: d.deployId, sealedKey: d.sealedKey, target: d.iscsi }
@@ -125,7 +125,12 @@ const act = (n: NodeState, hw: NodeHardware, req: HardwareRequestBody, cfg: Perf
         const label = req.data.label
         const boot = hw.boot.configurator
         if (label === null) yield* boot.clean(n.nodeId, n.ports.map((p) => p.mac))
-        else if (label === "rescue") yield* boot.switchToRescue(n.nodeId)
+        else if (label === "rescue") {
+          // The rescue ramdisk's key, when the rescue interface boots one (ADR 0095).
+          const ramdisk = n.cleaningRamdisk
+          if (ramdisk === null) yield* boot.switchToRescue(n.nodeId)
+          else yield* boot.switchToRescue(n.nodeId, Redacted.value(yield* (yield* Secrets).open(ramdisk.sealedKey.$sealed)))
+        }
         else if (label === "boot") {
           const d = n.deploy
           if (d === null) return yield* Effect.fail(new StepError("no deploy is running"))

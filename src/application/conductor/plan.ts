@@ -10,6 +10,7 @@
 //   -> wipe the disk's metadata -> release the ramdisk -> power off -> PXE config removed -> done
 import type { ResolvedStep } from "../cleaning/steps-offered.ts"
 import { inspectionSteps, inspectionCleanUp } from "./plan-inspection.ts"
+import { rescueSteps, rescueWait } from "./plan-rescue.ts"
 import { actionRunning, isInBand, stepOutcome, type ConductorCommand, type HardwareRequestBody, type NodeState } from "../../domain/index.ts"
 
 export type Plan =
@@ -47,6 +48,11 @@ export interface PlanContext {
   readonly ramdiskBootDevice?: "pxe" | "cdrom"
   /** The running deploy's out-of-band deploy steps (templates' and the user's), run before the ramdisk boots. */
   readonly deploySteps?: ReadonlyArray<ResolvedStep>
+  /**
+   * The node's rescue interface: "agent" boots the ramdisk in rescue mode and waits for it to
+   * report its login up (ADR 0095); "instant" (Ironic's fake rescue) switches labels and reboots.
+   */
+  readonly rescueStyle?: "agent" | "instant"
 }
 
 export type StepSpec = {
@@ -203,7 +209,8 @@ const planOperation = (s: NodeState, ctx: PlanContext): Plan => {
     case "inspect failed":
       return ctx.inspectStyle === "agent" ? inspectionCleanUp(s) : { kind: "idle", why: "stable in inspect failed" }
     case "adopting": return complete
-    case "rescuing": return walk(s, [{ name: "rescue:pxe", request: pxe("rescue") }, { name: "rescue:reboot", request: reboot }], () => complete, fail)
+    case "rescuing": if (ctx.rescueStyle === "agent") return rescueSteps(s, ctx)
+      return walk(s, [{ name: "rescue:pxe", request: pxe("rescue") }, { name: "rescue:reboot", request: reboot }], () => complete, fail)
     case "unrescuing":
       return walk(s, [{ name: "unrescue:pxe", request: pxe("boot") }, { name: "unrescue:reboot", request: reboot }], () => complete, fail)
     case "wait call-back":
@@ -215,13 +222,13 @@ const planOperation = (s: NodeState, ctx: PlanContext): Plan => {
         ? walk(s, [{ name: "inspect:power", request: powerOnOrReboot(s) }], () => waitOrTimeOut(s, ctx), fail)
         : waitOrTimeOut(s, ctx)
     case "rescue wait":
-      return waitOrTimeOut(s, ctx)
+      return ctx.rescueStyle === "agent" ? rescueWait(s, ctx) : waitOrTimeOut(s, ctx)
     default: return { kind: "idle", why: `stable in ${s.provisionState}` }
   }
 }
 
 /** A node waiting for its ramdisk: idle until the deadline, then time out. */
-const waitOrTimeOut = (s: NodeState, ctx: PlanContext): Plan =>
+export const waitOrTimeOut = (s: NodeState, ctx: PlanContext): Plan =>
   s.waitDeadline !== null && Date.parse(s.waitDeadline) <= ctx.now
     ? { kind: "command", command: { type: "TimeOutWait", now: new Date(ctx.now).toISOString() } }
     : { kind: "idle", why: `waiting until ${s.waitDeadline}` }

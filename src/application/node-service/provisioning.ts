@@ -11,6 +11,7 @@ import { deploySpecFor } from "../deploy-spec.ts"
 import { InvalidInput, type NodeService, type PowerTarget, type ProvisionOptions, type ProvisionTarget } from "../node-service.ts"
 import { acceptConfigDrive, type ConfigDriveInput } from "../config-drive.ts"
 import { mintRamdiskKey } from "../ramdisk-key.ts"
+import { hashRescuePassword, rescuePasswordProblem } from "../rescue/password.ts"
 import { asConflict, type NodeCore } from "./core.ts"
 
 export const provisioning = (core: NodeCore, templates: DeployTemplates) => {
@@ -19,7 +20,7 @@ export const provisioning = (core: NodeCore, templates: DeployTemplates) => {
   const provisionAction = (
     node: NodeState, target: Exclude<ProvisionTarget, "abort">, preserveEphemeral: boolean,
     configDrive: ConfigDriveInput | undefined, cleanSteps: ReadonlyArray<CleanStep> | undefined,
-    userDeploySteps: ReadonlyArray<DeployStep> = [], disableRamdisk = false,
+    userDeploySteps: ReadonlyArray<DeployStep> = [], disableRamdisk = false, rescuePassword: string | undefined = undefined,
   ) =>
     Effect.gen(function* () {
       let action: QueuedAction
@@ -66,6 +67,14 @@ export const provisioning = (core: NodeCore, templates: DeployTemplates) => {
           action = { kind: "provision", verb: "clean", cleanSteps: [...cleanSteps] }
           break
         }
+        case "rescue": {
+          if (rescuePassword === undefined) { action = { kind: "provision", verb: "rescue" }; break }
+          const problem = rescuePasswordProblem(rescuePassword)
+          if (problem !== null) return yield* Effect.fail(new InvalidInput({ reason: problem }))
+          // From here on only the hash exists (ADR 0095).
+          action = { kind: "provision", verb: "rescue", rescuePasswordHash: hashRescuePassword(rescuePassword) }
+          break
+        }
         default: action = { kind: "provision", verb: target }
       }
       return action
@@ -110,6 +119,9 @@ export const provisioning = (core: NodeCore, templates: DeployTemplates) => {
       if (options.configDrive !== undefined && target !== "active" && target !== "rebuild") {
         return yield* Effect.fail(new InvalidInput({ reason: "configdrive applies to the active and rebuild targets only." }))
       }
+      if (options.rescuePassword !== undefined && target !== "rescue") {
+        return yield* Effect.fail(new InvalidInput({ reason: "rescue_password applies to rescue only." }))
+      }
       if (options.cleanSteps !== undefined && target !== "clean") {
         return yield* Effect.fail(new InvalidInput({ reason: "clean_steps apply to clean only." }))
       }
@@ -119,7 +131,7 @@ export const provisioning = (core: NodeCore, templates: DeployTemplates) => {
       if (options.deploySteps !== undefined && target !== "active" && target !== "rebuild") {
         return yield* Effect.fail(new InvalidInput({ reason: "deploy_steps apply to the active and rebuild targets only." }))
       }
-      const action = yield* provisionAction(node, target, options.preserveEphemeral ?? false, options.configDrive, options.cleanSteps, options.deploySteps, options.disableRamdisk === true)
+      const action = yield* provisionAction(node, target, options.preserveEphemeral ?? false, options.configDrive, options.cleanSteps, options.deploySteps, options.disableRamdisk === true, options.rescuePassword)
       yield* run(node.nodeId, { type: "Request", actionId: ctx.correlationId, action }, ctx)
     })
 

@@ -8,6 +8,7 @@ import { accepted, ok, run, type RequestContext, type Reply, type Route } from "
 import { badRequest } from "../errors.ts"
 import { agentStepMethods } from "./agent-steps.ts"
 import { postInventory } from "./inventory.ts"
+import { rescueMethodDocs, rescueMethods } from "./rescue.ts"
 
 const passDeployInfo = async (ctx: RequestContext): Promise<Reply> => {
   const body = decodeOrThrow(PassDeployInfo, await ctx.body(), "pass_deploy_info")
@@ -29,7 +30,7 @@ const passDeployInfo = async (ctx: RequestContext): Promise<Reply> => {
   return accepted()
 }
 
-const methods: Record<string, (ctx: RequestContext) => Promise<Reply>> = { pass_deploy_info: passDeployInfo, ...agentStepMethods, inventory: postInventory }
+const methods: Record<string, (ctx: RequestContext) => Promise<Reply>> = { pass_deploy_info: passDeployInfo, ...agentStepMethods, inventory: postInventory, ...rescueMethods }
 
 const vendorPassthru = async (ctx: RequestContext): Promise<Reply> => {
   const handle = methods[ctx.params["method"]!]
@@ -61,6 +62,7 @@ const vendorMethods = async (ctx: RequestContext): Promise<Reply> => {
       http_methods: ["POST"], async: true, attach: false, require_exclusive_lock: true,
       description: "The cleaning ramdisk reports an in-band step's outcome: {key, step, summary?, details?, error?}.",
     },
+    ...rescueMethodDocs,
   })
 }
 

@@ -27,10 +27,11 @@ const provision = async (ctx: RequestContext): Promise<Reply> => {
   if (target !== "rescue" && body.rescue_password !== undefined) {
     throw badRequest(`"rescue_password" is only valid when setting target provision state to rescue.`)
   }
-  const options: { preserveEphemeral?: boolean; configDrive?: ConfigDriveInput; cleanSteps?: ReadonlyArray<CleanStep>; deploySteps?: ReadonlyArray<DeployStep> } =
+  const options: { preserveEphemeral?: boolean; configDrive?: ConfigDriveInput; cleanSteps?: ReadonlyArray<CleanStep>; deploySteps?: ReadonlyArray<DeployStep>; rescuePassword?: string } =
     body.configdrive == null ? {} : { configDrive: body.configdrive }
   if (deploySteps !== undefined) options.deploySteps = deploySteps
   if (disableRamdisk) (options as { disableRamdisk?: boolean }).disableRamdisk = true
+  if (target === "rescue") options.rescuePassword = body.rescue_password!
   if (target === "clean") {
     if (body.clean_steps === undefined) throw badRequest(`"clean_steps" is required when setting target provision state to clean.`)
     // Which steps exist is the node's interfaces' to say (checked by the application).

@@ -4,6 +4,8 @@
 #   deploy, clean: export the install disk over iSCSI (CHAP), POST pass_deploy_info, run the
 #                  in-band cleaning steps the service hands out (steps.sh), wait for "done" on
 #                  the release port, stop the export, reboot;
+#   rescue:        fetch the rescue password's hash with the key, start a console login, report
+#                  ready (rescue.sh, ADR 0095);
 #   inspect:       post the inventory (inventory.sh) and wait; deploy and clean offer it first too
 #                  (ADR 0058): the service takes it only while the node waits for an inspection;
 #   discover:      a machine no node knows posts its inventory to the discovery endpoint and
@@ -12,6 +14,7 @@
 . /etc/ironledger/tgt.sh
 . /etc/ironledger/steps.sh
 . /etc/ironledger/inventory.sh
+. /etc/ironledger/rescue.sh
 LOG=/run/ironledger-agent.log
 log() { echo "ironledger-agent: $*"; }
 
@@ -220,7 +223,7 @@ case "$MODE" in
     ;;
   rescue)
     bring_up_network
-    log "rescue: network up, no deploy key; waiting"
+    run_rescue
     ;;
   *)
     bring_up_network

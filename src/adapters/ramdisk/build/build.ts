@@ -47,6 +47,7 @@ const AGENT_FILES = [
   ["init.sh", "init"], ["agent.sh", "bin/ironledger-agent"], ["release.sh", "bin/ironledger-release"],
   ["udhcpc.script", "etc/ironledger/udhcpc.script"], ["tgt.sh", "etc/ironledger/tgt.sh"],
   ["steps.sh", "etc/ironledger/steps.sh"], ["inventory.sh", "etc/ironledger/inventory.sh"],
+  ["rescue.sh", "etc/ironledger/rescue.sh"],
 ] as const
 
 export interface RamdiskBuildOptions {

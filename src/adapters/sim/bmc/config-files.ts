@@ -49,6 +49,8 @@ export interface LanConfSpec {
   readonly chassis: { readonly kind: "chassis_control"; readonly program: string }
   /** Answers the BMC's LAN settings (address, mask, MAC) that `lan print` shows, in-band too (ADR 0090). */
   readonly lanConfigProgram?: string
+  /** Where ipmi_sim's SOL connects: the machine's serial port as a TCP server (a VM's QEMU chardev). */
+  readonly sol?: { readonly address: string; readonly port: number }
 }
 
 const chassisLines = (c: LanConfSpec["chassis"]) => `  chassis_control "${c.program}"
@@ -68,7 +70,7 @@ set_working_mc 0x20
     guid a123456789abcdefa123456789abcdef
 ${spec.lanConfigProgram === undefined ? "" : `    lan_config_program "${spec.lanConfigProgram}"\n`}  endlan
   serial 15 ${spec.address} ${spec.serialPort} codec VM
-${chassisLines(spec.chassis)}  user 2 true "${spec.username}" "${spec.password}" admin 10 none md2 md5 straight
+${spec.sol === undefined ? "" : `  sol "tcp:${spec.sol.address}:${spec.sol.port}" 115200\n`}${chassisLines(spec.chassis)}  user 2 true "${spec.username}" "${spec.password}" admin 10 none md2 md5 straight
 `
 
 export const lanConf = (spec: BmcFilesSpec): string => writeLanConf({
