@@ -26,6 +26,9 @@ export type NodeCommand =
   | { readonly type: "RemovePort"; readonly portId: Uuid }
   | import("./port-record.ts").PortCommand
   | import("./allocation.ts").AllocationCommand
+  | import("./portgroup-record.ts").PortgroupCommand
+  | import("./volume-record.ts").VolumeCommand
+  | import("./nmi-record.ts").NmiCommand
   | { readonly type: "SetMaintenance"; readonly on: boolean; readonly reason: string | null }
   | { readonly type: "SetConsole"; readonly on: boolean }
   | { readonly type: "OpenConsoleConnection"; readonly data: EventDataOf<"ConsoleConnectionOpened"> }

@@ -9,6 +9,9 @@ import { pendingStep, type NodeState } from "./node-state.ts"
 import { abortClearing, decideRequest, decideStartQueued, dropQueue } from "./queue.ts"
 import { decidePort } from "./port-record.ts"
 import { decideAllocation } from "./allocation.ts"
+import { decidePortgroup } from "./portgroup-record.ts"
+import { decideVolume } from "./volume-record.ts"
+import { decideNmi } from "./nmi-record.ts"
 import { decideInventory, propertyChanges } from "./inspection.ts"
 import { normaliseRecordChange, refuseProtected, refuseRecordChange, refuseRetired } from "./node-record.ts"
 
@@ -123,6 +126,16 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
       const d = decidePort(s, c)
       return d.ok ? ok(...d.events) : refuse(s, d.code, c.type, d.message)
     }
+    case "CreatePortgroup": case "UpdatePortgroup": case "DeletePortgroup": {
+      const d = decidePortgroup(s, c)
+      return d.ok ? ok(d.event) : refuse(s, d.code, c.type, d.message)
+    }
+    case "CreateVolumeConnector": case "UpdateVolumeConnector": case "DeleteVolumeConnector":
+    case "CreateVolumeTarget": case "UpdateVolumeTarget": case "DeleteVolumeTarget": {
+      const d = decideVolume(s, c)
+      return d.ok ? ok(d.event) : refuse(s, d.code, c.type, d.message)
+    }
+    case "RequestNmi": case "RecordNmi": return ok(decideNmi(c))
     case "SetMaintenance":
       if (c.on) return ok({ type: "MaintenanceSet", data: { reason: c.reason } })
       return s.maintenance ? ok({ type: "MaintenanceCleared", data: {} }) : none

@@ -7,6 +7,9 @@ import { powerStates, provisionStates } from "./lifecycle.ts"
 import { recordFields } from "./node-record.ts"
 import { portEventData } from "./port-record.ts"
 import { allocationEventData } from "./allocation.ts"
+import { portgroupEventData } from "./portgroup-record.ts"
+import { volumeEventData } from "./volume-record.ts"
+import { nmiEventData } from "./nmi-record.ts"
 
 const Json = t.UnknownRecord
 const Nullable = <C extends t.Mixed>(c: C) => t.union([c, t.null])
@@ -240,6 +243,10 @@ export const eventData = {
   ...portEventData,
   // Allocations bound to the node (allocation.ts).
   ...allocationEventData,
+  // Port groups, volume connectors and targets, NMIs (portgroup-record.ts, volume-record.ts, nmi-record.ts).
+  ...portgroupEventData,
+  ...volumeEventData,
+  ...nmiEventData,
 } as const
 
 export type EventType = keyof typeof eventData

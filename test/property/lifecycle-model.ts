@@ -135,6 +135,9 @@ export const predict = (m: NodeModel, c: NodeCommand): Outcome => {
       return accept({ ...m, ports })
     }
     case "UpdatePort": case "AttachVif": case "DetachVif": case "AssignAllocation": case "RemoveAllocation":
+    case "CreatePortgroup": case "UpdatePortgroup": case "DeletePortgroup": case "RequestNmi": case "RecordNmi":
+    case "CreateVolumeConnector": case "UpdateVolumeConnector": case "DeleteVolumeConnector":
+    case "CreateVolumeTarget": case "UpdateVolumeTarget": case "DeleteVolumeTarget":
       // Port settings and VIFs do not touch the lifecycle; test/unit/domain/port-record.test.ts covers them.
       throw new Error(`the lifecycle model does not generate ${c.type}`)
     case "SetMaintenance":
