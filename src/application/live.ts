@@ -39,7 +39,7 @@ export const makeApplication = (registry: Registry, config: ApplicationConfig = 
     }
     yield* Effect.forkIn(followLog(fleet, config.checkpointEvery, kickFromLog), scope)
     yield* Effect.addFinalizer(() => Effect.ignore(saveFleet(fleet)))
-    const service = yield* makeNodeService(fleet, conductor, registry, config.refusalWindowMs)
+    const service = yield* makeNodeService(fleet, conductor, registry, config.refusalWindowMs, config.conductor)
     return { service, conductor, fleet }
   })
 

@@ -15,10 +15,11 @@ import { nodeRecords } from "./node-service/records.ts"
 import { nodeConsole } from "./node-service/console.ts"
 import { agentStepCalls } from "./node-service/agent-steps.ts"
 import { inspectionCalls } from "./node-service/inspection.ts"
+import { nodeParts, type SelfConductor } from "./node-service/node-parts.ts"
 
 export type { ConductorHandle } from "./node-service/core.ts"
 
-export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, registry: Registry, refusalWindowMs = 60_000) =>
+export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, registry: Registry, refusalWindowMs = 60_000, self?: SelfConductor) =>
   Effect.gen(function* () {
     const core = yield* makeNodeCore(fleet, conductor, registry)
     const service: NodeService["Service"] = {
@@ -31,6 +32,7 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, regist
       ...nodeConsole(core),
       ...agentStepCalls(core),
       ...inspectionCalls(core),
+      ...nodeParts(core, self),
     }
     return service satisfies { [K in keyof NodeService["Service"]]: (...args: never[]) => Effect.Effect<unknown, AppError> }
   })

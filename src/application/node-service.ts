@@ -56,6 +56,9 @@ export interface PortView {
   readonly physicalNetwork: string | null
   /** The tenant VIF plugged into the port (Ironic's internal_info.tenant_vif_port_id). */
   readonly vifId: string | null
+  /** The port group it belongs to (API 1.24) and whether it is a Smart NIC port (1.53). */
+  readonly portgroupId: string | null
+  readonly isSmartnic: boolean
 }
 
 /** A port's settings a PATCH may change. */
@@ -65,6 +68,8 @@ export interface PortChanges {
   readonly pxeEnabled?: boolean
   readonly localLinkConnection?: Record<string, unknown>
   readonly physicalNetwork?: string | null
+  readonly portgroupId?: Uuid | null
+  readonly isSmartnic?: boolean
 }
 
 /** One entry of a node's history: what happened, when, who did it, in which operation, how long it took. */
@@ -257,6 +262,7 @@ export interface AllocationFilter {
 }
 
 export type AppError = AllocationNotFound | DriverNotFound | NodeNotFound | PortNotFound | Conflict | InvalidInput | Refused | StoreUnavailable
+  | import("./node-parts.ts").ResourceNotFound
 
 export class NodeService extends Context.Service<NodeService, {
   readonly enroll: (input: EnrollInput, actor: string) => Effect.Effect<NodeView, AppError>
@@ -281,7 +287,7 @@ export class NodeService extends Context.Service<NodeService, {
   /** The node as it was at `at` (ISO 8601), folded from its events up to then. */
   readonly stateAt: (ref: string, at: string) => Effect.Effect<NodeView, AppError>
 
-  readonly addPort: (input: { readonly nodeRef: string; readonly mac: Mac }, actor: string) => Effect.Effect<PortView, AppError>
+  readonly addPort: (input: { readonly nodeRef: string; readonly mac: Mac; readonly settings?: Omit<PortChanges, "address"> }, actor: string) => Effect.Effect<PortView, AppError>
   readonly getPort: (uuid: string) => Effect.Effect<PortView, AppError>
   readonly listPorts: (filter: { readonly nodeRef?: string; readonly address?: Mac }, page: Page) =>
     Effect.Effect<ReadonlyArray<PortView>, AppError>
@@ -324,4 +330,4 @@ export class NodeService extends Context.Service<NodeService, {
   readonly postInventory: (ref: string, key: string, inventory: unknown, rootDisk?: string) => Effect.Effect<void, AppError>
   /** The inventory the node's last inspection stored; not found when it has none. */
   readonly inventory: (ref: string) => Effect.Effect<{ readonly inventory: Record<string, unknown>; readonly receivedAt: string }, AppError>
-}>()("ironledger/NodeService") {}
+} & import("./node-parts.ts").NodePartsCalls>()("ironledger/NodeService") {}

@@ -22,7 +22,7 @@ export type NodeCommand =
   }
   | { readonly type: "Update"; readonly changes: EventDataOf<"NodeUpdated"> }
   | { readonly type: "Delete" }
-  | { readonly type: "AddPort"; readonly portId: Uuid; readonly mac: Mac }
+  | { readonly type: "AddPort"; readonly portId: Uuid; readonly mac: Mac; readonly settings?: import("./port-record.ts").PortSettings }
   | { readonly type: "RemovePort"; readonly portId: Uuid }
   | import("./port-record.ts").PortCommand
   | import("./allocation.ts").AllocationCommand

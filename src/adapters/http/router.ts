@@ -15,11 +15,15 @@ import { biosRoutes } from "./routes/bios.ts"
 import { consoleRoutes } from "./routes/console.ts"
 import { instanceLayerRoutes } from "./routes/instance-layer.ts"
 import { inventoryRoutes } from "./routes/inventory.ts"
+import { portgroupRoutes } from "./routes/portgroups.ts"
+import { volumeRoutes } from "./routes/volume.ts"
+import { managementRoutes } from "./routes/management.ts"
 
 export const routes: ReadonlyArray<Route> = [
   ...rootRoutes, ...nodeRoutes, ...stateRoutes, ...historyRoutes, ...ramdiskRoutes, ...portRoutes, ...driverRoutes,
   ...fleetRoutes, ...metricsRoutes, ...biosRoutes, ...consoleRoutes, ...instanceLayerRoutes,
   ...inventoryRoutes,
+  ...portgroupRoutes, ...volumeRoutes, ...managementRoutes,
 ]
 
 interface Compiled {

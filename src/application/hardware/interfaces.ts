@@ -55,6 +55,8 @@ export interface ManagementInterface extends InterfaceBase<"management"> {
    * where the hardware accepted the session but cannot be told (see the adapter), else it fails.
    */
   readonly setBootDevice: (n: NodeState, device: BootDevice, persistent: boolean) => Act<{ readonly warning: string | null }>
+  /** Pulses a non-maskable interrupt (Ironic's inject_nmi, API 1.29); absent where the hardware has no way to. */
+  readonly injectNmi?: (n: NodeState) => Act<void>
 }
 
 export interface BootInterface extends InterfaceBase<"boot"> {
