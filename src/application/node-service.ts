@@ -139,6 +139,8 @@ export interface NodeChanges extends Partial<RecordFields> {
   readonly driver?: Driver
   /** Slots to change; a slot set to null goes back to the hardware type's default. */
   readonly interfaces?: Partial<Record<InterfaceSlot, string | null>>
+  /** With a new driver: slots not asked for take the new hardware type's defaults (API 1.45), else they are kept. */
+  readonly resetInterfaces?: boolean
   readonly automatedClean?: boolean | null
   readonly driverInfo?: Record<string, string | number | boolean | null>
   readonly properties?: Record<string, unknown>
