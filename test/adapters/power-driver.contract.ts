@@ -27,6 +27,8 @@ export interface PowerDriverUnderTest {
     readonly softPowerOff: "powers off" | "unsupported"
     /** Whether this hardware accepts the session but not the boot device (ipmi_sim without a VM). */
     readonly bootDeviceWarning: boolean
+    /** What a diagnostic interrupt to a running machine does (ipmi_sim refuses it without a VM that takes NMIs). */
+    readonly nmi: "accepted" | "unsupported"
   }
   readonly close: () => Promise<void>
 }
@@ -107,6 +109,17 @@ export const powerDriverContract = (name: string, open: () => Promise<PowerDrive
         assert.equal(sut.machine(bmc).running, true)
         await run(power.powerOff(bmc))
       }
+    })
+
+    test("inject NMI: refused while the chassis is off; a running machine takes it, or the BMC says it can not", async () => {
+      const bmc = sut.bmcs[3]!
+      await run(power.powerOff(bmc))
+      assert.notEqual((await failure(power.injectNmi(bmc)))._tag, "BmcTimeout")
+      await run(power.powerOn(bmc))
+      if (sut.expects.nmi === "accepted") await run(power.injectNmi(bmc))
+      else assert.equal((await failure(power.injectNmi(bmc)))._tag, "BmcUnsupported")
+      assert.equal(await run(power.status(bmc)), "power on", "an NMI does not change the chassis power")
+      await run(power.powerOff(bmc))
     })
 
     test("boot device pxe and disk: accepted, or a warning where the BMC rejects only the device", async () => {

@@ -132,6 +132,18 @@ describe("redfish hardware type against the Redfish BMC emulator", () => {
     assert.deepEqual({ ...emulator.systems.get("rf-1")!.boot }, { enabled: "Continuous", target: "Hdd", mode: "Legacy" })
   })
 
+  test("inject NMI: ResetType Nmi reaches the running machine; refused while it is off", async () => {
+    const n = node()
+    const machine = emulator.systems.get("rf-1")!.machine as ReturnType<typeof memoryMachine>
+    await go(rf.power.powerOff(n))
+    assert.match(await fails(rf.management.injectNmi!(n)), /Nmi/)
+    await go(rf.power.powerOn(n))
+    const before = machine.nmis()
+    await go(rf.management.injectNmi!(n))
+    assert.equal(machine.nmis(), before + 1)
+    assert.equal(await go(rf.power.status(n)), "power on")
+  })
+
   test("settings that cannot work are refused at enroll, in words", () => {
     assert.match(checkInfo({ redfish_address: "ftp://bmc" }) ?? "", /redfish_address must be/)
     assert.match(checkInfo({ redfish_address: "https://u:p@bmc" }) ?? "", /without credentials/)
