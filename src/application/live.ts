@@ -42,7 +42,7 @@ export const makeApplication = (registry: Registry, config: ApplicationConfig = 
     }
     yield* Effect.forkIn(followLog(fleet, config.checkpointEvery, kickFromLog), scope)
     yield* Effect.addFinalizer(() => Effect.ignore(saveFleet(fleet)))
-    const service = yield* makeNodeService(fleet, conductor, registry, config.refusalWindowMs, config.discovery)
+    const service = yield* makeNodeService(fleet, conductor, registry, config.refusalWindowMs, config.discovery, config.conductor)
     return { service, conductor, fleet }
   })
 

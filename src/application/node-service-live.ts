@@ -22,10 +22,11 @@ import { deployTemplateUses } from "./node-service/deploy-templates.ts"
 import { nodeIndicators } from "./node-service/indicators.ts"
 import { makeDeployTemplates } from "./deploy-templates.ts"
 import { rescueCalls } from "./node-service/rescue.ts"
+import { nodeParts, type SelfConductor } from "./node-service/node-parts.ts"
 
 export type { ConductorHandle } from "./node-service/core.ts"
 
-export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, registry: Registry, refusalWindowMs = 60_000, discovery: DiscoverySettings = discoveryOff) =>
+export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, registry: Registry, refusalWindowMs = 60_000, discovery: DiscoverySettings = discoveryOff, self?: SelfConductor) =>
   Effect.gen(function* () {
     const core = yield* makeNodeCore(fleet, conductor, registry)
     const templates = makeDeployTemplates()
@@ -44,6 +45,7 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, regist
       ...deployTemplateUses(core, templates),
       ...nodeIndicators(core),
       ...rescueCalls(core),
+      ...nodeParts(core, self),
     }
     return service satisfies { [K in keyof NodeService["Service"]]: (...args: never[]) => Effect.Effect<unknown, AppError> }
   })

@@ -63,6 +63,9 @@ export interface PortView {
   readonly physicalNetwork: string | null
   /** The tenant VIF plugged into the port (Ironic's internal_info.tenant_vif_port_id). */
   readonly vifId: string | null
+  /** The port group it belongs to (API 1.24) and whether it is a Smart NIC port (1.53). */
+  readonly portgroupId: string | null
+  readonly isSmartnic: boolean
 }
 
 /** A port's settings a PATCH may change. */
@@ -72,6 +75,8 @@ export interface PortChanges {
   readonly pxeEnabled?: boolean
   readonly localLinkConnection?: Record<string, unknown>
   readonly physicalNetwork?: string | null
+  readonly portgroupId?: Uuid | null
+  readonly isSmartnic?: boolean
 }
 
 /** One entry of a node's history: what happened, when, who did it, in which operation, how long it took. */
@@ -141,6 +146,8 @@ export interface NodeChanges extends Partial<RecordFields> {
   readonly driver?: Driver
   /** Slots to change; a slot set to null goes back to the hardware type's default. */
   readonly interfaces?: Partial<Record<InterfaceSlot, string | null>>
+  /** With a new driver: slots not asked for take the new hardware type's defaults (API 1.45), else they are kept. */
+  readonly resetInterfaces?: boolean
   readonly automatedClean?: boolean | null
   readonly driverInfo?: Record<string, string | number | boolean | null>
   readonly properties?: Record<string, unknown>
@@ -285,6 +292,7 @@ export interface AllocationFilter {
 }
 
 export type AppError = DeployTemplateNotFound | AllocationNotFound | DriverNotFound | NodeNotFound | PortNotFound | Conflict | InvalidInput | Refused | StoreUnavailable
+  | import("./node-parts.ts").ResourceNotFound
 
 export class NodeService extends Context.Service<NodeService, {
   readonly enroll: (input: EnrollInput, actor: string) => Effect.Effect<NodeView, AppError>
@@ -309,7 +317,7 @@ export class NodeService extends Context.Service<NodeService, {
   /** The node as it was at `at` (ISO 8601), folded from its events up to then. */
   readonly stateAt: (ref: string, at: string) => Effect.Effect<NodeView, AppError>
 
-  readonly addPort: (input: { readonly nodeRef: string; readonly mac: Mac }, actor: string) => Effect.Effect<PortView, AppError>
+  readonly addPort: (input: { readonly nodeRef: string; readonly mac: Mac; readonly settings?: Omit<PortChanges, "address"> }, actor: string) => Effect.Effect<PortView, AppError>
   readonly getPort: (uuid: string) => Effect.Effect<PortView, AppError>
   readonly listPorts: (filter: { readonly nodeRef?: string; readonly address?: Mac }, page: Page) =>
     Effect.Effect<ReadonlyArray<PortView>, AppError>
@@ -378,4 +386,4 @@ export class NodeService extends Context.Service<NodeService, {
   readonly rescuePassword: (ref: string, key: string) => Effect.Effect<{ readonly hash: string }, AppError>
   /** The rescue ramdisk, with its key, reports its login up (or the error that kept it from it). */
   readonly rescueReady: (ref: string, key: string, report: { readonly address?: string; readonly error?: string | null }) => Effect.Effect<void, AppError>
-}>()("ironledger/NodeService") {}
+} & import("./node-parts.ts").NodePartsCalls>()("ironledger/NodeService") {}

@@ -22,11 +22,14 @@ export type NodeCommand =
   }
   | { readonly type: "Update"; readonly changes: EventDataOf<"NodeUpdated"> }
   | { readonly type: "Delete" }
-  | { readonly type: "AddPort"; readonly portId: Uuid; readonly mac: Mac }
+  | { readonly type: "AddPort"; readonly portId: Uuid; readonly mac: Mac; readonly settings?: import("./port-record.ts").PortSettings }
   | { readonly type: "RemovePort"; readonly portId: Uuid }
   | import("./port-record.ts").PortCommand
   | import("./allocation.ts").AllocationCommand
   | import("./node-extras.ts").NodeExtrasCommand
+  | import("./portgroup-record.ts").PortgroupCommand
+  | import("./volume-record.ts").VolumeCommand
+  | import("./nmi-record.ts").NmiCommand
   | { readonly type: "SetMaintenance"; readonly on: boolean; readonly reason: string | null }
   | { readonly type: "SetConsole"; readonly on: boolean }
   | { readonly type: "OpenConsoleConnection"; readonly data: EventDataOf<"ConsoleConnectionOpened"> }

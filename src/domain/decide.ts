@@ -7,9 +7,12 @@ import { hardwareResults, hardwareSteps, type EventType, type HardwareRequest, t
 import { next, targetOf, waitStates, deletableStates, type ProvisionState, type Verb } from "./lifecycle.ts"
 import { pendingStep, type NodeState } from "./node-state.ts"
 import { abortClearing, decideRequest, decideStartQueued, dropQueue } from "./queue.ts"
-import { decidePort } from "./port-record.ts"
+import { decidePort, portSettingsRefusal } from "./port-record.ts"
 import { decideAllocation } from "./allocation.ts"
 import { cleanFailureFault, decideNodeExtras } from "./node-extras.ts"
+import { decidePortgroup } from "./portgroup-record.ts"
+import { decideVolume } from "./volume-record.ts"
+import { decideNmi } from "./nmi-record.ts"
 import { decideInventory, propertyChanges } from "./inspection.ts"
 import { decideDiscovery } from "./discovery.ts"
 import { decideRescueReady } from "./rescue.ts"
@@ -115,7 +118,13 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
       if (s.ports.some((p) => p.mac === c.mac || p.portId === c.portId)) {
         return refuse(s, "AlreadyExists", "add port", `A port with MAC address ${c.mac} already exists.`)
       }
-      return ok({ type: "PortAdded", data: { portId: c.portId, mac: c.mac } })
+      if (c.settings === undefined || Object.keys(c.settings).length === 0) return ok({ type: "PortAdded", data: { portId: c.portId, mac: c.mac } })
+      {
+        // A port created with settings: added and set in one append, checked as an update is.
+        const why = portSettingsRefusal(s, c.portId, c.settings)
+        if (why !== null) return refuse(s, "InvalidInput", "add port", why)
+        return ok({ type: "PortAdded", data: { portId: c.portId, mac: c.mac } }, { type: "PortUpdated", data: { portId: c.portId, changes: c.settings } })
+      }
     case "RemovePort": {
       const port = s.ports.find((p) => p.portId === c.portId)
       if (!port) return refuse(s, "NotFound", "remove port", `Port ${c.portId} could not be found on node ${s.nodeId}.`)
@@ -133,6 +142,16 @@ const decideExisting = (s: NodeState, c: Exclude<NodeCommand, { type: "Enroll" }
       const d = decidePort(s, c)
       return d.ok ? ok(...d.events) : refuse(s, d.code, c.type, d.message)
     }
+    case "CreatePortgroup": case "UpdatePortgroup": case "DeletePortgroup": {
+      const d = decidePortgroup(s, c)
+      return d.ok ? ok(d.event) : refuse(s, d.code, c.type, d.message)
+    }
+    case "CreateVolumeConnector": case "UpdateVolumeConnector": case "DeleteVolumeConnector":
+    case "CreateVolumeTarget": case "UpdateVolumeTarget": case "DeleteVolumeTarget": {
+      const d = decideVolume(s, c)
+      return d.ok ? ok(d.event) : refuse(s, d.code, c.type, d.message)
+    }
+    case "RequestNmi": case "RecordNmi": return ok(decideNmi(c))
     case "SetMaintenance":
       if (c.on) return ok({ type: "MaintenanceSet", data: { reason: c.reason } })
       return s.maintenance ? ok({ type: "MaintenanceCleared", data: {} }) : none

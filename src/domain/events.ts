@@ -10,6 +10,9 @@ import { allocationEventData } from "./allocation.ts"
 import { nodeExtrasEventData } from "./node-extras.ts"
 import { DeployStep } from "./deploy-steps.ts"
 import { BiosRegistryEntry } from "./bios-registry.ts"
+import { portgroupEventData } from "./portgroup-record.ts"
+import { volumeEventData } from "./volume-record.ts"
+import { nmiEventData } from "./nmi-record.ts"
 
 const Json = t.UnknownRecord
 const Nullable = <C extends t.Mixed>(c: C) => t.union([c, t.null])
@@ -258,6 +261,10 @@ export const eventData = {
   ...allocationEventData,
   // Faults and network events (node-extras.ts).
   ...nodeExtrasEventData,
+  // Port groups, volume connectors and targets, NMIs (portgroup-record.ts, volume-record.ts, nmi-record.ts).
+  ...portgroupEventData,
+  ...volumeEventData,
+  ...nmiEventData,
 } as const
 
 export type EventType = keyof typeof eventData

@@ -7,6 +7,8 @@ import type { HardwareRequestBody } from "./commands.ts"
 import type { Uuid } from "./values.ts"
 import type { AllocationState } from "./allocation.ts"
 import { evolvePorts, type PortState } from "./port-record.ts"
+import { evolvePortgroups, type PortgroupState } from "./portgroup-record.ts"
+import { evolveVolumes, type VolumeConnectorState, type VolumeTargetState } from "./volume-record.ts"
 import { recordDefaults, recordFieldsOf, type RecordFields } from "./node-record.ts"
 
 export interface PendingStep {
@@ -83,6 +85,10 @@ export interface NodeState extends RecordFields {
   readonly consoleEnabled: boolean
   readonly lastError: string | null
   readonly ports: ReadonlyArray<PortState>
+  /** Port groups (API 1.23), volume connectors and targets (API 1.32). */
+  readonly portgroups: ReadonlyArray<PortgroupState>
+  readonly volumeConnectors: ReadonlyArray<VolumeConnectorState>
+  readonly volumeTargets: ReadonlyArray<VolumeTargetState>
   readonly deploy: DeployState | null
   readonly waitDeadline: string | null
   /** Hardware steps asked for and not answered yet (a short list: usually none or one). */
@@ -160,6 +166,7 @@ export const initialState = (nodeId: Uuid): NodeState => ({
   powerState: null, targetPowerState: null, maintenance: false, maintenanceReason: null, consoleEnabled: false, lastError: null,
   ports: [], deploy: null, waitDeadline: null, pendingSteps: [], operation: null, cleaningRamdisk: null, lease: null, createdAt: "", updatedAt: "",
   provisionUpdatedAt: "", queue: [], ...recordDefaults, allocation: null, inventory: null,
+  portgroups: [], volumeConnectors: [], volumeTargets: [],
 })
 
 type Draft = { -readonly [K in keyof NodeState]: NodeState[K] }
@@ -210,6 +217,12 @@ const applyFacts = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
       d.allocation = null; d.allocationUuid = null
       return
     case "PortUpdated": case "VifAttached": case "VifDetached": d.ports = evolvePorts(d.ports, event, meta.occurredAt); return
+    case "PortgroupCreated": case "PortgroupUpdated": case "PortgroupDeleted": d.portgroups = evolvePortgroups(d.portgroups, event, meta.occurredAt); return
+    case "VolumeConnectorCreated": case "VolumeConnectorUpdated": case "VolumeConnectorDeleted":
+    case "VolumeTargetCreated": case "VolumeTargetUpdated": case "VolumeTargetDeleted":
+      Object.assign(d, evolveVolumes(d, event, meta.occurredAt)); return
+    // An NMI changes nothing the node records; a failed one is the requester's answer, not the node's last_error.
+    case "NmiRequested": case "NmiInjected": case "NmiFailed": return
     case "MaintenanceSet": d.maintenance = true; d.maintenanceReason = event.data.reason; return
     // Ironic clears the fault with the maintenance it caused, however maintenance ends.
     case "MaintenanceCleared": case "FaultCleared": d.maintenance = false; d.maintenanceReason = null; d.fault = null; return

@@ -13,6 +13,10 @@ export const PortSettings = t.partial({
   pxeEnabled: t.boolean,
   localLinkConnection: t.UnknownRecord,
   physicalNetwork: Nullable(t.string),
+  /** The port group (of the same node) the port belongs to (API 1.24). */
+  portgroupId: Nullable(Uuid),
+  /** A Smart NIC port (API 1.53): needs local_link_connection's port_id and hostname. */
+  isSmartnic: t.boolean,
 }, "PortSettings")
 export type PortSettings = t.TypeOf<typeof PortSettings>
 
@@ -44,6 +48,22 @@ type PortEvent =
 interface Node {
   readonly nodeId: string
   readonly ports: ReadonlyArray<PortState>
+  readonly portgroups?: ReadonlyArray<{ readonly portgroupId: string }>
+}
+
+/** Why a port with these settings can not be on the node, or null (Ironic's port checks). */
+export const portSettingsRefusal = (s: Node, portId: string, settings: PortSettings): string | null => {
+  const group = settings.portgroupId
+  if (group != null && !(s.portgroups ?? []).some((g) => g.portgroupId === group)) {
+    return `Port group ${group} is not a port group of node ${s.nodeId}: port ${portId} and its port group must be on the same node.`
+  }
+  if (settings.isSmartnic === true) {
+    const llc = settings.localLinkConnection ?? {}
+    if (typeof llc["port_id"] !== "string" || typeof llc["hostname"] !== "string") {
+      return `Smart NIC port ${portId} needs local_link_connection with port_id and hostname.`
+    }
+  }
+  return null
 }
 
 export type PortDecision =
@@ -60,6 +80,8 @@ export const decidePort = (s: Node, c: PortCommand): PortDecision => {
       if (c.changes.mac !== undefined && c.changes.mac !== port.mac && port.vifId !== undefined) {
         return refused("Conflict", `Cannot update hardware address for port ${port.portId} as it is attached to VIF ${port.vifId}.`)
       }
+      const why = portSettingsRefusal(s, port.portId, { ...port, ...c.changes })
+      if (why !== null) return refused("InvalidInput", why)
       return { ok: true, events: [{ type: "PortUpdated", data: { portId: port.portId, changes: c.changes } }] }
     }
     case "AttachVif": {

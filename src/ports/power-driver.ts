@@ -52,4 +52,6 @@ export class PowerDriver extends Context.Service<PowerDriver, {
     device: BootDevice,
     persistent: boolean,
   ) => Effect.Effect<void, PowerError>
+  /** Pulses a diagnostic interrupt (NMI) into the running machine; BmcUnsupported where the BMC refuses. */
+  readonly injectNmi: (bmc: BmcAccess) => Effect.Effect<void, PowerError>
 }>()("ironledger/PowerDriver") {}

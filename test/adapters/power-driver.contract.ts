@@ -30,6 +30,8 @@ export interface PowerDriverUnderTest {
   readonly expects: {
     /** What a soft power off of a running machine does on this hardware. */
     readonly softPowerOff: "powers off" | "unsupported"
+    /** What a diagnostic interrupt to a running machine does (ipmi_sim refuses it without a VM that takes NMIs). */
+    readonly nmi: "accepted" | "unsupported"
   }
   readonly close: () => Promise<void>
 }
@@ -110,6 +112,17 @@ export const powerDriverContract = (name: string, open: () => Promise<PowerDrive
         assert.equal(sut.machine(bmc).running, true)
         await run(power.powerOff(bmc))
       }
+    })
+
+    test("inject NMI: refused while the chassis is off; a running machine takes it, or the BMC says it can not", async () => {
+      const bmc = sut.bmcs[3]!
+      await run(power.powerOff(bmc))
+      assert.notEqual((await failure(power.injectNmi(bmc)))._tag, "BmcTimeout")
+      await run(power.powerOn(bmc))
+      if (sut.expects.nmi === "accepted") await run(power.injectNmi(bmc))
+      else assert.equal((await failure(power.injectNmi(bmc)))._tag, "BmcUnsupported")
+      assert.equal(await run(power.status(bmc)), "power on", "an NMI does not change the chassis power")
+      await run(power.powerOff(bmc))
     })
 
     test("boot device pxe and disk: accepted and recorded by the hardware; a refusal fails, naming the device", async () => {

@@ -8,7 +8,7 @@ import { join } from "node:path"
 import { after, before, describe, test } from "node:test"
 import assert from "node:assert/strict"
 import { Effect, Redacted } from "effect"
-import { classifyFailure, parseBootDevice, parsePowerStatus } from "../../src/adapters/ipmi/answers.ts"
+import { classifyFailure, parseBootDevice, parsePowerControl, parsePowerStatus } from "../../src/adapters/ipmi/answers.ts"
 import { ipmitoolArgv, ipmitoolEnv } from "../../src/adapters/ipmi/argv.ts"
 import { ipmitoolConfig, ipmitoolNoAnswerMs, type IpmitoolConfig } from "../../src/adapters/ipmi/config.ts"
 import { IpmitoolPowerDriver, makeIpmitoolPowerDriver } from "../../src/adapters/ipmi/ipmitool-power-driver.ts"
@@ -77,7 +77,7 @@ powerDriverContract("ipmitool + ipmi_sim", async () => {
       },
       refuseBootDevice: (bmc) => writeFileSync(join(byPort.get(bmc.port)!.stateDir, "refuse-boot-device"), ""),
       // The chassis control program presses the machine's power button (SIGTERM).
-      expects: { softPowerOff: "powers off" },
+      expects: { softPowerOff: "powers off", nmi: "unsupported" },
       close: async () => {
         await Promise.all(fleet.map((b) => b.stop()))
         rmSync(root, { recursive: true, force: true })
@@ -111,7 +111,7 @@ powerDriverContract("simulated (in memory)", async () => {
     unreachableBoundMs: 300,
     machine: (bmc) => machines.get(keyOf(bmc)) ?? { running: false, boots: 0 },
     recordedBootDevice: (bmc) => sim.bootDeviceOf(keyOf(bmc)),
-    expects: { softPowerOff: "powers off" },
+    expects: { softPowerOff: "powers off", nmi: "accepted" },
     close: async () => {},
   }
 })
@@ -212,6 +212,9 @@ describe("ipmitool adapter: what the contract cannot see", () => {
     assert.equal(classify("Set Chassis Power Control to Up/On failed: Invalid data field in request"), "BmcCommandFailed")
     assert.equal(parsePowerStatus(k, "chassis power status", out("", 0, "Chassis Power is on\n")), "power on")
     assert.equal(parsePowerStatus(k, "chassis power status", out("", 0, "Chassis Power is off\n")), "power off")
+    // `chassis power diag` (inject NMI): ipmitool echoes "Diag"; ipmi_sim without a VM that takes NMIs refuses it.
+    assert.equal(parsePowerControl(k, "chassis power diag", "diag", out("", 0, "Chassis Power Control: Diag\n")), null)
+    assert.equal(parsePowerControl(k, "chassis power diag", "diag", out("Set Chassis Power Control to Diag failed: Invalid data field in request"))?._tag, "BmcUnsupported")
     // Output it does not know is an error, not a guess.
     const odd = parsePowerStatus(k, "chassis power status", out("", 0, "Chassis Power is on-ish\n"))
     assert.equal(typeof odd === "string" ? odd : odd._tag, "BmcCommandFailed")

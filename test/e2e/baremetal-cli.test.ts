@@ -242,6 +242,56 @@ describe("fake-hardware as in Ironic, and the hardware types through the stock C
     ok(await baremetal("node", "delete", noAddress.uuid), "delete")
     ok(await baremetal("node", "delete", "iface-1"), "delete")
   })
+
+  // Each CLI call is a Python start (about 1.3 s on an idle machine): the checks share nodes and calls.
+  test("port groups, volume connectors and targets, inject nmi, reset-interfaces and conductors", { timeout: 600_000 }, async () => {
+    const node = JSON.parse(ok(await baremetal("node", "create", "--driver", "sim", "--name", "parts-1", "-f", "json"), "create").stdout)
+    const group = JSON.parse(ok(await baremetal("port", "group", "create", "--node", node.uuid, "--name", "bond0", "--address", "52:54:00:e2:0b:01",
+      "--mode", "802.3ad", "--property", "miimon=100", "-f", "json"), "port group create").stdout)
+    assert.deepEqual([group.name, group.mode, group.properties], ["bond0", "802.3ad", { miimon: 100 }])
+    const port = JSON.parse(ok(await baremetal("port", "create", "52:54:00:e2:0b:11", "--node", node.uuid, "--port-group", group.uuid, "-f", "json"), "port create in group").stdout)
+    assert.equal(port.portgroup_uuid, group.uuid)
+    const groups = JSON.parse(ok(await baremetal("port", "group", "list", "--node", node.uuid, "-f", "json"), "port group list").stdout) as Array<Record<string, unknown>>
+    assert.deepEqual(groups.map((g) => g["Name"]), ["bond0"])
+    const shown = JSON.parse(ok(await baremetal("port", "group", "show", "bond0", "-f", "json"), "port group show").stdout)
+    assert.equal(shown.address, "52:54:00:e2:0b:01")
+    const full = await baremetal("port", "group", "delete", "bond0")
+    assert.notEqual(full.code, 0)
+    assert.match(full.stderr, /contains ports/)
+    ok(await baremetal("port", "delete", port.uuid), "port delete")
+    ok(await baremetal("port", "group", "delete", "bond0"), "port group delete")
+
+    ok(await baremetal("volume", "connector", "create", "--node", node.uuid, "--type", "iqn", "--connector-id", "iqn.2026-11.org.example:parts-1"), "volume connector create")
+    ok(await baremetal("volume", "target", "create", "--node", node.uuid, "--type", "iscsi", "--boot-index", "0", "--volume-id", "vol-parts-1"), "volume target create")
+    const connectors = JSON.parse(ok(await baremetal("volume", "connector", "list", "--node", node.uuid, "-f", "json"), "volume connector list").stdout) as Array<Record<string, unknown>>
+    assert.deepEqual(connectors.map((c) => c["Connector ID"]), ["iqn.2026-11.org.example:parts-1"])
+    const targets = JSON.parse(ok(await baremetal("volume", "target", "list", "--node", node.uuid, "-f", "json"), "volume target list").stdout) as Array<Record<string, unknown>>
+    assert.deepEqual(targets.map((t) => [t["Volume ID"], t["Boot Index"]]), [["vol-parts-1", 0]])
+
+    const power = await fetch(`${url}/v1/nodes/parts-1/states/power`, {
+      method: "PUT", body: JSON.stringify({ target: "power on" }),
+      headers: { "X-OpenStack-Ironic-API-Version": "1.78", "Content-Type": "application/json" }, signal: AbortSignal.timeout(5000),
+    })
+    assert.equal(power.status, 202)
+    await eventually("parts-1 powered on", async () => (await api("/v1/nodes/parts-1")).body["power_state"] === "power on")
+    ok(await baremetal("node", "inject", "nmi", "parts-1"), "inject nmi")
+    const history = JSON.stringify((await api(`/v1/nodes/${node.uuid}/history`)).body)
+    assert.match(history, /NMI injected/)
+
+    const fake = await fetch(`${url}/v1/nodes`, {
+      method: "POST", body: JSON.stringify({ driver: "fake-hardware", name: "parts-2" }),
+      headers: { "X-OpenStack-Ironic-API-Version": "1.78", "Content-Type": "application/json" }, signal: AbortSignal.timeout(5000),
+    })
+    assert.equal(fake.status, 201)
+    const kept = await baremetal("node", "set", "parts-2", "--driver", "ipmi")
+    assert.notEqual(kept.code, 0)
+    assert.match(kept.stderr, /reset_interfaces/)
+    ok(await baremetal("node", "set", "parts-2", "--driver", "ipmi", "--reset-interfaces"), "set driver with reset")
+    assert.equal((await api("/v1/nodes/parts-2")).body["power_interface"], "ipmitool")
+
+    const conductors = JSON.parse(ok(await baremetal("conductor", "list", "-f", "json"), "conductor list").stdout) as Array<Record<string, unknown>>
+    assert.ok(conductors.some((c) => c["Alive"] === true), JSON.stringify(conductors))
+  })
 })
 
 describe("ironledger node import", () => {

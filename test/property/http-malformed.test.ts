@@ -1,7 +1,8 @@
 // Thousands of generated malformed requests against the running API: bad JSON, wrong types,
 // unknown fields, huge bodies, bad MACs and UUIDs, JSON PATCH to forbidden paths, bad version
 // headers, refused transitions, paths through an object's prototype, bad port PATCHes, VIFs,
-// traits, list filters and allocations. Every answer must be a 4xx in Ironic's error format, and the
+// traits, list filters and allocations, port groups, volume connectors and targets, inject NMI,
+// conductors and reset_interfaces. Every answer must be a 4xx in Ironic's error format, and the
 // event log must be exactly as it was before (read through a second connection to the SQLite file).
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
@@ -14,6 +15,9 @@ import { NOTARY_STREAM } from "../../src/application/notary.ts"
 let svc: TestService
 let nodeUuid: string
 let portUuid: string
+let portgroupUuid: string
+let connectorUuid: string
+let targetUuid: string
 const nodeName = "target-node"
 
 before(async () => {
@@ -27,6 +31,15 @@ before(async () => {
   const port = await call("POST", "/v1/ports", { address: "52:54:00:00:99:01", node_uuid: nodeUuid })
   assert.equal(port.status, 201)
   portUuid = port.body.uuid
+  const group = await call("POST", "/v1/portgroups", { node_uuid: nodeUuid, name: "bond-m", address: "52:54:00:00:98:01" })
+  assert.equal(group.status, 201)
+  portgroupUuid = group.body.uuid
+  const connector = await call("POST", "/v1/volume/connectors", { node_uuid: nodeUuid, type: "iqn", connector_id: "iqn.2030-01.org.example:m" })
+  assert.equal(connector.status, 201)
+  connectorUuid = connector.body.uuid
+  const target = await call("POST", "/v1/volume/targets", { node_uuid: nodeUuid, volume_type: "iscsi", volume_id: "vol-m", boot_index: 0 })
+  assert.equal(target.status, 201)
+  targetUuid = target.body.uuid
 })
 after(async () => { await svc?.close() })
 
@@ -84,7 +97,7 @@ const badPort = fc.oneof(
   fc.string({ maxLength: 40 }).filter((s) => E.isLeft(parseMac(s))).map((address) => ({ address, node_uuid: nodeUuid })),
   fc.string({ maxLength: 40 }).filter((s) => E.isLeft(parseUuid(s))).map((ref) => ({ address: "52:54:00:00:99:02", node_uuid: ref })),
   fc.constant({ address: "52:54:00:00:99:01", node_uuid: "" }).map((b) => ({ ...b, node_uuid: nodeUuid })), // duplicate MAC
-  fc.tuple(fieldName.filter((k) => k !== "address" && k !== "node_uuid" && k !== "pxe_enabled"), anyJson)
+  fc.tuple(fieldName.filter((k) => !["address", "node_uuid", "pxe_enabled", "extra", "local_link_connection", "physical_network", "portgroup_uuid", "is_smartnic"].includes(k)), anyJson)
     .map(([k, v]) => ({ address: "52:54:00:00:99:03", node_uuid: nodeUuid, [k]: v })),
   anyJson.filter((v) => typeof v !== "object" || v === null || Array.isArray(v)),
 ).map((body): Malformed => ({ method: "POST", path: "/v1/ports", body: json(body) }))
@@ -132,7 +145,7 @@ const prototypeValue = fc.tuple(fc.constantFrom("__proto__", "constructor", "pro
     body: `[{"op":"add","path":"/extra/x","value":{"${key}":{"polluted":true}}}]`,
   }))
 
-const portHeads = new Set(["address", "extra", "pxe_enabled", "local_link_connection", "physical_network"])
+const portHeads = new Set(["address", "extra", "pxe_enabled", "local_link_connection", "physical_network", "portgroup_uuid", "is_smartnic"])
 const badPortPatch = fc.oneof(
   fc.tuple(fc.constantFrom("add", "replace", "remove"), fc.string({ maxLength: 30 }).filter((s) => !portHeads.has(s.split("/")[0]!)), anyJson)
     .map(([op, p, value]) => [{ op, path: `/${p}`, value }]),
@@ -173,6 +186,53 @@ const badAllocations = fc.oneof(
 ).map((body): Malformed => ({ method: "POST", path: "/v1/allocations", body: json(body) }))
 const absentAllocation = fc.stringMatching(/^[a-z0-9-]{1,20}$/)
   .map((n): Malformed => ({ method: "DELETE", path: `/v1/allocations/absent-${n}` }))
+
+const notAnObject = anyJson.filter((v) => typeof v !== "object" || v === null || Array.isArray(v))
+const portgroupFields = new Set(["node_uuid", "uuid", "address", "name", "mode", "properties", "standalone_ports_supported", "extra"])
+const badPortgroups = fc.oneof(
+  fc.tuple(fieldName.filter((k) => !portgroupFields.has(k)), anyJson).map(([k, v]) => ({ node_uuid: nodeUuid, [k]: v })),
+  fc.string({ maxLength: 30 }).filter((s) => E.isLeft(parseMac(s))).map((address) => ({ node_uuid: nodeUuid, address })),
+  anyJson.filter((n) => n !== null && (typeof n !== "string" || !/^[A-Za-z0-9._~-]{1,255}$/.test(n))).map((name) => ({ node_uuid: nodeUuid, name })),
+  anyJson.filter((m) => m !== null && (typeof m !== "string" || m.length === 0)).map((mode) => ({ node_uuid: nodeUuid, mode })),
+  fc.constant({ name: "bond-m" }).map((b) => ({ ...b, node_uuid: nodeUuid })), // a name already taken
+  fc.constant({ address: "52:54:00:00:98:01" }).map((b) => ({ ...b, node_uuid: nodeUuid })), // a MAC already taken
+  notAnObject,
+).map((body): Malformed => ({ method: "POST", path: "/v1/portgroups", body: json(body) }))
+const portgroupHeads = new Set(["address", "name", "extra", "standalone_ports_supported", "mode", "properties"])
+const badPortgroupPatch = fc.oneof(
+  fc.tuple(fc.constantFrom("add", "replace", "remove"), fc.string({ maxLength: 30 }).filter((s) => !portgroupHeads.has(s.split("/")[0]!)), anyJson)
+    .map(([op, p, value]) => [{ op, path: `/${p}`, value }]),
+  fc.constant([{ op: "remove", path: "/mode" }]),
+  fc.string({ maxLength: 30 }).filter((s) => E.isLeft(parseMac(s))).map((value) => [{ op: "replace", path: "/address", value }]),
+  fieldName.filter((k) => !k.includes("/") && !k.includes("~")).map((k) => [{ op: "remove", path: `/extra/${k}` }]),
+  fc.tuple(fc.constantFrom("extra", "properties"), fc.constantFrom("__proto__", "constructor", "prototype", ""))
+    .map(([head, bad]) => [{ op: "add", path: `/${head}/${bad}/polluted`, value: true }]),
+).map((body): Malformed => ({ method: "PATCH", path: `/v1/portgroups/${portgroupUuid}`, body: json(body) }))
+const badVolumes = fc.oneof(
+  fc.string({ maxLength: 12 }).filter((t) => !["iqn", "ip", "mac", "wwnn", "wwpn", "port", "portgroup"].includes(t))
+    .map((type): Malformed => ({ method: "POST", path: "/v1/volume/connectors", body: json({ node_uuid: nodeUuid, type, connector_id: "c" }) })),
+  fc.constant(0).map((): Malformed => ({ method: "POST", path: "/v1/volume/connectors", body: json({ node_uuid: nodeUuid, type: "iqn", connector_id: "iqn.2030-01.org.example:m" }) })),
+  fc.tuple(fieldName.filter((k) => !["node_uuid", "uuid", "type", "connector_id", "extra"].includes(k)), anyJson)
+    .map(([k, v]): Malformed => ({ method: "POST", path: "/v1/volume/connectors", body: json({ node_uuid: nodeUuid, type: "ip", connector_id: "10.0.0.1", [k]: v }) })),
+  anyJson.filter((b) => !(typeof b === "number" && Number.isInteger(b) && b > 0))
+    .map((boot_index): Malformed => ({ method: "POST", path: "/v1/volume/targets", body: json({ node_uuid: nodeUuid, volume_type: "iscsi", volume_id: "v", boot_index }) })),
+  notAnObject.map((body): Malformed => ({ method: "POST", path: "/v1/volume/targets", body: json(body) })),
+  // The node's power is not off: every change to its connectors and targets is refused.
+  fc.tuple(fc.constantFrom(() => `/v1/volume/connectors/${connectorUuid}`, () => `/v1/volume/targets/${targetUuid}`), fieldName.filter((k) => !k.includes("/") && !k.includes("~")))
+    .map(([path, k]): Malformed => ({ method: "PATCH", path: path(), body: json([{ op: "add", path: `/extra/${k}`, value: 1 }]) })),
+  fc.constantFrom("connectors", "targets").map((kind): Malformed => ({ method: "GET", path: `/v1/volume/${kind}?bogus=1` })),
+)
+const badManagement = fc.oneof(
+  // fake-hardware has no NMI, as in Ironic; and the endpoint takes no arguments.
+  fc.tuple(nodeRef, fc.oneof(fc.constant({}), fc.dictionary(fieldName, anyJson, { minKeys: 1 })))
+    .map(([ref, body]): Malformed => ({ method: "PUT", path: `/v1/nodes/${ref}/management/inject_nmi`, body: json(body) })),
+  fc.stringMatching(/^[a-z0-9-]{1,20}$/).map((h): Malformed => ({ method: "GET", path: `/v1/conductors/absent-${h}` })),
+  fc.stringMatching(/^[a-z_]{1,12}$/).filter((k) => !["fields", "detail", "limit", "marker", "sort_key", "sort_dir"].includes(k))
+    .map((k): Malformed => ({ method: "GET", path: `/v1/conductors?${k}=1` })),
+  // reset_interfaces without a new driver, or with a value that is not a boolean.
+  fc.oneof(fc.constant("true"), fc.stringMatching(/^[a-z]{2,8}$/).filter((v) => !["true", "yes", "on", "false", "no", "off"].includes(v)))
+    .map((v): Malformed => ({ method: "PATCH", path: `/v1/nodes/${nodeUuid}?reset_interfaces=${v}`, body: json([{ op: "add", path: "/extra/x", value: 1 }]) })),
+)
 
 const knownFilters = new Set(["instance_uuid", "associated", "maintenance", "chassis_uuid", "limit", "marker", "fields", "provision_state",
   "driver", "resource_class", "detail", "fault", "conductor_group", "conductor", "owner", "description_contains", "retired", "lessee"])
@@ -294,6 +354,10 @@ const malformed = fc.oneof(
   { arbitrary: badFilters, weight: 1 },
   { arbitrary: badAllocations, weight: 2 },
   { arbitrary: absentAllocation, weight: 1 },
+  { arbitrary: badPortgroups, weight: 2 },
+  { arbitrary: badPortgroupPatch, weight: 2 },
+  { arbitrary: badVolumes, weight: 2 },
+  { arbitrary: badManagement, weight: 2 },
 )
 
 test("malformed requests get 4xx error documents and leave the event log untouched", { timeout: 180_000 }, async () => {

@@ -141,6 +141,9 @@ export const predict = (m: NodeModel, c: NodeCommand): Outcome => {
     }
     case "UpdatePort": case "AttachVif": case "DetachVif": case "AssignAllocation": case "RemoveAllocation":
     case "UpdateAllocation": case "AddTrait": case "RemoveTrait": case "RecordFault": case "ClearFault": case "RecordNetworkEvent": case "RecordIndicator":
+    case "CreatePortgroup": case "UpdatePortgroup": case "DeletePortgroup": case "RequestNmi": case "RecordNmi":
+    case "CreateVolumeConnector": case "UpdateVolumeConnector": case "DeleteVolumeConnector":
+    case "CreateVolumeTarget": case "UpdateVolumeTarget": case "DeleteVolumeTarget":
       // Port settings and VIFs do not touch the lifecycle; test/unit/domain/port-record.test.ts covers them.
       throw new Error(`the lifecycle model does not generate ${c.type}`)
     case "SetMaintenance":

@@ -3,7 +3,7 @@
 import fc from "fast-check"
 import * as E from "fp-ts/lib/Either.js"
 import { decide, evolve, initialState, type EventMeta, type NodeCommand, type NodeState, type RecordedNodeEvent, type Uuid } from "../../src/domain/index.ts"
-import { consoleCommandArb, discoveryOf, enrollArb, instanceLayerCommandArb, nodeCommandArb, nodeExtrasCommandArb, poolsFor, type Pools } from "./arbitraries.ts"
+import { consoleCommandArb, discoveryOf, enrollArb, instanceLayerCommandArb, nodeCommandArb, nodeExtrasCommandArb, nodePartsCommandArb, poolsFor, type Pools } from "./arbitraries.ts"
 import { steerArb, steerCommands, steerViewOf, type Steer } from "./steering.ts"
 
 /** One event of a fleet's log, as a store would hand it out. */
@@ -62,6 +62,7 @@ const logStepArb = (k: number): fc.Arbitrary<LogStep> => {
     { weight: 1, arbitrary: consoleCommandArb.map((command) => ({ node: k, command })) },
     { weight: 1, arbitrary: instanceLayerCommandArb(p).map((command) => ({ node: k, command })) },
     { weight: 1, arbitrary: nodeExtrasCommandArb(p).map((command) => ({ node: k, command })) },
+    { weight: 1, arbitrary: nodePartsCommandArb(p).map((command) => ({ node: k, command })) },
   )
 }
 

@@ -114,6 +114,11 @@ export const NodeCreate = strict({ driver: DriverInput }, {
 export const PortCreate = strict({ address: MacInput, node_uuid: UuidInput }, {
   // Every ironledger port PXE boots; accepting `true` keeps scripts that spell it out working.
   pxe_enabled: t.literal(true),
+  extra: JsonObject,
+  local_link_connection: JsonObject,
+  physical_network: t.union([t.string, t.null]),
+  portgroup_uuid: t.union([UuidInput, t.null]),
+  is_smartnic: t.boolean,
 }, "port")
 
 export const ProvisionTargetInput = t.keyof({

@@ -54,7 +54,7 @@ export const queueFullRetryAfter = "10"
 /** The one mapping from application errors to HTTP answers. */
 export const fromAppError = (e: AppError): HttpError => {
   switch (e._tag) {
-    case "NodeNotFound": case "PortNotFound": case "DriverNotFound": case "AllocationNotFound": case "DeployTemplateNotFound": return new HttpError(404, e.message)
+    case "NodeNotFound": case "PortNotFound": case "DriverNotFound": case "AllocationNotFound": case "DeployTemplateNotFound": case "ResourceNotFound": return new HttpError(404, e.message)
     case "Conflict": return new HttpError(409, e.message)
     case "InvalidInput": return new HttpError(400, e.message)
     case "Refused":

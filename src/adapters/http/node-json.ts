@@ -126,8 +126,8 @@ export const portDocument = (p: PortView, base: string, version = 78): Json => {
     local_link_connection: p.localLinkConnection,
     pxe_enabled: p.pxeEnabled,
     physical_network: p.physicalNetwork,
-    portgroup_uuid: null,
-    is_smartnic: false,
+    portgroup_uuid: p.portgroupId,
+    is_smartnic: p.isSmartnic,
     name: null,
     links: links(base, "ports", p.uuid),
   }

@@ -17,6 +17,9 @@ import { instanceLayerRoutes } from "./routes/instance-layer.ts"
 import { inventoryRoutes } from "./routes/inventory.ts"
 import { discoveryRoutes } from "./routes/discovery.ts"
 import { apiExtraRoutes } from "./routes/api-extras.ts"
+import { portgroupRoutes } from "./routes/portgroups.ts"
+import { volumeRoutes } from "./routes/volume.ts"
+import { managementRoutes } from "./routes/management.ts"
 
 export const routes: ReadonlyArray<Route> = [
   ...rootRoutes, ...nodeRoutes, ...stateRoutes, ...historyRoutes, ...ramdiskRoutes, ...portRoutes, ...driverRoutes,
@@ -24,6 +27,7 @@ export const routes: ReadonlyArray<Route> = [
   ...inventoryRoutes,
   ...discoveryRoutes,
   ...inventoryRoutes, ...apiExtraRoutes,
+  ...portgroupRoutes, ...volumeRoutes, ...managementRoutes,
 ]
 
 interface Compiled {

@@ -83,7 +83,7 @@ export const parsePowerStatus = (bmc: string, command: string, out: IpmitoolOutp
   return match[1] === "on" ? "power on" : "power off"
 }
 
-const CONTROL_ECHO = { on: "Up/On", off: "Down/Off", soft: "Soft" } as const
+const CONTROL_ECHO = { on: "Up/On", off: "Down/Off", soft: "Soft", diag: "Diag" } as const
 
 /** A power control command: ipmitool echoes the action it had the BMC perform. */
 export const parsePowerControl = (
@@ -92,8 +92,9 @@ export const parsePowerControl = (
   if (out.exitCode === 0 && out.stdout.split("\n").some((l) => l.trim() === `Chassis Power Control: ${CONTROL_ECHO[action]}`)) return null
   const failure = classifyFailure(bmc, command, out)
   // A BMC without ACPI soft-off support (or, in ipmi_sim, without a VM on its serial port) rejects the request.
-  if (action === "soft" && failure._tag === "BmcCommandFailed"
-    && /Set Chassis Power Control to Soft failed: (Invalid data field in request|Invalid command|Command not supported in present state)/.test(out.stderr)) {
+  // Likewise a BMC that can not pulse a diagnostic interrupt (ipmi_sim: no VM with NMI support attached).
+  if ((action === "soft" || action === "diag") && failure._tag === "BmcCommandFailed"
+    && /Set Chassis Power Control to (Soft|Diag) failed: (Invalid data field in request|Invalid command|Command not supported in present state)/.test(out.stderr)) {
     return new BmcUnsupported({ bmc, command, detail: failure.detail })
   }
   return failure

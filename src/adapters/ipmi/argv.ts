@@ -6,7 +6,7 @@ import type { BmcAccess, BootDevice } from "../../ports/power-driver.ts"
 import type { IpmitoolConfig } from "./config.ts"
 
 export type ChassisCommand =
-  | { readonly kind: "power"; readonly action: "status" | "on" | "off" | "soft" }
+  | { readonly kind: "power"; readonly action: "status" | "on" | "off" | "soft" | "diag" }
   | { readonly kind: "bootdev"; readonly device: BootDevice; readonly persistent: boolean }
 
 const BOOTDEV: Record<BootDevice, string> = { pxe: "pxe", disk: "disk", cdrom: "cdrom" }

@@ -97,6 +97,7 @@ export const ipmitoolInterfaces = (driver: PowerDriver["Service"]) => {
   const management: ManagementInterface = {
     slot: "management", name: "ipmitool", description, properties, checkInfo, validate,
     setBootDevice: (n, device, persistent) => via((bmc) => driver.setBootDevice(bmc, device, persistent))(n),
+    injectNmi: via(driver.injectNmi),
   }
   return { power, management }
 }

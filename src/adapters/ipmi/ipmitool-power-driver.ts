@@ -66,7 +66,7 @@ export const makeIpmitoolPowerDriver = (overrides: Partial<IpmitoolConfig> = {})
   const status = (bmc: BmcAccess) =>
     issue(bmc, { kind: "power", action: "status" }, (key, out) => parsePowerStatus(key, "chassis power status", out))
 
-  const control = (bmc: BmcAccess, action: "on" | "off" | "soft") =>
+  const control = (bmc: BmcAccess, action: "on" | "off" | "soft" | "diag") =>
     issue(bmc, { kind: "power", action }, (key, out) => parsePowerControl(key, `chassis power ${action}`, action, out))
 
   /** BMCs acknowledge before the chassis changes (ipmi_sim: ~0.4 s to off): poll until it has. */
@@ -103,6 +103,8 @@ export const makeIpmitoolPowerDriver = (overrides: Partial<IpmitoolConfig> = {})
         if ((yield* status(bmc)) === "power on") yield* powerOff(bmc)
         yield* powerOn(bmc)
       }),
+    // `chassis power diag`, as Ironic's ipmitool management interface sends for inject_nmi.
+    injectNmi: (bmc) => control(bmc, "diag"),
     setBootDevice: (bmc, device: BootDevice, persistent) => {
       const command: ChassisCommand = { kind: "bootdev", device, persistent }
       return issue(bmc, command, (key, out) => parseBootDevice(key, describeCommand(command), device, out))

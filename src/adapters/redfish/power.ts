@@ -56,4 +56,10 @@ export const redfishManagement = (client: RedfishClient): ManagementInterface =>
         },
       })
     }),
+  // Ironic's redfish management: ComputerSystem.Reset with ResetType Nmi.
+  injectNmi: (n) =>
+    Effect.gen(function* () {
+      const s = yield* systemOf(client, n)
+      yield* client.send(s.bmc, "POST", yield* actionTarget(s.system, "#ComputerSystem.Reset", s.path), { ResetType: "Nmi" })
+    }),
 })

@@ -304,6 +304,7 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
   const simManagement: ManagementInterface = {
     slot: "management", name: "sim", description, properties: [], indicators: memoryIndicators(),
     setBootDevice: (n, device, persistent) => noted(n, `boot device ${device}`, power.setBootDevice(bmcOf(n), device, persistent)),
+    injectNmi: (n) => noted(n, "inject NMI", power.injectNmi(bmcOf(n))),
   }
   const needsPort = (n: NodeState) => (n.ports.length === 0 ? `Node ${n.nodeId} does not have any port associated with it.` : null)
 

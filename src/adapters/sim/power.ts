@@ -48,6 +48,7 @@ interface SimChassis {
   power: ChassisPower
   bootDevice: { readonly device: BootDevice; readonly persistent: boolean } | null
   reachable: boolean
+  nmis: number
 }
 
 export interface SimPower {
@@ -57,6 +58,8 @@ export interface SimPower {
   readonly setReachable: (bmc: string, reachable: boolean) => void
   readonly powerOf: (bmc: string) => ChassisPower | null
   readonly bootDeviceOf: (bmc: string) => { readonly device: BootDevice; readonly persistent: boolean } | null
+  /** NMIs the machine received while it ran. */
+  readonly nmisOf: (bmc: string) => number
 }
 
 export const makeSimPower = (options: SimPowerOptions = {}): SimPower => {
@@ -64,7 +67,7 @@ export const makeSimPower = (options: SimPowerOptions = {}): SimPower => {
   const pacer = makeBmcPacer()
   const unreachableAfterMs = options.unreachableAfterMs ?? 6000
   const add = (spec: SimBmcSpec) => {
-    chassis.set(`${spec.address}:${spec.port}`, { spec, power: spec.power ?? "power off", bootDevice: null, reachable: true })
+    chassis.set(`${spec.address}:${spec.port}`, { spec, power: spec.power ?? "power off", bootDevice: null, reachable: true, nmis: 0 })
   }
   for (const spec of options.bmcs ?? []) add(spec)
 
@@ -110,6 +113,11 @@ export const makeSimPower = (options: SimPowerOptions = {}): SimPower => {
         yield* setPower(c, key, "power off", "reboot")
         yield* setPower(c, key, "power on", "reboot")
       })),
+    // Only a running machine can take an interrupt; a BMC refuses it for a chassis that is off.
+    injectNmi: (bmc) => command(bmc, (c, key) =>
+      c.power !== "power on"
+        ? Effect.fail(new BmcUnsupported({ bmc: key, command: "chassis power diag", detail: "the chassis is off: no running machine to interrupt" }))
+        : Effect.sync(() => { c.nmis++ })),
     setBootDevice: (bmc, device, persistent) => command(bmc, (c) =>
       Effect.sync(() => {
         c.bootDevice = { device, persistent }
@@ -125,6 +133,7 @@ export const makeSimPower = (options: SimPowerOptions = {}): SimPower => {
     },
     powerOf: (bmc) => chassis.get(bmc)?.power ?? null,
     bootDeviceOf: (bmc) => chassis.get(bmc)?.bootDevice ?? null,
+    nmisOf: (bmc) => chassis.get(bmc)?.nmis ?? 0,
   }
 }
 

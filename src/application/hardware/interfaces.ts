@@ -54,6 +54,8 @@ export interface ManagementInterface extends InterfaceBase<"management"> {
   readonly setBootDevice: (n: NodeState, device: BootDevice, persistent: boolean) => Act<void>
   /** The node's indicators (LEDs, API 1.63); absent where the interface has none (ipmitool). */
   readonly indicators?: import("./indicators.ts").Indicators
+  /** Pulses a non-maskable interrupt (Ironic's inject_nmi, API 1.29); absent where the hardware has no way to. */
+  readonly injectNmi?: (n: NodeState) => Act<void>
 }
 
 export interface BootInterface extends InterfaceBase<"boot"> {

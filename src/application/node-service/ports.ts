@@ -8,11 +8,11 @@ import type { NodeCore } from "./core.ts"
 export const nodePorts = (core: NodeCore) => {
   const { fleet, ids, claiming, context, run, resolve } = core
   return {
-    addPort: ({ nodeRef, mac }, actor) =>
+    addPort: ({ nodeRef, mac, settings }, actor) =>
       claiming([mac], (key) => (fleet.findByMac(key) === undefined ? null : `A port with MAC address ${key} already exists.`), Effect.gen(function* () {
         const node = yield* resolve(nodeRef)
         const portId = (yield* ids.uuid) as Uuid
-        const r = yield* run(node.nodeId, { type: "AddPort", portId, mac }, yield* context(actor))
+        const r = yield* run(node.nodeId, { type: "AddPort", portId, mac, ...(settings === undefined ? {} : { settings }) }, yield* context(actor))
         return portViews(r.state).find((p) => p.uuid === portId)!
       })),
     getPort: (uuid) =>

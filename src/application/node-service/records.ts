@@ -54,13 +54,18 @@ export const nodeRecords = (core: NodeCore) => {
 
   const update = (ref: string, changes: NodeChanges, actor: string) =>
     Effect.flatMap(resolve(ref), (node) => claiming(nameClaim(changes.name), nameTaken(node.nodeId), Effect.gen(function* () {
-      const { driverInfo, interfaces: asked, ...rest } = changes
+      const { driverInfo, interfaces: asked, resetInterfaces, ...rest } = changes
       const driver = changes.driver ?? node.driver
-      // A new hardware type starts from its own defaults: the old type's interfaces may not fit it.
-      const kept: Record<string, string | null> = { ...(driver === node.driver ? node.interfaces : {}), ...asked }
+      // As Ironic: a new hardware type keeps the node's interfaces (refused where they do not fit it)
+      // unless reset_interfaces asks for the new type's defaults.
+      const reset = driver !== node.driver && resetInterfaces === true
+      const kept: Record<string, string | null> = { ...(reset ? {} : node.interfaces), ...asked }
       const chosen = Object.fromEntries(Object.entries(kept).filter(([, v]) => v !== null)) as NodeInterfaces
       const plainInfo = { ...node.driverInfo, ...driverInfo }
-      const hw = yield* hardwareFor(driver, chosen, Object.fromEntries(Object.entries(plainInfo).filter(([, v]) => v === null || typeof v !== "object")))
+      const hw = yield* hardwareFor(driver, chosen, Object.fromEntries(Object.entries(plainInfo).filter(([, v]) => v === null || typeof v !== "object"))).pipe(
+        Effect.mapError((e) => (driver !== node.driver && !reset && e._tag === "InvalidInput"
+          ? new InvalidInput({ reason: `${e.reason} The node keeps its interfaces when its driver changes: name ones the new hardware type supports, or PATCH with ?reset_interfaces=true to take its defaults.` })
+          : e)))
       const sealed = driverInfo === undefined ? {} : { driverInfo: yield* sealDriverInfo(driverInfo, node.driverInfo, hw.secretFields) }
       const interfaces = asked === undefined && driver === node.driver ? {} : { interfaces: hw.interfaces }
       const r = yield* run(node.nodeId, { type: "Update", changes: { ...rest, ...interfaces, ...sealed } }, yield* context(actor))

@@ -4,7 +4,7 @@
 import { evolve, initialState, type NodeState, type ProvisionState, type RecordedNodeEvent, type Uuid } from "../../domain/index.ts"
 
 /** Bumped whenever NodeState's shape changes: a checkpoint of another shape is rebuilt from the log. */
-export const fleetSnapshotVersion = 4
+export const fleetSnapshotVersion = 5
 
 export interface FleetSnapshot {
   readonly version: number

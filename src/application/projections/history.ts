@@ -67,6 +67,13 @@ export const summarize = (e: NodeEvent, after: NodeState): string => {
     case "QueuedActionDropped": return `queued action ${e.data.actionId} dropped: ${e.data.reason}`
     case "BiosSettingsCached": return `BMC reports ${e.data.settings.length} BIOS settings`
     case "FirmwareComponentsCached": return `BMC reports firmware ${e.data.components.map((c) => `${c.component} ${c.version}`).join(", ") || "none"}`
+    case "PortgroupCreated": return `port group ${e.data.fields.name ?? e.data.portgroupId} created (mode ${e.data.fields.mode})`
+    case "PortgroupUpdated": return `port group ${e.data.portgroupId} updated: ${Object.keys(e.data.changes).join(", ")}`
+    case "PortgroupDeleted": return `port group ${e.data.portgroupId} deleted`
+    case "VolumeConnectorCreated": return `volume connector ${e.data.fields.type} ${e.data.fields.connectorId} created`
+    case "VolumeTargetCreated": return `volume target ${e.data.fields.volumeType} ${e.data.fields.volumeId} (boot index ${e.data.fields.bootIndex}) created`
+    case "NmiRequested": return `NMI requested through ${e.data.interface}`
+    case "NmiInjected": return `NMI injected (${e.data.durationMs} ms)`
     default: {
       const data = e.data as { error?: unknown }
       const words = e.type.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase()

@@ -48,4 +48,5 @@ export const portViews = (n: NodeState): ReadonlyArray<PortView> =>
     uuid: p.portId, address: p.mac, nodeUuid: n.nodeId, createdAt: p.addedAt, updatedAt: p.updatedAt ?? null,
     extra: p.extra ?? {}, pxeEnabled: p.pxeEnabled ?? true, localLinkConnection: p.localLinkConnection ?? {},
     physicalNetwork: p.physicalNetwork ?? null, vifId: p.vifId ?? null,
+    portgroupId: p.portgroupId ?? null, isSmartnic: p.isSmartnic ?? false,
   }))

@@ -104,7 +104,7 @@ const patchOf = (field: string, pairs: Record<string, unknown>) =>
 const set: Command = {
   words: ["node", "set"],
   usage: "node set NODE [--name NAME] [--driver D] [--driver-info K=V]... [--secrets-file FILE] [--property K=V]... [--instance-info K=V]... [--extra K=V]...",
-  description: "Change a node's name, driver, driver_info, properties, instance_info or extra.",
+  description: "Change a node's name, driver (its interfaces then take the new hardware type's defaults), driver_info, properties, instance_info or extra.",
   examples: ["node set rack1-07 --property memory_mb=65536 --extra rack=r1", "node set rack1-07 --secrets-file rack1-07.secrets"],
   options: {
     name: "string", driver: "string", "driver-info": "list", "secrets-file": "string",
@@ -122,7 +122,9 @@ const set: Command = {
       ...patchOf("extra", keyValues(args.lists["extra"] ?? [], "extra")),
     ]
     if (ops.length === 0) throw new UsageError("nothing to set")
-    record(env.out, await env.client().request<Doc>("PATCH", `/v1/nodes/${enc(node)}`, ops))
+    // This command names no interfaces: a new driver takes its hardware type's defaults (ADR 0107).
+    const reset = args.strings["driver"] === undefined ? "" : "?reset_interfaces=true"
+    record(env.out, await env.client().request<Doc>("PATCH", `/v1/nodes/${enc(node)}${reset}`, ops))
   },
 }
 

@@ -144,6 +144,18 @@ describe("redfish hardware type against the Redfish BMC emulator", () => {
     assert.match(await fails(indicators.get(n, "chassis", "led")), /no indicator led@chassis/)
   })
 
+  test("inject NMI: ResetType Nmi reaches the running machine; refused while it is off", async () => {
+    const n = node()
+    const machine = emulator.systems.get("rf-1")!.machine as ReturnType<typeof memoryMachine>
+    await go(rf.power.powerOff(n))
+    assert.match(await fails(rf.management.injectNmi!(n)), /Nmi/)
+    await go(rf.power.powerOn(n))
+    const before = machine.nmis()
+    await go(rf.management.injectNmi!(n))
+    assert.equal(machine.nmis(), before + 1)
+    assert.equal(await go(rf.power.status(n)), "power on")
+  })
+
   test("settings that cannot work are refused at enroll, in words", () => {
     assert.match(checkInfo({ redfish_address: "ftp://bmc" }) ?? "", /redfish_address must be/)
     assert.match(checkInfo({ redfish_address: "https://u:p@bmc" }) ?? "", /without credentials/)

@@ -3,7 +3,7 @@ import type { EnrollInput } from "../../../application/node-service.ts"
 import { interfaceSlots, type NodeInterfaces, type NodeName, type Uuid } from "../../../domain/index.ts"
 import { decodeOrThrow, NodeCreate, PatchDocument } from "../codecs.ts"
 import { noContent, ok, run, type RequestContext, type Reply, type Route } from "../context.ts"
-import { badRequest } from "../errors.ts"
+import { badRequest, HttpError } from "../errors.ts"
 import { nodeDocument, nodeSummaryFields, parseFields, pickFields, portDocument, portSummaryFields } from "../node-json.ts"
 import { applyNodePatch, enrollRecord, refuseForbiddenKeys } from "../patch.ts"
 import { booleanOf, checkNodeQuery, nextLink, nodeFilterOf, pageOf } from "../query.ts"
@@ -66,11 +66,25 @@ const show = async (ctx: RequestContext): Promise<Reply> => {
   return ok(pickFields(doc, fields, fieldsOf(doc)))
 }
 
+/** ?reset_interfaces (API 1.45): only with a new driver; the one query parameter a node PATCH takes. */
+const resetInterfacesOf = (ctx: RequestContext, changesDriver: boolean): { readonly resetInterfaces?: boolean } => {
+  for (const key of ctx.query.keys()) {
+    if (key !== "reset_interfaces") throw badRequest(`Unknown argument ${JSON.stringify(key.slice(0, 40))}: PATCH /v1/nodes/{node} accepts reset_interfaces.`)
+  }
+  const raw = ctx.query.get("reset_interfaces")
+  if (raw === null) return {}
+  if (ctx.version < 45) throw new HttpError(406, "Request not acceptable: reset_interfaces needs API version 1.45.")
+  const reset = booleanOf(raw, "reset_interfaces")
+  if (reset && !changesDriver) throw badRequest("The reset_interfaces parameter can only be used when changing the node's driver.")
+  return { resetInterfaces: reset }
+}
+
 const patch = async (ctx: RequestContext): Promise<Reply> => {
   const ops = decodeOrThrow(PatchDocument, await ctx.body(), "patch")
   const node = await run(ctx.service.get(ctx.params["node"]!))
   const { changes, maintenance } = applyNodePatch(node, ops, ctx.version)
-  let updated = Object.keys(changes).length === 0 ? node : await run(ctx.service.update(node.uuid, changes, ctx.actor))
+  const resetInterfaces = resetInterfacesOf(ctx, changes.driver !== undefined)
+  let updated = Object.keys(changes).length === 0 ? node : await run(ctx.service.update(node.uuid, { ...changes, ...resetInterfaces }, ctx.actor))
   // Ironic accepts PATCH /maintenance; ironledger records it as the same event as PUT .../maintenance.
   if (maintenance !== undefined && maintenance !== node.maintenance) {
     await run(ctx.service.setMaintenance(node.uuid, maintenance, null, ctx.actor))

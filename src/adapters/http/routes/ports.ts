@@ -1,5 +1,10 @@
 // /v1/ports: a node's network ports (their MACs are how PXE and the ramdisk find the node).
-import type { Mac } from "../../../domain/index.ts"
+import type * as t from "io-ts"
+import { refuseForbiddenKeys } from "../patch.ts"
+import type { Mac, Uuid } from "../../../domain/index.ts"
+import type { PortChanges } from "../../../application/node-service.ts"
+import { checkLocalLinkConnection } from "../port-patch.ts"
+import { HttpError } from "../errors.ts"
 import { decodeOrThrow, MacInput, PortCreate } from "../codecs.ts"
 import { noContent, ok, run, type RequestContext, type Reply, type Route } from "../context.ts"
 import { badRequest } from "../errors.ts"
@@ -29,10 +34,31 @@ const list = (detail: boolean) => async (ctx: RequestContext): Promise<Reply> =>
   return ok({ ports: docs, ...(next === undefined ? {} : { next }) })
 }
 
+type PortCreate = t.TypeOf<typeof PortCreate>
+
 const create = async (ctx: RequestContext): Promise<Reply> => {
-  const body = decodeOrThrow(PortCreate, await ctx.body(), "port")
-  const port = await run(ctx.service.addPort({ nodeRef: body.node_uuid, mac: body.address as Mac }, ctx.actor))
+  const raw = await ctx.body()
+  refuseForbiddenKeys(raw, "port")
+  const body = decodeOrThrow(PortCreate, raw, "port")
+  const port = await run(ctx.service.addPort({ nodeRef: body.node_uuid, mac: body.address as Mac, settings: portSettingsOf(body, ctx.version) }, ctx.actor))
   return { status: 201, body: portDocument(port, ctx.base, ctx.version), headers: { Location: `${ctx.base}/v1/ports/${port.uuid}` } }
+}
+
+/** The settings a POST /v1/ports may carry beside the MAC, each from the version that introduced it. */
+const portSettingsOf = (body: PortCreate, version: number): Omit<PortChanges, "address"> => {
+  const since: ReadonlyArray<[keyof PortCreate, number]> = [["local_link_connection", 19], ["portgroup_uuid", 24], ["physical_network", 34], ["is_smartnic", 53]]
+  for (const [field, minor] of since) {
+    if (body[field] !== undefined && version < minor) throw new HttpError(406, `Request not acceptable: ${field} needs API version 1.${minor}.`)
+  }
+  if (body.physical_network != null && body.physical_network.length > 64) throw badRequest("physical_network must be a string of at most 64 characters, or null.")
+  if (body.local_link_connection !== undefined) checkLocalLinkConnection(body.local_link_connection)
+  return {
+    ...(body.extra === undefined ? {} : { extra: body.extra }),
+    ...(body.local_link_connection === undefined ? {} : { localLinkConnection: body.local_link_connection }),
+    ...(body.physical_network === undefined ? {} : { physicalNetwork: body.physical_network }),
+    ...(body.portgroup_uuid === undefined ? {} : { portgroupId: body.portgroup_uuid as Uuid | null }),
+    ...(body.is_smartnic === undefined ? {} : { isSmartnic: body.is_smartnic }),
+  }
 }
 
 const show = async (ctx: RequestContext): Promise<Reply> => {

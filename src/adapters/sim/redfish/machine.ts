@@ -19,12 +19,15 @@ export interface EmulatedMachine {
   readonly bootFrom?: (device: BootDevice, persistent: boolean) => Promise<void>
   /** Told the virtual CD's medium (a local ISO file) or null when ejected: its CD-ROM from its next start on. */
   readonly media?: (iso: string | null) => Promise<void>
+  /** A diagnostic interrupt (ResetType Nmi) for the running machine. */
+  readonly nmi?: () => Promise<void>
 }
 
 /** A machine that is only its power state: enough for clients that read and reset. */
-export const memoryMachine = (id: string, uuid: string, name = id): EmulatedMachine & { readonly boots: () => number } => {
+export const memoryMachine = (id: string, uuid: string, name = id): EmulatedMachine & { readonly boots: () => number; readonly nmis: () => number } => {
   let on = false
   let boots = 0
+  let nmis = 0
   return {
     id, uuid, name,
     power: async () => (on ? "On" : "Off"),
@@ -34,6 +37,8 @@ export const memoryMachine = (id: string, uuid: string, name = id): EmulatedMach
       on = action === "on" || action === "reset"
     },
     boots: () => boots,
+    nmi: async () => { nmis++ },
+    nmis: () => nmis,
   }
 }
 
@@ -53,6 +58,7 @@ export const machineBehind = (
         : driver.reboot(bmc),
     ),
     bootFrom: async (device, persistent) => { await run(driver.setBootDevice(bmc, device, persistent)) },
+    nmi: () => run(driver.injectNmi(bmc)),
   }
 }
 

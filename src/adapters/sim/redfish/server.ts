@@ -255,6 +255,9 @@ export const startRedfishEmulator = async (options: RedfishEmulatorOptions): Pro
       if (at("Systems", "*", "Actions", "ComputerSystem.Reset")) {
         const s = systemOf(seg[1]!)
         const type = oneOf(resetTypes, body["ResetType"], "ResetType")
+        if (type === "Nmi" && (s.machine.nmi === undefined || (await s.machine.power()) === "Off")) {
+          throw new Refusal(409, `ResetType Nmi needs a running machine that takes interrupts; ${s.machine.id} is ${await s.machine.power()}.`, "Base.1.8.ActionNotSupported")
+        }
         await reset(s, type)
         options.log?.(`redfish emulator: ${s.machine.id} ${type}`)
         return { status: 204 }

@@ -9,7 +9,7 @@ export const bootEnabled = ["Disabled", "Once", "Continuous"] as const
 export type BootEnabled = (typeof bootEnabled)[number]
 export const bootModes = ["UEFI", "Legacy"] as const
 export type BootMode = (typeof bootModes)[number]
-export const resetTypes = ["On", "ForceOff", "ForceRestart", "GracefulShutdown", "GracefulRestart"] as const
+export const resetTypes = ["On", "ForceOff", "ForceRestart", "GracefulShutdown", "GracefulRestart", "Nmi"] as const
 export type ResetType = (typeof resetTypes)[number]
 
 export type BiosValue = string | number | boolean
@@ -107,6 +107,8 @@ export const reset = async (s: SystemState, type: ResetType) => {
       await booted(s)
       return
     case "ForceOff": await s.machine.act("off"); return
+    // A diagnostic interrupt for the running machine (the server refuses it while off).
+    case "Nmi": await s.machine.nmi?.(); return
     case "GracefulShutdown": await s.machine.act("soft-off"); return
     case "ForceRestart":
     case "GracefulRestart":
