@@ -91,6 +91,6 @@ test("persisted events, through encode, JSON and decode, fold to the live state"
 
 test("the generated logs hold every event type", () => {
   // Guards the replays above against a generator that leaves some event types out of every log.
-  const seen = new Set(fc.sample(fleetLogArb(), { numRuns: 600, seed: 1 }).flatMap(({ log }) => log.map((e) => e.event.type)))
+  const seen = new Set(fc.sample(fleetLogArb(), { numRuns: 1000, seed: 1 }).flatMap(({ log }) => log.map((e) => e.event.type)))
   assert.deepEqual(eventTypes.filter((t) => !seen.has(t)), [])
 })
