@@ -415,6 +415,16 @@ describe("ramdisk endpoints", () => {
     assert.equal(messageOf(notWaiting).replace(node.uuid, "X"), messageOf(absent).replace(missing, "X"))
     const unknown = await call("POST", `/v1/nodes/${node.uuid}/vendor_passthru/reboot_now`, {})
     assert.equal(unknown.status, 400)
+    // Ironic's own form names the method in the query: the same methods, the same answers.
+    const byQuery = await call("POST", `/v1/nodes/${node.uuid}/vendor_passthru?method=pass_deploy_info`, good)
+    assert.equal(byQuery.status, 404)
+    assert.equal(messageOf(byQuery), messageOf(notWaiting))
+    assert.equal((await call("POST", `/v1/nodes/${node.uuid}/vendor_passthru?method=__proto__`, good)).status, 400)
+    assert.equal((await call("POST", `/v1/nodes/${node.uuid}/vendor_passthru`, good)).status, 400)
+    // No hardware type has driver-level vendor methods: listed empty, a call refused.
+    assert.deepEqual((await call("GET", "/v1/drivers/fake-hardware/vendor_passthru/methods")).body, {})
+    assert.equal((await call("GET", "/v1/drivers/no-such-driver/vendor_passthru/methods")).status, 404)
+    assert.match(messageOf(await call("POST", "/v1/drivers/fake-hardware/vendor_passthru?method=x", {})), /has no vendor methods/)
   })
 
   test("heartbeat needs a callback_url; an idle node answers as an unknown one", async () => {

@@ -49,8 +49,22 @@ const properties = async (ctx: RequestContext): Promise<Reply> => {
   return ok(Object.fromEntries(d.properties.map((p) => [p.name, p.required ? `${p.description} Required.` : p.description])))
 }
 
+/** No hardware type has driver-level vendor methods (API 1.1): the list is empty and a call is refused. */
+const vendorMethods = async (ctx: RequestContext): Promise<Reply> => {
+  await run(ctx.service.driver(ctx.params["driver"]!))
+  return ok({})
+}
+
+const vendorCall = async (ctx: RequestContext): Promise<Reply> => {
+  const d = await run(ctx.service.driver(ctx.params["driver"]!))
+  const name = (ctx.query.get("method") ?? "").slice(0, 60)
+  throw badRequest(`Unsupported method (${name}) passed through to vendor extension; the ${d.name} driver has no vendor methods.`)
+}
+
 export const driverRoutes: ReadonlyArray<Route> = [
   { method: "GET", pattern: "/v1/drivers", access: "read", handle: list },
   { method: "GET", pattern: "/v1/drivers/:driver", access: "read", handle: show },
   { method: "GET", pattern: "/v1/drivers/:driver/properties", access: "read", handle: properties },
+  { method: "GET", pattern: "/v1/drivers/:driver/vendor_passthru/methods", access: "read", handle: vendorMethods },
+  { method: "POST", pattern: "/v1/drivers/:driver/vendor_passthru", access: "write", handle: vendorCall },
 ]

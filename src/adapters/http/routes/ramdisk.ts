@@ -32,12 +32,21 @@ const passDeployInfo = async (ctx: RequestContext): Promise<Reply> => {
 
 const methods: Record<string, (ctx: RequestContext) => Promise<Reply>> = { pass_deploy_info: passDeployInfo, ...agentStepMethods, inventory: postInventory, ...rescueMethods }
 
-const vendorPassthru = async (ctx: RequestContext): Promise<Reply> => {
-  const handle = methods[ctx.params["method"]!]
+const callMethod = (ctx: RequestContext, name: string): Promise<Reply> => {
+  const handle = Object.hasOwn(methods, name) ? methods[name] : undefined
   if (handle === undefined) {
-    throw badRequest(`Unsupported method (${ctx.params["method"]!.slice(0, 60)}) passed through to vendor extension; known: ${Object.keys(methods).join(", ")}.`)
+    throw badRequest(`Unsupported method (${name.slice(0, 60)}) passed through to vendor extension; known: ${Object.keys(methods).join(", ")}.`)
   }
   return handle(ctx)
+}
+
+const vendorPassthru = (ctx: RequestContext): Promise<Reply> => callMethod(ctx, ctx.params["method"]!)
+
+/** Ironic's own form, POST /v1/nodes/{id}/vendor_passthru?method=NAME (API 1.1; `baremetal node passthru call`). */
+const vendorPassthruByQuery = async (ctx: RequestContext): Promise<Reply> => {
+  const name = ctx.query.get("method")
+  if (name === null || name === "") throw badRequest("Vendor passthru needs ?method=NAME.")
+  return callMethod(ctx, name)
 }
 
 const vendorMethods = async (ctx: RequestContext): Promise<Reply> => {
@@ -88,6 +97,7 @@ const heartbeat = async (ctx: RequestContext): Promise<Reply> => {
 
 export const ramdiskRoutes: ReadonlyArray<Route> = [
   { method: "POST", pattern: "/v1/nodes/:node/vendor_passthru/:method", access: "ramdisk", handle: vendorPassthru },
+  { method: "POST", pattern: "/v1/nodes/:node/vendor_passthru", access: "ramdisk", handle: vendorPassthruByQuery },
   { method: "GET", pattern: "/v1/nodes/:node/vendor_passthru/methods", access: "read", handle: vendorMethods },
   { method: "GET", pattern: "/v1/lookup", access: "ramdisk", handle: lookup },
   { method: "POST", pattern: "/v1/heartbeat/:node", access: "ramdisk", handle: heartbeat },
