@@ -2,6 +2,7 @@
 import { declared } from "../../application/hardware/interfaces.ts"
 import type { Vendor } from "../../application/hardware/hardware-type.ts"
 import { agentInspect } from "./agent-inspect.ts"
+import { agentRaid } from "./agent-raid.ts"
 
 /** Every slot a hardware type does not fill, named by its "no-*" (or noop) interface. */
 export const unsupportedSlots = {
@@ -19,6 +20,8 @@ export const notSupported: Vendor = {
     // Any hardware type booting the ramdisk agent may offer it (ADR 0058).
     agentInspect,
     declared("raid", "no-raid", "No RAID configuration.", true),
+    // Any hardware type booting the ramdisk agent may offer it (ADR 0101).
+    agentRaid,
     declared("rescue", "no-rescue", "No rescue.", true),
     declared("vendor", "no-vendor", "No vendor passthru methods.", true),
     declared("network", "noop", "The node's network is left as it is (flat provisioning network)."),

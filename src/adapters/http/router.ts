@@ -15,11 +15,13 @@ import { biosRoutes } from "./routes/bios.ts"
 import { consoleRoutes } from "./routes/console.ts"
 import { instanceLayerRoutes } from "./routes/instance-layer.ts"
 import { inventoryRoutes } from "./routes/inventory.ts"
+import { raidRoutes } from "./routes/raid.ts"
 
 export const routes: ReadonlyArray<Route> = [
   ...rootRoutes, ...nodeRoutes, ...stateRoutes, ...historyRoutes, ...ramdiskRoutes, ...portRoutes, ...driverRoutes,
   ...fleetRoutes, ...metricsRoutes, ...biosRoutes, ...consoleRoutes, ...instanceLayerRoutes,
   ...inventoryRoutes,
+  ...raidRoutes,
 ]
 
 interface Compiled {
