@@ -16,12 +16,13 @@ import { consoleRoutes } from "./routes/console.ts"
 import { instanceLayerRoutes } from "./routes/instance-layer.ts"
 import { inventoryRoutes } from "./routes/inventory.ts"
 import { raidRoutes } from "./routes/raid.ts"
+import { ramdiskToolsRoutes } from "./routes/ramdisk-tools.ts"
 
 export const routes: ReadonlyArray<Route> = [
   ...rootRoutes, ...nodeRoutes, ...stateRoutes, ...historyRoutes, ...ramdiskRoutes, ...portRoutes, ...driverRoutes,
   ...fleetRoutes, ...metricsRoutes, ...biosRoutes, ...consoleRoutes, ...instanceLayerRoutes,
   ...inventoryRoutes,
-  ...raidRoutes,
+  ...raidRoutes, ...ramdiskToolsRoutes,
 ]
 
 interface Compiled {

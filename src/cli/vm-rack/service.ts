@@ -142,7 +142,7 @@ export const startVmService = async (options: VmServiceOptions): Promise<VmServi
     }
     const port = options.port ?? 6385
     const running = await startService({
-      hardware, host: rack.network.gateway, port, say: options.say, log: options.say,
+      hardware, host: rack.network.gateway, port, say: options.say, log: options.say, stateDir: options.stateDir,
       ...(options.db === undefined ? {} : { db: options.db }),
     })
     const socket = await bridgeSocket(options.socketPath, rack.network.gateway, running.api.port).catch(async (e) => { await running.close(); throw e })
