@@ -2,7 +2,7 @@
 # the initramfs: the first burn-in step fetches the service's tools bundle over HTTP, checks its
 # sha256 against the manifest and unpacks it into /run/tools; each tool runs under the bundle's own
 # dynamic loader and libraries. Each step prints its summary, then a JSON object of the tools' figures.
-TOOLS=/run/tools
+TOOLS=${TOOLS:-/run/tools}
 
 # A top-level string or number field of a flat JSON text.
 json_value() { printf '%s' "$2" | sed -n "s/.*\"$1\": *\"\{0,1\}\([^\",}]*\).*/\1/p" | head -n 1; }
