@@ -4,7 +4,7 @@
 // runs on a loop device. Checks the tools' own figures in what each step prints, and that a bad
 // argument fails the step with its message. Needs root (losetup); the first bundle build downloads
 // the packages (cached beside the ramdisk's).
-import { execFileSync, spawnSync } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
@@ -43,39 +43,42 @@ after(async () => {
   rmSync(work, { recursive: true, force: true })
 })
 
-/** Runs one step as the agent's run_step does; its printed lines and status. */
-const runStep = (name: string, answer: Record<string, unknown>) => {
+/** Runs one step as the agent's run_step does; its printed lines and status. Asynchronous: the service answers in this process. */
+const runStep = async (name: string, answer: Record<string, unknown>) => {
   const file = join(work, "run.sh")
   writeFileSync(file, [
     'log() { echo "agent: $*" >&2; }', `. ${join(agentDir, "steps.sh")}`, `. ${join(agentDir, "burnin.sh")}`,
     `list_disks() { echo "${loop.replace("/dev/", "")} 0 - -"; }`, "mkdir -p /run", `run_step "$1" "$2"`,
   ].join("\n"))
-  const r = spawnSync(join(work, "bin", "sh"), [file, name, JSON.stringify(answer)], {
-    env: { PATH: join(work, "bin"), API_URL: svc!.url, TOOLS: join(work, "tools") }, encoding: "utf8", timeout: 300_000,
+  const child = spawn(join(work, "bin", "sh"), [file, name, JSON.stringify(answer)], {
+    env: { PATH: join(work, "bin"), API_URL: svc!.url, TOOLS: join(work, "tools") }, stdio: ["ignore", "pipe", "pipe"],
   })
-  const [summary = "", details = "{}"] = r.stdout.split("\n")
-  return { status: r.status, summary, details: JSON.parse(details || "{}") as Record<string, any>, stderr: r.stderr }
+  let stdout = "", stderr = ""
+  child.stdout.on("data", (d) => { stdout += d }); child.stderr.on("data", (d) => { stderr += d })
+  const status = await new Promise<number | null>((ok) => child.once("close", ok))
+  const [summary = "", details = "{}"] = stdout.split("\n")
+  return { status, summary, details: JSON.parse(details || "{}") as Record<string, any>, stderr }
 }
 
-test("burn-in steps fetch the tools bundle and record stress-ng's bogo ops, memtester's passes and fio's IOPS", { skip, timeout: 600_000 }, () => {
-  const cpu = runStep("deploy.burnin_cpu", { name: "deploy.burnin_cpu", args: { agent_burnin_cpu_timeout: 2, agent_burnin_cpu_cpu: 1 } })
+test("burn-in steps fetch the tools bundle and record stress-ng's bogo ops, memtester's passes and fio's IOPS", { skip, timeout: 600_000 }, async () => {
+  const cpu = await runStep("deploy.burnin_cpu", { name: "deploy.burnin_cpu", args: { agent_burnin_cpu_timeout: 2, agent_burnin_cpu_cpu: 1 } })
   assert.equal(cpu.status, 0, cpu.stderr)
   assert.match(cpu.summary, /^stress-ng cpu: \d+ bogo ops in 2\.\d+ s on 1 CPU\(s\)$/)
   assert.ok(cpu.details["bogo_ops"] > 0, JSON.stringify(cpu.details))
   assert.match(cpu.stderr, /tools bundle [0-9a-f]{64} unpacked/)
   assert.equal(readFileSync(join(work, "tools", ".complete"), "utf8"), "")
 
-  const mem = runStep("deploy.burnin_memory", { args: { agent_burnin_vm_timeout: 1, "agent_burnin_vm_vm-bytes": "2M" } })
+  const mem = await runStep("deploy.burnin_memory", { args: { agent_burnin_vm_timeout: 1, "agent_burnin_vm_vm-bytes": "2M" } })
   assert.equal(mem.status, 0, mem.stderr)
   assert.match(mem.summary, /^memtester: \d+ pass\(es\) over 2M, no failures$/)
   assert.ok(mem.details["passes"] >= 1)
 
-  const disk = runStep("deploy.burnin_disk", { args: { agent_burnin_fio_disk_runtime: 2 } })
+  const disk = await runStep("deploy.burnin_disk", { args: { agent_burnin_fio_disk_runtime: 2 } })
   assert.equal(disk.status, 0, disk.stderr)
   assert.match(disk.summary, /^fio on 1 disk\(s\): loop\d+ read \d+ IOPS, write \d+ IOPS$/)
   assert.ok(disk.details["disks"][0]["write_iops"] > 0, JSON.stringify(disk.details))
 
-  const bad = runStep("deploy.burnin_cpu", { args: { agent_burnin_cpu_timeout: "soon" } })
+  const bad = await runStep("deploy.burnin_cpu", { args: { agent_burnin_cpu_timeout: "soon" } })
   assert.notEqual(bad.status, 0)
   assert.match(bad.stderr, /agent_burnin_cpu_timeout must be a whole number of seconds, not "soon"/)
 })
