@@ -15,7 +15,10 @@ import { registerToolsBundle } from "../../src/adapters/ramdisk/tools/register.t
 import { startTestService, type TestService } from "./http-harness.ts"
 
 const isRoot = process.getuid?.() === 0
-const skip = isRoot ? false : "needs root (losetup)"
+// The first bundle build fetches ~120 MB of packages (fio links Ceph and GlusterFS; ADR 0100):
+// too long for every CI run, so it runs when asked for.
+const skip = !isRoot ? "needs root (losetup)"
+  : process.env["IRONLEDGER_BURNIN_TEST"] === undefined ? "set IRONLEDGER_BURNIN_TEST=1 (builds the tools bundle: ~120 MB of packages the first time)" : false
 const agentDir = resolve(import.meta.dirname, "../../src/adapters/ramdisk/agent")
 const cacheDir = process.env["IRONLEDGER_RAMDISK_CACHE"] ?? join(tmpdir(), "ironledger-ramdisk-cache")
 const work = mkdtempSync(join(tmpdir(), "ironledger-agent-burnin-"))

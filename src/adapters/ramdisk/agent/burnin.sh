@@ -27,7 +27,8 @@ fetch_tools() {
   log "tools bundle $sha unpacked"
 }
 
-tool() { t=$1; shift; "$TOOLS/lib/ld-linux-x86-64.so.2" --library-path "$TOOLS/lib" "$TOOLS/bin/$t" "$@"; }
+# (_tool: not to clobber the callers' variables; busybox sh has no local scoping guarantees here)
+tool() { _tool=$1; shift; "$TOOLS/lib/ld-linux-x86-64.so.2" --library-path "$TOOLS/lib" "$TOOLS/bin/$_tool" "$@"; }
 
 step_burnin_cpu() {
   t=$(json_value agent_burnin_cpu_timeout "$2"); t=${t:-86400}
