@@ -19,6 +19,8 @@ import type { EnabledHardware } from "../application/hardware/registry.ts"
 import { compose } from "./compose.ts"
 import { ensureSimNodes, serveHardware, type HardwareSetup } from "./hardware.ts"
 import { startNotary, type NotaryOptions } from "./notary.ts"
+import { readToolsBundle } from "../adapters/ramdisk/tools/register.ts"
+import { join } from "node:path"
 
 export interface ServiceOptions {
   /** SQLite file; absent means an in-memory log that dies with the process. */
@@ -79,6 +81,11 @@ export const startService = async (options: ServiceOptions): Promise<RunningServ
     ...(options.auth === undefined ? {} : { auth: options.auth }),
     ...(options.log === undefined ? {} : { log: options.log }),
     ...(options.maxInFlight === undefined ? {} : { maxInFlight: options.maxInFlight }),
+    // The tools bundle `ramdisk build --tools` registered beside the store's images (ADR 0100).
+    ramdiskTools: () => {
+      const dir = options.stateDir ?? (options.db === undefined ? undefined : `${options.db}.state`)
+      return dir === undefined ? Promise.resolve(null) : readToolsBundle(join(dir, "images"))
+    },
   })
   const base = defaultApplicationConfig.conductor
   const callbackTimeoutMs = options.conductor?.callbackTimeoutMs ?? base.callbackTimeoutMs

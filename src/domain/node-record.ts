@@ -22,6 +22,10 @@ export const recordFields = {
   retired: t.boolean,
   retiredReason: Nullable(t.string),
   networkData: t.UnknownRecord,
+  /** What the operator asked of the node's RAID (API 1.12, raid.ts). */
+  targetRaidConfig: t.UnknownRecord,
+  /** What the last RAID cleaning step built; also folded from its CleanStepDone. */
+  raidConfig: t.UnknownRecord,
 }
 
 export interface RecordFields {
@@ -38,12 +42,14 @@ export interface RecordFields {
   readonly retired: boolean
   readonly retiredReason: string | null
   readonly networkData: Record<string, unknown>
+  readonly targetRaidConfig: Record<string, unknown>
+  readonly raidConfig: Record<string, unknown>
 }
 
 export const recordDefaults: RecordFields = {
   instanceUuid: null, allocationUuid: null, description: null, owner: null, lessee: null, resourceClass: null,
   conductorGroup: "", traits: [], protected: false, protectedReason: null, retired: false, retiredReason: null,
-  networkData: {},
+  networkData: {}, targetRaidConfig: {}, raidConfig: {},
 }
 
 export const recordFieldNames = Object.keys(recordDefaults) as ReadonlyArray<keyof RecordFields>

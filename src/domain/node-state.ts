@@ -10,6 +10,7 @@ import { evolvePorts, type PortState } from "./port-record.ts"
 import { evolvePortgroups, type PortgroupState } from "./portgroup-record.ts"
 import { evolveVolumes, type VolumeConnectorState, type VolumeTargetState } from "./volume-record.ts"
 import { recordDefaults, recordFieldsOf, type RecordFields } from "./node-record.ts"
+import { raidConfigAfter } from "./raid.ts"
 
 export interface PendingStep {
   /** The step's key: (operation, step name). */
@@ -289,6 +290,12 @@ const operationStarts: Partial<Record<NodeEvent["type"], string>> = {
   UnrescueRequested: "unrescue", AbortRequested: "abort",
 }
 
+/** A RAID cleaning step's result is the node's raid_config (raid.ts). */
+const raidConfigOfStep = (pending: ReadonlyArray<PendingStep>, step: string, details: Readonly<Record<string, unknown>> | undefined) => {
+  const p = pending.find((x) => x.step === step)
+  return p?.request.type === "CleanStepRequested" ? raidConfigAfter(p.request.data.name, details) : undefined
+}
+
 const trackSteps = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
   const kind = event.type === "DeployRequested" && event.data.rebuild ? "rebuild"
     : event.type === "CleanRequested" && !event.data.automated ? "manual clean"
@@ -314,6 +321,8 @@ const trackSteps = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
   if (event.type in hardwareResults) {
     const step = (event.data as { step: string }).step
     const outcome = hardwareResults[event.type as keyof typeof hardwareResults] ? "ok" : "failed"
+    const raid = event.type === "CleanStepDone" ? raidConfigOfStep(d.pendingSteps, step, event.data.details) : undefined
+    if (raid !== undefined) d.raidConfig = raid
     d.pendingSteps = d.pendingSteps.filter((p) => p.step !== step)
     if (d.operation) d.operation = { ...d.operation, steps: [...d.operation.steps, { step, outcome }] }
   }

@@ -3,6 +3,7 @@ import { declared } from "../../application/hardware/interfaces.ts"
 import type { Vendor } from "../../application/hardware/hardware-type.ts"
 import { agentInspect } from "./agent-inspect.ts"
 import { agentRescue } from "./agent-rescue.ts"
+import { agentRaid } from "./agent-raid.ts"
 
 /** Every slot a hardware type does not fill, named by its "no-*" (or noop) interface. */
 export const unsupportedSlots = {
@@ -20,6 +21,8 @@ export const notSupported: Vendor = {
     // Any hardware type booting the ramdisk agent may offer it (ADR 0058).
     agentInspect,
     declared("raid", "no-raid", "No RAID configuration.", true),
+    // Any hardware type booting the ramdisk agent may offer it (ADR 0101).
+    agentRaid,
     declared("rescue", "no-rescue", "No rescue.", true),
     // Any hardware type booting the ramdisk agent may offer it (ADR 0095).
     agentRescue,

@@ -6,6 +6,8 @@ import type { ConsoleHub } from "../console/hub.ts"
 
 export type Service = NodeService["Service"]
 
+export interface RamdiskTools { readonly path: string; readonly sha256: string; readonly bytes: number }
+
 /** GET-only routes are reads; `ramdisk` routes are open without a token (the deploy key guards them). */
 export type Access = "public" | "read" | "write" | "ramdisk"
 
@@ -25,6 +27,8 @@ export interface RequestContext {
   readonly metrics?: () => Promise<{ readonly contentType: string; readonly text: string }>
   /** Serves enabled consoles (TCP and the web view's WebSocket). */
   readonly consoles?: ConsoleHub
+  /** The ramdisk's tools bundle (ADR 0100), when the service has one. */
+  readonly ramdiskTools?: () => Promise<RamdiskTools | null>
   /** The parsed JSON body, `undefined` when there is none. Read once. */
   readonly body: () => Promise<unknown>
 }
@@ -35,6 +39,8 @@ export interface Reply {
   /** A body sent as is instead of JSON (its Content-Type in `headers`). */
   readonly text?: string
   readonly headers?: Readonly<Record<string, string>>
+  /** A file streamed as the body (the ramdisk's tools bundle), its length known beforehand. */
+  readonly file?: { readonly path: string; readonly bytes: number }
 }
 
 export interface Route {

@@ -20,6 +20,8 @@ import { apiExtraRoutes } from "./routes/api-extras.ts"
 import { portgroupRoutes } from "./routes/portgroups.ts"
 import { volumeRoutes } from "./routes/volume.ts"
 import { managementRoutes } from "./routes/management.ts"
+import { raidRoutes } from "./routes/raid.ts"
+import { ramdiskToolsRoutes } from "./routes/ramdisk-tools.ts"
 
 export const routes: ReadonlyArray<Route> = [
   ...rootRoutes, ...nodeRoutes, ...stateRoutes, ...historyRoutes, ...ramdiskRoutes, ...portRoutes, ...driverRoutes,
@@ -28,6 +30,7 @@ export const routes: ReadonlyArray<Route> = [
   ...discoveryRoutes,
   ...inventoryRoutes, ...apiExtraRoutes,
   ...portgroupRoutes, ...volumeRoutes, ...managementRoutes,
+  ...raidRoutes, ...ramdiskToolsRoutes,
 ]
 
 interface Compiled {

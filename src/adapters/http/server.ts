@@ -2,13 +2,14 @@
 // saturated), routing (404/405), version negotiation (406), auth (401/403), then the route.
 // Whatever goes wrong becomes an error document; bad input never reaches a 500.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
+import { createReadStream } from "node:fs"
 import type { AddressInfo, Socket } from "node:net"
 import { randomUUID } from "node:crypto"
 import * as E from "fp-ts/lib/Either.js"
 import { Effect } from "effect"
 import { authorize, noauth, type AuthConfig } from "./auth.ts"
 import { defaultBodyLimit, readJsonBody } from "./body.ts"
-import type { Reply, Service } from "./context.ts"
+import type { RamdiskTools, Reply, Service } from "./context.ts"
 import { errorBody, HttpError, statusTitle } from "./errors.ts"
 import { matchRoute } from "./router.ts"
 import { negotiate, versionHeader, versionHeaders } from "./versions.ts"
@@ -36,6 +37,8 @@ export interface ApiOptions {
   readonly ui?: Pick<UiOptions, "nodeExtras" | "sessions">
   /** Serves enabled consoles; startApiServer makes one on the API's host. */
   readonly consoles?: ConsoleHub
+  /** The ramdisk's tools bundle (ADR 0100). */
+  readonly ramdiskTools?: () => Promise<RamdiskTools | null>
 }
 
 const hostPattern = /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?$/
@@ -50,6 +53,7 @@ const baseOf = (req: IncomingMessage): string => {
 
 const send = (res: ServerResponse, reply: Reply, extraHeaders: Record<string, string>) => {
   if (res.headersSent || res.destroyed) return
+  if (reply.file !== undefined) return sendFile(res, reply, reply.file, extraHeaders)
   const payload = reply.text !== undefined ? Buffer.from(reply.text) : reply.body === undefined ? undefined : Buffer.from(JSON.stringify(reply.body))
   res.writeHead(reply.status, {
     ...extraHeaders,
@@ -57,6 +61,11 @@ const send = (res: ServerResponse, reply: Reply, extraHeaders: Record<string, st
     ...reply.headers,
   })
   res.end(payload)
+}
+
+const sendFile = (res: ServerResponse, reply: Reply, file: NonNullable<Reply["file"]>, extraHeaders: Record<string, string>) => {
+  res.writeHead(reply.status, { ...extraHeaders, "Content-Type": "application/octet-stream", "Content-Length": String(file.bytes), ...reply.headers })
+  createReadStream(file.path).on("error", () => res.destroy()).pipe(res)
 }
 
 const errorReply = (e: HttpError): Reply => ({ status: e.status, body: errorBody(e), headers: e.headers })
@@ -131,6 +140,7 @@ export const createApiHandler = (options: ApiOptions) => {
       body: () => (bodyRead ??= readJsonBody(req, match.route.bodyLimit ?? bodyLimit)),
       ...(options.consoles === undefined ? {} : { consoles: options.consoles }),
       ...(options.metrics === undefined ? {} : { metrics: options.metrics.exposition }),
+      ...(options.ramdiskTools === undefined ? {} : { ramdiskTools: options.ramdiskTools }),
     })
   }
 

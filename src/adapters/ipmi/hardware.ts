@@ -109,7 +109,7 @@ export const ipmi = (config: Partial<IpmitoolConfig> = {}): Vendor => {
     hardwareTypes: [{
       name: "ipmi",
       description: "Servers with an IPMI BMC: power and boot device over IPMI, PXE boot, iSCSI deploy.",
-      interfaces: { ...unsupportedSlots, power: ["ipmitool"], management: ["ipmitool"], boot: ["pxe"], deploy: ["iscsi"], console: ["no-console", "ipmitool-socat"], inspect: ["agent", "no-inspect"], rescue: ["agent", "no-rescue"] },
+      interfaces: { ...unsupportedSlots, power: ["ipmitool"], management: ["ipmitool"], boot: ["pxe"], deploy: ["iscsi"], console: ["no-console", "ipmitool-socat"], inspect: ["agent", "no-inspect"], rescue: ["agent", "no-rescue"], raid: ["no-raid", "agent"] },
     }],
     interfaces: [power, management, ipmitoolConsole(config)],
   }

@@ -4,6 +4,7 @@
 // agent.sh's `run_clean_steps`; both follow ADR 0057.
 import { WIPE_BYTES } from "../iscsi/write-image.ts"
 import { closeSync, fstatSync, ftruncateSync, openSync, writeSync } from "node:fs"
+import { simBurnin } from "./agent-burnin.ts"
 
 export type AgentAnswer =
   | { readonly kind: "step"; readonly step: string; readonly name: string; readonly args: Readonly<Record<string, unknown>> }
@@ -37,11 +38,13 @@ const zeroRange = (fd: number, from: number, length: number) => {
 }
 
 /** Runs one in-band step on a simulated disk; throws with the step's message when it fails. */
-export const runSimStep = (diskPath: string | null, name: string): { summary: string; details: Record<string, unknown> } => {
+export const runSimStep = (diskPath: string | null, name: string, args: Readonly<Record<string, unknown>> = {}): { summary: string; details: Record<string, unknown> } => {
   if (diskPath === null) return { summary: `${name}: no local disk`, details: { disks: 0 } }
   const fd = openSync(diskPath, "r+")
   try {
     const size = fstatSync(fd).size
+    const reported = simBurnin(name, args, size)
+    if (reported !== null) return reported
     switch (name) {
       case "deploy.erase_devices_metadata": {
         // The MBR and GPT at the start, the backup GPT at the end: the real agent zeroes the same.
@@ -73,7 +76,7 @@ export const runAgentLoop = async (transport: AgentTransport, diskPath: string |
     if (answer.kind === "wait") { await sleep(opts.pollMs); continue }
     let report: AgentReport
     try {
-      report = { step: answer.step, error: null, ...runSimStep(diskPath, answer.name) }
+      report = { step: answer.step, error: null, ...runSimStep(diskPath, answer.name, answer.args) }
     } catch (e) {
       report = { step: answer.step, error: (e as Error).message, summary: "failed" }
     }

@@ -8,6 +8,7 @@
 // A cleaning (after a tear-down, on provide, or asked for) boots the same ramdisk with its own key:
 //   key -> PXE deploy config -> boot device pxe -> clean wait -> power on -> RamdiskReady
 //   -> wipe the disk's metadata -> release the ramdisk -> power off -> PXE config removed -> done
+import { stepSeconds } from "../cleaning/agent-steps.ts"
 import type { ResolvedStep } from "../cleaning/steps-offered.ts"
 import { inspectionSteps, inspectionCleanUp } from "./plan-inspection.ts"
 import { rescueSteps, rescueWait } from "./plan-rescue.ts"
@@ -115,11 +116,6 @@ const automatedCleaning = (s: NodeState) => s.operation?.kind === "clean" || s.o
 /** The key of a cleaning's i-th step in the node's history. */
 export const cleanStepKey = (s: NodeState, i: number, name: string) => `${s.operation?.id ?? "none"}:clean-step:${i}:${name}`
 
-/** Seconds an in-band step runs for by its own arguments (burn-in durations), added to its wait. */
-const stepSeconds = (args: Readonly<Record<string, unknown>>) => {
-  const d = Number(args["duration"] ?? 0)
-  return Number.isFinite(d) && d > 0 ? d : 0
-}
 
 const cleaningSteps = (s: NodeState, ctx: PlanContext): Plan => {
   if (!ctx.automatedClean && automatedCleaning(s)) return complete
@@ -138,8 +134,9 @@ const cleaningSteps = (s: NodeState, ctx: PlanContext): Plan => {
   // The ramdisk runs an in-band step while the node waits in clean wait (where abort works).
   const running = s.pendingSteps.find(isInBand)
   if (running !== undefined) {
-    const args = running.request.type === "CleanStepRequested" ? running.request.data.args : {}
-    return awaitCallback({ ...ctx, callbackTimeoutMs: ctx.callbackTimeoutMs + stepSeconds(args) * 1000 })
+    // Seconds the step runs for by its own arguments (burn-in durations) are added to its wait.
+    const r = running.request.type === "CleanStepRequested" ? running.request.data : { args: {}, name: undefined }
+    return awaitCallback({ ...ctx, callbackTimeoutMs: ctx.callbackTimeoutMs + stepSeconds(r.args, r.name) * 1000 })
   }
   const stepSpecs: ReadonlyArray<StepSpec> = steps.map((c, i) => ({
     name: `clean-step:${i}:${c.name}`,

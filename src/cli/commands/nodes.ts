@@ -1,4 +1,5 @@
 // ironledger node enroll|list|show|set|unset|delete|validate
+import { readFile } from "node:fs/promises"
 import { keyValues, UsageError, type Parsed } from "../args.ts"
 import { enc } from "../client.ts"
 import { noMorePositionals, positional, type Command, type Env } from "../command.ts"
@@ -101,18 +102,26 @@ const show: Command = {
 const patchOf = (field: string, pairs: Record<string, unknown>) =>
   Object.entries(pairs).map(([k, value]) => ({ op: "add", path: `/${field}/${k.replace(/~/g, "~0").replace(/\//g, "~1")}`, value }))
 
+/** As Ironic's client: the JSON itself, or a file holding it. */
+const targetRaidConfigOf = async (value: string): Promise<unknown> => {
+  const text = value.trimStart().startsWith("{") ? value : await readFile(value, "utf8").catch(() => { throw new UsageError(`--target-raid-config: ${value.slice(0, 80)} is neither JSON nor a readable file`) })
+  try { return JSON.parse(text) } catch { throw new UsageError("--target-raid-config: not valid JSON") }
+}
+
 const set: Command = {
   words: ["node", "set"],
-  usage: "node set NODE [--name NAME] [--driver D] [--driver-info K=V]... [--secrets-file FILE] [--property K=V]... [--instance-info K=V]... [--extra K=V]...",
-  description: "Change a node's name, driver (its interfaces then take the new hardware type's defaults), driver_info, properties, instance_info or extra.",
+  usage: "node set NODE [--name NAME] [--driver D] [--driver-info K=V]... [--secrets-file FILE] [--property K=V]... [--instance-info K=V]... [--extra K=V]... [--target-raid-config JSON|FILE]",
+  description: "Change a node's name, driver (its interfaces then take the new hardware type's defaults), driver_info, properties, instance_info, extra or target RAID configuration.",
   examples: ["node set rack1-07 --property memory_mb=65536 --extra rack=r1", "node set rack1-07 --secrets-file rack1-07.secrets"],
   options: {
     name: "string", driver: "string", "driver-info": "list", "secrets-file": "string",
-    property: "list", "instance-info": "list", extra: "list",
+    property: "list", "instance-info": "list", extra: "list", "target-raid-config": "string",
   },
   run: async (args, env) => {
     const node = positional(args, 0, "NODE")
     noMorePositionals(args, 1)
+    const raid = args.strings["target-raid-config"]
+    if (raid !== undefined) await env.client().request("PUT", `/v1/nodes/${enc(node)}/states/raid`, await targetRaidConfigOf(raid))
     const ops = [
       ...(args.strings["name"] === undefined ? [] : [{ op: "add", path: "/name", value: args.strings["name"] }]),
       ...(args.strings["driver"] === undefined ? [] : [{ op: "add", path: "/driver", value: args.strings["driver"] }]),
@@ -121,10 +130,10 @@ const set: Command = {
       ...patchOf("instance_info", keyValues(args.lists["instance-info"] ?? [], "instance-info")),
       ...patchOf("extra", keyValues(args.lists["extra"] ?? [], "extra")),
     ]
-    if (ops.length === 0) throw new UsageError("nothing to set")
+    if (ops.length === 0 && raid === undefined) throw new UsageError("nothing to set")
     // This command names no interfaces: a new driver takes its hardware type's defaults (ADR 0107).
     const reset = args.strings["driver"] === undefined ? "" : "?reset_interfaces=true"
-    record(env.out, await env.client().request<Doc>("PATCH", `/v1/nodes/${enc(node)}${reset}`, ops))
+    record(env.out, ops.length === 0 ? await env.client().get<Doc>(`/v1/nodes/${enc(node)}`) : await env.client().request<Doc>("PATCH", `/v1/nodes/${enc(node)}${reset}`, ops))
   },
 }
 

@@ -7,15 +7,17 @@ import { Effect } from "effect"
 import { makeFsImageStore } from "../../adapters/images/fs-image-store.ts"
 import { buildRamdisk } from "../../adapters/ramdisk/build/build.ts"
 import { registerRamdisk, writeDefaultDeployImages } from "../../adapters/ramdisk/build/register.ts"
+import { buildToolsBundle } from "../../adapters/ramdisk/tools/bundle.ts"
+import { registerToolsBundle } from "../../adapters/ramdisk/tools/register.ts"
 import { humanBytes, record } from "../output.ts"
 import { noMorePositionals, type Command } from "../command.ts"
 
 export const ramdiskBuildCommand: Command = {
   words: ["ramdisk", "build"],
-  usage: "ramdisk build [--out DIR] [--cache DIR] [--db FILE] [--state-dir DIR]   (deploy kernel + initramfs from Debian packages)",
+  usage: "ramdisk build [--out DIR] [--cache DIR] [--db FILE] [--state-dir DIR] [--tools]   (deploy kernel + initramfs from Debian packages; --tools: the burn-in tools bundle too)",
   description: "Build the deploy kernel and initramfs from Debian packages and register them as the default deploy images of the state directory.",
   examples: ["ramdisk build --db ironledger.db", "ramdisk build --out ./deploy-images --json"],
-  options: { out: "string", cache: "string", db: "string", "state-dir": "string" },
+  options: { out: "string", cache: "string", db: "string", "state-dir": "string", tools: "flag" },
   run: async (args, env) => {
     noMorePositionals(args, 0)
     const db = resolve(args.strings["db"] ?? "ironledger.db")
@@ -27,6 +29,8 @@ export const ramdiskBuildCommand: Command = {
     const store = await makeFsImageStore({ root: storeRoot })
     const ids = await Effect.runPromise(registerRamdisk(store, built))
     await writeDefaultDeployImages(storeRoot, { ...ids, buildId: built.buildId })
+    // The burn-in tools the ramdisk fetches over HTTP (ADR 0100).
+    const tools = args.flags.has("tools") ? await registerToolsBundle(storeRoot, await buildToolsBundle({ cacheDir, log: env.note })) : null
     const out = args.strings["out"]
     if (out !== undefined) {
       await mkdir(resolve(out), { recursive: true })
@@ -45,6 +49,7 @@ export const ramdiskBuildCommand: Command = {
       cached: built.cached,
       seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
       image_store: storeRoot,
+      ...(tools === null ? {} : { tools_bundle: tools.sha256, tools_bundle_size: env.out.json ? tools.bytes : humanBytes(tools.bytes) }),
       ...(out === undefined ? {} : { out: resolve(out) }),
     })
   },

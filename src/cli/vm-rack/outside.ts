@@ -9,6 +9,8 @@ import { createInterface } from "node:readline"
 import { Effect } from "effect"
 import { makeFsImageStore } from "../../adapters/images/fs-image-store.ts"
 import { buildRamdisk } from "../../adapters/ramdisk/build/build.ts"
+import { buildToolsBundle } from "../../adapters/ramdisk/tools/bundle.ts"
+import { registerToolsBundle } from "../../adapters/ramdisk/tools/register.ts"
 import { registerRamdisk, writeDefaultDeployImages } from "../../adapters/ramdisk/build/register.ts"
 import type { DiscoverySettings } from "../../application/discovery/settings.ts"
 import { startApiForwarder } from "../../adapters/vm/api-forwarder.ts"
@@ -27,6 +29,8 @@ export interface VmRackServiceOptions {
   readonly hostPort: number
   readonly db?: string
   readonly diskGib?: number
+  /** Build and register the ramdisk's tools bundle (burn-in steps; ADR 0100). */
+  readonly tools?: boolean
   readonly enroll: boolean
   readonly instanceInfo?: Readonly<Record<string, unknown>>
   readonly uefiInstanceInfo?: Readonly<Record<string, unknown>>
@@ -74,6 +78,8 @@ export const startVmRackService = async (options: VmRackServiceOptions): Promise
   const storeRoot = join(stateDir, "images")
   const ids = await Effect.runPromise(registerRamdisk(await makeFsImageStore({ root: storeRoot }), built))
   await writeDefaultDeployImages(storeRoot, { ...ids, buildId: built.buildId })
+  // Burn-in steps fetch their tools from the service (ADR 0100): built only when asked for.
+  if (options.tools === true) await registerToolsBundle(storeRoot, await buildToolsBundle({ cacheDir: resolve(options.cacheDir) }))
   const network = await createRackNetwork({ namespace: options.namespace, subnet24: options.subnet24, tapCount: options.count })
   let child: ChildProcess | null = null
   let forwarder: { close: () => Promise<void> } | null = null

@@ -162,7 +162,7 @@ export const startVmService = async (options: VmServiceOptions): Promise<VmServi
     }
     const port = options.port ?? 6385
     const running = await startService({
-      hardware, host: rack.network.gateway, port, say: options.say, log: options.say,
+      hardware, host: rack.network.gateway, port, say: options.say, log: options.say, stateDir: options.stateDir,
       ...(options.db === undefined ? {} : { db: options.db }),
       ...(options.discovery === undefined ? {} : { discovery: options.discovery }),
     })

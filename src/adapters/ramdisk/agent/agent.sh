@@ -15,6 +15,8 @@
 . /etc/ironledger/steps.sh
 . /etc/ironledger/inventory.sh
 . /etc/ironledger/rescue.sh
+. /etc/ironledger/burnin.sh
+. /etc/ironledger/raid.sh
 LOG=/run/ironledger-agent.log
 log() { echo "ironledger-agent: $*"; }
 
@@ -127,6 +129,15 @@ pick_disk() {
 hints() { echo "name=${HINT_NAME:-any} size=${HINT_SIZE:-any} serial=${HINT_SERIAL:-any} wwn=${HINT_WWN:-any} min=${MIN_GIB}GiB"; }
 
 find_install_disk() {
+  # A software RAID array built by raid.create_configuration is the install disk (ADR 0101),
+  # unless a name hint names another disk.
+  raid_assemble
+  md=$(raid_arrays | head -n 1)
+  if [ -n "$md" ] && { [ -z "$HINT_NAME" ] || [ "$HINT_NAME" = "$md" ] || [ "$HINT_NAME" = "/dev/$md" ]; }; then
+    DISK=$md
+    log "install disk /dev/$DISK (software RAID over $(ls /sys/block/$md/slaves | tr '\n' ' '))"
+    return 0
+  fi
   n=0
   while :; do
     DISK=$(pick_disk)

@@ -51,6 +51,11 @@ run_step() {
   case "$1" in
     deploy.erase_devices_metadata) step_erase_devices_metadata ;;
     deploy.erase_devices) step_erase_devices ;;
+    deploy.burnin_cpu) step_burnin_cpu "$@" ;;
+    deploy.burnin_memory) step_burnin_memory "$@" ;;
+    deploy.burnin_disk) step_burnin_disk "$@" ;;
+    raid.create_configuration) step_raid_create "$@" ;;
+    raid.delete_configuration) step_raid_delete "$@" ;;
     *) echo "this ramdisk does not know the step $1" >&2; return 1 ;;
   esac
 }

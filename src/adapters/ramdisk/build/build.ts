@@ -18,7 +18,7 @@ const KERNEL_META = "linux-image-amd64"
 /** Where tgtd's shared libraries come from; a library found in none of them fails the build. */
 const LIBRARY_PACKAGES = [
   "libc6", "libaio1", "libibverbs1", "librdmacm1", "libsystemd0", "libnl-route-3-200", "libnl-3-200", "libcap2",
-  "libgcrypt20", "liblzma5", "libzstd1", "liblz4-1", "libgpg-error0",
+  "libgcrypt20", "liblzma5", "libzstd1", "liblz4-1", "libgpg-error0", "libudev1",
 ]
 /**
  * ipmitool reads the BMC's LAN settings in-band for discovery (ADR 0090). It and its libraries
@@ -48,6 +48,7 @@ const AGENT_FILES = [
   ["udhcpc.script", "etc/ironledger/udhcpc.script"], ["tgt.sh", "etc/ironledger/tgt.sh"],
   ["steps.sh", "etc/ironledger/steps.sh"], ["inventory.sh", "etc/ironledger/inventory.sh"],
   ["rescue.sh", "etc/ironledger/rescue.sh"],
+  ["burnin.sh", "etc/ironledger/burnin.sh"], ["raid.sh", "etc/ironledger/raid.sh"],
 ] as const
 
 export interface RamdiskBuildOptions {
@@ -118,7 +119,7 @@ const installWithLibraries = async (tree: string, binaries: ReadonlyArray<readon
 }
 
 const buildTree = async (tree: string, kernel: DebianPackage, kernelVersion: string, busybox: DebianPackage,
-  tgt: DebianPackage, libs: ReadonlyArray<DebianPackage>, modules: ReadonlyArray<string>, buildId: string) => {
+  tgt: DebianPackage, mdadm: DebianPackage, libs: ReadonlyArray<DebianPackage>, modules: ReadonlyArray<string>, buildId: string) => {
   for (const d of ["bin", "sbin", "usr/bin", "usr/sbin", "etc/ironledger", "proc", "sys", "dev", "run", "tmp", "var", "root", "mnt"]) {
     await mkdir(join(tree, d), { recursive: true })
   }
@@ -127,7 +128,11 @@ const buildTree = async (tree: string, kernel: DebianPackage, kernelVersion: str
   await copyFile(join(busybox.root, "bin/busybox"), join(tree, "bin/busybox"))
   const applets = (await run(join(busybox.root, "bin/busybox"), ["--list"])).split("\n").filter((a) => /^[a-z0-9_.[-]+$/.test(a))
   for (const applet of applets.sort()) if (applet !== "busybox") await symlink("busybox", join(tree, "bin", applet))
-  await installWithLibraries(tree, [[join(tgt.root, "usr/sbin/tgtd"), "usr/sbin/tgtd"], [join(tgt.root, "usr/sbin/tgtadm"), "usr/sbin/tgtadm"]], libs)
+  await installWithLibraries(tree, [
+    [join(tgt.root, "usr/sbin/tgtd"), "usr/sbin/tgtd"], [join(tgt.root, "usr/sbin/tgtadm"), "usr/sbin/tgtadm"],
+    // Software RAID (ADR 0101): small, and a deploy needs it to assemble the array it installs to.
+    [join(mdadm.root, "sbin/mdadm"), "sbin/mdadm"],
+  ], libs)
   const modulesDir = join(kernel.root, "lib/modules", kernelVersion)
   for (const rel of modules) {
     await mkdir(dirname(join(tree, "lib/modules", kernelVersion, rel)), { recursive: true })
@@ -155,9 +160,9 @@ export const buildRamdisk = async (options: RamdiskBuildOptions): Promise<BuiltR
   await mkdir(cache, { recursive: true })
   log(`resolving ${KERNEL_META}`)
   const kernelName = await resolveMetaPackage(KERNEL_META)
-  log(`packages: ${kernelName} busybox-static tgt ${[...LIBRARY_PACKAGES, ...IPMI_PACKAGES].join(" ")}`)
-  const packages = await fetchPackages(cache, [kernelName, "busybox-static", "tgt", ...LIBRARY_PACKAGES, ...IPMI_PACKAGES])
-  const [kernel, busybox, tgt, ...libs] = packages as [DebianPackage, DebianPackage, DebianPackage, ...DebianPackage[]]
+  log(`packages: ${kernelName} busybox-static tgt mdadm ${[...LIBRARY_PACKAGES, ...IPMI_PACKAGES].join(" ")}`)
+  const packages = await fetchPackages(cache, [kernelName, "busybox-static", "tgt", "mdadm", ...LIBRARY_PACKAGES, ...IPMI_PACKAGES])
+  const [kernel, busybox, tgt, mdadm, ...libs] = packages as [DebianPackage, DebianPackage, DebianPackage, DebianPackage, ...DebianPackage[]]
 
   const versions = await readdir(join(kernel.root, "lib/modules"))
   if (versions.length !== 1) throw new BuildFailed(`${kernel.name} holds ${versions.length} module trees, expected one`)
@@ -178,7 +183,7 @@ export const buildRamdisk = async (options: RamdiskBuildOptions): Promise<BuiltR
     const work = join(cache, `work.${process.pid}`)
     await rm(work, { recursive: true, force: true })
     const tree = join(work, "tree")
-    await buildTree(tree, kernel, kernelVersion, busybox, tgt, libs, ordered, buildId)
+    await buildTree(tree, kernel, kernelVersion, busybox, tgt, mdadm, libs, ordered, buildId)
     const initramfs = gzipInitramfs(await cpioOf(tree))
     if (initramfs.length > MAX_INITRAMFS_BYTES)
       throw new BuildFailed(`the initramfs is ${initramfs.length} bytes, over the ${MAX_INITRAMFS_BYTES}-byte limit`)

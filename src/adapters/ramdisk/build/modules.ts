@@ -12,7 +12,7 @@ export const DEPLOY_MODULES: ReadonlyArray<string> = [
   "virtio_pci", "virtio_net", "virtio_blk", "virtio_scsi", "e1000", "e1000e", "ahci", "ata_piix", "nvme", "sd_mod",
   // ext4 asks the crypto API for "crc32c" at mount (a soft dependency by alias, which insmod cannot
   // resolve): without crc32c_generic loaded the mount fails with ENOENT.
-  "ext4", "crc32c_generic", "md_mod", "raid1",
+  "ext4", "crc32c_generic", "md_mod", "raid1", "raid0",
   // /sys/firmware/dmi/entries: the memory modules an inspection reports (ADR 0058).
   "dmi_sysfs",
   // /dev/ipmi0 over the system interface (KCS, SMIC, BT): the BMC's address read in-band (ADR 0090).
