@@ -69,9 +69,14 @@ test("raid_config is what the last successful create built, {} after a later del
         : { type: "CleanStepFailed", data: { step, durationMs: 1, error: "failed" } } })
       if (r.ok) expected = r.name === "raid.create_configuration" ? built : {}
       assert.deepEqual(s.raidConfig, expected)
-      // A failed step fails the cleaning (clean failed, then manage again); a good one completes it.
+      // A failed step fails the cleaning (clean failed, with fault "clean failure" and maintenance, as
+      // Ironic; the operator manages it again and clears maintenance); a good one completes it.
       if (r.ok) s = apply(s, { type: "Complete" })
-      else { s = apply(s, { type: "Fail", error: "failed" }); s = apply(s, { type: "Provision", verb: "manage" }) }
+      else {
+        s = apply(s, { type: "Fail", error: "failed" })
+        s = apply(s, { type: "Provision", verb: "manage" })
+        if (s.maintenance) s = apply(s, { type: "SetMaintenance", on: false, reason: null })
+      }
       assert.equal(s.provisionState, "manageable")
     })
   }), { numRuns: 50 })
