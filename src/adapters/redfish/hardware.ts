@@ -37,6 +37,8 @@ export const redfish = (config: Partial<RedfishConfig> = {}): Vendor => {
       interfaces: {
         ...unsupportedSlots, power: ["redfish"], management: ["redfish"], bios: ["redfish", "no-bios"], firmware: ["redfish", "no-firmware"],
         boot: i.virtualMedia === null ? ["pxe"] : ["pxe", "redfish-virtual-media"], deploy: ["iscsi"],
+        // What the ramdisk does in-band is the same whatever the BMC speaks (ADR 0058, 0095, 0101).
+        inspect: ["agent", "no-inspect"], rescue: ["agent", "no-rescue"], raid: ["no-raid", "agent"],
       },
     }],
     interfaces: [i.power, i.management, i.bios, i.firmware, ...(i.virtualMedia === null ? [] : [i.virtualMedia])],
