@@ -41,5 +41,5 @@ test("the ramdisk's step calls: a bad body is 400, a node that is not cleaning a
   assert.equal((await call("POST", `/v1/nodes/${node.body.uuid}/vendor_passthru/clean_step`, { key: "k" })).status, 404)
   assert.equal((await call("POST", `/v1/nodes/${node.body.uuid}/vendor_passthru/clean_step_result`, { key: "k", step: "s" })).status, 404)
   const methods = await call("GET", `/v1/nodes/${node.body.uuid}/vendor_passthru/methods`)
-  assert.deepEqual(Object.keys(methods.body).sort(), ["clean_step", "clean_step_result", "inventory", "pass_deploy_info"])
+  assert.deepEqual(Object.keys(methods.body).sort(), ["clean_step", "clean_step_result", "inventory", "pass_deploy_info", "rescue_password", "rescue_ready"])
 })
