@@ -180,7 +180,7 @@ test("two QEMU VMs deploy at once as ipmi nodes: BIOS with a partition image, UE
 // chassis control program its ipmi_sim runs, so it is one machine whichever BMC speaks for it. Its
 // boot interface is redfish-virtual-media: the deploy ramdisk boots from the ISO the service built,
 // which the BMC inserted as the VM's CD, with boot override Cd once; nothing is fetched over TFTP.
-test("the same VM deploys again as a redfish node through virtual media: no TFTP, the ramdisk boots from the inserted ISO", { skip, timeout: 300_000 }, async () => {
+test("the same VM deploys again as a redfish node through virtual media (no TFTP, the ramdisk boots from the inserted ISO), then through PXE", { skip, timeout: 600_000 }, async () => {
   const s = service!, u = userImage!, vm = s.vms[0]!
   // The console file appears with QEMU's first start.
   const text = (path: string) => (existsSync(path) ? readFileSync(path, "utf8") : "")
@@ -257,4 +257,30 @@ test("the same VM deploys again as a redfish node through virtual media: no TFTP
   const bios = (await api("GET", `/v1/nodes/${name}/bios`))["bios"] as ReadonlyArray<Doc>
   assert.ok(bios.some((b) => b["name"] === "BootMode"), JSON.stringify(bios))
   process.stdout.write(`# redfish deploy -> active ${activeSeconds.toFixed(1)} s\n`)
+
+  // The same redfish node through PXE: undeployed, its boot interface set to pxe, deployed again;
+  // Redfish sets the boot override Pxe and powers it, the rack's dnsmasq serves the ramdisk over TFTP.
+  await api("PUT", `/v1/nodes/${name}/states/provision`, { target: "deleted" })
+  await reach(name, "available", 120_000)
+  // Undeploy cleared instance_info, as Ironic's tear down does: the image is given again.
+  assert.equal((await api("PATCH", `/v1/nodes/${name}`, [
+    { op: "replace", path: "/boot_interface", value: "pxe" },
+    { op: "add", path: "/instance_info", value: { image_source: u.root, kernel: u.kernel, ramdisk: u.ramdisk, root_gb: 1 } },
+  ]))["boot_interface"], "pxe")
+  const markersBeforePxe = text(vm.serialLog).split(u.marker).length
+  const logBeforePxe = text(dnsmasqLog).length
+  const startedPxe = performance.now()
+  await api("PUT", `/v1/nodes/${name}/states/provision`, { target: "active" })
+  await reach(name, "active", 200_000)
+  const pxeSeconds = (performance.now() - startedPxe) / 1000
+  const sent = text(dnsmasqLog).slice(logBeforePxe).split("\n").filter((l) => /dnsmasq-tftp/.test(l) && /: sent /.test(l))
+  assert.ok(sent.some((l) => l.includes(pxeConfig)), `no PXE config sent over TFTP:\n${sent.join("\n")}`)
+  const pxeRequested = ((await api("GET", `/v1/nodes/${name}/history`))["history"] as ReadonlyArray<Doc>).filter((e) => e["type"] === "BootDeviceRequested")
+  assert.ok(pxeRequested.some((e) => JSON.stringify(e).includes("pxe")), JSON.stringify(pxeRequested))
+  const pxeDeadline = Date.now() + 120_000
+  while (text(vm.serialLog).split(u.marker).length <= markersBeforePxe) {
+    if (Date.now() > pxeDeadline) assert.fail(`the image did not boot after the PXE deploy\n${context()}`)
+    await sleep(500)
+  }
+  process.stdout.write(`# redfish deploy through PXE -> active ${pxeSeconds.toFixed(1)} s\n`)
 })
