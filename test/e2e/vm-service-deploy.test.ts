@@ -11,7 +11,7 @@
 // read from the filesystem labelled config-2. Then both undeploy with cleaning: no partition
 // table is left. Then vm0 as a redfish node whose ramdisk boots from virtual media: the Redfish
 // BMC inserts the service's boot ISO as the VM's CD, and the rack's dnsmasq serves no TFTP file
-// during that deploy. Needs root.
+// during that deploy; then, undeployed, the same redfish node deploys through PXE. Needs root.
 import { randomBytes, randomUUID } from "node:crypto"
 import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
