@@ -10,32 +10,14 @@ import * as E from "fp-ts/lib/Either.js"
 import { plan } from "../../src/application/conductor/plan.ts"
 import { inspectedProperties, parseInventory } from "../../src/application/inspection/inventory.ts"
 import {
-  decide, evolve, hardwareSteps, initialState,
-  type HardwareRequestBody, type HardwareResultBody, type Mac, type NodeCommand, type NodeEvent, type NodeState, type Uuid,
+  decide, initialState,
+  type Mac, type NodeCommand, type NodeEvent, type NodeState, type Uuid,
 } from "../../src/domain/index.ts"
-import { metaAt } from "../support/fleet-log.ts"
+import { pureNode, stepSucceeded } from "../support/pure-node.ts"
 
 const nodeId = "00000000-0000-4000-8000-00000000abcd" as Uuid
 const GiB = 1024 ** 3
-let clock = 0
-
-const apply = (s: NodeState, c: NodeCommand): { state: NodeState; events: ReadonlyArray<NodeEvent> } => {
-  const d = decide(s.revision < 0 ? null : s, c, nodeId)
-  if (E.isLeft(d)) return { state: s, events: [] }
-  let state = s
-  for (const e of d.right) state = evolve(state, e, metaAt(++clock))
-  return { state, events: d.right }
-}
-
-const success = (req: HardwareRequestBody): HardwareResultBody => {
-  const base = { step: req.data.step, durationMs: 1 }
-  switch (req.type) {
-    case "PowerOnRequested": case "RebootRequested": return { type: "PowerStateChanged", data: { ...base, powerState: "power on" } }
-    case "PowerOffRequested": case "SoftPowerOffRequested": return { type: "PowerStateChanged", data: { ...base, powerState: "power off" } }
-    case "BootDeviceRequested": return { type: "BootDeviceSet", data: { ...base, warning: null } }
-    default: return { type: hardwareSteps[req.type].done, data: base } as HardwareResultBody
-  }
-}
+const { apply } = pureNode(nodeId)
 
 const macs = ["52:54:00:00:00:01", "52:54:00:00:00:02", "52:54:00:00:00:03"]
 const inventoryArb = fc.record({
@@ -79,7 +61,7 @@ const inspect = (start: NodeState, style: "agent" | "instant", ramdisk: Ramdisk)
     switch (p.kind) {
       case "idle": return { state: s, events }
       case "request": record({ type: "RequestHardware", request: p.request }); break
-      case "perform": record({ type: "RecordHardware", result: success(p.request) }); break
+      case "perform": record({ type: "RecordHardware", result: stepSucceeded(p.request) }); break
       case "verify": assert.fail("no verify while inspecting")
       case "issueRamdiskKey": record({ type: "IssueRamdiskKey", keyHash: "k", sealedKey: { $sealed: "k" } }); break
       case "command": if (record(p.command) === 0) assert.fail(`the plan's ${p.command.type} was refused in ${s.provisionState}`)

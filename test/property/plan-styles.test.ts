@@ -1,4 +1,4 @@
-// The conductor's plan, driven to its end purely (decide + evolve, every hardware step succeeding,
+// The conductor's plan, driven to its end purely (decide + every hardware step succeeding,
 // every awaited ramdisk calling back) after random user requests: whatever the deploy interface's
 // style and the automated_clean setting, every operation ends in a stable state; an "instant"
 // deploy interface (fake-hardware) never boots, writes, wipes or waits for a ramdisk; with
@@ -6,13 +6,12 @@
 import { test } from "node:test"
 import assert from "node:assert/strict"
 import fc from "fast-check"
-import * as E from "fp-ts/lib/Either.js"
 import { plan, type PlanContext } from "../../src/application/conductor/plan.ts"
 import {
-  decide, evolve, hardwareSteps, initialState, isInBand,
-  type HardwareRequestBody, type HardwareResultBody, type IscsiTarget, type NodeCommand, type NodeEvent, type NodeState, type Uuid,
+  initialState, isInBand,
+  type IscsiTarget, type NodeCommand, type NodeEvent, type NodeState, type Uuid,
 } from "../../src/domain/index.ts"
-import { metaAt } from "../support/fleet-log.ts"
+import { pureNode, stepSucceeded } from "../support/pure-node.ts"
 
 const nodeId = "00000000-0000-4000-8000-00000000abcd" as Uuid
 const deployId = "00000000-0000-4000-8000-00000000d001" as Uuid
@@ -21,27 +20,7 @@ const target = { address: "127.0.0.1", port: 3260, iqn: "iqn.2026-11.test:n", lu
 type Verb = "manage" | "provide" | "deploy" | "undeploy" | "clean"
 const verbs: ReadonlyArray<Verb> = ["manage", "provide", "deploy", "undeploy", "clean"]
 
-let clock = 0
-const apply = (s: NodeState, c: NodeCommand): { state: NodeState; events: ReadonlyArray<NodeEvent> } => {
-  const d = decide(s.revision < 0 ? null : s, c, nodeId)
-  if (E.isLeft(d)) return { state: s, events: [] }
-  let state = s
-  for (const e of d.right) state = evolve(state, e, metaAt(++clock))
-  return { state, events: d.right }
-}
-
-/** What a hardware step that worked records. */
-const success = (req: HardwareRequestBody): HardwareResultBody => {
-  const base = { step: req.data.step, durationMs: 1 }
-  switch (req.type) {
-    case "PowerOnRequested": case "RebootRequested": return { type: "PowerStateChanged", data: { ...base, powerState: "power on" } }
-    case "PowerOffRequested": case "SoftPowerOffRequested": return { type: "PowerStateChanged", data: { ...base, powerState: "power off" } }
-    case "BootDeviceRequested": return { type: "BootDeviceSet", data: { ...base, warning: null } }
-    case "CleanStepRequested": return { type: "CleanStepDone", data: { ...base, summary: "ok" } }
-    case "ImageWriteRequested": return { type: "ImageWritten", data: { ...base, deployId: req.data.deployId, bytesWritten: 1 as never, rootUuid: null, diskId: null } }
-    default: return { type: hardwareSteps[req.type].done, data: base } as HardwareResultBody
-  }
-}
+const { apply, now } = pureNode(nodeId)
 
 const userCommand = (verb: Verb): NodeCommand => verb === "deploy"
   ? {
@@ -58,11 +37,11 @@ const drive = (start: NodeState, ctx: Omit<PlanContext, "now" | "callbackTimeout
   const events: NodeEvent[] = []
   const record = (c: NodeCommand) => { const r = apply(s, c); s = r.state; events.push(...r.events); return r.events.length }
   for (let i = 0; i < 100; i++) {
-    const p = plan(s, { ...ctx, now: clock, callbackTimeoutMs: 1e12, mayStartDeploy: () => true, cleanSteps: metadataStep })
+    const p = plan(s, { ...ctx, now: now(), callbackTimeoutMs: 1e12, mayStartDeploy: () => true, cleanSteps: metadataStep })
     switch (p.kind) {
       case "idle": return { state: s, events }
       case "request": record({ type: "RequestHardware", request: p.request }); break
-      case "perform": record({ type: "RecordHardware", result: success(p.request) }); break
+      case "perform": record({ type: "RecordHardware", result: stepSucceeded(p.request) }); break
       case "verify": record({ type: "ObservePower", powerState: "power off" }); record({ type: "Complete" }); break
       case "issueRamdiskKey": record({ type: "IssueRamdiskKey", keyHash: "c", sealedKey: { $sealed: "c" } }); break
       case "command":
@@ -74,7 +53,7 @@ const drive = (start: NodeState, ctx: Omit<PlanContext, "now" | "callbackTimeout
     }
     // The cleaning ramdisk runs the in-band step it is given.
     const inBand = s.pendingSteps.find(isInBand)
-    if (inBand !== undefined) record({ type: "RecordHardware", result: success(inBand.request) })
+    if (inBand !== undefined) record({ type: "RecordHardware", result: stepSucceeded(inBand.request) })
     if (s.provisionState === "clean wait" && s.pendingSteps.length === 0 && s.powerState === "power on" && s.cleaningRamdisk?.target === null) {
       record({ type: "AcceptCleaningIscsi", target })
     }
