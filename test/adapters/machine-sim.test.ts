@@ -539,7 +539,7 @@ describe("fault knobs", { timeout: 120_000 }, () => {
 
 // ---- power ---------------------------------------------------------------------------------------
 
-describe("power", { timeout: 60_000 }, () => {
+describe("power", { timeout: 180_000 }, () => {
   test("SIGTERM while exported: tgtd and the listener are gone well within ipmi_sim's kill_wait", async () => {
     const m = await newMachine({ faults: { neverCallBack: true } })
     handWrittenConfig(m, deployConfig("k", "iqn.2026-11.test:term"), ["deploy_kernel", "deploy_ramdisk"])
@@ -612,18 +612,28 @@ describe("power", { timeout: 60_000 }, () => {
         assert.notEqual(bmc.machine().pid, previous, "the machine did not boot again")
         return bmc.machine().pid!
       }
+      // A machine is a Node.js process: under a loaded CI host its start alone can take seconds, so
+      // these waits are generous; a failure shows what the BMC did and what the machine printed.
+      const bootWait = async (state: "failed" | "exported", pid: number) => {
+        try {
+          return await waitFor(m, state, 45_000, pid)
+        } catch (e) {
+          const tail = (file: string) => { try { return readFileSync(join(bmc.stateDir, file), "utf8").split("\n").slice(-15).join("\n") } catch { return "(none)" } }
+          throw new Error(`${(e as Error).message}\nchassis.log:\n${tail("chassis.log")}\nipmi_sim.log:\n${tail("ipmi_sim.log")}`)
+        }
+      }
       await bootdev("disk")
       await ipmi("on")
       const fromDisk = await bootOf(exported.pid)
-      const failed = await waitFor(m, "failed", 15_000, fromDisk)
+      const failed = await bootWait("failed", fromDisk)
       assert.match(failed.reason ?? "", /the boot device is the disk and no bootable disk/)
       assert.ok(!failed.history.some((h) => h.state === "pxe"), "a machine told to boot its disk went to PXE")
       await ipmi("reset")
       const reset = await bootOf(fromDisk)
-      assert.match((await waitFor(m, "failed", 15_000, reset)).reason ?? "", /the boot device is the disk/, "the disk did not hold across a reset")
+      assert.match((await bootWait("failed", reset)).reason ?? "", /the boot device is the disk/, "the disk did not hold across a reset")
       await bootdev("pxe")
       await ipmi("reset")
-      await waitFor(m, "exported", 15_000, await bootOf(reset))
+      await bootWait("exported", await bootOf(reset))
       await ipmi("off")
     } finally {
       await bmc.stop()
