@@ -74,12 +74,13 @@ export const messageOf = (a: Answer): string => {
 export const readEvents = (db: string): Promise<ReadonlyArray<StoredEvent>> =>
   Effect.runPromise(Effect.provide(Effect.flatMap(EventStore, (s) => s.readAll()), makeSqliteEventStore(db)))
 
-/** Polls a node until it rests in `state` (no target left); fails after about 10 s. */
-export const settleNode = async (api: ReturnType<typeof client>, name: string, state: string) => {
-  for (let i = 0; i < 400; i++) {
+/** Polls a node until it rests in `state` (no target left); fails at once in another failed state, or after `ms`. */
+export const settleNode = async (api: ReturnType<typeof client>, name: string, state: string, ms = 10_000) => {
+  for (const deadline = Date.now() + ms; ;) {
     const n = (await api("GET", `/v1/nodes/${name}`)).body
     if (n.provision_state === state && n.target_provision_state === null) return n
+    if (/failed$/.test(n.provision_state) && n.provision_state !== state) assert.fail(`${name} ${n.provision_state}: ${n.last_error}`)
+    if (Date.now() > deadline) assert.fail(`${name} did not reach ${state} (now ${n.provision_state}: ${n.last_error})`)
     await new Promise((r) => setTimeout(r, 25))
   }
-  return assert.fail(`${name} did not reach ${state}`)
 }

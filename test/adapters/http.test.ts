@@ -3,7 +3,7 @@
 import { after, before, describe, test } from "node:test"
 import assert from "node:assert/strict"
 import { simulatedHardware } from "../../src/cli/hardware.ts"
-import { client, errorOf, messageOf, readEvents, startTestService, type TestService } from "./http-harness.ts"
+import { client, errorOf, messageOf, readEvents, settleNode, startTestService, type TestService } from "./http-harness.ts"
 
 let svc: TestService
 let call: ReturnType<typeof client>
@@ -448,14 +448,7 @@ describe("a deploy on sim, through the API", () => {
 
   test("a forged call-back is refused, the ramdisk's own one completes the deploy, history times each step", { timeout: 60_000 }, async () => {
     const c = client(slow.url)
-    const settle = async (state: string) => {
-      for (let i = 0; i < 300; i++) {
-        const n = await c("GET", "/v1/nodes/dep-1")
-        if (n.body.provision_state === state && n.body.target_provision_state === null) return n.body
-        await new Promise((r) => setTimeout(r, 50))
-      }
-      assert.fail(`dep-1 did not reach ${state}`)
-    }
+    const settle = (state: string) => settleNode(c, "dep-1", state, 15_000)
     const node = (await c("POST", "/v1/nodes", { driver: "sim", name: "dep-1" })).body
     await c("POST", "/v1/ports", { address: "52:54:00:dd:00:01", node_uuid: node.uuid })
     assert.equal((await c("PUT", "/v1/nodes/dep-1/states/provision", { target: "manage" })).status, 202)

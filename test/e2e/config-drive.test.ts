@@ -14,7 +14,7 @@ import assert from "node:assert/strict"
 import { Effect } from "effect"
 import { simulatedHardware } from "../../src/cli/hardware.ts"
 import { readAt } from "../../src/adapters/sim/machine/disk.ts"
-import { client, startTestService, type TestService } from "../adapters/http-harness.ts"
+import { client, settleNode, startTestService, type TestService } from "../adapters/http-harness.ts"
 
 const MiB = 1024 * 1024
 const work = mkdtempSync(join(tmpdir(), "ironledger-configdrive-"))
@@ -22,6 +22,7 @@ const diskDir = join(work, "disks")
 const hardware = simulatedHardware({ callbackDelayMs: 5, diskDir, diskBytesOf: () => 2048 * MiB })
 let svc: TestService
 let api: ReturnType<typeof client>
+const settle = (name: string, wanted: string, ms = 20_000) => settleNode(api, name, wanted, ms)
 const said: string[] = []
 const secret = `admin-pass-${randomBytes(8).toString("hex")}`
 
@@ -34,17 +35,6 @@ const ext4Image = () => {
   run("truncate", ["-s", "4M", path])
   run("mkfs.ext4", ["-q", "-F", "-L", "root", path])
   return new Uint8Array(readFileSync(path))
-}
-
-const settle = async (name: string, wanted: string, ms = 20_000) => {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const n = (await api("GET", `/v1/nodes/${name}`)).body
-    if (n.provision_state === wanted && n.target_provision_state === null) return n
-    if (/failed$/.test(n.provision_state)) assert.fail(`${name} ${n.provision_state}: ${n.last_error}`)
-    if (Date.now() > deadline) assert.fail(`${name} not ${wanted} (now ${n.provision_state}: ${n.last_error})`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
 }
 
 const available = async (name: string, instanceInfo: Record<string, unknown>) => {

@@ -12,12 +12,15 @@ import { join, resolve } from "node:path"
 
 import { configDriveOn, wholeDiskImage } from "./config-drive-on-disk.ts"
 import { startServeProcess, type ServeProcess } from "../support/serve-process.ts"
+import { client, settleNode } from "../adapters/http-harness.ts"
 
 const root = resolve(import.meta.dirname, "../..")
 const ironledger = join(root, "bin/ironledger")
 
 let dir: string
 let url: string
+const api = (method: string, path: string, body?: unknown) => client(url)(method, path, body)
+const settle = (name: string, state: string) => settleNode(api, name, state, 30_000)
 let server: ServeProcess | undefined
 
 interface Run { readonly code: number; readonly stdout: string; readonly stderr: string }
@@ -31,26 +34,6 @@ const il = (...args: Array<string>): Promise<Run> =>
 const ok = (r: Run, what: string) => {
   assert.equal(r.code, 0, `${what} failed (${r.code}): ${r.stderr}${r.stdout}`)
   return r
-}
-
-const api = async (method: string, path: string, body?: unknown) => {
-  const res = await fetch(`${url}${path}`, {
-    method,
-    headers: { "X-OpenStack-Ironic-API-Version": "1.78", ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(5000),
-  })
-  const text = await res.text()
-  return { status: res.status, body: text === "" ? undefined : JSON.parse(text) }
-}
-
-const settle = async (name: string, state: string) => {
-  for (let i = 0; i < 600; i++) {
-    const n = (await api("GET", `/v1/nodes/${name}`)).body
-    if (n.provision_state === state && n.target_provision_state === null) return n
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  return assert.fail(`${name} did not reach ${state}`)
 }
 
 before(async () => {
