@@ -7,7 +7,7 @@
 import { Effect } from "effect"
 import * as E from "fp-ts/lib/Either.js"
 import type { DriverInfo, Mac, Uuid } from "../../domain/index.ts"
-import { bmcDriverInfo, plausibleBmcAddress, type DiscoverySettings } from "../discovery/settings.ts"
+import { discoveredDriverInfo, plausibleBmcAddress, type DiscoverySettings } from "../discovery/settings.ts"
 import { inspectedProperties, inventoryMacs, parseInventory } from "../inspection/inventory.ts"
 import { Conflict, InvalidInput, NodeNotFound, type NodeService } from "../node-service.ts"
 import { looksSecret } from "../secret-fields.ts"
@@ -19,15 +19,14 @@ export type DiscoveryOutcome = { readonly kind: "discovered"; readonly nodeId: s
 export const discoveryCalls = (core: NodeCore, settings: DiscoverySettings) => {
   const { fleet, registry, ids, secrets, claiming, context, run } = core
 
-  /** driver_info for the new node: the BMC address always, the configured defaults with auto-enroll; secrets sealed. */
+  /** driver_info for the new node (discoveredDriverInfo); secrets sealed. */
   const driverInfoFor = (bmcAddress: string | null) =>
     Effect.gen(function* () {
       const interfaces = registry.choose(settings.driver, {})
       if (E.isLeft(interfaces)) return yield* Effect.fail(new InvalidInput({ reason: `discovery driver: ${interfaces.left}` }))
-      const address = bmcDriverInfo(settings.driver, bmcAddress)
-      const plain: Record<string, string | number | boolean> = { ...(settings.autoEnroll ? settings.driverInfo : {}), ...address }
+      const plain = discoveredDriverInfo(settings, bmcAddress)
       // An address the hardware type refuses (checkInfo) is dropped rather than the machine.
-      const info = registry.checkInfo(settings.driver, interfaces.right, plain) === null ? plain : { ...(settings.autoEnroll ? settings.driverInfo : {}) }
+      const info = bmcAddress === null || registry.checkInfo(settings.driver, interfaces.right, plain) === null ? plain : discoveredDriverInfo(settings, null)
       const secret = registry.secretFields(settings.driver, interfaces.right)
       const sealed: Record<string, DriverInfo[string]> = {}
       for (const [key, value] of Object.entries(info)) {
