@@ -357,6 +357,14 @@ export class NodeService extends Context.Service<NodeService, {
     Effect.Effect<DeployTemplate, AppError>
   readonly updateDeployTemplate: (ref: string, changes: TemplateChanges, actor: string) => Effect.Effect<DeployTemplate, AppError>
   readonly removeDeployTemplate: (ref: string, actor: string) => Effect.Effect<void, AppError>
+  /** Inspection rules (ADR 0142), by UUID. */
+  readonly inspectionRules: () => Effect.Effect<ReadonlyArray<import("./inspection/rules.ts").StoredInspectionRule>, AppError>
+  readonly inspectionRule: (ref: string) => Effect.Effect<import("./inspection/rules.ts").StoredInspectionRule, AppError>
+  readonly createInspectionRule: (input: Omit<import("../domain/inspection-rules.ts").InspectionRule, "uuid"> & { readonly uuid?: Uuid }, actor: string) =>
+    Effect.Effect<import("./inspection/rules.ts").StoredInspectionRule, AppError>
+  readonly updateInspectionRule: (ref: string, changes: import("./inspection/rules.ts").RuleChanges, actor: string) =>
+    Effect.Effect<import("./inspection/rules.ts").StoredInspectionRule, AppError>
+  readonly removeInspectionRule: (ref: string, actor: string) => Effect.Effect<void, AppError>
   /** Indicators (API 1.63) through the node's management interface; setting one is recorded. */
   readonly indicators: (ref: string) => Effect.Effect<ReadonlyArray<Indicator>, AppError>
   readonly indicatorState: (ref: string, component: IndicatorComponent, name: string) => Effect.Effect<IndicatorState, AppError>
