@@ -389,7 +389,7 @@ export class NodeService extends Context.Service<NodeService, {
   /** An unknown machine's discovery post (ADR 0090): a new node, or none when its MACs are known. */
   readonly discover: (inventory: unknown, rootDisk: string | undefined, source: string | null) =>
     Effect.Effect<import("./node-service/discovery.ts").DiscoveryOutcome, AppError>
-  readonly inventory: (ref: string) => Effect.Effect<{ readonly inventory: Record<string, unknown>; readonly receivedAt: string }, AppError>
+  readonly inventory: (ref: string) => Effect.Effect<{ readonly inventory: Record<string, unknown>; readonly receivedAt: string; readonly pluginData?: Record<string, unknown> }, AppError>
   /** The rescue ramdisk, with its key, fetches the password's crypt hash (ADR 0095). */
   readonly rescuePassword: (ref: string, key: string) => Effect.Effect<{ readonly hash: string }, AppError>
   /** The rescue ramdisk, with its key, reports its login up (or the error that kept it from it). */

@@ -107,10 +107,10 @@ test("actions: attributes, capabilities, traits, plugin data, log; priority orde
 
 const json: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   value: fc.oneof({ depthSize: "small" }, fc.string({ maxLength: 8 }), fc.integer(), fc.boolean(), fc.constant(null),
-    fc.array(tie("value"), { maxLength: 3 }), fc.dictionary(fc.string({ minLength: 1, maxLength: 5 }).filter((k) => !k.includes("]")), tie("value"), { maxLength: 3 })),
+    fc.array(tie("value"), { maxLength: 3 }), fc.dictionary(fc.string({ minLength: 1, maxLength: 5 }).filter((k) => !k.includes("]")), tie("value"), { maxKeys: 3 })),
 })).value
 const key = fc.stringMatching(/^[a-z]{1,6}$/)
-const anInventory = fc.dictionary(key, json, { maxLength: 5 })
+const anInventory = fc.dictionary(key, json, { maxKeys: 5 })
 const simpleCondition: fc.Arbitrary<RuleOperation> = fc.oneof(
   fc.record({ op: fc.constantFrom("eq", "!eq"), args: fc.record({ values: fc.array(fc.oneof(fc.integer({ min: 0, max: 3 }), key.map((k) => `{inventory[${k}]}`)), { maxLength: 3 }) }) }),
   fc.record({ op: fc.constantFrom("is-empty", "!is-empty", "is-none", "is-true", "!is-false"), args: fc.record({ value: key.map((k) => `{inventory[${k}]}`) }) }),

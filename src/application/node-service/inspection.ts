@@ -39,7 +39,7 @@ export const inspectionCalls = (core: NodeCore, rules: InspectionRules) => {
     Effect.gen(function* () {
       const n = yield* resolve(ref)
       if (n.inventory === null) return yield* Effect.fail(new NodeNotFound({ ref: `${ref} (inventory)` }))
-      return { inventory: n.inventory.data, receivedAt: n.inventory.receivedAt }
+      return { inventory: n.inventory.data, receivedAt: n.inventory.receivedAt, ...(n.inventory.pluginData === undefined ? {} : { pluginData: n.inventory.pluginData }) }
     })
 
   return { postInventory, inventory } satisfies Partial<NodeService["Service"]>
