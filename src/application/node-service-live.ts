@@ -43,7 +43,7 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, regist
       ...nodeConsole(core),
       ...agentStepCalls(core),
       ...inspectionCalls(core, rules),
-      ...discoveryCalls(core, discovery),
+      ...discoveryCalls(core, discovery, rules),
       ...nodeExtras(core),
       ...deployTemplateUses(core, templates),
       ...nodeIndicators(core),

@@ -273,6 +273,7 @@ const applyFacts = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
       if (r.driverInfo !== undefined) d.driverInfo = r.driverInfo
       if (r.extra !== undefined) d.extra = r.extra
       if (r.traits !== undefined) d.traits = r.traits
+      if (r.failed !== undefined) d.lastError = r.failed
       if (d.inventory !== null) {
         d.inventory = {
           ...d.inventory, ...(r.pluginData === undefined ? {} : { pluginData: r.pluginData }),

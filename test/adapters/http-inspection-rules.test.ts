@@ -1,11 +1,12 @@
 // Inspection rules over HTTP (ADR 0142): /v1/inspection_rules CRUD checked as Ironic checks it, and
 // the rules applied when a simulated machine's ramdisk posts its inventory: what matched and what
 // it changed is in the node's history, a rule's `fail` fails the inspection, sensitive rules hide
-// their conditions and actions.
+// their conditions and actions. A discovered machine's post goes through the same rules, with
+// plugin_data[auto_discovered] true (ADR 0143).
 import { after, before, describe, test } from "node:test"
 import assert from "node:assert/strict"
 import { simulatedHardware } from "../../src/cli/hardware.ts"
-import type { SimMachineSpec } from "../../src/adapters/sim/inventory.ts"
+import { defaultSimMachine, simInventory, type SimMachineSpec } from "../../src/adapters/sim/inventory.ts"
 import { client, errorOf, settleNode, startTestService, type TestService } from "./http-harness.ts"
 
 const GiB = 1024 ** 3
@@ -150,6 +151,43 @@ describe("inspection rules", () => {
     } finally {
       await call("DELETE", `/v1/inspection_rules/${failing}`)
       await call("DELETE", `/v1/inspection_rules/${secret.body.uuid}`)
+    }
+  })
+})
+
+describe("inspection rules on discovered machines", () => {
+  let svc: TestService
+  let call: ReturnType<typeof client>
+  before(async () => {
+    svc = await startTestService({ notary: false, discovery: { enabled: true, autoEnroll: true, driver: "fake-hardware", driverInfo: {} } })
+    call = client(svc.url)
+  })
+  after(async () => { await svc?.close() })
+
+  test("a discovered machine gets what the rules for auto_discovered machines set; a rule's fail leaves it in enroll with the reason", async () => {
+    const made: Array<string> = []
+    for (const r of [
+      { description: "discovered", conditions: [{ op: "is-true", args: { value: "{plugin_data[auto_discovered]}" } }],
+        actions: [{ op: "set-attribute", args: { path: "/driver_info/bmc", value: "{inventory[bmc_address]}" } }, { op: "add-trait", args: { name: "CUSTOM_DISCOVERED" } }] },
+      { description: "no tiny machines", conditions: [{ op: "lt", args: { values: ["{inventory[memory][physical_mb]}", 1024] } }], actions: [{ op: "fail", args: { msg: "too small" } }] },
+    ]) made.push((await call("POST", "/v1/inspection_rules", r)).body.uuid)
+    try {
+      const post = (id: string, mac: string, memoryMb: number) => call("POST", "/v1/continue_inspection",
+        { inventory: { ...simInventory({ ...defaultSimMachine(id, 8 * GiB, [mac]), memoryMb }), bmc_address: "10.20.0.44" } })
+      assert.equal((await post("big", "52:54:00:e2:00:01", 4096)).status, 202)
+      assert.equal((await post("tiny", "52:54:00:e2:00:02", 512)).status, 202)
+      const byMac = async (mac: string) => (await call("GET", `/v1/nodes/${(await call("GET", `/v1/ports/detail?address=${mac}`)).body.ports[0].node_uuid}`)).body
+      let big = await byMac("52:54:00:e2:00:01")
+      for (let i = 0; i < 100 && big.provision_state !== "manageable"; i++) { await new Promise((r) => setTimeout(r, 50)); big = await byMac("52:54:00:e2:00:01") }
+      assert.equal(big.provision_state, "manageable")
+      assert.equal(big.driver_info.bmc, "10.20.0.44")
+      assert.deepEqual((await call("GET", `/v1/nodes/${big.uuid}/traits`)).body.traits, ["CUSTOM_DISCOVERED"])
+      const tiny = await byMac("52:54:00:e2:00:02")
+      assert.equal(tiny.provision_state, "enroll", "not managed: a rule failed it")
+      assert.match(tiny.last_error, /no tiny machines\) failed the inspection: too small/)
+      assert.equal(tiny.driver_info.bmc, undefined)
+    } finally {
+      for (const uuid of made) await call("DELETE", `/v1/inspection_rules/${uuid}`)
     }
   })
 })

@@ -22,7 +22,7 @@ const isSealed = (v: unknown) => typeof v === "object" && v !== null && "$sealed
  */
 export const applyRulesToInventory = (
   rules: ReadonlyArray<InspectionRule>, n: NodeState, inventory: Record<string, unknown>, inspected: Record<string, unknown>,
-  registry: Registry, secrets: Secrets["Service"],
+  registry: Registry, secrets: Secrets["Service"], pluginData: Record<string, unknown> = {},
 ): Effect.Effect<RulesRecord | undefined> =>
   Effect.gen(function* () {
     if (rules.length === 0) return undefined
@@ -31,7 +31,7 @@ export const applyRulesToInventory = (
       uuid: n.nodeId, name: n.name, driver: n.driver, properties: { ...n.properties, ...inspected },
       driverInfo: masked, extra: n.extra, traits: n.traits,
     }
-    const outcome = applyInspectionRules(rules, { inventory, pluginData: {}, node })
+    const outcome = applyInspectionRules(rules, { inventory, pluginData, node })
     const record = { rules: outcome.matched.map((m) => ({ uuid: m.uuid, description: m.description, did: [...m.did] })) }
     if (outcome.kind === "failed") return { ...record, failed: outcome.message }
     const after = outcome.node
@@ -55,6 +55,6 @@ export const applyRulesToInventory = (
       ...(driverInfo === undefined ? {} : { driverInfo }),
       ...(same(node.extra, after.extra) ? {} : { extra: { ...after.extra } }),
       ...(same(node.traits, after.traits) ? {} : { traits: [...after.traits] }),
-      ...(Object.keys(outcome.pluginData).length > 0 ? { pluginData: outcome.pluginData } : {}),
+      ...(same(outcome.pluginData, pluginData) ? {} : { pluginData: outcome.pluginData }),
     }
   })
