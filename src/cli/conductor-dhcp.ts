@@ -75,7 +75,10 @@ export const startHostDhcp = async (
   for (const dir of [tftpRoot, stateDir]) mkdirSync(dir, { recursive: true, mode: 0o755 })
   const discovery = extras.discovery
   // Before dnsmasq answers anyone: an unknown MAC must find the default config once it is answered.
-  if (discovery !== undefined) await (await discoveryBootFromStateDir(discovery.imagesStateDir, tftpRoot))(discovery.apiUrl)
+  if (discovery !== undefined) {
+    await (await discoveryBootFromStateDir(discovery.imagesStateDir, tftpRoot))(discovery.apiUrl)
+      .catch((e: Error) => { throw new UsageError(`--discovery: ${e.message} --state-dir ${discovery.imagesStateDir}`) })
+  }
   const unreadable = unreadableByNobody(join(stateDir, "dhcp-hosts")) ?? unreadableByNobody(join(tftpRoot, "pxelinux.cfg"))
   // The fleet's MACs and this host's links, as last told; the ignored ones are read at every rewrite of the hosts file.
   let fleetMacs: ReadonlyArray<Mac> = []

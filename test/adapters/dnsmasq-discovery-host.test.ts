@@ -103,3 +103,10 @@ test("an unknown MAC gets the discovery boot; the fleet's MACs another host boot
   await Effect.runPromise(dhcp!.setBootMacs([here, elsewhere]))
   assert.doesNotMatch(hostsFile(), /ignore/)
 })
+
+test("without default deploy images a host refuses discovery and says how to get them", { skip }, async () => {
+  const empty = join(work, "no-images")
+  await assert.rejects(startHostDhcp({ interface: "eth0", start: "10.251.11.150", end: "10.251.11.160", netmask: "255.255.255.0" },
+    join(empty, "tftp"), join(empty, "dhcp"), () => {}, { discovery: { apiUrl: API, imagesStateDir: empty } }),
+  /--discovery: discovery needs default deploy images \(ironledger ramdisk build\) --state-dir /)
+})
