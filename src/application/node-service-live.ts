@@ -21,6 +21,8 @@ import { nodeExtras } from "./node-service/node-extras.ts"
 import { deployTemplateUses } from "./node-service/deploy-templates.ts"
 import { nodeIndicators } from "./node-service/indicators.ts"
 import { makeDeployTemplates } from "./deploy-templates.ts"
+import { makeInspectionRules } from "./inspection/rules.ts"
+import { inspectionRuleUses } from "./node-service/inspection-rules.ts"
 import { rescueCalls } from "./node-service/rescue.ts"
 import { nodeParts, type SelfConductor } from "./node-service/node-parts.ts"
 
@@ -30,6 +32,7 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, regist
   Effect.gen(function* () {
     const core = yield* makeNodeCore(fleet, conductor, registry)
     const templates = makeDeployTemplates()
+    const rules = makeInspectionRules()
     const service: NodeService["Service"] = {
       ...nodeRecords(core),
       ...provisioning(core, templates),
@@ -39,13 +42,14 @@ export const makeNodeService = (fleet: Fleet, conductor: ConductorHandle, regist
       ...nodeHistory(core),
       ...nodeConsole(core),
       ...agentStepCalls(core),
-      ...inspectionCalls(core),
-      ...discoveryCalls(core, discovery),
+      ...inspectionCalls(core, rules),
+      ...discoveryCalls(core, discovery, rules),
       ...nodeExtras(core),
       ...deployTemplateUses(core, templates),
       ...nodeIndicators(core),
       ...rescueCalls(core),
       ...nodeParts(core, self),
+      ...inspectionRuleUses(core, rules),
     }
     return service satisfies { [K in keyof NodeService["Service"]]: (...args: never[]) => Effect.Effect<unknown, AppError> }
   })

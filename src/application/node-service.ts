@@ -357,6 +357,14 @@ export class NodeService extends Context.Service<NodeService, {
     Effect.Effect<DeployTemplate, AppError>
   readonly updateDeployTemplate: (ref: string, changes: TemplateChanges, actor: string) => Effect.Effect<DeployTemplate, AppError>
   readonly removeDeployTemplate: (ref: string, actor: string) => Effect.Effect<void, AppError>
+  /** Inspection rules (ADR 0142), by UUID. */
+  readonly inspectionRules: () => Effect.Effect<ReadonlyArray<import("./inspection/rules.ts").StoredInspectionRule>, AppError>
+  readonly inspectionRule: (ref: string) => Effect.Effect<import("./inspection/rules.ts").StoredInspectionRule, AppError>
+  readonly createInspectionRule: (input: Omit<import("../domain/inspection-rules.ts").InspectionRule, "uuid"> & { readonly uuid?: Uuid }, actor: string) =>
+    Effect.Effect<import("./inspection/rules.ts").StoredInspectionRule, AppError>
+  readonly updateInspectionRule: (ref: string, changes: import("./inspection/rules.ts").RuleChanges, actor: string) =>
+    Effect.Effect<import("./inspection/rules.ts").StoredInspectionRule, AppError>
+  readonly removeInspectionRule: (ref: string, actor: string) => Effect.Effect<void, AppError>
   /** Indicators (API 1.63) through the node's management interface; setting one is recorded. */
   readonly indicators: (ref: string) => Effect.Effect<ReadonlyArray<Indicator>, AppError>
   readonly indicatorState: (ref: string, component: IndicatorComponent, name: string) => Effect.Effect<IndicatorState, AppError>
@@ -381,7 +389,7 @@ export class NodeService extends Context.Service<NodeService, {
   /** An unknown machine's discovery post (ADR 0090): a new node, or none when its MACs are known. */
   readonly discover: (inventory: unknown, rootDisk: string | undefined, source: string | null) =>
     Effect.Effect<import("./node-service/discovery.ts").DiscoveryOutcome, AppError>
-  readonly inventory: (ref: string) => Effect.Effect<{ readonly inventory: Record<string, unknown>; readonly receivedAt: string }, AppError>
+  readonly inventory: (ref: string) => Effect.Effect<{ readonly inventory: Record<string, unknown>; readonly receivedAt: string; readonly pluginData?: Record<string, unknown> }, AppError>
   /** The rescue ramdisk, with its key, fetches the password's crypt hash (ADR 0095). */
   readonly rescuePassword: (ref: string, key: string) => Effect.Effect<{ readonly hash: string }, AppError>
   /** The rescue ramdisk, with its key, reports its login up (or the error that kept it from it). */

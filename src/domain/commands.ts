@@ -44,7 +44,11 @@ export type NodeCommand =
   | { readonly type: "IssueRamdiskKey"; readonly keyHash: string; readonly sealedKey: Sealed }
   | { readonly type: "AcceptCleaningIscsi"; readonly target: IscsiTarget }
   /** The inspection ramdisk's inventory, with an id for each MAC the node has no port for yet. */
-  | { readonly type: "AcceptInventory"; readonly inventory: Record<string, unknown>; readonly rootDisk?: string; readonly newPorts: ReadonlyArray<{ readonly portId: Uuid; readonly mac: Mac }> }
+  | {
+    readonly type: "AcceptInventory"; readonly inventory: Record<string, unknown>; readonly rootDisk?: string; readonly newPorts: ReadonlyArray<{ readonly portId: Uuid; readonly mac: Mac }>
+    /** What the inspection rules did with it (ADR 0142); absent: none matched. */
+    readonly rules?: import("./events.ts").EventDataOf<"InspectionRulesApplied">
+  }
   | { readonly type: "TimeOutWait"; readonly now: string }
   /** The rescue ramdisk reports that its login is up (ADR 0095). */
   | { readonly type: "AcceptRescueReady"; readonly address?: string }

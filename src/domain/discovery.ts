@@ -20,6 +20,8 @@ export interface DiscoverCommand {
   readonly source: string | null
   readonly autoEnroll: boolean
   readonly ports: ReadonlyArray<{ readonly portId: Uuid; readonly mac: Mac }>
+  /** What the inspection rules did with the post (ADR 0143); absent: there are none. */
+  readonly rules?: import("./events.ts").EventDataOf<"InspectionRulesApplied">
 }
 
 export const decideDiscovery = (state: NodeState | null, c: DiscoverCommand): E.Either<DomainError, ReadonlyArray<NodeEvent>> => {
@@ -41,5 +43,6 @@ export const decideDiscovery = (state: NodeState | null, c: DiscoverCommand): E.
     { type: "Discovered", data: { bmcAddress: c.bmcAddress, source: c.source, autoEnroll: c.autoEnroll } },
     { type: "InventoryReceived", data: { inventory: c.inventory, ...(c.rootDisk === undefined ? {} : { rootDisk: c.rootDisk }) } },
     ...c.ports.map((p): NodeEvent => ({ type: "PortAdded", data: { portId: p.portId, mac: p.mac } })),
+    ...(c.rules === undefined ? [] : [{ type: "InspectionRulesApplied", data: c.rules } as NodeEvent]),
   ])
 }

@@ -133,6 +133,19 @@ const laterNodeFields = {
   ...recordFields,
 }
 
+/**
+ * The inspection rules that matched an inspection's inventory (ADR 0142): what each did, and the
+ * node's fields as they left them (only those they changed). `setProperties` are the properties
+ * rules set, kept over what the inspection itself finds; `failed`: a rule failed the inspection.
+ */
+const InspectionRulesApplied = t.intersection([
+  t.type({ rules: t.array(t.type({ uuid: t.string, description: Nullable(t.string), did: t.array(t.string) })) }),
+  t.partial({
+    setProperties: Json, removedProperties: t.array(t.string), driverInfo: DriverInfo, extra: Json,
+    traits: t.array(t.string), pluginData: Json, failed: t.string,
+  }),
+])
+
 export const eventData = {
   Enrolled: t.intersection([t.type({ nodeId: Uuid, ...nodeFields }), t.partial(laterNodeFields)]),
   NodeUpdated: t.partial({ ...nodeFields, ...laterNodeFields }),
@@ -265,6 +278,7 @@ export const eventData = {
   ...portgroupEventData,
   ...volumeEventData,
   ...nmiEventData,
+  InspectionRulesApplied,
 } as const
 
 export type EventType = keyof typeof eventData

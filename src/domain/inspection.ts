@@ -28,7 +28,8 @@ export const decideInventory = (s: NodeState, c: Extract<NodeCommand, { type: "A
     seen.add(p.mac)
     ports.push({ type: "PortAdded", data: { portId: p.portId, mac: p.mac } })
   }
-  return E.right([{ type: "InventoryReceived", data: { inventory: c.inventory, ...(c.rootDisk === undefined ? {} : { rootDisk: c.rootDisk }) } }, ...ports])
+  const rules: Array<NodeEvent> = c.rules === undefined ? [] : [{ type: "InspectionRulesApplied", data: c.rules }]
+  return E.right([{ type: "InventoryReceived", data: { inventory: c.inventory, ...(c.rootDisk === undefined ? {} : { rootDisk: c.rootDisk }) } }, ...ports, ...rules])
 }
 
 /** The properties whose value `after` sets differently than `before` held, in `after`'s order. */

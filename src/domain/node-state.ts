@@ -43,6 +43,10 @@ export interface StoredInventory {
   readonly data: Record<string, unknown>
   /** The disk the ramdisk would install to, when it said. */
   readonly rootDisk?: string
+  /** What inspection rules added (ADR 0142): plugin data, the properties they set, a rule's failure. */
+  readonly pluginData?: Record<string, unknown>
+  readonly ruleProperties?: Record<string, unknown>
+  readonly ruleFailure?: string
 }
 
 /** The operation a node is going through: started by a provision request, named by its correlation id. */
@@ -259,6 +263,25 @@ const applyFacts = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
         ...(event.data.rootDisk === undefined ? {} : { rootDisk: event.data.rootDisk }),
       }
       return
+    case "InspectionRulesApplied": {
+      const r = event.data
+      if (r.setProperties !== undefined || r.removedProperties !== undefined) {
+        const props: Record<string, unknown> = { ...d.properties, ...r.setProperties }
+        for (const k of r.removedProperties ?? []) delete props[k]
+        d.properties = props
+      }
+      if (r.driverInfo !== undefined) d.driverInfo = r.driverInfo
+      if (r.extra !== undefined) d.extra = r.extra
+      if (r.traits !== undefined) d.traits = r.traits
+      if (r.failed !== undefined) d.lastError = r.failed
+      if (d.inventory !== null) {
+        d.inventory = {
+          ...d.inventory, ...(r.pluginData === undefined ? {} : { pluginData: r.pluginData }),
+          ...(r.setProperties === undefined ? {} : { ruleProperties: r.setProperties }), ...(r.failed === undefined ? {} : { ruleFailure: r.failed }),
+        }
+      }
+      return
+    }
     case "Discovered": d.discovered = { at: meta.occurredAt, bmcAddress: event.data.bmcAddress, autoEnroll: event.data.autoEnroll }; return
     case "Inspected": d.properties = { ...d.properties, ...event.data.properties }; return
     case "RescueRamdiskReady": if (d.operation) d.operation = { ...d.operation, rescueReady: true }; return

@@ -171,3 +171,10 @@ test("serve with a state directory writes the discovery PXE config; without depl
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test("without auto-enroll the default driver_info gives where the BMC listens (its port), never its credentials", async () => {
+  const { api } = await start({ enabled: true, autoEnroll: false, driver: "ipmi", driverInfo: { ipmi_port: 6230, ipmi_username: "admin", ipmi_password: "s3cret-pw" } })
+  assert.equal((await api("POST", "/v1/continue_inspection", { inventory: machine("pt", ["52:54:00:d5:00:01"], "10.20.0.9") })).status, 202)
+  const n = ((await api("GET", "/v1/nodes?detail=true")).body.nodes as Array<Record<string, any>>)[0]!
+  assert.deepEqual(n["driver_info"], { ipmi_address: "10.20.0.9", ipmi_port: 6230 })
+})

@@ -211,7 +211,8 @@ export const predict = (m: NodeModel, c: NodeCommand): Outcome => {
       const ports = new Map(m.ports)
       for (const p of c.newPorts) if (!ports.has(p.portId) && ![...ports.values()].includes(p.mac)) ports.set(p.portId, p.mac)
       const moved = moveTo({ ...m, cleaningRamdisk: { used: true }, ports }, edge(m.state, "resume")!)
-      return acceptN(m, moved, 1 + ports.size - m.ports.size)
+      // One more event when inspection rules came with it (ADR 0142).
+      return acceptN(m, moved, 1 + ports.size - m.ports.size + (c.rules === undefined ? 0 : 1))
     }
     case "AcceptRescueReady":
       // The rescue ramdisk's login is up: taken while the rescue waits for it (ADR 0095).

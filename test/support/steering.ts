@@ -77,7 +77,11 @@ const userOrConductorCommandsAlong = (m: SteerView, choice: number, spec: Deploy
     case "resume":
       if (m.state === "inspect wait" && choice % 3 !== 0) {
         // The inspection ramdisk's inventory, with one NIC the node may not have a port for yet.
-        return [{ type: "AcceptInventory", inventory: { cpu: { count: 2 } }, newPorts: [{ portId: "0b5e8a40-1b2c-4d3e-8f90-a1b2c3d4e5f6" as Uuid, mac: "52:54:00:12:34:56" as Mac }] }]
+        // Every other one with what inspection rules made of it (ADR 0142).
+        const rules = choice % 3 === 2
+          ? { rules: { rules: [{ uuid: "r-1", description: null, did: ["trait CUSTOM_RULED added"] }], traits: ["CUSTOM_RULED"], setProperties: { vendor: "v" }, pluginData: { rack: "r1" } } }
+          : {}
+        return [{ type: "AcceptInventory", inventory: { cpu: { count: 2 } }, newPorts: [{ portId: "0b5e8a40-1b2c-4d3e-8f90-a1b2c3d4e5f6" as Uuid, mac: "52:54:00:12:34:56" as Mac }], ...rules }]
       }
       // The rescue ramdisk's login is up (ADR 0095); refused (and another resume taken) without its key.
       if (m.state === "rescue wait" && choice % 3 !== 0) return [{ type: "AcceptRescueReady", address: "10.0.0.9" }]

@@ -13,3 +13,9 @@ test("the host's DHCP options", () => {
   for (const bad of ["10.0.0.1", "10.0.0.1,x", "10.0.0.1,10.0.0.2,255.0.0.0,1", "10.0.0.1,10.0.0.2\ndhcp-script=/bin/sh"])
     assert.throws(() => parseHostDhcp("eth0", bad), /START,END/, bad)
 })
+
+test("conductor --discovery needs the host's own DHCP (ADR 0140)", async () => {
+  const { runConductor } = await import("../../src/cli/commands/conductor.ts")
+  const args = { positionals: [], strings: { db: "/nonexistent/ironledger.db", name: "c1" }, lists: {}, flags: new Set(["discovery"]), numbers: {} }
+  await assert.rejects(runConductor(args, {} as never, () => { throw new Error("the store must not be opened") }), /--discovery needs --dhcp-interface/)
+})

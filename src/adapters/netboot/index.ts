@@ -16,7 +16,7 @@ import { fsConfigDriveMedia } from "../configdrive/media.ts"
 import { iscsiBlockWriter } from "../iscsi/iscsi-block-writer.ts"
 import { startDnsmasq, type Dnsmasq, type DnsmasqSettings } from "../pxe/dnsmasq.ts"
 import { makePxeBootConfigurator } from "../pxe/pxe-boot-configurator.ts"
-import { writeDiscoveryBoot } from "../pxe/discovery-boot.ts"
+import { makeDiscoveryBoot } from "./discovery.ts"
 import { readDefaultDeployImages, type DeployImages } from "../ramdisk/build/register.ts"
 import { releaseOverTcp } from "../ramdisk/tcp.ts"
 
@@ -98,14 +98,7 @@ export const makeNetboot = (config: NetbootConfig) =>
       configDrives: fsConfigDriveMedia(join(config.stateDir, "config-drives")),
       steps: agentSteps,
     }
-    const discoveryBoot = async (apiUrl: string) => {
-      if (defaults === null) throw new Error("discovery needs default deploy images (ironledger ramdisk build)")
-      const path = (id: string) => Effect.runPromise(images.pathOf(id))
-      await writeDiscoveryBoot(tftpRoot, {
-        kernel: await path(defaults.kernel), ramdisk: await path(defaults.ramdisk),
-        ...(defaults.ipmiAddon === undefined ? {} : { addon: await path(defaults.ipmiAddon) }),
-      }, apiUrl, config.appendParams)
-    }
+    const discoveryBoot = makeDiscoveryBoot({ tftpRoot, images, defaults, ...(config.appendParams === undefined ? {} : { appendParams: config.appendParams }) })
     const netboot: Netboot = { vendor: { hardwareTypes: [], interfaces: [boot, deploy] }, images, discoveryBoot }
     return netboot
   })

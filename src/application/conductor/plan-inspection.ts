@@ -18,7 +18,9 @@ export const inspectionSteps = (s: NodeState, ctx: PlanContext): Plan => {
   // Checked when it was posted; a log written by hand may still hold junk.
   const inventory = parseInventory(s.inventory!.data)
   if (E.isLeft(inventory)) return fail(inventory.left)
-  const properties = inspectedProperties(inventory.right, s.properties, s.inventory!.rootDisk)
+  // A rule's failure fails the inspection; the properties rules set win over what was found (ADR 0142).
+  if (s.inventory!.ruleFailure !== undefined) return fail(s.inventory!.ruleFailure)
+  const properties = { ...inspectedProperties(inventory.right, s.properties, s.inventory!.rootDisk), ...s.inventory!.ruleProperties }
   return walk(s, cleanUp("inspect"), () => ({ kind: "command", command: { type: "Complete", properties } }), fail)
 }
 

@@ -14,14 +14,52 @@ export interface DiscoverySettings {
 
 export const discoveryOff: DiscoverySettings = { enabled: false, autoEnroll: false, driver: "ipmi", driverInfo: {} }
 
-/** Where each hardware type keeps a BMC address in driver_info; a type not listed gets none. */
-const addressFields: Readonly<Record<string, (address: string) => Record<string, string>>> = {
-  ipmi: (a) => ({ ipmi_address: a }),
-  redfish: (a) => ({ redfish_address: `https://${a.includes(":") ? `[${a}]` : a}` }),
+type Info = Record<string, string | number | boolean>
+
+/** A literal address as a URL's host: IPv6 in brackets. */
+const urlHost = (address: string) => address.includes(":") ? `[${address}]` : address
+
+/**
+ * The redfish URL of an address read in-band: the scheme, port and path of the default
+ * `redfish_address` (a BMC's Redfish service may listen on another port than 443), its host replaced.
+ */
+const redfishAt = (address: string, defaults: Readonly<Info>): string => {
+  const given = defaults["redfish_address"]
+  if (typeof given === "string" && URL.canParse(given.includes("://") ? given : `https://${given}`)) {
+    const url = new URL(given.includes("://") ? given : `https://${given}`)
+    url.hostname = urlHost(address)
+    return url.pathname === "/" && !given.endsWith("/") ? url.origin : url.href
+  }
+  return `https://${urlHost(address)}`
 }
 
-export const bmcDriverInfo = (driver: string, address: string | null): Record<string, string> =>
-  address === null ? {} : addressFields[driver]?.(address) ?? {}
+interface BmcFields {
+  /** driver_info naming the BMC at an address read in-band. */
+  readonly at: (address: string, defaults: Readonly<Info>) => Info
+  /** Default fields that say where the BMC is, not who may use it: given even without auto-enroll. */
+  readonly location: ReadonlyArray<string>
+}
+
+/** Where each hardware type keeps a BMC address in driver_info; a type not listed gets none. */
+const bmcFields: Readonly<Record<string, BmcFields>> = {
+  ipmi: { at: (a) => ({ ipmi_address: a }), location: ["ipmi_address", "ipmi_port"] },
+  redfish: { at: (a, d) => ({ redfish_address: redfishAt(a, d) }), location: ["redfish_address", "redfish_system_id", "redfish_verify_ca"] },
+}
+
+/**
+ * The driver_info of a discovered node (ADR 0141): the configured defaults (all of them with
+ * auto-enroll; without it only those saying where the BMC is, such as its port: credentials are
+ * sent to an address an unauthenticated machine named only when the operator chose auto-enroll),
+ * with the BMC address read in-band in the type's address field. Where the inventory has no
+ * address, the default's stays.
+ */
+export const discoveredDriverInfo = (settings: DiscoverySettings, bmcAddress: string | null): Info => {
+  const fields = bmcFields[settings.driver]
+  const defaults = settings.driverInfo
+  const kept = settings.autoEnroll ? { ...defaults }
+    : Object.fromEntries(Object.entries(defaults).filter(([k]) => fields?.location.includes(k) ?? false))
+  return bmcAddress === null || fields === undefined ? kept : { ...kept, ...fields.at(bmcAddress, defaults) }
+}
 
 /**
  * The BMC address as the ramdisk read it, if it is one a BMC can have: an IPv4 or IPv6 literal

@@ -6,28 +6,29 @@
 // get the same answer, and no MAC ever gets a second node.
 import { Effect } from "effect"
 import * as E from "fp-ts/lib/Either.js"
-import type { DriverInfo, Mac, Uuid } from "../../domain/index.ts"
-import { bmcDriverInfo, plausibleBmcAddress, type DiscoverySettings } from "../discovery/settings.ts"
+import { initialState, type DriverInfo, type Mac, type NodeState, type Uuid } from "../../domain/index.ts"
+import { discoveredDriverInfo, plausibleBmcAddress, type DiscoverySettings } from "../discovery/settings.ts"
 import { inspectedProperties, inventoryMacs, parseInventory } from "../inspection/inventory.ts"
 import { Conflict, InvalidInput, NodeNotFound, type NodeService } from "../node-service.ts"
 import { looksSecret } from "../secret-fields.ts"
 import type { NodeCore } from "./core.ts"
+import { applyRulesToInventory } from "../inspection/apply-rules.ts"
+import type { InspectionRules } from "../inspection/rules.ts"
 
 /** What became of a post: a new node, or none because its MACs belong to a node already (or are being discovered). */
 export type DiscoveryOutcome = { readonly kind: "discovered"; readonly nodeId: string } | { readonly kind: "known" }
 
-export const discoveryCalls = (core: NodeCore, settings: DiscoverySettings) => {
-  const { fleet, registry, ids, secrets, claiming, context, run } = core
+export const discoveryCalls = (core: NodeCore, settings: DiscoverySettings, rules: InspectionRules) => {
+  const { fleet, registry, ids, secrets, claiming, context, run, withStore } = core
 
-  /** driver_info for the new node: the BMC address always, the configured defaults with auto-enroll; secrets sealed. */
+  /** driver_info for the new node (discoveredDriverInfo); secrets sealed. */
   const driverInfoFor = (bmcAddress: string | null) =>
     Effect.gen(function* () {
       const interfaces = registry.choose(settings.driver, {})
       if (E.isLeft(interfaces)) return yield* Effect.fail(new InvalidInput({ reason: `discovery driver: ${interfaces.left}` }))
-      const address = bmcDriverInfo(settings.driver, bmcAddress)
-      const plain: Record<string, string | number | boolean> = { ...(settings.autoEnroll ? settings.driverInfo : {}), ...address }
+      const plain = discoveredDriverInfo(settings, bmcAddress)
       // An address the hardware type refuses (checkInfo) is dropped rather than the machine.
-      const info = registry.checkInfo(settings.driver, interfaces.right, plain) === null ? plain : { ...(settings.autoEnroll ? settings.driverInfo : {}) }
+      const info = bmcAddress === null || registry.checkInfo(settings.driver, interfaces.right, plain) === null ? plain : discoveredDriverInfo(settings, null)
       const secret = registry.secretFields(settings.driver, interfaces.right)
       const sealed: Record<string, DriverInfo[string]> = {}
       for (const [key, value] of Object.entries(info)) {
@@ -52,10 +53,14 @@ export const discoveryCalls = (core: NodeCore, settings: DiscoverySettings) => {
       const nodeId = (yield* ids.uuid) as Uuid
       const ports: Array<{ portId: Uuid; mac: Mac }> = []
       for (const mac of macs) ports.push({ portId: (yield* ids.uuid) as Uuid, mac: mac as Mac })
+      // The inspection rules, as Ironic applies them to a discovered machine: plugin_data[auto_discovered] is true (ADR 0143).
+      const properties = inspectedProperties(inventory.right, {}, rootDisk)
+      const fresh = { ...initialState(nodeId), driver: settings.driver as NodeState["driver"], driverInfo: hw.driverInfo, interfaces: hw.interfaces }
+      const applied = yield* applyRulesToInventory(yield* withStore(rules.all), fresh, raw as Record<string, unknown>, properties, registry, secrets, { auto_discovered: true })
       const ctx = yield* context("discovery")
       const created = yield* claiming(macs, (m) => (fleet.findByMac(m) === undefined ? null : `MAC ${m} belongs to a node.`), run(nodeId, {
         type: "Discover", nodeId, driver: settings.driver, driverInfo: hw.driverInfo, interfaces: hw.interfaces,
-        properties: inspectedProperties(inventory.right, {}, rootDisk), inventory: { ...(raw as Record<string, unknown>) },
+        properties, inventory: { ...(raw as Record<string, unknown>) }, ...(applied === undefined ? {} : { rules: applied }),
         ...(rootDisk === undefined ? {} : { rootDisk }),
         bmcAddress: hw.bmcAddress, source, autoEnroll: settings.autoEnroll, ports,
       }, ctx)).pipe(
@@ -63,7 +68,8 @@ export const discoveryCalls = (core: NodeCore, settings: DiscoverySettings) => {
         Effect.map(() => true), Effect.catchTag("Conflict", (_: Conflict) => Effect.succeed(false)),
       )
       if (!created) return known()
-      if (settings.autoEnroll) {
+      // A rule that failed the post leaves the node in enroll, its last_error saying why.
+      if (settings.autoEnroll && applied?.failed === undefined) {
         const manage = yield* context("discovery")
         yield* run(nodeId, { type: "Request", actionId: manage.correlationId, action: { kind: "provision", verb: "manage" } }, manage)
       }

@@ -4,12 +4,14 @@
 import { Effect } from "effect"
 import * as E from "fp-ts/lib/Either.js"
 import { sameDigest, type Mac, type Uuid } from "../../domain/index.ts"
-import { inventoryMacs, parseInventory } from "../inspection/inventory.ts"
+import { inspectedProperties, inventoryMacs, parseInventory } from "../inspection/inventory.ts"
+import { applyRulesToInventory } from "../inspection/apply-rules.ts"
+import type { InspectionRules } from "../inspection/rules.ts"
 import { InvalidInput, NodeNotFound, type NodeService } from "../node-service.ts"
 import type { NodeCore } from "./core.ts"
 
-export const inspectionCalls = (core: NodeCore) => {
-  const { secrets, context, run, resolve, ids, fleet, claiming } = core
+export const inspectionCalls = (core: NodeCore, rules: InspectionRules) => {
+  const { secrets, context, run, resolve, ids, fleet, claiming, registry, withStore } = core
 
   const postInventory: NodeService["Service"]["postInventory"] = (ref, key, raw, rootDisk) =>
     Effect.gen(function* () {
@@ -25,16 +27,19 @@ export const inspectionCalls = (core: NodeCore) => {
       const missing = inventoryMacs(inventory.right).filter((m) => !mine.has(m) && fleet.findByMac(m) === undefined)
       const newPorts: Array<{ portId: Uuid; mac: Mac }> = []
       for (const mac of missing) newPorts.push({ portId: (yield* ids.uuid) as Uuid, mac: mac as Mac })
+      // The inspection rules, applied to the node as this inventory will leave it (ADR 0142).
+      const applied = yield* applyRulesToInventory(yield* withStore(rules.all), n, raw as Record<string, unknown>,
+        inspectedProperties(inventory.right, n.properties, rootDisk), registry, secrets)
       const ctx = yield* context("ramdisk", n.operation?.id)
       yield* claiming(missing, (m) => (fleet.findByMac(m) === undefined ? null : `A port with MAC address ${m} already exists.`),
-        run(n.nodeId, { type: "AcceptInventory", inventory: { ...(raw as Record<string, unknown>) }, ...(rootDisk === undefined ? {} : { rootDisk }), newPorts }, ctx))
+        run(n.nodeId, { type: "AcceptInventory", inventory: { ...(raw as Record<string, unknown>) }, ...(rootDisk === undefined ? {} : { rootDisk }), newPorts, ...(applied === undefined ? {} : { rules: applied }) }, ctx))
     })
 
   const inventory: NodeService["Service"]["inventory"] = (ref) =>
     Effect.gen(function* () {
       const n = yield* resolve(ref)
       if (n.inventory === null) return yield* Effect.fail(new NodeNotFound({ ref: `${ref} (inventory)` }))
-      return { inventory: n.inventory.data, receivedAt: n.inventory.receivedAt }
+      return { inventory: n.inventory.data, receivedAt: n.inventory.receivedAt, ...(n.inventory.pluginData === undefined ? {} : { pluginData: n.inventory.pluginData }) }
     })
 
   return { postInventory, inventory } satisfies Partial<NodeService["Service"]>

@@ -62,6 +62,8 @@ export const summarize = (e: NodeEvent, after: NodeState): string => {
       ? `inspected: ${Object.keys(e.data.properties).join(", ") || "no new properties"}`
       : `inspected: ${e.data.changes.map((c) => `${c.property} ${JSON.stringify(c.before)} -> ${JSON.stringify(c.after)}`).join(", ") || "nothing changed"}`
     case "InventoryReceived": return `inventory received (${inventorySummary(e.data.inventory)})`
+    case "InspectionRulesApplied": return e.data.rules.length === 0 && e.data.failed === undefined ? "no inspection rule matched"
+      : `inspection rules: ${e.data.rules.map((r) => `${r.description ?? r.uuid}: ${r.did.join("; ") || "no action"}`).join(" | ")}${e.data.failed === undefined ? "" : ` -- ${e.data.failed}`}`
     case "ActionQueued": return `${actionName(e.data.action)} queued (action ${e.data.actionId}, ${after.queue.length} waiting)`
     case "QueuedActionStarted": return `queued action ${e.data.actionId} started`
     case "QueuedActionDropped": return `queued action ${e.data.actionId} dropped: ${e.data.reason}`

@@ -4,5 +4,6 @@ import { allocationPatchRoutes } from "./allocation-patch.ts"
 import { eventRoutes } from "./events.ts"
 import { deployTemplateRoutes } from "./deploy-templates.ts"
 import { indicatorRoutes } from "./indicators.ts"
+import { inspectionRuleRoutes } from "./inspection-rules.ts"
 
-export const apiExtraRoutes: ReadonlyArray<Route> = [...eventRoutes, ...allocationPatchRoutes, ...deployTemplateRoutes, ...indicatorRoutes]
+export const apiExtraRoutes: ReadonlyArray<Route> = [...eventRoutes, ...allocationPatchRoutes, ...deployTemplateRoutes, ...indicatorRoutes, ...inspectionRuleRoutes]

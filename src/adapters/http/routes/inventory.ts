@@ -24,7 +24,7 @@ const getInventory = async (ctx: RequestContext): Promise<Reply> => {
   // As Ironic: a resource newer than the version asked for does not exist for that client.
   if (ctx.version < INVENTORY_VERSION) throw notFound(`The resource could not be found (needs API version 1.${INVENTORY_VERSION}).`)
   const stored = await run(ctx.service.inventory(ctx.params["node"]!))
-  return ok({ inventory: stored.inventory, plugin_data: { received_at: stored.receivedAt } })
+  return ok({ inventory: stored.inventory, plugin_data: { ...stored.pluginData, received_at: stored.receivedAt } })
 }
 
 export const inventoryRoutes: ReadonlyArray<Route> = [
