@@ -192,12 +192,13 @@ describe("redfish-virtual-media against the Redfish BMC emulator", () => {
     await go(rf.power.powerOff(n))
   })
 
-  test("a node without deploy images is told what it lacks; rescue is refused in words", async () => {
+  test("a node without deploy images is told what it lacks, and so is a rescue without them", async () => {
     const vm = rf.virtualMedia!
     assert.match(vm.validate!(node()) ?? "", /Missing are: deploy_kernel, deploy_ramdisk/)
     assert.equal(vm.validate!({ ...node(), driverInfo: { ...node().driverInfo, deploy_kernel: "k", deploy_ramdisk: "r" } }), null)
-    const r = await go(Effect.result(vm.media!.apply(node(), "rescue")))
-    assert.equal(r._tag, "Failure")
+    const r = await go(Effect.result(vm.configurator.switchToRescue(node().nodeId, "k")))
+    assert.equal(r._tag, "Failure", "a rescue ISO needs the deploy kernel and ramdisk")
+    assert.match(String((r as { failure?: { message?: string } }).failure?.message), /needs the deploy kernel and ramdisk/)
     const bad = await go(Effect.result(vm.configurator.prepareDeploy({
       nodeId: node().nodeId, macs: [], deployKernel: join(dir, "kernel"), deployRamdisk: join(dir, "initrd"), kernel: null, ramdisk: null,
       deployId: "d-2", deployKey: "a b", iscsiIqn: "iqn.x:y", apiUrl: "http://127.0.0.1:1",
