@@ -259,4 +259,14 @@ describe("plan: the ramdisk's boot device follows the boot interface", () => {
     assert.deepEqual(first.data, { step: "op-1:deploy:boot-device", device: "cdrom", persistent: false })
     assert.deepEqual(request(plan(s, ctx()))?.data, { step: "op-1:deploy:boot-device", device: "pxe", persistent: true })
   })
+  test("a rescue's ramdisk boots the same way: cdrom once for virtual media (ADR 0145)", () => {
+    const rescuing = {
+      ...initialState(randomUUID() as Uuid), driver: "redfish", provisionState: "rescuing",
+      cleaningRamdisk: { sealedKey: { $sealed: "x" }, target: null },
+      operation: { id: "op-2", kind: "rescue", steps: [{ step: "op-2:rescue:pxe", outcome: "ok" }] },
+    } as unknown as NodeState
+    const at = (device?: "pxe" | "cdrom") => { const p = plan(rescuing, { ...ctx(device), rescueStyle: "agent" }); return p.kind === "request" ? p.request.data : null }
+    assert.deepEqual(at("cdrom"), { step: "op-2:rescue:boot-device", device: "cdrom", persistent: false })
+    assert.deepEqual(at(), { step: "op-2:rescue:boot-device", device: "pxe", persistent: true })
+  })
 })
