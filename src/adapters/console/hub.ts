@@ -35,6 +35,8 @@ interface NodeConsole {
   readonly enabledBy: string
   readonly clients: Set<Attached>
   line: Promise<SerialLine> | null
+  /** The last line closed, until it has ended: a BMC's SOL session is opened again only after. */
+  closing: Promise<void>
   /** The last output, replayed to a watcher who joins. */
   scrollback: Buffer
 }
@@ -79,6 +81,9 @@ export const createConsoleHub = (options: { readonly service: Service | Promise<
   const lineOf = (c: NodeConsole): Promise<SerialLine> => {
     if (c.line !== null) return c.line
     const opening = (async () => {
+      // Opened while the last session still winds down, a new SOL session is ended by the old
+      // one's ending at the BMC (one SOL payload per machine).
+      await c.closing
       const exit = await Effect.runPromiseExit((await options.service).openConsole(c.uuid))
       if (Exit.isFailure(exit)) throw new Error(String(exit.cause))
       const line = exit.value
@@ -105,7 +110,11 @@ export const createConsoleHub = (options: { readonly service: Service | Promise<
       const line = c.line
       c.line = null
       c.scrollback = Buffer.alloc(0)
-      line.then((l) => l.close(), () => {})
+      c.closing = line.then((l) => new Promise<void>((done) => {
+        const timer = setTimeout(done, 5_000)
+        l.onEnd(() => { clearTimeout(timer); done() })
+        l.close()
+      }), () => {})
     }
   }
 
@@ -177,7 +186,7 @@ export const createConsoleHub = (options: { readonly service: Service | Promise<
       return { type: "socat", url: `tcp://${urlHost}:${again.port}` }
     }
     const c: NodeConsole = {
-      uuid, server, port: (server.address() as AddressInfo).port, enabledBy: actor, clients: new Set(), line: null, scrollback: Buffer.alloc(0),
+      uuid, server, port: (server.address() as AddressInfo).port, enabledBy: actor, clients: new Set(), line: null, closing: Promise.resolve(), scrollback: Buffer.alloc(0),
     }
     server.on("connection", onSocket(c))
     consoles.set(uuid, c)

@@ -49,15 +49,39 @@
   const decoder = new TextDecoder();
   let ws = null;
   let writing = false;
+  // The watcher is closed once the writer is in, so the serial line (a BMC's one SOL session)
+  // stays open across the switch.
+  let previous = null;
   const connect = (write) => {
     const url = new URL(pane.dataset.console, location.href);
     url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
     if (write) url.searchParams.set("write", "1");
     const socket = new WebSocket(url);
     socket.binaryType = "arraybuffer";
-    socket.onopen = () => { writing = write; if (state) state.textContent = write ? "connected, typing" : "connected"; if (write) pane.focus(); };
-    socket.onclose = () => { if (ws === socket) { writing = false; if (state) state.textContent = "disconnected"; } };
+    socket.onopen = () => {
+      if (ws !== socket) return;
+      writing = write;
+      if (state) state.textContent = write ? "connected, typing" : "connected";
+      if (!write) return;
+      pane.focus();
+      // A refused writer is closed at once (told who holds the console); one still open after a
+      // moment holds it, and the watcher can go.
+      setTimeout(() => { if (ws === socket && socket.readyState === WebSocket.OPEN) { previous?.close(); previous = null; } }, 1500);
+    };
+    socket.onclose = () => {
+      if (ws !== socket) return;
+      writing = false;
+      if (write && previous !== null && previous.readyState === WebSocket.OPEN) {
+        // Refused: back to watching.
+        ws = previous;
+        previous = null;
+        if (state) state.textContent = "connected";
+        return;
+      }
+      if (state) state.textContent = "disconnected";
+    };
     socket.onmessage = (m) => {
+      if (ws !== socket) return;
       const text = typeof m.data === "string" ? m.data : decoder.decode(m.data, { stream: true });
       // Terminal control sequences and carriage returns mean nothing in a <pre>.
       pane.append(document.createTextNode(text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r/g, "")));
@@ -73,9 +97,7 @@
     return e.key.length === 1 && !e.ctrlKey && !e.metaKey ? e.key : null;
   };
   take?.addEventListener("click", () => {
-    const old = ws;
-    ws = null;
-    old?.close();
+    previous = ws;
     // The writer's socket starts with the same scrollback: the pane starts again from it.
     pane.textContent = "";
     connect(true);
