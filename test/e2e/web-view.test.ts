@@ -67,7 +67,7 @@ const enroll = async (name: string, mac: string, extra: Record<string, unknown> 
   return created.body.uuid as string
 }
 
-test("the web view in headless Chromium: sign-in, search, live deploy, failures, past instant, escaping", { timeout: 120_000 }, async (t) => {
+test("the web view in headless Chromium: sign-in, search, live deploy, failures, past instant, escaping", { timeout: 180_000 }, async (t) => {
   if (!existsSync(chromiumPath)) return t.skip("Debian's chromium is not installed (scripts/ensure-deps.sh installs it)")
   const deployedUuid = await enroll("web-1", "52:54:00:0e:00:01")
   await enroll("web-2", "52:54:00:0e:00:02")
