@@ -16,6 +16,17 @@ export interface DeployBoot {
   readonly apiUrl: string
 }
 
+/**
+ * What a boot interface that carries the ramdisk itself (virtual media) needs to boot it in rescue
+ * mode; a PXE tree already holds the deploy kernel and ramdisk and reads the rest back.
+ */
+export interface RescueBoot {
+  readonly macs: ReadonlyArray<string>
+  readonly deployKernel: string
+  readonly deployRamdisk: string
+  readonly apiUrl: string
+}
+
 export class BootConfigFailed extends Data.TaggedError("BootConfigFailed")<{
   readonly nodeId: string
   readonly reason: string
@@ -34,9 +45,10 @@ export class BootConfigurator extends Context.Service<BootConfigurator, {
   readonly switchToBoot: (nodeId: string, rootUuid: string | null) => Effect.Effect<void, BootConfigFailed>
   /**
    * Rewrites the config to `default rescue`: the deploy ramdisk in rescue mode, with the rescue's
-   * ramdisk key when given (ADR 0095), never the deploy key.
+   * ramdisk key when given (ADR 0095), never the deploy key. `boot` is given to boot interfaces
+   * that carry the ramdisk themselves (`media`).
    */
-  readonly switchToRescue: (nodeId: string, rescueKey?: string) => Effect.Effect<void, BootConfigFailed>
+  readonly switchToRescue: (nodeId: string, rescueKey?: string, boot?: RescueBoot) => Effect.Effect<void, BootConfigFailed>
   /** The label the node would boot now, or null when it has no config. */
   readonly currentLabel: (nodeId: string) => Effect.Effect<"deploy" | "boot" | "rescue" | null, BootConfigFailed>
   /** Removes exactly this node's files and links. Idempotent. */

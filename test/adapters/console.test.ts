@@ -130,3 +130,48 @@ test("a node whose console interface has no console cannot enable it", async () 
   assert.equal(r.status, 400)
   assert.match(messageOf(r), /console interface no-console/)
 })
+
+test("the web view's writer (ADR 0146): a reader may not; an admin's pane types, and holds the console against TCP clients and other panes", { timeout: 60_000 }, async () => {
+  const created = (await api("POST", "/v1/nodes", { driver: "sim", name: "con-w" })).body
+  assert.equal((await api("PUT", "/v1/nodes/con-w/states/console", { enabled: true })).status, 202)
+  const url = (await api("GET", "/v1/nodes/con-w/states/console")).body.console_info.url as string
+  const wsUrl = `${svc.url.replace(/^http/, "ws")}/ui/nodes/con-w/console?write=1`
+  const status = (token: string) => new Promise<number>((resolve) => {
+    const ws = new WebSocket(wsUrl, { headers: { "X-Auth-Token": token } })
+    ws.on("unexpected-response", (_req, res) => { resolve(res.statusCode ?? 0); ws.terminate() })
+    ws.on("open", () => { resolve(101); ws.close() })
+    ws.on("error", () => {})
+  })
+  assert.equal(await status(readerToken), 403, "a reader's pane stays read-only")
+
+  let seen = ""
+  const pane = new WebSocket(wsUrl, { headers: { "X-Auth-Token": adminToken } })
+  pane.on("message", (m: Buffer) => { seen += m.toString("latin1") })
+  await new Promise((r) => pane.once("open", r))
+  await eventually(() => seen.includes("con-w login:"), `the pane got no scrollback: ${JSON.stringify(seen)}`)
+  pane.send("ops\r")
+  await eventually(() => seen.includes("ops\r\nLogin incorrect"), `what the pane typed did not reach the line: ${JSON.stringify(seen)}`)
+
+  // Never two writers: a TCP client and a second pane are told who holds the console.
+  const tcp = await tcpClient(url)
+  await tcp.until(/in use \(websocket from /)
+  await eventually(() => tcp.closed(), "the TCP client was not disconnected")
+  let second = ""
+  const other = new WebSocket(wsUrl, { headers: { "X-Auth-Token": adminToken } })
+  other.on("message", (m: Buffer) => { second += m.toString("latin1") })
+  await new Promise((r) => other.once("close", r))
+  assert.match(second, /in use \(websocket from /)
+
+  // Once the pane leaves, the TCP client may write again.
+  pane.close()
+  await eventually(async () => (await api("GET", `/v1/nodes/${created.uuid}/history`)).body.history
+    .some((h: { type: string }) => h.type === "ConsoleConnectionClosed"), "the pane's close was not recorded")
+  const after = await tcpClient(url)
+  after.socket.write("\r")
+  await after.until(/login:/)
+  after.socket.end()
+  assert.equal((await api("PUT", "/v1/nodes/con-w/states/console", { enabled: false })).status, 202)
+  const history = (await api("GET", `/v1/nodes/${created.uuid}/history/detail`)).body.history as Array<{ type: string; actor: string; data: Record<string, unknown> }>
+  const opened = history.filter((h) => h.type === "ConsoleConnectionOpened").map((h) => [h.actor, h.data["via"], h.data["writer"]])
+  assert.deepEqual(opened[0], ["user:ops", "websocket", true], "the pane was recorded as the writer, under its user")
+})

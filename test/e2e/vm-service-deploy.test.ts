@@ -11,7 +11,10 @@
 // read from the filesystem labelled config-2. Then both undeploy with cleaning: no partition
 // table is left. Then vm0 as a redfish node whose ramdisk boots from virtual media: the Redfish
 // BMC inserts the service's boot ISO as the VM's CD, and the rack's dnsmasq serves no TFTP file
-// during that deploy; then, undeployed, the same redfish node deploys through PXE. Needs root.
+// during that deploy; it is rescued through virtual media (the rescue ramdisk boots from an ISO of
+// its own) and unrescued; then, undeployed, the same redfish node deploys through PXE. Before vm0's
+// first undeploy, its serial console (IPMI SOL) is opened in the web view in headless Chromium: the
+// pane takes the console and types a word, which the VM's own tty echoes back. Needs root.
 import { randomBytes, randomUUID } from "node:crypto"
 import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -23,6 +26,7 @@ import { vmNodeOf, vmRedfishInfoOf } from "../../src/cli/vm-rack/service.ts"
 import type { RackVm } from "../../src/adapters/vm/rack.ts"
 import { buildWholeDiskImage, type WholeDiskImage } from "../../src/adapters/vm/whole-disk-image.ts"
 import { buildUserImage, type UserImage } from "../support/user-image.ts"
+import { openConsoleInBrowser } from "../support/console-browser.ts"
 
 const isRoot = process.getuid?.() === 0
 const skip = isRoot ? false : "needs root (network namespace, TAP devices, QEMU behind ipmi_sim)"
@@ -100,10 +104,10 @@ test("two QEMU VMs deploy at once as ipmi nodes: BIOS with a partition image, UE
       await sleep(500)
     }
   }
-  const enroll = async (vm: RackVm, instanceInfo: Doc) => {
+  const enroll = async (vm: RackVm, instanceInfo: Doc, extra: Doc = {}) => {
     const spec = vmNodeOf(vm, 4)
     // No deploy_kernel/deploy_ramdisk: the built ramdisk is the default.
-    const node = await api("POST", "/v1/nodes", { name: spec.name, driver: "ipmi", driver_info: spec.driverInfo, properties: spec.properties, automated_clean: false, instance_info: instanceInfo })
+    const node = await api("POST", "/v1/nodes", { name: spec.name, driver: "ipmi", driver_info: spec.driverInfo, properties: spec.properties, automated_clean: false, instance_info: instanceInfo, ...extra })
     await api("POST", "/v1/ports", { node_uuid: node["uuid"], address: vm.mac })
     await api("PUT", `/v1/nodes/${spec.name}/states/provision`, { target: "manage" })
     await reach(spec.name, "manageable", 30_000)
@@ -111,7 +115,7 @@ test("two QEMU VMs deploy at once as ipmi nodes: BIOS with a partition image, UE
     await reach(spec.name, "available", 30_000)
     return node
   }
-  await enroll(bios, { image_source: u.root, kernel: u.kernel, ramdisk: u.ramdisk, root_gb: 1 })
+  await enroll(bios, { image_source: u.root, kernel: u.kernel, ramdisk: u.ramdisk, root_gb: 1 }, { console_interface: "ipmitool-socat" })
   const uefiNode = await enroll(uefi, { image_source: w.disk })
   assert.equal(uefiNode["properties"]["capabilities"], "boot_mode:uefi")
 
@@ -160,6 +164,30 @@ test("two QEMU VMs deploy at once as ipmi nodes: BIOS with a partition image, UE
     for (const e of deploy) assert.ok(typeof e["duration_ms"] === "number" && e["duration_ms"] >= 0, `${vm.name}: ${e["type"]} has duration ${e["duration_ms"]}`)
   }
   process.stdout.write(`# 2 VMs deploy -> active ${activeAfter[bios.name]!.toFixed(1)} s (bios, partition) / ${activeAfter[uefi.name]!.toFixed(1)} s (uefi, whole disk), -> both images booted ${bootedSeconds.toFixed(1)} s\n`)
+
+  // vm0's console in the web view (ADR 0064, 0146), in headless Chromium: the pane's WebSocket runs
+  // through the API to ipmitool's SOL session with ipmi_sim, whose sol line is the VM's serial port.
+  // The pane takes the console and types a word; the instance's tty (its init holds /dev/console)
+  // echoes it, so the word the pane shows was typed into the VM and printed by it.
+  const consoleStarted = performance.now()
+  await api("PUT", `/v1/nodes/${bios.name}/states/console`, { enabled: true })
+  const word = `typed-${randomBytes(4).toString("hex")}`
+  const browser = await openConsoleInBrowser(s.url, bios.name)
+  try {
+    await browser.take()
+    await browser.typeUntil(word, new RegExp(word), 90_000)
+  } catch (e) {
+    assert.fail(`${(e as Error).message}\n${context()}`)
+  } finally {
+    await browser.close()
+  }
+  assert.ok(fileText(bios.serialLog).includes(word), "the VM printed the word on its serial port (QEMU's log of it)")
+  await api("PUT", `/v1/nodes/${bios.name}/states/console`, { enabled: false })
+  const consoleEvents = ((await api("GET", `/v1/nodes/${bios.name}/history/detail`))["history"] as ReadonlyArray<Doc>).filter((e) => String(e["type"]).startsWith("Console"))
+  assert.ok(consoleEvents.some((e) => e["type"] === "ConsoleConnectionOpened" && e["data"]["via"] === "websocket" && e["data"]["writer"] === true),
+    `the pane was recorded as the console's writer: ${JSON.stringify(consoleEvents)}`)
+  assert.equal(consoleEvents.at(-1)?.["type"], "ConsoleDisabled")
+  process.stdout.write(`# web view console through IPMI SOL: enable, open, type, echo ${((performance.now() - consoleStarted) / 1000).toFixed(1)} s\n`)
 
   // Undeploy both with cleaning: the ramdisk boots again and the conductor wipes the disks' metadata.
   const undeployStarted = performance.now()
@@ -257,6 +285,41 @@ test("the same VM deploys again as a redfish node through virtual media (no TFTP
   const bios = (await api("GET", `/v1/nodes/${name}/bios`))["bios"] as ReadonlyArray<Doc>
   assert.ok(bios.some((b) => b["name"] === "BootMode"), JSON.stringify(bios))
   process.stdout.write(`# redfish deploy -> active ${activeSeconds.toFixed(1)} s\n`)
+
+  // Rescue through virtual media (ADR 0145): the deploy ramdisk boots in rescue mode from a rescue
+  // ISO the BMC inserted (boot override Cd once), fetches the password's hash over the API with the
+  // ISO's key, opens its login on the serial console and reports ready. Unrescue ejects it and the
+  // instance boots from its own ISO again.
+  const password = `rescue-${randomBytes(6).toString("hex")}`
+  const cdStartsBeforeRescue = text(vm.powerLog).split(" start cdrom cd-inserted").length
+  const consoleBeforeRescue = text(vm.serialLog).length
+  const rescueStarted = performance.now()
+  await api("PUT", `/v1/nodes/${name}/states/provision`, { target: "rescue", rescue_password: password })
+  await reach(name, "rescue", 240_000)
+  const rescueSeconds = (performance.now() - rescueStarted) / 1000
+  assert.ok(text(vm.powerLog).split(" start cdrom cd-inserted").length > cdStartsBeforeRescue, "the rescue ramdisk did not start from the virtual CD")
+  const rescueIso = join(work, "state", "virtual-media", node["uuid"], "rescue.iso")
+  assert.ok(existsSync(rescueIso), "the rescue ISO is out while rescued")
+  assert.ok(!readFileSync(rescueIso).includes(Buffer.from(password)), "the password is not in the rescue ISO")
+  const rescueDeadline = Date.now() + 60_000
+  while (!/login:/.test(text(vm.serialLog).slice(consoleBeforeRescue))) {
+    if (Date.now() > rescueDeadline) assert.fail(`no rescue login on the console\n${context()}`)
+    await sleep(500)
+  }
+  const rescueConsole = text(vm.serialLog).slice(consoleBeforeRescue)
+  assert.ok(rescueConsole.includes("rescue_mode=1"), `the rescue kernel did not boot from the rescue ISO:\n${rescueConsole.slice(0, 3000)}`)
+  assert.ok(!rescueConsole.includes(password), "the password is not on the console or the command line")
+  const markersBeforeUnrescue = text(vm.serialLog).split(u.marker).length
+  const unrescueStarted = performance.now()
+  await api("PUT", `/v1/nodes/${name}/states/provision`, { target: "unrescue" })
+  await reach(name, "active", 120_000)
+  assert.equal(existsSync(rescueIso), false, "unrescue removed the rescue ISO (and its key)")
+  const unrescueDeadline = Date.now() + 120_000
+  while (text(vm.serialLog).split(u.marker).length <= markersBeforeUnrescue) {
+    if (Date.now() > unrescueDeadline) assert.fail(`the image did not boot after unrescue\n${context()}`)
+    await sleep(500)
+  }
+  process.stdout.write(`# redfish rescue through virtual media ${rescueSeconds.toFixed(1)} s, unrescue -> image booted ${((performance.now() - unrescueStarted) / 1000).toFixed(1)} s\n`)
 
   // The same redfish node through PXE: undeployed, its boot interface set to pxe, deployed again;
   // Redfish sets the boot override Pxe and powers it, the rack's dnsmasq serves the ramdisk over TFTP.

@@ -3,7 +3,7 @@
 // and no token ever reaches a URL, search finds a node by MAC, a deploy's steps appear on an open
 // node page without a reload, failures are highlighted, the page shows a past instant, and a
 // user-controlled `<img src=x onerror=alert(1)>` renders as text and runs nothing; the console pane
-// shows the node's serial console.
+// shows the node's serial console, and what an admin types in it reaches the serial line.
 // Screenshots are kept under test-artifacts/web-view/ (gitignored).
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
@@ -67,7 +67,7 @@ const enroll = async (name: string, mac: string, extra: Record<string, unknown> 
   return created.body.uuid as string
 }
 
-test("the web view in headless Chromium: sign-in, search, live deploy, failures, past instant, escaping", { timeout: 120_000 }, async (t) => {
+test("the web view in headless Chromium: sign-in, search, live deploy, failures, past instant, escaping", { timeout: 180_000 }, async (t) => {
   if (!existsSync(chromiumPath)) return t.skip("Debian's chromium is not installed (scripts/ensure-deps.sh installs it)")
   const deployedUuid = await enroll("web-1", "52:54:00:0e:00:01")
   await enroll("web-2", "52:54:00:0e:00:02")
@@ -162,10 +162,24 @@ test("the web view in headless Chromium: sign-in, search, live deploy, failures,
   await page.locator("pre.console", { hasText: "web-1 login:" }).waitFor({ timeout: 15_000 })
   assert.equal(await page.locator(".console-state").innerText(), "connected")
   await shot("08-console")
+  assert.equal(await page.locator("button.console-take").count(), 0, "a reader's pane is read-only")
 
   // Sign out ends the session.
   await Promise.all([page.waitForURL(/\/ui\/login$/), page.click("header form button")])
   assert.equal((await page.goto(`${svc.url}/ui`))?.status(), 401)
+
+  // An admin may take the console (ADR 0146): the keys typed in the pane reach the serial line.
+  await page.fill("input[name=token]", adminToken)
+  await Promise.all([page.waitForURL(`${svc.url}/ui`), page.click("button[type=submit]")])
+  await page.goto(`${svc.url}/ui/nodes/web-1`)
+  await page.locator(".console-state", { hasText: "connected" }).waitFor({ timeout: 15_000 })
+  await page.click("button.console-take")
+  await page.locator(".console-state", { hasText: "connected, typing" }).waitFor({ timeout: 15_000 })
+  await page.keyboard.type("ops")
+  await page.keyboard.press("Enter")
+  await page.locator("pre.console", { hasText: /ops\s*Login incorrect/ }).waitFor({ timeout: 15_000 })
+  await shot("09-console-typed")
+  await Promise.all([page.waitForURL(/\/ui\/login$/), page.click("header form button")])
 
   assert.ok(urls.every((u) => !u.includes(readerToken) && !u.includes(adminToken)), "no token in a URL")
   assert.deepEqual(dialogs, [], "no script ran from user data")

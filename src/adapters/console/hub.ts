@@ -1,6 +1,6 @@
 // Serves enabled consoles (ADR 0064). Per node, a TCP port as Ironic's socat console gives one
 // (console_info's tcp:// URL): one client at a time, and it is the one writer. The web view's
-// WebSocket clients only watch. The node's serial line (IPMI SOL, a simulated UART) is opened when
+// WebSocket clients watch; one of them may take the writer's place while no one holds it (ADR 0146). The node's serial line (IPMI SOL, a simulated UART) is opened when
 // the first client comes and closed when the last leaves, so a BMC's single SOL session is held
 // only while someone looks. Every connection opened and closed is recorded in the node's history.
 import { createServer, type Server, type Socket } from "node:net"
@@ -35,6 +35,8 @@ interface NodeConsole {
   readonly enabledBy: string
   readonly clients: Set<Attached>
   line: Promise<SerialLine> | null
+  /** The last line closed, until it has ended: a BMC's SOL session is opened again only after. */
+  closing: Promise<void>
   /** The last output, replayed to a watcher who joins. */
   scrollback: Buffer
 }
@@ -54,6 +56,11 @@ export interface ConsoleHub {
   readonly info: (uuid: string) => ConsoleInfo | null
   /** A read-only watcher (the web view); call the result when the watcher goes away. */
   readonly watch: (uuid: string, client: ConsoleClient) => Promise<() => void>
+  /**
+   * The web view's writer (ADR 0146): the console's one writer while it stays, or, when a writer
+   * holds the console already, told who and turned away (null).
+   */
+  readonly take: (uuid: string, client: ConsoleClient) => Promise<{ readonly write: (chunk: Buffer) => void; readonly leave: () => void } | null>
   readonly close: () => Promise<void>
 }
 
@@ -74,6 +81,9 @@ export const createConsoleHub = (options: { readonly service: Service | Promise<
   const lineOf = (c: NodeConsole): Promise<SerialLine> => {
     if (c.line !== null) return c.line
     const opening = (async () => {
+      // Opened while the last session still winds down, a new SOL session is ended by the old
+      // one's ending at the BMC (one SOL payload per machine).
+      await c.closing
       const exit = await Effect.runPromiseExit((await options.service).openConsole(c.uuid))
       if (Exit.isFailure(exit)) throw new Error(String(exit.cause))
       const line = exit.value
@@ -100,7 +110,11 @@ export const createConsoleHub = (options: { readonly service: Service | Promise<
       const line = c.line
       c.line = null
       c.scrollback = Buffer.alloc(0)
-      line.then((l) => l.close(), () => {})
+      c.closing = line.then((l) => new Promise<void>((done) => {
+        const timer = setTimeout(done, 5_000)
+        l.onEnd(() => { clearTimeout(timer); done() })
+        l.close()
+      }), () => {})
     }
   }
 
@@ -112,7 +126,8 @@ export const createConsoleHub = (options: { readonly service: Service | Promise<
     try {
       const line = await lineOf(c)
       if (!c.clients.has(attached)) return null
-      if (!writer && c.scrollback.length > 0) client.send(c.scrollback)
+      // A TCP writer (a terminal) starts from now; the web view's panes start with the last output.
+      if (client.via === "websocket" && c.scrollback.length > 0) client.send(c.scrollback)
       void line
       return attached
     } catch (e) {
@@ -121,13 +136,20 @@ export const createConsoleHub = (options: { readonly service: Service | Promise<
     }
   }
 
+  /** Who holds the console's writing, in words, or null when no one does. */
+  const holder = (c: NodeConsole): string | null => {
+    const busy = [...c.clients].find((x) => x.writer)
+    return busy === undefined ? null
+      : `The console of this node is in use (${busy.via} from ${busy.peer} since ${new Date(busy.openedAt).toISOString()}).\r\n`
+  }
+
   const onSocket = (c: NodeConsole) => (socket: Socket) => {
     const peer = `${socket.remoteAddress}:${socket.remotePort}`
     socket.on("error", () => {})
-    const busy = [...c.clients].find((x) => x.writer)
-    if (busy !== undefined) {
+    const busy = holder(c)
+    if (busy !== null) {
       // Never two writers: a second TCP client is told who holds the console and turned away.
-      socket.end(`The console of this node is in use (${busy.via} from ${busy.peer} since ${new Date(busy.openedAt).toISOString()}).\r\n`)
+      socket.end(busy)
       return
     }
     const client: ConsoleClient = {
@@ -164,7 +186,7 @@ export const createConsoleHub = (options: { readonly service: Service | Promise<
       return { type: "socat", url: `tcp://${urlHost}:${again.port}` }
     }
     const c: NodeConsole = {
-      uuid, server, port: (server.address() as AddressInfo).port, enabledBy: actor, clients: new Set(), line: null, scrollback: Buffer.alloc(0),
+      uuid, server, port: (server.address() as AddressInfo).port, enabledBy: actor, clients: new Set(), line: null, closing: Promise.resolve(), scrollback: Buffer.alloc(0),
     }
     server.on("connection", onSocket(c))
     consoles.set(uuid, c)
@@ -194,6 +216,19 @@ export const createConsoleHub = (options: { readonly service: Service | Promise<
       if (c === undefined) { client.end("\r\n[the console of this node is not enabled]\r\n"); return () => {} }
       const attached = await attach(c, client, false)
       return () => { if (attached !== null) void detach(c, attached, "") }
+    },
+    take: async (uuid, client) => {
+      const c = consoles.get(uuid)
+      if (c === undefined) { client.end("\r\n[the console of this node is not enabled]\r\n"); return null }
+      // Checked and attached in one turn of the event loop, as a TCP client is: never two writers.
+      const busy = holder(c)
+      if (busy !== null) { client.end(`\r\n[${busy.trim()}]\r\n`); return null }
+      const attached = await attach(c, client, true)
+      if (attached === null) return null
+      return {
+        write: (chunk) => { if (c.clients.has(attached)) void c.line?.then((l) => l.write(chunk), () => {}) },
+        leave: () => { void detach(c, attached, "") },
+      }
     },
     close: async () => {
       await Promise.all([...consoles.keys()].map(stop))

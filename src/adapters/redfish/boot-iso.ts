@@ -1,7 +1,8 @@
 // The virtual-media boot ISOs: the deploy kernel and ramdisk with an isolinux config whose default
 // label boots them with the kernel command line the PXE config would give (API URL, node, the
 // per-deploy key, the boot NIC); after a partition image's deploy, the instance's kernel and
-// ramdisk with root=UUID= (the PXE config's "boot" label). Built by genisoimage as El Torito
+// ramdisk with root=UUID= (the PXE config's "boot" label); for a rescue, the deploy ramdisk in
+// rescue mode with the rescue's key (the "rescue" label). Built by genisoimage as El Torito
 // (no emulation) CDs.
 // isolinux.bin is copied first: -boot-info-table patches the boot file it is given.
 import { chmod, copyFile, mkdtemp, rm, writeFile, rename } from "node:fs/promises"
@@ -44,7 +45,25 @@ export const instanceIsoArgs = (rootUuid: string, appendParams: string): Readonl
   return bad === undefined ? args : `kernel argument ${JSON.stringify(bad)} is not a plain value`
 }
 
-export const isolinuxConfig = (nodeId: string, label: "deploy" | "boot", args: ReadonlyArray<string>) => [
+/**
+ * The rescue label's kernel arguments, as the PXE config's: the deploy ramdisk in rescue mode with
+ * the rescue's own key (never the deploy key, never the password: the ramdisk fetches the
+ * password's hash with the key, ADR 0095), plus the boot NIC.
+ */
+export const rescueIsoArgs = (s: { readonly nodeId: string; readonly rescueKey: string | null; readonly apiUrl: string; readonly bootMac: string | null; readonly appendParams: string }): ReadonlyArray<string> | string => {
+  const args = [
+    "initrd=/initrd", "rescue_mode=1", ...(s.rescueKey === null ? [] : [`deployment_key=${s.rescueKey}`]),
+    `ironic_api_url=${s.apiUrl}`, `node_uuid=${s.nodeId}`, "text",
+    ...(s.bootMac === null ? [] : [`BOOTIF=01-${s.bootMac.toLowerCase().replace(/:/g, "-")}`]),
+    ...s.appendParams.split(" ").filter((w) => w !== ""),
+  ]
+  const bad = args.find((a) => !isArgValue(a))
+  return bad === undefined ? args : `kernel argument ${JSON.stringify(bad)} is not a plain value`
+}
+
+type IsoLabel = "deploy" | "boot" | "rescue"
+
+export const isolinuxConfig = (nodeId: string, label: IsoLabel, args: ReadonlyArray<string>) => [
   `# ironledger: virtual-media boot of node ${nodeId}. Written by the service.`,
   `default ${label}`,
   `label ${label}`,
@@ -60,6 +79,13 @@ export const buildBootIso = (spec: BootIsoSpec, kernel: string, ramdisk: string,
     : buildIso(spec.nodeId, "deploy", args, kernel, ramdisk, out, scratchParent)
 }
 
+/** Builds the rescue ISO at `out` (mode 0600: it holds the rescue key). */
+export const buildRescueIso = (spec: Parameters<typeof rescueIsoArgs>[0], kernel: string, ramdisk: string, out: string, scratchParent: string) => {
+  const args = rescueIsoArgs(spec)
+  return typeof args === "string" ? Effect.fail({ message: `rescue ISO of node ${spec.nodeId}: ${args}` })
+    : buildIso(spec.nodeId, "rescue", args, kernel, ramdisk, out, scratchParent)
+}
+
 /** Builds the ISO that boots the instance's kernel and ramdisk on its root partition. */
 export const buildInstanceIso = (nodeId: string, rootUuid: string, appendParams: string, kernel: string, ramdisk: string, out: string, scratchParent: string) => {
   const args = instanceIsoArgs(rootUuid, appendParams)
@@ -67,7 +93,7 @@ export const buildInstanceIso = (nodeId: string, rootUuid: string, appendParams:
     : buildIso(nodeId, "boot", args, kernel, ramdisk, out, scratchParent)
 }
 
-const buildIso = (nodeId: string, label: "deploy" | "boot", args: ReadonlyArray<string>, kernel: string, ramdisk: string, out: string, scratchParent: string) =>
+const buildIso = (nodeId: string, label: IsoLabel, args: ReadonlyArray<string>, kernel: string, ramdisk: string, out: string, scratchParent: string) =>
   Effect.gen(function* () {
     const fail = (what: string) => (e: unknown) => ({ message: `boot ISO of node ${nodeId}: ${what}: ${(e as Error).message ?? String(e)}` })
     yield* Effect.acquireUseRelease(

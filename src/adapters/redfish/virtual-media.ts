@@ -3,7 +3,9 @@
 // (deploy kernel and ramdisk, the PXE config's kernel command line) in its own 0700 directory;
 // `media.apply` publishes it under an unguessable URL and has the BMC insert it (InsertMedia on
 // the manager's virtual CD), and after the deploy, or on clean-up, ejects it, stops serving it and
-// removes it. The plan sets boot device Cd once before the ramdisk's boot (ADR 0074).
+// removes it. The plan sets boot device Cd once before the ramdisk's boot (ADR 0074). A rescue
+// boots the same ramdisk in rescue mode from an ISO of its own, with the rescue's key only; unrescue
+// ejects it and boots the instance as after its deploy (ADR 0145).
 import { mkdir, readFile, readdir, rm, stat, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { Effect } from "effect"
@@ -11,7 +13,7 @@ import type { Act, BootInterface, ManagementInterface } from "../../application/
 import type { NodeState } from "../../domain/index.ts"
 import type { Mac } from "../../domain/values.ts"
 import { BootConfigFailed, type BootConfigurator, type ImageStore } from "../../ports/index.ts"
-import { buildBootIso, buildInstanceIso } from "./boot-iso.ts"
+import { buildBootIso, buildInstanceIso, buildRescueIso } from "./boot-iso.ts"
 import type { RedfishClient } from "./client.ts"
 import { makeMediaServer, type MediaServer } from "./media-server.ts"
 import { checkInfo, validate as validateBmc } from "./settings.ts"
@@ -68,6 +70,8 @@ export const redfishVirtualMedia = (client: RedfishClient, management: Managemen
   const isoOf = (nodeId: string) => join(dirOf(nodeId), "boot.iso")
   /** After a partition image's deploy: the instance's kernel and ramdisk, booted from the CD as PXE would netboot them. */
   const instanceIsoOf = (nodeId: string) => join(dirOf(nodeId), "instance.iso")
+  /** While rescuing and rescued: the deploy ramdisk in rescue mode, with the rescue's key. */
+  const rescueIsoOf = (nodeId: string) => join(dirOf(nodeId), "rescue.iso")
   const exists = (path: string) => stat(path).then(() => true, () => false)
 
   const attempt = <A>(nodeId: string, what: string, work: () => Promise<A>) =>
@@ -80,7 +84,8 @@ export const redfishVirtualMedia = (client: RedfishClient, management: Managemen
     const macs = yield* attempt(nodeId, "listing the nodes with an ISO", async () => {
       const all: string[] = []
       for (const id of await readdir(root).catch(() => [])) {
-        const iso = await readFile(isoOf(id)).then(() => true, () => false)
+        // A node whose ramdisk (deploy or rescue) is out takes its address by DHCP.
+        const iso = (await exists(isoOf(id))) || (await exists(rescueIsoOf(id)))
         if (iso) all.push(...(await readFile(join(dirOf(id), "macs"), "utf8").catch(() => "")).split("\n").filter((m) => m !== ""))
       }
       return all
@@ -112,6 +117,7 @@ export const redfishVirtualMedia = (client: RedfishClient, management: Managemen
       yield* checked(nodeId)
       yield* attempt(nodeId, "removing its ISO", async () => {
         await rm(isoOf(nodeId), { force: true })
+        await rm(rescueIsoOf(nodeId), { force: true })
         await mkdir(dirOf(nodeId), { recursive: true, mode: 0o700 })
       })
       if (rootUuid !== null) {
@@ -126,11 +132,25 @@ export const redfishVirtualMedia = (client: RedfishClient, management: Managemen
       yield* attempt(nodeId, "recording its label", () => writeFile(join(dirOf(nodeId), "label"), "boot", { mode: 0o600 }))
       yield* publishMacs(nodeId)
     }),
-    switchToRescue: (nodeId) => Effect.fail(new BootConfigFailed({ nodeId, reason: "rescue through virtual media is not offered: use the pxe boot interface" })),
+    // The rescue ISO: the deploy ramdisk in rescue mode, the rescue's key, the boot NIC; never the
+    // password, which the ramdisk fetches (as its hash) over the API with the key (ADR 0095).
+    switchToRescue: (nodeId, rescueKey, boot) => Effect.gen(function* () {
+      yield* checked(nodeId)
+      if (boot === undefined) return yield* Effect.fail(new BootConfigFailed({ nodeId, reason: "a rescue through virtual media needs the deploy kernel and ramdisk" }))
+      const dir = dirOf(nodeId)
+      yield* attempt(nodeId, "making its directory", () => mkdir(dir, { recursive: true, mode: 0o700 }))
+      yield* buildRescueIso({ nodeId, rescueKey: rescueKey ?? null, apiUrl: boot.apiUrl, bootMac: boot.macs[0] ?? null, appendParams: config.appendParams ?? "" },
+        boot.deployKernel, boot.deployRamdisk, rescueIsoOf(nodeId), dir).pipe(Effect.mapError((e) => new BootConfigFailed({ nodeId, reason: e.message })))
+      yield* attempt(nodeId, "recording its label", async () => {
+        await writeFile(join(dir, "macs"), boot.macs.join("\n"), { mode: 0o600 })
+        await writeFile(join(dir, "label"), "rescue", { mode: 0o600 })
+      })
+      yield* publishMacs(nodeId)
+    }),
     currentLabel: (nodeId) => Effect.gen(function* () {
       yield* checked(nodeId)
       const label = yield* attempt(nodeId, "reading its label", () => readFile(join(dirOf(nodeId), "label"), "utf8").catch(() => null))
-      return label === "deploy" || label === "boot" ? label : null
+      return label === "deploy" || label === "boot" || label === "rescue" ? label : null
     }),
     clean: (nodeId) => Effect.gen(function* () {
       yield* checked(nodeId)
@@ -178,7 +198,8 @@ export const redfishVirtualMedia = (client: RedfishClient, management: Managemen
         yield* eject(n)
         return
       case "rescue":
-        return yield* Effect.fail({ message: "rescue through virtual media is not offered: use the pxe boot interface" })
+        // Booted once from the CD (the plan's boot device step); unrescue's "boot" ejects it.
+        return yield* insert(n, rescueIsoOf(n.nodeId))
     }
   })
 

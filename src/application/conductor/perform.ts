@@ -128,8 +128,15 @@ const act = (n: NodeState, hw: NodeHardware, req: HardwareRequestBody, cfg: Perf
         else if (label === "rescue") {
           // The rescue ramdisk's key, when the rescue interface boots one (ADR 0095).
           const ramdisk = n.cleaningRamdisk
-          if (ramdisk === null) yield* boot.switchToRescue(n.nodeId)
-          else yield* boot.switchToRescue(n.nodeId, Redacted.value(yield* (yield* Secrets).open(ramdisk.sealedKey.$sealed)))
+          // A boot interface that carries the ramdisk itself (virtual media) is given its files (ADR 0145).
+          const images = hw.boot.images
+          const carried = hw.boot.media === undefined ? undefined : {
+            macs: n.ports.map((p) => p.mac), apiUrl: cfg.apiUrl,
+            deployKernel: yield* imagePath(images, text(n.driverInfo, "deploy_kernel") ?? hw.boot.defaultDeployImages?.kernel, "deploy_kernel"),
+            deployRamdisk: yield* imagePath(images, text(n.driverInfo, "deploy_ramdisk") ?? hw.boot.defaultDeployImages?.ramdisk, "deploy_ramdisk"),
+          }
+          if (ramdisk === null) yield* boot.switchToRescue(n.nodeId, undefined, carried)
+          else yield* boot.switchToRescue(n.nodeId, Redacted.value(yield* (yield* Secrets).open(ramdisk.sealedKey.$sealed)), carried)
         }
         else if (label === "boot") {
           const d = n.deploy

@@ -192,12 +192,13 @@ describe("redfish-virtual-media against the Redfish BMC emulator", () => {
     await go(rf.power.powerOff(n))
   })
 
-  test("a node without deploy images is told what it lacks; rescue is refused in words", async () => {
+  test("a node without deploy images is told what it lacks, and so is a rescue without them", async () => {
     const vm = rf.virtualMedia!
     assert.match(vm.validate!(node()) ?? "", /Missing are: deploy_kernel, deploy_ramdisk/)
     assert.equal(vm.validate!({ ...node(), driverInfo: { ...node().driverInfo, deploy_kernel: "k", deploy_ramdisk: "r" } }), null)
-    const r = await go(Effect.result(vm.media!.apply(node(), "rescue")))
-    assert.equal(r._tag, "Failure")
+    const r = await go(Effect.result(vm.configurator.switchToRescue(node().nodeId, "k")))
+    assert.equal(r._tag, "Failure", "a rescue ISO needs the deploy kernel and ramdisk")
+    assert.match(String((r as { failure?: { message?: string } }).failure?.message), /needs the deploy kernel and ramdisk/)
     const bad = await go(Effect.result(vm.configurator.prepareDeploy({
       nodeId: node().nodeId, macs: [], deployKernel: join(dir, "kernel"), deployRamdisk: join(dir, "initrd"), kernel: null, ramdisk: null,
       deployId: "d-2", deployKey: "a b", iscsiIqn: "iqn.x:y", apiUrl: "http://127.0.0.1:1",
@@ -257,5 +258,15 @@ describe("plan: the ramdisk's boot device follows the boot interface", () => {
     if (first.type === "BootConfigRequested") return assert.fail("the deploy:pxe step is recorded as done in this state")
     assert.deepEqual(first.data, { step: "op-1:deploy:boot-device", device: "cdrom", persistent: false })
     assert.deepEqual(request(plan(s, ctx()))?.data, { step: "op-1:deploy:boot-device", device: "pxe", persistent: true })
+  })
+  test("a rescue's ramdisk boots the same way: cdrom once for virtual media (ADR 0145)", () => {
+    const rescuing = {
+      ...initialState(randomUUID() as Uuid), driver: "redfish", provisionState: "rescuing",
+      cleaningRamdisk: { sealedKey: { $sealed: "x" }, target: null },
+      operation: { id: "op-2", kind: "rescue", steps: [{ step: "op-2:rescue:pxe", outcome: "ok" }] },
+    } as unknown as NodeState
+    const at = (device?: "pxe" | "cdrom") => { const p = plan(rescuing, { ...ctx(device), rescueStyle: "agent" }); return p.kind === "request" ? p.request.data : null }
+    assert.deepEqual(at("cdrom"), { step: "op-2:rescue:boot-device", device: "cdrom", persistent: false })
+    assert.deepEqual(at(), { step: "op-2:rescue:boot-device", device: "pxe", persistent: true })
   })
 })

@@ -132,13 +132,16 @@ export const createUi = (options: UiOptions) => {
 
   /** The viewer, or null when this request carries no valid token or session. */
   const viewerOf = (req: IncomingMessage): Viewer | null => {
-    if (options.auth.mode === "noauth") return { actor: "user:noauth", signedIn: false }
+    if (options.auth.mode === "noauth") return { actor: "user:noauth", signedIn: false, mayWrite: true }
     const header = req.headers["x-auth-token"]
     const fromHeader = Array.isArray(header) ? header[0] : header
     const token = fromHeader ?? sessions.tokenOf(req.headers.cookie)
     if (token === undefined) return null
     try {
-      return { actor: authorize(options.auth, "read", "GET", token), signedIn: fromHeader === undefined }
+      const actor = authorize(options.auth, "read", "GET", token)
+      // A reader's token reads: typing into a console is a write, as in the API.
+      const mayWrite = (() => { try { authorize(options.auth, "read", "POST", token); return true } catch { return false } })()
+      return { actor, signedIn: fromHeader === undefined, mayWrite }
     } catch {
       return null
     }

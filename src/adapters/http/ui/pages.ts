@@ -9,6 +9,8 @@ export interface Viewer {
   /** "user:ops", or "user:noauth" when the service runs without tokens. */
   readonly actor: string
   readonly signedIn: boolean
+  /** May type into a node's console from the web view (an admin token, or no auth; ADR 0146). */
+  readonly mayWrite?: boolean
 }
 
 /** Where the operator is looking: now, or a past instant. */
