@@ -1,4 +1,4 @@
-// The simulated machine's serial console in rescue (ADR 0095, 0135), driven as an operator would:
+// The simulated machine's serial console in rescue (ADR 0095, 0136), driven as an operator would:
 // console_info's tcp:// URL, Enter, the rescue ramdisk's login, root, the password. Only the
 // password whose crypt hash the rescue step set opens a shell; a wrong one, or another user, is
 // "Login incorrect"; the password is never echoed; after unrescue no password opens the machine.

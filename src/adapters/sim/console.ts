@@ -1,6 +1,6 @@
 // The sim hardware type's serial console: a simulated UART on which the machine shows a login
 // prompt and echoes what is typed, so console clients can be exercised without a BMC.
-// While a rescue ramdisk runs on the machine (ADR 0095, 0135) the line is that ramdisk's getty, as
+// While a rescue ramdisk runs on the machine (ADR 0095, 0136) the line is that ramdisk's getty, as
 // the real one's: its issue, `ironledger-rescue login:`, `Password:` (not echoed), and only root
 // with the password whose crypt hash the ramdisk fetched gets a shell (`~ # `, a few commands).
 // Any other machine turns every login away, as one whose passwords no one here knows.

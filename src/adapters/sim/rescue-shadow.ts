@@ -1,4 +1,4 @@
-// What a simulated machine's running rescue ramdisk keeps in RAM (ADR 0095, 0135): root's crypt
+// What a simulated machine's running rescue ramdisk keeps in RAM (ADR 0095, 0136): root's crypt
 // SHA-512 hash, as the real ramdisk's /etc/shadow holds it. Set when a rescue ramdisk boots and
 // fetches it; gone when the machine powers off or reboots. Never the password itself.
 // With a dir (the rack's, shared by every process that runs these machines) each hash is a file
