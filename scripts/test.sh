@@ -16,6 +16,9 @@ node --test --test-concurrency=2 --test-reporter=spec \
   'test/property/**/*.test.ts' 'test/unit/**/*.test.ts' 'test/application/**/*.test.ts'
 
 mapfile -t own_namespace < <(ls test/e2e/vm-*.test.ts test/e2e/multihost.test.ts)
+# The burn-in agent test binds only a kernel-chosen port and shares the tools bundle's cache with
+# the VM tests, so it runs in their lane (ADR 0135).
+own_namespace+=(test/adapters/ramdisk-agent-burnin.test.ts)
 mapfile -t main_namespace < <(find test/adapters test/e2e -name '*.test.ts' | sort | grep -vxF -f <(printf '%s\n' "${own_namespace[@]}"))
 lane() { # name, files...: one file at a time, each line prefixed with the lane's name
   local name=$1; shift

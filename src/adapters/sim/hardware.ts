@@ -33,7 +33,8 @@ import { fsConfigDriveMedia, memoryConfigDriveMedia } from "../configdrive/media
 import { inspectForDeploy } from "../images/deploy-check.ts"
 import { makeSimPower } from "./power.ts"
 import { memoryIndicators } from "../../application/hardware/indicators.ts"
-import { simConsole } from "./console.ts"
+import { simConsoleOf } from "./console.ts"
+import { makeRescueShadows } from "./rescue-shadow.ts"
 import { agentSteps } from "../../application/cleaning/agent-steps.ts"
 import { runAgentLoop, type AgentTransport } from "./agent-steps.ts"
 import { defaultSimMachine, simInventory, type SimMachineSpec } from "./inventory.ts"
@@ -130,8 +131,6 @@ interface DeployArgs { readonly nodeId: string; readonly deployKey: string; read
 interface Boot { readonly nodeId: string; readonly due: number; readonly args: DeployArgs | null }
 
 export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
-  /** The root password hash each machine's rescue ramdisk set (what its /etc/shadow would hold). */
-  const rescuePasswords = new Map<string, string>()
   // An unplugged simulated BMC times out fast: tests of power failures need not wait ipmitool's 6 s.
   const simBmcs = makeSimPower({ unknownBmcs: "adopt", unreachableAfterMs: 300 })
   const power = simBmcs.driver
@@ -141,6 +140,8 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
   const images = options.images ?? makeSimImages()
   const rackDir = options.rackDir ?? options.diskDir
   const disks = rackDir === undefined ? new SimDisks() : new SharedSimDisks(rackDir)
+  /** The root password hash each machine's running rescue ramdisk set (what its /etc/shadow holds). */
+  const rescueShadows = makeRescueShadows(rackDir)
   const writer = simBlockWriter(disks)
   const block: BlockWriter["Service"] = options.diskDir === undefined
     // Without a disk dir the simulated machines have no disks: a cleaning finds nothing to wipe.
@@ -181,7 +182,7 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
     // A rescue's ramdisk sets the password and reports its login up; it exports nothing (ADR 0095).
     if (config.rescue === true) {
       return options.rescue === undefined ? true
-        : options.rescue(config.nodeId, config.deployKey, (hash) => { rescuePasswords.set(config.nodeId, hash) })
+        : options.rescue(config.nodeId, config.deployKey, (hash) => { rescueShadows.set(config.nodeId, hash) })
     }
     // An inspection's ramdisk posts its inventory and is done (ADR 0058).
     if (options.inventory !== undefined) {
@@ -293,13 +294,15 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
   // The NICs a machine has, as its node's ports named them when it was last powered on here.
   const cabledMacs = new Map<string, ReadonlyArray<string>>()
   const cabled = (n: NodeState) => Effect.sync(() => { if (n.ports.length > 0) cabledMacs.set(n.nodeId, n.ports.map((p) => p.mac)) })
+  const forget = (n: NodeState) => Effect.sync(() => rescueShadows.clear(n.nodeId))
   const simPower: PowerInterface = {
     slot: "power", name: "sim", description, properties: [],
     status: (n) => power.status(bmcOf(n)),
     powerOn: (n) => noted(n, "power on", Effect.tap(Effect.andThen(cabled(n), power.powerOn(bmcOf(n))), () => bootsRamdisk(n.nodeId))),
-    powerOff: (n) => noted(n, "power off", power.powerOff(bmcOf(n))),
-    softPowerOff: (n) => noted(n, "soft power off", power.softPowerOff(bmcOf(n))),
-    reboot: (n) => noted(n, "reboot", Effect.tap(Effect.andThen(cabled(n), power.reboot(bmcOf(n))), () => bootsRamdisk(n.nodeId))),
+    // Power off and reboot lose what the running ramdisk held, the rescue password's hash too.
+    powerOff: (n) => noted(n, "power off", Effect.tap(power.powerOff(bmcOf(n)), () => forget(n))),
+    softPowerOff: (n) => noted(n, "soft power off", Effect.tap(power.softPowerOff(bmcOf(n)), () => forget(n))),
+    reboot: (n) => noted(n, "reboot", Effect.tap(Effect.andThen(cabled(n), Effect.tap(power.reboot(bmcOf(n)), () => forget(n))), () => bootsRamdisk(n.nodeId))),
   }
   const simManagement: ManagementInterface = {
     slot: "management", name: "sim", description, properties: [], indicators: memoryIndicators(),
@@ -329,7 +332,7 @@ export const makeSimHardware = (options: SimHardwareOptions): SimHardware => {
         description: "Simulated machines with a simulated deploy ramdisk (laptops, fast tests).",
         interfaces: { ...unsupportedSlots, power: ["sim"], management: ["sim"], boot: ["sim-pxe"], deploy: ["sim-iscsi"], console: ["sim", "no-console"], inspect: ["agent", "no-inspect"], rescue: ["agent", "no-rescue"], raid: ["no-raid", "agent"] },
       }],
-      interfaces: [simPower, simManagement, simBoot, simDeploy, simConsole],
+      interfaces: [simPower, simManagement, simBoot, simDeploy, simConsoleOf(rescueShadows)],
     },
     images,
     disks,

@@ -159,7 +159,7 @@ export const buildRamdisk = async (options: RamdiskBuildOptions): Promise<BuiltR
   const cache = options.cacheDir
   await mkdir(cache, { recursive: true })
   log(`resolving ${KERNEL_META}`)
-  const kernelName = await resolveMetaPackage(KERNEL_META)
+  const kernelName = await resolveMetaPackage(KERNEL_META, cache)
   log(`packages: ${kernelName} busybox-static tgt mdadm ${[...LIBRARY_PACKAGES, ...IPMI_PACKAGES].join(" ")}`)
   const packages = await fetchPackages(cache, [kernelName, "busybox-static", "tgt", "mdadm", ...LIBRARY_PACKAGES, ...IPMI_PACKAGES])
   const [kernel, busybox, tgt, mdadm, ...libs] = packages as [DebianPackage, DebianPackage, DebianPackage, DebianPackage, ...DebianPackage[]]
