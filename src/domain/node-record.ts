@@ -3,6 +3,7 @@
 // Ironic applies when they change. Stored in Enrolled and NodeUpdated; absent in older events.
 import * as t from "io-ts"
 import type { ProvisionState } from "./lifecycle.ts"
+import { noFields, noItems } from "./shared-values.ts"
 
 const Nullable = <C extends t.Mixed>(c: C) => t.union([c, t.null])
 
@@ -48,8 +49,8 @@ export interface RecordFields {
 
 export const recordDefaults: RecordFields = {
   instanceUuid: null, allocationUuid: null, description: null, owner: null, lessee: null, resourceClass: null,
-  conductorGroup: "", traits: [], protected: false, protectedReason: null, retired: false, retiredReason: null,
-  networkData: {}, targetRaidConfig: {}, raidConfig: {},
+  conductorGroup: "", traits: noItems as Array<never>, protected: false, protectedReason: null, retired: false, retiredReason: null,
+  networkData: noFields, targetRaidConfig: noFields, raidConfig: noFields,
 }
 
 export const recordFieldNames = Object.keys(recordDefaults) as ReadonlyArray<keyof RecordFields>

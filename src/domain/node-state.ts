@@ -11,6 +11,7 @@ import { evolvePortgroups, type PortgroupState } from "./portgroup-record.ts"
 import { evolveVolumes, type VolumeConnectorState, type VolumeTargetState } from "./volume-record.ts"
 import { recordDefaults, recordFieldsOf, type RecordFields } from "./node-record.ts"
 import { raidConfigAfter } from "./raid.ts"
+import { fieldsOrShared, noFields, noItems } from "./shared-values.ts"
 
 export interface PendingStep {
   /** The step's key: (operation, step name). */
@@ -166,12 +167,12 @@ const powerAfterRequest: Partial<Record<NodeEvent["type"], PowerState>> = {
 }
 
 export const initialState = (nodeId: Uuid): NodeState => ({
-  nodeId, revision: -1, deleted: false, name: null, driver: "fake-hardware" as Driver, driverInfo: {}, interfaces: {}, automatedClean: null,
-  properties: {}, instanceInfo: {}, extra: {}, provisionState: "enroll", targetProvisionState: null,
+  nodeId, revision: -1, deleted: false, name: null, driver: "fake-hardware" as Driver, driverInfo: noFields, interfaces: noFields, automatedClean: null,
+  properties: noFields, instanceInfo: noFields, extra: noFields, provisionState: "enroll", targetProvisionState: null,
   powerState: null, targetPowerState: null, maintenance: false, maintenanceReason: null, consoleEnabled: false, lastError: null,
-  ports: [], deploy: null, waitDeadline: null, pendingSteps: [], operation: null, cleaningRamdisk: null, lease: null, createdAt: "", updatedAt: "",
-  provisionUpdatedAt: "", queue: [], ...recordDefaults, allocation: null, inventory: null,
-  portgroups: [], volumeConnectors: [], volumeTargets: [],
+  ports: noItems, deploy: null, waitDeadline: null, pendingSteps: noItems, operation: null, cleaningRamdisk: null, lease: null, createdAt: "", updatedAt: "",
+  provisionUpdatedAt: "", queue: noItems, ...recordDefaults, allocation: null, inventory: null,
+  portgroups: noItems, volumeConnectors: noItems, volumeTargets: noItems,
 })
 
 type Draft = { -readonly [K in keyof NodeState]: NodeState[K] }
@@ -194,9 +195,9 @@ const applyFacts = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
   switch (event.type) {
     case "Enrolled": {
       const e = event.data
-      d.name = e.name; d.driver = e.driver; d.driverInfo = e.driverInfo; d.properties = e.properties
-      d.instanceInfo = e.instanceInfo; d.extra = e.extra; d.createdAt = meta.occurredAt
-      d.interfaces = e.interfaces ?? {}; d.automatedClean = e.automatedClean ?? null
+      d.name = e.name; d.driver = e.driver; d.driverInfo = fieldsOrShared(e.driverInfo); d.properties = fieldsOrShared(e.properties)
+      d.instanceInfo = fieldsOrShared(e.instanceInfo); d.extra = fieldsOrShared(e.extra); d.createdAt = meta.occurredAt
+      d.interfaces = fieldsOrShared(e.interfaces ?? noFields); d.automatedClean = e.automatedClean ?? null
       d.provisionUpdatedAt = meta.occurredAt
       Object.assign(d, recordFieldsOf(e))
       return
@@ -286,7 +287,7 @@ const applyFacts = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
     case "Inspected": d.properties = { ...d.properties, ...event.data.properties }; return
     case "RescueRamdiskReady": if (d.operation) d.operation = { ...d.operation, rescueReady: true }; return
     // Ironic's tear down frees the node: instance_info, the instance and its allocation go.
-    case "TearDownDone": d.deploy = null; d.instanceInfo = {}; d.instanceUuid = null; d.allocationUuid = null; d.allocation = null; return
+    case "TearDownDone": d.deploy = null; d.instanceInfo = noFields; d.instanceUuid = null; d.allocationUuid = null; d.allocation = null; return
     case "ManageRequested": case "ProvideRequested": case "CleanRequested": case "InspectRequested":
     case "AdoptRequested": case "RescueRequested": case "UnrescueRequested": case "UndeployRequested":
       d.lastError = null

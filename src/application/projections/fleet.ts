@@ -2,14 +2,19 @@
 // (name -> node, MAC -> node, instance -> node) and counts by provision state. It is a fold of the
 // log and nothing more: rebuilt from scratch it equals the live one.
 import { evolve, initialState, type NodeState, type ProvisionState, type RecordedNodeEvent, type Uuid } from "../../domain/index.ts"
+import { compactNode, expandNode } from "./fleet-snapshot.ts"
 
-/** Bumped whenever NodeState's shape changes: a checkpoint of another shape is rebuilt from the log. */
-export const fleetSnapshotVersion = 5
+/**
+ * Bumped whenever NodeState's shape or the snapshot's encoding changes: a checkpoint of another
+ * shape is rebuilt from the log. 6: nodes are compact records (fleet-snapshot.ts).
+ */
+export const fleetSnapshotVersion = 6
 
 export interface FleetSnapshot {
   readonly version: number
   readonly position: number
-  readonly nodes: ReadonlyArray<NodeState>
+  /** Each node's state without the fields at their initial value (compactNode). */
+  readonly nodes: ReadonlyArray<Readonly<Record<string, unknown>>>
 }
 
 export class Fleet {
@@ -22,6 +27,8 @@ export class Fleet {
   private readonly counts = new Map<ProvisionState, number>()
   private readonly byState = new Map<ProvisionState, Set<string>>()
   private readonly watchers = new Set<(node: NodeState) => void>()
+  /** Live node ids in uuid order, kept until a node is added or deleted (list() is called per API page). */
+  private sortedIds: Array<string> | null = null
 
   /** Calls `listener` with every node state the fleet takes on; returns the way to stop. */
   watch(listener: (node: NodeState) => void): () => void {
@@ -80,17 +87,21 @@ export class Fleet {
 
   /** Live nodes in a stable order (by uuid), for paging. */
   list(): Array<NodeState> {
-    return [...this.nodes.values()].filter((n) => !n.deleted).sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0))
+    this.sortedIds ??= [...this.nodes.values()].filter((n) => !n.deleted).map((n) => n.nodeId).sort()
+    return this.sortedIds.map((id) => this.nodes.get(id)!)
   }
 
   snapshot(): FleetSnapshot {
-    return { version: fleetSnapshotVersion, position: this.position, nodes: [...this.nodes.values()] }
+    const nodes = new Array<Record<string, unknown>>(this.nodes.size)
+    let i = 0
+    for (const n of this.nodes.values()) nodes[i++] = compactNode(n)
+    return { version: fleetSnapshotVersion, position: this.position, nodes }
   }
 
   static restore(snapshot: FleetSnapshot): Fleet {
     const fleet = new Fleet()
     fleet.position = snapshot.position
-    for (const node of snapshot.nodes) fleet.replace(undefined, node)
+    for (const node of snapshot.nodes) fleet.replace(undefined, expandNode(node))
     return fleet
   }
 
@@ -102,7 +113,8 @@ export class Fleet {
     if (reindex && before) this.unindex(before)
     this.nodes.set(after.nodeId, after)
     if (reindex) this.index(after)
-    for (const w of this.watchers) w(after)
+    if (before === undefined || before.deleted !== after.deleted) this.sortedIds = null
+    if (this.watchers.size > 0) for (const w of this.watchers) w(after)
   }
 
   private index(n: NodeState): void {
