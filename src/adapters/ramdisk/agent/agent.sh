@@ -129,11 +129,10 @@ pick_disk() {
 hints() { echo "name=${HINT_NAME:-any} size=${HINT_SIZE:-any} serial=${HINT_SERIAL:-any} wwn=${HINT_WWN:-any} min=${MIN_GIB}GiB"; }
 
 find_install_disk() {
-  # A software RAID array built by raid.create_configuration is the install disk of a deploy
-  # (ADR 0101), unless a name hint names another disk. A cleaning leaves arrays alone: its export
-  # would hold the array open, and raid.delete_configuration must stop it (ADR 0130).
-  md=
-  [ "$MODE" = deploy ] && { raid_assemble; md=$(raid_arrays | head -n 1); }
+  # A software RAID array built by raid.create_configuration is the install disk (ADR 0101),
+  # unless a name hint names another disk.
+  raid_assemble
+  md=$(raid_arrays | head -n 1)
   if [ -n "$md" ] && { [ -z "$HINT_NAME" ] || [ "$HINT_NAME" = "$md" ] || [ "$HINT_NAME" = "/dev/$md" ]; }; then
     DISK=$md
     log "install disk /dev/$DISK (software RAID over $(ls /sys/block/$md/slaves | tr '\n' ' '))"

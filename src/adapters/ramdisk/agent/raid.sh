@@ -10,6 +10,9 @@ raid_arrays() { for md in /sys/block/md*; do [ -e "$md/md/array_state" ] && echo
 raid_assemble() { mdadm --assemble --scan --run >/run/mdadm.out 2>&1; return 0; }
 
 raid_stop_all() {
+  # A cleaning's ramdisk exports its install disk like a deploy's (it can not tell them apart before
+  # its first step): an exported array is held open by tgtd and would not stop (ADR 0130).
+  case "$DISK" in md*) stop_export >/dev/null 2>&1 ;; esac
   for md in $(raid_arrays); do
     members=$(ls "/sys/block/$md/slaves" 2>/dev/null)
     mdadm --stop "/dev/$md" >/run/mdadm.out 2>&1 || { cat /run/mdadm.out >&2; echo "mdadm --stop /dev/$md failed" >&2; return 1; }
