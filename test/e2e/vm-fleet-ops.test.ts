@@ -188,7 +188,9 @@ test("a 2-disk VM no node knows: discovered, auto-enrolled, powered off and on; 
   ] })
   const built = await reach("manageable", 600_000)
   process.stdout.write(`# clean (burn-in cpu 3 s, memory 2 s, disks 2 s each; RAID-1) ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
-  const burnin = ((await api("GET", `/v1/nodes/${spec.name}/history/detail?type=CleanStepDone`))["history"] as ReadonlyArray<Doc>).map((e) => e["data"])
+  const stepsDone = (await api("GET", `/v1/nodes/${spec.name}/history/detail?type=CleanStepDone`))["history"] as ReadonlyArray<Doc>
+  const burnin = stepsDone.map((e) => e["data"])
+  process.stdout.write(`# clean steps (ms): ${stepsDone.map((e) => `${e["data"]["step"]} ${e["duration_ms"]}`).join(", ")}\n`)
   assert.equal(burnin.length, 4, JSON.stringify(burnin))
   // The tools' own figures: stress-ng's bogo ops, memtester's passes, fio's IOPS per disk.
   const [cpu, memory, disks, raid] = burnin.map((d) => d["details"] as Doc)
