@@ -1,4 +1,4 @@
-// Fleet operations on a real VM, one chained scenario on a small (2 GiB) disk, through the HTTP
+// Fleet operations on a real VM, one chained scenario on two small (2 GiB) disks, through the HTTP
 // API of the service running inside the VM rack's namespace (as vm-service-deploy.test.ts):
 // a partition image is deployed; undeployed; then a manual clean runs the real ramdisk's in-band
 // steps deploy.erase_devices_metadata and deploy.erase_devices, each a requested/result pair with
@@ -12,6 +12,12 @@
 // Once deployed, a rescue: the real ramdisk in rescue mode sets the password and opens a login on
 // the serial console; the test logs in through the tcp:// URL console_info gives (IPMI SOL through
 // ipmi_sim to the VM's serial port), runs a command, and unrescues the node back to active (ADR 0095).
+// Between inspection and deploy, one manual clean on the real ramdisk runs the burn-in steps
+// (stress-ng, memtester, fio from the tools bundle it fetches; ADR 0100) with short durations, then
+// raid.create_configuration builds the node's target_raid_config, a software RAID-1 across both
+// disks with mdadm (ADR 0101): the deploy installs onto the array, the instance assembles it and
+// boots from it (ADR 0130), and both disk files hold the root filesystem. The last cleaning runs
+// raid.delete_configuration before erasing: no byte of either disk is left.
 // Needs root.
 import { randomBytes } from "node:crypto"
 import { execFileSync } from "node:child_process"
@@ -24,6 +30,7 @@ import { startVmRackService, type VmRackService } from "../../src/cli/vm-rack/ou
 import { openConsoleInNamespace } from "../support/console-client.ts"
 import { vmNodeOf } from "../../src/cli/vm-rack/service.ts"
 import { buildUserImage, type UserImage } from "../support/user-image.ts"
+import { bytesAt, mbrPartitionsAt, mdDataOffset } from "../support/md-member.ts"
 
 const isRoot = process.getuid?.() === 0
 const skip = isRoot ? false : "needs root (network namespace, TAP devices, QEMU behind ipmi_sim)"
@@ -34,22 +41,28 @@ const DISK_GIB = 2
 const work = mkdtempSync(join(tmpdir(), "ironledger-vm-fleet-"))
 chmodSync(work, 0o755) // dnsmasq reads the TFTP tree as nobody
 let service: VmRackService | null = null
+// Kept so that after() stops a service whose start outlived before()'s timeout.
+let starting: Promise<VmRackService> | null = null
 let userImage: UserImage | null = null
 let said = ""
 
 before(async () => {
   if (skip) return
-  userImage = await buildUserImage(cacheDir, join(work, "user-image"), randomBytes(6).toString("hex"))
-  service = await startVmRackService({
+  const t0 = performance.now()
+  userImage = await buildUserImage(cacheDir, join(work, "user-image"), randomBytes(6).toString("hex"), { softwareRaid: true })
+  // The ramdisk and the tools bundle come from the cache when built before (a cold build takes minutes).
+  starting = startVmRackService({
     namespace: `ironledger-f${process.pid}`, subnet24: "10.213.12", count: 1, stateDir: join(work, "state"), cacheDir,
-    hostPort: 0, enroll: false, diskGib: DISK_GIB, onOutput: (t) => { said = (said + t).slice(-20_000) },
+    hostPort: 0, enroll: false, diskGib: DISK_GIB, disksPerVm: 2, tools: true, onOutput: (t) => { said = (said + t).slice(-20_000) },
     // The site's BMC credentials and port (the rack's defaults for vm0); the address is read in-band.
     discovery: { enabled: true, autoEnroll: true, driver: "ipmi", driverInfo: { ipmi_port: 6230, ipmi_username: "admin", ipmi_password: "ironledger" } },
   })
-}, { timeout: 240_000 })
+  service = await starting
+  process.stdout.write(`# user image, ramdisk, tools bundle and service ready ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
+}, { timeout: 1_200_000 })
 
 after(async () => {
-  await service?.close()
+  await (service ?? await starting?.catch(() => null))?.close()
   if (process.env["KEEP_VM_TEST"] === undefined) rmSync(work, { recursive: true, force: true })
 })
 
@@ -81,7 +94,7 @@ const nonZeroBlocks = (path: string, limit = 5): number[] => {
   return found
 }
 
-test("a VM no node knows: discovered, auto-enrolled, powered off and on; then inspect, deploy, undeploy, and a manual clean whose ramdisk erases every byte of the disk", { skip, timeout: 1_800_000 }, async () => {
+test("a 2-disk VM no node knows: discovered, auto-enrolled, powered off and on; inspect; burn-in and software RAID-1 in one clean; deploy onto the array; rescue; undeploy, and a clean that deletes the array and erases every byte of both disks", { skip, timeout: 1_800_000 }, async () => {
   const s = service!, u = userImage!, vm = s.vms[0]!
   const context = () => [
     `--- console ---\n${readFileSync(vm.serialLog, "utf8").slice(-3000)}`,
@@ -131,6 +144,7 @@ test("a VM no node knows: discovered, auto-enrolled, powered off and on; then in
     { op: "add", path: "/name", value: spec.name },
     { op: "add", path: "/automated_clean", value: false },
     { op: "add", path: "/console_interface", value: "ipmitool-socat" },
+    { op: "add", path: "/raid_interface", value: "agent" },
     { op: "add", path: "/instance_info", value: { image_source: u.root, kernel: u.kernel, ramdisk: u.ramdisk, root_gb: 1 } },
   ])
   const provision = (body: Doc) => api("PUT", `/v1/nodes/${spec.name}/states/provision`, body)
@@ -155,21 +169,67 @@ test("a VM no node knows: discovered, auto-enrolled, powered off and on; then in
   assert.deepEqual(ports.map((p) => p["address"]), [vm.mac])
   const inspection = (await api("GET", `/v1/nodes/${spec.name}/history/detail?type=InventoryReceived&type=Inspected`))["history"] as ReadonlyArray<Doc>
   const inventory = inspection.find((e) => e["type"] === "InventoryReceived")!["data"]
-  assert.deepEqual(inventory["inventory"]["disks"].map((d: Doc) => [d["name"], d["size"]]), [["vda", DISK_GIB * 1024 ** 3]])
+  assert.deepEqual(inventory["inventory"]["disks"].map((d: Doc) => [d["name"], d["size"]]), [["vda", DISK_GIB * 1024 ** 3], ["vdb", DISK_GIB * 1024 ** 3]])
   assert.deepEqual(inventory["inventory"]["interfaces"].map((n: Doc) => [n["mac_address"], n["has_carrier"]]), [[vm.mac, true]])
   assert.equal(inventory["inventory"]["system_vendor"]["manufacturer"], "QEMU")
   assert.equal(inventory["rootDisk"], "vda")
   // The enrolled properties were the VM's own: nothing changed.
   assert.deepEqual(inspection.find((e) => e["type"] === "Inspected")!["data"]["changes"], [])
 
+  // Burn-in, then a RAID-1 root across both disks, in one cleaning: burnin_disk writes every disk,
+  // so it runs before the array exists (ADR 0100).
+  await api("PUT", `/v1/nodes/${spec.name}/states/raid`, { logical_disks: [{ size_gb: "MAX", raid_level: "1", controller: "software", is_root_volume: true }] })
+  t0 = performance.now()
+  await provision({ target: "clean", clean_steps: [
+    { interface: "deploy", step: "burnin_cpu", args: { agent_burnin_cpu_timeout: 3, agent_burnin_cpu_cpu: 1 } },
+    { interface: "deploy", step: "burnin_memory", args: { agent_burnin_vm_timeout: 2, "agent_burnin_vm_vm-bytes": "16M" } },
+    { interface: "deploy", step: "burnin_disk", args: { agent_burnin_fio_disk_runtime: 2 } },
+    { interface: "raid", step: "create_configuration" },
+  ] })
+  const built = await reach("manageable", 600_000)
+  process.stdout.write(`# clean (burn-in cpu 3 s, memory 2 s, disks 2 s each; RAID-1) ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
+  const stepsDone = (await api("GET", `/v1/nodes/${spec.name}/history/detail?type=CleanStepDone`))["history"] as ReadonlyArray<Doc>
+  const burnin = stepsDone.map((e) => e["data"])
+  process.stdout.write(`# clean steps (ms): ${stepsDone.map((e) => `${e["data"]["step"]} ${e["duration_ms"]}`).join(", ")}\n`)
+  assert.equal(burnin.length, 4, JSON.stringify(burnin))
+  // The tools' own figures: stress-ng's bogo ops, memtester's passes, fio's IOPS per disk.
+  const [cpu, memory, disks, raid] = burnin.map((d) => d["details"] as Doc)
+  assert.equal(cpu!["tool"], "stress-ng")
+  assert.ok(cpu!["bogo_ops"] > 0 && cpu!["workers"] === 1, JSON.stringify(cpu))
+  assert.match(String(burnin[0]!["summary"]), /^stress-ng cpu: \d+ bogo ops in [\d.]+ s on 1 CPU\(s\)$/)
+  assert.equal(memory!["tool"], "memtester")
+  assert.ok(memory!["passes"] >= 1 && memory!["failures"] === 0, JSON.stringify(memory))
+  assert.equal(disks!["tool"], "fio")
+  assert.deepEqual(disks!["disks"].map((d: Doc) => d["name"]), ["vda", "vdb"])
+  assert.ok(disks!["disks"].every((d: Doc) => d["read_iops"] > 0 && d["write_iops"] > 0), JSON.stringify(disks))
+  process.stdout.write(`# burn-in figures: ${burnin.slice(0, 3).map((d) => d["summary"]).join("; ")}\n`)
+  assert.deepEqual(raid!["raid_config"], built["raid_config"])
+  const array = built["raid_config"]["logical_disks"] as ReadonlyArray<Doc>
+  assert.deepEqual(array.map((d) => [d["raid_level"], d["controller"], d["physical_disks"], d["is_root_volume"]]), [["1", "software", ["vda", "vdb"], true]])
+
   await provision({ target: "provide" })
   await reach("available", 30_000)
 
   t0 = performance.now()
   await provision({ target: "active" })
-  await reach("active", 600_000)
-  process.stdout.write(`# deploy -> active ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
-  assert.ok(nonZeroBlocks(vm.disk).length > 0, "the deployed image is on the VM's disk")
+  const active = await reach("active", 600_000)
+  process.stdout.write(`# deploy onto the array -> active ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
+  // The instance assembles the array and mounts its root from it, then its init prints the marker.
+  t0 = performance.now()
+  for (const deadline = Date.now() + 240_000; !readFileSync(vm.serialLog, "utf8").includes(u.marker); await sleep(1000)) {
+    if (Date.now() > deadline) assert.fail(`no marker on the console\n${context()}`)
+  }
+  process.stdout.write(`# instance marker on the console ${((performance.now() - t0) / 1000).toFixed(1)} s after active\n`)
+  assert.match(readFileSync(vm.serialLog, "utf8"), /user-image boot: root UUID=[0-9a-f-]+ is \/dev\/md\d+p1/)
+  // Both members hold the root filesystem, byte for byte the image, behind the array's own MBR.
+  const image = readFileSync(u.root)
+  for (const disk of vm.disks) {
+    const at = mdDataOffset(disk)
+    const parts = mbrPartitionsAt(disk, at)
+    assert.ok(parts.length >= 1, `${disk}: no partition in the array's MBR`)
+    assert.ok(bytesAt(disk, parts[0]!.start, image.length).equals(image), `${disk}: the root partition is not the image`)
+  }
+  assert.equal(active["instance_info"]["root_gb"], 1)
 
   // Rescue: the ramdisk fetches the password's hash with its key and opens a login on ttyS0.
   t0 = performance.now()
@@ -217,18 +277,24 @@ test("a VM no node knows: discovered, auto-enrolled, powered off and on; then in
   await reach("manageable", 30_000)
 
   t0 = performance.now()
+  const since = new Date().toISOString()
   await provision({ target: "clean", clean_steps: [
+    { interface: "raid", step: "delete_configuration" },
     { interface: "deploy", step: "erase_devices_metadata" },
     { interface: "deploy", step: "erase_devices" },
   ] })
-  await reach("manageable", 600_000)
-  process.stdout.write(`# clean (metadata + erase ${DISK_GIB} GiB) ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
+  const erased = await reach("manageable", 600_000)
+  process.stdout.write(`# clean (delete RAID, metadata, erase 2 x ${DISK_GIB} GiB) ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
+  assert.deepEqual(erased["raid_config"], {})
 
-  assert.equal(statSync(vm.disk).size, DISK_GIB * 1024 ** 3)
-  assert.deepEqual(nonZeroBlocks(vm.disk), [], "no byte of the old image is left on the VM's disk")
-  const history = (await api("GET", `/v1/nodes/${spec.name}/history`))["history"] as ReadonlyArray<Doc>
+  for (const disk of vm.disks) {
+    assert.equal(statSync(disk).size, DISK_GIB * 1024 ** 3)
+    assert.deepEqual(nonZeroBlocks(disk), [], `no byte of the old image or the array is left on ${disk}`)
+  }
+  const history = (await api("GET", `/v1/nodes/${spec.name}/history?since=${encodeURIComponent(since)}`))["history"] as ReadonlyArray<Doc>
   const done = history.filter((e) => e["type"] === "CleanStepDone")
-  assert.equal(done.length, 2, `two clean steps done: ${history.map((e) => e["type"]).join(",")}`)
+  assert.equal(done.length, 3, `three clean steps done: ${history.map((e) => e["type"]).join(",")}`)
   assert.ok(done.every((e) => e["actor"] === "ramdisk" && typeof e["duration_ms"] === "number"), JSON.stringify(done))
-  assert.match(JSON.stringify(done[1]), new RegExp(`overwrote ${DISK_GIB * 1024 ** 3} bytes of 1 disk`))
+  assert.match(JSON.stringify(done[0]), /stopped 1 md array\(s\)/)
+  assert.match(JSON.stringify(done[2]), new RegExp(`overwrote ${2 * DISK_GIB * 1024 ** 3} bytes of 2 disk`))
 })

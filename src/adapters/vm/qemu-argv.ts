@@ -7,6 +7,8 @@ export interface VmSpec {
   readonly name: string
   readonly memoryMb: number
   readonly disk: string
+  /** More disks after the first (vdb, vdc...: a software RAID's members), never booted from. */
+  readonly extraDisks?: ReadonlyArray<string>
   readonly tap: string
   readonly mac: string
   readonly serialLog: string
@@ -47,6 +49,7 @@ export const qemuArgv = (vm: VmSpec, boot: BootDevice): ReadonlyArray<string> =>
 // (which restarts QEMU with it).
 const biosBoot = (vm: VmSpec, boot: BootDevice) => [
   "-drive", `file=${vm.disk},format=raw,if=virtio,cache=writeback`,
+  ...(vm.extraDisks ?? []).flatMap((d) => ["-drive", `file=${d},format=raw,if=virtio,cache=writeback`]),
   "-device", `virtio-net-pci,netdev=n0,mac=${vm.mac}`,
   "-boot", `order=${boot === "pxe" ? "nc" : boot === "cdrom" ? "dc" : "c"}`,
 ]
@@ -65,6 +68,7 @@ const uefiBoot = (vm: VmSpec, boot: BootDevice) => {
     "-fw_cfg", "name=opt/org.tianocore/IPv6Support,string=no",
     "-drive", `file=${vm.disk},format=raw,if=none,id=disk0,cache=writeback`,
     "-device", `virtio-blk-pci,drive=disk0,bootindex=${boot === "pxe" ? 2 : 1}`,
+    ...(vm.extraDisks ?? []).flatMap((d, i) => ["-drive", `file=${d},format=raw,if=none,id=disk${i + 1},cache=writeback`, "-device", `virtio-blk-pci,drive=disk${i + 1}`]),
     "-device", `virtio-net-pci,netdev=n0,mac=${vm.mac},romfile=${boot === "pxe" ? ",bootindex=1" : ""}`,
   ]
 }

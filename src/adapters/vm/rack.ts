@@ -39,6 +39,8 @@ export interface VmRackSpec {
   readonly tftpRoot: string
   readonly memoryMb?: number
   readonly diskGib?: number
+  /** Disks of each VM, all diskGib large (default 1; 2 or more: members for a software RAID). */
+  readonly disksPerVm?: number
   readonly bmcUser?: string
   readonly bmcPassword?: string
   /** Default 6230: VM i's BMC listens on 127.0.0.1:(base + i) inside the namespace. */
@@ -62,6 +64,8 @@ export interface RackVm {
   /** Its firmware: SeaBIOS ("bios") or OVMF ("uefi"). */
   readonly bootMode: VmBootMode
   readonly disk: string
+  /** Every disk file in the guest's order (vda, vdb...): disk first. */
+  readonly disks: ReadonlyArray<string>
   readonly serialLog: string
   /** A line per QEMU start with the boot device it was given. */
   readonly powerLog: string
@@ -140,10 +144,12 @@ const launch = async (spec: VmRackSpec, vms: ReadonlyArray<RackVm & { readonly v
       writeFileSync(join(v.dir, "lan.conf"), vmLanConf(bmcSpec), { mode: 0o600 })
       writeFileSync(join(v.dir, "bmc.emu"), bmcEmu)
       mkdirSync(join(v.dir, "bmc-state"), { recursive: true })
-      writeFileSync(v.disk, "")
-      chmodSync(v.disk, 0o600)
-      // A sparse file: only what the deploy writes takes space.
-      await runIn(["truncate", "-s", `${spec.diskGib ?? 4}G`, v.disk])
+      for (const disk of v.disks) {
+        writeFileSync(disk, "")
+        chmodSync(disk, 0o600)
+        // A sparse file: only what the deploy writes takes space.
+        await runIn(["truncate", "-s", `${spec.diskGib ?? 4}G`, disk])
+      }
       const log = openSync(join(v.dir, "ipmi_sim.log"), "a")
       const child = spawn("ip", inNamespace(network.namespace, ["ipmi_sim", "-c", join(v.dir, "lan.conf"), "-f", join(v.dir, "bmc.emu"), "-s", join(v.dir, "bmc-state"), "-n"]).slice(1), {
         cwd: v.dir, detached: true, stdio: ["ignore", log, log],
@@ -178,6 +184,8 @@ export const startVmRack = (spec: VmRackSpec): Effect.Effect<VmRack, VmRackFaile
     const unknown = (spec.bootModes ?? []).find((m) => m !== "bios" && m !== "uefi")
     if (unknown !== undefined) return yield* Effect.fail(new VmRackFailed({ reason: `boot mode ${JSON.stringify(unknown)}: bios or uefi` }))
     if ((spec.bootModes ?? []).includes("uefi") && !existsSync(OVMF_CODE)) return yield* Effect.fail(new VmRackFailed({ reason: `a UEFI VM needs ${OVMF_CODE} (Debian package ovmf)` }))
+    const diskCount = spec.disksPerVm ?? 1
+    if (!Number.isInteger(diskCount) || diskCount < 1 || diskCount > 4) return yield* Effect.fail(new VmRackFailed({ reason: `disksPerVm ${diskCount}: 1 to 4` }))
     if (/["'\s]/.test(dir)) return yield* Effect.fail(new VmRackFailed({ reason: `directory ${dir}: no quotes or spaces` }))
     const vms = Array.from({ length: spec.count }, (_, i) => {
       const name = `vm${i}`
@@ -188,14 +196,15 @@ export const startVmRack = (spec: VmRackSpec): Effect.Effect<VmRack, VmRackFaile
       const bootMode = spec.bootModes?.[i] ?? "bios"
       const vars = join(vmDir, "OVMF_VARS.fd")
       if (bootMode === "uefi") copyFileSync(OVMF_VARS, vars)
+      const disks = Array.from({ length: diskCount }, (_, d) => join(vmDir, d === 0 ? "disk.img" : `disk${d}.img`))
       const vm: VmSpec = {
-        name, memoryMb: spec.memoryMb ?? 512, disk: join(vmDir, "disk.img"), tap: `tap${i}`, mac,
+        name, memoryMb: spec.memoryMb ?? 512, disk: disks[0]!, extraDisks: disks.slice(1), tap: `tap${i}`, mac,
         // The serial port is SOL's (ipmi_sim connects to it) and still logged to console.log.
         serialLog: join(vmDir, "console.log"), bmcPort: port + 1000, solPort: port + 2000, pidFile: join(vmDir, "qemu.pid"),
         qmpSocket: join(vmDir, "qmp.sock"), firmware: bootMode === "uefi" ? { kind: "uefi", code: OVMF_CODE, vars } : { kind: "bios" },
       }
       return {
-        name, mac, bootMode, disk: vm.disk, serialLog: vm.serialLog, powerLog: join(vmDir, "power.log"), vm, dir: vmDir,
+        name, mac, bootMode, disk: vm.disk, disks, serialLog: vm.serialLog, powerLog: join(vmDir, "power.log"), vm, dir: vmDir,
         bmc: { address: "127.0.0.1", port, username: spec.bmcUser ?? "admin", password: spec.bmcPassword ?? "ironledger" },
       }
     })

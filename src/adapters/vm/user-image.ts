@@ -2,10 +2,13 @@
 // packages like the deploy ramdisk: a partition image (ext4 holding busybox and an /sbin/init that prints a marker line with the run's nonce on
 // the console) plus the instance kernel and ramdisk that boot it, the ramdisk mounting root=UUID=...
 // from the disk before handing over to that init. So the marker proves the root partition written
-// by the deploy was mounted and run.
+// by the deploy was mounted and run. With softwareRaid, the instance ramdisk also carries mdadm and
+// the md modules and assembles every array before it looks for the root (ADR 0130): a partition
+// image deployed onto a software RAID boots from the array, as a real image with mdadm does.
 import { chmod, copyFile, mkdir, readdir, rm, writeFile } from "node:fs/promises"
 import { dirname, join } from "node:path"
 import { cpioOf, gzipInitramfs } from "../ramdisk/build/cpio.ts"
+import { installWithLibraries } from "../ramdisk/build/build.ts"
 import { fetchPackages, resolveMetaPackage } from "../ramdisk/build/debian.ts"
 import { resolveModules } from "../ramdisk/build/modules.ts"
 import { run } from "../ramdisk/build/run.ts"
@@ -21,6 +24,12 @@ export interface UserImage {
 
 // crc32c_generic: ext4 needs "crc32c" to mount and nothing here can load a module by alias.
 const BOOT_MODULES = ["virtio_pci", "virtio_blk", "ext4", "crc32c_generic"]
+/** Software RAID: the levels raid.create_configuration builds (md_mod comes as their dependency). */
+const RAID_MODULES = ["raid1", "raid0"]
+/** mdadm and the packages its libraries come from. */
+const RAID_PACKAGES = ["mdadm", "libc6", "libudev1", "libcap2"]
+// Arrays of any host (the ramdisk that built them has another name); members are any partition or disk.
+const MDADM_CONF = "DEVICE partitions\nHOMEHOST <ignore>\nAUTO +all\n"
 /** What the root's init loads to read the config drive. */
 const ROOT_MODULES = ["isofs"]
 
@@ -29,6 +38,12 @@ const bootInit = (kernelVersion: string) => `#!/bin/busybox sh
 export PATH=/bin
 mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev
 while read -r m; do insmod "/lib/modules/${kernelVersion}/$m"; done < /etc/modules
+if [ -x /sbin/mdadm ]; then
+  # The array the root is on: assembled, then its partition table read (no udev here to ask for it).
+  mkdir -p /run/mdadm
+  /sbin/mdadm --assemble --scan --run 2>&1 | sed 's/^/user-image boot: /'
+  for md in /sys/block/md*; do [ -e "$md" ] && blockdev --rereadpt "/dev/\${md##*/}"; done
+fi
 root=
 for w in $(cat /proc/cmdline); do case "$w" in root=*) root=\${w#root=} ;; esac; done
 n=0
@@ -59,7 +74,12 @@ fi
 while :; do $b sleep 3600; done
 `
 
-export const buildUserImage = async (cacheDir: string, workDir: string, nonce: string): Promise<UserImage> => {
+export interface UserImageOptions {
+  /** The instance ramdisk assembles software RAID arrays (mdadm, md modules) before it finds the root. */
+  readonly softwareRaid?: boolean
+}
+
+export const buildUserImage = async (cacheDir: string, workDir: string, nonce: string, options: UserImageOptions = {}): Promise<UserImage> => {
   if (!/^[A-Za-z0-9-]{1,64}$/.test(nonce)) throw new Error(`nonce ${JSON.stringify(nonce)}: letters, digits and -`)
   const marker = `ironledger-user-image ${nonce} booted from its root partition`
   const [kernel, busybox] = await fetchPackages(cacheDir, [await resolveMetaPackage("linux-image-amd64"), "busybox-static"])
@@ -69,7 +89,7 @@ export const buildUserImage = async (cacheDir: string, workDir: string, nonce: s
   // The instance ramdisk.
   const initrd = join(workDir, "initrd")
   const modulesDir = join(kernel!.root, "lib/modules", kernelVersion)
-  const { ordered } = await resolveModules(modulesDir, BOOT_MODULES)
+  const { ordered } = await resolveModules(modulesDir, options.softwareRaid === true ? [...BOOT_MODULES, ...RAID_MODULES] : BOOT_MODULES)
   for (const rel of ordered) {
     await mkdir(dirname(join(initrd, "lib/modules", kernelVersion, rel)), { recursive: true })
     await copyFile(join(modulesDir, rel), join(initrd, "lib/modules", kernelVersion, rel))
@@ -77,6 +97,13 @@ export const buildUserImage = async (cacheDir: string, workDir: string, nonce: s
   for (const d of ["bin", "etc", "proc", "sys", "dev"]) await mkdir(join(initrd, d), { recursive: true })
   await copyFile(join(busybox!.root, "bin/busybox"), join(initrd, "bin/busybox"))
   await writeFile(join(initrd, "etc/modules"), ordered.join("\n") + "\n")
+  if (options.softwareRaid === true) {
+    const [mdadm, ...libs] = await fetchPackages(cacheDir, RAID_PACKAGES)
+    await installWithLibraries(initrd, [[join(mdadm!.root, "sbin/mdadm"), "sbin/mdadm"]], libs)
+    await mkdir(join(initrd, "etc/mdadm"), { recursive: true })
+    await writeFile(join(initrd, "etc/mdadm/mdadm.conf"), MDADM_CONF)
+    await chmod(join(initrd, "sbin/mdadm"), 0o755)
+  }
   await writeFile(join(initrd, "init"), bootInit(kernelVersion))
   await chmod(join(initrd, "init"), 0o755)
   await chmod(join(initrd, "bin/busybox"), 0o755)

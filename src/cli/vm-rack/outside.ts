@@ -29,6 +29,8 @@ export interface VmRackServiceOptions {
   readonly hostPort: number
   readonly db?: string
   readonly diskGib?: number
+  /** Disks of each VM (default 1). */
+  readonly disksPerVm?: number
   /** Build and register the ramdisk's tools bundle (burn-in steps; ADR 0100). */
   readonly tools?: boolean
   readonly enroll: boolean
@@ -102,6 +104,7 @@ export const startVmRackService = async (options: VmRackServiceOptions): Promise
       network, count: options.count, stateDir, socketPath, enroll: options.enroll,
       ...(options.db === undefined ? {} : { db: resolve(options.db) }),
       ...(options.diskGib === undefined ? {} : { diskGib: options.diskGib }),
+      ...(options.disksPerVm === undefined ? {} : { disksPerVm: options.disksPerVm }),
       ...(options.dnsmasqUser === undefined ? {} : { dnsmasqUser: options.dnsmasqUser }),
       ...(options.discovery === undefined ? {} : { discovery: options.discovery }),
       ...(options.instanceInfo === undefined ? {} : { instanceInfo: options.instanceInfo }),

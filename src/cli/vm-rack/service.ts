@@ -38,6 +38,8 @@ export interface VmServiceOptions {
   /** SQLite log; default in memory. */
   readonly db?: string
   readonly diskGib?: number
+  /** Disks of each VM (default 1; 2: software RAID-1 members, ADR 0101). */
+  readonly disksPerVm?: number
   /** Firmware of VM i (default bios); "uefi" VMs are enrolled with the boot_mode:uefi capability. */
   readonly bootModes?: ReadonlyArray<VmBootMode>
   /** Enroll the VMs as ipmi nodes vm0..vmN-1 (those not enrolled yet). */
@@ -127,6 +129,7 @@ export const startVmService = async (options: VmServiceOptions): Promise<VmServi
     const rack = await Effect.runPromise(Scope.provide(scope)(startVmRack({
       dir: join(options.stateDir, "rack"), namespace: options.network.namespace, subnet24: options.network.gateway.replace(/\.1$/, ""),
       count: options.count, tftpRoot, network: options.network, diskGib,
+      ...(options.disksPerVm === undefined ? {} : { disksPerVm: options.disksPerVm }),
       answerUnknownMacs: options.discovery?.enabled === true,
       ...(options.bootModes === undefined ? {} : { bootModes: options.bootModes }),
       ...(options.dnsmasqUser === undefined ? {} : { dnsmasqUser: options.dnsmasqUser }),

@@ -168,6 +168,8 @@ export_and_wait() {
     nc -l -p "$RELEASE_PORT" -e /bin/ironledger-release
   done
   kill $steps 2>/dev/null
+  # Arrays stopped: their members' superblocks say clean, so the next boot does not resync them.
+  [ -n "$(raid_arrays)" ] && mdadm --stop --scan >/dev/null 2>&1
   log "released: rebooting"
   sync
   reboot -f

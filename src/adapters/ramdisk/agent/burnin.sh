@@ -24,7 +24,8 @@ fetch_tools() {
   (cd "$TOOLS" && gunzip -c /run/tools.cpio.gz | cpio -id 2>/dev/null) || { echo "the tools bundle does not unpack" >&2; return 1; }
   rm -f /run/tools.cpio.gz
   touch "$TOOLS/.complete"
-  log "tools bundle $sha unpacked"
+  # On stderr: a step's stdout is its summary and figures, nothing else.
+  log "tools bundle $sha unpacked" >&2
 }
 
 # (_tool: not to clobber the callers' variables; busybox sh has no local scoping guarantees here)

@@ -81,6 +81,7 @@ run_clean_steps() {
       [ -n "$details" ] || details='{}'
       body="{\"key\":$key,\"step\":\"$step\",\"summary\":$summary,\"details\":$details,\"error\":null}"
       log "clean step $name: $(head -n 1 /run/step.out)"
+      cat /run/step.fail   # what a step that succeeded noted on the way (the agent's log)
     else
       error=$(tail -c 2000 /run/step.fail | json_string)
       body="{\"key\":$key,\"step\":\"$step\",\"error\":$error}"

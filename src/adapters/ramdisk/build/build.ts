@@ -91,7 +91,7 @@ const findLibrary = (packages: ReadonlyArray<DebianPackage>, soname: string): { 
 }
 
 /** Copies the binaries and, transitively, exactly the libraries they name. */
-const installWithLibraries = async (tree: string, binaries: ReadonlyArray<readonly [string, string]>, libs: ReadonlyArray<DebianPackage>) => {
+export const installWithLibraries = async (tree: string, binaries: ReadonlyArray<readonly [string, string]>, libs: ReadonlyArray<DebianPackage>) => {
   const pending = [...binaries.map(([from]) => from)]
   for (const [from, to] of binaries) {
     await mkdir(dirname(join(tree, to)), { recursive: true })
