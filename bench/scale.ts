@@ -82,6 +82,7 @@ let server = await startServer({
 })
 const client = new Client(server.url, Math.max(workers, 64))
 let enrolled = 0
+let failed: unknown = undefined
 const ids: Array<string> = []
 try {
   const rssStart = treeRssMiB(server.pid)
@@ -209,12 +210,15 @@ try {
     table.row(`start-up of serve with ${enrolled} nodes in the store`, `${(server.startupMs / 1000).toFixed(1)} s`,
       `to the first answered request; RSS ${treeRssMiB(server.pid).toFixed(0)} MiB; wall, load ${loadAverage()}; goal <= 5 s`)
   }
+} catch (e) {
+  failed = e
+  console.error(`bench:scale failed: ${(e as Error)?.stack ?? String(e)}\nserver's last words:\n${server.tail()}`)
 } finally {
   client.close()
   await server.stop()
 }
 
-if (!skip.has("replay")) {
+if (!skip.has("replay") && failed === undefined) {
   say(`replay: bench/store.ts with ${events} events`)
   const out = await new Promise<string>((done, fail) => {
     const child = spawn("taskset", ["-c", "0", process.execPath, resolve(import.meta.dirname, "store.ts"), "--events", String(events), "--nodes", String(Math.max(1, Math.min(10_000, Math.floor(events / 100))))],
@@ -231,3 +235,4 @@ if (!skip.has("replay")) {
 if (values["cpu-prof"] !== undefined) say(`CPU profiles: ${readdirSync(resolve(values["cpu-prof"])).join(", ")}`)
 if (values.keep === undefined) rmSync(dir, { recursive: true, force: true })
 console.log(table.render(`bench:scale — ${enrolled} nodes, ${lifecycles} lifecycles, ${workers} workers; server pinned to core 0, client to core 1; CPU from /proc (utime+stime of the service's tree)`))
+if (failed !== undefined) process.exitCode = 1

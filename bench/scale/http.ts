@@ -11,7 +11,21 @@ export class Client {
     this.agent = new Agent({ keepAlive: true, maxSockets: sockets })
   }
 
-  send(method: string, path: string, body?: unknown, timeoutMs = 120_000): Promise<Reply> {
+  /**
+   * A request the server closed an idle keep-alive socket under (ECONNRESET on a reused socket)
+   * never reached it: sent again, as Node's documentation advises.
+   */
+  async send(method: string, path: string, body?: unknown, timeoutMs = 120_000): Promise<Reply> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.once(method, path, body, timeoutMs)
+      } catch (e) {
+        if (attempt >= 3 || (e as { retry?: boolean }).retry !== true) throw e
+      }
+    }
+  }
+
+  private once(method: string, path: string, body: unknown, timeoutMs: number): Promise<Reply> {
     return new Promise((resolve, reject) => {
       const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body))
       const req = request({
@@ -27,7 +41,8 @@ export class Client {
         res.on("error", reject)
       })
       req.on("timeout", () => req.destroy(new Error(`${method} ${path}: no answer in ${timeoutMs} ms`)))
-      req.on("error", reject)
+      req.on("error", (e: Error & { code?: string }) =>
+        reject(Object.assign(e, { retry: e.code === "ECONNRESET" && req.reusedSocket })))
       req.end(payload)
     })
   }

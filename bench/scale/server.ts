@@ -23,6 +23,8 @@ export interface Server {
   readonly startupMs: number
   readonly stop: () => Promise<void>
   readonly process: ChildProcess
+  /** The last lines the server wrote on standard error (its warnings and errors). */
+  readonly tail: () => string
 }
 
 export const startServer = async (o: ServerOptions): Promise<Server> => {
@@ -46,7 +48,7 @@ export const startServer = async (o: ServerOptions): Promise<Server> => {
   const url = await new Promise<URL>((found, fail) => {
     const timer = setTimeout(() => fail(new Error(`serve did not listen within 300 s: ${seen.slice(-2000)}`)), 300_000)
     child.stderr!.on("data", (d: Buffer) => {
-      if (seen.length < 100_000) seen += d.toString()
+      seen = (seen + d.toString()).slice(-20_000)
       const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(seen)
       if (m) { clearTimeout(timer); found(new URL(m[1]!)) }
     })
@@ -67,5 +69,8 @@ export const startServer = async (o: ServerOptions): Promise<Server> => {
   } finally {
     probe.close()
   }
-  return { pid: child.pid!, url, startupMs: performance.now() - t0, stop, process: child }
+  child.stderr!.removeAllListeners("data")
+  child.stderr!.on("data", (d: Buffer) => { seen = (seen + d.toString()).slice(-20_000) })
+  child.once("exit", (code, signal) => { seen += `\n(serve exited: ${code ?? signal})` })
+  return { pid: child.pid!, url, startupMs: performance.now() - t0, stop, process: child, tail: () => seen.slice(-3000) }
 }
