@@ -84,6 +84,8 @@ const client = new Client(server.url, Math.max(workers, 64))
 let enrolled = 0
 let failed: unknown = undefined
 const ids: Array<string> = []
+/** Nodes enrolled and left idle (fillers and the enroll phase): the ones power sync is run over. */
+const idleIds: Array<string> = []
 try {
   const rssStart = treeRssMiB(server.pid)
   say(`serve pid ${server.pid} on ${server.url.origin}, ready in ${(server.startupMs / 1000).toFixed(1)} s; RSS ${rssStart.toFixed(0)} MiB; store ${db}`)
@@ -139,7 +141,7 @@ try {
       const fill = Math.max(0, size - windowSize - enrolled)
       say(`enrolling ${fill} idle nodes to reach fleet ${size}`)
       const base = enrolled
-      await pool(fill, workers, async (i) => { ids.push(await enroll(client, `idle-${base + i}`)); enrolled++ })
+      await pool(fill, workers, async (i) => { const id = await enroll(client, `idle-${base + i}`); ids.push(id); idleIds.push(id); enrolled++ })
       const w = await measured(server, () => pool(windowSize, workers, async (i) => { ids.push(await lifecycle(client, `life-${size}-${i}`, pollMs)); enrolled++ }))
       table.row(`  server CPU per lifecycle at fleet ${size} (last ${windowSize})`, `${(w.serverCpuS * 1000 / windowSize).toFixed(1)} ms`,
         `${(windowSize / w.wallS).toFixed(1)} nodes/s wall (load ${w.load}); client ${(w.clientCpuS * 1000 / windowSize).toFixed(1)} ms`)
@@ -151,7 +153,9 @@ try {
     const rss0 = treeRssMiB(server.pid)
     const count = nodes - enrolled
     const e = await measured(server, () => pool(count, workers, async (i) => {
-      ids.push(await enroll(client, `idle-${idleFrom + i}`))
+      const id = await enroll(client, `idle-${idleFrom + i}`)
+      ids.push(id)
+      idleIds.push(id)
       enrolled++
       if (enrolled % 10_000 === 0) say(`${enrolled} nodes enrolled`)
     }))
@@ -165,7 +169,7 @@ try {
 
   if (!skip.has("sync")) {
     // Nodes in enroll are not synced (as Ironic): manage the idle ones first.
-    const idle = ids.slice(idleFrom)
+    const idle = idleIds
     say(`managing ${idle.length} idle nodes for power sync`)
     const m = await measured(server, () => pool(idle.length, workers, (i) => manage(client, idle[i]!, 200)))
     table.row(`manage ${idle.length} idle nodes`, `${(idle.length / m.wallS).toFixed(0)} nodes/s`, `server CPU ${(m.serverCpuS * 1000 / Math.max(1, idle.length)).toFixed(2)} ms per node`)
