@@ -22,72 +22,113 @@ const shownProvisionState = (state: string | null, version: number) =>
   // Before 1.2 Ironic called "available" NOSTATE, which clients see as null.
   version < 2 && state === "available" ? null : state
 
+type Field = readonly [name: string, value: (n: NodeView, base: string, version: number) => unknown]
+
+/** Every node field in the order Ironic shows them, each with how it is read from the view. */
+const nodeFields: ReadonlyArray<Field> = [
+  ["uuid", (n) => n.uuid],
+  ["name", (n) => n.name],
+  ["driver", (n) => n.driver],
+  ["driver_info", (n) => n.driverInfo],
+  ["driver_internal_info", (n) => n.driverInternalInfo ?? {}],
+  ["properties", (n) => n.properties],
+  ["instance_info", (n) => n.instanceInfo],
+  ["instance_uuid", (n) => n.instanceUuid],
+  ["extra", (n) => n.extra],
+  ["provision_state", (n, _, v) => shownProvisionState(n.provisionState, v)],
+  ["target_provision_state", (n, _, v) => shownProvisionState(n.targetProvisionState, v)],
+  ["power_state", (n) => n.powerState],
+  ["target_power_state", (n) => n.targetPowerState],
+  ["maintenance", (n) => n.maintenance],
+  ["maintenance_reason", (n) => n.maintenanceReason],
+  ["last_error", (n) => n.lastError],
+  ["reservation", () => null],
+  ["console_enabled", (n) => n.consoleEnabled],
+  ["chassis_uuid", () => null],
+  ["created_at", (n) => n.createdAt],
+  ["updated_at", (n) => n.updatedAt],
+  ["provision_updated_at", (n) => n.provisionUpdatedAt],
+  ["inspection_started_at", () => null],
+  ["inspection_finished_at", () => null],
+  ["clean_step", () => ({})],
+  ["deploy_step", () => ({})],
+  ["raid_config", (n) => n.raidConfig],
+  ["target_raid_config", (n) => n.targetRaidConfig],
+  ["resource_class", (n) => n.resourceClass],
+  ["traits", (n) => n.traits],
+  ["fault", (n) => n.fault],
+  ["conductor_group", (n) => n.conductorGroup],
+  ["automated_clean", (n) => n.automatedClean],
+  ["protected", (n) => n.protected],
+  ["protected_reason", (n) => n.protectedReason],
+  ["conductor", () => "ironledger"],
+  ["owner", (n) => n.owner],
+  ["description", (n) => n.description],
+  ["allocation_uuid", (n) => n.allocationUuid],
+  ["retired", (n) => n.retired],
+  ["retired_reason", (n) => n.retiredReason],
+  ["lessee", (n) => n.lessee],
+  ["network_data", (n) => n.networkData],
+  // The current boot mode and secure boot state as the BMC reports them (1.75, 1.76): ironledger
+  // does not read them back yet, and null is Ironic's "unknown".
+  ["boot_mode", () => null],
+  ["secure_boot", () => null],
+  ...interfaceSlots.map((slot): Field => [`${slot}_interface`, (n) => n.interfaces[slot] ?? null]),
+  // ironledger additions: the stream revision the document reflects and the running image write.
+  ["revision", (n) => n.revision],
+  ["deploy_progress", (n) => n.deployProgress === null ? null
+    : { bytes_written: n.deployProgress.bytesWritten, total_bytes: n.deployProgress.totalBytes }],
+  ["links", (n, base) => links(base, "nodes", n.uuid)],
+  ["ports", (n, base) => [
+    { href: `${base}/v1/nodes/${n.uuid}/ports`, rel: "self" },
+    { href: `${base}/nodes/${n.uuid}/ports`, rel: "bookmark" },
+  ]],
+  ["states", (n, base) => [
+    { href: `${base}/v1/nodes/${n.uuid}/states`, rel: "self" },
+    { href: `${base}/nodes/${n.uuid}/states`, rel: "bookmark" },
+  ]],
+]
+
+/** The fields a version shows, worked out once per version: a document is built with only these. */
+const fieldsByVersion = new Map<number, ReadonlyArray<Field>>()
+const fieldsAt = (version: number): ReadonlyArray<Field> => {
+  let fields = fieldsByVersion.get(version)
+  if (fields === undefined) fieldsByVersion.set(version, fields = nodeFields.filter(([name]) => visibleAt(name, version)))
+  return fields
+}
+
+/** The names of the fields a node document has at `version` (what `fields=` may name). */
+export const nodeFieldNames = (version: number): ReadonlySet<string> => {
+  let names = fieldNamesByVersion.get(version)
+  if (names === undefined) fieldNamesByVersion.set(version, names = new Set(fieldsAt(version).map(([name]) => name)))
+  return names
+}
+const fieldNamesByVersion = new Map<number, ReadonlySet<string>>()
+
+/**
+ * Built field by field in one order (never a field added then deleted), so every document of a
+ * version shares one object shape and JSON.stringify takes its fast path.
+ */
 export const nodeDocument = (n: NodeView, base: string, version: number): Json => {
-  const doc: Json = {
-    uuid: n.uuid,
-    name: n.name,
-    driver: n.driver,
-    driver_info: n.driverInfo,
-    driver_internal_info: n.driverInternalInfo ?? {},
-    properties: n.properties,
-    instance_info: n.instanceInfo,
-    instance_uuid: n.instanceUuid,
-    extra: n.extra,
-    provision_state: shownProvisionState(n.provisionState, version),
-    target_provision_state: shownProvisionState(n.targetProvisionState, version),
-    power_state: n.powerState,
-    target_power_state: n.targetPowerState,
-    maintenance: n.maintenance,
-    maintenance_reason: n.maintenanceReason,
-    last_error: n.lastError,
-    reservation: null,
-    console_enabled: n.consoleEnabled,
-    chassis_uuid: null,
-    created_at: n.createdAt,
-    updated_at: n.updatedAt,
-    provision_updated_at: n.provisionUpdatedAt,
-    inspection_started_at: null,
-    inspection_finished_at: null,
-    clean_step: {},
-    deploy_step: {},
-    raid_config: n.raidConfig,
-    target_raid_config: n.targetRaidConfig,
-    resource_class: n.resourceClass,
-    traits: n.traits,
-    fault: n.fault,
-    conductor_group: n.conductorGroup,
-    automated_clean: n.automatedClean,
-    protected: n.protected,
-    protected_reason: n.protectedReason,
-    conductor: "ironledger",
-    owner: n.owner,
-    description: n.description,
-    allocation_uuid: n.allocationUuid,
-    retired: n.retired,
-    retired_reason: n.retiredReason,
-    lessee: n.lessee,
-    network_data: n.networkData,
-    // The current boot mode and secure boot state as the BMC reports them (1.75, 1.76): ironledger
-    // does not read them back yet, and null is Ironic's "unknown".
-    boot_mode: null,
-    secure_boot: null,
-    ...interfaceFields(n.interfaces),
-    // ironledger additions: the stream revision the document reflects and the running image write.
-    revision: n.revision,
-    deploy_progress: n.deployProgress === null ? null
-      : { bytes_written: n.deployProgress.bytesWritten, total_bytes: n.deployProgress.totalBytes },
-    links: links(base, "nodes", n.uuid),
-    ports: [
-      { href: `${base}/v1/nodes/${n.uuid}/ports`, rel: "self" },
-      { href: `${base}/nodes/${n.uuid}/ports`, rel: "bookmark" },
-    ],
-    states: [
-      { href: `${base}/v1/nodes/${n.uuid}/states`, rel: "self" },
-      { href: `${base}/nodes/${n.uuid}/states`, rel: "bookmark" },
-    ],
-  }
-  for (const field of Object.keys(doc)) if (!visibleAt(field, version)) delete doc[field]
+  const doc: Json = {}
+  for (const [name, value] of fieldsAt(version)) doc[name] = value(n, base, version)
   return doc
+}
+
+const fieldValue = new Map(nodeFields)
+
+/**
+ * What `pickFields(nodeDocument(n, ...), fields, ...)` gives, without building the fields left out:
+ * `fields=` in the order asked (400 for one the version does not have), then the links.
+ */
+export const nodePicked = (n: NodeView, base: string, version: number, fields: ReadonlyArray<string>): Json => {
+  const known = nodeFieldNames(version)
+  const unknown = fields.filter((f) => !known.has(f))
+  if (unknown.length > 0) throw badRequest(`Field(s) "${unknown.map((f) => f.slice(0, 40)).join(", ")}" are not valid.`)
+  const picked: Json = {}
+  for (const f of fields) picked[f] = fieldValue.get(f)!(n, base, version)
+  picked["links"] = links(base, "nodes", n.uuid)
+  return picked
 }
 
 /** The short form used by GET /v1/nodes without `detail`. */

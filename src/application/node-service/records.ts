@@ -9,6 +9,7 @@ import {
 import { looksSecret, MASK } from "../secret-fields.ts"
 import { asConflict, type NodeCore } from "./core.ts"
 import { matchesFilter } from "./node-filter.ts"
+import { fleetPage } from "../fleet-order.ts"
 
 export const nodeRecords = (core: NodeCore) => {
   const { fleet, registry, ids, secrets, claiming, nameClaim, nameTaken, context, run, resolve, view } = core
@@ -92,15 +93,8 @@ export const nodeRecords = (core: NodeCore) => {
     list: (filter, page) =>
       filter.driver !== undefined && registry.hardwareType(filter.driver) === undefined
         ? Effect.fail(new InvalidInput({ reason: `Could not find the following driver(s) or hardware type(s): ${filter.driver}.` }))
-        : Effect.sync(() => {
-          const all = fleet.list().filter((n) =>
-            (filter.provisionState === undefined || n.provisionState === filter.provisionState) &&
-            (filter.maintenance === undefined || n.maintenance === filter.maintenance) &&
-            (filter.driver === undefined || n.driver === filter.driver) &&
-            matchesFilter(n, filter))
-          const start = page.marker === undefined ? 0 : all.findIndex((n) => n.nodeId === page.marker) + 1
-          return all.slice(start, start + page.limit).map(view)
-        }),
+        // One page walked in UUID order, not the whole fleet sorted per request (fleet-order.ts).
+        : Effect.sync(() => fleetPage(fleet, (n) => matchesFilter(n, filter), page.limit, page.marker).map(view)),
     remove: (ref, actor) =>
       Effect.gen(function* () {
         const node = yield* resolve(ref)

@@ -17,7 +17,7 @@ const intOption = (raw: string | undefined, name: string, fallback: number, min:
 
 export const serveCommand: Command = {
   words: ["serve"],
-  usage: `serve [--db FILE | --store sqlite:FILE|postgres://...] [--key-file FILE] [--state-dir DIR] [--port N] [--host H] [--sim N] [--deploy-callback-timeout SECONDS] [--no-conductor] [--tokens FILE] [--access-log] [--notary-key FILE] [--notary-interval SECONDS] [--hardware-types A,B] [--no-automated-clean] [--vms N] [--clean-steps deploy.erase_devices_metadata,...] ${discoveryUsage}`,
+  usage: `serve [--db FILE | --store sqlite:FILE|postgres://...] [--key-file FILE] [--state-dir DIR] [--port N] [--host H] [--sim N] [--deploy-callback-timeout SECONDS] [--no-conductor] [--tokens FILE] [--access-log] [--notary-key FILE] [--notary-interval SECONDS] [--hardware-types A,B] [--no-automated-clean] [--vms N] [--clean-steps deploy.erase_devices_metadata,...] [--power-sync-interval SECONDS] ${discoveryUsage}`,
   description: "Run the service: the Ironic-compatible API and the conductor over the log (a SQLite file, or PostgreSQL), until SIGINT/SIGTERM.",
   examples: ["serve --db ironledger.db --port 6385", "serve --db lab.db --sim 4 --deploy-callback-timeout 600", "serve --store postgres://ironledger@db/ironledger --tokens tokens.json"],
   options: {
@@ -25,6 +25,7 @@ export const serveCommand: Command = {
     "deploy-callback-timeout": "string", "no-conductor": "flag", tokens: "string", "access-log": "flag",
     "notary-key": "string", "notary-interval": "string", "hardware-types": "string", "no-automated-clean": "flag", vms: "string",
     "clean-steps": "string",
+    "power-sync-interval": "string",
     ...discoveryFlags,
   },
   run: async (args) => {
@@ -66,6 +67,10 @@ export const serveCommand: Command = {
         // The steps automated cleaning runs, those each node's interfaces offer (default deploy.erase_devices_metadata).
         ...(args.strings["clean-steps"] === undefined ? {} : {
           automatedCleanSteps: args.strings["clean-steps"].split(",").map((t) => t.trim()).filter((t) => t !== ""),
+        }),
+        // Ironic's [conductor]sync_power_state_interval (default 120 s here; 0: never).
+        ...(args.strings["power-sync-interval"] === undefined ? {} : {
+          powerSyncIntervalMs: intOption(args.strings["power-sync-interval"], "power-sync-interval", 120, 0, 86_400) * 1000,
         }),
       },
       // Ironic's enabled_hardware_types: the others stay registered but no node may use them.

@@ -55,7 +55,12 @@ const pathAndQuery = (url: string) => {
 
 /** GET / from a browser, or anything under /ui. */
 export const wantsUi = (req: IncomingMessage): boolean => {
-  const { path } = pathAndQuery(req.url ?? "/")
+  // Every API request passes here: a plain /v1/ path (no dot segment or escape the URL parser could
+  // turn into /ui) is answered without parsing a URL.
+  const url = req.url ?? "/"
+  const q = url.indexOf("?")
+  if (url.startsWith("/v1/") && !/[.%\\]/.test(q < 0 ? url : url.slice(0, q))) return false
+  const { path } = pathAndQuery(url)
   if (path === "/ui" || path.startsWith("/ui/")) return true
   return path === "/" && req.method === "GET" && /\btext\/html\b/.test(String(req.headers.accept ?? ""))
 }

@@ -1,0 +1,251 @@
+// bench:scale — the fleet-scale gate (issue 15): `ironledger serve` on SQLite with fake-hardware
+// nodes in its own process pinned to core 0, this load client pinned to core 1. Server CPU is
+// CPU time summed from /proc over the service's whole process tree; wall-clock figures are printed
+// with the load average beside them (the host may be shared). Phases, in order:
+//   lifecycles  enroll -> manage -> provide -> deploy, 64 workers polling GET every 20 ms; CPU per
+//               lifecycle in windows ending at fleet sizes (--sizes); RSS after 400 and after all
+//   enroll      idle nodes up to --nodes: RSS per enrolled idle node
+//   sync        the idle nodes managed, then power sync observed over a few intervals
+//   fairness    provide/deploy settle times idle vs under --readers clients reading; read p50/p99
+//   startup     serve restarted on the same store
+//   replay      bench/store.ts: append --events events, replay them into the projections
+// Usage: npm run bench:scale -- [--quick] [--nodes N] [--lifecycles N] [--sizes 1000,10000,20000]
+//        [--window N] [--workers 64] [--readers 64] [--poll-ms 20] [--events N] [--sync-interval S]
+//        [--fair N] [--cpu-prof DIR] [--heap-snapshot] [--skip sync,replay,...] [--keep DIR]
+import { spawn, spawnSync } from "node:child_process"
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+import { parseArgs } from "node:util"
+import { Client, percentile, pool } from "./scale/http.ts"
+import { emptyTimes, enroll, lifecycle, manage } from "./scale/lifecycle.ts"
+import { loadAverage, selfCpuSeconds, treeCpuSeconds, treeRssMiB } from "./scale/proc.ts"
+import { startReadLoad, type ReadFigures } from "./scale/reads.ts"
+import { startServer, type Server } from "./scale/server.ts"
+import { observeSync } from "./scale/sync.ts"
+import { Table } from "./scale/table.ts"
+
+// The client takes core 1; the server (spawned by it) is pinned to core 0.
+if (process.env["IRONLEDGER_BENCH_PINNED"] !== "1") {
+  const r = spawnSync("taskset", ["-c", "1", process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: "inherit", env: { ...process.env, IRONLEDGER_BENCH_PINNED: "1" },
+  })
+  process.exit(r.status ?? 1)
+}
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    nodes: { type: "string" }, lifecycles: { type: "string" }, sizes: { type: "string" }, window: { type: "string" },
+    workers: { type: "string", default: "64" }, readers: { type: "string", default: "64" }, "poll-ms": { type: "string", default: "20" },
+    events: { type: "string" }, "sync-interval": { type: "string" }, fair: { type: "string" },
+    "cpu-prof": { type: "string" }, "heap-snapshot": { type: "boolean", default: false }, skip: { type: "string", default: "" },
+    keep: { type: "string" },
+  },
+})
+const quick = values.quick
+const num = (raw: string | undefined, full: number, small: number): number => {
+  const n = raw === undefined ? (quick ? small : full) : Number(raw)
+  if (!Number.isInteger(n) || n < 0) throw new Error(`not a count: ${raw}`)
+  return n
+}
+const lifecycles = num(values.lifecycles, 10_000, 1_000)
+const nodes = Math.max(num(values.nodes, 100_000, 3_000), lifecycles)
+const windowSize = num(values.window, 500, 200)
+const sizes = (values.sizes ?? (quick ? "500,1000,2000" : "1000,10000,20000")).split(",").map(Number)
+const workers = num(values.workers, 64, 64)
+const readers = num(values.readers, 64, 64)
+const pollMs = num(values["poll-ms"], 20, 20)
+const events = num(values.events, 1_000_000, 100_000)
+const syncInterval = num(values["sync-interval"], 60, 5)
+const fair = num(values.fair, 500, 150)
+const skip = new Set(values.skip.split(",").filter((s) => s !== ""))
+
+const dir = values.keep ?? mkdtempSync(join(tmpdir(), "ironledger-scale-"))
+mkdirSync(dir, { recursive: true })
+const db = join(dir, "log.db")
+if (values["cpu-prof"] !== undefined) mkdirSync(resolve(values["cpu-prof"]), { recursive: true })
+const table = new Table()
+const say = (line: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${line}`)
+
+/** Server CPU, client CPU and wall time of `work`. */
+const measured = async <A>(server: Server, work: () => Promise<A>) => {
+  const s0 = treeCpuSeconds(server.pid), c0 = selfCpuSeconds(), t0 = performance.now()
+  const result = await work()
+  return { result, serverCpuS: treeCpuSeconds(server.pid) - s0, clientCpuS: selfCpuSeconds() - c0, wallS: (performance.now() - t0) / 1000, load: loadAverage() }
+}
+
+let server = await startServer({
+  db, core: 0, powerSyncSeconds: syncInterval, cwd: dir,
+  ...(values["cpu-prof"] === undefined ? {} : { cpuProfDir: resolve(values["cpu-prof"]) }),
+  ...(values["heap-snapshot"] ? { heapSnapshots: true } : {}),
+})
+const client = new Client(server.url, Math.max(workers, 64))
+let enrolled = 0
+let failed: unknown = undefined
+const ids: Array<string> = []
+/** Nodes enrolled and left idle (fillers and the enroll phase): the ones power sync is run over. */
+const idleIds: Array<string> = []
+try {
+  const rssStart = treeRssMiB(server.pid)
+  say(`serve pid ${server.pid} on ${server.url.origin}, ready in ${(server.startupMs / 1000).toFixed(1)} s; RSS ${rssStart.toFixed(0)} MiB; store ${db}`)
+  table.row("server RSS at start (empty store)", `${rssStart.toFixed(0)} MiB`, "")
+
+  if (!skip.has("lifecycles")) {
+    // One pool of workers; CPU is read when the count of finished lifecycles crosses a mark.
+    const inPool = sizes.filter((s) => s <= lifecycles)
+    const marks = new Map<number, Array<() => void>>()
+    const at = (count: number, f: () => void) => { const l = marks.get(count) ?? marks.set(count, []).get(count)!; l.push(f) }
+    const windows: Array<{ size: number; from?: { cpu: number; t: number; client: number }; cpu?: number; wall?: number; client?: number; load?: string }> = []
+    for (const size of inPool) {
+      const w: (typeof windows)[number] = { size }
+      windows.push(w)
+      at(Math.max(0, size - windowSize), () => { w.from = { cpu: treeCpuSeconds(server.pid), t: performance.now(), client: selfCpuSeconds() } })
+      at(size, () => {
+        const n = size - Math.max(0, size - windowSize)
+        w.cpu = (treeCpuSeconds(server.pid) - w.from!.cpu) / n
+        w.wall = n / ((performance.now() - w.from!.t) / 1000)
+        w.client = (selfCpuSeconds() - w.from!.client) / n
+        w.load = loadAverage()
+      })
+    }
+    let rss400 = NaN
+    at(Math.min(400, lifecycles), () => { rss400 = treeRssMiB(server.pid) })
+    for (const f of marks.get(0) ?? []) f()
+    let done = 0
+    const times = emptyTimes()
+    const run = await measured(server, () => pool(lifecycles, workers, async (i) => {
+      ids.push(await lifecycle(client, `life-${i}`, pollMs, times))
+      enrolled++
+      done++
+      for (const f of marks.get(done) ?? []) f()
+      if (done % 1000 === 0) say(`${done} lifecycles`)
+    }))
+    const rssActive = treeRssMiB(server.pid)
+    table.row(`lifecycles: ${lifecycles} through the API, ${workers} workers, GET every ${pollMs} ms`,
+      `${(lifecycles / run.wallS).toFixed(1)} nodes/s`, `wall ${run.wallS.toFixed(0)} s, load ${run.load}; goal >= 150`)
+    table.row("  server CPU per lifecycle (whole run)", `${(run.serverCpuS * 1000 / lifecycles).toFixed(1)} ms`, `client ${(run.clientCpuS * 1000 / lifecycles).toFixed(1)} ms; goal <= 5 ms`)
+    for (const w of windows) {
+      table.row(`  server CPU per lifecycle at fleet ${w.size} (last ${Math.min(windowSize, w.size)})`, `${((w.cpu ?? NaN) * 1000).toFixed(1)} ms`,
+        `${(w.wall ?? NaN).toFixed(1)} nodes/s wall (load ${w.load}); client ${((w.client ?? NaN) * 1000).toFixed(1)} ms`)
+    }
+    for (const step of ["enroll", "manage", "provide", "deploy"] as const) {
+      table.row(`  ${step} (request to settled)`, `p50 ${percentile(times[step], 50).toFixed(0)} ms  p99 ${percentile(times[step], 99).toFixed(0)} ms`, "wall")
+    }
+    table.row(`server RSS after ${Math.min(400, lifecycles)} lifecycles`, `${rss400.toFixed(0)} MiB`, "goal <= 150 MiB")
+    table.row(`server RSS with ${lifecycles} active nodes`, `${rssActive.toFixed(0)} MiB`,
+      `${((rssActive - rssStart) * 1024 / lifecycles).toFixed(1)} KiB per active node above start; goal <= 200 MiB`)
+
+    // Fleet sizes beyond the lifecycles: idle nodes first, then a window of lifecycles.
+    for (const size of sizes.filter((s) => s > lifecycles)) {
+      const fill = Math.max(0, size - windowSize - enrolled)
+      say(`enrolling ${fill} idle nodes to reach fleet ${size}`)
+      const base = enrolled
+      await pool(fill, workers, async (i) => { const id = await enroll(client, `idle-${base + i}`); ids.push(id); idleIds.push(id); enrolled++ })
+      const w = await measured(server, () => pool(windowSize, workers, async (i) => { ids.push(await lifecycle(client, `life-${size}-${i}`, pollMs)); enrolled++ }))
+      table.row(`  server CPU per lifecycle at fleet ${size} (last ${windowSize})`, `${(w.serverCpuS * 1000 / windowSize).toFixed(1)} ms`,
+        `${(windowSize / w.wallS).toFixed(1)} nodes/s wall (load ${w.load}); client ${(w.clientCpuS * 1000 / windowSize).toFixed(1)} ms`)
+    }
+  }
+
+  const idleFrom = enrolled
+  if (!skip.has("enroll") && nodes > enrolled) {
+    const rss0 = treeRssMiB(server.pid)
+    const count = nodes - enrolled
+    const e = await measured(server, () => pool(count, workers, async (i) => {
+      const id = await enroll(client, `idle-${idleFrom + i}`)
+      ids.push(id)
+      idleIds.push(id)
+      enrolled++
+      if (enrolled % 10_000 === 0) say(`${enrolled} nodes enrolled`)
+    }))
+    await new Promise((w) => setTimeout(w, 2000))
+    const rss1 = treeRssMiB(server.pid)
+    table.row(`enroll ${count} idle nodes (POST /v1/nodes, ${workers} at once)`, `${(count / e.wallS).toFixed(0)} nodes/s`,
+      `server CPU ${(e.serverCpuS * 1000 / count).toFixed(2)} ms per enroll; wall ${e.wallS.toFixed(0)} s, load ${e.load}`)
+    table.row(`server RSS with ${enrolled} nodes`, `${rss1.toFixed(0)} MiB`,
+      `${((rss1 - rss0) * 1024 / count).toFixed(2)} KiB per enrolled idle node; goal <= 4 KiB, < 1 GiB at 100k`)
+  }
+
+  if (!skip.has("sync")) {
+    // Nodes in enroll are not synced (as Ironic): manage the idle ones first.
+    const idle = idleIds
+    say(`managing ${idle.length} idle nodes for power sync`)
+    const m = await measured(server, () => pool(idle.length, workers, (i) => manage(client, idle[i]!, 200)))
+    table.row(`manage ${idle.length} idle nodes`, `${(idle.length / m.wallS).toFixed(0)} nodes/s`, `server CPU ${(m.serverCpuS * 1000 / Math.max(1, idle.length)).toFixed(2)} ms per node`)
+    say(`observing power sync over ${enrolled} nodes, interval ${syncInterval} s`)
+    const s = await observeSync(server.pid, syncInterval, 3)
+    table.row(`power sync over ${enrolled} nodes, every ${syncInterval} s`, `pass ~${s.longestBurstS.toFixed(1)} s wall, ${s.longestBurstCpuS.toFixed(2)} s CPU`,
+      `idle service CPU ${s.cpuPerIntervalS.toFixed(2)} s per interval (${s.bursts} bursts; load ${loadAverage()})`)
+  }
+
+  if (!skip.has("fairness")) {
+    const fairWorkers = 8
+    const stepRun = async (label: string) => {
+      const times = emptyTimes()
+      const base = enrolled
+      // A lifecycle that fails or times out here is counted, not fatal: starvation is what this phase measures.
+      let failures = 0
+      const r = await measured(server, () => pool(fair, fairWorkers, async (i) => {
+        try {
+          ids.push(await lifecycle(client, `${label}-${base + i}`, pollMs, times))
+        } catch (e) {
+          if (failures++ === 0) say(`${label}: ${(e as Error).message}`)
+        }
+        enrolled++
+      }))
+      return { times, failures, ...r }
+    }
+    say(`fairness: ${fair} lifecycles idle`)
+    const idle = await stepRun("fair-idle")
+    say(`fairness: ${fair} lifecycles under ${readers} readers`)
+    const load = startReadLoad(server.url, readers, ids, 100)
+    let reads: ReadFigures
+    let busy: Awaited<ReturnType<typeof stepRun>>
+    try {
+      busy = await stepRun("fair-busy")
+    } finally {
+      reads = await load.stop()
+    }
+    for (const step of ["provide", "deploy"] as const) {
+      const i99 = percentile(idle.times[step], 99), b99 = percentile(busy.times[step], 99)
+      table.row(`${step} settle, ${fairWorkers} workers: idle / under ${readers} readers`,
+        `p50 ${percentile(idle.times[step], 50).toFixed(0)}/${percentile(busy.times[step], 50).toFixed(0)} ms  p99 ${i99.toFixed(0)}/${b99.toFixed(0)} ms`,
+        `x${(b99 / i99).toFixed(1)} at p99; goal <= 3; ${idle.failures}/${busy.failures} lifecycles failed; wall (load ${busy.load})`)
+    }
+    table.row(`reads under load: GET node / GET /v1/nodes?limit=100`, `p99 ${reads!.getP99.toFixed(1)} / ${reads!.listP99.toFixed(1)} ms`,
+      `p50 ${reads!.getP50.toFixed(1)} / ${reads!.listP50.toFixed(1)} ms; ${reads!.requests} requests, ${reads!.errors} errors; goal p99 <= 20 ms`)
+  }
+
+  if (!skip.has("startup")) {
+    await server.stop()
+    server = await startServer({ db, core: 0, powerSyncSeconds: syncInterval, cwd: dir })
+    table.row(`start-up of serve with ${enrolled} nodes in the store`, `${(server.startupMs / 1000).toFixed(1)} s`,
+      `to the first answered request; RSS ${treeRssMiB(server.pid).toFixed(0)} MiB; wall, load ${loadAverage()}; goal <= 5 s`)
+  }
+} catch (e) {
+  failed = e
+  console.error(`bench:scale failed: ${(e as Error)?.stack ?? String(e)}\nserver's last words:\n${server.tail()}`)
+} finally {
+  client.close()
+  await server.stop()
+}
+
+if (!skip.has("replay") && failed === undefined) {
+  say(`replay: bench/store.ts with ${events} events`)
+  const out = await new Promise<string>((done, fail) => {
+    const child = spawn("taskset", ["-c", "0", process.execPath, resolve(import.meta.dirname, "store.ts"), "--events", String(events), "--nodes", String(Math.max(1, Math.min(10_000, Math.floor(events / 100))))],
+      { stdio: ["ignore", "pipe", "inherit"] })
+    let text = ""
+    child.stdout.on("data", (d: Buffer) => { text += d.toString() })
+    child.on("exit", (code) => (code === 0 ? done(text) : fail(new Error(`bench/store.ts exited ${code}: ${text}`))))
+  })
+  const m = /replay: (\d+) events .* = (\d+) events\/s/.exec(out)
+  table.row(`replay of ${events} events into the projections`, m === null ? "?" : `${Number(m[2]).toLocaleString("en")} events/s`,
+    `wall (bench/store.ts), load ${loadAverage()}; goal >= 400,000`)
+}
+
+if (values["cpu-prof"] !== undefined) say(`CPU profiles: ${readdirSync(resolve(values["cpu-prof"])).join(", ")}`)
+if (values.keep === undefined) rmSync(dir, { recursive: true, force: true })
+console.log(table.render(`bench:scale — ${enrolled} nodes, ${lifecycles} lifecycles, ${workers} workers; server pinned to core 0, client to core 1; CPU from /proc (utime+stime of the service's tree)`))
+if (failed !== undefined) process.exitCode = 1
