@@ -5,10 +5,14 @@
 import { readHardwareSettings } from "../hardware/cache-settings.ts"
 import { changesReportedSettings } from "../cleaning/settings-after-step.ts"
 import { Clock, Effect, Fiber, Schedule, Scope } from "effect"
-import { pendingStep, waitStates, type ConductorCommand, type NodeCommand, type NodeState } from "../../domain/index.ts"
+import { pendingStep, waitStates, type ConductorCommand, type HardwareResultBody, type NodeCommand, type NodeState } from "../../domain/index.ts"
 import { EventStore, Ids, Secrets } from "../../ports/index.ts"
 import { streamOf } from "../event-codec.ts"
-import { catchUp, execute, executePlanned } from "../execute.ts"
+import { catchUp, execute, executePlanned, Stale } from "../execute.ts"
+import { Refused } from "../node-service.ts"
+import type { NodeHardware } from "../hardware/interfaces.ts"
+import { Batch, writeBatch } from "./batch.ts"
+import { instantStep, instantVerify } from "./instant.ts"
 import type { Fleet } from "../projections/fleet.ts"
 import type { Progress } from "../projections/node-view.ts"
 import type { ConductorHandle } from "../node-service-live.ts"
@@ -124,7 +128,7 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
         )
       })
 
-    const { holdLease, renewingLease } = makeLeases(fleet, config, record)
+    const { renewingLease } = makeLeases(fleet, config, record)
     const { underDeployLimit } = makeDeploySlots(fleet, config.maxConcurrentDeploys, starting)
     const leaseHoldersSince = (nodeId: string, from: number) =>
       Effect.map(Effect.flatMap(EventStore, (store) => store.readStream(streamOf(nodeId), from)), (tail) => ({
@@ -133,22 +137,85 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
       })).pipe(Effect.provideContext(services))
     const handOverBootFiles = config.hostBootFiles === true ? makeBootFilesHandover(config.name, leaseHoldersSince) : () => Effect.void
 
-    /** Drives one node until its plan says idle; returns whether it left the deploy states. */
+    /** AcquireLease when the node is not ours, or ours with less than half of the lease left; null: kept. */
+    const leaseToTake = (n: NodeState, now: number): NodeCommand | null =>
+      n.lease?.holder === config.name && Date.parse(n.lease.expiresAt) - now > config.leaseTtlMs / 2 ? null
+        : { type: "AcquireLease", holder: config.name, now: new Date(now).toISOString(), expiresAt: new Date(now + config.leaseTtlMs).toISOString() }
+
+    /**
+     * Drives one node until its plan says idle. Its writes are gathered in a batch (ADR 0125): the
+     * lease, commands and instant steps go to the log together, and the batch is written before
+     * anything touches hardware outside this process, when the plan says idle, and before a wait.
+     */
     const reconcile = (nodeId: string) =>
       Effect.gen(function* () {
-        // The log is read when a reconcile starts and after a stale plan; in between, the fleet's
-        // copy holds our own writes and the subscription brings other processes'.
-        behind.add(nodeId)
+        let batch: Batch | null = null
+        // Results of steps carried out on real hardware: recorded even if the node moved meanwhile.
+        let carriedOut: { readonly step: string; readonly result: HardwareResultBody } | null = null
+        let afterWrite: Array<Effect.Effect<void>> = []
+        const open = (n: NodeState) => batch ?? (batch = new Batch(nodeId, n))
+        const add = (command: NodeCommand, n: NodeState, correlationId?: string) =>
+          Effect.gen(function* () {
+            const planned = yield* contextOf(n)
+            const ctx = correlationId === undefined ? planned : { ...planned, correlationId }
+            const added = open(n).add(command.type === "AcquireLease" || command.type === "ReleaseLease" ? command
+              : { type: "AsConductor", holder: config.name, now: ctx.occurredAt, command: command as ConductorCommand }, ctx)
+            if (E.isLeft(added)) return yield* Effect.fail(new Refused({ error: added.left }))
+            return added.right
+          })
+        /** Writes the batch; false when the node moved meanwhile and the conductor must plan again from the log. */
+        const flush = (hw: NodeHardware) =>
+          Effect.gen(function* () {
+            const b = batch
+            const done = carriedOut
+            const hooks = afterWrite
+            batch = null
+            carriedOut = null
+            afterWrite = []
+            if (b === null || b.events.length === 0) return true
+            const written = yield* Effect.result(writeBatch(fleet, b))
+            if (written._tag === "Failure") {
+              if (!(written.failure instanceof Stale)) return yield* Effect.fail(written.failure)
+              behind.add(nodeId)
+              // The action happened, whatever landed in the log meanwhile (a ramdisk's call-back
+              // recorded by the API): record its result on the log as it is now rather than plan
+              // again from a stale copy, which would carry the step out a second time.
+              if (done !== null) yield* recordResult(done.step, done.result)
+              return false
+            }
+            for (const hook of hooks) yield* hook
+            // A new lease may follow another conductor's, whose host kept the node's PXE files: they
+            // are written here before this conductor acts on the node.
+            if (b.takesLease && hw.boot.instant !== true) {
+              const leased = written.success
+              yield* restoreBootFiles(leased, hw, (request) => perform(leased, hw, request, performConfig))
+            }
+            return true
+          })
+        const recordResult = (step: string, result: HardwareResultBody) =>
+          Effect.gen(function* () {
+            for (let attempt = 0; attempt < 3; attempt++) {
+              const now = yield* catchUp(fleet, nodeId)
+              behind.delete(nodeId)
+              if (now === undefined || pendingStep(now, step) === undefined) return
+              if ((yield* run(now, { type: "RecordHardware", result })) !== null) return
+            }
+          })
+
         for (;;) {
-          const n = behind.delete(nodeId) ? yield* catchUp(fleet, nodeId) : fleet.nodes.get(nodeId)
+          // The fleet's copy holds this process's writes and the log follower brings other
+          // processes' (and kicks again); the log is read only after a stale plan.
+          const fromLog = batch === null && behind.delete(nodeId)
+          const n = batch !== null ? (batch as Batch).state : fromLog ? yield* catchUp(fleet, nodeId) : fleet.nodes.get(nodeId)
           if (n === undefined) return
           const resolved = registry.resolve(n)
           if (E.isLeft(resolved)) return yield* Effect.logWarning(`conductor: node ${nodeId}: ${resolved.left}`)
           const hw = resolved.right
           // Another conductor took the node: its boot (and DHCP entry) is no longer this host's.
-          yield* handOverBootFiles(n, hw)
+          if (batch === null) yield* handOverBootFiles(n, hw)
+          const now = yield* Clock.currentTimeMillis
           const p = plan(n, {
-            now: yield* Clock.currentTimeMillis,
+            now,
             callbackTimeoutMs: config.callbackTimeoutMs,
             mayStartDeploy: () => starting.has(nodeId) || underDeployLimit(),
             deployStyle: hw.deploy.style,
@@ -166,72 +233,87 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
             // Waiting for a ramdisk, the node stays ours until the lease runs out: the call-back is
             // usually back well before, and we carry on without a release and a new lease.
             if (n.lease?.holder === config.name && !waitStates.includes(n.provisionState)) {
-              yield* record(n, { type: "ReleaseLease", holder: config.name })
+              if (batch === null) yield* record(n, { type: "ReleaseLease", holder: config.name })
+              else yield* add({ type: "ReleaseLease", holder: config.name }, n)
             }
-            return
+            if (yield* flush(hw)) return
+            continue
           }
           if (n.provisionState === "deploying" && !deployStarted(n)) starting.add(nodeId)
-          const lease = yield* holdLease(n)
-          if (lease === "refused") return
-          const leased = fleet.nodes.get(nodeId)!
-          // A new lease may follow another conductor's, whose host kept the node's PXE files: they
-          // are written here now, also when the plan below turns out stale (the next look only
-          // keeps the lease, and would not write them).
-          if (lease === "taken") yield* restoreBootFiles(leased, hw, (request) => perform(leased, hw, request, performConfig))
-          // Taking the lease caught up with the log. Whatever landed since the plan besides our own
-          // LeaseAcquired (another conductor finishing this very step, then letting go) makes the
-          // plan stale: acting on it would repeat a step already done, e.g. reboot an active node.
-          if (leased.revision !== n.revision + (lease === "taken" ? 1 : 0)) continue
+          const lease = leaseToTake(n, now)
+          if (lease !== null) {
+            const taken = yield* Effect.result(add(lease, n))
+            if (taken._tag === "Failure") {
+              // Held by another conductor as far as this copy knows: a copy not read from the log
+              // just now is checked against it first.
+              if (batch === null || (batch as Batch).events.length === 0) {
+                batch = null
+                if (fromLog) return
+                behind.add(nodeId)
+                continue
+              }
+              if (yield* flush(hw)) return
+              continue
+            }
+            open(n).takesLease = true
+          }
           switch (p.kind) {
-            case "request":
-              yield* run(leased, { type: "RequestHardware", request: p.request })
+            case "request": {
+              const at = yield* add({ type: "RequestHardware", request: p.request }, n)
+              if (instantStep(hw, p.request)) {
+                yield* add({ type: "RecordHardware", result: yield* perform(at, hw, p.request, performConfig) }, at)
+              } else if (!(yield* flush(hw))) continue
               break
+            }
             case "perform": {
               const step = p.request.data.step
-              const result = yield* renewingLease(nodeId, step, perform(leased, hw, p.request, performConfig))
-              // The action happened, whatever landed in the log meanwhile (a ramdisk's call-back
-              // recorded by the API): record its result on the log as it is now rather than plan
-              // again from a stale copy, which would carry the step out a second time.
-              let recorded = yield* run(fleet.nodes.get(nodeId)!, { type: "RecordHardware", result })
-              for (let attempt = 0; recorded === null && attempt < 3; attempt++) {
-                const now = yield* catchUp(fleet, nodeId)
-                behind.delete(nodeId)
-                if (now === undefined || pendingStep(now, step) === undefined) break
-                recorded = yield* run(now, { type: "RecordHardware", result })
+              if (instantStep(hw, p.request)) {
+                yield* add({ type: "RecordHardware", result: yield* perform(n, hw, p.request, performConfig) }, n)
+                break
               }
+              // On real hardware the lease and the request are in the log before the action.
+              if (!(yield* flush(hw))) continue
+              const leased = fleet.nodes.get(nodeId)!
+              const result = yield* renewingLease(nodeId, step, perform(leased, hw, p.request, performConfig))
+              // Recorded on the log as it is now (fleet's copy); a stale batch falls back to recordResult.
+              const recorded = yield* add({ type: "RecordHardware", result }, fleet.nodes.get(nodeId)!)
+              carriedOut = { step, result }
               // The reboot after a BIOS or firmware step applied it: keep what the BMC reports now.
-              if (recorded !== null && changesReportedSettings(step)) {
-                const cached = yield* readHardwareSettings(hw, recorded.state)
+              if (changesReportedSettings(step)) {
+                const cached = yield* readHardwareSettings(hw, recorded)
                 for (const warning of cached.warnings) yield* Effect.logWarning(`conductor: ${warning}`)
-                let at: NodeState | null = recorded.state
-                for (const command of cached.commands) if (at !== null) at = (yield* run(at, command))?.state ?? null
+                for (const command of cached.commands) yield* add(command, (batch as Batch | null)?.state ?? recorded)
               }
               break
             }
             case "verify": {
-              const status = yield* Effect.result(hw.power.status(leased))
+              if (!instantVerify(hw) && !(yield* flush(hw))) continue
+              const at = (batch as Batch | null)?.state ?? fleet.nodes.get(nodeId)!
+              const status = yield* Effect.result(hw.power.status(at))
               if (status._tag === "Success") {
-                const observed = yield* run(leased, { type: "ObservePower", powerState: status.success })
-                let at = observed?.state ?? null
+                let now = yield* add({ type: "ObservePower", powerState: status.success }, at)
                 // As Ironic does after a verify: keep what the BMC reports of BIOS and firmware.
-                const cached = yield* readHardwareSettings(hw, leased)
+                const cached = yield* readHardwareSettings(hw, at)
                 for (const warning of cached.warnings) yield* Effect.logWarning(`conductor: ${warning}`)
-                for (const command of cached.commands) if (at !== null) at = (yield* run(at, command))?.state ?? null
-                if (at !== null) yield* run(at, { type: "Complete" })
+                for (const command of cached.commands) now = yield* add(command, now)
+                yield* add({ type: "Complete" }, now)
               } else {
-                yield* run(leased, { type: "Fail", error: `The BMC did not answer: ${status.failure.message}` })
+                yield* add({ type: "Fail", error: `The BMC did not answer: ${status.failure.message}` }, at)
               }
               break
             }
             case "issueRamdiskKey":
-              yield* run(leased, { type: "IssueRamdiskKey", ...yield* mintRamdiskKey })
+              yield* add({ type: "IssueRamdiskKey", ...yield* mintRamdiskKey }, n)
               break
             case "command": {
-              const done = yield* run(leased, p.command)
-              if (done !== null && p.command.type === "TimeOutWait") yield* observeWaitTimeout(leased.provisionState)
+              // A queued action runs under the correlation id of the request that queued it.
+              yield* add(p.command, n, p.command.type === "StartQueued" ? n.queue[0]?.actionId : undefined)
+              if (p.command.type === "TimeOutWait") afterWrite.push(observeWaitTimeout(n.provisionState))
               break
             }
           }
+          // A long walk of instant steps is written in pieces.
+          if ((batch as Batch | null) !== null && (batch as unknown as Batch).events.length >= 64 && !(yield* flush(hw))) continue
         }
       }).pipe(
         // A refusal means the node moved under us (another writer): look again on the next kick.
