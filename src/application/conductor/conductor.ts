@@ -39,6 +39,8 @@ export interface ConductorConfig {
   readonly sweepIntervalMs: number
   /** How often BMCs are asked for the power state of idle nodes (Ironic's power sync); 0: never. */
   readonly powerSyncIntervalMs: number
+  /** How many BMCs power sync asks at a time (default 8). */
+  readonly powerSyncConcurrency?: number
   /** Whether provide and tear-down clean nodes whose automated_clean is not set (Ironic's [conductor]automated_clean). */
   readonly automatedClean: boolean
   /** The steps automated cleaning runs, those a node's interfaces offer, in this order (Ironic's default: erase_devices_metadata). */
@@ -129,7 +131,12 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
       })
 
     const { renewingLease } = makeLeases(fleet, config, record)
-    const { underDeployLimit } = makeDeploySlots(fleet, config.maxConcurrentDeploys, starting)
+    const { underDeployLimit, freeSlots, stop: stopSlots } = makeDeploySlots(fleet, config.maxConcurrentDeploys, starting)
+    // The nodes the sweep kicks, kept as the fleet changes rather than found by a walk of the fleet.
+    const unfinishedNodes = new Set<string>()
+    const trackUnfinished = (n: NodeState) => void (unfinished(n) ? unfinishedNodes.add(n.nodeId) : unfinishedNodes.delete(n.nodeId))
+    for (const n of fleet.nodes.values()) trackUnfinished(n)
+    const stopTracking = fleet.watch(trackUnfinished)
     const leaseHoldersSince = (nodeId: string, from: number) =>
       Effect.map(Effect.flatMap(EventStore, (store) => store.readStream(streamOf(nodeId), from)), (tail) => ({
         holders: tail.filter((e) => e.type === "LeaseAcquired").map((e) => (e.data as { readonly holder: string }).holder),
@@ -328,8 +335,14 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
       if (again.delete(nodeId)) return kick(nodeId)
       // A deploy slot may have freed up: let queued deploys try. Only then: a queued node that
       // finishes must not kick the queue, itself included, or queued nodes kick each other forever.
-      if (queued.size > 0 && underDeployLimit()) {
-        for (const q of [...queued]) if (!running.has(q)) { queued.delete(q); kick(q) }
+      // As many as there are free slots, oldest first: not every queued deploy for each one that ends.
+      let free = queued.size > 0 ? freeSlots() : 0
+      for (const q of queued) {
+        if (free <= 0) break
+        if (running.has(q)) continue
+        queued.delete(q)
+        free--
+        kick(q)
       }
       if (running.size === 0) {
         const waiters = idleWaiters
@@ -352,7 +365,7 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
     }
 
     const sweep = Effect.sync(() => {
-      for (const n of fleet.nodes.values()) if (unfinished(n)) kick(n.nodeId)
+      for (const nodeId of [...unfinishedNodes]) kick(nodeId)
     })
 
     const syncPower = makePowerSync(fleet, registry, {
@@ -360,13 +373,21 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
       observe: (n, power) => Effect.asVoid(record(n, { type: "ObservePower", powerState: power })),
       fault: (n, reason) => Effect.asVoid(record(n, { type: "RecordFault", fault: "power failure", reason })),
       recovered: (n) => Effect.asVoid(record(n, { type: "ClearFault", fault: "power failure" })),
-    }).pipe(Effect.provideContext(services))
+    }, { spreadMs: Math.floor(config.powerSyncIntervalMs * 0.9), concurrency: config.powerSyncConcurrency ?? 8 }).pipe(Effect.provideContext(services))
 
     const scope = yield* Effect.scope
     if (config.drivesNodes) {
       yield* Effect.forkIn(Effect.repeat(sweep, { schedule: Schedule.spaced(`${config.sweepIntervalMs} millis`) }), scope)
       if (config.powerSyncIntervalMs > 0) {
-        yield* Effect.forkIn(Effect.forever(Effect.andThen(Effect.sleep(`${config.powerSyncIntervalMs} millis`), syncPower)), scope)
+        // A pass is spread over most of the interval; the next begins one interval after this one did
+        // (or at once, when slow BMCs made the pass outlast it).
+        const interval = config.powerSyncIntervalMs
+        yield* Effect.forkIn(Effect.andThen(Effect.sleep(`${interval} millis`), Effect.forever(Effect.gen(function* () {
+          const began = yield* Clock.currentTimeMillis
+          yield* syncPower
+          const left = began + interval - (yield* Clock.currentTimeMillis)
+          if (left > 0) yield* Effect.sleep(`${left} millis`)
+        }))), scope)
       }
     }
     // On the way out: stop driving, then hand back our leases so other conductors need not wait for them to run out.
@@ -377,6 +398,8 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
     )).pipe(Effect.provideContext(services))
     yield* Scope.addFinalizer(scope, Effect.suspend(() => {
       stopping = true
+      stopSlots()
+      stopTracking()
       return Effect.forEach([...running.values()].filter((f) => f !== null), Fiber.interrupt, { discard: true })
     }).pipe(
       Effect.andThen(releaseLeases),

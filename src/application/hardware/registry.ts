@@ -84,12 +84,22 @@ export const makeRegistry = (vendors: ReadonlyArray<Vendor>, enabled: EnabledHar
     return E.isLeft(hw) ? [] : interfaceSlots.map((slot) => hw.right[slot] as InterfaceOf<typeof slot>)
   }
 
+  const resolvedFor = new WeakMap<NodeInterfaces, Map<string, ReturnType<typeof interfacesOf>>>()
+
   return {
     hardwareTypes: [...types.values()],
     hardwareType: (name) => types.get(name),
     supported,
     choose,
-    resolve: (node) => interfacesOf(node.driver, node.interfaces),
+    resolve: (node) => {
+      // Asked for at every step the conductor plans: resolved once per node's interfaces record.
+      if (typeof node.interfaces !== "object" || node.interfaces === null) return interfacesOf(node.driver, node.interfaces ?? {})
+      let byDriver = resolvedFor.get(node.interfaces)
+      if (byDriver === undefined) resolvedFor.set(node.interfaces, byDriver = new Map())
+      let hw = byDriver.get(node.driver)
+      if (hw === undefined) byDriver.set(node.driver, hw = interfacesOf(node.driver, node.interfaces))
+      return hw
+    },
     // Interfaces of one vendor may share settings (ipmitool's power and management): each once, with its first slot.
     properties: (driver) => {
       const seen = new Set<string>()
