@@ -29,6 +29,9 @@ export const maxPowerSyncFailures = 3
 const idle = <R>(n: NodeState, hooks: PowerSyncHooks<R>) =>
   !n.deleted && !hooks.busy(n.nodeId) && n.pendingSteps.length === 0 && n.targetProvisionState === null && n.provisionState !== "enroll"
 
+/** How often a spread pass starts the BMCs whose turn has come. */
+const tickMs = 100
+
 export interface PowerSyncPace {
   /** The BMCs' turns are spread evenly over this long; 0: all at once (as many at a time as allowed). */
   readonly spreadMs: number
@@ -72,14 +75,17 @@ export const makePowerSync = <R>(fleet: Fleet, registry: Registry, hooks: PowerS
     const nodes: Array<NodeState> = []
     for (const n of fleet.nodes.values()) if (idle(n, hooks)) nodes.push(n)
     const started = yield* Clock.currentTimeMillis
-    const gap = nodes.length === 0 ? 0 : pace.spreadMs / nodes.length
-    yield* Effect.forEach(nodes.keys(), (i) =>
-      Effect.gen(function* () {
-        const wait = started + i * gap - (yield* Clock.currentTimeMillis)
-        if (wait >= 1) yield* Effect.sleep(`${Math.floor(wait)} millis`)
+    // One timer per tick, not per BMC: each tick starts the BMCs whose turn has come.
+    const ticks = Math.max(1, Math.min(nodes.length, Math.floor(pace.spreadMs / tickMs)))
+    for (let t = 0; t < ticks; t++) {
+      const wait = started + (t * pace.spreadMs) / ticks - (yield* Clock.currentTimeMillis)
+      if (wait >= 1) yield* Effect.sleep(`${Math.floor(wait)} millis`)
+      const slice = nodes.slice(Math.floor((t * nodes.length) / ticks), Math.floor(((t + 1) * nodes.length) / ticks))
+      yield* Effect.forEach(slice, (planned) => Effect.suspend(() => {
         // Looked at again at its turn: an operation may have started on it since the pass began.
-        const n = fleet.nodes.get(nodes[i]!.nodeId)
-        if (n !== undefined && idle(n, hooks)) yield* syncOne(n)
+        const n = fleet.nodes.get(planned.nodeId)
+        return n !== undefined && idle(n, hooks) ? syncOne(n) : Effect.void
       }), { concurrency: pace.concurrency, discard: true })
+    }
   })
 }
