@@ -12,7 +12,7 @@ import { catchUp, execute, executePlanned, Stale } from "../execute.ts"
 import { Refused } from "../node-service.ts"
 import type { NodeHardware } from "../hardware/interfaces.ts"
 import { Batch, writeBatch } from "./batch.ts"
-import { instantStep, instantVerify } from "./instant.ts"
+import { instantHardware, instantStep, instantVerify } from "./instant.ts"
 import type { Fleet } from "../projections/fleet.ts"
 import type { Progress } from "../projections/node-view.ts"
 import type { ConductorHandle } from "../node-service-live.ts"
@@ -319,8 +319,10 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
               break
             }
           }
-          // A long walk of instant steps is written in pieces.
-          if ((batch as Batch | null) !== null && (batch as unknown as Batch).events.length >= 64 && !(yield* flush(hw))) continue
+          // On real hardware each planned step is written on its own (with the lease it took); a
+          // long walk of instant steps is written in pieces.
+          const pending = batch as Batch | null
+          if (pending !== null && (!instantHardware(hw) || pending.events.length >= 64) && !(yield* flush(hw))) continue
         }
       }).pipe(
         // A refusal means the node moved under us (another writer): look again on the next kick.

@@ -26,3 +26,11 @@ export const instantStep = (hw: NodeHardware, request: HardwareRequestBody): boo
 export const instantVerify = (hw: NodeHardware): boolean =>
   hw.power.instant === true && !("settings" in hw.bios && hw.bios.unsupported !== true) &&
   !("components" in hw.firmware && hw.firmware.unsupported !== true)
+
+/**
+ * A node whose power, management and boot interfaces are all instant: its conductor writes a whole
+ * stretch of its operation in one append. On other nodes every planned step is its own append, as
+ * before (a crash leaves the log at any step boundary, which the crash tests rely on).
+ */
+export const instantHardware = (hw: NodeHardware): boolean =>
+  hw.power.instant === true && hw.management.instant === true && hw.boot.instant === true && hw.boot.media === undefined
