@@ -84,7 +84,7 @@ export const makeRegistry = (vendors: ReadonlyArray<Vendor>, enabled: EnabledHar
     return E.isLeft(hw) ? [] : interfaceSlots.map((slot) => hw.right[slot] as InterfaceOf<typeof slot>)
   }
 
-  const resolvedFor = new WeakMap<NodeInterfaces, Map<string, ReturnType<typeof interfacesOf>>>()
+  const resolved = new Map<string, ReturnType<typeof interfacesOf>>()
 
   return {
     hardwareTypes: [...types.values()],
@@ -92,12 +92,13 @@ export const makeRegistry = (vendors: ReadonlyArray<Vendor>, enabled: EnabledHar
     supported,
     choose,
     resolve: (node) => {
-      // Asked for at every step the conductor plans: resolved once per node's interfaces record.
-      if (typeof node.interfaces !== "object" || node.interfaces === null) return interfacesOf(node.driver, node.interfaces ?? {})
-      let byDriver = resolvedFor.get(node.interfaces)
-      if (byDriver === undefined) resolvedFor.set(node.interfaces, byDriver = new Map())
-      let hw = byDriver.get(node.driver)
-      if (hw === undefined) byDriver.set(node.driver, hw = interfacesOf(node.driver, node.interfaces))
+      // Asked for at every step the conductor plans: resolved once per driver and choice of
+      // interfaces, shared by every node that makes the same choice (no entry per node).
+      const chosen = node.interfaces ?? {}
+      let key = node.driver as string
+      for (const slot of interfaceSlots) key += `|${chosen[slot] ?? ""}`
+      let hw = resolved.get(key)
+      if (hw === undefined) resolved.set(key, hw = interfacesOf(node.driver, chosen))
       return hw
     },
     // Interfaces of one vendor may share settings (ipmitool's power and management): each once, with its first slot.
