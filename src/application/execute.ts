@@ -68,14 +68,28 @@ const stamped = (state: NodeState, events: ReadonlyArray<NodeEvent>, ctx: Comman
 
 /** Appends decided events after `revision` and folds them into the fleet at once (read-your-writes). */
 const appendDecided = (fleet: Fleet, nodeId: string, revision: number, events: ReadonlyArray<NodeEvent>, ctx: CommandContext) =>
-  Effect.gen(function* () {
-    if (events.length === 0) return { state: fleet.nodes.get(nodeId)!, events: [] } satisfies Executed
+  Effect.suspend(() => {
+    if (events.length === 0) return Effect.succeed({ state: fleet.nodes.get(nodeId)!, events: [] } satisfies Executed)
     const metas = stamped(fleet.nodes.get(nodeId) ?? initialState(nodeId as Uuid), events, ctx)
-    yield* timedAppend((yield* EventStore).append(streamOf(nodeId), events.map((e, i) => toNewEvent(e, metas[i]!)), revision < 0 ? "no_stream" : revision))
-    const recorded = events.map((event, i): RecordedNodeEvent => ({ event, meta: metas[i]!, revision: revision + 1 + i }))
+    return appendRecorded(fleet, nodeId, revision, events.map((event, i): RecordedNodeEvent => ({ event, meta: metas[i]!, revision: revision + 1 + i })))
+  })
+
+/**
+ * Events already decided and stamped (a conductor's batch, folded as it went): appended after
+ * `revision` in one append, then folded into the fleet.
+ */
+export const appendRecorded = (fleet: Fleet, nodeId: string, revision: number, recorded: ReadonlyArray<RecordedNodeEvent>) =>
+  Effect.gen(function* () {
+    yield* timedAppend((yield* EventStore).append(streamOf(nodeId), recorded.map((r) => toNewEvent(r.event, r.meta)), revision < 0 ? "no_stream" : revision))
     for (const r of recorded) fleet.apply(nodeId, r)
     return { state: fleet.nodes.get(nodeId)!, events: recorded } satisfies Executed
   })
+
+/** The events of one decision, stamped as `stamped` does, numbered on from `state`'s revision. */
+export const recordedAfter = (state: NodeState, events: ReadonlyArray<NodeEvent>, ctx: CommandContext): Array<RecordedNodeEvent> => {
+  const metas = stamped(state, events, ctx)
+  return events.map((event, i) => ({ event, meta: metas[i]!, revision: state.revision + 1 + i }))
+}
 
 /** Brings the fleet's copy of one node up to date with its stream. */
 export const catchUp = (fleet: Fleet, nodeId: string): Effect.Effect<NodeState | undefined, StoreUnavailable, EventStore> =>

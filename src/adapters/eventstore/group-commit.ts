@@ -15,6 +15,11 @@ export interface GroupCommitOptions<Request, Outcome> {
    * once they are durable. Synchronous: nothing else runs while a group is written.
    */
   readonly writeGroup: (requests: ReadonlyArray<Request>) => ReadonlyArray<Outcome>
+  /**
+   * Runs once the group's callers have been answered (subscribers are woken here): a writer then
+   * folds its own events in before the log brings them back to it as news (ADR 0125).
+   */
+  readonly afterGroup?: () => void
 }
 
 export interface GroupCommit<Request, Outcome> {
@@ -76,6 +81,7 @@ export const makeGroupCommit = <Request, Outcome>(
       group[i]!.resume = undefined
       resume?.(answers[i]!)
     }
+    options.afterGroup?.()
   }
 
   const flush = () => {

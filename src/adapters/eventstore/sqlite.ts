@@ -66,6 +66,7 @@ const makeStores = (db: DatabaseSync, options: SqliteStoreOptions) => {
   const pageSize = options.pageSize ?? 1000
 
   const writeGroup = makeGroupWriter(db, prepare)
+  let wrote = false
   const groups = makeGroupCommit<AppendRequest, AppendOutcome>({
     maxRequests: options.maxGroupAppends ?? 256,
     maxWeight: options.maxGroupEvents ?? 4096,
@@ -75,9 +76,13 @@ const makeStores = (db: DatabaseSync, options: SqliteStoreOptions) => {
       outcomes.forEach((outcome, i) => {
         if (!("_tag" in outcome) && outcome.position !== -1) recent.remember(requests[i]!, outcome)
       })
-      // Subscribers are woken once per group, after its COMMIT.
-      if (outcomes.some((outcome) => !("_tag" in outcome) && outcome.position !== -1)) signal.notify()
+      // Subscribers are woken once per group, after its COMMIT and after its callers are answered.
+      wrote = outcomes.some((outcome) => !("_tag" in outcome) && outcome.position !== -1)
       return outcomes
+    },
+    afterGroup: () => {
+      if (wrote) signal.notify()
+      wrote = false
     },
   })
   const recent = makeRecentAppends(options.recentAppends ?? 8192)

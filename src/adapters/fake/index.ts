@@ -10,7 +10,7 @@ import { withFakeSteps } from "./steps.ts"
 const description = "Does nothing: for tests and demonstrations, as Ironic's fake interfaces."
 
 const power: PowerInterface = {
-  slot: "power", name: "fake", description, properties: [],
+  slot: "power", name: "fake", description, properties: [], instant: true,
   status: (n) => Effect.succeed(n.powerState === "power on" ? "power on" : "power off"),
   powerOn: () => Effect.void,
   powerOff: () => Effect.void,
@@ -19,12 +19,12 @@ const power: PowerInterface = {
 }
 
 const management: ManagementInterface = {
-  slot: "management", name: "fake", description, properties: [],
+  slot: "management", name: "fake", description, properties: [], instant: true,
   setBootDevice: () => Effect.void,
 }
 
 const boot: BootInterface = {
-  slot: "boot", name: "fake", description, properties: [],
+  slot: "boot", name: "fake", description, properties: [], instant: true,
   configurator: {
     prepareDeploy: () => Effect.void,
     switchToBoot: () => Effect.void,

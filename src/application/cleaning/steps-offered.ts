@@ -14,8 +14,17 @@ export interface ResolvedStep {
   readonly rebootAfter: boolean
 }
 
-export const offeredSteps = (hw: NodeHardware): ReadonlyMap<string, StepSpec> =>
-  new Map(interfaceSlots.flatMap((slot) => (hw[slot].steps ?? []).map((s) => [`${slot}.${s.name}`, s] as const)))
+// The registry hands out one NodeHardware per driver and interfaces: its steps are listed once.
+const offeredOf = new WeakMap<NodeHardware, ReadonlyMap<string, StepSpec>>()
+
+export const offeredSteps = (hw: NodeHardware): ReadonlyMap<string, StepSpec> => {
+  let offered = offeredOf.get(hw)
+  if (offered === undefined) {
+    offered = new Map(interfaceSlots.flatMap((slot) => (hw[slot].steps ?? []).map((s) => [`${slot}.${s.name}`, s] as const)))
+    offeredOf.set(hw, offered)
+  }
+  return offered
+}
 
 const resolve = (spec: StepSpec, name: string, args: Readonly<Record<string, unknown>>): ResolvedStep =>
   ({ name, args, where: spec.where, rebootAfter: spec.rebootAfter === true })

@@ -5,10 +5,14 @@
 import { readHardwareSettings } from "../hardware/cache-settings.ts"
 import { changesReportedSettings } from "../cleaning/settings-after-step.ts"
 import { Clock, Effect, Fiber, Schedule, Scope } from "effect"
-import { pendingStep, waitStates, type ConductorCommand, type NodeCommand, type NodeState } from "../../domain/index.ts"
+import { pendingStep, waitStates, type ConductorCommand, type HardwareResultBody, type NodeCommand, type NodeState } from "../../domain/index.ts"
 import { EventStore, Ids, Secrets } from "../../ports/index.ts"
 import { streamOf } from "../event-codec.ts"
-import { catchUp, execute, executePlanned } from "../execute.ts"
+import { catchUp, execute, executePlanned, Stale } from "../execute.ts"
+import { Refused } from "../node-service.ts"
+import type { NodeHardware } from "../hardware/interfaces.ts"
+import { Batch, writeBatch } from "./batch.ts"
+import { instantHardware, instantStep, instantVerify } from "./instant.ts"
 import type { Fleet } from "../projections/fleet.ts"
 import type { Progress } from "../projections/node-view.ts"
 import type { ConductorHandle } from "../node-service-live.ts"
@@ -35,6 +39,8 @@ export interface ConductorConfig {
   readonly sweepIntervalMs: number
   /** How often BMCs are asked for the power state of idle nodes (Ironic's power sync); 0: never. */
   readonly powerSyncIntervalMs: number
+  /** How many BMCs power sync asks at a time (default 8). */
+  readonly powerSyncConcurrency?: number
   /** Whether provide and tear-down clean nodes whose automated_clean is not set (Ironic's [conductor]automated_clean). */
   readonly automatedClean: boolean
   /** The steps automated cleaning runs, those a node's interfaces offer, in this order (Ironic's default: erase_devices_metadata). */
@@ -124,8 +130,13 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
         )
       })
 
-    const { holdLease, renewingLease } = makeLeases(fleet, config, record)
-    const { underDeployLimit } = makeDeploySlots(fleet, config.maxConcurrentDeploys, starting)
+    const { renewingLease } = makeLeases(fleet, config, record)
+    const { underDeployLimit, freeSlots, stop: stopSlots } = makeDeploySlots(fleet, config.maxConcurrentDeploys, starting)
+    // The nodes the sweep kicks, kept as the fleet changes rather than found by a walk of the fleet.
+    const unfinishedNodes = new Set<string>()
+    const trackUnfinished = (n: NodeState) => void (unfinished(n) ? unfinishedNodes.add(n.nodeId) : unfinishedNodes.delete(n.nodeId))
+    for (const n of fleet.nodes.values()) trackUnfinished(n)
+    const stopTracking = fleet.watch(trackUnfinished)
     const leaseHoldersSince = (nodeId: string, from: number) =>
       Effect.map(Effect.flatMap(EventStore, (store) => store.readStream(streamOf(nodeId), from)), (tail) => ({
         holders: tail.filter((e) => e.type === "LeaseAcquired").map((e) => (e.data as { readonly holder: string }).holder),
@@ -133,22 +144,85 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
       })).pipe(Effect.provideContext(services))
     const handOverBootFiles = config.hostBootFiles === true ? makeBootFilesHandover(config.name, leaseHoldersSince) : () => Effect.void
 
-    /** Drives one node until its plan says idle; returns whether it left the deploy states. */
+    /** AcquireLease when the node is not ours, or ours with less than half of the lease left; null: kept. */
+    const leaseToTake = (n: NodeState, now: number): NodeCommand | null =>
+      n.lease?.holder === config.name && Date.parse(n.lease.expiresAt) - now > config.leaseTtlMs / 2 ? null
+        : { type: "AcquireLease", holder: config.name, now: new Date(now).toISOString(), expiresAt: new Date(now + config.leaseTtlMs).toISOString() }
+
+    /**
+     * Drives one node until its plan says idle. Its writes are gathered in a batch (ADR 0125): the
+     * lease, commands and instant steps go to the log together, and the batch is written before
+     * anything touches hardware outside this process, when the plan says idle, and before a wait.
+     */
     const reconcile = (nodeId: string) =>
       Effect.gen(function* () {
-        // The log is read when a reconcile starts and after a stale plan; in between, the fleet's
-        // copy holds our own writes and the subscription brings other processes'.
-        behind.add(nodeId)
+        let batch: Batch | null = null
+        // Results of steps carried out on real hardware: recorded even if the node moved meanwhile.
+        let carriedOut: { readonly step: string; readonly result: HardwareResultBody } | null = null
+        let afterWrite: Array<Effect.Effect<void>> = []
+        const open = (n: NodeState) => batch ?? (batch = new Batch(nodeId, n))
+        const add = (command: NodeCommand, n: NodeState, correlationId?: string) =>
+          Effect.gen(function* () {
+            const planned = yield* contextOf(n)
+            const ctx = correlationId === undefined ? planned : { ...planned, correlationId }
+            const added = open(n).add(command.type === "AcquireLease" || command.type === "ReleaseLease" ? command
+              : { type: "AsConductor", holder: config.name, now: ctx.occurredAt, command: command as ConductorCommand }, ctx)
+            if (E.isLeft(added)) return yield* Effect.fail(new Refused({ error: added.left }))
+            return added.right
+          })
+        /** Writes the batch; false when the node moved meanwhile and the conductor must plan again from the log. */
+        const flush = (hw: NodeHardware) =>
+          Effect.gen(function* () {
+            const b = batch
+            const done = carriedOut
+            const hooks = afterWrite
+            batch = null
+            carriedOut = null
+            afterWrite = []
+            if (b === null || b.events.length === 0) return true
+            const written = yield* Effect.result(writeBatch(fleet, b))
+            if (written._tag === "Failure") {
+              if (!(written.failure instanceof Stale)) return yield* Effect.fail(written.failure)
+              behind.add(nodeId)
+              // The action happened, whatever landed in the log meanwhile (a ramdisk's call-back
+              // recorded by the API): record its result on the log as it is now rather than plan
+              // again from a stale copy, which would carry the step out a second time.
+              if (done !== null) yield* recordResult(done.step, done.result)
+              return false
+            }
+            for (const hook of hooks) yield* hook
+            // A new lease may follow another conductor's, whose host kept the node's PXE files: they
+            // are written here before this conductor acts on the node.
+            if (b.takesLease && hw.boot.instant !== true) {
+              const leased = written.success
+              yield* restoreBootFiles(leased, hw, (request) => perform(leased, hw, request, performConfig))
+            }
+            return true
+          })
+        const recordResult = (step: string, result: HardwareResultBody) =>
+          Effect.gen(function* () {
+            for (let attempt = 0; attempt < 3; attempt++) {
+              const now = yield* catchUp(fleet, nodeId)
+              behind.delete(nodeId)
+              if (now === undefined || pendingStep(now, step) === undefined) return
+              if ((yield* run(now, { type: "RecordHardware", result })) !== null) return
+            }
+          })
+
         for (;;) {
-          const n = behind.delete(nodeId) ? yield* catchUp(fleet, nodeId) : fleet.nodes.get(nodeId)
+          // The fleet's copy holds this process's writes and the log follower brings other
+          // processes' (and kicks again); the log is read only after a stale plan.
+          const fromLog = batch === null && behind.delete(nodeId)
+          const n = batch !== null ? (batch as Batch).state : fromLog ? yield* catchUp(fleet, nodeId) : fleet.nodes.get(nodeId)
           if (n === undefined) return
           const resolved = registry.resolve(n)
           if (E.isLeft(resolved)) return yield* Effect.logWarning(`conductor: node ${nodeId}: ${resolved.left}`)
           const hw = resolved.right
           // Another conductor took the node: its boot (and DHCP entry) is no longer this host's.
-          yield* handOverBootFiles(n, hw)
+          if (batch === null) yield* handOverBootFiles(n, hw)
+          const now = yield* Clock.currentTimeMillis
           const p = plan(n, {
-            now: yield* Clock.currentTimeMillis,
+            now,
             callbackTimeoutMs: config.callbackTimeoutMs,
             mayStartDeploy: () => starting.has(nodeId) || underDeployLimit(),
             deployStyle: hw.deploy.style,
@@ -166,72 +240,89 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
             // Waiting for a ramdisk, the node stays ours until the lease runs out: the call-back is
             // usually back well before, and we carry on without a release and a new lease.
             if (n.lease?.holder === config.name && !waitStates.includes(n.provisionState)) {
-              yield* record(n, { type: "ReleaseLease", holder: config.name })
+              if (batch === null) yield* record(n, { type: "ReleaseLease", holder: config.name })
+              else yield* add({ type: "ReleaseLease", holder: config.name }, n)
             }
-            return
+            if (yield* flush(hw)) return
+            continue
           }
           if (n.provisionState === "deploying" && !deployStarted(n)) starting.add(nodeId)
-          const lease = yield* holdLease(n)
-          if (lease === "refused") return
-          const leased = fleet.nodes.get(nodeId)!
-          // A new lease may follow another conductor's, whose host kept the node's PXE files: they
-          // are written here now, also when the plan below turns out stale (the next look only
-          // keeps the lease, and would not write them).
-          if (lease === "taken") yield* restoreBootFiles(leased, hw, (request) => perform(leased, hw, request, performConfig))
-          // Taking the lease caught up with the log. Whatever landed since the plan besides our own
-          // LeaseAcquired (another conductor finishing this very step, then letting go) makes the
-          // plan stale: acting on it would repeat a step already done, e.g. reboot an active node.
-          if (leased.revision !== n.revision + (lease === "taken" ? 1 : 0)) continue
+          const lease = leaseToTake(n, now)
+          if (lease !== null) {
+            const taken = yield* Effect.result(add(lease, n))
+            if (taken._tag === "Failure") {
+              // Held by another conductor as far as this copy knows: a copy not read from the log
+              // just now is checked against it first.
+              if (batch === null || (batch as Batch).events.length === 0) {
+                batch = null
+                if (fromLog) return
+                behind.add(nodeId)
+                continue
+              }
+              if (yield* flush(hw)) return
+              continue
+            }
+            open(n).takesLease = true
+          }
           switch (p.kind) {
-            case "request":
-              yield* run(leased, { type: "RequestHardware", request: p.request })
+            case "request": {
+              const at = yield* add({ type: "RequestHardware", request: p.request }, n)
+              if (instantStep(hw, p.request)) {
+                yield* add({ type: "RecordHardware", result: yield* perform(at, hw, p.request, performConfig) }, at)
+              } else if (!(yield* flush(hw))) continue
               break
+            }
             case "perform": {
               const step = p.request.data.step
-              const result = yield* renewingLease(nodeId, step, perform(leased, hw, p.request, performConfig))
-              // The action happened, whatever landed in the log meanwhile (a ramdisk's call-back
-              // recorded by the API): record its result on the log as it is now rather than plan
-              // again from a stale copy, which would carry the step out a second time.
-              let recorded = yield* run(fleet.nodes.get(nodeId)!, { type: "RecordHardware", result })
-              for (let attempt = 0; recorded === null && attempt < 3; attempt++) {
-                const now = yield* catchUp(fleet, nodeId)
-                behind.delete(nodeId)
-                if (now === undefined || pendingStep(now, step) === undefined) break
-                recorded = yield* run(now, { type: "RecordHardware", result })
+              if (instantStep(hw, p.request)) {
+                yield* add({ type: "RecordHardware", result: yield* perform(n, hw, p.request, performConfig) }, n)
+                break
               }
+              // On real hardware the lease and the request are in the log before the action.
+              if (!(yield* flush(hw))) continue
+              const leased = fleet.nodes.get(nodeId)!
+              const result = yield* renewingLease(nodeId, step, perform(leased, hw, p.request, performConfig))
+              // Recorded on the log as it is now (fleet's copy); a stale batch falls back to recordResult.
+              const recorded = yield* add({ type: "RecordHardware", result }, fleet.nodes.get(nodeId)!)
+              carriedOut = { step, result }
               // The reboot after a BIOS or firmware step applied it: keep what the BMC reports now.
-              if (recorded !== null && changesReportedSettings(step)) {
-                const cached = yield* readHardwareSettings(hw, recorded.state)
+              if (changesReportedSettings(step)) {
+                const cached = yield* readHardwareSettings(hw, recorded)
                 for (const warning of cached.warnings) yield* Effect.logWarning(`conductor: ${warning}`)
-                let at: NodeState | null = recorded.state
-                for (const command of cached.commands) if (at !== null) at = (yield* run(at, command))?.state ?? null
+                for (const command of cached.commands) yield* add(command, (batch as Batch | null)?.state ?? recorded)
               }
               break
             }
             case "verify": {
-              const status = yield* Effect.result(hw.power.status(leased))
+              if (!instantVerify(hw) && !(yield* flush(hw))) continue
+              const at = (batch as Batch | null)?.state ?? fleet.nodes.get(nodeId)!
+              const status = yield* Effect.result(hw.power.status(at))
               if (status._tag === "Success") {
-                const observed = yield* run(leased, { type: "ObservePower", powerState: status.success })
-                let at = observed?.state ?? null
+                let now = yield* add({ type: "ObservePower", powerState: status.success }, at)
                 // As Ironic does after a verify: keep what the BMC reports of BIOS and firmware.
-                const cached = yield* readHardwareSettings(hw, leased)
+                const cached = yield* readHardwareSettings(hw, at)
                 for (const warning of cached.warnings) yield* Effect.logWarning(`conductor: ${warning}`)
-                for (const command of cached.commands) if (at !== null) at = (yield* run(at, command))?.state ?? null
-                if (at !== null) yield* run(at, { type: "Complete" })
+                for (const command of cached.commands) now = yield* add(command, now)
+                yield* add({ type: "Complete" }, now)
               } else {
-                yield* run(leased, { type: "Fail", error: `The BMC did not answer: ${status.failure.message}` })
+                yield* add({ type: "Fail", error: `The BMC did not answer: ${status.failure.message}` }, at)
               }
               break
             }
             case "issueRamdiskKey":
-              yield* run(leased, { type: "IssueRamdiskKey", ...yield* mintRamdiskKey })
+              yield* add({ type: "IssueRamdiskKey", ...yield* mintRamdiskKey }, n)
               break
             case "command": {
-              const done = yield* run(leased, p.command)
-              if (done !== null && p.command.type === "TimeOutWait") yield* observeWaitTimeout(leased.provisionState)
+              // A queued action runs under the correlation id of the request that queued it.
+              yield* add(p.command, n, p.command.type === "StartQueued" ? n.queue[0]?.actionId : undefined)
+              if (p.command.type === "TimeOutWait") afterWrite.push(observeWaitTimeout(n.provisionState))
               break
             }
           }
+          // On real hardware each planned step is written on its own (with the lease it took); a
+          // long walk of instant steps is written in pieces.
+          const pending = batch as Batch | null
+          if (pending !== null && (!instantHardware(hw) || pending.events.length >= 64) && !(yield* flush(hw))) continue
         }
       }).pipe(
         // A refusal means the node moved under us (another writer): look again on the next kick.
@@ -246,8 +337,14 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
       if (again.delete(nodeId)) return kick(nodeId)
       // A deploy slot may have freed up: let queued deploys try. Only then: a queued node that
       // finishes must not kick the queue, itself included, or queued nodes kick each other forever.
-      if (queued.size > 0 && underDeployLimit()) {
-        for (const q of [...queued]) if (!running.has(q)) { queued.delete(q); kick(q) }
+      // As many as there are free slots, oldest first: not every queued deploy for each one that ends.
+      let free = queued.size > 0 ? freeSlots() : 0
+      for (const q of queued) {
+        if (free <= 0) break
+        if (running.has(q)) continue
+        queued.delete(q)
+        free--
+        kick(q)
       }
       if (running.size === 0) {
         const waiters = idleWaiters
@@ -270,7 +367,7 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
     }
 
     const sweep = Effect.sync(() => {
-      for (const n of fleet.nodes.values()) if (unfinished(n)) kick(n.nodeId)
+      for (const nodeId of [...unfinishedNodes]) kick(nodeId)
     })
 
     const syncPower = makePowerSync(fleet, registry, {
@@ -278,13 +375,21 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
       observe: (n, power) => Effect.asVoid(record(n, { type: "ObservePower", powerState: power })),
       fault: (n, reason) => Effect.asVoid(record(n, { type: "RecordFault", fault: "power failure", reason })),
       recovered: (n) => Effect.asVoid(record(n, { type: "ClearFault", fault: "power failure" })),
-    }).pipe(Effect.provideContext(services))
+    }, { spreadMs: Math.floor(config.powerSyncIntervalMs * 0.9), concurrency: config.powerSyncConcurrency ?? 8 }).pipe(Effect.provideContext(services))
 
     const scope = yield* Effect.scope
     if (config.drivesNodes) {
       yield* Effect.forkIn(Effect.repeat(sweep, { schedule: Schedule.spaced(`${config.sweepIntervalMs} millis`) }), scope)
       if (config.powerSyncIntervalMs > 0) {
-        yield* Effect.forkIn(Effect.forever(Effect.andThen(Effect.sleep(`${config.powerSyncIntervalMs} millis`), syncPower)), scope)
+        // A pass is spread over most of the interval; the next begins one interval after this one did
+        // (or at once, when slow BMCs made the pass outlast it).
+        const interval = config.powerSyncIntervalMs
+        yield* Effect.forkIn(Effect.andThen(Effect.sleep(`${interval} millis`), Effect.forever(Effect.gen(function* () {
+          const began = yield* Clock.currentTimeMillis
+          yield* syncPower
+          const left = began + interval - (yield* Clock.currentTimeMillis)
+          if (left > 0) yield* Effect.sleep(`${left} millis`)
+        }))), scope)
       }
     }
     // On the way out: stop driving, then hand back our leases so other conductors need not wait for them to run out.
@@ -295,6 +400,8 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
     )).pipe(Effect.provideContext(services))
     yield* Scope.addFinalizer(scope, Effect.suspend(() => {
       stopping = true
+      stopSlots()
+      stopTracking()
       return Effect.forEach([...running.values()].filter((f) => f !== null), Fiber.interrupt, { discard: true })
     }).pipe(
       Effect.andThen(releaseLeases),

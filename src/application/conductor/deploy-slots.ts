@@ -1,5 +1,7 @@
-// The concurrent deploy limit: how many deploys hold a slot (from their first step to their end),
-// counted only when a deploy would start and fewer deploying nodes than the limit cannot tell.
+// The concurrent deploy limit: how many deploys hold a slot (from their first step to their end).
+// The started deploys are kept as a set the fleet updates on every node change, so asking costs
+// the same with ten queued deploys as with ten thousand (ADR 0125).
+import type { NodeState } from "../../domain/index.ts"
 import type { Fleet } from "../projections/fleet.ts"
 import { deployStarted } from "./plan.ts"
 
@@ -9,20 +11,25 @@ export const makeDeploySlots = (
   /** Deploys given a slot whose first step is not in the log yet. */
   starting: ReadonlySet<string>,
 ) => {
+  const started = new Set<string>()
+  const track = (n: NodeState) => {
+    if (!n.deleted && deployStarted(n)) started.add(n.nodeId)
+    else started.delete(n.nodeId)
+  }
+  for (const state of ["deploying", "wait call-back"] as const) for (const n of fleet.inState(state)) track(n)
+  const stop = fleet.watch(track)
+
   const deploysInFlight = () => {
-    let count = 0
-    for (const state of ["deploying", "wait call-back"] as const) for (const n of fleet.inState(state)) if (deployStarted(n)) count++
-    for (const id of starting) {
-      const n = fleet.nodes.get(id)
-      if (n !== undefined && !deployStarted(n)) count++
-    }
+    let count = started.size
+    for (const id of starting) if (!started.has(id)) count++
     return count
   }
 
-  /** Whether another deploy may start: with fewer deploying nodes than the limit, no count is needed. */
-  const underDeployLimit = () =>
-    fleet.countOf("deploying") + fleet.countOf("wait call-back") < limit ||
-    deploysInFlight() < limit
+  /** How many more deploys may start now. */
+  const freeSlots = () => Math.max(0, limit - deploysInFlight())
 
-  return { underDeployLimit }
+  /** Whether another deploy may start. */
+  const underDeployLimit = () => freeSlots() > 0
+
+  return { underDeployLimit, freeSlots, stop }
 }

@@ -1,9 +1,10 @@
 // Power sync (Ironic's): a node someone powered by hand (or that crashed) shows its real power
-// state. Only idle nodes are asked, 8 BMCs at a time; a change is recorded as an observation,
-// never acted on. A BMC that fails `maxFailures` syncs in a row puts its node in maintenance with
+// state. Only idle nodes are asked, at most 8 BMCs at a time, and their turns are spread evenly
+// over the pass (`spreadMs`) so that 10,000 BMCs are a steady trickle, not a burst that crowds out
+// provisioning (ADR 0125); a change is recorded as an observation, never acted on. A BMC that fails `maxFailures` syncs in a row puts its node in maintenance with
 // fault "power failure"; the first sync that reaches it again lifts both (Ironic's
 // power_state_sync_max_retries and power failure recovery).
-import { Effect } from "effect"
+import { Clock, Effect } from "effect"
 import * as E from "fp-ts/lib/Either.js"
 import type { NodeState } from "../../domain/index.ts"
 import type { ChassisPower, Secrets } from "../../ports/index.ts"
@@ -24,7 +25,21 @@ export interface PowerSyncHooks<R> {
 /** Ironic's power_state_sync_max_retries default. */
 export const maxPowerSyncFailures = 3
 
-export const makePowerSync = <R>(fleet: Fleet, registry: Registry, hooks: PowerSyncHooks<R>): Effect.Effect<void, never, R | Secrets> => {
+/** Nodes whose BMC a sync asks: idle, enrolled past "enroll", nothing running on them. */
+const idle = <R>(n: NodeState, hooks: PowerSyncHooks<R>) =>
+  !n.deleted && !hooks.busy(n.nodeId) && n.pendingSteps.length === 0 && n.targetProvisionState === null && n.provisionState !== "enroll"
+
+/** How often a spread pass starts the BMCs whose turn has come. */
+const tickMs = 100
+
+export interface PowerSyncPace {
+  /** The BMCs' turns are spread evenly over this long; 0: all at once (as many at a time as allowed). */
+  readonly spreadMs: number
+  /** At most this many BMCs are asked at a time. */
+  readonly concurrency: number
+}
+
+export const makePowerSync = <R>(fleet: Fleet, registry: Registry, hooks: PowerSyncHooks<R>, pace: PowerSyncPace = { spreadMs: 0, concurrency: 8 }): Effect.Effect<void, never, R | Secrets> => {
   const failures = new Map<string, number>()
   const failed = (n: NodeState, message: string) =>
     Effect.suspend(() => {
@@ -35,10 +50,8 @@ export const makePowerSync = <R>(fleet: Fleet, registry: Registry, hooks: PowerS
       return hooks.fault(now, `During sync_power_state, the BMC of node ${n.nodeId} could not be reached ${count} times in a row; ` +
         `switching the node to maintenance mode. Error: ${message}`)
     })
-  return Effect.suspend(() => Effect.forEach(
-    [...fleet.nodes.values()].filter((n) => !n.deleted && !hooks.busy(n.nodeId) && n.pendingSteps.length === 0 &&
-      n.targetProvisionState === null && n.provisionState !== "enroll"),
-    (n) => E.match(
+  const syncOne = (n: NodeState) =>
+    E.match(
       (why: string) => Effect.fail({ message: why }),
       (hw: NodeHardware) => hw.power.status(n),
     )(registry.resolve(n)).pipe(
@@ -57,7 +70,22 @@ export const makePowerSync = <R>(fleet: Fleet, registry: Registry, hooks: PowerS
           : hooks.observe(now, power)
       }),
       Effect.catchCause((cause) => Effect.logWarning(`power sync: node ${n.nodeId}`, cause)),
-    ),
-    { concurrency: 8, discard: true },
-  ))
+    )
+  return Effect.gen(function* () {
+    const nodes: Array<NodeState> = []
+    for (const n of fleet.nodes.values()) if (idle(n, hooks)) nodes.push(n)
+    const started = yield* Clock.currentTimeMillis
+    // One timer per tick, not per BMC: each tick starts the BMCs whose turn has come.
+    const ticks = Math.max(1, Math.min(nodes.length, Math.floor(pace.spreadMs / tickMs)))
+    for (let t = 0; t < ticks; t++) {
+      const wait = started + (t * pace.spreadMs) / ticks - (yield* Clock.currentTimeMillis)
+      if (wait >= 1) yield* Effect.sleep(`${Math.floor(wait)} millis`)
+      const slice = nodes.slice(Math.floor((t * nodes.length) / ticks), Math.floor(((t + 1) * nodes.length) / ticks))
+      yield* Effect.forEach(slice, (planned) => Effect.suspend(() => {
+        // Looked at again at its turn: an operation may have started on it since the pass began.
+        const n = fleet.nodes.get(planned.nodeId)
+        return n !== undefined && idle(n, hooks) ? syncOne(n) : Effect.void
+      }), { concurrency: pace.concurrency, discard: true })
+    }
+  })
 }

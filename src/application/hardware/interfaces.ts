@@ -37,6 +37,11 @@ export interface InterfaceBase<S extends InterfaceSlot> {
   readonly unsupported?: true
   /** Cleaning steps it offers ("<slot>.<name>"); see steps.ts. */
   readonly steps?: ReadonlyArray<StepSpec>
+  /**
+   * Its actions touch nothing outside this process (fake): the conductor records a step's request
+   * and result in one append instead of the request before the action (ADR 0125).
+   */
+  readonly instant?: true
 }
 
 export interface PowerInterface extends InterfaceBase<"power"> {

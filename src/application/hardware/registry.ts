@@ -84,12 +84,23 @@ export const makeRegistry = (vendors: ReadonlyArray<Vendor>, enabled: EnabledHar
     return E.isLeft(hw) ? [] : interfaceSlots.map((slot) => hw.right[slot] as InterfaceOf<typeof slot>)
   }
 
+  const resolved = new Map<string, ReturnType<typeof interfacesOf>>()
+
   return {
     hardwareTypes: [...types.values()],
     hardwareType: (name) => types.get(name),
     supported,
     choose,
-    resolve: (node) => interfacesOf(node.driver, node.interfaces),
+    resolve: (node) => {
+      // Asked for at every step the conductor plans: resolved once per driver and choice of
+      // interfaces, shared by every node that makes the same choice (no entry per node).
+      const chosen = node.interfaces ?? {}
+      let key = node.driver as string
+      for (const slot of interfaceSlots) key += `|${chosen[slot] ?? ""}`
+      let hw = resolved.get(key)
+      if (hw === undefined) resolved.set(key, hw = interfacesOf(node.driver, chosen))
+      return hw
+    },
     // Interfaces of one vendor may share settings (ipmitool's power and management): each once, with its first slot.
     properties: (driver) => {
       const seen = new Set<string>()
