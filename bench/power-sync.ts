@@ -14,6 +14,7 @@ import { makePowerSync } from "../src/application/conductor/power-sync.ts"
 import type { PowerInterface } from "../src/application/hardware/interfaces.ts"
 import { makeRegistry } from "../src/application/hardware/registry.ts"
 import { Fleet, fleetSnapshotVersion } from "../src/application/projections/fleet.ts"
+import { compactNode } from "../src/application/projections/fleet-snapshot.ts"
 import { initialState, type Driver, type NodeState, type Uuid } from "../src/domain/index.ts"
 import { randomBytes, randomUUID } from "node:crypto"
 
@@ -45,7 +46,7 @@ const nodes: Array<NodeState> = Array.from({ length: count }, (_, i) => ({
   ...initialState(randomUUID() as Uuid), revision: 3, name: `bmc-${String(i).padStart(6, "0")}`, driver: "bench-bmc" as Driver,
   provisionState: "manageable", powerState: "power off",
 }))
-const fleet = Fleet.restore({ version: fleetSnapshotVersion, position: -1, nodes })
+const fleet = Fleet.restore({ version: fleetSnapshotVersion, position: -1, nodes: nodes.map(compactNode) })
 
 const pass = async (spreadMs: number) => {
   let observed = 0

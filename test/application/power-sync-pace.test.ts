@@ -11,6 +11,7 @@ import { makePowerSync } from "../../src/application/conductor/power-sync.ts"
 import type { PowerInterface } from "../../src/application/hardware/interfaces.ts"
 import { makeRegistry } from "../../src/application/hardware/registry.ts"
 import { Fleet, fleetSnapshotVersion } from "../../src/application/projections/fleet.ts"
+import { compactNode } from "../../src/application/projections/fleet-snapshot.ts"
 import { initialState, type Driver, type NodeState, type Uuid } from "../../src/domain/index.ts"
 
 test("a pass spreads its BMCs over spreadMs, asks each once, at most `concurrency` at a time, and skips a node that got busy", async () => {
@@ -37,7 +38,7 @@ test("a pass spreads its BMCs over spreadMs, asks each once, at most `concurrenc
   const nodes: Array<NodeState> = Array.from({ length: 40 }, (_, i) => ({
     ...initialState(randomUUID() as Uuid), revision: 2, name: `n${i}`, driver: "paced" as Driver, provisionState: "manageable", powerState: "power off",
   }))
-  const fleet = Fleet.restore({ version: fleetSnapshotVersion, position: -1, nodes })
+  const fleet = Fleet.restore({ version: fleetSnapshotVersion, position: -1, nodes: nodes.map(compactNode) })
   const busy = nodes[39]!.nodeId
   const sync = makePowerSync(fleet, registry, {
     // The last node's operation starts after the pass began: its turn finds it busy.
