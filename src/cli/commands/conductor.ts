@@ -15,6 +15,7 @@ import { makeLogger } from "../../adapters/logging/pino.ts"
 import { simulatedHardware } from "../hardware.ts"
 import { parseHostDhcp, startHostDhcp } from "../conductor-dhcp.ts"
 import { describeStore, parseStoreAddress, storeLayer, type StoreAddress } from "../store.ts"
+import { tellDhcp } from "../../adapters/pxe/pxe-boot-configurator.ts"
 
 /** The event store a conductor runs on, from its address (a test may wrap it, e.g. to crash on cue). */
 export type ConductorStores = (address: StoreAddress) => Layer.Layer<EventStore | CheckpointStore, unknown>
@@ -77,7 +78,7 @@ export const runConductor = async (args: Parsed, _env: Env, storesFor: Conductor
     : await startHostDhcp(dhcpOptions, join(local.diskDir, "tftp"), join(stateDir, "dhcp"), (line) => logger.info(line))
   const hardware = simulatedHardware({
     diskDir: local.diskDir, ...rackDir, log: (line) => logger.info(line),
-    ...(dhcp === null ? {} : { onLinksChanged: dhcp.dnsmasq.setBootMacs }),
+    ...(dhcp === null ? {} : { onLinksChanged: tellDhcp(dhcp.dnsmasq) }),
   })
   hardware.connect(apiUrl)
   const composed = await compose({
