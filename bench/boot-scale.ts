@@ -6,9 +6,10 @@
 //   deploy: N parallel deploys of a raw image through tgtd and qemu-img, aggregate MiB/s.
 // CPU time is read from /proc beside wall time: the machine is shared and its load varies.
 // Usage: npm run bench:boot-scale -- [--quick] [--parts pxe,ipmi,deploy] [--pxe-sizes 100,20000]
-//        [--ops 20] [--bmcs 100,300] [--deploys 1,4,16] [--image-mib 64]
+//        [--ops 20] [--bmcs 100,300] [--ipmi-concurrency 8,32] [--deploys 1,4,16] [--image-mib 64]
 import { parseArgs } from "node:util"
 import { loadAverage, printRows, type Row } from "./boot-scale-measure.ts"
+import { benchIpmi } from "./boot-scale-ipmi.ts"
 import { benchPxe } from "./boot-scale-pxe.ts"
 
 const { values } = parseArgs({
@@ -18,6 +19,7 @@ const { values } = parseArgs({
     "pxe-sizes": { type: "string" },
     ops: { type: "string" },
     bmcs: { type: "string" },
+    "ipmi-concurrency": { type: "string" },
     deploys: { type: "string" },
     "image-mib": { type: "string" },
     "listen-address": { type: "string", default: "127.0.93.1" },
@@ -40,6 +42,13 @@ if (parts.has("pxe")) {
     listenAddress: values["listen-address"], dhcpPort: 1167,
   }))
   console.log(`pxe done, load average ${loadAverage()}`)
+}
+if (parts.has("ipmi")) {
+  rows.push(...await benchIpmi({
+    counts: numbers(values.bmcs, quick ? "20,50" : "100,300"), concurrency: numbers(values["ipmi-concurrency"], "8,32"),
+    firstPort: 19_300, address: "127.0.0.1",
+  }))
+  console.log(`ipmi done, load average ${loadAverage()}`)
 }
 printRows(rows)
 console.log(`load average at end: ${loadAverage()}`)

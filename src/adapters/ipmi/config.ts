@@ -24,6 +24,11 @@ export interface IpmitoolConfig {
   readonly powerPollMs: number
   /** How long a soft (ACPI) power off may take before it is reported as failed. */
   readonly softOffTimeoutMs: number
+  /**
+   * ipmitool processes running at once, over all BMCs (ADR 0120): a fleet-wide burst (power sync,
+   * many deploys) queues here instead of forking hundreds of processes on a few cores.
+   */
+  readonly maxConcurrentProcesses: number
 }
 
 /**
@@ -56,6 +61,7 @@ export const ipmitoolConfig = (overrides: Partial<IpmitoolConfig> = {}): Ipmitoo
     softOffTimeoutMs: 120_000,
     // Production BMCs choke on bursts; Ironic's default is 5 s, 1 s is enough for current ones.
     defaultMinCommandIntervalMs: 1000,
+    maxConcurrentProcesses: 16,
     ...overrides,
     sessionTimeoutSec,
     sessionRetries,
@@ -66,7 +72,7 @@ export const ipmitoolConfig = (overrides: Partial<IpmitoolConfig> = {}): Ipmitoo
     commandTimeoutMs: overrides.commandTimeoutMs
       ?? (busyRetries + 1) * invocationTimeoutMs + busyBackoffMs * (2 ** busyRetries - 1),
   }
-  const positive = ["sessionTimeoutSec", "sessionRetries", "invocationTimeoutMs", "commandTimeoutMs", "powerPollMs"] as const
+  const positive = ["sessionTimeoutSec", "sessionRetries", "invocationTimeoutMs", "commandTimeoutMs", "powerPollMs", "maxConcurrentProcesses"] as const
   for (const key of positive) {
     if (!(Number.isInteger(config[key]) && config[key] > 0)) throw new RangeError(`ipmitool config: ${key} must be a positive integer, got ${config[key]}`)
   }

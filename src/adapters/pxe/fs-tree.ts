@@ -39,9 +39,10 @@ const replaceWith = async (dir: string, name: string, make: (tmp: string) => Pro
   }
 }
 
-export const writeFileAtomic = (dir: string, name: string, content: string | Uint8Array) =>
+/** `flush: false` for what a restart rebuilds anyway (a node's record of MACs): no fsync per write. */
+export const writeFileAtomic = (dir: string, name: string, content: string | Uint8Array, flush = true) =>
   replaceWith(dir, name, async (tmp) => {
-    await writeFile(tmp, content, { flush: true, mode: FILE_MODE })
+    await writeFile(tmp, content, { flush, mode: FILE_MODE })
     await chmod(tmp, FILE_MODE) // the umask may have taken bits away
   })
 
@@ -143,7 +144,8 @@ export const makeFsTree = async (root: string): Promise<BootTree> => {
 
     recordMacs: async (nodeId, macs) => {
       await ensureNodeDir(nodeId)
-      await writeFileAtomic(nodeDir(nodeId), MACS_FILE, macs.map((m) => `${m}\n`).join(""))
+      // Not flushed: a record lost in a crash is rebuilt by the start-up pass (reconcile.ts).
+      await writeFileAtomic(nodeDir(nodeId), MACS_FILE, macs.map((m) => `${m}\n`).join(""), false)
     },
 
     removeNode: (nodeId) => rm(nodeDir(nodeId), { recursive: true, force: true }),

@@ -12,31 +12,37 @@ export interface Reconciled {
   readonly adopted: number
 }
 
+/** How many nodes are looked at together: the walk is I/O-bound, not a burst of thousands of calls. */
+const CONCURRENCY = 32
+
+const eachOf = async <A>(items: ReadonlyArray<A>, work: (item: A) => Promise<void>) => {
+  let next = 0
+  const lane = async () => { while (next < items.length) await work(items[next++]!) }
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, lane))
+}
+
 export const reconcileTree = async (tree: BootTree): Promise<Reconciled> => {
   const byNode = new Map<Uuid, Mac[]>()
-  const live = new Map<Uuid, boolean>()
   const all = await tree.links()
-  let removed = 0
   for (const { mac, nodeId } of all) {
     if (nodeId === null) continue
-    let alive = live.get(nodeId)
-    if (alive === undefined) live.set(nodeId, alive = await tree.hasConfig(nodeId))
-    if (!alive) {
-      await tree.unlink(mac)
-      removed++
-      continue
-    }
     const macs = byNode.get(nodeId)
     if (macs === undefined) byNode.set(nodeId, [mac])
     else macs.push(mac)
   }
+  let removed = 0
   let adopted = 0
-  for (const [nodeId, macs] of byNode) {
+  await eachOf([...byNode], async ([nodeId, macs]) => {
+    if (!(await tree.hasConfig(nodeId))) {
+      for (const mac of macs) await tree.unlink(mac)
+      removed += macs.length
+      return
+    }
     const recorded = await tree.macsOf(nodeId)
     const missing = macs.filter((mac) => !recorded.includes(mac))
-    if (missing.length === 0) continue
+    if (missing.length === 0) return
     await tree.recordMacs(nodeId, [...recorded, ...missing])
     adopted += missing.length
-  }
+  })
   return { links: all.length, removed, adopted }
 }
