@@ -65,6 +65,8 @@ export const benchPxe = async (options: PxeBenchOptions): Promise<Row[]> => {
       const openMs = performance.now() - configStart
       const prepare: number[] = []
       const clean: number[] = []
+      let prepareCpu = 0
+      let cleanCpu = 0
       const cpu0 = process.cpuUsage()
       const dns0 = cpuOfPid(dnsmasq.pid)
       const wall0 = performance.now()
@@ -76,11 +78,17 @@ export const benchPxe = async (options: PxeBenchOptions): Promise<Row[]> => {
           apiUrl: "http://127.0.0.1:6385",
         }
         let t = performance.now()
+        let c = process.cpuUsage()
         await Effect.runPromise(port.prepareDeploy(boot))
         prepare.push(performance.now() - t)
+        c = process.cpuUsage(c)
+        prepareCpu += (c.user + c.system) / 1000
         t = performance.now()
+        c = process.cpuUsage()
         await Effect.runPromise(port.clean(nodeId, boot.macs))
         clean.push(performance.now() - t)
+        c = process.cpuUsage(c)
+        cleanCpu += (c.user + c.system) / 1000
       }
       const wall = performance.now() - wall0
       const cpu = process.cpuUsage(cpu0)
@@ -90,6 +98,7 @@ export const benchPxe = async (options: PxeBenchOptions): Promise<Row[]> => {
         figures: {
           "prepare p50 ms": percentile(prepare, 50), "prepare p99 ms": percentile(prepare, 99),
           "clean p50 ms": percentile(clean, 50), "clean p99 ms": percentile(clean, 99),
+          "prepare CPU ms": prepareCpu / options.ops, "clean CPU ms": cleanCpu / options.ops,
           "service CPU ms/op": (cpu.user + cpu.system) / 1000 / options.ops,
           "dnsmasq CPU ms/op": dnsCpu / options.ops,
           "wall ms/op": wall / options.ops,

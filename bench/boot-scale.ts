@@ -9,6 +9,7 @@
 //        [--ops 20] [--bmcs 100,300] [--ipmi-concurrency 8,32] [--deploys 1,4,16] [--image-mib 64]
 import { parseArgs } from "node:util"
 import { loadAverage, printRows, type Row } from "./boot-scale-measure.ts"
+import { benchDeploys } from "./boot-scale-deploy.ts"
 import { benchIpmi } from "./boot-scale-ipmi.ts"
 import { benchPxe } from "./boot-scale-pxe.ts"
 
@@ -38,7 +39,7 @@ const rows: Row[] = []
 console.log(`load average at start: ${loadAverage()}`)
 if (parts.has("pxe")) {
   rows.push(...await benchPxe({
-    sizes: numbers(values["pxe-sizes"], "100,20000"), ops: numbers(values.ops, quick ? "10" : "40")[0]!,
+    sizes: numbers(values["pxe-sizes"], quick ? "100,5000" : "100,20000"), ops: numbers(values.ops, quick ? "10" : "40")[0]!,
     listenAddress: values["listen-address"], dhcpPort: 1167,
   }))
   console.log(`pxe done, load average ${loadAverage()}`)
@@ -49,6 +50,12 @@ if (parts.has("ipmi")) {
     firstPort: 19_300, address: "127.0.0.1",
   }))
   console.log(`ipmi done, load average ${loadAverage()}`)
+}
+if (parts.has("deploy")) {
+  rows.push(...await benchDeploys({
+    counts: numbers(values.deploys, quick ? "1,4" : "1,4,16"), imageMib: numbers(values["image-mib"], quick ? "32" : "128")[0]!,
+  }))
+  console.log(`deploy done, load average ${loadAverage()}`)
 }
 printRows(rows)
 console.log(`load average at end: ${loadAverage()}`)
