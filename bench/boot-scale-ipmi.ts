@@ -18,8 +18,9 @@ export interface IpmiBenchOptions {
   readonly address: string
 }
 
+/** Starts BMCs until `into` holds `count`, numbered on from those already there. */
 const startAll = async (count: number, dir: string, options: IpmiBenchOptions, into: SimBmc[]) => {
-  let next = 0
+  let next = into.length
   const lane = async () => {
     while (next < count) {
       const i = next++
@@ -29,7 +30,10 @@ const startAll = async (count: number, dir: string, options: IpmiBenchOptions, i
       }))
     }
   }
-  await Promise.all(Array.from({ length: 8 }, lane))
+  // Every lane ends before a failure is thrown: no BMC starts after the caller stopped the others.
+  const lanes = await Promise.allSettled(Array.from({ length: 8 }, lane))
+  const failed = lanes.find((l) => l.status === "rejected")
+  if (failed !== undefined) throw (failed as PromiseRejectedResult).reason
 }
 
 export const benchIpmi = async (options: IpmiBenchOptions): Promise<Row[]> => {
@@ -39,7 +43,7 @@ export const benchIpmi = async (options: IpmiBenchOptions): Promise<Row[]> => {
   try {
     for (const count of [...options.counts].sort((a, b) => a - b)) {
       const started = performance.now()
-      await startAll(count - bmcs.length, dir, { ...options, firstPort: options.firstPort + bmcs.length }, bmcs)
+      await startAll(count, dir, options, bmcs)
       const startS = (performance.now() - started) / 1000
       for (const concurrency of options.concurrency) {
         // A driver of its own per round: no pacing carried over from the round before.

@@ -43,6 +43,7 @@ if (parts.has("pxe")) {
     listenAddress: values["listen-address"], dhcpPort: 1167,
   }))
   console.log(`pxe done, load average ${loadAverage()}`)
+  printRows(rows)
 }
 if (parts.has("ipmi")) {
   rows.push(...await benchIpmi({
@@ -50,12 +51,13 @@ if (parts.has("ipmi")) {
     firstPort: 19_300, address: "127.0.0.1",
   }))
   console.log(`ipmi done, load average ${loadAverage()}`)
+  printRows(rows)
 }
 if (parts.has("deploy")) {
   rows.push(...await benchDeploys({
     counts: numbers(values.deploys, quick ? "1,4" : "1,4,16"), imageMib: numbers(values["image-mib"], quick ? "32" : "128")[0]!,
   }))
   console.log(`deploy done, load average ${loadAverage()}`)
+  printRows(rows)
 }
-printRows(rows)
 console.log(`load average at end: ${loadAverage()}`)
