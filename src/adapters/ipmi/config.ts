@@ -1,5 +1,6 @@
 // How the ipmitool adapter talks to BMCs: program, session flags, bounds, pacing and retries.
 // Every bound below is finite, so no power operation can hang a conductor.
+import { availableParallelism } from "node:os"
 
 export interface IpmitoolConfig {
   /** The ipmitool program; default "ipmitool" from PATH. */
@@ -26,7 +27,7 @@ export interface IpmitoolConfig {
   readonly softOffTimeoutMs: number
   /**
    * ipmitool processes running at once, over all BMCs (ADR 0120): a fleet-wide burst (power sync,
-   * many deploys) queues here instead of forking hundreds of processes on a few cores.
+   * many deploys) queues here instead of forking hundreds of processes on a few cores. Default: 4 per core.
    */
   readonly maxConcurrentProcesses: number
 }
@@ -61,7 +62,8 @@ export const ipmitoolConfig = (overrides: Partial<IpmitoolConfig> = {}): Ipmitoo
     softOffTimeoutMs: 120_000,
     // Production BMCs choke on bursts; Ironic's default is 5 s, 1 s is enough for current ones.
     defaultMinCommandIntervalMs: 1000,
-    maxConcurrentProcesses: 16,
+    // Four per core: past that, ipmitool runs on a loaded host overrun their timeout (ADR 0120).
+    maxConcurrentProcesses: 4 * availableParallelism(),
     ...overrides,
     sessionTimeoutSec,
     sessionRetries,
