@@ -14,7 +14,7 @@ import { makeFsImageStore } from "../src/adapters/images/fs-image-store.ts"
 import { iscsiBlockWriter } from "../src/adapters/iscsi/index.ts"
 import { TgtDaemon } from "../src/adapters/sim/tgt/index.ts"
 import { computeLayout, GiB, MiB } from "../src/domain/partition.ts"
-import { cpuOfPid, cpuOfSelf, type Row } from "./boot-scale-measure.ts"
+import { cpuOfPid, cpuOfSelf, stopOnInterrupt, type Row } from "./boot-scale-measure.ts"
 
 export interface DeployBenchOptions {
   readonly counts: ReadonlyArray<number>
@@ -38,6 +38,7 @@ export const benchDeploys = async (options: DeployBenchOptions): Promise<Row[]> 
   const rows: Row[] = []
   const dir = mkdtempSync(join(tmpdir(), "ironledger-bench-deploy-"))
   const tgtd = await TgtDaemon.start()
+  const forget = stopOnInterrupt(() => tgtd.stop())
   try {
     const store = await makeFsImageStore({ root: join(dir, "store") })
     const image = await Effect.runPromise(store.importFile(makeImage(dir, options.imageMib)))
@@ -78,6 +79,7 @@ export const benchDeploys = async (options: DeployBenchOptions): Promise<Row[]> 
       }
     }
   } finally {
+    forget()
     await tgtd.stop()
     rmSync(dir, { recursive: true, force: true })
   }

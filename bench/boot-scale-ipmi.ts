@@ -8,7 +8,7 @@ import { join } from "node:path"
 import { Effect } from "effect"
 import { makeIpmitoolPowerDriver } from "../src/adapters/ipmi/ipmitool-power-driver.ts"
 import { startBmc, type SimBmc } from "../src/adapters/sim/bmc/launcher.ts"
-import { cpuOfPid, cpuOfSelf, percentile, type Row } from "./boot-scale-measure.ts"
+import { cpuOfPid, cpuOfSelf, percentile, stopOnInterrupt, type Row } from "./boot-scale-measure.ts"
 
 export interface IpmiBenchOptions {
   readonly counts: ReadonlyArray<number>
@@ -40,6 +40,7 @@ export const benchIpmi = async (options: IpmiBenchOptions): Promise<Row[]> => {
   const rows: Row[] = []
   const bmcs: SimBmc[] = []
   const dir = mkdtempSync(join(tmpdir(), "ironledger-bench-ipmi-"))
+  const forget = stopOnInterrupt(() => Promise.all(bmcs.map((b) => b.stop())))
   try {
     for (const count of [...options.counts].sort((a, b) => a - b)) {
       const started = performance.now()
@@ -75,6 +76,7 @@ export const benchIpmi = async (options: IpmiBenchOptions): Promise<Row[]> => {
       }
     }
   } finally {
+    forget()
     await Promise.all(bmcs.map((b) => b.stop()))
     rmSync(dir, { recursive: true, force: true })
   }

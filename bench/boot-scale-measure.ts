@@ -43,3 +43,20 @@ export const printRows = (rows: ReadonlyArray<Row>) => {
     console.log(`${`${r.part} ${r.scale}`.padEnd(width)} | ${Object.entries(r.figures).map(([k, v]) => `${k}=${show(v)}`).join("  ")}`)
   }
 }
+
+// What a part must stop if the run is interrupted (Ctrl-C, kill): its dnsmasq, BMCs, tgtd.
+const cleanups = new Set<() => Promise<unknown>>()
+let handlersInstalled = false
+/** Registers `stop` until the returned function is called; an interrupted run calls every one first. */
+export const stopOnInterrupt = (stop: () => Promise<unknown>): (() => void) => {
+  if (!handlersInstalled) {
+    handlersInstalled = true
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      process.once(signal, () => {
+        void Promise.allSettled([...cleanups].map((c) => c())).then(() => process.exit(130))
+      })
+    }
+  }
+  cleanups.add(stop)
+  return () => { cleanups.delete(stop) }
+}

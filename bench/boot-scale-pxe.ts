@@ -12,7 +12,7 @@ import { makePxeBootConfigurator } from "../src/adapters/pxe/pxe-boot-configurat
 import { renderPxeConfig } from "../src/adapters/pxe/pxelinux-config.ts"
 import type { Iqn, Uuid } from "../src/domain/values.ts"
 import type { DeployBoot } from "../src/ports/boot-configurator.ts"
-import { cpuOfPid, percentile, type Row } from "./boot-scale-measure.ts"
+import { cpuOfPid, percentile, stopOnInterrupt, type Row } from "./boot-scale-measure.ts"
 
 const macOf = (i: number) => `52:54:${[(i >> 24) & 255, (i >> 16) & 255, (i >> 8) & 255, i & 255].map((b) => b.toString(16).padStart(2, "0")).join(":")}`
 
@@ -46,6 +46,7 @@ export const benchPxe = async (options: PxeBenchOptions): Promise<Row[]> => {
     const work = mkdtempSync(join(tmpdir(), "ironledger-bench-pxe-"))
     chmodSync(work, 0o755)
     const scope = Effect.runSync(Scope.make())
+    const forget = stopOnInterrupt(() => Effect.runPromise(Scope.close(scope, Exit.void)))
     try {
       const tftpRoot = join(work, "tftp")
       const fillStart = performance.now()
@@ -106,6 +107,7 @@ export const benchPxe = async (options: PxeBenchOptions): Promise<Row[]> => {
         },
       })
     } finally {
+      forget()
       await Effect.runPromise(Scope.close(scope, Exit.void))
       rmSync(work, { recursive: true, force: true })
     }
