@@ -194,7 +194,7 @@ describe("PXE tree on disk", () => {
     symlinkSync(`../${randomUUID()}/config`, linkOf(debris))
     const foreign = mac()
     symlinkSync("../somewhere-else/config", linkOf(foreign))
-    const reopened = await makePxeBootConfigurator({ tftpRoot })
+    const reopened = await makePxeBootConfigurator({ tftpRoot, dnsmasq })
     assert.ok(!existsSync(linkOf(debris)) && !lstatExists(linkOf(debris)), "a link to a node without a config is left")
     assert.ok(lstatExists(linkOf(foreign)), "a link that names no node of ours is not ours to remove")
     await run(reopened.clean(a.nodeId, []))

@@ -21,7 +21,9 @@ export const tellDhcp = (server: Pick<Dnsmasq, "changeBootMacs">) => (change: Li
 
 export const makePxeBootConfigurator = async (config: PxeBootConfiguratorConfig): Promise<BootConfigurator["Service"]> => {
   const tree = await makeFsTree(config.tftpRoot)
-  await reconcileTree(tree)
+  const { removed } = await reconcileTree(tree)
+  if (removed.length > 0 && config.dnsmasq !== undefined)
+    await Effect.runPromise(config.dnsmasq.changeBootMacs({ add: [], remove: removed }))
   return makeBootConfigurator(tree, {
     apiUrl: config.apiUrl,
     appendParams: config.appendParams,

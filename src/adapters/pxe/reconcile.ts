@@ -8,7 +8,8 @@ import type { BootTree } from "./boot-tree.ts"
 
 export interface Reconciled {
   readonly links: number
-  readonly removed: number
+  /** The MACs whose debris link went: a DHCP server started from the tree still lists them. */
+  readonly removed: ReadonlyArray<Mac>
   readonly adopted: number
 }
 
@@ -30,12 +31,12 @@ export const reconcileTree = async (tree: BootTree): Promise<Reconciled> => {
     if (macs === undefined) byNode.set(nodeId, [mac])
     else macs.push(mac)
   }
-  let removed = 0
+  const removed: Mac[] = []
   let adopted = 0
   await eachOf([...byNode], async ([nodeId, macs]) => {
     if (!(await tree.hasConfig(nodeId))) {
       for (const mac of macs) await tree.unlink(mac)
-      removed += macs.length
+      removed.push(...macs)
       return
     }
     const recorded = await tree.macsOf(nodeId)
