@@ -13,6 +13,7 @@ import type { Mac } from "../domain/values.ts"
 import type { NodeState } from "../domain/index.ts"
 import { startDnsmasq, type Dnsmasq, type DnsmasqFailed } from "../adapters/pxe/dnsmasq.ts"
 import { makeFsTree } from "../adapters/pxe/fs-tree.ts"
+import type { LinksChange } from "../adapters/pxe/configurator.ts"
 import { discoveryBootFromStateDir } from "../adapters/netboot/discovery.ts"
 import { UsageError } from "./args.ts"
 import { unreadableByNobody } from "./sim-rack/preflight.ts"
@@ -50,6 +51,8 @@ export interface HostDhcp {
   readonly dnsmasq: Dnsmasq
   /** The MACs this host's TFTP root links (the PXE tree tells it after each change). */
   readonly setBootMacs: (macs: ReadonlyArray<Mac>) => Effect.Effect<void, DnsmasqFailed>
+  /** The PXE tree's change of links, applied to that set (the whole hosts file is rewritten: the ignored MACs depend on it). */
+  readonly linksChanged: (change: LinksChange) => Effect.Effect<void, DnsmasqFailed>
   /** With discovery: keeps the fleet's MACs this host does not link ignored; returns the way to stop. */
   readonly followFleet: (fleet: FleetMacsSource) => () => void
   readonly close: () => Promise<void>
@@ -97,6 +100,13 @@ export const startHostDhcp = async (
     onRestart: log,
   }))).catch(async (e) => { await Effect.runPromise(Scope.close(scope, Exit.void)); throw e })
   const setBootMacs = (macs: ReadonlyArray<Mac>) => Effect.suspend(() => { linked = new Set(macs); return dnsmasq.setBootMacs(macs) })
+  const linksChanged = (change: LinksChange) => Effect.gen(function* () {
+    const known = linked ?? new Set((yield* Effect.promise(() => makeFsTree(tftpRoot).then((t) => t.links()))).map((l) => l.mac))
+    const now = new Set(known)
+    for (const mac of change.unlinked) now.delete(mac)
+    for (const mac of change.linked) now.add(mac)
+    yield* setBootMacs([...now])
+  })
   const followFleet = (fleet: FleetMacsSource) => {
     if (discovery === undefined) return () => {}
     let dirty = true
@@ -115,5 +125,5 @@ export const startHostDhcp = async (
     return () => { clearInterval(timer); stopWatching() }
   }
   log(`DHCP on ${options.interface} (${options.start}-${options.end}) for the MACs this host boots${discovery === undefined ? "" : " and machines no node knows (discovery)"}, next-server this host`)
-  return { dnsmasq, setBootMacs, followFleet, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
+  return { dnsmasq, setBootMacs, linksChanged, followFleet, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
 }

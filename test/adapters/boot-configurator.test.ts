@@ -4,7 +4,7 @@
 // file, failures). Needs root: TFTP is port 69.
 import { execFile, spawn, spawnSync } from "node:child_process"
 import { randomBytes, randomUUID } from "node:crypto"
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, closeSync, rmSync, statSync, writeFileSync, lstatSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, closeSync, rmSync, statSync, writeFileSync, lstatSync, symlinkSync } from "node:fs"
 import { readFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
@@ -43,6 +43,8 @@ const tftpGet = (path: string): Promise<Buffer | null> =>
 const walk = (root: string, dir = root): string[] =>
   readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
     d.isDirectory() ? walk(root, join(dir, d.name)) : [relative(root, join(dir, d.name))]).sort()
+
+const lstatExists = (path: string) => { try { lstatSync(path); return true } catch { return false } }
 
 const isAlive = (pid: number) => {
   try { return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8")) } catch { return false }
@@ -180,6 +182,36 @@ describe("PXE tree on disk", () => {
     assert.ok(!walk(tftpRoot).some((e) => e.includes(".tmp-")))
   })
 
+  test("opening the tree drops links to nodes without a config and records links a node's record lacks; clean then finds them", async () => {
+    const cfg = join(tftpRoot, "pxelinux.cfg")
+    const linkOf = (m: string) => join(cfg, `01-${m.replace(/:/g, "-")}`)
+    const a = node()
+    await run(port.prepareDeploy(a))
+    // A link made before records existed (or by a crash between link and record), and debris.
+    const unrecorded = mac()
+    symlinkSync(`../${a.nodeId}/config`, linkOf(unrecorded))
+    const debris = mac()
+    symlinkSync(`../${randomUUID()}/config`, linkOf(debris))
+    const foreign = mac()
+    symlinkSync("../somewhere-else/config", linkOf(foreign))
+    const reopened = await makePxeBootConfigurator({ tftpRoot, dnsmasq })
+    assert.ok(!existsSync(linkOf(debris)) && !lstatExists(linkOf(debris)), "a link to a node without a config is left")
+    assert.ok(lstatExists(linkOf(foreign)), "a link that names no node of ours is not ours to remove")
+    await run(reopened.clean(a.nodeId, []))
+    for (const m of [...a.macs, unrecorded]) assert.ok(!lstatExists(linkOf(m)), `${m} still boots the cleaned node`)
+    rmSync(linkOf(foreign))
+  })
+
+  test("two nodes claiming one free MAC at once: exactly one gets it, the other is refused", async () => {
+    const shared = mac()
+    const [a, b] = [node({ macs: [shared] }), node({ macs: [shared] })]
+    const results = await Promise.all([a, b].map((n) => Effect.runPromise(Effect.result(port.prepareDeploy(n)))))
+    assert.deepEqual(results.map((r) => r._tag).sort(), ["Failure", "Success"])
+    const winner = results[0]!._tag === "Success" ? a : b
+    assert.equal(readlinkSync(join(tftpRoot, "pxelinux.cfg", `01-${shared.replace(/:/g, "-")}`)), `../${winner.nodeId}/config`)
+    for (const n of [a, b]) await run(port.clean(n.nodeId, n.macs))
+  })
+
   test("a missing image source is refused and nothing is written", async () => {
     const before = walk(tftpRoot)
     const a = node({ ramdisk: join(images, "no-such-file") })
@@ -191,8 +223,15 @@ describe("PXE tree on disk", () => {
 })
 
 describe("managed dnsmasq", () => {
-  const hostsLines = () => readFileSync(dnsmasq.files.hosts, "utf8").split("\n").filter((l) => l !== "")
-  const reads = () => readFileSync(dnsmasq.files.log, "utf8").split("\n").filter((l) => l.endsWith(`read ${dnsmasq.files.hosts}`)).length
+  // What dnsmasq was given: the hosts file and the files of MACs added since (the hosts directory).
+  const hostsDir = () => dnsmasq.files.hostsDir!
+  const hostsLines = () => [dnsmasq.files.hosts, ...readdirSync(hostsDir()).filter((n) => !n.startsWith(".")).map((n) => join(hostsDir(), n))]
+    .flatMap((path) => readFileSync(path, "utf8").split("\n").filter((l) => l !== ""))
+  const logLines = () => readFileSync(dnsmasq.files.log, "utf8").split("\n")
+  /** Full reloads: the hosts file read again. */
+  const reads = () => logLines().filter((l) => l.endsWith(`read ${dnsmasq.files.hosts}`)).length
+  /** Files of the hosts directory read (each alone, by inotify). */
+  const dirReads = () => logLines().filter((l) => l.includes(`read ${hostsDir()}/`)).length
   const linkedMacs = () => readdirSync(join(tftpRoot, "pxelinux.cfg")).filter((n) => n.startsWith("01-")).map((n) => n.slice(3).replace(/-/g, ":")).sort()
 
   test("a dnsmasq left by a crashed run is stopped through the pid file; ours serves 127.0.0.1:69 with DNS off", async () => {
@@ -218,16 +257,22 @@ describe("managed dnsmasq", () => {
       deployId: id, deployKey: randomBytes(24).toString("base64url"), iscsiIqn: `iqn.2026-11.org.ironledger:${id}`, apiUrl: "http://127.0.0.1:6385",
     }
     const before = reads()
+    const dirBefore = dirReads()
     await Effect.runPromise(port.prepareDeploy(a))
-    assert.equal(reads(), before + 1)
+    // Adding MACs reads their own files, not the whole list again.
+    assert.equal(reads(), before, "a deploy reloaded every host")
+    for (const m of a.macs) assert.ok(logLines().some((l) => l.endsWith(`read ${join(hostsDir(), m.replace(/:/g, "-"))}`)), `dnsmasq did not read ${m}'s file`)
+    assert.ok(dirReads() >= dirBefore + a.macs.length)
     for (const m of a.macs) assert.ok(hostsLines().includes(m), `${m} is not in the hosts file`)
     assert.deepEqual(hostsLines().map((l) => l.split(",")[0]).sort(), linkedMacs())
+    // Removing needs a full reload, which also empties the directory into the hosts file.
     await Effect.runPromise(port.clean(a.nodeId, a.macs))
-    assert.equal(reads(), before + 2)
+    assert.equal(reads(), before + 1)
+    assert.deepEqual(readdirSync(hostsDir()), [])
     for (const m of a.macs) assert.ok(!hostsLines().some((l) => l.startsWith(m)), `${m} is still in the hosts file`)
     assert.deepEqual(hostsLines().map((l) => l.split(",")[0]).sort(), linkedMacs())
     // A switch changes no link: no reload.
-    assert.equal(reads(), before + 2)
+    assert.equal(reads(), before + 1)
   })
 
   test("concurrent changes share DHCP reloads, and the last one sees every link", async () => {
@@ -243,10 +288,11 @@ describe("managed dnsmasq", () => {
     })
     const before = reads()
     await Effect.runPromise(Effect.forEach(nodes, (n) => port.prepareDeploy(n), { concurrency: "unbounded" }))
-    const rounds = reads() - before
-    assert.ok(rounds >= 1 && rounds < nodes.length, `${rounds} reloads for ${nodes.length} concurrent changes`)
+    assert.equal(reads(), before, "adding MACs reloaded every host")
     assert.deepEqual(hostsLines().map((l) => l.split(",")[0]).sort(), linkedMacs())
     await Effect.runPromise(Effect.forEach(nodes, (n) => port.clean(n.nodeId, n.macs), { concurrency: "unbounded" }))
+    const rounds = reads() - before
+    assert.ok(rounds >= 1 && rounds < nodes.length, `${rounds} reloads for ${nodes.length} concurrent removals`)
     assert.deepEqual(hostsLines().map((l) => l.split(",")[0]).sort(), linkedMacs())
   })
 

@@ -77,3 +77,18 @@ test("a node's MAC is answered by the host that lists it, next-server that host,
   await Effect.runPromise(b.setBootMacs([]))
   assert.equal(await askDhcp(client, node, 4), null)
 })
+
+test("a MAC added as a file of its own (no reload) is answered at once; removed, it is ignored again (ADR 0120)", { skip, timeout: 60_000 }, async () => {
+  const a = servers.get("a")!
+  const client = hosts!.host("client")
+  const reloads = () => dhcpLog("a").split("\n").filter((l) => l.endsWith(`read ${a.files.hosts}`)).length
+  const before = reloads()
+  await Effect.runPromise(a.changeBootMacs({ add: [node], remove: [] }))
+  assert.equal(reloads(), before, "adding one MAC re-read the whole hosts file")
+  const answered = await askDhcp(client, node)
+  assert.equal(answered?.serverId, "10.251.7.10")
+  assert.equal(answered?.bootFile, "pxelinux.0")
+  await Effect.runPromise(a.changeBootMacs({ add: [], remove: [node] }))
+  assert.equal(reloads(), before + 1, "a removal is one full reload")
+  assert.equal(await askDhcp(client, node, 4), null)
+})

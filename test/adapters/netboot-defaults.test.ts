@@ -47,7 +47,7 @@ test("appendParams reach the PXE config and a running dnsmasq is told the boot M
   const dir = mkdtempSync(join(tmpdir(), "ironledger-netboot-"))
   try {
     const told: Array<ReadonlyArray<string>> = []
-    const boot = await bootOf(dir, { appendParams: "console=ttyS0", runningDnsmasq: { setBootMacs: (macs: ReadonlyArray<string>) => Effect.sync(() => { told.push(macs) }) } })
+    const boot = await bootOf(dir, { appendParams: "console=ttyS0", runningDnsmasq: { changeBootMacs: (c: { add: ReadonlyArray<string> }) => Effect.sync(() => { told.push(c.add) }) } })
     const file = join(dir, "blob")
     writeFileSync(file, "x")
     await Effect.runPromise(boot.configurator.prepareDeploy({

@@ -164,6 +164,24 @@ describe("ipmitool adapter: what the contract cannot see", () => {
     assert.deepEqual(ipmitoolProcesses(silent.port), [], "the killed ipmitool is gone")
   })
 
+  test("ipmitool processes over all BMCs are capped: six silent BMCs at once, at most two processes", async () => {
+    const silent = await Promise.all(Array.from({ length: 6 }, async () => ({ ...bmc.access, port: await freeUdpPort() })))
+    const driver = makeIpmitoolPowerDriver({ ...FAST, invocationTimeoutMs: 600, maxConcurrentProcesses: 2 })
+    const start = performance.now()
+    let done = false
+    let most = 0
+    const all = Promise.all(silent.map((b) => failure(driver.status(b)))).finally(() => { done = true })
+    while (!done) {
+      most = Math.max(most, silent.reduce((n, b) => n + ipmitoolProcesses(b.port).length, 0))
+      await pause(20)
+    }
+    const errors = await all
+    assert.ok(errors.every((e) => e._tag === "BmcTimeout"))
+    assert.equal(most, 2, `${most} ipmitool processes at once`)
+    // Three waves of two, each killed at 600 ms.
+    assert.ok(performance.now() - start >= 3 * 590, `done after ${Math.round(performance.now() - start)} ms`)
+  })
+
   test("answers of a busy BMC are retried with exponential backoff, and reported once retries run out", async () => {
     // In front of the real ipmitool: the first `busyCalls` runs answer as a loaded BMC makes ipmitool answer.
     const dir = mkdtempSync(join(root, "busy-"))

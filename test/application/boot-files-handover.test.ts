@@ -3,18 +3,19 @@
 import { test } from "node:test"
 import assert from "node:assert/strict"
 import { Effect } from "effect"
-import type { Mac, Uuid } from "../../src/domain/values.ts"
+import type { Uuid } from "../../src/domain/values.ts"
 import { initialState, type NodeState } from "../../src/domain/index.ts"
 import type { NodeHardware } from "../../src/application/hardware/interfaces.ts"
 import { makeBootFilesHandover } from "../../src/application/conductor/boot-files.ts"
 import { makeSimBoot } from "../../src/adapters/sim/boot.ts"
+import type { LinksChange } from "../../src/adapters/pxe/configurator.ts"
 
 const nodeId = "5b0f4a43-6f0e-4a53-9d3c-0b8d3c8e2f10" as Uuid
 const mac = "52:54:00:aa:bb:01"
 
 const setUp = async () => {
-  const published: Array<ReadonlyArray<Mac>> = []
-  const sim = makeSimBoot({ onLinksChanged: (macs) => Effect.sync(() => { published.push(macs) }) })
+  const published: Array<LinksChange> = []
+  const sim = makeSimBoot({ onLinksChanged: (change) => Effect.sync(() => { published.push(change) }) })
   const write = () => Effect.runPromise(sim.configurator.prepareDeploy({
     nodeId, macs: [mac], deployKernel: "/images/k", deployRamdisk: "/images/r", kernel: null, ramdisk: null,
     deployId: "d1", deployKey: "k".repeat(32), iscsiIqn: "iqn.2026-11.io.ironledger:d1", apiUrl: "http://10.0.0.2:6385",
@@ -41,7 +42,7 @@ test("a node another conductor took leaves this host's TFTP root and DHCP hosts,
   const { sim, hw, published } = await setUp()
   const log = stream(["c1", null, null])
   const handOver = makeBootFilesHandover("c1", log.since)
-  assert.deepEqual(published.at(-1), [mac])
+  assert.deepEqual(published.at(-1), { linked: [mac], unlinked: [] })
   await Effect.runPromise(handOver(log.state(), hw))
   assert.notEqual(sim.configForMac(mac), null, "kept while this conductor took the lease last")
   // c2 takes the node and releases it before this host looks.
@@ -50,7 +51,7 @@ test("a node another conductor took leaves this host's TFTP root and DHCP hosts,
   assert.equal(sim.configForMac(mac), null)
   assert.equal(sim.configOf(nodeId), null)
   assert.deepEqual(sim.entries(), [])
-  assert.deepEqual(published.at(-1), [], "the DHCP server was told the MAC is no longer this host's")
+  assert.deepEqual(published.at(-1), { linked: [], unlinked: [mac] }, "the DHCP server was told the MAC is no longer this host's")
 })
 
 test("kept when this conductor took the node back; a store away defers the look; each stretch is read once", async () => {

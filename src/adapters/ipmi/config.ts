@@ -1,5 +1,6 @@
 // How the ipmitool adapter talks to BMCs: program, session flags, bounds, pacing and retries.
 // Every bound below is finite, so no power operation can hang a conductor.
+import { availableParallelism } from "node:os"
 
 export interface IpmitoolConfig {
   /** The ipmitool program; default "ipmitool" from PATH. */
@@ -24,6 +25,11 @@ export interface IpmitoolConfig {
   readonly powerPollMs: number
   /** How long a soft (ACPI) power off may take before it is reported as failed. */
   readonly softOffTimeoutMs: number
+  /**
+   * ipmitool processes running at once, over all BMCs (ADR 0120): a fleet-wide burst (power sync,
+   * many deploys) queues here instead of forking hundreds of processes on a few cores. Default: 4 per core.
+   */
+  readonly maxConcurrentProcesses: number
 }
 
 /**
@@ -56,6 +62,8 @@ export const ipmitoolConfig = (overrides: Partial<IpmitoolConfig> = {}): Ipmitoo
     softOffTimeoutMs: 120_000,
     // Production BMCs choke on bursts; Ironic's default is 5 s, 1 s is enough for current ones.
     defaultMinCommandIntervalMs: 1000,
+    // Four per core: past that, ipmitool runs on a loaded host overrun their timeout (ADR 0120).
+    maxConcurrentProcesses: 4 * availableParallelism(),
     ...overrides,
     sessionTimeoutSec,
     sessionRetries,
@@ -66,7 +74,7 @@ export const ipmitoolConfig = (overrides: Partial<IpmitoolConfig> = {}): Ipmitoo
     commandTimeoutMs: overrides.commandTimeoutMs
       ?? (busyRetries + 1) * invocationTimeoutMs + busyBackoffMs * (2 ** busyRetries - 1),
   }
-  const positive = ["sessionTimeoutSec", "sessionRetries", "invocationTimeoutMs", "commandTimeoutMs", "powerPollMs"] as const
+  const positive = ["sessionTimeoutSec", "sessionRetries", "invocationTimeoutMs", "commandTimeoutMs", "powerPollMs", "maxConcurrentProcesses"] as const
   for (const key of positive) {
     if (!(Number.isInteger(config[key]) && config[key] > 0)) throw new RangeError(`ipmitool config: ${key} must be a positive integer, got ${config[key]}`)
   }

@@ -1,5 +1,5 @@
 // PowerDriver over IPMI v2 (lanplus) with the ipmitool program. See ADR/0005-ipmi-adapter.md.
-import { Clock, Effect, Layer, Schedule } from "effect"
+import { Clock, Effect, Layer, Schedule, Semaphore } from "effect"
 import {
   BmcCommandFailed, BmcTimeout, PowerDriver,
   type BmcAccess, type BootDevice, type ChassisPower, type PowerError,
@@ -27,6 +27,8 @@ export const invalidAccess = (bmc: BmcAccess): string | null => {
 export const makeIpmitoolPowerDriver = (overrides: Partial<IpmitoolConfig> = {}): PowerDriver["Service"] => {
   const config = ipmitoolConfig(overrides)
   const pacer = makeBmcPacer()
+  // Held only while a process runs: waiting for a BMC's turn or its interval takes no process slot.
+  const processes = Semaphore.makeUnsafe(config.maxConcurrentProcesses)
   const busyRetry = Schedule.exponential(config.busyBackoffMs).pipe(Schedule.upTo({ times: config.busyRetries }))
 
   /** One command to one BMC: queued behind the BMC's other commands, retried while busy, bounded. */
@@ -38,14 +40,14 @@ export const makeIpmitoolPowerDriver = (overrides: Partial<IpmitoolConfig> = {})
     const problem = invalidAccess(bmc)
     if (problem !== null) return Effect.fail(new BmcCommandFailed({ bmc: key, command: described, detail: problem }))
     const interval = bmc.minCommandIntervalMs ?? config.defaultMinCommandIntervalMs
-    const once: Effect.Effect<A, Failure> = pacer.spaced(key, interval, runIpmitool({
+    const once: Effect.Effect<A, Failure> = pacer.spaced(key, interval, processes.withPermit(runIpmitool({
       program: config.ipmitoolPath,
       argv: ipmitoolArgv(config, bmc, command),
       env: ipmitoolEnv(bmc),
       timeoutMs: config.invocationTimeoutMs,
       bmc: key,
       command: described,
-    })).pipe(Effect.flatMap((out) => {
+    }))).pipe(Effect.flatMap((out) => {
       const answer = parse(key, out)
       return isFailure(answer) ? Effect.fail(answer) : Effect.succeed(answer)
     }))

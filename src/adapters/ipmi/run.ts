@@ -38,17 +38,21 @@ export const runIpmitool = (run: IpmitoolRun): Effect.Effect<IpmitoolOutput, Bmc
       clearTimeout(timer)
       resume(effect)
     }
+    // Told once the killed process is gone, so that a cap on processes counts it until then.
+    let killed = false
+    const timedOut = () => settle(Effect.fail(new BmcTimeout({ bmc: run.bmc, afterMs: run.timeoutMs })))
     const timer = setTimeout(() => {
+      killed = true
       child.kill("SIGKILL")
-      settle(Effect.fail(new BmcTimeout({ bmc: run.bmc, afterMs: run.timeoutMs })))
+      setTimeout(timedOut, 1000).unref() // a process that outlives SIGKILL is not waited for longer
     }, run.timeoutMs)
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => { if (stdout.length < MAX_OUTPUT) stdout += chunk })
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => { if (stderr.length < MAX_OUTPUT) stderr += chunk })
     child.on("error", (error) =>
       settle(Effect.fail(new BmcCommandFailed({ bmc: run.bmc, command: run.command, detail: `cannot run ${run.program}: ${error.message}` }))))
     // "close" (not "exit"): both pipes are drained, so the output is complete.
-    child.on("close", (exitCode) =>
-      settle(Effect.succeed({ exitCode, stdout, stderr, elapsedMs: Math.round(performance.now() - started) })))
+    child.on("close", (exitCode) => killed ? timedOut()
+      : settle(Effect.succeed({ exitCode, stdout, stderr, elapsedMs: Math.round(performance.now() - started) })))
     return Effect.sync(() => {
       clearTimeout(timer)
       settled = true

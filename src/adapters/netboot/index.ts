@@ -26,7 +26,7 @@ export interface NetbootConfig {
   /** A dnsmasq to run for the TFTP tree; without it, the tree is served by something else. */
   readonly dnsmasq?: Omit<DnsmasqSettings, "tftpRoot">
   /** A dnsmasq already serving the TFTP tree (e.g. a VM rack's), kept in step instead of starting one. */
-  readonly runningDnsmasq?: Pick<Dnsmasq, "setBootMacs">
+  readonly runningDnsmasq?: Pick<Dnsmasq, "changeBootMacs">
   /** Extra kernel arguments in every PXE config (e.g. "console=ttyS0"). */
   readonly appendParams?: string
   /** Deploy images for nodes without deploy_kernel/deploy_ramdisk; default: those `ramdisk build` recorded in the store. */

@@ -1,22 +1,33 @@
 // The BootConfigurator's rules, written once over a BootTree: validate, write the node's files,
 // then its MAC links; switch labels by parsing the file back; clean exactly what is the node's.
+// No operation walks the tree: a node's links are found through its record of MACs (ADR 0120).
 import * as E from "fp-ts/lib/Either.js"
-import { Effect, Semaphore } from "effect"
+import { Effect } from "effect"
 import { parseUuid, type Mac, type Uuid } from "../../domain/values.ts"
 import { BootConfigFailed, type BootConfigurator, type DeployBoot } from "../../ports/boot-configurator.ts"
 import { checkMacs, checkNodeId, planDeploy } from "./boot-plan.ts"
 import type { BootTree } from "./boot-tree.ts"
+import { makeKeyedLock } from "./keyed-lock.ts"
 import {
   isArgValue, parsePxeConfig, renderPxeConfig, switchedToBoot, switchedToRescue, type PxeConfig,
 } from "./pxelinux-config.ts"
+
+/** A change of MAC links: `linked` now boot a node from the tree, `unlinked` no longer do. */
+export interface LinksChange {
+  readonly linked: ReadonlyArray<Mac>
+  readonly unlinked: ReadonlyArray<Mac>
+}
 
 export interface ConfiguratorOptions {
   /** The API address nodes must call back; overrides DeployBoot.apiUrl (e.g. behind NAT). */
   readonly apiUrl?: string
   /** Extra kernel arguments for every label, e.g. "console=ttyS0,115200". */
   readonly appendParams?: string
-  /** Told every MAC that has a link after each change of links (the DHCP server's host list). */
-  readonly onLinksChanged?: (macs: ReadonlyArray<Mac>) => Effect.Effect<void, { readonly reason: string }>
+  /**
+   * Told which MACs gained or lost a link (the DHCP server's host list): only the MACs changed,
+   * each as the tree has it when the change is told, so that concurrent changes cannot reorder.
+   */
+  readonly onLinksChanged?: (change: LinksChange) => Effect.Effect<void, { readonly reason: string }>
 }
 
 const refuse = (nodeId: string, reason: string) => Effect.fail(new BootConfigFailed({ nodeId, reason }))
@@ -56,18 +67,36 @@ export const makeBootConfigurator = (tree: BootTree, options: ConfiguratorOption
     if (!isArgValue(word)) throw new Error(`appendParams: ${JSON.stringify(word)} is not a plain kernel argument`)
   if (options.apiUrl !== undefined && !URL.canParse(options.apiUrl)) throw new Error(`apiUrl ${options.apiUrl} is not a URL`)
 
-  // Link changes are serialised: "is this MAC someone else's?" must see every other node's links
-  // as they are, not half-way through a concurrent change.
-  const links = Semaphore.makeUnsafe(1)
+  // Locks by node and by MAC (ADR 0120): a change holds its node's lock and the locks of the MACs
+  // it claims, so "is this MAC someone else's?" is answered while nobody else can claim it, and
+  // changes of different nodes never wait for each other.
+  const locks = makeKeyedLock()
 
-  // One DHCP reload serves every change made before it started: under a burst of deploys the
-  // reloads coalesce instead of queueing one per node.
+  // MACs whose link changed and that DHCP was not told of yet. One round tells every change made
+  // before it started (a burst of deploys shares rounds); each MAC is told as the tree has it then.
+  const pending = new Set<Mac>()
   const publishRound = options.onLinksChanged === undefined ? null : coalesce(async () => {
-    const all = await tree.links()
-    await Effect.runPromise(options.onLinksChanged!(all.map((l) => l.mac)).pipe(Effect.mapError((e) => new Error(e.reason))))
+    const macs = [...pending]
+    pending.clear()
+    const linked: Mac[] = []
+    const unlinked: Mac[] = []
+    try {
+      for (const mac of macs) {
+        const link = await tree.linkOf(mac)
+        ;(link !== null && link.nodeId !== null && await tree.hasConfig(link.nodeId) ? linked : unlinked).push(mac)
+      }
+      await Effect.runPromise(options.onLinksChanged!({ linked, unlinked }).pipe(Effect.mapError((e) => new Error(e.reason))))
+    } catch (e) {
+      // Told again with the next round: DHCP must not keep a stale view after one failure.
+      for (const mac of macs) pending.add(mac)
+      throw e
+    }
   })
-  const publishLinks = (nodeId: string) =>
-    publishRound === null ? Effect.void : attempt(nodeId, "DHCP hosts update", publishRound)
+  const publishLinks = (nodeId: string, macs: ReadonlyArray<Mac>) => {
+    if (publishRound === null || macs.length === 0) return Effect.void
+    for (const mac of macs) pending.add(mac)
+    return attempt(nodeId, "DHCP hosts update", publishRound)
+  }
 
   const readConfig = (nodeId: Uuid) => Effect.gen(function* () {
     const text = yield* attempt(nodeId, "reading the PXE config", () => tree.readConfig(nodeId))
@@ -81,7 +110,11 @@ export const makeBootConfigurator = (tree: BootTree, options: ConfiguratorOption
     if (config === null) return yield* refuse(nodeId, "no PXE config to switch: prepare the deploy first")
     const next = yield* fromEither(nodeId, change(config))
     yield* attempt(nodeId, "writing the PXE config", () => tree.writeConfig(nodeId, renderPxeConfig(next, appendParams)))
-  })
+  }).pipe((effect) => Effect.suspend(() => {
+    // A read-modify-write of the node's config: under its lock, as a deploy's write is.
+    const id = checkNodeId(input)
+    return E.isRight(id) ? locks.withKeys([id.right], effect) : effect
+  }))
 
   /** Refuses MACs whose link boots another node; a link to a node whose files are gone is debris. */
   const checkOwnership = (nodeId: Uuid, macs: ReadonlyArray<Mac>) => Effect.gen(function* () {
@@ -96,23 +129,27 @@ export const makeBootConfigurator = (tree: BootTree, options: ConfiguratorOption
   const prepareDeploy = (boot: DeployBoot) => Effect.gen(function* () {
     const plan = yield* fromEither(boot.nodeId, planDeploy(boot, options.apiUrl))
     const { nodeId, macs } = plan
-    // Checked before any write so that a refused deploy leaves nothing behind, and again under the
-    // lock in case another node claimed the MAC meanwhile.
-    yield* checkOwnership(nodeId, macs)
-    for (const [name, source] of plan.images)
-      yield* attempt(nodeId, `${name} source`, () => tree.checkSource(source))
-    for (const [name, source] of plan.images)
-      yield* attempt(nodeId, `placing ${name}`, () => tree.placeImage(nodeId, name, source))
-    yield* attempt(nodeId, "removing stale images", () => tree.pruneImages(nodeId, plan.images.map(([name]) => name)))
-    yield* attempt(nodeId, "writing the PXE config", () => tree.writeConfig(nodeId, renderPxeConfig(plan.config, appendParams)))
-    yield* links.withPermit(Effect.gen(function* () {
+    const dropped = yield* locks.withKeys([nodeId, ...macs], Effect.gen(function* () {
+      // Checked before any write, so that a refused deploy leaves nothing behind.
       yield* checkOwnership(nodeId, macs)
+      for (const [name, source] of plan.images)
+        yield* attempt(nodeId, `${name} source`, () => tree.checkSource(source))
+      for (const [name, source] of plan.images)
+        yield* attempt(nodeId, `placing ${name}`, () => tree.placeImage(nodeId, name, source))
+      yield* attempt(nodeId, "removing stale images", () => tree.pruneImages(nodeId, plan.images.map(([name]) => name)))
+      yield* attempt(nodeId, "writing the PXE config", () => tree.writeConfig(nodeId, renderPxeConfig(plan.config, appendParams)))
+      // Recorded before linking, so that every link naming the node is always in its record.
+      const before = yield* attempt(nodeId, "reading the node's MACs", () => tree.macsOf(nodeId))
+      const stale = before.filter((mac) => !macs.includes(mac))
+      if (stale.length > 0 || macs.some((mac) => !before.includes(mac)))
+        yield* attempt(nodeId, "recording the node's MACs", () => tree.recordMacs(nodeId, [...macs, ...stale]))
       for (const mac of macs) yield* attempt(nodeId, `linking MAC ${mac}`, () => tree.link(mac, nodeId))
       // A port removed since the last deploy must not keep booting this node.
-      for (const { mac, nodeId: owner } of yield* attempt(nodeId, "listing MAC links", tree.links))
-        if (owner === nodeId && !macs.includes(mac)) yield* attempt(nodeId, `unlinking MAC ${mac}`, () => tree.unlink(mac))
+      const unlinked = yield* unlinkOwn(nodeId, stale)
+      if (stale.length > 0) yield* attempt(nodeId, "recording the node's MACs", () => tree.recordMacs(nodeId, macs))
+      return unlinked
     }))
-    yield* publishLinks(nodeId)
+    yield* publishLinks(nodeId, [...macs, ...dropped])
   })
 
   const switchToBoot = (nodeId: string, rootUuid: string | null) => Effect.gen(function* () {
@@ -134,18 +171,30 @@ export const makeBootConfigurator = (tree: BootTree, options: ConfiguratorOption
     return config === null ? null : config.defaultLabel
   })
 
-  const clean = (input: string, macs: ReadonlyArray<string>) => Effect.gen(function* () {
+  /** Removes the links among `macs` that name the node (another node's stay); the MACs unlinked. */
+  const unlinkOwn = (nodeId: Uuid, macs: ReadonlyArray<Mac>) => Effect.gen(function* () {
+    const unlinked: Mac[] = []
+    for (const mac of macs) {
+      if ((yield* attempt(nodeId, "reading a MAC link", () => tree.linkOf(mac)))?.nodeId !== nodeId) continue
+      yield* attempt(nodeId, `unlinking MAC ${mac}`, () => tree.unlink(mac))
+      unlinked.push(mac)
+    }
+    return unlinked
+  })
+
+  const clean = (input: string, given: ReadonlyArray<string>) => Effect.gen(function* () {
     const nodeId = yield* fromEither(input, checkNodeId(input))
-    yield* fromEither(nodeId, checkMacs(macs))
-    yield* links.withPermit(Effect.gen(function* () {
-      // Every link that names this node goes (also one of a port deleted since); links of the
-      // given MACs that name another node are that node's and stay.
-      const current = yield* attempt(nodeId, "listing MAC links", tree.links)
-      for (const { mac, nodeId: owner } of current)
-        if (owner === nodeId) yield* attempt(nodeId, `unlinking MAC ${mac}`, () => tree.unlink(mac))
+    const listed = yield* fromEither(nodeId, checkMacs(given))
+    // Only the node's lock: a MAC is claimed by another node only once no link names this one.
+    const unlinked = yield* locks.withKeys([nodeId], Effect.gen(function* () {
+      // Every link that names this node goes (its record lists them all, a port deleted since
+      // included); links of the given MACs that name another node are that node's and stay.
+      const recorded = yield* attempt(nodeId, "reading the node's MACs", () => tree.macsOf(nodeId))
+      const unlinked = yield* unlinkOwn(nodeId, [...new Set([...recorded, ...listed])])
       yield* attempt(nodeId, "removing the node's files", () => tree.removeNode(nodeId))
+      return unlinked
     }))
-    yield* publishLinks(nodeId)
+    yield* publishLinks(nodeId, unlinked)
   })
 
   return { prepareDeploy, switchToBoot, switchToRescue, currentLabel, clean }

@@ -34,6 +34,11 @@ export interface DnsmasqFiles {
   readonly tftpRoot: string
   readonly conf: string
   readonly hosts: string
+  /**
+   * One file per MAC added since the last full reload: dnsmasq reads a new file there by itself
+   * (inotify), without re-reading the others (ADR 0120).
+   */
+  readonly hostsDir?: string
   readonly leases: string
   readonly pid: string
   readonly log: string
@@ -64,6 +69,7 @@ export const renderDnsmasqConf = (mode: DnsmasqMode, files: DnsmasqFiles, user?:
     "enable-tftp",
     `tftp-root=${files.tftpRoot}`,
     `dhcp-hostsfile=${files.hosts}`,
+    ...(files.hostsDir === undefined ? [] : [`dhcp-hostsdir=${files.hostsDir}`]),
     `dhcp-leasefile=${files.leases}`,
     `pid-file=${files.pid}`,
     `log-facility=${files.log}`,
@@ -106,6 +112,13 @@ export const renderDnsmasqConf = (mode: DnsmasqMode, files: DnsmasqFiles, user?:
   }
   if (mode.onlyKnownMacs ?? true) lines.push("dhcp-ignore=tag:!known")
   return E.right([...lines, ""].join("\n"))
+}
+
+/** The `dhcp-host` line of one booting MAC (with its fixed address, if any); null for an ignored MAC. */
+export const renderHostLine = (mac: Mac, policy: DhcpHostsPolicy = {}): E.Either<string, string | null> => {
+  const file = renderHostsFile([mac], policy)
+  if (E.isLeft(file)) return file
+  return E.right(file.right.split("\n").find((line) => line === mac || line.startsWith(`${mac},`) && !line.endsWith(",ignore")) ?? null)
 }
 
 /** One `dhcp-host` line per MAC: ignored ones first, then every booting MAC (with its fixed address, if any). */

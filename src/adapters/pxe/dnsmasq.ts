@@ -1,8 +1,9 @@
 // The service's own dnsmasq: TFTP for the boot tree, DHCP answers for the MACs that boot from it.
 // A scoped resource: started with its config written by us, stopped when the scope closes, started
-// again when it dies, its log rotated past a size. The
-// DHCP hosts file is rewritten and re-read (SIGHUP) whenever MAC links change; dnsmasq's log
-// confirms each re-read. Argv carries only the config file path.
+// again when it dies, its log rotated past a size. A MAC that starts to boot is added as a file of
+// its own in the hosts directory, which dnsmasq reads alone (inotify); a MAC that stops booting
+// needs the hosts file rewritten and re-read (SIGHUP), which also empties the directory (ADR 0120).
+// dnsmasq's log confirms each read. Argv carries only the config file path.
 import { spawn, type ChildProcess } from "node:child_process"
 import { chmod, chown, mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises"
 import { basename, join } from "node:path"
@@ -10,7 +11,7 @@ import * as E from "fp-ts/lib/Either.js"
 import { Data, Effect, Semaphore, type Scope } from "effect"
 import type { Mac } from "../../domain/values.ts"
 import {
-  renderDnsmasqConf, renderHostsFile, type DhcpHostsPolicy, type DnsmasqFiles, type DnsmasqMode,
+  renderDnsmasqConf, renderHostLine, renderHostsFile, type DhcpHostsPolicy, type DnsmasqFiles, type DnsmasqMode,
 } from "./dnsmasq-config.ts"
 import { installCopy, makeFsTree, writeFileAtomic } from "./fs-tree.ts"
 
@@ -43,10 +44,23 @@ export class DnsmasqFailed extends Data.TaggedError("DnsmasqFailed")<{ readonly 
 export interface Dnsmasq {
   readonly pid: number
   readonly files: DnsmasqFiles
-  /** Makes these MACs (and only these) known to DHCP; resolves once dnsmasq has re-read them. */
+  /**
+   * Makes these MACs (and only these) known to DHCP; resolves once dnsmasq has re-read them. A
+   * full reload: for a whole list (a few nodes), not for one node of a fleet.
+   */
   readonly setBootMacs: (macs: ReadonlyArray<Mac>) => Effect.Effect<void, DnsmasqFailed>
+  /**
+   * Adds and removes MACs; resolves once dnsmasq has read them. Adding costs one small file that
+   * dnsmasq reads alone; removing one needs a full reload, shared by all removals told together.
+   */
+  readonly changeBootMacs: (change: BootMacsChange) => Effect.Effect<void, DnsmasqFailed>
   /** Rotates the log now if it is past its size; true when it did (also done every logCheckMs). */
   readonly rotateLog: Effect.Effect<boolean>
+}
+
+export interface BootMacsChange {
+  readonly add: ReadonlyArray<Mac>
+  readonly remove: ReadonlyArray<Mac>
 }
 
 const RELOAD_TIMEOUT_MS = 3000
@@ -54,6 +68,9 @@ const RESTART_PAUSE_MS = 1000
 const DEFAULT_MAX_LOG_BYTES = 16 * 1024 * 1024
 const STOP_TIMEOUT_MS = 3000
 const MAX_STDERR = 16 * 1024
+
+/** A MAC's file in the hosts directory: its address with dashes (no dot: dnsmasq skips dotfiles, our temporaries). */
+const hostFileName = (mac: Mac) => mac.replace(/:/g, "-")
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const failed = (reason: string) => new DnsmasqFailed({ reason })
@@ -131,20 +148,22 @@ const processOwner = async (pid: number): Promise<{ uid: number; gid: number } |
   return uid === undefined || gid === undefined ? null : { uid: Number(uid), gid: Number(gid) }
 }
 
-const launch = async (settings: DnsmasqSettings) => {
-  const files: DnsmasqFiles = {
+/** `macs`: the host list to start with; null: the MACs the TFTP tree links (a walk, once). */
+const launch = async (settings: DnsmasqSettings, macs: ReadonlyArray<Mac> | null) => {
+  const files: DnsmasqFiles & { readonly hostsDir: string } = {
     tftpRoot: settings.tftpRoot,
     conf: join(settings.stateDir, "dnsmasq.conf"),
     hosts: join(settings.stateDir, "dhcp-hosts"),
+    hostsDir: join(settings.stateDir, "dhcp-hosts.d"),
     leases: join(settings.stateDir, "dnsmasq.leases"),
     pid: settings.pidFile ?? join(settings.stateDir, "dnsmasq.pid"),
     log: join(settings.stateDir, "dnsmasq.log"),
   }
   const conf = renderDnsmasqConf(settings.mode, files, settings.user)
   if (E.isLeft(conf)) throw failed(conf.left)
-  // The tree as it stands after a restart decides the first host list.
-  const tree = await makeFsTree(settings.tftpRoot)
-  const hosts = renderHostsFile((await tree.links()).map((l) => l.mac), settings.hosts)
+  // The tree as it stands decides the first host list, or the list last told.
+  const first = macs ?? (await (await makeFsTree(settings.tftpRoot)).links()).map((l) => l.mac)
+  const hosts = renderHostsFile(first, settings.hosts)
   if (E.isLeft(hosts)) throw failed(hosts.left)
 
   // dnsmasq re-reads the hosts file after dropping root: the directory must be readable to it.
@@ -156,6 +175,10 @@ const launch = async (settings: DnsmasqSettings) => {
   for (const source of settings.bootloaderFiles ?? []) await installCopy(settings.tftpRoot, basename(source), source)
   await writeFileAtomic(settings.stateDir, basename(files.conf), conf.right)
   await writeFileAtomic(settings.stateDir, basename(files.hosts), hosts.right)
+  // Every MAC is in the hosts file now: the directory starts empty.
+  await rm(files.hostsDir, { recursive: true, force: true })
+  await mkdir(files.hostsDir, { mode: 0o755 })
+  await chmod(files.hostsDir, 0o755)
   await writeFile(files.log, "")
   await rm(files.pid, { force: true })
 
@@ -182,7 +205,7 @@ const launch = async (settings: DnsmasqSettings) => {
     if (exit === null) { child.kill("SIGKILL"); await exited }
     throw failed(`did not start (${exit ?? "no ready line in its log"}): ${(stderr + log).trim().split("\n").slice(-5).join(" | ")}`)
   }
-  return { child, exited, files, isRunning: () => exit === null, readLine }
+  return { child, exited, files, isRunning: () => exit === null, readLine, macs: first }
 }
 
 const stop = async (child: ChildProcess, exited: Promise<void>, pidFile: string) => {
@@ -201,12 +224,13 @@ export const startDnsmasq = (settings: DnsmasqSettings): Effect.Effect<Dnsmasq, 
     Effect.acquireRelease(
       Effect.tryPromise({
         try: async () => {
-          const first = await launch(settings)
+          const first = await launch(settings, null)
           const state = {
             current: first, stopping: false, timer: null as NodeJS.Timeout | null, restarts: 0,
-            /** The MACs last given to setBootMacs (null: none yet, the tree's links decide). */
-            macs: null as ReadonlyArray<Mac> | null,
-            reload: null as ((macs: ReadonlyArray<Mac>) => Promise<void>) | null,
+            /** Every MAC dnsmasq was told and has read: the hosts file's and the directory's. */
+            known: new Set<Mac>(first.macs),
+            /** The MACs whose file is in the hosts directory (added since the last full reload). */
+            inDir: new Set<Mac>(),
           }
           const supervise = (running: typeof first) => {
             void running.exited.then(async () => {
@@ -216,9 +240,10 @@ export const startDnsmasq = (settings: DnsmasqSettings): Effect.Effect<Dnsmasq, 
                 // The dead one's log is kept beside the new one's.
                 await rename(running.files.log, `${running.files.log}.1`).catch(() => {})
                 try {
-                  state.current = await launch(settings)
+                  // Started with every MAC it was told, in its hosts file.
+                  state.current = await launch(settings, [...state.known])
+                  state.inDir.clear()
                   state.restarts++
-                  if (state.macs !== null) await state.reload?.(state.macs)
                   settings.onRestart?.(`dnsmasq exited; started again (pid ${state.current.child.pid})`)
                   supervise(state.current)
                   return
@@ -242,6 +267,17 @@ export const startDnsmasq = (settings: DnsmasqSettings): Effect.Effect<Dnsmasq, 
     (state): Dnsmasq => {
       const { files, readLine } = state.current
       const logLock = Semaphore.makeUnsafe(1)
+      /** The log since `offset` once every line in `lines` is in it (or null after the timeout). */
+      const logWith = (offset: number, lines: ReadonlyArray<string>) =>
+        waitFor(RELOAD_TIMEOUT_MS, async () => {
+          const text = await readLogFrom(files.log, offset)
+          const seen = new Set(text.split("\n").map((l) => l.slice(l.indexOf(": ") + 2)))
+          return lines.every((l) => seen.has(l)) ? text : null
+        })
+      /** dnsmasq logs a bad line ("bad hex constant at line 2 of FILE") before "read FILE". */
+      const complaintAbout = (log: string, path: string) => log.split("\n").find((l) => l.includes(` of ${path}`))
+
+      /** The full reload: the hosts file holds every MAC, the directory none, dnsmasq re-reads both. */
       const reload = async (macs: ReadonlyArray<Mac>) => {
         const { child } = state.current
         if (!state.current.isRunning()) throw failed("is not running")
@@ -249,18 +285,53 @@ export const startDnsmasq = (settings: DnsmasqSettings): Effect.Effect<Dnsmasq, 
         if (E.isLeft(hosts)) throw failed(hosts.left)
         const offset = (await stat(files.log)).size
         await writeFileAtomic(settings.stateDir, basename(files.hosts), hosts.right)
+        await Promise.all([...state.inDir].map((mac) => rm(join(files.hostsDir!, hostFileName(mac)), { force: true })))
+        state.inDir.clear()
         child.kill("SIGHUP")
-        const fresh = await waitFor(RELOAD_TIMEOUT_MS, async () => {
-          const text = await readLogFrom(files.log, offset)
-          return text.split("\n").some((l) => l.endsWith(readLine)) ? text : null
-        })
+        const fresh = await logWith(offset, [`read ${files.hosts}`])
         if (fresh === null) throw failed(`no "${readLine}" in its log within ${RELOAD_TIMEOUT_MS} ms of SIGHUP`)
-        // dnsmasq logs a bad line ("bad hex constant at line 2 of FILE") before "read FILE".
-        const complaint = fresh.split("\n").find((l) => l.includes(` of ${files.hosts}`))
+        const complaint = complaintAbout(fresh, files.hosts)
         if (complaint !== undefined) throw failed(`rejected the hosts file: ${complaint}`)
-        state.macs = macs
+        state.known = new Set(macs)
       }
-      state.reload = reload
+
+      /** Each MAC in a file of its own, which dnsmasq reads alone: no other host is read again. */
+      const addFiles = async (macs: ReadonlyArray<Mac>) => {
+        if (!state.current.isRunning()) throw failed("is not running")
+        const lines: Array<readonly [Mac, string]> = []
+        for (const mac of macs) {
+          const line = renderHostLine(mac, settings.hosts)
+          if (E.isLeft(line)) throw failed(line.left)
+          if (line.right !== null) lines.push([mac, line.right])
+          else state.known.add(mac) // an ignored MAC: its `ignore` line is in the hosts file
+        }
+        if (lines.length === 0) return
+        const offset = (await stat(files.log)).size
+        await Promise.all(lines.map(([mac, line]) => writeFileAtomic(files.hostsDir!, hostFileName(mac), `${line}\n`)))
+        for (const [mac] of lines) state.inDir.add(mac)
+        const paths = lines.map(([mac]) => join(files.hostsDir!, hostFileName(mac)))
+        const fresh = await logWith(offset, paths.map((p) => `read ${p}`))
+        if (fresh === null) throw failed(`did not read ${paths.length === 1 ? paths[0] : `${paths.length} new host files`} within ${RELOAD_TIMEOUT_MS} ms`)
+        for (const path of paths) {
+          const complaint = complaintAbout(fresh, path)
+          if (complaint !== undefined) throw failed(`rejected a host file: ${complaint}`)
+        }
+        for (const [mac] of lines) state.known.add(mac)
+      }
+
+      const change = async ({ add, remove }: BootMacsChange) => {
+        const adding = new Set(add)
+        const removing = remove.filter((mac) => state.known.has(mac) && !adding.has(mac))
+        const fresh = [...adding].filter((mac) => !state.known.has(mac))
+        if (removing.length > 0) {
+          // dnsmasq forgets a host only on a full reload; the MACs added meanwhile ride along.
+          const next = new Set(state.known)
+          for (const mac of removing) next.delete(mac)
+          for (const mac of fresh) next.add(mac)
+          await reload([...next])
+        } else if (fresh.length > 0) await addFiles(fresh)
+      }
+
       // Rotation: rename, then SIGUSR2 makes dnsmasq reopen its log-facility file under the old name.
       const rotate = async () => {
         const size = await stat(files.log).then((s) => s.size, () => 0)
@@ -281,6 +352,10 @@ export const startDnsmasq = (settings: DnsmasqSettings): Effect.Effect<Dnsmasq, 
         files,
         setBootMacs: (macs) => logLock.withPermit(Effect.tryPromise({
           try: () => reload(macs),
+          catch: (e) => e instanceof DnsmasqFailed ? e : failed(e instanceof Error ? e.message : String(e)),
+        })),
+        changeBootMacs: (c) => logLock.withPermit(Effect.tryPromise({
+          try: () => change(c),
           catch: (e) => e instanceof DnsmasqFailed ? e : failed(e instanceof Error ? e.message : String(e)),
         })),
         rotateLog: logLock.withPermit(Effect.promise(rotate)),

@@ -1,6 +1,7 @@
 // Ironic's TFTP tree on disk:
 //   ROOT/<uuid>/{config,kernel,ramdisk,deploy_kernel,deploy_ramdisk}
 //   ROOT/pxelinux.cfg/01-<mac, lowercase, dashes> -> ../<uuid>/config   (relative symlinks)
+//   ROOT/<uuid>/macs: the MACs whose links may name the node, one a line (no walk to find them)
 // Every change is a rename of a finished temporary in the same directory, so the TFTP server
 // never serves a half-written file or a missing link. Modes are world-readable because dnsmasq
 // reads the tree after dropping root (as "nobody").
@@ -8,7 +9,7 @@ import { randomBytes } from "node:crypto"
 import { chmod, copyFile, link, mkdir, readdir, readFile, readlink, realpath, rename, rm, stat, symlink, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import * as E from "fp-ts/lib/Either.js"
-import { parseUuid, type Mac, type Uuid } from "../../domain/values.ts"
+import { parseMac, parseUuid, type Mac, type Uuid } from "../../domain/values.ts"
 import { linkNameOf, linkTargetOf, macOfLinkName } from "./boot-plan.ts"
 import type { BootTree, ImageFile } from "./boot-tree.ts"
 import { NODE_FILES } from "./pxelinux-config.ts"
@@ -17,6 +18,8 @@ const DIR_MODE = 0o755
 const FILE_MODE = 0o644
 
 export const PXELINUX_CFG = "pxelinux.cfg"
+/** Beside the node's config: MACs are no secret (every DHCP request carries one). */
+const MACS_FILE = "macs"
 
 const errno = (e: unknown) => (e as NodeJS.ErrnoException | null)?.code
 const isMissing = (e: unknown) => errno(e) === "ENOENT"
@@ -36,9 +39,10 @@ const replaceWith = async (dir: string, name: string, make: (tmp: string) => Pro
   }
 }
 
-export const writeFileAtomic = (dir: string, name: string, content: string | Uint8Array) =>
+/** `flush: false` for what a restart rebuilds anyway (a node's record of MACs): no fsync per write. */
+export const writeFileAtomic = (dir: string, name: string, content: string | Uint8Array, flush = true) =>
   replaceWith(dir, name, async (tmp) => {
-    await writeFile(tmp, content, { flush: true, mode: FILE_MODE })
+    await writeFile(tmp, content, { flush, mode: FILE_MODE })
     await chmod(tmp, FILE_MODE) // the umask may have taken bits away
   })
 
@@ -127,6 +131,22 @@ export const makeFsTree = async (root: string): Promise<BootTree> => {
     link: (mac, nodeId) => replaceWith(cfgDir, linkNameOf(mac), (tmp) => symlink(linkTargetOf(nodeId), tmp)),
 
     unlink: (mac) => rm(join(cfgDir, linkNameOf(mac)), { force: true }),
+
+    macsOf: async (nodeId) => {
+      let text: string
+      try { text = await readFile(join(nodeDir(nodeId), MACS_FILE), "utf8") }
+      catch (e) { if (isMissing(e)) return []; throw e }
+      return text.split("\n").flatMap((line) => {
+        const mac = parseMac(line)
+        return E.isRight(mac) ? [mac.right] : []
+      })
+    },
+
+    recordMacs: async (nodeId, macs) => {
+      await ensureNodeDir(nodeId)
+      // Not flushed: a record lost in a crash is rebuilt by the start-up pass (reconcile.ts).
+      await writeFileAtomic(nodeDir(nodeId), MACS_FILE, macs.map((m) => `${m}\n`).join(""), false)
+    },
 
     removeNode: (nodeId) => rm(nodeDir(nodeId), { recursive: true, force: true }),
   }

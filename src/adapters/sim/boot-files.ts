@@ -27,6 +27,8 @@ export const makeSimFileTree = (root: string): BootTree => {
     hasConfig: async (nodeId) => (await files).hasConfig(nodeId),
     link: async (mac, nodeId) => (await files).link(mac, nodeId),
     unlink: async (mac) => (await files).unlink(mac),
+    macsOf: async (nodeId) => (await files).macsOf(nodeId),
+    recordMacs: async (nodeId, macs) => (await files).recordMacs(nodeId, macs),
     removeNode: async (nodeId) => (await files).removeNode(nodeId),
   }
 }

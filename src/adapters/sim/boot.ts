@@ -25,6 +25,7 @@ export const makeSimBoot = (options: ConfiguratorOptions = {}): SimBoot => {
   const configs = new Map<Uuid, string>()
   const images = new Map<Uuid, Map<ImageFile, string>>()
   const links = new Map<Mac, Uuid>()
+  const recorded = new Map<Uuid, ReadonlyArray<Mac>>()
   const imagesOf = (nodeId: Uuid) => images.get(nodeId) ?? images.set(nodeId, new Map()).get(nodeId)!
 
   const tree: BootTree = {
@@ -41,7 +42,9 @@ export const makeSimBoot = (options: ConfiguratorOptions = {}): SimBoot => {
     hasConfig: async (nodeId) => configs.has(nodeId),
     link: async (mac, nodeId) => { links.set(mac, nodeId) },
     unlink: async (mac) => { links.delete(mac) },
-    removeNode: async (nodeId) => { configs.delete(nodeId); images.delete(nodeId) },
+    macsOf: async (nodeId) => recorded.get(nodeId) ?? [],
+    recordMacs: async (nodeId, macs) => { recorded.set(nodeId, [...macs]) },
+    removeNode: async (nodeId) => { configs.delete(nodeId); images.delete(nodeId); recorded.delete(nodeId) },
   }
 
   return {

@@ -80,7 +80,7 @@ export const runConductor = async (args: Parsed, _env: Env, storesFor: Conductor
     : await startHostDhcp(dhcpOptions, join(local.diskDir, "tftp"), join(stateDir, "dhcp"), (line) => logger.info(line), discovery)
   const hardware = simulatedHardware({
     diskDir: local.diskDir, ...rackDir, log: (line) => logger.info(line),
-    ...(dhcp === null ? {} : { onLinksChanged: dhcp.setBootMacs }),
+    ...(dhcp === null ? {} : { onLinksChanged: dhcp.linksChanged }),
   })
   hardware.connect(apiUrl)
   const composed = await compose({
