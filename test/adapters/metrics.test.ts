@@ -74,13 +74,18 @@ test("a deploy moves the request, step, append and fleet metrics", { timeout: 60
   assert.ok(valueOf(steps, stepCount, { step: "PowerOnRequested", driver: "fake-hardware" }) >= 1, JSON.stringify(steps.samples))
   assert.equal(valueOf(steps, "ironledger_hardware_step_duration_seconds_bucket", { le: "+Inf" }), valueOf(steps, stepCount))
 
+  // Counted per write to the store: the conductor writes an instant operation's events in one
+  // append and the group commit joins concurrent ones (ADR 0125), so the count is not per event.
   const appends = family(m, "ironledger_event_store_append_seconds", "histogram")
-  assert.ok(valueOf(appends, "ironledger_event_store_append_seconds_count") >= 5, JSON.stringify(appends.samples))
+  const appendsBefore = family(first, "ironledger_event_store_append_seconds", "histogram").samples
+    .find((s) => s.name === "ironledger_event_store_append_seconds_count")?.value ?? 0
+  assert.ok(valueOf(appends, "ironledger_event_store_append_seconds_count") >= appendsBefore + 3, JSON.stringify(appends.samples))
 
   // Requests are counted by route pattern, never by the raw path (one series per route, not per node).
   const requests = family(m, "ironledger_http_requests", "counter")
   const total = "ironledger_http_requests_total"
-  assert.ok(valueOf(requests, total, { method: "GET", route: "/v1/nodes/:node", status: "200" }) >= 4)
+  // At least one GET per settled operation: fake hardware may settle before the first poll.
+  assert.ok(valueOf(requests, total, { method: "GET", route: "/v1/nodes/:node", status: "200" }) >= 3)
   assert.equal(valueOf(requests, total, { method: "GET", route: "/v1/nodes/:node", status: "404" }), 1)
   assert.equal(valueOf(requests, total, { method: "POST", route: "/v1/nodes", status: "201" }), 1)
   assert.ok(requests.samples.every((s) => !String(s.labels["route"]).includes("scraped")))
