@@ -4,7 +4,7 @@
 import { after, before, describe, test } from "node:test"
 import assert from "node:assert/strict"
 import fc from "fast-check"
-import { client, messageOf, settleNode, startTestService, type TestService } from "./http-harness.ts"
+import { client, enrollAvailable, messageOf, settleNode, startTestService, type TestService } from "./http-harness.ts"
 
 let svc: TestService
 let call: ReturnType<typeof client>
@@ -15,15 +15,7 @@ before(async () => {
 })
 after(async () => { await svc?.close() })
 
-const available = async (name: string, extra: Record<string, unknown>) => {
-  const r = await call("POST", "/v1/nodes", { driver: "fake-hardware", name, ...extra })
-  assert.equal(r.status, 201, r.text)
-  for (const [target, state] of [["manage", "manageable"], ["provide", "available"]] as const) {
-    assert.equal((await call("PUT", `/v1/nodes/${name}/states/provision`, { target })).status, 202)
-    await settleNode(call, name, state)
-  }
-  return r.body.uuid as string
-}
+const available = (name: string, extra: Record<string, unknown> = {}) => enrollAvailable(call, name, extra)
 
 const allocate = async (body: Record<string, unknown>) => {
   const r = await call("POST", "/v1/allocations", body)

@@ -74,6 +74,17 @@ export const messageOf = (a: Answer): string => {
 export const readEvents = (db: string): Promise<ReadonlyArray<StoredEvent>> =>
   Effect.runPromise(Effect.provide(Effect.flatMap(EventStore, (s) => s.readAll()), makeSqliteEventStore(db)))
 
+/** Enrolls a fake-hardware node and takes it through manage and provide; returns its UUID. */
+export const enrollAvailable = async (api: ReturnType<typeof client>, name: string, extra: Record<string, unknown> = {}) => {
+  const r = await api("POST", "/v1/nodes", { driver: "fake-hardware", name, ...extra })
+  assert.equal(r.status, 201, r.text)
+  for (const [target, state] of [["manage", "manageable"], ["provide", "available"]] as const) {
+    assert.equal((await api("PUT", `/v1/nodes/${name}/states/provision`, { target })).status, 202)
+    await settleNode(api, name, state)
+  }
+  return r.body.uuid as string
+}
+
 /** Polls a node until it rests in `state` (no target left); fails at once in another failed state, or after `ms`. */
 export const settleNode = async (api: ReturnType<typeof client>, name: string, state: string, ms = 10_000) => {
   for (const deadline = Date.now() + ms; ;) {

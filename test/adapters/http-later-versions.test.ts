@@ -8,7 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import fc from "fast-check"
 import { startService } from "../../src/cli/service.ts"
-import { client, messageOf, settleNode } from "./http-harness.ts"
+import { client, enrollAvailable, messageOf, settleNode } from "./http-harness.ts"
 
 let dir: string
 let db: string
@@ -28,15 +28,7 @@ after(async () => {
 
 const at = (v: number) => ({ "X-OpenStack-Ironic-API-Version": `1.${v}` })
 
-const available = async (name: string, extra: Record<string, unknown> = {}) => {
-  const r = await call("POST", "/v1/nodes", { driver: "fake-hardware", name, ...extra })
-  assert.equal(r.status, 201, r.text)
-  for (const [target, state] of [["manage", "manageable"], ["provide", "available"]] as const) {
-    assert.equal((await call("PUT", `/v1/nodes/${name}/states/provision`, { target })).status, 202)
-    await settleNode(call, name, state)
-  }
-  return r.body.uuid as string
-}
+const available = (name: string, extra: Record<string, unknown> = {}) => enrollAvailable(call, name, extra)
 
 describe("later API versions", () => {
   test("1.73: deploy and undeploy are active and deleted; below 1.73 they are a 406", async () => {
