@@ -23,16 +23,21 @@ export interface HostDhcpOptions {
   readonly start: string
   readonly end: string
   readonly netmask: string
+  /** `--dhcp-router-advertisements`: answer IPv6 router solicitations on the interface (ADR 0147). */
+  readonly routerAdvertisements?: boolean
 }
 
 /** `--dhcp-interface` and `--dhcp-range START,END[,NETMASK]`: both or neither. */
-export const parseHostDhcp = (iface: string | undefined, range: string | undefined): HostDhcpOptions | null => {
-  if (iface === undefined && range === undefined) return null
+export const parseHostDhcp = (iface: string | undefined, range: string | undefined, routerAdvertisements = false): HostDhcpOptions | null => {
+  if (iface === undefined && range === undefined) {
+    if (routerAdvertisements) throw new UsageError("--dhcp-router-advertisements needs --dhcp-interface and --dhcp-range")
+    return null
+  }
   if (iface === undefined || range === undefined) throw new UsageError("--dhcp-interface and --dhcp-range go together")
   const [start, end, netmask = "255.255.255.0", ...rest] = range.split(",")
   if (rest.length > 0 || ![start, end, netmask].every((a) => a !== undefined && isIPv4(a)))
     throw new UsageError(`--dhcp-range ${range}: give START,END[,NETMASK] as IPv4 addresses`)
-  return { interface: iface, start: start!, end: end!, netmask }
+  return { interface: iface, start: start!, end: end!, netmask, routerAdvertisements }
 }
 
 /** Discovery on this host: the API the discovery ramdisk posts to, and the state directory whose image store holds the default deploy images. */
@@ -92,7 +97,7 @@ export const startHostDhcp = async (
     mode: {
       kind: "network", interface: options.interface,
       dhcp: { kind: "range", start: options.start, end: options.end, netmask: options.netmask, leaseTime: "1h" },
-      onlyKnownMacs: discovery === undefined,
+      onlyKnownMacs: discovery === undefined, routerAdvertisements: options.routerAdvertisements ?? false,
     },
     hosts: policy,
     ...(unreadable === null ? {} : { user: "root" }),

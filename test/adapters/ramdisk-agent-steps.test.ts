@@ -1,8 +1,9 @@
 // The ramdisk agent's in-band cleaning steps (src/adapters/ramdisk/agent/steps.sh) under the real
-// busybox, on a real block device (a loop device over a file of random bytes whose size is not a
-// whole number of MiB), against an HTTP server speaking the service's side of the step calls: it
-// waits once, hands out erase_devices_metadata then erase_devices, and answers 404 after. Checks
-// the posted outcomes and that every byte of the device is zero. Needs root (losetup).
+// busybox, on two real block devices erased at once (loop devices over files of random bytes:
+// one of whole 4 MiB blocks and a tail, one smaller than a block and not a whole number of MiB),
+// against an HTTP server speaking the service's side of the step calls: it waits once, hands out
+// erase_devices_metadata then erase_devices, and answers 404 after. Checks the posted outcomes and
+// that every byte of both devices is zero. Needs root (losetup).
 import { execFileSync, spawn } from "node:child_process"
 import { closeSync, mkdirSync, mkdtempSync, symlinkSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs"
 import { createServer } from "node:http"
@@ -15,18 +16,21 @@ import assert from "node:assert/strict"
 const isRoot = process.getuid?.() === 0
 const skip = isRoot ? false : "needs root (losetup)"
 const agentDir = resolve(import.meta.dirname, "../../src/adapters/ramdisk/agent")
-const SIZE = 3 * 1024 * 1024 + 512
+const SIZES = [9 * 1024 * 1024 + 512, 3 * 1024 * 1024 + 512]
+const TOTAL = SIZES.reduce((a, b) => a + b)
 const KEY = 'k"ey-with-a-quote'
 
 const work = mkdtempSync(join(tmpdir(), "ironledger-agent-steps-"))
-let loop = ""
+const loops: string[] = []
 before(() => {
   if (skip) return
-  const disk = join(work, "disk.img")
-  const fd = openSync(disk, "w")
-  writeSync(fd, randomBytes(SIZE))
-  closeSync(fd)
-  loop = execFileSync("losetup", ["-f", "--show", disk], { encoding: "utf8" }).trim()
+  SIZES.forEach((size, i) => {
+    const disk = join(work, `disk${i}.img`)
+    const fd = openSync(disk, "w")
+    writeSync(fd, randomBytes(size))
+    closeSync(fd)
+    loops.push(execFileSync("losetup", ["-f", "--show", disk], { encoding: "utf8" }).trim())
+  })
   // Only busybox's applets on the PATH, as in the ramdisk: not the host's GNU wget, dd or sed.
   const busybox = execFileSync("sh", ["-c", "command -v busybox"], { encoding: "utf8" }).trim()
   mkdirSync(join(work, "bin"))
@@ -35,21 +39,21 @@ before(() => {
   }
 })
 after(() => {
-  if (loop !== "") execFileSync("losetup", ["-d", loop])
+  for (const loop of loops) execFileSync("losetup", ["-d", loop])
   rmSync(work, { recursive: true, force: true })
 })
 
-/** The agent's own json_string and the step loop, with list_disks naming only the loop device. */
+/** The agent's own json_string and the step loop, with list_disks naming only the loop devices. */
 const script = () => {
   const agent = readFileSync(join(agentDir, "agent.sh"), "utf8")
   const jsonString = agent.slice(agent.indexOf("json_string() {"), agent.indexOf("\n}\n", agent.indexOf("json_string() {")) + 3)
   return [
     'log() { echo "agent: $*"; }', jsonString, `. ${join(agentDir, "steps.sh")}`,
-    `list_disks() { echo "${loop.replace("/dev/", "")} 0 - -"; }`, "mkdir -p /run", "run_clean_steps",
+    `list_disks() { printf '%s 0 - -\\n' ${loops.map((l) => l.replace("/dev/", "")).join(" ")}; }`, "mkdir -p /run", "run_clean_steps",
   ].join("\n")
 }
 
-test("the agent asks with its key, waits, runs both erase steps on the device, reports each, stops on 404", { skip, timeout: 60_000 }, async () => {
+test("the agent asks with its key, waits, runs both erase steps on both devices, reports each, stops on 404", { skip, timeout: 60_000 }, async () => {
   const handed = [["s0", "deploy.erase_devices_metadata"], ["s1", "deploy.erase_devices"]]
   const results: Array<Record<string, unknown>> = []
   let asked = 0
@@ -83,10 +87,12 @@ test("the agent asks with its key, waits, runs both erase steps on the device, r
   assert.equal(code, 0, out)
   assert.match(out, /no clean step for this ramdisk/)
   assert.deepEqual(results.map((r) => [r["step"], r["error"]]), [["s0", null], ["s1", null]], out)
-  assert.equal(results[0]!["summary"], "zeroed the first and last 18432 bytes of 1 disk(s)")
-  assert.equal(results[1]!["summary"], `overwrote ${SIZE} bytes of 1 disk(s) with zeros`)
-  assert.deepEqual(results[1]!["details"], { disks: 1, bytes: SIZE })
-  const bytes = readFileSync(join(work, "disk.img"))
-  assert.equal(bytes.length, SIZE)
-  assert.ok(bytes.every((b) => b === 0), "every byte of the device is zero")
+  assert.equal(results[0]!["summary"], "zeroed the first and last 18432 bytes of 2 disk(s)")
+  assert.equal(results[1]!["summary"], `overwrote ${TOTAL} bytes of 2 disk(s) with zeros`)
+  assert.deepEqual(results[1]!["details"], { disks: 2, bytes: TOTAL })
+  SIZES.forEach((size, i) => {
+    const bytes = readFileSync(join(work, `disk${i}.img`))
+    assert.equal(bytes.length, size)
+    assert.ok(bytes.every((b) => b === 0), `every byte of device ${i} is zero`)
+  })
 })

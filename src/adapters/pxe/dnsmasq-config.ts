@@ -28,6 +28,13 @@ export type DnsmasqMode =
     readonly efiBootFile?: string
     /** Answer only MACs in the hosts file (default true): other machines on the network keep their own boot. */
     readonly onlyKnownMacs?: boolean
+    /**
+     * Answer IPv6 router solicitations with the interface's own IPv6 prefix and a router lifetime
+     * of 0 (no default route through this host). iPXE waits for an answer before it boots (13 s
+     * under QEMU), and no router answers on many provisioning networks (ADR 0147). The interface
+     * needs a global or unique-local IPv6 address.
+     */
+    readonly routerAdvertisements?: boolean
   }
 
 export interface DnsmasqFiles {
@@ -111,6 +118,8 @@ export const renderDnsmasqConf = (mode: DnsmasqMode, files: DnsmasqFiles, user?:
     lines.push(`dhcp-range=${dhcp.subnet},proxy`, `pxe-service=x86PC,"ironledger",${bootFile.replace(/\.0$/, "")}`)
   }
   if (mode.onlyKnownMacs ?? true) lines.push("dhcp-ignore=tag:!known")
+  if (mode.routerAdvertisements === true)
+    lines.push("enable-ra", `dhcp-range=::,constructor:${mode.interface},ra-only`, `ra-param=${mode.interface},600,0`)
   return E.right([...lines, ""].join("\n"))
 }
 

@@ -56,6 +56,9 @@ export const checkSpec = (spec: RackNetworkSpec): string | null => {
   return null
 }
 
+/** The rack's IPv6 address on its bridge: each rack is a namespace of its own, so one prefix serves all. */
+export const RACK_IPV6_GATEWAY = "fd49:726c:6472::1/64"
+
 /** Creates the namespace (which must not exist), its loopback, bridge and taps. */
 export const createRackNetwork = async (spec: RackNetworkSpec): Promise<RackNetwork> => {
   const invalid = checkSpec(spec)
@@ -73,6 +76,9 @@ export const createRackNetwork = async (spec: RackNetworkSpec): Promise<RackNetw
     // No STP and no forwarding delay: a PXE ROM gives up long before a port would start forwarding.
     await inNs(["link", "set", bridge, "type", "bridge", "stp_state", "0", "forward_delay", "0"])
     await inNs(["addr", "add", `${gateway}/24`, "dev", bridge])
+    // A unique-local IPv6 prefix for the rack's router advertisements (ADR 0147); no duplicate
+    // address detection: the rack is the only host on its bridge.
+    await inNs(["addr", "add", RACK_IPV6_GATEWAY, "dev", bridge, "nodad"])
     await inNs(["link", "set", bridge, "up"])
     const taps: string[] = []
     for (let i = 0; i < spec.tapCount; i++) {

@@ -222,6 +222,7 @@ export const startVmRack = (spec: VmRackSpec): Effect.Effect<VmRack, VmRackFaile
       bootloaderFiles: [...BIOS_BOOTLOADER_FILES, ...UEFI_BOOTLOADER_FILES],
       mode: {
         kind: "network", interface: network.bridge, bootFile: "pxelinux.0", efiBootFile: "syslinux.efi", onlyKnownMacs: !(spec.answerUnknownMacs ?? false),
+        routerAdvertisements: true,
         dhcp: { kind: "range", start: `${spec.subnet24}.100`, end: `${spec.subnet24}.199`, netmask: "255.255.255.0", leaseTime: "1h" },
       },
     })

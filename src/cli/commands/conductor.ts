@@ -32,13 +32,13 @@ const required = (raw: string | undefined, name: string): string => {
 
 export const conductorCommand: Command = {
   words: ["conductor"],
-  usage: "conductor --db FILE | --store sqlite:FILE|postgres://... [--state-dir DIR] [--key-file FILE] --name NAME [--api-url URL] [--lease-ttl MS] [--sweep MS] [--deploy-callback-timeout SECONDS] [--max-deploys N] [--sim-rack-dir DIR] [--dhcp-interface IF --dhcp-range START,END[,NETMASK] [--discovery]]",
+  usage: "conductor --db FILE | --store sqlite:FILE|postgres://... [--state-dir DIR] [--key-file FILE] --name NAME [--api-url URL] [--lease-ttl MS] [--sweep MS] [--deploy-callback-timeout SECONDS] [--max-deploys N] [--sim-rack-dir DIR] [--dhcp-interface IF --dhcp-range START,END[,NETMASK] [--dhcp-router-advertisements] [--discovery]]",
   description: "Run a conductor without an API beside `serve --no-conductor`: it drives nodes of the shared log, one conductor per node at a time (leases).",
   examples: ["conductor --db ironledger.db --name c2 --api-url http://127.0.0.1:6385", "conductor --store postgres://ironledger@db/ironledger --state-dir /var/lib/ironledger --name rack-b"],
   options: {
     db: "string", store: "string", "state-dir": "string", "key-file": "string", name: "string", "api-url": "string", "lease-ttl": "string", sweep: "string",
     "deploy-callback-timeout": "string", "max-deploys": "string", "sim-rack-dir": "string",
-    "dhcp-interface": "string", "dhcp-range": "string", discovery: "flag",
+    "dhcp-interface": "string", "dhcp-range": "string", "dhcp-router-advertisements": "flag", discovery: "flag",
   },
   run: (args, env) => runConductor(args, env, storeLayer),
 }
@@ -72,7 +72,7 @@ export const runConductor = async (args: Parsed, _env: Env, storesFor: Conductor
   // With --sim-rack-dir (conductors on several hosts) the sim machines live there, not on this host.
   const rackDir = args.strings["sim-rack-dir"] === undefined ? {} : { rackDir: resolve(args.strings["sim-rack-dir"]), actor: name }
   // With --dhcp-interface, this host answers DHCP for the MACs its TFTP root links (ADR 0072).
-  const dhcpOptions = parseHostDhcp(args.strings["dhcp-interface"], args.strings["dhcp-range"])
+  const dhcpOptions = parseHostDhcp(args.strings["dhcp-interface"], args.strings["dhcp-range"], args.flags.has("dhcp-router-advertisements"))
   // With --discovery it also boots machines no node knows into discovery, as `serve --discovery` does (ADR 0140).
   if (args.flags.has("discovery") && dhcpOptions === null) throw new UsageError("--discovery needs --dhcp-interface: without it this host answers no machine")
   const discovery = args.flags.has("discovery") ? { discovery: { apiUrl, imagesStateDir: stateDir } } : {}
