@@ -17,8 +17,8 @@ import { after, before, describe, test } from "node:test"
 import assert from "node:assert/strict"
 import { Effect } from "effect"
 import { redfishInterfaces } from "../../../src/adapters/redfish/hardware.ts"
-import { memoryMachine, selfSignedCertificate, startRedfishEmulator, type EmulatedMachine, type RedfishEmulator } from "../../../src/adapters/sim/redfish/index.ts"
-import { parsePxeConfig, bootLabel, kernelArgs } from "../../../src/adapters/sim/machine/pxelinux.ts"
+import { selfSignedCertificate, startRedfishEmulator, type RedfishEmulator } from "../../../src/adapters/sim/redfish/index.ts"
+import { cdMachine } from "../../support/cd-machine.ts"
 import { makeFsImageStore } from "../../../src/adapters/images/fs-image-store.ts"
 import { SecretsWithKey } from "../../../src/adapters/system/secrets.ts"
 import { plan, type PlanContext } from "../../../src/application/conductor/plan.ts"
@@ -28,35 +28,6 @@ const run = promisify(execFile)
 const PASSWORD = "vm-Pa55word"
 const go = <A>(e: Effect.Effect<A, unknown, any>) =>
   Effect.runPromise(Effect.provide(e, SecretsWithKey(randomBytes(32))) as Effect.Effect<A, unknown>)
-
-/** Reads a file out of an ISO9660 image (Rock Ridge names), as the machine's firmware would. */
-const isoFile = async (iso: string, path: string) => (await run("isoinfo", ["-R", "-i", iso, "-x", path], { encoding: "buffer", maxBuffer: 1 << 26 })).stdout
-
-/** A machine whose firmware boots its CD when told to: it reads ISOLINUX's config and the files it names. */
-const cdMachine = (id: string) => {
-  const base = memoryMachine(id, randomUUID())
-  let device = "disk"
-  let iso: string | null = null
-  const booted: Array<{ device: string; args?: ReadonlyMap<string, string>; kernel?: Buffer; initrd?: Buffer }> = []
-  const boot = async () => {
-    if (device !== "cdrom" || iso === null) { booted.push({ device }); return }
-    const label = bootLabel(parsePxeConfig((await isoFile(iso, "/isolinux.cfg")).toString("utf8")))
-    assert.ok(typeof label !== "string", String(label))
-    const args = kernelArgs(label.append)
-    booted.push({ device, args, kernel: await isoFile(iso, label.kernel!), initrd: await isoFile(iso, `/${args.get("initrd")!.replace(/^\//, "")}`) })
-  }
-  const machine: EmulatedMachine = {
-    ...base,
-    act: async (action) => {
-      const wasOn = (await base.power()) === "On"
-      await base.act(action)
-      if ((action === "on" && !wasOn) || action === "reset") await boot()
-    },
-    bootFrom: async (d) => { device = d },
-    media: async (path) => { iso = path === null ? null : (readFileSync(path), path) },
-  }
-  return { machine, booted, device: () => device, iso: () => iso }
-}
 
 describe("redfish-virtual-media against the Redfish BMC emulator", () => {
   let dir: string

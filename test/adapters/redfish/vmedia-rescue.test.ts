@@ -7,12 +7,10 @@
 // neither the ISO nor the command line. Unrescue ejects the CD, removes the ISO and boots the disk.
 // The node's deploy interface is fake (an instant, imageless deploy) so that it is active without
 // an iSCSI write; everything after that is what a real deploy's node goes through.
-import { execFile } from "node:child_process"
-import { randomBytes, randomUUID } from "node:crypto"
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { randomBytes } from "node:crypto"
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { promisify } from "node:util"
 import { after, before, describe, test } from "node:test"
 import assert from "node:assert/strict"
 import { Effect } from "effect"
@@ -20,57 +18,26 @@ import { verify } from "unixcrypt"
 import { notSupported, unsupportedSlots } from "../../../src/adapters/common/declared.ts"
 import { fakeHardware } from "../../../src/adapters/fake/index.ts"
 import { redfishInterfaces } from "../../../src/adapters/redfish/hardware.ts"
-import { memoryMachine, selfSignedCertificate, startRedfishEmulator, type EmulatedMachine, type RedfishEmulator } from "../../../src/adapters/sim/redfish/index.ts"
-import { parsePxeConfig, bootLabel, kernelArgs } from "../../../src/adapters/sim/machine/pxelinux.ts"
+import { selfSignedCertificate, startRedfishEmulator, type RedfishEmulator } from "../../../src/adapters/sim/redfish/index.ts"
+import { cdMachine } from "../../support/cd-machine.ts"
 import { simRescueOverHttp } from "../../../src/adapters/sim/rescue.ts"
 import { makeFsImageStore } from "../../../src/adapters/images/fs-image-store.ts"
 import type { Vendor } from "../../../src/application/hardware/hardware-type.ts"
 import { client, settleNode, startTestService, type TestService } from "../http-harness.ts"
 
-const run = promisify(execFile)
 const BMC_PASSWORD = "vm-Pa55word"
 const RESCUE_PASSWORD = "rescue-me-0145"
 const MAC = "52:54:00:aa:01:45"
 
-const isoFile = async (iso: string, path: string) => (await run("isoinfo", ["-R", "-i", iso, "-x", path], { encoding: "buffer", maxBuffer: 1 << 26 })).stdout
-
-/**
- * A machine whose firmware boots its virtual CD when told to, as ISOLINUX would (its config's
- * default label); a rescue-mode command line starts the simulated rescue ramdisk, over HTTP to the
- * API URL and with the key the command line carries, a little after the boot (as a kernel would).
- */
-const cdMachine = (id: string) => {
-  const base = memoryMachine(id, randomUUID())
-  let device = "disk"
-  let iso: string | null = null
-  const booted: Array<{ device: string; args?: ReadonlyMap<string, string>; cfg?: string; iso?: Buffer }> = []
-  const rescued: Array<{ ok: boolean; hash: string | null }> = []
-  const boot = async () => {
-    if (device !== "cdrom" || iso === null) { booted.push({ device }); return }
-    const cfg = (await isoFile(iso, "/isolinux.cfg")).toString("utf8")
-    const label = bootLabel(parsePxeConfig(cfg))
-    assert.ok(typeof label !== "string", String(label))
-    const args = kernelArgs(label.append)
-    booted.push({ device, args, cfg, iso: readFileSync(iso) })
-    if (args.get("rescue_mode") === "1") {
-      setTimeout(() => {
-        let hash: string | null = null
-        void simRescueOverHttp(args.get("ironic_api_url")!, args.get("node_uuid")!, args.get("deployment_key") ?? "", (h) => { hash = h })
-          .then((ok) => rescued.push({ ok, hash }))
-      }, 50)
-    }
-  }
-  const machine: EmulatedMachine = {
-    ...base,
-    act: async (action) => {
-      const wasOn = (await base.power()) === "On"
-      await base.act(action)
-      if ((action === "on" && !wasOn) || action === "reset") await boot()
-    },
-    bootFrom: async (d) => { device = d },
-    media: async (path) => { iso = path },
-  }
-  return { machine, booted, rescued, device: () => device, iso: () => iso }
+/** The machine's rescue-mode boot starts the simulated rescue ramdisk, over HTTP to the API URL with the key its command line carries, a little after the boot (as a kernel would). */
+const rescued: Array<{ ok: boolean; hash: string | null }> = []
+const startRescue = (args: ReadonlyMap<string, string>) => {
+  if (args.get("rescue_mode") !== "1") return
+  setTimeout(() => {
+    let hash: string | null = null
+    void simRescueOverHttp(args.get("ironic_api_url")!, args.get("node_uuid")!, args.get("deployment_key") ?? "", (h) => { hash = h })
+      .then((ok) => rescued.push({ ok, hash }))
+  }, 50)
 }
 
 describe("rescue through redfish-virtual-media, over the API", () => {
@@ -79,7 +46,7 @@ describe("rescue through redfish-virtual-media, over the API", () => {
   let svc: TestService
   let call: ReturnType<typeof client>
   let rf: ReturnType<typeof redfishInterfaces>
-  const m = cdMachine("vm-r")
+  const m = cdMachine("vm-r", startRescue)
   const dhcp: Array<ReadonlyArray<string>> = []
   let ca: string
 
@@ -150,8 +117,8 @@ describe("rescue through redfish-virtual-media, over the API", () => {
     assert.equal(args.get("BOOTIF"), `01-${MAC.replace(/:/g, "-")}`)
     assert.match(args.get("deployment_key") ?? "", /^\S{20,}$/, "the rescue's own key")
     assert.equal(args.has("deployment_id"), false, "no deploy's arguments")
-    assert.equal(m.rescued.at(-1)?.ok, true, "the ramdisk's report was taken")
-    const hash = m.rescued.at(-1)!.hash!
+    assert.equal(rescued.at(-1)?.ok, true, "the ramdisk's report was taken")
+    const hash = rescued.at(-1)!.hash!
     assert.ok(verify(RESCUE_PASSWORD, hash), "the ramdisk got the password's hash over the API")
     assert.ok(!boot.iso!.includes(Buffer.from(RESCUE_PASSWORD)), "the password is not in the ISO")
     assert.ok(!boot.iso!.includes(Buffer.from(hash)), "nor its hash")
