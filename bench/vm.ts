@@ -18,6 +18,7 @@ import { startVmRackService, type VmRackService } from "../src/cli/vm-rack/outsi
 import { vmNodeOf } from "../src/cli/vm-rack/service.ts"
 import { MiB } from "../src/domain/partition.ts"
 import { measureIscsiWrites, printIscsiWrites } from "./iscsi-write.ts"
+import { okClient } from "../test/adapters/http-harness.ts"
 
 const { values } = parseArgs({ options: {
   "image-mib": { type: "string", default: "256" }, rounds: { type: "string", default: "3" }, "ramdisk-cache": { type: "string" },
@@ -47,17 +48,7 @@ const timed = async <A>(run: () => Promise<A>): Promise<[A, number]> => {
 const say = (what: string, figure: string) => console.log(`${what.padEnd(58)} ${figure}`)
 
 type Doc = Record<string, any>
-const api = async (method: string, path: string, body?: unknown): Promise<Doc> => {
-  const res = await fetch(`${service!.url}${path}`, {
-    method,
-    headers: { "X-OpenStack-Ironic-API-Version": "1.78", ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(15_000),
-  })
-  const text = await res.text()
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`)
-  return text === "" ? {} : JSON.parse(text)
-}
+const api = okClient(() => service!.url)
 const reach = async (name: string, wanted: string, ms: number) => {
   for (const deadline = Date.now() + ms; ;) {
     const n = await api("GET", `/v1/nodes/${name}`)

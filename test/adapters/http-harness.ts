@@ -41,19 +41,30 @@ export interface Answer {
   readonly body: any
 }
 
-export const client = (url: string, defaults: Record<string, string> = { "X-OpenStack-Ironic-API-Version": "1.78" }) =>
+/** `url` may be a function, read at each call: a service started in before() has none yet. */
+export const client = (url: string | (() => string), defaults: Record<string, string> = { "X-OpenStack-Ironic-API-Version": "1.78" }, timeoutMs = 10_000) =>
   async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> => {
-    const res = await fetch(`${url}${path}`, {
+    const res = await fetch(`${typeof url === "string" ? url : url()}${path}`, {
       method,
       headers: { ...defaults, ...(body === undefined ? {} : { "Content-Type": "application/json" }), ...headers },
       ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
-      signal: AbortSignal.timeout(10_000),
+      signal: AbortSignal.timeout(timeoutMs),
     })
     const text = await res.text()
     let parsed: unknown
     try { parsed = text === "" ? undefined : JSON.parse(text) } catch { parsed = undefined }
     return { status: res.status, headers: res.headers, text, body: parsed }
   }
+
+/** For calls that must succeed: the parsed body ({} when empty), or a failed assertion with the answer. */
+export const okClient = (url: string | (() => string), timeoutMs = 15_000) => {
+  const call = client(url, undefined, timeoutMs)
+  return async (method: string, path: string, body?: unknown): Promise<Record<string, any>> => {
+    const a = await call(method, path, body)
+    assert.ok(a.status < 300, `${method} ${path}: ${a.status} ${a.text}`)
+    return a.body ?? {}
+  }
+}
 
 /** The inner document of an Ironic error answer, checked to be in the error format. */
 export const errorOf = (a: Answer): Record<string, unknown> => {

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os"
 import { basename, join, resolve } from "node:path"
 import { after, before, describe, test } from "node:test"
 import assert from "node:assert/strict"
+import { okClient } from "../adapters/http-harness.ts"
 import { readExtUuid, readMbr } from "../../src/adapters/sim/machine/disk.ts"
 import { readStatus, type MachineStatus } from "../../src/adapters/sim/machine/status.ts"
 import { controlSocketPath } from "../../src/adapters/sim/tgt/account.ts"
@@ -100,21 +101,7 @@ const assertNoStrays = async () => {
 // ---- the API -------------------------------------------------------------------------------------
 
 type Doc = Record<string, any>
-const api = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: Doc }> => {
-  const res = await fetch(`${service!.url}${path}`, {
-    method,
-    headers: { "X-OpenStack-Ironic-API-Version": "1.78", ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(15_000),
-  })
-  const text = await res.text()
-  return { status: res.status, body: text === "" ? {} : JSON.parse(text) }
-}
-const ok = async (method: string, path: string, body?: unknown) => {
-  const r = await api(method, path, body)
-  assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`)
-  return r.body
-}
+const ok = okClient(() => service!.url)
 const node = (name: string) => ok("GET", `/v1/nodes/${name}`)
 const provision = (name: string, target: string) => ok("PUT", `/v1/nodes/${name}/states/provision`, { target })
 const setInstanceInfo = (name: string, values: Record<string, unknown>) =>

@@ -14,6 +14,7 @@ import { tmpdir } from "node:os"
 import { basename, join, resolve } from "node:path"
 import { after, before, describe, test } from "node:test"
 import assert from "node:assert/strict"
+import { client, okClient } from "../adapters/http-harness.ts"
 import { readStatus } from "../../src/adapters/sim/machine/status.ts"
 import { controlSocketPath } from "../../src/adapters/sim/tgt/account.ts"
 import { machineTgtdControlPort } from "../../src/adapters/sim/machine/spawn.ts"
@@ -71,21 +72,8 @@ const stopServe = async () => {
 }
 
 type Doc = Record<string, any>
-const api = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: Doc }> => {
-  const res = await fetch(`${url}${path}`, {
-    method,
-    headers: { "X-OpenStack-Ironic-API-Version": "1.78", ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(15_000),
-  })
-  const text = await res.text()
-  return { status: res.status, body: text === "" ? {} : JSON.parse(text) }
-}
-const ok = async (method: string, path: string, body?: unknown) => {
-  const r = await api(method, path, body)
-  assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`)
-  return r.body
-}
+const api = client(() => url, undefined, 15_000)
+const ok = okClient(() => url)
 const reach = async (name: string, wanted: string, ms: number): Promise<Doc> => {
   const deadline = Date.now() + ms
   for (;;) {

@@ -31,6 +31,7 @@ import { openConsoleInNamespace } from "../support/console-client.ts"
 import { vmNodeOf } from "../../src/cli/vm-rack/service.ts"
 import { buildUserImage, type UserImage } from "../support/user-image.ts"
 import { bytesAt, mbrPartitionsAt, mdDataOffset } from "../support/md-member.ts"
+import { okClient } from "../adapters/http-harness.ts"
 
 const isRoot = process.getuid?.() === 0
 const skip = isRoot ? false : "needs root (network namespace, TAP devices, QEMU behind ipmi_sim)"
@@ -67,17 +68,7 @@ after(async () => {
 })
 
 type Doc = Record<string, any>
-const api = async (method: string, path: string, body?: unknown): Promise<Doc> => {
-  const res = await fetch(`${service!.url}${path}`, {
-    method,
-    headers: { "X-OpenStack-Ironic-API-Version": "1.78", ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(15_000),
-  })
-  const text = await res.text()
-  assert.ok(res.status < 300, `${method} ${path}: ${res.status} ${text}`)
-  return text === "" ? {} : JSON.parse(text)
-}
+const api = okClient(() => service!.url)
 
 /** Offsets of non-zero 1 MiB blocks of a file (at most `limit`). */
 const nonZeroBlocks = (path: string, limit = 5): number[] => {

@@ -21,6 +21,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
+import { okClient } from "../adapters/http-harness.ts"
 import { startVmRackService, type VmRackService } from "../../src/cli/vm-rack/outside.ts"
 import { vmNodeOf, vmRedfishInfoOf } from "../../src/cli/vm-rack/service.ts"
 import type { RackVm } from "../../src/adapters/vm/rack.ts"
@@ -56,17 +57,7 @@ after(async () => {
 })
 
 type Doc = Record<string, any>
-const api = async (method: string, path: string, body?: unknown): Promise<Doc> => {
-  const res = await fetch(`${service!.url}${path}`, {
-    method,
-    headers: { "X-OpenStack-Ironic-API-Version": "1.78", ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(15_000),
-  })
-  const text = await res.text()
-  assert.ok(res.status < 300, `${method} ${path}: ${res.status} ${text}`)
-  return text === "" ? {} : JSON.parse(text)
-}
+const api = okClient(() => service!.url)
 
 const fileText = (path: string) => (existsSync(path) ? readFileSync(path, "utf8") : "")
 const headOf = (path: string, bytes: number) => {
