@@ -9,16 +9,21 @@ const texts = new WeakMap<NodeView, Map<string, string>>()
 /** Shapes kept per view (version, Host and `fields=` are client input): a bound on the memory. */
 const shapesPerView = 4
 
-/** JSON.stringify of nodeDocument, or of nodePicked when `fields` is given (which may throw its 400). */
-export const nodeText = (n: NodeView, base: string, version: number, fields: ReadonlyArray<string> | null): string => {
+/**
+ * JSON.stringify of nodeDocument, or of nodePicked when `fields` is given (which may throw its 400),
+ * for views of one request: the shape's key is made once, not per node of a page.
+ */
+export const nodeTexts = (base: string, version: number, fields: ReadonlyArray<string> | null) => {
   const key = fields === null ? `${version} ${base}` : `${version} ${base} ${fields.join(",")}`
-  let shapes = texts.get(n)
-  const kept = shapes?.get(key)
-  if (kept !== undefined) return kept
-  const text = JSON.stringify(fields === null ? nodeDocument(n, base, version) : nodePicked(n, base, version, fields))
-  if (shapes === undefined) texts.set(n, shapes = new Map())
-  if (shapes.size < shapesPerView) shapes.set(key, text)
-  return text
+  return (n: NodeView): string => {
+    let shapes = texts.get(n)
+    const kept = shapes?.get(key)
+    if (kept !== undefined) return kept
+    const text = JSON.stringify(fields === null ? nodeDocument(n, base, version) : nodePicked(n, base, version, fields))
+    if (shapes === undefined) texts.set(n, shapes = new Map())
+    if (shapes.size < shapesPerView) shapes.set(key, text)
+    return text
+  }
 }
 
 /** A 200 whose body is JSON text already. */

@@ -5,7 +5,7 @@ import { decodeOrThrow, NodeCreate, PatchDocument } from "../codecs.ts"
 import { noContent, ok, run, type RequestContext, type Reply, type Route } from "../context.ts"
 import { badRequest, HttpError } from "../errors.ts"
 import { nodeDocument, nodeFieldNames, nodeSummaryFields, parseFields, pickFields, portDocument, portSummaryFields } from "../node-json.ts"
-import { nodesPageText, nodeText, okText } from "../node-text.ts"
+import { nodesPageText, nodeTexts, okText } from "../node-text.ts"
 import { applyNodePatch, enrollRecord, refuseForbiddenKeys } from "../patch.ts"
 import { booleanOf, checkNodeQuery, nextLink, nodeFilterOf, pageOf } from "../query.ts"
 
@@ -22,7 +22,7 @@ const list = (detail: boolean) => async (ctx: RequestContext): Promise<Reply> =>
   const nodes = await run(ctx.service.list(filter, page))
   // Only the fields shown are built: a summary page does not encode whole nodes.
   const shown = fields ?? (asDetail ? null : nodeSummaryFields.filter((f) => nodeFieldNames(ctx.version).has(f)))
-  const docs = nodes.map((n) => nodeText(n, ctx.base, ctx.version, shown))
+  const docs = nodes.map(nodeTexts(ctx.base, ctx.version, shown))
   const next = nextLink(ctx.base, detail ? "/v1/nodes/detail" : "/v1/nodes", ctx.query, page.limit, nodes, nodes.length >= page.limit)
   return okText(nodesPageText(docs, next))
 }
@@ -60,7 +60,7 @@ const enroll = async (ctx: RequestContext): Promise<Reply> => {
 const show = async (ctx: RequestContext): Promise<Reply> => {
   const fields = parseFields(ctx.query.get("fields"))
   const node = await run(ctx.service.get(ctx.params["node"]!))
-  return okText(nodeText(node, ctx.base, ctx.version, fields))
+  return okText(nodeTexts(ctx.base, ctx.version, fields)(node))
 }
 
 /** ?reset_interfaces (API 1.45): only with a new driver; the one query parameter a node PATCH takes. */
