@@ -80,4 +80,11 @@ export class EventStore extends Context.Service<EventStore, {
   readonly readAll: (options?: ReadAllOptions) => Effect.Effect<ReadonlyArray<StoredEvent>, StoreUnavailable>
   /** Every event after `after` in global order: first those already stored, then live ones as they land. */
   readonly subscribeAll: (after?: number) => Stream.Stream<StoredEvent, StoreUnavailable>
+  /**
+   * The position of the latest event committed through any OTHER connection to the store (another
+   * process), as known at this instant; this process's own appends need not move it. Cheap enough to
+   * ask per API read: a projection whose position has reached it holds every other writer's events,
+   * so a read can be served from it (ADR 0150). Absent where the store cannot tell it cheaply.
+   */
+  readonly foreignHead?: Effect.Effect<number, StoreUnavailable>
 }>()("ironledger/EventStore") {}

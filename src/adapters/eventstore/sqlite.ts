@@ -62,6 +62,13 @@ const makeStores = (db: DatabaseSync, options: SqliteStoreOptions) => {
     "INSERT INTO checkpoints (projection, position, state) VALUES (?, ?, ?) " +
       "ON CONFLICT (projection) DO UPDATE SET position = excluded.position, state = excluded.state",
   )
+  // data_version changes only when another connection commits: asked per read, the last position
+  // is looked up again only then (ADR 0150).
+  const selectDataVersion = prepare("PRAGMA data_version")
+  const selectHead = prepare("SELECT max(position) FROM events")
+  // Primed when the store opens: the file's head then counts as foreign, this process's appends never do.
+  let seenDataVersion = (selectDataVersion.get() as unknown as readonly [number])[0]
+  let foreignHead = Number((selectHead.get() as unknown as readonly [number | null])[0] ?? -1)
   const signal = makeAppendSignal()
   const pageSize = options.pageSize ?? 1000
 
@@ -106,6 +113,18 @@ const makeStores = (db: DatabaseSync, options: SqliteStoreOptions) => {
     readStream: (streamId, fromRevision = 0) =>
       Effect.try({ try: () => readRows(selectStream, streamId, fromRevision), catch: unavailable(`read ${streamId}`) }),
     readAll: (options) => readAfter(options?.after ?? -1, options?.limit ?? -1),
+    foreignHead: Effect.try({
+      try: () => {
+        const version = (selectDataVersion.get() as unknown as readonly [number])[0]
+        if (version !== seenDataVersion) {
+          // A commit landing between the two reads moves data_version again: the next ask re-reads.
+          seenDataVersion = version
+          foreignHead = Number((selectHead.get() as unknown as readonly [number | null])[0] ?? -1)
+        }
+        return foreignHead
+      },
+      catch: unavailable("read the log's head"),
+    }),
     subscribeAll: (after = -1) =>
       tailAll({
         after,

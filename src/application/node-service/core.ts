@@ -5,11 +5,15 @@ import { Clock, Effect, Semaphore } from "effect"
 import * as E from "fp-ts/lib/Either.js"
 import { parseUuid, type NodeCommand, type NodeInterfaces, type NodeState } from "../../domain/index.ts"
 import { EventStore, Ids, Secrets, type StoreUnavailable } from "../../ports/index.ts"
-import { catchUp, execute, type CommandContext } from "../execute.ts"
+import { currentNode, execute, type CommandContext } from "../execute.ts"
 import type { Registry } from "../hardware/registry.ts"
 import { Conflict, NodeNotFound, Refused } from "../node-service.ts"
 import type { Fleet } from "../projections/fleet.ts"
 import { toNodeView, type Progress } from "../projections/node-view.ts"
+import { cachedViews } from "./view-cache.ts"
+
+/** Nodes whose latest view is kept: the ones clients poll; a bounded cost at any fleet size. */
+const viewCacheSize = 2048
 
 /** What the service needs from the conductor: a nudge when a node has work, and live write progress. */
 export interface ConductorHandle {
@@ -79,14 +83,16 @@ export const makeNodeCore = (fleet: Fleet, conductor: ConductorHandle, registry:
         const asUuid = parseUuid(ref)
         const id = E.isRight(asUuid) ? asUuid.right : fleet.findByName(ref)?.nodeId
         if (id === undefined) return yield* Effect.fail(new NodeNotFound({ ref }))
-        const state = yield* withStore(catchUp(fleet, id))
+        const state = yield* withStore(currentNode(fleet, id))
         if (state === undefined || (state.deleted && !includeDeleted)) return yield* Effect.fail(new NodeNotFound({ ref }))
         return state
       })
 
     /** A node's interfaces as its hardware type resolves them (older nodes recorded none). */
     const interfacesOf = (n: NodeState): NodeInterfaces => E.getOrElse((): NodeInterfaces => n.interfaces)(registry.choose(n.driver, n.interfaces))
-    const view = (n: NodeState) => ({ ...toNodeView(n, conductor.progressOf(n.nodeId)), interfaces: interfacesOf(n) })
+    // Built once per node state and kept for the nodes read lately (view-cache.ts, ADR 0151).
+    const viewOf = cachedViews((n: NodeState, progress: Progress) => ({ ...toNodeView(n, progress), interfaces: interfacesOf(n) }), viewCacheSize)
+    const view = (n: NodeState) => viewOf(n, conductor.progressOf(n.nodeId))
 
     return { fleet, registry, ids, secrets, claiming, nameClaim, nameTaken, withStore, context, run, resolve, view }
   })

@@ -4,7 +4,8 @@ import { interfaceSlots, type NodeInterfaces, type NodeName, type Uuid } from ".
 import { decodeOrThrow, NodeCreate, PatchDocument } from "../codecs.ts"
 import { noContent, ok, run, type RequestContext, type Reply, type Route } from "../context.ts"
 import { badRequest, HttpError } from "../errors.ts"
-import { nodeDocument, nodeFieldNames, nodePicked, nodeSummaryFields, parseFields, pickFields, portDocument, portSummaryFields } from "../node-json.ts"
+import { nodeDocument, nodeFieldNames, nodeSummaryFields, parseFields, pickFields, portDocument, portSummaryFields } from "../node-json.ts"
+import { nodesPageText, nodeTexts, okText } from "../node-text.ts"
 import { applyNodePatch, enrollRecord, refuseForbiddenKeys } from "../patch.ts"
 import { booleanOf, checkNodeQuery, nextLink, nodeFilterOf, pageOf } from "../query.ts"
 
@@ -21,9 +22,9 @@ const list = (detail: boolean) => async (ctx: RequestContext): Promise<Reply> =>
   const nodes = await run(ctx.service.list(filter, page))
   // Only the fields shown are built: a summary page does not encode whole nodes.
   const shown = fields ?? (asDetail ? null : nodeSummaryFields.filter((f) => nodeFieldNames(ctx.version).has(f)))
-  const docs = nodes.map((n) => (shown === null ? nodeDocument(n, ctx.base, ctx.version) : nodePicked(n, ctx.base, ctx.version, shown)))
+  const docs = nodes.map(nodeTexts(ctx.base, ctx.version, shown))
   const next = nextLink(ctx.base, detail ? "/v1/nodes/detail" : "/v1/nodes", ctx.query, page.limit, nodes, nodes.length >= page.limit)
-  return ok({ nodes: docs, ...(next === undefined ? {} : { next }) })
+  return okText(nodesPageText(docs, next))
 }
 
 const enroll = async (ctx: RequestContext): Promise<Reply> => {
@@ -59,7 +60,7 @@ const enroll = async (ctx: RequestContext): Promise<Reply> => {
 const show = async (ctx: RequestContext): Promise<Reply> => {
   const fields = parseFields(ctx.query.get("fields"))
   const node = await run(ctx.service.get(ctx.params["node"]!))
-  return ok(fields === null ? nodeDocument(node, ctx.base, ctx.version) : nodePicked(node, ctx.base, ctx.version, fields))
+  return okText(nodeTexts(ctx.base, ctx.version, fields)(node))
 }
 
 /** ?reset_interfaces (API 1.45): only with a new driver; the one query parameter a node PATCH takes. */

@@ -1,0 +1,29 @@
+// The read load's thread (reads.ts): readers loop until "stop", then post their figures.
+import { parentPort, workerData } from "node:worker_threads"
+import { Client, percentile } from "./http.ts"
+
+const { origin, readers, ids, listLimit } = workerData as { origin: string; readers: number; ids: ReadonlyArray<string>; listLimit: number }
+const client = new Client(new URL(origin), readers)
+const gets: Array<number> = []
+const lists: Array<number> = []
+let errors = 0
+let stopped = false
+const reader = async (r: number) => {
+  for (let i = r; !stopped; i++) {
+    const list = i % 4 === 0
+    const t0 = performance.now()
+    const reply = await client.send("GET", list ? `/v1/nodes?limit=${listLimit}` : `/v1/nodes/${ids[(i * 7919) % ids.length]}`).catch(() => ({ status: 0 }))
+    ;(list ? lists : gets).push(performance.now() - t0)
+    if (reply.status !== 200) errors++
+  }
+}
+const running = Promise.all(Array.from({ length: readers }, (_, r) => reader(r)))
+parentPort!.once("message", async () => {
+  stopped = true
+  await running
+  client.close()
+  parentPort!.postMessage({
+    requests: gets.length + lists.length, errors,
+    getP50: percentile(gets, 50), getP99: percentile(gets, 99), listP50: percentile(lists, 50), listP99: percentile(lists, 99),
+  })
+})
