@@ -40,7 +40,7 @@ export const catchUpAll = (fleet: Fleet): Effect.Effect<number, StoreUnavailable
     const store = yield* EventStore
     let count = 0
     for (;;) {
-      const page = yield* store.readAll({ after: fleet.position, limit: pageSize })
+      const page = yield* store.readAll({ after: fleet.position, limit: pageSize, hashes: false })
       for (const stored of page) {
         const folded = foldStored(fleet, stored)
         if (folded?.gap) yield* catchUp(fleet, folded.nodeId)
