@@ -6,7 +6,7 @@
 //   fresh process, per idle node restored from the checkpoint;
 // - start-up: `--idle` enrolled, available nodes in the store: the application assembled (the fleet
 //   from its checkpoint, caught up, the conductor's first sweep) in a fresh process.
-//   npm run bench:replay [-- --events N --nodes N --idle N --dir DIR --keep]
+//   npm run bench:replay [-- --events N --nodes N --idle N --dir DIR --keep --only replay,checkpoint,restore,startup]
 // `--dir` holds the generated logs (replay.sqlite, idle.sqlite); with `--keep` they stay there and a
 // later run reuses them. One line of JSON per figure is printed after `result:` for harnesses.
 import { spawnSync } from "node:child_process"
@@ -26,6 +26,7 @@ import { compose, type Services } from "../src/cli/compose.ts"
 import { simulatedHardware } from "../src/cli/hardware.ts"
 import { CheckpointStore, EventStore } from "../src/ports/index.ts"
 import { eventsOf, writeLog } from "./lifecycle-log.ts"
+import { timeReplay } from "./replay-timer.ts"
 import { evolve, initialState, type Uuid } from "../src/domain/index.ts"
 import { decodeEvent } from "../src/domain/persisted.ts"
 import * as E from "fp-ts/lib/Either.js"
@@ -37,6 +38,8 @@ const { values } = parseArgs({
     idle: { type: "string", default: "100000" },
     dir: { type: "string" },
     keep: { type: "boolean", default: false },
+    /** Only these measurements (bench:scale asks for the replay alone). */
+    only: { type: "string", default: "replay,checkpoint,restore,startup" },
     /** Internal: run one measurement in this (fresh) process and print its JSON. */
     child: { type: "string" },
     db: { type: "string" },
@@ -86,7 +89,7 @@ const idleLength = (() => {
 
 // --- the measurements, each in a fresh process (so one's garbage is not the next one's RSS) ---
 
-/** Folds the whole log into a fresh Fleet, twice over (the second is warm), after a read-only pass. */
+/** Folds the whole log into a fresh Fleet (bench/replay-timer.ts), after a read-only pass. */
 const childReplay = async (db: string) => {
   const before = memory()
   const read = await timed(() => runWith(db, Effect.gen(function* () {
@@ -99,21 +102,12 @@ const childReplay = async (db: string) => {
       after = page[page.length - 1]!.position
     }
   })))
-  const runs = []
-  let fleet = new Fleet()
-  for (let i = 0; i < 2; i++) {
-    fleet = new Fleet()
-    const f = fleet
-    runs.push(await timed(() => runWith(db, catchUpAll(f))))
-  }
+  const { figures, fleet } = await runWith(db, timeReplay)
   const after = memory()
   const nodes = fleet.nodes.size
-  const best = runs.reduce((a, b) => (b.cpuMs < a.cpuMs ? b : a))
   return {
-    events: best.result, nodes,
+    ...figures,
     readEventsPerSecWall: Math.round(read.result / (read.wallMs / 1000)), readEventsPerSecCpu: Math.round(read.result / (read.cpuMs / 1000)),
-    replayWallMs: runs.map((r) => Math.round(r.wallMs)), replayCpuMs: runs.map((r) => Math.round(r.cpuMs)),
-    replayEventsPerSecWall: Math.round(best.result / (best.wallMs / 1000)), replayEventsPerSecCpu: Math.round(best.result / (best.cpuMs / 1000)),
     activeBytesPerNodeRss: Math.round((after.rss - before.rss) / nodes), activeBytesPerNodeHeap: Math.round((after.heapUsed - before.heapUsed) / nodes),
     rssMb: mb(after.rss),
   }
@@ -197,25 +191,35 @@ try {
   const idle = Number(values.idle)
   const replayDb = join(dir, `replay-${events}-${nodes}.sqlite`)
   const idleDb = join(dir, `idle-${idle}.sqlite`)
+  const only = new Set(values.only.split(","))
+  const idleWanted = ["checkpoint", "restore", "startup"].some((m) => only.has(m))
   for (const [db, count, perNode] of [[replayDb, nodes, Math.ceil(events / nodes)], [idleDb, idle, idleLength]] as const) {
-    if (existsSync(db)) continue
+    if (existsSync(db) || (db === idleDb && !idleWanted) || (db === replayDb && !only.has("replay"))) continue
     const t = await timed(() => runWith(db, writeLog(count, perNode, 10)))
     console.log(`generated ${db}: ${t.result} events over ${count} nodes in ${(t.wallMs / 1000).toFixed(0)} s, ${mb(statSync(db).size)} MiB`)
   }
   console.log(`load average before: ${load()} (2 cores shared; CPU time is the figure to compare)`)
-  const r = inChild("replay", replayDb)
-  console.log(`replay: ${r["events"]} events into ${r["nodes"]} nodes: ${r["replayEventsPerSecCpu"]} events/s of CPU ` +
-    `(${r["replayEventsPerSecWall"]} events/s wall; runs ${r["replayCpuMs"]} ms CPU, ${r["replayWallMs"]} ms wall); ` +
-    `store read alone ${r["readEventsPerSecCpu"]} events/s of CPU`)
-  console.log(`active nodes: ${r["activeBytesPerNodeRss"]} B RSS, ${r["activeBytesPerNodeHeap"]} B heap per node; process RSS ${r["rssMb"]} MB`)
-  const c = inChild("checkpoint", idleDb)
-  console.log(`idle fleet of ${c["nodes"]} nodes (${idleLength} events each): fold ${c["foldCpuMs"]} ms CPU (${c["foldWallMs"]} wall), ` +
-    `checkpoint save ${c["saveCpuMs"]} ms CPU (${c["saveWallMs"]} wall), ${c["checkpointMb"]} MiB`)
-  const s = inChild("restore", idleDb)
-  console.log(`restore from checkpoint: ${s["loadCpuMs"]} ms CPU (${s["loadWallMs"]} wall); idle nodes: ${s["idleBytesPerNodeRss"]} B RSS, ` +
-    `${s["idleBytesPerNodeHeap"]} B heap per node; process RSS ${s["rssMb"]} MB (peak ${s["peakRssMb"]} MB)`)
-  const u = inChild("startup", idleDb)
-  console.log(`start-up of the application over ${u["nodes"]} nodes: ${u["startupCpuMs"]} ms CPU (${u["startupWallMs"]} ms wall); RSS ${u["rssMb"]} MB`)
+  if (only.has("replay")) {
+    const r = inChild("replay", replayDb)
+    console.log(`replay: ${r["events"]} events into ${r["nodes"]} nodes: ${r["replayEventsPerSecCpu"]} events/s of CPU ` +
+      `(${r["replayEventsPerSecWall"]} events/s wall; runs ${r["replayCpuMs"]} ms CPU, ${r["replayWallMs"]} ms wall); ` +
+      `store read alone ${r["readEventsPerSecCpu"]} events/s of CPU`)
+    console.log(`active nodes: ${r["activeBytesPerNodeRss"]} B RSS, ${r["activeBytesPerNodeHeap"]} B heap per node; process RSS ${r["rssMb"]} MB`)
+  }
+  if (only.has("checkpoint")) {
+    const c = inChild("checkpoint", idleDb)
+    console.log(`idle fleet of ${c["nodes"]} nodes (${idleLength} events each): fold ${c["foldCpuMs"]} ms CPU (${c["foldWallMs"]} wall), ` +
+      `checkpoint save ${c["saveCpuMs"]} ms CPU (${c["saveWallMs"]} wall), ${c["checkpointMb"]} MiB`)
+  }
+  if (only.has("restore")) {
+    const s = inChild("restore", idleDb)
+    console.log(`restore from checkpoint: ${s["loadCpuMs"]} ms CPU (${s["loadWallMs"]} wall); idle nodes: ${s["idleBytesPerNodeRss"]} B RSS, ` +
+      `${s["idleBytesPerNodeHeap"]} B heap per node; process RSS ${s["rssMb"]} MB (peak ${s["peakRssMb"]} MB)`)
+  }
+  if (only.has("startup")) {
+    const u = inChild("startup", idleDb)
+    console.log(`start-up of the application over ${u["nodes"]} nodes: ${u["startupCpuMs"]} ms CPU (${u["startupWallMs"]} ms wall); RSS ${u["rssMb"]} MB`)
+  }
   console.log(`load average after: ${load()}`)
 } finally {
   if (!values.keep && values.dir === undefined) rmSync(dir, { recursive: true, force: true })

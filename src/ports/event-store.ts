@@ -64,6 +64,11 @@ export interface ReadAllOptions {
   /** Events with a position strictly greater than this; -1 (the default) reads from the start. */
   readonly after?: number
   readonly limit?: number
+  /**
+   * false: the caller does not read the stream hashes (a projection folding the log), so a store may
+   * leave `hash` undefined and save reading it (ADR 0160). Default true.
+   */
+  readonly hashes?: boolean
 }
 
 export class EventStore extends Context.Service<EventStore, {

@@ -331,6 +331,18 @@ export const eventStoreContract = (
           }
         })))
 
+    test("readAll without hashes gives the same events, data and meta intact, hash aside", () =>
+      run((store) =>
+        Effect.gen(function* () {
+          const a = nodeStream()
+          const marker = yield* store.append(nodeStream(), [newEvent("Marker", {})], "no_stream")
+          yield* store.append(a, [newEvent("A0", { text: "quote \" comma , bracket ] unicode \u00e9", list: [1, { deep: null }] }), newEvent("A1", {})], "no_stream")
+          const full = yield* store.readAll({ after: marker.position })
+          const lean = yield* store.readAll({ after: marker.position, hashes: false })
+          assert.deepEqual(lean.map(({ hash: _, ...e }) => e), full.map(({ hash: _, ...e }) => e))
+          assert.deepEqual((yield* store.readAll({ after: marker.position, limit: 1, hashes: false })).map((e) => e.type), ["A0"])
+        })))
+
     test("subscribeAll catches up from a position, then receives live appends", () =>
       run((store) =>
         Effect.gen(function* () {

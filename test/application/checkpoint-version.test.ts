@@ -34,7 +34,7 @@ test("a checkpoint of this version is restored, not folded again", async () => {
     yield* saveFleet(yield* loadFleet)
     // Tamper with the saved state: a restore shows the tampering, a refold would not.
     const saved = JSON.parse((yield* (yield* CheckpointStore).load(fleetCheckpoint)).pipe((o) => (o._tag === "Some" ? o.value.state : "")))
-    saved.nodes[0].name = "from-the-checkpoint"
+    saved.columns.name = { values: ["from-the-checkpoint"] }
     yield* (yield* CheckpointStore).save(fleetCheckpoint, { position: saved.position, state: JSON.stringify(saved) })
     return yield* loadFleet
   }), MemoryStores))

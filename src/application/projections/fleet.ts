@@ -6,9 +6,10 @@ import { compactNode, expandNode } from "./fleet-snapshot.ts"
 
 /**
  * Bumped whenever NodeState's shape or the snapshot's encoding changes: a checkpoint of another
- * shape is rebuilt from the log. 6: nodes are compact records (fleet-snapshot.ts).
+ * shape is rebuilt from the log. 6: nodes are compact records (fleet-snapshot.ts). 7: the stored
+ * checkpoint is column by column (fleet-checkpoint.ts).
  */
-export const fleetSnapshotVersion = 6
+export const fleetSnapshotVersion = 7
 
 export interface FleetSnapshot {
   readonly version: number
@@ -99,9 +100,14 @@ export class Fleet {
   }
 
   static restore(snapshot: FleetSnapshot): Fleet {
+    return Fleet.fromStates(snapshot.position, snapshot.nodes.map(expandNode))
+  }
+
+  /** A fleet of these node states (as a checkpoint held them), at `position` in the log. */
+  static fromStates(position: number, states: Iterable<NodeState>): Fleet {
     const fleet = new Fleet()
-    fleet.position = snapshot.position
-    for (const node of snapshot.nodes) fleet.replace(undefined, expandNode(node))
+    fleet.position = position
+    for (const node of states) fleet.replace(undefined, node)
     return fleet
   }
 

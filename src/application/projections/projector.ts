@@ -4,7 +4,8 @@ import { Effect, Option, Stream } from "effect"
 import { CheckpointStore, EventStore, type StoreUnavailable, type StoredEvent } from "../../ports/index.ts"
 import { catchUp } from "../execute.ts"
 import { fromStored, nodeIdOf } from "../event-codec.ts"
-import { Fleet, fleetSnapshotVersion, type FleetSnapshot } from "./fleet.ts"
+import { Fleet, fleetSnapshotVersion } from "./fleet.ts"
+import { decodeCheckpoint, encodeCheckpoint, type FleetColumns } from "./fleet-checkpoint.ts"
 
 export const fleetCheckpoint = "fleet"
 // Pages of 2,000: a page (about 1 MB of rows and parsed events) dies young, in the young
@@ -40,7 +41,7 @@ export const catchUpAll = (fleet: Fleet): Effect.Effect<number, StoreUnavailable
     const store = yield* EventStore
     let count = 0
     for (;;) {
-      const page = yield* store.readAll({ after: fleet.position, limit: pageSize })
+      const page = yield* store.readAll({ after: fleet.position, limit: pageSize, hashes: false })
       for (const stored of page) {
         const folded = foldStored(fleet, stored)
         if (folded?.gap) yield* catchUp(fleet, folded.nodeId)
@@ -54,10 +55,10 @@ export const catchUpAll = (fleet: Fleet): Effect.Effect<number, StoreUnavailable
 export const loadFleet = Effect.gen(function* () {
   const checkpoints = yield* CheckpointStore
   const saved = yield* checkpoints.load(fleetCheckpoint)
-  const snapshot = Option.map(saved, (c) => JSON.parse(c.state) as FleetSnapshot)
+  const stored = Option.map(saved, (c) => JSON.parse(c.state) as FleetColumns)
   // A checkpoint from a build with another state shape is worth nothing: fold the log again.
-  const fleet = Option.isSome(snapshot) && snapshot.value.version === fleetSnapshotVersion
-    ? Fleet.restore(snapshot.value)
+  const fleet = Option.isSome(stored) && stored.value.version === fleetSnapshotVersion
+    ? Fleet.fromStates(stored.value.position, decodeCheckpoint(stored.value))
     : new Fleet()
   yield* catchUpAll(fleet)
   return fleet
@@ -65,8 +66,9 @@ export const loadFleet = Effect.gen(function* () {
 
 export const saveFleet = (fleet: Fleet) =>
   Effect.gen(function* () {
-    const snapshot = fleet.snapshot()
-    yield* (yield* CheckpointStore).save(fleetCheckpoint, { position: snapshot.position, state: JSON.stringify(snapshot) })
+    const position = fleet.position
+    const state = encodeCheckpoint(fleetSnapshotVersion, position, [...fleet.nodes.values()])
+    yield* (yield* CheckpointStore).save(fleetCheckpoint, { position, state })
   })
 
 /**

@@ -1,0 +1,144 @@
+// The fleet checkpoint as stored (ADR 0161): one JSON text, column by column instead of node by node.
+// A field's column is either every node's value in fleet order, or, when few distinct values recur
+// across the fleet (interfaces, instance_info, states, drivers), the distinct values once and one
+// small number per node. The text is half the size of per-node records, parses faster (arrays of
+// numbers, no keys per node), and the restored nodes share one copy of each recurring value.
+import { initialState, type NodeState, type Uuid } from "../../domain/index.ts"
+import { noFields, noItems } from "../../domain/shared-values.ts"
+
+/** The stored format's version, checked with the fleet's snapshot version (fleetSnapshotVersion). */
+export interface FleetColumns {
+  readonly version: number
+  readonly position: number
+  readonly count: number
+  /** Recurring values, each once; referred to by index from the shared columns. */
+  readonly shared: ReadonlyArray<unknown>
+  /**
+   * Per field: every node's value (`values`) or its index into `shared` (`refs`); a field that is no
+   * field of the initial state (an optional one) only for the nodes that have it, by index (`sparse`).
+   */
+  readonly columns: Readonly<Record<string, Column>>
+}
+
+type Column =
+  | { readonly values: ReadonlyArray<unknown> }
+  | { readonly refs: ReadonlyArray<number> }
+  | { readonly sparse: Readonly<Record<string, unknown>> }
+
+const template = initialState("" as Uuid) as unknown as Readonly<Record<string, unknown>>
+const fields = Object.keys(template)
+
+/**
+ * A value's JSON text. Plain values skip JSON.stringify's general path; a frozen object (a value a
+ * restored fleet shares among its nodes, or a shared empty) is stringified once per save.
+ */
+const textOf = (v: unknown, frozen: Map<object, string>): string => {
+  switch (typeof v) {
+    case "string": return JSON.stringify(v)
+    case "number": return Number.isFinite(v) ? String(v) : "null"
+    case "boolean": return v ? "true" : "false"
+    case "object": {
+      if (v === null) return "null"
+      if (!Object.isFrozen(v)) return JSON.stringify(v)
+      let text = frozen.get(v)
+      if (text === undefined) { text = JSON.stringify(v); frozen.set(v, text) }
+      return text
+    }
+    default: return JSON.stringify(v) ?? "null"
+  }
+}
+
+/**
+ * The checkpoint text of these node states. Each value is stringified once; values whose text
+ * recurs go to the shared table when a field has few distinct ones (by default at most one per 4 nodes).
+ */
+export const encodeCheckpoint = (version: number, position: number, nodes: ReadonlyArray<NodeState>, sharedPerNode = 1 / 4): string => {
+  const count = nodes.length
+  const most = count * sharedPerNode
+  const shared: Array<string> = []
+  const sharedAt = new Map<string, number>()
+  const columns: Array<string> = []
+  const texts = new Array<string>(count)
+  const frozen = new Map<object, string>()
+  const optional = new Set<string>()
+  for (const n of nodes) for (const key in n) if (!(key in template)) optional.add(key)
+  for (const field of optional) {
+    const present: Array<string> = []
+    nodes.forEach((n, i) => {
+      if (field in n) present.push(`"${i}":${textOf((n as unknown as Record<string, unknown>)[field], frozen)}`)
+    })
+    columns.push(`${JSON.stringify(field)}:{"sparse":{${present.join(",")}}}`)
+  }
+  for (const field of fields) {
+    const initial = JSON.stringify(template[field])
+    const distinct = new Map<string, number>()
+    let changed = false
+    for (let i = 0; i < count; i++) {
+      const text = textOf((nodes[i] as unknown as Record<string, unknown>)[field], frozen)
+      texts[i] = text
+      if (text !== initial) changed = true
+      if (distinct.size <= most) distinct.set(text, (distinct.get(text) ?? 0) + 1)
+    }
+    // A field every node holds at its initial value is left out; restore gives it that value.
+    if (!changed) continue
+    if (distinct.size <= most) {
+      const refs = new Array<number>(count)
+      for (let i = 0; i < count; i++) {
+        let at = sharedAt.get(texts[i]!)
+        if (at === undefined) { at = shared.push(texts[i]!) - 1; sharedAt.set(texts[i]!, at) }
+        refs[i] = at
+      }
+      columns.push(`${JSON.stringify(field)}:{"refs":[${refs.join(",")}]}`)
+    } else {
+      columns.push(`${JSON.stringify(field)}:{"values":[${texts.join(",")}]}`)
+    }
+  }
+  return `{"version":${version},"position":${position},"count":${count},"shared":[${shared.join(",")}],"columns":{${columns.join(",")}}}`
+}
+
+const isEmpty = (v: unknown): boolean => {
+  if (Array.isArray(v)) return v.length === 0
+  if (v === null || typeof v !== "object") return false
+  for (const _ in v) return false
+  return true
+}
+
+/** Frozen all the way down: one value is held by many nodes, so a write in place must throw, not spread. */
+const deepFreeze = (v: unknown): unknown => {
+  if (v !== null && typeof v === "object" && !Object.isFrozen(v)) {
+    for (const k in v) deepFreeze((v as Record<string, unknown>)[k])
+    Object.freeze(v)
+  }
+  return v
+}
+
+/** The node states a checkpoint text holds, in the initial state's field order (one hidden class). */
+export const decodeCheckpoint = (stored: FleetColumns): Array<NodeState> => {
+  const shared = stored.shared.map((v) => (isEmpty(v) ? (Array.isArray(v) ? noItems : noFields) : deepFreeze(v)))
+  const present = fields.filter((f) => f in stored.columns)
+  const values = present.map((f) => { const c = stored.columns[f]!; return "values" in c ? c.values : null })
+  const refs = present.map((f) => { const c = stored.columns[f]!; return "refs" in c ? c.refs : [] })
+  const nodes = new Array<NodeState>(stored.count)
+  for (let i = 0; i < stored.count; i++) {
+    const n: Record<string, unknown> = { ...template }
+    for (let f = 0; f < present.length; f++) {
+      const own = values[f]
+      if (own !== null) {
+        const v = own![i]
+        n[present[f]!] = isEmpty(v) ? (Array.isArray(v) ? noItems : noFields) : v
+      } else {
+        n[present[f]!] = shared[refs[f]![i]!]
+      }
+    }
+    nodes[i] = n as unknown as NodeState
+  }
+  for (const field in stored.columns) {
+    const c = stored.columns[field]!
+    if (!("sparse" in c)) continue
+    for (const i in c.sparse) {
+      const v = c.sparse[i]
+      ;(nodes[Number(i)] as unknown as Record<string, unknown>)[field] = isEmpty(v) ? (Array.isArray(v) ? noItems : noFields) : v
+    }
+  }
+  return nodes
+}
