@@ -325,7 +325,8 @@ const absentThings = fc.tuple(fc.stringMatching(/^[a-z0-9-]{1,20}$/), fc.constan
   (n: string): Malformed => ({ method: "PATCH", path: `/v1/allocations/absent-${n}`, body: json([{ op: "replace", path: "/name", value: "x" }]) }),
   (n: string): Malformed => ({ method: "PATCH", path: `/v1/deploy_templates/absent-${n}`, body: json([{ op: "replace", path: "/name", value: "CUSTOM_X" }]) }),
   (n: string): Malformed => ({ method: "DELETE", path: `/v1/deploy_templates/absent-${n}` }),
-  (n: string): Malformed => ({ method: "GET", path: `/v1/drivers?fields=${n}` }),
+  // Prefixed: a generated "name" would be a field drivers have.
+  (n: string): Malformed => ({ method: "GET", path: `/v1/drivers?fields=absent-${n}` }),
   (n: string): Malformed => ({ method: "PUT", path: `/v1/nodes/${nodeUuid}/management/indicators/${n}@system`, body: json({ state: "on" }) }),
   (n: string): Malformed => ({ method: "PUT", path: `/v1/nodes/${nodeUuid}/management/indicators/led@${n}`, body: json({ state: n }) }),
   (n: string): Malformed => ({ method: "PUT", path: `/v1/nodes/${nodeUuid}/states/provision`, body: json({ target: n.length > 3 ? "manage" : "provide", disable_ramdisk: true }) }),
