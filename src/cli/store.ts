@@ -2,7 +2,7 @@
 // the embedded default, `postgres://...` / `postgresql://...` for PostgreSQL. The only place that
 // maps a store address to its layer. See ADR 0022 for the PostgreSQL parameters.
 import { resolve } from "node:path"
-import type { Layer } from "effect"
+import type * as Layer from "effect/Layer"
 import { makePostgresEventStore, type PostgresStoreOptions } from "../adapters/eventstore/postgres.ts"
 import { makeSqliteEventStore } from "../adapters/eventstore/sqlite.ts"
 import type { CheckpointStore, EventStore, StoreUnavailable } from "../ports/index.ts"

@@ -1,7 +1,10 @@
 // The embedded default EventStore (+ CheckpointStore): one SQLite file through node:sqlite, in WAL
 // mode, shareable by several conductor processes. See ADR 0003 for the choices made here.
 import type { DatabaseSync, SQLOutputValue, StatementSync } from "node:sqlite"
-import { Context, Effect, Layer, Option } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import { CheckpointStore } from "../../ports/checkpoint-store.ts"
 import { EventStore, type StoreUnavailable, type StoredEvent } from "../../ports/event-store.ts"
 import { assertWellFormedAppend } from "./append-rules.ts"

@@ -3,7 +3,8 @@
 // once per BMC and user, again when the BMC forgets it), Redfish error bodies turned into words.
 import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
-import { Effect, Redacted } from "effect"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import { Agent, request, type Dispatcher } from "undici"
 import type { HardwareFailure } from "../../application/hardware/interfaces.ts"
 import type { RedfishBmc } from "./settings.ts"

@@ -1,7 +1,9 @@
 // What every NodeService use case shares: the node as the log has it (caught up), commands run
 // through decide and an optimistic append (the conductor kicked after), name and MAC claims, the
 // node as clients see it.
-import { Clock, Effect, Semaphore } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Semaphore from "effect/Semaphore"
 import * as E from "fp-ts/lib/Either.js"
 import { parseUuid, type NodeCommand, type NodeInterfaces, type NodeState } from "../../domain/index.ts"
 import { EventStore, Ids, Secrets, type StoreUnavailable } from "../../ports/index.ts"
