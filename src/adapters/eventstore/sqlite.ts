@@ -19,7 +19,7 @@ export interface SqliteStoreOptions {
   readonly pollIntervalMs?: number
   /** How long a writer waits for another process's write transaction. Default 5 s. */
   readonly busyTimeoutMs?: number
-  /** How many of this process's latest appended events its subscribers are served from memory. Default 8192. */
+  /** How many of this process's latest appended events its subscribers are served from memory. Default 2048. */
   readonly recentAppends?: number
   /** Events per read while a subscription catches up. Default 1000. */
   readonly pageSize?: number
@@ -88,7 +88,8 @@ const makeStores = (db: DatabaseSync, options: SqliteStoreOptions) => {
       wrote = false
     },
   })
-  const recent = makeRecentAppends(options.recentAppends ?? 8192)
+  // Subscribers follow a few groups behind at most; a longer run is read back from the file (ADR 0157).
+  const recent = makeRecentAppends(options.recentAppends ?? 2048)
 
   const readAfter = (after: number, limit: number) =>
     Effect.try({ try: () => readRows(selectAfter, after, limit), catch: unavailable("read all") })
