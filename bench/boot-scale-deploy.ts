@@ -8,7 +8,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, write
 import { randomBytes } from "node:crypto"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as E from "fp-ts/lib/Either.js"
 import { makeFsImageStore } from "../src/adapters/images/fs-image-store.ts"
 import { iscsiBlockWriter } from "../src/adapters/iscsi/index.ts"

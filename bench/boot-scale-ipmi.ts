@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { makeIpmitoolPowerDriver } from "../src/adapters/ipmi/ipmitool-power-driver.ts"
 import { startBmc, type SimBmc } from "../src/adapters/sim/bmc/launcher.ts"
 import { cpuOfPid, cpuOfSelf, percentile, stopOnInterrupt, type Row } from "./boot-scale-measure.ts"

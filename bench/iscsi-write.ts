@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as E from "fp-ts/lib/Either.js"
 import { iscsiBlockWriter } from "../src/adapters/iscsi/index.ts"
 import { TgtDaemon } from "../src/adapters/sim/tgt/index.ts"

@@ -1,6 +1,6 @@
 // A synthetic but valid log for the benchmarks: nodes taken through their lifecycle by decide and
 // evolve (so every event is one the domain accepts), written round-robin as a busy fleet would.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as E from "fp-ts/lib/Either.js"
 import { decide, evolve, initialState, type NodeCommand, type NodeEvent, type NodeState, type Uuid } from "../src/domain/index.ts"
 import { EventStore, type NewEvent } from "../src/ports/index.ts"

@@ -6,7 +6,7 @@
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import { loadavg } from "node:os"
 import { parseArgs } from "node:util"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { fakeHardware } from "../src/adapters/fake/index.ts"
 import { notSupported } from "../src/adapters/common/declared.ts"
 import { SecretsWithKey } from "../src/adapters/system/secrets.ts"

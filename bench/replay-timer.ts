@@ -2,7 +2,7 @@
 // the start folded into a fresh Fleet by catchUpAll, as loadFleet folds a log with no checkpoint;
 // twice, so the second run is warm, and the faster one (by CPU) kept. CPU time beside wall time:
 // on a shared machine the load stretches wall time, not CPU.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { Fleet } from "../src/application/projections/fleet.ts"
 import { catchUpAll } from "../src/application/projections/projector.ts"
 

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { EventStore, type AppendResult, type ExpectedRevision, type NewEvent } from "../src/ports/event-store.ts"
 import { makeSqliteEventStore } from "../src/adapters/eventstore/sqlite.ts"
 

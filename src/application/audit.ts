@@ -1,6 +1,6 @@
 // What auditors ask of the log: a node's full history, the node as it was at a past moment, and a
 // rebuild of every projection from scratch. Works on any EventStore, with or without a server.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as E from "fp-ts/lib/Either.js"
 import { fold, parseUuid } from "../domain/index.ts"
 import { EventStore } from "../ports/index.ts"

@@ -1,7 +1,8 @@
 // Refused ramdisk call-backs, recorded without flooding a node's history (ADR 0033): per node,
 // the first refusal of a window is recorded at once, the others of the window are counted and
 // recorded as one event (count, sources) when the window closes.
-import { Effect, Fiber } from "effect"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 
 export interface RefusalSummary {
   readonly reason: string

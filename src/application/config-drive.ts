@@ -6,7 +6,8 @@
 // here quotes its content.
 import { createHash } from "node:crypto"
 import { gunzipSync, gzipSync } from "node:zlib"
-import { Effect, Redacted } from "effect"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import * as E from "fp-ts/lib/Either.js"
 import { MAX_CONFIG_DRIVE_MB, MiB, type ConfigDriveRef, type NodeState, type NonNegativeInt } from "../domain/index.ts"
 import type { ConfigDriveFile, ConfigDriveMedia } from "../ports/config-drives.ts"

@@ -4,7 +4,7 @@
 // stream's consecutive events go in one append. A copy that stopped half-way is carried on: the
 // target may hold a prefix of the source, which is checked before anything is added.
 import { isDeepStrictEqual } from "node:util"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { EventStore, StoreUnavailable, StoredEvent, WrongExpectedRevision } from "../ports/event-store.ts"
 
 type Store = EventStore["Service"]

@@ -2,7 +2,7 @@
 // each template named by one of the instance's traits. They belong to no node, so they live in
 // their own stream, "deploy-templates": names and UUIDs are unique because every change is
 // decided on the stream as it is and appended with its expected revision.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as t from "io-ts"
 import * as E from "fp-ts/lib/Either.js"
 import { DeployStep } from "../domain/index.ts"

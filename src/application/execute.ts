@@ -1,7 +1,8 @@
 // Runs a command against a node: decide on the node's state, append with the expected revision.
 // A concurrent writer (another fiber or another conductor process) makes the append fail with
 // WrongExpectedRevision; we re-read and decide again, a bounded number of times.
-import { Data, Effect } from "effect"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
 import * as E from "fp-ts/lib/Either.js"
 import { decide, evolve, initialState, type EventMeta, type NodeCommand, type NodeEvent, type NodeState, type RecordedNodeEvent, type Uuid } from "../domain/index.ts"
 import { EventStore, type StoreUnavailable } from "../ports/index.ts"

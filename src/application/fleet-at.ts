@@ -1,6 +1,6 @@
 // The whole fleet as it was at a past instant: every node folded from its events recorded up to
 // then (ADR 0031). Read from the log, not from the live projection, so any instant can be asked.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { NodeState } from "../domain/index.ts"
 import { EventStore } from "../ports/index.ts"
 import { fromStored, nodeIdOf } from "./event-codec.ts"

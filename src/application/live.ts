@@ -1,6 +1,8 @@
 // The application assembled: the fleet projection (from its checkpoint, following the log), the
 // conductor driving nodes through their drivers, and NodeService over both.
-import { Effect, Layer, Random } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Random from "effect/Random"
 import { CheckpointStore, EventStore, Ids, Secrets } from "../ports/index.ts"
 import { makeConductor, defaultConductorConfig, type ConductorConfig } from "./conductor/conductor.ts"
 import type { Registry } from "./hardware/registry.ts"

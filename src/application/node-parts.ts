@@ -1,6 +1,7 @@
 // What the application offers on a node's port groups (API 1.23), volume connectors and targets
 // (1.32), NMIs (1.29) and on the conductors (1.49): the views and the calls.
-import { Data, type Effect } from "effect"
+import * as Data from "effect/Data"
+import type * as Effect from "effect/Effect"
 import type { ConnectorFields, Mac, PortgroupFields, TargetFields, Uuid } from "../domain/index.ts"
 import type { AppError, Page } from "./node-service.ts"
 

@@ -1,7 +1,7 @@
 // NodeService over the ports: commands go through execute() (decide + optimistic append), queries
 // read the in-memory Fleet projection, which the command path keeps current for read-your-writes.
 // Each group of use cases is a module of ./node-service/ over the shared core.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { Registry } from "./hardware/registry.ts"
 import type { AppError, NodeService } from "./node-service.ts"
 import type { Fleet } from "./projections/fleet.ts"

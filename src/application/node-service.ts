@@ -1,7 +1,9 @@
 // The application's face to the outside (HTTP API, CLI): every use case on nodes and ports.
 // Inputs are already decoded value objects; outputs are projection views.
 import type { ConfigDriveInput } from "./config-drive.ts"
-import { Context, Data, type Effect } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import type * as Effect from "effect/Effect"
 import type { DomainError, Driver, InterfaceSlot, Mac, NodeInterfaces, NodeName, PowerState, ProvisionState, RecordFields, Uuid } from "../domain/index.ts"
 import type { CleanStep } from "../domain/index.ts"
 import type { SlotCheck } from "./hardware/registry.ts"

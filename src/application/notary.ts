@@ -1,7 +1,9 @@
 // The notary (ADR 0030): chains the committed log in global order and records checkpoints
 // (position, log hash), optionally signed, as events of its own stream. One process runs it (the
 // service); a second one would only lose the race for the next checkpoint and catch up.
-import { Clock, Effect, Schedule } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 import { eventHash, GENESIS, logHash } from "./hash-chain.ts"
 import { EventStore, WrongExpectedRevision, type StoreUnavailable, type StoredEvent } from "../ports/index.ts"
 

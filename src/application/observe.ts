@@ -1,6 +1,7 @@
 // The one place the application reports what it measured, through the Metrics port: the conductor
 // and execute() call these, never a metrics library.
-import { Clock, Effect } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
 import { Metrics, type StepObservation } from "../ports/index.ts"
 
 export const observeStep = (step: StepObservation) => Effect.gen(function* () { (yield* Metrics).stepFinished(step) })

@@ -1,7 +1,7 @@
 // A ramdisk's key, minted the same way for a deploy and for a cleaning: a random token whose
 // digest is logged (to check the call-back against) and which is sealed (so any conductor can
 // write it into the PXE config again); the plain key goes into that config only.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { Sealed } from "../domain/index.ts"
 import { Ids, Secrets } from "../ports/index.ts"
 

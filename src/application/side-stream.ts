@@ -2,7 +2,8 @@
 // are folded into a small state this process keeps caught up with the store, and written with the
 // stream's expected revision, so two writers (requests or processes) are ordered by the append and
 // a decision always rests on the log as it is. The fleet projection skips these streams.
-import { Effect, Semaphore } from "effect"
+import * as Effect from "effect/Effect"
+import * as Semaphore from "effect/Semaphore"
 import * as t from "io-ts"
 import * as E from "fp-ts/lib/Either.js"
 import { EventStore, type StoreUnavailable, type StoredMeta } from "../ports/index.ts"

@@ -2,7 +2,11 @@
 // enables (vendors registered in ./hardware.ts), and the application over them. `serve` adds the
 // HTTP API on top, `conductor` runs it bare, the application's tests and the benchmarks use it
 // in-process with their own stores and hardware.
-import { Effect, Exit, type Fiber, Layer, Scope } from "effect"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Scope from "effect/Scope"
 import { makeApplication, type Application, type ApplicationConfig } from "../application/live.ts"
 import { makeRegistry, type EnabledHardware } from "../application/hardware/registry.ts"
 import { Metrics, type CheckpointStore, type EventStore, type Ids, type MetricsShape, type Secrets } from "../ports/index.ts"

@@ -3,7 +3,7 @@
 // state directory, the ipmi hardware type and the network boot and deploy it uses, and for
 // `--sim N` a rack of simulated machines on real servers when this machine can run them (else N
 // sim nodes). A new vendor adds its folder under src/adapters and one line in serveHardware.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { Vendor } from "../application/hardware/hardware-type.ts"
 import type { DeployCallback, NodeService } from "../application/node-service.ts"
 import type { Mac, NodeName } from "../domain/index.ts"

@@ -1,5 +1,6 @@
 // The notary as the service runs it: a fiber beside the API, and one last checkpoint on the way out.
-import { Effect, Fiber } from "effect"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import { loadCheckpointSigner } from "../adapters/system/checkpoint-keys.ts"
 import { defaultNotaryConfig, makeNotary } from "../application/notary.ts"
 import { checkpointStatement } from "../application/hash-chain.ts"

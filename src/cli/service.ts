@@ -1,7 +1,7 @@
 // `ironledger serve`: the composition root (./compose.ts) with the SQLite log (or memory for
 // tests), the system clock, ids and secrets, the hardware of ./hardware.ts, and the HTTP API on top.
 import { randomBytes } from "node:crypto"
-import { Layer } from "effect"
+import * as Layer from "effect/Layer"
 import type { CheckpointStore, EventStore, StoreUnavailable } from "../ports/index.ts"
 import { makeSqliteEventStore } from "../adapters/eventstore/sqlite.ts"
 import { MemoryStores } from "../adapters/eventstore/memory.ts"

@@ -2,8 +2,9 @@
 // the embedded default, `postgres://...` / `postgresql://...` for PostgreSQL. The only place that
 // maps a store address to its layer. See ADR 0022 for the PostgreSQL parameters.
 import { resolve } from "node:path"
-import type { Layer } from "effect"
-import { makePostgresEventStore, type PostgresStoreOptions } from "../adapters/eventstore/postgres.ts"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type { PostgresStoreOptions } from "../adapters/eventstore/postgres.ts"
 import { makeSqliteEventStore } from "../adapters/eventstore/sqlite.ts"
 import type { CheckpointStore, EventStore, StoreUnavailable } from "../ports/index.ts"
 import { UsageError } from "./args.ts"
@@ -57,8 +58,10 @@ export const parseStoreAddress = (raw: string): StoreAddress => {
   return { kind: "sqlite", path: resolve(path) }
 }
 
+// The PostgreSQL adapter (and pg) loads only when chosen: the SQLite default does not carry it (ADR 0157).
 export const storeLayer = (address: StoreAddress): Layer.Layer<EventStore | CheckpointStore, StoreUnavailable> =>
-  address.kind === "sqlite" ? makeSqliteEventStore(address.path) : makePostgresEventStore(address.url, address.options)
+  address.kind === "sqlite" ? makeSqliteEventStore(address.path) : Layer.unwrap(Effect.promise(async () =>
+    (await import("../adapters/eventstore/postgres.ts")).makePostgresEventStore(address.url, address.options)))
 
 /** For messages: the file, or the URL with its password masked. */
 export const describeStore = (address: StoreAddress): string =>

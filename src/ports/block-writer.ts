@@ -1,5 +1,8 @@
 // BlockWriter port: writes a partition layout and an image onto a node's disk exported by its ramdisk.
-import { Context, Data, type Effect, type Redacted } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import type * as Effect from "effect/Effect"
+import type * as Redacted from "effect/Redacted"
 import type { PartitionLayout } from "../domain/partition.ts"
 
 export interface BlockTarget {

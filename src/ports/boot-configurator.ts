@@ -1,5 +1,7 @@
 // BootConfigurator port: what a node finds when it network-boots (PXE config, kernels, MAC links).
-import { Context, Data, type Effect } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import type * as Effect from "effect/Effect"
 
 export interface DeployBoot {
   readonly nodeId: string

@@ -1,6 +1,8 @@
 // CheckpointStore port: where projections keep a snapshot and the log position it reflects,
 // so a restart catches up from there instead of replaying the whole log.
-import { Context, type Effect, type Option } from "effect"
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
 import type { StoreUnavailable } from "./event-store.ts"
 
 export interface Checkpoint {

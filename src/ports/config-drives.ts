@@ -1,6 +1,7 @@
 // ConfigDriveMedia port: builds config drive filesystems and keeps them, sealed, outside the event
 // log (the log records only a ConfigDriveRef). Reached through a node's deploy interface, like images.
-import { Data, type Effect } from "effect"
+import * as Data from "effect/Data"
+import type * as Effect from "effect/Effect"
 
 export class ConfigDriveFailed extends Data.TaggedError("ConfigDriveFailed")<{ readonly reason: string }> {
   override get message() { return this.reason }

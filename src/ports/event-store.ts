@@ -1,6 +1,9 @@
 // EventStore port: one stream per node, optimistic concurrency on every append, a global order
 // for projections. Adapters: memory, SQLite (embedded default), EventStoreDB.
-import { Context, Data, type Effect, type Stream } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import type * as Effect from "effect/Effect"
+import type * as Stream from "effect/Stream"
 
 /** Metadata stored beside each event; see ADR 0004 for why secrets never reach it. */
 export interface StoredMeta {

@@ -1,5 +1,6 @@
 // Ids port: identifiers and unguessable tokens.
-import { Context, type Effect } from "effect"
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
 
 export class Ids extends Context.Service<Ids, {
   readonly uuid: Effect.Effect<string>

@@ -1,5 +1,7 @@
 // ImageStore port: content-addressed images, verified on import and before every use.
-import { Context, Data, type Effect } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import type * as Effect from "effect/Effect"
 
 export type ImageFormat = "raw" | "qcow2"
 

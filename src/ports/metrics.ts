@@ -1,6 +1,6 @@
 // Metrics port: what the application reports as it works (hardware steps, wait time-outs, appends).
 // A Reference with a no-op default, so code and tests that provide none pay nothing (ADR 0035).
-import { Context } from "effect"
+import * as Context from "effect/Context"
 
 export interface StepObservation {
   /** The hardware request's event type (PowerOnRequested, ImageWriteRequested ...). */

@@ -1,5 +1,8 @@
 // PowerDriver port: a node's BMC. The ipmitool adapter talks IPMI; the simulated one keeps state in memory.
-import { Context, Data, type Effect, type Redacted } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import type * as Effect from "effect/Effect"
+import type * as Redacted from "effect/Redacted"
 
 export interface BmcAccess {
   readonly address: string

@@ -1,5 +1,8 @@
 // Secrets port: seals secrets before they reach the log and opens them for the adapters that need them.
-import { Context, Data, type Effect, type Redacted } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import type * as Effect from "effect/Effect"
+import type * as Redacted from "effect/Redacted"
 
 export class SecretUnreadable extends Data.TaggedError("SecretUnreadable")<{ readonly reason: string }> {
   override get message() { return `a sealed secret could not be opened: ${this.reason}` }

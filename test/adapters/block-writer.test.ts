@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Redacted } from "effect"
+import * as Redacted from "effect/Redacted"
 import { iscsiBlockWriterLayer } from "../../src/adapters/iscsi/index.ts"
 import { SimDisks, simBlockWriterLayer } from "../../src/adapters/sim/block.ts"
 import { TgtDaemon } from "../../src/adapters/sim/tgt/index.ts"

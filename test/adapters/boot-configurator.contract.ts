@@ -6,7 +6,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { after, before, describe, test } from "node:test"
 import assert from "node:assert/strict"
-import { Effect, type Layer } from "effect"
+import * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
 import { BootConfigurator, type DeployBoot } from "../../src/ports/boot-configurator.ts"
 
 export interface BootUnderTest {

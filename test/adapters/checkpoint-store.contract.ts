@@ -2,7 +2,9 @@
 // checkpoint-store.test.ts against each one.
 import { describe, test } from "node:test"
 import assert from "node:assert/strict"
-import { Effect, Layer, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import { CheckpointStore } from "../../src/ports/checkpoint-store.ts"
 import type { StoreUnavailable } from "../../src/ports/event-store.ts"
 

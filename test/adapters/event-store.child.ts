@@ -8,7 +8,8 @@
 //   race <db> <label> <rounds>            say "ready", wait for "go" on stdin, then append to
 //                                         race-<round> at expected revision 0, report each round
 import { createInterface } from "node:readline"
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { EventStore, type AppendResult, type NewEvent } from "../../src/ports/event-store.ts"
 import { makeSqliteEventStore } from "../../src/adapters/eventstore/sqlite.ts"
 

@@ -4,7 +4,7 @@
 import { after, before, describe, test } from "node:test"
 import assert from "node:assert/strict"
 import { execFileSync } from "node:child_process"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { makePostgresEventStore } from "../../src/adapters/eventstore/postgres.ts"
 import { parseStoreAddress, storeLayer } from "../../src/cli/store.ts"
 import { EventStore } from "../../src/ports/event-store.ts"

@@ -7,7 +7,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { after, afterEach, before, beforeEach, describe, test } from "node:test"
 import assert from "node:assert/strict"
-import { Effect, type Layer } from "effect"
+import * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
 import { ImageStore, type ImageError } from "../../src/ports/image-store.ts"
 
 export interface ImageStoreUnderTest {

@@ -6,7 +6,11 @@
 //   usage: postgres-appender.child.ts <postgres-url> <name>
 import { eventBody } from "../../src/application/hash-chain.ts"
 import { createInterface } from "node:readline"
-import { Context, Effect, Exit, Layer, Scope } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Scope from "effect/Scope"
 import pg from "pg"
 import { makePostgresEventStore } from "../../src/adapters/eventstore/postgres.ts"
 import { EventStore, type NewEvent } from "../../src/ports/event-store.ts"

@@ -2,7 +2,9 @@
 // outside the driver (for ipmi_sim: the process its BMC starts on power on), never taken from it.
 import { after, before, describe, test } from "node:test"
 import assert from "node:assert/strict"
-import { Effect, Redacted, type Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import type * as Layer from "effect/Layer"
 import { PowerDriver, type BmcAccess, type BootDevice, type PowerError } from "../../src/ports/power-driver.ts"
 
 export interface MachineView {

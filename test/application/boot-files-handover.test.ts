@@ -2,7 +2,7 @@
 // entries) once another conductor holds the node, and only then (ADR 0072).
 import { test } from "node:test"
 import assert from "node:assert/strict"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { Uuid } from "../../src/domain/values.ts"
 import { initialState, type NodeState } from "../../src/domain/index.ts"
 import type { NodeHardware } from "../../src/application/hardware/interfaces.ts"

@@ -3,7 +3,7 @@
 // count with its sources); the right key still deploys; the history can leave the noise out.
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { startTestApp, type TestApp } from "../support/app.ts"
 
 let app: TestApp

@@ -2,7 +2,7 @@
 // folded from the log again rather than restored into the wrong shape.
 import { test } from "node:test"
 import assert from "node:assert/strict"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { MemoryStores } from "../../src/adapters/eventstore/memory.ts"
 import { execute } from "../../src/application/execute.ts"
 import { Fleet, fleetSnapshotVersion } from "../../src/application/projections/fleet.ts"

@@ -4,7 +4,7 @@
 // abort in clean wait, and the automated default.
 import { after, before, describe, test } from "node:test"
 import assert from "node:assert/strict"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { EnrollInput } from "../../src/application/node-service.ts"
 import { startTestApp, type TestApp } from "../support/app.ts"
 import { readAt } from "../../src/adapters/sim/machine/disk.ts"

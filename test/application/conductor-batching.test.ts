@@ -3,7 +3,9 @@
 // hardware steps keep the request in the log before the action, in an append of its own.
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { MemoryStores } from "../../src/adapters/eventstore/memory.ts"
 import { EventStore } from "../../src/ports/index.ts"
 import { startTestApp, type TestApp } from "../support/app.ts"

@@ -2,7 +2,7 @@
 // ramdisk call-back is checked, failures clean up, and every step is in the node's history.
 import { after, before, describe, test } from "node:test"
 import assert from "node:assert/strict"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { EnrollInput } from "../../src/application/node-service.ts"
 import { startTestApp, type TestApp } from "../support/app.ts"
 import { readAt } from "../../src/adapters/sim/machine/disk.ts"

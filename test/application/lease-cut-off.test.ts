@@ -3,7 +3,12 @@
 // Effect's TestClock: time is moved, not waited for.
 import { test } from "node:test"
 import assert from "node:assert/strict"
-import { Cause, Effect, Exit, Fiber, Layer, Option } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import { TestClock } from "effect/testing"
 import { makeLeases, LeaseLost } from "../../src/application/conductor/leases.ts"
 import { Fleet } from "../../src/application/projections/fleet.ts"

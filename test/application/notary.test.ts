@@ -3,7 +3,8 @@
 // racing the first loses cleanly. Every log it leaves verifies.
 import { test } from "node:test"
 import assert from "node:assert/strict"
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { makeMemoryEventStore } from "../../src/adapters/eventstore/memory.ts"
 import { isCheckpoint, makeNotary, NOTARY_STREAM, type LogCheckpoint } from "../../src/application/notary.ts"
 import { makeLogVerifier } from "../../src/application/verify-log.ts"

@@ -3,7 +3,7 @@
 import { test } from "node:test"
 import assert from "node:assert/strict"
 import { randomBytes, randomUUID } from "node:crypto"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { notSupported } from "../../src/adapters/common/declared.ts"
 import { fakeHardware } from "../../src/adapters/fake/index.ts"
 import { SecretsWithKey } from "../../src/adapters/system/secrets.ts"

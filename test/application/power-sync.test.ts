@@ -1,7 +1,7 @@
 // Power sync: a node powered by hand behind the service's back shows its real power state.
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { startTestApp, type TestApp } from "../support/app.ts"
 
 let app: TestApp

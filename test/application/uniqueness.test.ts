@@ -1,7 +1,7 @@
 // Names and MACs are unique across the fleet, also when requests race each other.
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { startTestApp, type TestApp } from "../support/app.ts"
 import { SlowMemoryStores } from "../support/slow-store.ts"
 

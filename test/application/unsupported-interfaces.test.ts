@@ -2,7 +2,7 @@
 // request on a node whose interface fills the slot goes through.
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { startTestApp, type TestApp } from "../support/app.ts"
 
 let app: TestApp

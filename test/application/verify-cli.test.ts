@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { makeSqliteEventStore } from "../../src/adapters/eventstore/sqlite.ts"
 import { loadCheckpointSigner } from "../../src/adapters/system/checkpoint-keys.ts"
 import { makeNotary } from "../../src/application/notary.ts"

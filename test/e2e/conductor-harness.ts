@@ -4,7 +4,7 @@
 // the event log with the EventStore adapter.
 import { spawn, type ChildProcess } from "node:child_process"
 import { join, resolve } from "node:path"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { makeSqliteEventStore } from "../../src/adapters/eventstore/sqlite.ts"
 import { EventStore, type StoredEvent } from "../../src/ports/index.ts"
 import { DIE_AFTER_EVENT } from "../support/crashing-conductor.ts"

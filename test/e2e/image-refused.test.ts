@@ -8,7 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { simulatedHardware } from "../../src/cli/hardware.ts"
 import { client, startTestService, type TestService } from "../adapters/http-harness.ts"
 

@@ -5,7 +5,10 @@
 // PartitionLayout, or null for a whole-disk image). One JSON line per event on stdout.
 import { createServer } from "node:http"
 import { createInterface } from "node:readline"
-import { Cause, Effect, Exit, Redacted } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Redacted from "effect/Redacted"
 import { iscsiBlockWriter } from "../../src/adapters/iscsi/index.ts"
 import { releaseOverTcp } from "../../src/adapters/ramdisk/tcp.ts"
 

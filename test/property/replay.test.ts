@@ -3,7 +3,7 @@
 import { test } from "node:test"
 import assert from "node:assert/strict"
 import fc from "fast-check"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as E from "fp-ts/lib/Either.js"
 import { makeMemoryEventStore } from "../../src/adapters/eventstore/memory.ts"
 import { streamOf, toNewEvent } from "../../src/application/event-codec.ts"

@@ -10,7 +10,7 @@ import { createWriteStream, existsSync, mkdtempSync, rmSync, writeFileSync } fro
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import fc from "fast-check"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { makeSqliteEventStore } from "../../src/adapters/eventstore/sqlite.ts"
 import { loadCheckpointSigner } from "../../src/adapters/system/checkpoint-keys.ts"
 import { makeNotary } from "../../src/application/notary.ts"

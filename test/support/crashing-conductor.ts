@@ -1,7 +1,9 @@
 // `ironledger conductor` that SIGKILLs itself right after it appended an event of the type named by
 // IRONLEDGER_TEST_DIE_AFTER_EVENT: an exact crash point for the crash tests. Test code only; the
 // shipped command has no such knob.
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { parseArgs } from "../../src/cli/args.ts"
 import { globalOptions } from "../../src/cli/command.ts"
 import { conductorCommand, runConductor } from "../../src/cli/commands/conductor.ts"

@@ -1,7 +1,7 @@
 // Writes every event of a store to a JSON-lines file: `node dump-log.child.ts STORE FILE`. Run on a
 // host of a multi-host test, where the database is reachable.
 import { writeFileSync } from "node:fs"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { parseStoreAddress, storeLayer } from "../../src/cli/store.ts"
 import { EventStore } from "../../src/ports/index.ts"
 

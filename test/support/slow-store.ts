@@ -1,6 +1,8 @@
 // An in-memory event store whose appends take a moment, as a disk's fsync does: it opens the
 // window between a check and the write that races in a real service.
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { makeMemoryCheckpointStore, makeMemoryEventStore } from "../../src/adapters/eventstore/memory.ts"
 import { CheckpointStore, EventStore } from "../../src/ports/index.ts"
 

@@ -4,7 +4,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { dirname, join, normalize } from "node:path"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { ConfigDriveFailed, type ConfigDriveFile } from "../../ports/config-drives.ts"
 import { runCommand } from "../iscsi/process.ts"
 

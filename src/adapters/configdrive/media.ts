@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto"
 import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { ConfigDriveFailed, type ConfigDriveMedia } from "../../ports/config-drives.ts"
 import { buildConfigDriveIso } from "./iso.ts"
 

@@ -6,7 +6,8 @@
 import { createServer, type Server, type Socket } from "node:net"
 import type { AddressInfo } from "node:net"
 import { randomUUID } from "node:crypto"
-import { Effect, Exit } from "effect"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import type { SerialLine } from "../../application/hardware/console.ts"
 import type { NodeService } from "../../application/node-service.ts"
 

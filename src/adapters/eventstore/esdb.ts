@@ -18,7 +18,9 @@ import {
   type ReadPosition,
   type ResolvedEvent,
 } from "@eventstore/db-client"
-import { Effect, Layer, Stream } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
 import {
   EventStore,
   StoreUnavailable,

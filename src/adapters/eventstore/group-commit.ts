@@ -2,7 +2,7 @@
 // call of `writeGroup`, so a store that pays an fsync per transaction pays it once per group, not
 // once per append. Kept apart from SQLite so the queueing, bounding and interruption rules are
 // in one place; the store only says how to write a group. See ADR 0003.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 
 export interface GroupCommitOptions<Request, Outcome> {
   /** At most this many requests per group. */

@@ -1,7 +1,9 @@
 // subscribeAll for stores we read page by page (memory, SQLite): catch up from the log, then wait
 // for the next append. Pull-based, so a slow subscriber never buffers the whole log, and
 // interruption only has to cancel one wait.
-import { Effect, Option, Stream } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import type { StoreUnavailable, StoredEvent } from "../../ports/event-store.ts"
 
 /** Wakes subscribers of one store when an append in this process commits. */

@@ -1,7 +1,10 @@
 // In-memory EventStore and CheckpointStore for the application's own tests. Same contract as the
 // durable stores (the contract suite runs against it), including JSON round-tripping of data, so a
 // test cannot pass here with a value SQLite would refuse or change.
-import { Context, Effect, Layer, Option } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import { chainEventBody, eventBody, streamHead } from "../../application/hash-chain.ts"
 import { CheckpointStore, type Checkpoint } from "../../ports/checkpoint-store.ts"
 import { EventStore, type StoredEvent } from "../../ports/event-store.ts"

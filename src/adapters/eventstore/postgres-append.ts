@@ -3,7 +3,7 @@
 // function, one transaction and one WAL flush for all of them; each is still checked against its
 // own expected revision and a conflict fails it alone. Up to `maxInFlight` groups run at once,
 // each on its own connection. See ADR 0020 (group appends).
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type pg from "pg"
 import { StoreUnavailable, type AppendResult } from "../../ports/event-store.ts"
 

@@ -3,7 +3,10 @@
 // order is the appending transaction's id, read only below the oldest transaction still running,
 // so a subscriber never passes an event that a slower transaction commits later. See ADR 0020.
 import { eventBody } from "../../application/hash-chain.ts"
-import { Context, Effect, Layer, Option } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import pg from "pg"
 import { CheckpointStore } from "../../ports/checkpoint-store.ts"
 import {

@@ -1,7 +1,10 @@
 // The embedded default EventStore (+ CheckpointStore): one SQLite file through node:sqlite, in WAL
 // mode, shareable by several conductor processes. See ADR 0003 for the choices made here.
 import type { DatabaseSync, SQLOutputValue, StatementSync } from "node:sqlite"
-import { Context, Effect, Layer, Option } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import { CheckpointStore } from "../../ports/checkpoint-store.ts"
 import { EventStore, type StoreUnavailable, type StoredEvent } from "../../ports/event-store.ts"
 import { assertWellFormedAppend } from "./append-rules.ts"
@@ -16,7 +19,7 @@ export interface SqliteStoreOptions {
   readonly pollIntervalMs?: number
   /** How long a writer waits for another process's write transaction. Default 5 s. */
   readonly busyTimeoutMs?: number
-  /** How many of this process's latest appended events its subscribers are served from memory. Default 8192. */
+  /** How many of this process's latest appended events its subscribers are served from memory. Default 2048. */
   readonly recentAppends?: number
   /** Events per read while a subscription catches up. Default 1000. */
   readonly pageSize?: number
@@ -112,7 +115,8 @@ const makeStores = (db: DatabaseSync, options: SqliteStoreOptions) => {
       wrote = false
     },
   })
-  const recent = makeRecentAppends(options.recentAppends ?? 8192)
+  // Subscribers follow a few groups behind at most; a longer run is read back from the file (ADR 0157).
+  const recent = makeRecentAppends(options.recentAppends ?? 2048)
 
   const readUnhashed = (after: number, limit: number): Array<StoredEvent> => {
     const rows = selectAfterUnhashed.all(after, limit) as unknown as Array<ReadonlyArray<SQLOutputValue>>

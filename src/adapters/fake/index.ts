@@ -1,7 +1,7 @@
 // Ironic's "fake-hardware": every interface fake, nothing real touched, no BMC, ports or images
 // needed. manage, provide, deploy, rescue and inspect complete at once; the power state a fake
 // power interface reports is the one the node's own log holds, so every conductor agrees on it.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { declared, type BootInterface, type DeployInterface, type ManagementInterface, type PowerInterface } from "../../application/hardware/interfaces.ts"
 import type { Vendor } from "../../application/hardware/hardware-type.ts"
 import { makeSimImages } from "../sim/images.ts"

@@ -1,7 +1,7 @@
 // The cleaning steps Ironic's fake BIOS interface offers (apply_configuration, factory_reset),
 // carried out on nothing: they check their arguments and report what they would have applied, so
 // the out-of-band path of the step runner can be exercised without a BMC.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { DeclaredInterface } from "../../application/hardware/interfaces.ts"
 import type { StepSpec } from "../../application/hardware/steps.ts"
 

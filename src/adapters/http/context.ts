@@ -1,5 +1,8 @@
 // What a route handler gets (the decoded request and a way to run use cases) and gives back.
-import { Cause, Effect, Exit, Option } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
 import type { AppError, NodeService } from "../../application/node-service.ts"
 import { fromAppError, HttpError } from "./errors.ts"
 import type { ConsoleHub } from "../console/hub.ts"

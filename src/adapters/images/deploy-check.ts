@@ -1,6 +1,6 @@
 // The deploy's image check as a BlockWriter offers it: inspect.ts (qemu-img, format pinned) with
 // the target the deploy will write, its refusal as the writer's failure.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as E from "fp-ts/lib/Either.js"
 import { BlockWriteFailed, type ImageCheck } from "../../ports/block-writer.ts"
 import { inspectImage } from "./inspect.ts"

@@ -5,7 +5,8 @@
 import { randomUUID } from "node:crypto"
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import {
   ImageCorrupt, ImageImportFailed, ImageNotFound, ImageStore,
   type ImageError, type ImageFormat, type ImageInfo,

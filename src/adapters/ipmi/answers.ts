@@ -1,6 +1,6 @@
 // What ipmitool's output means. Only answers seen from ipmitool 1.8.19 are recognised; anything else
 // is an error that quotes the output, never a guess.
-import { Data } from "effect"
+import * as Data from "effect/Data"
 import {
   BmcAuthFailed, BmcCommandFailed, BmcTimeout, BmcUnsupported,
   type BootDevice, type ChassisPower, type PowerError,

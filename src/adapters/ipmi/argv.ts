@@ -1,7 +1,7 @@
 // The exact ipmitool invocation for a command. The password goes through the environment (-E reads
 // IPMI_PASSWORD): argv is world-readable in /proc/<pid>/cmdline and `ps`, a process's environment
 // only to its owner and root.
-import { Redacted } from "effect"
+import * as Redacted from "effect/Redacted"
 import type { BmcAccess, BootDevice } from "../../ports/power-driver.ts"
 import type { IpmitoolConfig } from "./config.ts"
 

@@ -3,7 +3,7 @@
 // client that vanished) is deactivated first, as Ironic does; the password goes through the
 // environment (-E), never argv.
 import { spawn } from "node:child_process"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { ConsoleInterface, SerialLine } from "../../application/hardware/console.ts"
 import type { BmcAccess } from "../../ports/index.ts"
 import { ipmitoolConfig, type IpmitoolConfig } from "./config.ts"

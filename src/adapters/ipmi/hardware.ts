@@ -1,7 +1,8 @@
 // The "ipmi" hardware type: power and boot device through ipmitool (IPMI v2 lanplus), PXE boot
 // and the iSCSI deploy over the network (../netboot). Its interfaces declare the driver_info they
 // read, refuse values that cannot work, and report what is missing in words.
-import { Effect, Redacted } from "effect"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import type { ManagementInterface, PowerInterface, PropertySpec } from "../../application/hardware/interfaces.ts"
 import type { Vendor } from "../../application/hardware/hardware-type.ts"
 import type { NodeState } from "../../domain/index.ts"

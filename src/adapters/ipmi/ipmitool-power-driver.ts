@@ -1,5 +1,9 @@
 // PowerDriver over IPMI v2 (lanplus) with the ipmitool program. See ADR/0005-ipmi-adapter.md.
-import { Clock, Effect, Layer, Schedule, Semaphore } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
+import * as Semaphore from "effect/Semaphore"
 import {
   BmcCommandFailed, BmcTimeout, PowerDriver,
   type BmcAccess, type BootDevice, type ChassisPower, type PowerError,

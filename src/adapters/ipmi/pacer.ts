@@ -1,7 +1,9 @@
 // Per-BMC pacing: operations on one BMC run one at a time, and each message to it starts at least
 // `intervalMs` after the previous one ended (BMCs drop sessions when hammered). Different BMCs
 // never wait for each other.
-import { Clock, Effect, Semaphore } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Semaphore from "effect/Semaphore"
 
 interface Lane {
   readonly permit: Semaphore.Semaphore

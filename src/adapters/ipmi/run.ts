@@ -1,7 +1,7 @@
 // Runs one ipmitool process with a hard deadline: SIGKILL when it hangs, and on interruption too,
 // so no ipmitool outlives the operation that started it.
 import { spawn } from "node:child_process"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { BmcCommandFailed, BmcTimeout } from "../../ports/power-driver.ts"
 
 export interface IpmitoolRun {

@@ -1,7 +1,8 @@
 // What writing a deploy needs from a disk, whatever carries the bytes: the iSCSI adapter reaches a
 // LUN through qemu-img/qemu-io, the simulated one a local file. The layout logic (write-image.ts) is
 // written once against this.
-import { Data, type Effect } from "effect"
+import * as Data from "effect/Data"
+import type * as Effect from "effect/Effect"
 import type { ImageFormat } from "../../ports/image-store.ts"
 
 export class DiskFault extends Data.TaggedError("DiskFault")<{ readonly reason: string }> {}

@@ -1,7 +1,8 @@
 // The BlockWriter over iSCSI: each operation opens the target through qemu's userspace libiscsi
 // driver (see ADR 0007) with a private scratch directory that holds the CHAP secret file and is
 // removed afterwards, whatever happens.
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { BlockWriteFailed, BlockWriter, type BlockTarget } from "../../ports/block-writer.ts"
 import type { DiskAccess, DiskFault } from "./disk-access.ts"
 import { withScratchDir } from "./local-media.ts"

@@ -3,7 +3,7 @@
 import { mkdtemp, open, readdir, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { detectImage, IMAGE_HEADER_BYTES, PAGE_SIZE } from "./disk-format.ts"
 import { DiskFault, type BuiltFilesystem, type ByteRange, type SourceImage } from "./disk-access.ts"
 import { runCommand } from "./process.ts"

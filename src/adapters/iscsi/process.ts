@@ -2,7 +2,8 @@
 // a hard deadline, an optional silence deadline (a copy that stops reporting progress is stuck), and
 // SIGKILL on interruption, so no qemu-img outlives the deploy that started it.
 import { spawn } from "node:child_process"
-import { Data, Effect } from "effect"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
 
 export class CommandFailed extends Data.TaggedError("CommandFailed")<{
   readonly program: string

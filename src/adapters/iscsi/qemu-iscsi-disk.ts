@@ -3,7 +3,8 @@
 // The CHAP secret goes to qemu as a secret object read from a 0600 file, never on argv.
 import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import { Effect, Redacted } from "effect"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import type { BlockTarget } from "../../ports/block-writer.ts"
 import { progressPercents } from "./disk-format.ts"
 import { DiskFault, type BuiltFilesystem, type ByteRange, type DiskAccess, type DiskWrite, type SourceImage } from "./disk-access.ts"

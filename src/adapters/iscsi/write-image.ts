@@ -3,7 +3,7 @@
 // existing table when ephemeral data is preserved), then wipe old metadata, write the MBR, swap
 // signature and ephemeral filesystem, then the image into root (or over the whole disk).
 import { randomBytes } from "node:crypto"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as E from "fp-ts/lib/Either.js"
 import { addGptEndPartition, GPT_HEAD_BYTES } from "../../domain/config-drive-gpt.ts"
 import { addEndPartition, configDriveArea } from "../../domain/config-drive-partition.ts"

@@ -2,7 +2,9 @@
 // node where known), human-readable through pino-pretty when the output is a terminal. Effect's
 // logger (the conductor's warnings) is routed into the same lines with its annotations as fields.
 import type { Writable } from "node:stream"
-import { Cause, Logger, References } from "effect"
+import * as Cause from "effect/Cause"
+import * as Logger from "effect/Logger"
+import * as References from "effect/References"
 import { pino, stdTimeFunctions, type Logger as PinoLogger } from "pino"
 import { PinoPretty } from "pino-pretty"
 

@@ -3,7 +3,7 @@
 // `conductor --discovery --dhcp-interface` (ADR 0140). One function, so both write the same config
 // from the same default deploy images.
 import { join } from "node:path"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { ImageStore } from "../../ports/index.ts"
 import { makeFsImageStore } from "../images/fs-image-store.ts"
 import { writeDiscoveryBoot } from "../pxe/discovery-boot.ts"

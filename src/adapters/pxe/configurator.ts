@@ -2,7 +2,7 @@
 // then its MAC links; switch labels by parsing the file back; clean exactly what is the node's.
 // No operation walks the tree: a node's links are found through its record of MACs (ADR 0120).
 import * as E from "fp-ts/lib/Either.js"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { parseUuid, type Mac, type Uuid } from "../../domain/values.ts"
 import { BootConfigFailed, type BootConfigurator, type DeployBoot } from "../../ports/boot-configurator.ts"
 import { checkMacs, checkNodeId, planDeploy } from "./boot-plan.ts"

@@ -8,7 +8,10 @@ import { spawn, type ChildProcess } from "node:child_process"
 import { chmod, chown, mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises"
 import { basename, join } from "node:path"
 import * as E from "fp-ts/lib/Either.js"
-import { Data, Effect, Semaphore, type Scope } from "effect"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Semaphore from "effect/Semaphore"
+import type * as Scope from "effect/Scope"
 import type { Mac } from "../../domain/values.ts"
 import {
   renderDnsmasqConf, renderHostLine, renderHostsFile, type DhcpHostsPolicy, type DnsmasqFiles, type DnsmasqMode,

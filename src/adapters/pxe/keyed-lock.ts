@@ -2,7 +2,8 @@
 // node, the MACs it claims), so operations on different nodes never wait for each other. Names are
 // taken in sorted order, so two operations sharing names cannot deadlock. A name's lock exists only
 // while someone holds or waits for it: memory follows the work in flight, not the fleet.
-import { Effect, Semaphore } from "effect"
+import * as Effect from "effect/Effect"
+import * as Semaphore from "effect/Semaphore"
 
 export interface KeyedLock {
   readonly withKeys: <A, E, R>(keys: ReadonlyArray<string>, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>

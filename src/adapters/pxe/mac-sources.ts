@@ -1,7 +1,8 @@
 // One DHCP server's host list fed by several sources (the PXE tree's MAC links, the nodes whose
 // virtual-media ISO is out): each source says its own MACs, whole or as a change; the server is
 // given their union, a change as a change (a MAC goes only when no source holds it).
-import { Effect, Semaphore } from "effect"
+import * as Effect from "effect/Effect"
+import * as Semaphore from "effect/Semaphore"
 import type { Mac } from "../../domain/values.ts"
 import type { Dnsmasq } from "./dnsmasq.ts"
 

@@ -1,7 +1,8 @@
 // The PXE BootConfigurator: Ironic's TFTP tree on local disk (fs-tree.ts), optionally with the
 // service's managed dnsmasq told about every change of MAC links. Opening it reconciles the tree
 // once (reconcile.ts); no later operation walks it (ADR 0120).
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { BootConfigurator } from "../../ports/boot-configurator.ts"
 import { makeBootConfigurator, type ConfiguratorOptions, type LinksChange } from "./configurator.ts"
 import type { Dnsmasq } from "./dnsmasq.ts"

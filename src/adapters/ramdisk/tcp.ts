@@ -1,7 +1,8 @@
 // DeployRamdisk over TCP, as the seeds' ramdisk expects: connect to its address on the release
 // port, send "done", and wait for it to close the connection (it then reboots into the image).
 import { connect } from "node:net"
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { DeployRamdisk, RamdiskUnreachable } from "../../ports/index.ts"
 
 export interface TcpRamdiskConfig {

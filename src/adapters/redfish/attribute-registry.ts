@@ -1,7 +1,7 @@
 // The BIOS attribute registry (Redfish's AttributeRegistry, as Ironic reads it through sushy for
 // API 1.74): the Bios resource names its registry; /redfish/v1/Registries holds where it is; its
 // RegistryEntries.Attributes say each attribute's type, allowed values, bounds, lengths and flags.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { BiosRegistryEntry } from "../../domain/index.ts"
 import type { RedfishClient } from "./client.ts"
 import type { RedfishBmc } from "./settings.ts"

@@ -1,6 +1,6 @@
 // BIOS over Redfish: the Bios resource's Attributes are the current settings; changes go to its
 // @Redfish.Settings object and take effect at the next reboot, so both steps ask for one after.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { Act, BiosInterface, BiosSetting } from "../../application/hardware/interfaces.ts"
 import type { StepSpec } from "../../application/hardware/steps.ts"
 import type { NodeState } from "../../domain/index.ts"

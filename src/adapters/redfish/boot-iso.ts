@@ -7,7 +7,7 @@
 // isolinux.bin is copied first: -boot-info-table patches the boot file it is given.
 import { chmod, copyFile, mkdtemp, rm, writeFile, rename } from "node:fs/promises"
 import { join } from "node:path"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { isArgValue } from "../pxe/pxelinux-config.ts"
 import { runCommand } from "../iscsi/process.ts"
 

@@ -3,8 +3,9 @@
 // once per BMC and user, again when the BMC forgets it), Redfish error bodies turned into words.
 import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
-import { Effect, Redacted } from "effect"
-import { Agent, request, type Dispatcher } from "undici"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import type { Agent, Dispatcher } from "undici"
 import type { HardwareFailure } from "../../application/hardware/interfaces.ts"
 import type { RedfishBmc } from "./settings.ts"
 
@@ -30,6 +31,11 @@ const redfishMessage = (body: unknown): string | null => {
   return extended !== undefined && extended.length > 0 ? extended.join("; ") : typeof error?.message === "string" ? error.message : null
 }
 
+// undici (~110 modules, ~6 MB) loads with the first Redfish request: a service whose nodes never
+// speak Redfish does not pay for it (ADR 0157).
+let undici: Promise<typeof import("undici")> | undefined
+const loadUndici = () => (undici ??= import("undici"))
+
 class Failed extends Error {
   readonly status: number | null
   constructor(message: string, status: number | null) { super(message); this.status = status }
@@ -40,14 +46,14 @@ export const makeRedfishClient = (config: Partial<RedfishClientConfig> = {}): Re
   const agents = new Map<string, Agent>()
   const sessions = new Map<string, string>()
 
-  const agentFor = (bmc: RedfishBmc): Dispatcher => {
+  const agentFor = (bmc: RedfishBmc, lib: typeof import("undici")): Dispatcher => {
     const key = `${bmc.origin}|${String(bmc.verifyCa)}`
     let agent = agents.get(key)
     if (agent === undefined) {
       const tls = bmc.verifyCa === false ? { rejectUnauthorized: false }
         : bmc.verifyCa === true ? {}
         : { ca: readFileSync(bmc.verifyCa), rejectUnauthorized: true }
-      agent = new Agent({ connect: tls, keepAliveTimeout: 1000, headersTimeout: timeoutMs, bodyTimeout: timeoutMs })
+      agent = new lib.Agent({ connect: tls, keepAliveTimeout: 1000, headersTimeout: timeoutMs, bodyTimeout: timeoutMs })
       agents.set(key, agent)
     }
     return agent
@@ -59,8 +65,9 @@ export const makeRedfishClient = (config: Partial<RedfishClientConfig> = {}): Re
   const raw = async (bmc: RedfishBmc, method: string, path: string, body: unknown, auth: Record<string, string>) => {
     let r: Dispatcher.ResponseData
     try {
-      r = await request(new URL(path, bmc.origin), {
-        method: method as Dispatcher.HttpMethod, dispatcher: agentFor(bmc),
+      const lib = await loadUndici()
+      r = await lib.request(new URL(path, bmc.origin), {
+        method: method as Dispatcher.HttpMethod, dispatcher: agentFor(bmc, lib),
         headers: { accept: "application/json", ...(body === undefined ? {} : { "content-type": "application/json" }), ...auth },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       })

@@ -1,7 +1,8 @@
 // Firmware over Redfish: versions as Ironic reads them (the system's BiosVersion, its manager's
 // FirmwareVersion); updates through UpdateService.SimpleUpdate, waited on through the task the BMC
 // returns, and running after the reboot the step asks for.
-import { Clock, Effect } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
 import type { Act, FirmwareComponent, FirmwareInterface } from "../../application/hardware/interfaces.ts"
 import type { StepSpec } from "../../application/hardware/steps.ts"
 import type { NodeState } from "../../domain/index.ts"

@@ -1,7 +1,7 @@
 // The system's identify LED over Redfish (ComputerSystem.IndicatorLED: Lit, Blinking, Off), as
 // Ironic's redfish management interface offers it: one indicator, led@system. A BMC whose system
 // has no IndicatorLED offers none.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { Indicator, IndicatorState, Indicators } from "../../application/hardware/indicators.ts"
 import type { RedfishClient } from "./client.ts"
 import { systemOf } from "./system.ts"

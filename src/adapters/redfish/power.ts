@@ -1,5 +1,5 @@
 // Power and boot device over Redfish: ComputerSystem.Reset and the Boot override.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { ManagementInterface, PowerInterface } from "../../application/hardware/interfaces.ts"
 import type { NodeState } from "../../domain/index.ts"
 import type { RedfishClient } from "./client.ts"

@@ -1,6 +1,7 @@
 // The driver_info the redfish interfaces read (Ironic's names and meanings), the checks on it,
 // and the node's BMC from it with the password unsealed.
-import { Effect, Redacted } from "effect"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import type { PropertySpec } from "../../application/hardware/interfaces.ts"
 import type { NodeState } from "../../domain/index.ts"
 import { Secrets } from "../../ports/index.ts"

@@ -1,6 +1,6 @@
 // The node's ComputerSystem on its BMC: its path (driver_info's, or the BMC's only system) and
 // the resources linked from it, read through the client.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { Act } from "../../application/hardware/interfaces.ts"
 import type { NodeState } from "../../domain/index.ts"
 import type { RedfishClient } from "./client.ts"

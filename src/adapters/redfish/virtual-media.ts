@@ -8,7 +8,7 @@
 // ejects it and boots the instance as after its deploy (ADR 0145).
 import { mkdir, readFile, readdir, rm, stat, writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { Act, BootInterface, ManagementInterface } from "../../application/hardware/interfaces.ts"
 import type { NodeState } from "../../domain/index.ts"
 import type { Mac } from "../../domain/values.ts"

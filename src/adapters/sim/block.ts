@@ -3,7 +3,9 @@
 // root). Only decoding a qcow2 image needs qemu-img; raw images are copied byte for byte here.
 import { createHash, timingSafeEqual } from "node:crypto"
 import { open, stat } from "node:fs/promises"
-import { Effect, Layer, Redacted } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import { BlockWriteFailed, BlockWriter, type BlockTarget } from "../../ports/block-writer.ts"
 import { progressPercents } from "../iscsi/disk-format.ts"
 import { DiskFault, type BuiltFilesystem, type ByteRange, type DiskAccess, type DiskWrite, type SourceImage } from "../iscsi/disk-access.ts"

@@ -1,7 +1,7 @@
 // The simulated BootConfigurator (fake-hardware): the same rules, validation and pxelinux text as
 // the PXE adapter (src/adapters/pxe/configurator.ts), over a TFTP tree kept in memory. Image
 // files are recorded by source path, not copied: the simulated image store's paths are names.
-import { Layer } from "effect"
+import * as Layer from "effect/Layer"
 import * as E from "fp-ts/lib/Either.js"
 import { parseMac, type Mac, type Uuid } from "../../domain/values.ts"
 import { BootConfigurator } from "../../ports/boot-configurator.ts"

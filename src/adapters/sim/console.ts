@@ -4,7 +4,7 @@
 // the real one's: its issue, `ironledger-rescue login:`, `Password:` (not echoed), and only root
 // with the password whose crypt hash the ramdisk fetched gets a shell (`~ # `, a few commands).
 // Any other machine turns every login away, as one whose passwords no one here knows.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { verify } from "unixcrypt"
 import type { ConsoleInterface, SerialLine } from "../../application/hardware/console.ts"
 import type { RescueShadows } from "./rescue-shadow.ts"

@@ -3,7 +3,8 @@
 // out are names ("sim-image:images/<id>"); `bytesAt` reads what is behind them.
 import { createHash } from "node:crypto"
 import { readFile } from "node:fs/promises"
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import {
   ImageCorrupt, ImageImportFailed, ImageNotFound, ImageStore,
   type ImageError, type ImageFormat, type ImageInfo,

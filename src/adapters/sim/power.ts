@@ -1,7 +1,9 @@
 // The simulated PowerDriver ("fake-hardware"): chassis power and boot device per BMC, in memory.
 // It keeps the promises the ipmitool adapter keeps (credentials checked, pacing, an unreachable
 // BMC times out), so the application sees the same behaviour from both.
-import { Effect, Layer, Redacted } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import {
   BmcAuthFailed, BmcTimeout, BmcUnsupported, PowerDriver,
   type BmcAccess, type BootDevice, type ChassisPower, type PowerError,

@@ -1,6 +1,7 @@
 // Random UUIDs and tokens from the platform's CSPRNG.
 import { randomBytes, randomUUID } from "node:crypto"
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { Ids } from "../../ports/index.ts"
 
 export const RandomIds = Layer.succeed(Ids, {

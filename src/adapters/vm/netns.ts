@@ -3,7 +3,7 @@
 import { execFile } from "node:child_process"
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { Data } from "effect"
+import * as Data from "effect/Data"
 
 export class NetnsFailed extends Data.TaggedError("NetnsFailed")<{ readonly reason: string }> {
   override get message() { return `network namespace: ${this.reason}` }

@@ -2,7 +2,7 @@
 // before it leave it, and all of them go to the log in ONE append, against the revision the first
 // was planned on. If anything else landed on the node meanwhile (a user's abort, another
 // conductor), nothing is written and the conductor plans again from the log (ADR 0125).
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as E from "fp-ts/lib/Either.js"
 import { decide, evolve, type DomainError, type NodeCommand, type NodeState, type RecordedNodeEvent } from "../../domain/index.ts"
 import type { EventStore, StoreUnavailable } from "../../ports/index.ts"

@@ -3,7 +3,7 @@
 // written live on that other host: this conductor writes them again on its own host before it
 // carries on, so the node's next network boot (DHCP's next-server: the host that powers it on)
 // finds them here (ADR 0071).
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { stepOutcome, type HardwareRequestBody, type NodeState } from "../../domain/index.ts"
 import type { NodeHardware } from "../hardware/interfaces.ts"
 

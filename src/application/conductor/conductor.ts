@@ -4,7 +4,11 @@
 // or when another process wrote) and times out waits whose deadline passed. See ADR 0010.
 import { readHardwareSettings } from "../hardware/cache-settings.ts"
 import { changesReportedSettings } from "../cleaning/settings-after-step.ts"
-import { Clock, Effect, Fiber, Schedule, Scope } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Schedule from "effect/Schedule"
+import * as Scope from "effect/Scope"
 import { pendingStep, waitStates, type ConductorCommand, type HardwareResultBody, type NodeCommand, type NodeState } from "../../domain/index.ts"
 import { EventStore, Ids, Secrets } from "../../ports/index.ts"
 import { streamOf } from "../event-codec.ts"

@@ -1,6 +1,8 @@
 // A conductor's leases on nodes (ADR 0010): taken or renewed by an append to the node's stream, kept
 // alive during a long step, and a step interrupted rather than carried on once another holds it.
-import { Clock, Data, Effect } from "effect"
+import * as Clock from "effect/Clock"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
 import { pendingStep, type NodeCommand, type NodeState } from "../../domain/index.ts"
 import type { EventStore, Ids, StoreUnavailable } from "../../ports/index.ts"
 import { Refused, type Conflict } from "../node-service.ts"

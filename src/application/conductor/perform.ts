@@ -1,6 +1,8 @@
 // Carries out one hardware request through the node's driver and turns the outcome into the result
 // event to record. Failures become failure results (with the adapter's message), never defects.
-import { Clock, Effect, Redacted } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import * as E from "fp-ts/lib/Either.js"
 import { GiB, MiB, computeLayout, hardwareSteps, type ConfigDriveRef, type DriverInfo, type HardwareRequestBody, type HardwareResultBody, type NodeState } from "../../domain/index.ts"
 import type { BlockTarget, ImageStore } from "../../ports/index.ts"

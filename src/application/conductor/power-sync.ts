@@ -4,7 +4,8 @@
 // provisioning (ADR 0125); a change is recorded as an observation, never acted on. A BMC that fails `maxFailures` syncs in a row puts its node in maintenance with
 // fault "power failure"; the first sync that reaches it again lifts both (Ironic's
 // power_state_sync_max_retries and power failure recovery).
-import { Clock, Effect } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
 import * as E from "fp-ts/lib/Either.js"
 import type { NodeState } from "../../domain/index.ts"
 import type { ChassisPower, Secrets } from "../../ports/index.ts"

@@ -2,7 +2,7 @@
 // (redfish; not no-bios), as commands that record it in the node's log. Run after verify, and by
 // the cleaning-step runner after a BIOS or firmware step. A read that fails is a warning, as in
 // Ironic: the node's operation goes on without a fresh copy.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { ConductorCommand, NodeState } from "../../domain/index.ts"
 import type { Secrets } from "../../ports/index.ts"
 import type { BiosInterface, FirmwareInterface, NodeHardware } from "./interfaces.ts"

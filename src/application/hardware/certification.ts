@@ -2,7 +2,8 @@
 // one node's BMC. The test suite runs them against every registered adapter (real ones against
 // real servers), and `ironledger certify` runs them against a vendor's own BMC. Checks that change
 // the machine's power run only when allowed; the machine is left powered as it was found.
-import { Clock, Effect } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
 import type { ChassisPower, Secrets } from "../../ports/index.ts"
 import type { ManagementInterface, PowerInterface } from "./interfaces.ts"
 import type { NodeState } from "../../domain/index.ts"

@@ -1,6 +1,6 @@
 // Indicators (Ironic's, API 1.63): a hardware component's LEDs, read and set through the node's
 // management interface. Names and states as Ironic's (ironic/common/components.py, indicator_states.py).
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { NodeState } from "../../domain/index.ts"
 import type { Act } from "./interfaces.ts"
 

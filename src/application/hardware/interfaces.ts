@@ -1,7 +1,7 @@
 // The interfaces a hardware type is made of (as in Ironic): each fills one slot (power, boot,
 // deploy, ...), declares the driver_info it reads and which of it is secret, checks values at
 // enroll and a node's readiness at validate, and does its slot's work for one node at a time.
-import type { Effect } from "effect"
+import type * as Effect from "effect/Effect"
 import type { InterfaceSlot, NodeState } from "../../domain/index.ts"
 import type {
   BlockWriter, BootConfigurator, BootDevice, ChassisPower, DeployRamdisk, ImageStore, Secrets,

@@ -2,7 +2,7 @@
 // stream are applied (a pure function, ../../domain/inspection-rules.ts) to the inventory and to
 // the node as the inspection will leave it, and what they changed becomes part of the same
 // append as the inventory: the InspectionRulesApplied event, which the history shows.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { DriverInfo, EventDataOf, NodeState } from "../../domain/index.ts"
 import { applyInspectionRules, type InspectionRule, type RuleNode } from "../../domain/inspection-rules.ts"
 import type { Secrets } from "../../ports/index.ts"

@@ -1,7 +1,7 @@
 // Inspection rules (ADR 0142) belong to no node: they live in their own stream,
 // "inspection-rules" (ADR 0109), so every process sharing the log applies the same rules and a
 // UUID is unique because each change is decided on the stream as it is.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as t from "io-ts"
 import * as E from "fp-ts/lib/Either.js"
 import type { InspectionRule } from "../../domain/inspection-rules.ts"

@@ -2,7 +2,8 @@
 // outcome, each call carrying the cleaning's key (checked against its digest, in constant time).
 // As with pass_deploy_info, a node that is not cleaning, or a wrong key, answers "not found": an
 // unauthenticated caller learns nothing.
-import { Clock, Effect } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
 import { isInBand, sameDigest, type NodeState } from "../../domain/index.ts"
 import { NodeNotFound, type AgentStepAnswer, type AgentStepResult, type NodeService } from "../node-service.ts"
 import type { NodeCore } from "./core.ts"

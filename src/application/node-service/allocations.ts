@@ -2,7 +2,7 @@
 // wins a race), and show allocations as the nodes hold them. An allocation that found no node
 // binds nothing; it is answered in state "error" and recorded in the failed-allocations stream
 // (failed-allocations.ts), so it survives a restart and a replay.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as E from "fp-ts/lib/Either.js"
 import { failedAllocations } from "./failed-allocations.ts"
 import { parseUuid, type AllocationRecord, type AllocationState, type NodeState, type Uuid } from "../../domain/index.ts"

@@ -1,6 +1,6 @@
 // The serial console's use cases: switch it on and off (console_enabled), record each client
 // connection with its actor, and open the node's serial line through its console interface.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as E from "fp-ts/lib/Either.js"
 import type { EventDataOf } from "../../domain/index.ts"
 import { Secrets } from "../../ports/index.ts"

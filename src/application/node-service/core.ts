@@ -1,7 +1,8 @@
 // What every NodeService use case shares: the node as the log has it (caught up), commands run
 // through decide and an optimistic append (the conductor kicked after), name and MAC claims, the
 // node as clients see it.
-import { Clock, Effect, Semaphore } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
 import * as E from "fp-ts/lib/Either.js"
 import { parseUuid, type NodeCommand, type NodeInterfaces, type NodeState } from "../../domain/index.ts"
 import { EventStore, Ids, Secrets, type StoreUnavailable } from "../../ports/index.ts"
@@ -10,6 +11,7 @@ import type { Registry } from "../hardware/registry.ts"
 import { Conflict, NodeNotFound, Refused } from "../node-service.ts"
 import type { Fleet } from "../projections/fleet.ts"
 import { toNodeView, type Progress } from "../projections/node-view.ts"
+import { makeNodeLanes } from "./node-lanes.ts"
 import { cachedViews } from "./view-cache.ts"
 
 /** Nodes whose latest view is kept: the ones clients poll; a bounded cost at any fleet size. */
@@ -66,14 +68,9 @@ export const makeNodeCore = (fleet: Fleet, conductor: ConductorHandle, registry:
 
     // Users' commands to one node are decided one at a time in this process: requests sent together
     // then queue in arrival order instead of racing each other's appends (ADR 0050).
-    const lanes = new Map<string, Semaphore.Semaphore>()
-    const laneOf = (nodeId: string) => {
-      let lane = lanes.get(nodeId)
-      if (lane === undefined) lanes.set(nodeId, lane = Semaphore.makeUnsafe(1))
-      return lane
-    }
+    const lanes = makeNodeLanes()
     const run = (nodeId: string, command: NodeCommand, ctx: CommandContext) =>
-      laneOf(nodeId).withPermit(withStore(execute(fleet, nodeId, command, ctx))).pipe(
+      lanes.run(nodeId, withStore(execute(fleet, nodeId, command, ctx))).pipe(
         Effect.tap((r) => Effect.sync(() => r.events.length > 0 && conductor.kick(nodeId))),
       )
 

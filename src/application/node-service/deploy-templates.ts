@@ -1,5 +1,5 @@
 // Deploy templates as use cases (API 1.55), over the template stream.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { DeployStep, Uuid } from "../../domain/index.ts"
 import type { DeployTemplates, TemplateChanges } from "../deploy-templates.ts"
 import type { NodeService } from "../node-service.ts"

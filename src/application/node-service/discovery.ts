@@ -4,7 +4,7 @@
 // node also gets the configured driver_info and is managed at once. The caller learns nothing:
 // a new machine, a machine some node already owns, and one a concurrent post is discovering all
 // get the same answer, and no MAC ever gets a second node.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as E from "fp-ts/lib/Either.js"
 import { initialState, type DriverInfo, type Mac, type NodeState, type Uuid } from "../../domain/index.ts"
 import { discoveredDriverInfo, plausibleBmcAddress, type DiscoverySettings } from "../discovery/settings.ts"

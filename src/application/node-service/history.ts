@@ -1,6 +1,6 @@
 // What auditors ask of the service: a node's history (filtered, paged), the node and the fleet as
 // they were at an instant. A deleted node's history stays readable by UUID: auditors need it most then.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { historyFor, stateAtFor } from "../audit.ts"
 import { fleetAt } from "../fleet-at.ts"
 import { historyMatcher } from "../history-filter.ts"

@@ -1,6 +1,6 @@
 // Indicators (API 1.63): read and set through the node's management interface; a management
 // interface without indicators (ipmitool) is named in a 400. A state set is recorded in the history.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as E from "fp-ts/lib/Either.js"
 import type { NodeState } from "../../domain/index.ts"
 import type { IndicatorComponent, IndicatorState, Indicators } from "../hardware/indicators.ts"

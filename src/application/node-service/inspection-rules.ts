@@ -1,6 +1,6 @@
 // Inspection rules as use cases (ADR 0142), over the rule stream: every rule is checked by the
 // domain's ruleProblems before it is stored, so a rule that is stored can run.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { ruleProblems, type InspectionRule } from "../../domain/inspection-rules.ts"
 import type { Uuid } from "../../domain/index.ts"
 import type { InspectionRules, RuleChanges } from "../inspection/rules.ts"

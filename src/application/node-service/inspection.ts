@@ -1,7 +1,7 @@
 // Inspection's calls (ADR 0058): the ramdisk posts its inventory with the inspection's key (checked
 // against its digest, in constant time; a node not waiting for one, or a wrong key, answers "not
 // found" as pass_deploy_info does), and the stored inventory is read back.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as E from "fp-ts/lib/Either.js"
 import { sameDigest, type Mac, type Uuid } from "../../domain/index.ts"
 import { inspectedProperties, inventoryMacs, parseInventory } from "../inspection/inventory.ts"

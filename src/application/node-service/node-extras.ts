@@ -1,7 +1,7 @@
 // Use cases decided against the node's own stream rather than a copy read before: one trait
 // added or removed (the read-modify-write of a client's PUT .../traits/X would lose one of two
 // concurrent adds), and Neutron's port events (API 1.54), recorded on the node whose port has the MAC.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { asConflict, type NodeCore } from "./core.ts"
 import type { NetworkEventInput, NodeService } from "../node-service.ts"
 

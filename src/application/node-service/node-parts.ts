@@ -1,7 +1,8 @@
 // Port groups, volume connectors and targets: created, shown, listed, changed and deleted through
 // their node's stream; names, group MACs and (type, connector_id) are unique across the fleet, as
 // Ironic's database makes them. Also the NMI (through the management interface) and the conductors.
-import { Clock, Effect } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
 import * as E from "fp-ts/lib/Either.js"
 import type { NodeState, PortgroupState, Uuid, VolumeConnectorState, VolumeTargetState } from "../../domain/index.ts"
 import { Secrets } from "../../ports/index.ts"

@@ -1,5 +1,5 @@
 // A node's ports (its NICs' MACs): added, shown, listed, removed; a MAC belongs to one node at most.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { PortSettings, Uuid } from "../../domain/index.ts"
 import { PortNotFound, type NodeService, type PortChanges } from "../node-service.ts"
 import { portViews } from "../projections/node-view.ts"

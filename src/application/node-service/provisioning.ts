@@ -1,5 +1,5 @@
 // Provision and power requests: what the node should go through next, recorded for the conductor.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as E from "fp-ts/lib/Either.js"
 import { mergeDeploySteps, type CleanStep, type ConfigDriveRef, type DeployStep, type NodeState, type QueuedAction, type Uuid } from "../../domain/index.ts"
 import type { DeployTemplates } from "../deploy-templates.ts"

@@ -2,7 +2,7 @@
 // the look-up by MAC a booting ramdisk makes, and its heartbeat. Callers are unauthenticated, so
 // a node that waits for no ramdisk answers exactly as a node that does not exist: nothing tells a
 // caller which names, MACs or UUIDs are enrolled.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { judgeCallback, waitStates, type NodeState } from "../../domain/index.ts"
 import { makeRefusalWindows } from "../callback-refusals.ts"
 import { NodeNotFound, Refused, type DeployCallback, type NodeService } from "../node-service.ts"

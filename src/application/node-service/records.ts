@@ -1,6 +1,6 @@
 // The node records: enroll, show, list, update (hardware type, interfaces, sealed secrets),
 // delete, maintenance; and the hardware types the service offers.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as E from "fp-ts/lib/Either.js"
 import { interfaceSlots, type DriverInfo, type NodeInterfaces, type Uuid } from "../../domain/index.ts"
 import {

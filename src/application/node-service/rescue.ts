@@ -1,7 +1,7 @@
 // The rescue ramdisk's calls (ADR 0095), with the rescue's ramdisk key (checked against its digest,
 // in constant time). Only a node in `rescue wait` answers; anything else, or a wrong key, is "not
 // found", as pass_deploy_info answers, so an unauthenticated caller learns nothing.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { sameDigest, type NodeState } from "../../domain/index.ts"
 import { NodeNotFound, type NodeService } from "../node-service.ts"
 import type { NodeCore } from "./core.ts"

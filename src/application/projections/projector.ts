@@ -1,6 +1,8 @@
 // Keeps the Fleet projection in step with the log: start from the last checkpoint, catch up by pages,
 // then follow live appends (including other processes'). Checkpoints are snapshots plus the position.
-import { Effect, Option, Stream } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import { CheckpointStore, EventStore, type StoreUnavailable, type StoredEvent } from "../../ports/index.ts"
 import { catchUp } from "../execute.ts"
 import { fromStored, nodeIdOf } from "../event-codec.ts"

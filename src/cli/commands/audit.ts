@@ -2,7 +2,11 @@
 // directly through the application's audit functions (no server needed); otherwise they ask the API.
 import { printInstanceHistory } from "./instance.ts"
 import { existsSync } from "node:fs"
-import { Effect, Exit, Cause, Option, type Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Cause from "effect/Cause"
+import * as Option from "effect/Option"
+import type * as Layer from "effect/Layer"
 import { historyOfRef, replay, stateAtOfRef } from "../../application/audit.ts"
 import type { HistoryEntry, NodeView } from "../../application/node-service.ts"
 import type { CheckpointStore, EventStore } from "../../ports/index.ts"

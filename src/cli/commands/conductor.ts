@@ -3,7 +3,7 @@
 // streams keep any node driven by one of them at a time (ADR 0010). sim's simulated ramdisks post
 // pass_deploy_info to the API process (--api-url), as real ones do.
 import { join, resolve } from "node:path"
-import { Layer } from "effect"
+import * as Layer from "effect/Layer"
 import { RandomIds } from "../../adapters/system/ids.ts"
 import { SecretsFromKeyFile } from "../../adapters/system/secrets.ts"
 import { defaultApplicationConfig } from "../../application/live.ts"

@@ -2,7 +2,13 @@
 // file to PostgreSQL) and verifies the copy, event by event. Run it with no service writing to
 // either store. Checkpoints are not copied: projections rebuild theirs from the copied log.
 import { existsSync } from "node:fs"
-import { Cause, Context, Effect, Exit, Layer, Option, Scope } from "effect"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
 import { copyLog, CopyMismatch } from "../../application/copy-log.ts"
 import { EventStore } from "../../ports/index.ts"
 import { UsageError } from "../args.ts"

@@ -3,7 +3,7 @@
 // same --db/--state-dir). Needs apt-get and dpkg; the packages are cached.
 import { copyFile, mkdir } from "node:fs/promises"
 import { join, resolve } from "node:path"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { makeFsImageStore } from "../../adapters/images/fs-image-store.ts"
 import { buildRamdisk } from "../../adapters/ramdisk/build/build.ts"
 import { registerRamdisk, writeDefaultDeployImages } from "../../adapters/ramdisk/build/register.ts"

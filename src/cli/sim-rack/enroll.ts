@@ -2,7 +2,8 @@
 // MAC, a default instance_info deploying the sample image), then kept pointing at this start's BMCs.
 // Machines whose node was powered on are powered on again: the rack stopped with the service, the
 // "hardware" did not mean to.
-import { Effect, Redacted } from "effect"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import type { NodeService, NodeView } from "../../application/node-service.ts"
 import type { Mac, NodeName } from "../../domain/index.ts"
 import type { PowerDriver } from "../../ports/power-driver.ts"

@@ -4,7 +4,7 @@
 import { execFile } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { ImageInfo, ImageStore } from "../../ports/image-store.ts"
 
 export interface RackImages {

@@ -4,7 +4,9 @@
 // emulator in front of the same machines (./redfish.ts). Everything stops on close.
 import { join } from "node:path"
 import { mkdirSync } from "node:fs"
-import { Effect, Exit, Scope } from "effect"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Scope from "effect/Scope"
 import type { Vendor } from "../../application/hardware/hardware-type.ts"
 import type { NodeService } from "../../application/node-service.ts"
 import { ipmi } from "../../adapters/ipmi/hardware.ts"

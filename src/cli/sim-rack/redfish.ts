@@ -7,7 +7,7 @@
 // and password change at each start: redfish nodes that named the previous one are re-pointed.
 import { createHash, randomBytes } from "node:crypto"
 import { chmodSync, readFileSync, writeFileSync } from "node:fs"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { NodeService } from "../../application/node-service.ts"
 import { join } from "node:path"
 import { makeIpmitoolPowerDriver } from "../../adapters/ipmi/ipmitool-power-driver.ts"

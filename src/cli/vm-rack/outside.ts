@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from "node:child_process"
 import { join, resolve } from "node:path"
 import { createInterface } from "node:readline"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { makeFsImageStore } from "../../adapters/images/fs-image-store.ts"
 import { buildRamdisk } from "../../adapters/ramdisk/build/build.ts"
 import { buildToolsBundle } from "../../adapters/ramdisk/tools/bundle.ts"

@@ -5,7 +5,8 @@
 // while no one else holds it (the TCP client of console_info, another pane).
 import type { IncomingMessage } from "node:http"
 import type { Duplex } from "node:stream"
-import { Effect, Exit } from "effect"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import { WebSocketServer } from "ws"
 import type { ConsoleHub } from "../../console/hub.ts"
 import type { Service } from "../context.ts"

@@ -2,7 +2,7 @@
 // nodes enrolled without deploy_kernel/deploy_ramdisk boot: <store root>/deploy-images.json.
 import { readFile, rename, writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { ImageError, ImageStore } from "../../../ports/image-store.ts"
 import { SHA256_HEX } from "../../images/content-hash.ts"
 import type { BuiltRamdisk } from "./build.ts"

@@ -3,7 +3,7 @@
 // tgtd left running when the machine was SIGKILLed (ipmi_sim does that after kill_wait).
 import { readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { Redacted } from "effect"
+import * as Redacted from "effect/Redacted"
 import { controlSocketPath } from "../tgt/account.ts"
 import { TgtDaemon } from "../tgt/index.ts"
 

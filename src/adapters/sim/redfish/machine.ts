@@ -2,7 +2,8 @@
 // itself (boot override, BIOS settings, firmware, virtual media); the machine behind it is an
 // in-memory one (tests), or one another BMC front end already powers (ipmi_sim's machine, through
 // the PowerDriver port), so both front ends act on one machine with one power state.
-import { Effect, Redacted } from "effect"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import type { BmcAccess, BootDevice, PowerDriver } from "../../../ports/index.ts"
 
 export type MachinePower = "On" | "Off"
