@@ -203,6 +203,7 @@ try {
     let reads: ReadFigures
     let busy: Awaited<ReturnType<typeof stepRun>>
     try {
+      await load.started
       busy = await stepRun("fair-busy")
     } finally {
       reads = await load.stop()

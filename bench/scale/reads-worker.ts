@@ -18,6 +18,7 @@ const reader = async (r: number) => {
   }
 }
 const running = Promise.all(Array.from({ length: readers }, (_, r) => reader(r)))
+parentPort!.postMessage("reading")
 parentPort!.once("message", async () => {
   stopped = true
   await running

@@ -8,12 +8,17 @@ export interface ReadFigures { readonly requests: number; readonly errors: numbe
 
 export const startReadLoad = (origin: URL, readers: number, ids: ReadonlyArray<string>, listLimit: number) => {
   const worker = new Worker(new URL("./reads-worker.ts", import.meta.url), { workerData: { origin: origin.href, readers, ids: [...ids], listLimit } })
+  // The worker says "reading" once its readers run (loading its modules takes a while), then its figures.
+  let reading!: () => void
+  const started = new Promise<void>((r) => { reading = r })
   const figures = new Promise<ReadFigures>((done, fail) => {
-    worker.once("message", (m: ReadFigures) => done(m))
+    worker.on("message", (m: ReadFigures | "reading") => m === "reading" ? reading() : done(m))
     worker.once("error", fail)
     worker.once("exit", (code) => fail(new Error(`the read load's worker exited (${code}) before its figures`)))
   })
   return {
+    /** Resolves once the readers are reading: a phase measured under the load starts after it. */
+    started: Promise.race([started, figures.then(() => {})]),
     stop: async (): Promise<ReadFigures> => {
       worker.postMessage("stop")
       const f = await figures
