@@ -214,6 +214,9 @@ try {
         `p50 ${percentile(idle.times[step], 50).toFixed(0)}/${percentile(busy.times[step], 50).toFixed(0)} ms  p99 ${i99.toFixed(0)}/${b99.toFixed(0)} ms`,
         `x${(b99 / i99).toFixed(1)} at p99; goal <= 3; ${idle.failures}/${busy.failures} lifecycles failed; wall (load ${busy.load})`)
     }
+    table.row(`under readers: server / client CPU share of wall time`,
+      `${(busy!.serverCpuS / busy!.wallS * 100).toFixed(0)} / ${(busy!.clientCpuS / busy!.wallS * 100).toFixed(0)} %`,
+      `over ${busy!.wallS.toFixed(1)} s; a server below 100 % of its core waits rather than works`)
     table.row(`reads under load: GET node / GET /v1/nodes?limit=100`, `p99 ${reads!.getP99.toFixed(1)} / ${reads!.listP99.toFixed(1)} ms`,
       `p50 ${reads!.getP50.toFixed(1)} / ${reads!.listP50.toFixed(1)} ms; ${reads!.requests} requests, ${reads!.errors} errors; goal p99 <= 20 ms`)
   }
