@@ -199,7 +199,7 @@ try {
     say(`fairness: ${fair} lifecycles idle`)
     const idle = await stepRun("fair-idle")
     say(`fairness: ${fair} lifecycles under ${readers} readers`)
-    const load = startReadLoad(server.url, readers, ids, 100)
+    const load = startReadLoad(server.url, readers, ids, 100, 0)
     let reads: ReadFigures
     let busy: Awaited<ReturnType<typeof stepRun>>
     try {
