@@ -1,8 +1,10 @@
-// The read load's thread (reads.ts): readers loop until "stop", then post their figures.
+// The read load's thread (reads.ts): readers loop until "stop", then post their figures. A reader
+// waits `pauseMs` after each answer before its next request (0: back to back).
 import { parentPort, workerData } from "node:worker_threads"
 import { Client, percentile } from "./http.ts"
 
-const { origin, readers, ids, listLimit } = workerData as { origin: string; readers: number; ids: ReadonlyArray<string>; listLimit: number }
+const { origin, readers, ids, listLimit, pauseMs } = workerData as { origin: string; readers: number; ids: ReadonlyArray<string>; listLimit: number; pauseMs: number }
+const pause = () => new Promise((wake) => setTimeout(wake, pauseMs))
 const client = new Client(new URL(origin), readers)
 const gets: Array<number> = []
 const lists: Array<number> = []
@@ -15,6 +17,7 @@ const reader = async (r: number) => {
     const reply = await client.send("GET", list ? `/v1/nodes?limit=${listLimit}` : `/v1/nodes/${ids[(i * 7919) % ids.length]}`).catch(() => ({ status: 0 }))
     ;(list ? lists : gets).push(performance.now() - t0)
     if (reply.status !== 200) errors++
+    if (pauseMs > 0) await pause()
   }
 }
 const running = Promise.all(Array.from({ length: readers }, (_, r) => reader(r)))

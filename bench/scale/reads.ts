@@ -1,13 +1,14 @@
 // The read load operators' dashboards put on the API: `readers` clients, each looping over
-// GET /v1/nodes/{id} and GET /v1/nodes (one page), back to back, until stopped. They run on a worker
+// GET /v1/nodes/{id} and GET /v1/nodes (one page) until stopped, pausing `pauseMs` after each answer
+// as operators' tools poll (0: back to back, a load that takes whatever the service can give). They run on a worker
 // thread of their own: in the load client's main thread, answering 64 readers' responses delayed
 // the lifecycle workers' own polls, and the fairness figures measured the client, not the service.
 import { Worker } from "node:worker_threads"
 
 export interface ReadFigures { readonly requests: number; readonly errors: number; readonly getP50: number; readonly getP99: number; readonly listP50: number; readonly listP99: number }
 
-export const startReadLoad = (origin: URL, readers: number, ids: ReadonlyArray<string>, listLimit: number) => {
-  const worker = new Worker(new URL("./reads-worker.ts", import.meta.url), { workerData: { origin: origin.href, readers, ids: [...ids], listLimit } })
+export const startReadLoad = (origin: URL, readers: number, ids: ReadonlyArray<string>, listLimit: number, pauseMs: number) => {
+  const worker = new Worker(new URL("./reads-worker.ts", import.meta.url), { workerData: { origin: origin.href, readers, ids: [...ids], listLimit, pauseMs } })
   // The worker says "reading" once its readers run (loading its modules takes a while), then its figures.
   let reading!: () => void
   const started = new Promise<void>((r) => { reading = r })

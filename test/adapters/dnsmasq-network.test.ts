@@ -14,6 +14,7 @@ import * as Scope from "effect/Scope"
 import type { Mac } from "../../src/domain/values.ts"
 import { startDnsmasq, type Dnsmasq } from "../../src/adapters/pxe/dnsmasq.ts"
 import { ip, namespacedProgram } from "../../src/adapters/vm/netns.ts"
+import { bridgeNamespace } from "../support/dhcp-bridge.ts"
 
 const skip = process.getuid?.() === 0 ? false : "needs root (network namespace)"
 const ns = `ironledger-dhcp-${process.pid}`
@@ -25,16 +26,10 @@ let dnsmasq: Dnsmasq | null = null
 
 before(async () => {
   if (skip) return
-  await ip(["netns", "add", ns])
-  const inNs = (args: ReadonlyArray<string>) => ip(["-n", ns, ...args])
-  await inNs(["link", "add", "br0", "type", "bridge", "forward_delay", "0"])
-  await inNs(["addr", "add", "10.213.99.1/24", "dev", "br0"])
-  await inNs(["link", "set", "br0", "up"])
+  const { inNs, port } = await bridgeNamespace(ns, [["10.213.99.1/24"]])
   for (const [side, client, mac] of [["v0", "c0", known], ["v1", "c1", "52:54:00:5e:00:02"]] as const) {
-    await inNs(["link", "add", side, "type", "veth", "peer", "name", client])
-    await inNs(["link", "set", side, "master", "br0"])
+    await port(side, client)
     await inNs(["link", "set", client, "address", mac])
-    await inNs(["link", "set", side, "up"])
     await inNs(["link", "set", client, "up"])
   }
   scope = Effect.runSync(Scope.make())

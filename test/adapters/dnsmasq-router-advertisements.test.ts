@@ -16,6 +16,7 @@ import * as E from "fp-ts/lib/Either.js"
 import { startDnsmasq, type Dnsmasq } from "../../src/adapters/pxe/dnsmasq.ts"
 import { renderDnsmasqConf } from "../../src/adapters/pxe/dnsmasq-config.ts"
 import { ip, namespacedProgram } from "../../src/adapters/vm/netns.ts"
+import { bridgeNamespace } from "../support/dhcp-bridge.ts"
 
 const skip = process.getuid?.() === 0 ? false : "needs root (network namespaces)"
 const ns = `ironledger-ra-${process.pid}`
@@ -27,16 +28,9 @@ let dnsmasq: Dnsmasq | null = null
 
 before(async () => {
   if (skip) return
-  await ip(["netns", "add", ns])
   await ip(["netns", "add", client])
-  const inNs = (args: ReadonlyArray<string>) => ip(["-n", ns, ...args])
-  await inNs(["link", "add", "br0", "type", "bridge", "forward_delay", "0"])
-  await inNs(["addr", "add", "10.213.98.1/24", "dev", "br0"])
-  await inNs(["addr", "add", "fd49:726c:6472:98::1/64", "dev", "br0", "nodad"])
-  await inNs(["link", "set", "br0", "up"])
-  await inNs(["link", "add", "v0", "type", "veth", "peer", "name", "c0"])
-  await inNs(["link", "set", "v0", "master", "br0"])
-  await inNs(["link", "set", "v0", "up"])
+  const { inNs, port } = await bridgeNamespace(ns, [["10.213.98.1/24"], ["fd49:726c:6472:98::1/64", "nodad"]])
+  await port("v0", "c0")
   await inNs(["link", "set", "c0", "netns", client])
   scope = Effect.runSync(Scope.make())
   dnsmasq = await Effect.runPromise(Scope.provide(scope)(startDnsmasq({

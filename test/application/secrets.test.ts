@@ -3,7 +3,7 @@ import { test } from "node:test"
 import assert from "node:assert/strict"
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { join, relative } from "node:path"
 import { randomBytes } from "node:crypto"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -61,8 +61,11 @@ test("no BMC password is stored in plain text in the SQLite file, nor shown by v
       for (const secret of Object.values(undeclared)) assert.ok(!fakeShown.includes(secret.split("@")[0]!.split("//").pop()!), `${secret} is shown`)
     }))
     await Effect.runPromise(Effect.provide(program, layer))
-    const files = readdirSync(dir).filter((f) => f.startsWith("store.sqlite"))
-    assert.ok(files.length >= 1)
+    // The log and everything beside it: its WAL, and the checkpoint files (ADR 0165).
+    const files = readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((f) => f.isFile() && relative(dir, join(f.parentPath, f.name)).startsWith("store.sqlite"))
+      .map((f) => relative(dir, join(f.parentPath, f.name)))
+    assert.ok(files.includes("store.sqlite") && files.some((f) => f.startsWith("store.sqlite.checkpoints/")), files.join(", "))
     const bytes = Buffer.concat(files.map((f) => readFileSync(join(dir, f))))
     assert.ok(bytes.includes(Buffer.from("rack1-node1")), "the file holds the node (the check reads the right file)")
     for (const secret of [password, secondPassword, ...Object.values(undeclared).map((v) => v.split("@")[0]!.split("//").pop()!)]) {

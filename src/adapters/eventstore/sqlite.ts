@@ -4,13 +4,13 @@ import type { DatabaseSync, SQLOutputValue, StatementSync } from "node:sqlite"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import { CheckpointStore } from "../../ports/checkpoint-store.ts"
 import { EventStore, type StoreUnavailable, type StoredEvent } from "../../ports/event-store.ts"
 import { assertWellFormedAppend } from "./append-rules.ts"
 import { makeGroupCommit } from "./group-commit.ts"
 import { makeAppendSignal, tailAll } from "./live-tail.ts"
 import { makeRecentAppends } from "./recent-appends.ts"
+import { makeSqliteCheckpoints } from "./sqlite-checkpoints.ts"
 import { appendRequest, makeGroupWriter, unavailable, type AppendOutcome, type AppendRequest } from "./sqlite-append.ts"
 import { openEventStoreDatabase } from "./sqlite-schema.ts"
 
@@ -70,7 +70,7 @@ const readRows = (statement: StatementSync, ...params: Array<string | number>): 
   return events
 }
 
-const makeStores = (db: DatabaseSync, options: SqliteStoreOptions) => {
+const makeStores = (db: DatabaseSync, path: string, options: SqliteStoreOptions) => {
   const prepare = (sql: string) => {
     const statement = db.prepare(sql)
     statement.setReturnArrays(true)
@@ -168,23 +168,7 @@ const makeStores = (db: DatabaseSync, options: SqliteStoreOptions) => {
       }),
   }
 
-  const checkpointStore: CheckpointStore["Service"] = {
-    load: (projection) =>
-      Effect.try({
-        try: () => {
-          const row = selectCheckpoint.get(projection) as unknown as readonly [number, string] | undefined
-          return row === undefined ? Option.none() : Option.some({ position: row[0], state: row[1] })
-        },
-        catch: unavailable(`load checkpoint ${projection}`),
-      }),
-    save: (projection, checkpoint) =>
-      Effect.try({
-        try: () => {
-          upsertCheckpoint.run(projection, checkpoint.position, checkpoint.state)
-        },
-        catch: unavailable(`save checkpoint ${projection}`),
-      }),
-  }
+  const checkpointStore = makeSqliteCheckpoints(path, { select: selectCheckpoint, upsert: upsertCheckpoint })
 
   return { eventStore, checkpointStore, drain: groups.drain }
 }
@@ -206,7 +190,7 @@ export const makeSqliteEventStore = (
         }),
         (db) => Effect.sync(() => db.close()),
       )
-      const { eventStore, checkpointStore, drain } = makeStores(db, options)
+      const { eventStore, checkpointStore, drain } = makeStores(db, path, options)
       // Appends still queued when the store closes are written first (released before the close).
       yield* Effect.addFinalizer(() => Effect.sync(drain))
       return Context.make(EventStore, eventStore).pipe(Context.add(CheckpointStore, checkpointStore))
