@@ -5,10 +5,50 @@
 export const noItems: ReadonlyArray<never> = Object.freeze([])
 export const noFields: Record<string, never> = Object.freeze({}) as Record<string, never>
 
-/** `fields`, or the shared empty map when it has no fields. */
+// A fleet is mostly nodes of a few kinds: the same interfaces, the same properties, the same driver
+// info but for the address. Each enroll decodes its own copy of these maps (a 14-slot interfaces map
+// is ~170 bytes); the flat ones are kept once and shared, frozen for the same reason as the empties.
+/** Distinct maps kept at most: past it, new ones are used as they are (a bound on this table). */
+const sharedLimit = 1024
+/** Larger maps are rarely repeated and cost more to compare than they save. */
+const sharedKeys = 16
+const shared = new Map<string, object>()
+
+/** The map's keys and values as one text, or undefined when a value is not a plain scalar. */
+const identityOf = (fields: object): string | undefined => {
+  let text = ""
+  let keys = 0
+  for (const key in fields) {
+    if (++keys > sharedKeys) return undefined
+    const v: unknown = (fields as Record<string, unknown>)[key]
+    // Lengths keep the text unambiguous whatever the keys and values hold.
+    switch (typeof v) {
+      case "string": text += `${key.length}:${key}s${v.length}:${v}`; break
+      case "number": text += `${key.length}:${key}n${Object.is(v, -0) ? "-0" : v};`; break
+      case "boolean": text += `${key.length}:${key}${v ? "t" : "f"}`; break
+      default:
+        if (v !== null) return undefined
+        text += `${key.length}:${key}z`
+    }
+  }
+  return text
+}
+
+/**
+ * `fields`, or the shared empty map when it has no fields, or the shared copy of an equal map (same
+ * keys in the same order, same scalar values) when one was seen before. Shared maps are frozen.
+ */
 export const fieldsOrShared = <T extends object>(fields: T): T => {
-  for (const _ in fields) return fields
-  return noFields as T
+  if (Object.isFrozen(fields)) return fields
+  const identity = identityOf(fields)
+  if (identity === undefined) return fields
+  if (identity === "") return noFields as T
+  const kept = shared.get(identity)
+  if (kept !== undefined) return kept as T
+  if (shared.size >= sharedLimit) return fields
+  const copy = Object.freeze({ ...fields })
+  shared.set(identity, copy)
+  return copy
 }
 
 /** `items`, or the shared empty list when it has none. */
