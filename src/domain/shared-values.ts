@@ -34,21 +34,40 @@ const identityOf = (fields: object): string | undefined => {
   return text
 }
 
+/** The shared map last handed out per first key, with its keys in order: enrolls come in runs of one kind. */
+const lastByFirstKey = new Map<string, { readonly keys: ReadonlyArray<string>; readonly map: object }>()
+
+/** Whether `fields` has exactly the keys of `last`, in its order, with the same values. */
+const sameAs = (fields: object, last: { readonly keys: ReadonlyArray<string>; readonly map: object }): boolean => {
+  let i = 0
+  for (const key in fields) {
+    if (key !== last.keys[i++] || !Object.is((fields as Record<string, unknown>)[key], (last.map as Record<string, unknown>)[key])) return false
+  }
+  return i === last.keys.length
+}
+
 /**
  * `fields`, or the shared empty map when it has no fields, or the shared copy of an equal map (same
  * keys in the same order, same scalar values) when one was seen before. Shared maps are frozen.
  */
 export const fieldsOrShared = <T extends object>(fields: T): T => {
   if (Object.isFrozen(fields)) return fields
+  let first: string | undefined
+  for (const key in fields) { first = key; break }
+  if (first === undefined) return noFields as T
+  // The common case, a map equal to the one before it, without building its text.
+  const last = lastByFirstKey.get(first)
+  if (last !== undefined && sameAs(fields, last)) return last.map as T
   const identity = identityOf(fields)
   if (identity === undefined) return fields
-  if (identity === "") return noFields as T
-  const kept = shared.get(identity)
-  if (kept !== undefined) return kept as T
-  if (shared.size >= sharedLimit) return fields
-  const copy = Object.freeze({ ...fields })
-  shared.set(identity, copy)
-  return copy
+  let kept = shared.get(identity)
+  if (kept === undefined) {
+    if (shared.size >= sharedLimit) return fields
+    kept = Object.freeze({ ...fields })
+    shared.set(identity, kept)
+  }
+  if (last !== undefined || lastByFirstKey.size < sharedLimit) lastByFirstKey.set(first, { keys: Object.keys(kept), map: kept })
+  return kept as T
 }
 
 /** `items`, or the shared empty list when it has none. */
