@@ -25,6 +25,7 @@ import { startReadLoad } from "./scale/reads.ts"
 import { startServer, type Server } from "./scale/server.ts"
 import { observeSync } from "./scale/sync.ts"
 import { Table } from "./scale/table.ts"
+import { takeHeapSnapshot } from "./scale/heap-snapshot.ts"
 
 // The client takes core 1; the server (spawned by it) is pinned to core 0.
 if (process.env["IRONLEDGER_BENCH_PINNED"] !== "1") {
@@ -138,6 +139,7 @@ try {
     table.row(`server RSS after ${Math.min(400, lifecycles)} lifecycles`, `${rss400.toFixed(0)} MiB`, "goal <= 150 MiB")
     table.row(`server RSS with ${lifecycles} active nodes`, `${rssActive.toFixed(0)} MiB`,
       `${((rssActive - rssStart) * 1024 / lifecycles).toFixed(1)} KiB per active node above start; goal <= 200 MiB`)
+    if (values["heap-snapshot"]) say(`heap snapshot with ${lifecycles} active nodes: ${await takeHeapSnapshot(server.pid, dir)}`)
 
     // Fleet sizes beyond the lifecycles: idle nodes first, then a window of lifecycles.
     for (const size of sizes.filter((s) => s > lifecycles)) {

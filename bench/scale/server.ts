@@ -36,7 +36,7 @@ export const startServer = async (o: ServerOptions): Promise<Server> => {
   const child = spawn("taskset", ["-c", String(o.core), resolve(import.meta.dirname, "../../bin/ironledger"), "serve",
     "--db", o.db, "--port", "0", "--power-sync-interval", String(o.powerSyncSeconds)], {
     stdio: ["ignore", "ignore", "pipe"], cwd: o.cwd,
-    env: { ...process.env, ...(nodeOptions === "" ? {} : { NODE_OPTIONS: nodeOptions }) },
+    env: { ...process.env, ...(nodeOptions === "" ? {} : { NODE_OPTIONS: [process.env["NODE_OPTIONS"] ?? "", nodeOptions].join(" ").trim() }) },
   })
   const stop = () => new Promise<void>((done) => {
     if (child.exitCode !== null || child.signalCode !== null) return done()
