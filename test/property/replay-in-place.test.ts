@@ -1,6 +1,6 @@
-// loadFleet's catch-up folds the states it made itself in place (Fleet.applyUnshared): the fleet it
-// builds, indexes and counts included, must equal the one the copying fold builds, and a state it
-// did not make (one restored from a checkpoint) must never change.
+// loadFleet's catch-up folds the states it made itself in place and indexes them at the end
+// (Fleet.applyUnshared): the fleet it builds, indexes and counts included, must equal the one the
+// copying fold builds, and a state it did not make (one restored from a checkpoint) must never change.
 import { test } from "node:test"
 import assert from "node:assert/strict"
 import fc from "fast-check"
@@ -25,6 +25,17 @@ const catchUp = (fleet: Fleet, store: EventStore["Service"], unshared: boolean):
   return fleet
 }
 
+/**
+ * All a fleet holds, its private indexes included. The copying fold leaves a zero count and an empty
+ * set behind for every state a node passed through; the deferred index does not: those are dropped.
+ */
+const contentOf = (fleet: Fleet) => ({
+  position: fleet.position, nodes: fleet.nodes, byName: fleet["byName"], byMac: fleet["byMac"], byInstance: fleet["byInstance"],
+  counts: new Map([...fleet["counts"]].filter(([, n]) => n !== 0)),
+  byState: new Map([...fleet["byState"]].filter(([, ids]) => ids.size > 0)),
+  sortedIds: fleet["sortedIds"],
+})
+
 test("the in-place catch-up builds the same fleet as the copying one: states, indexes, counts", () => {
   fc.assert(
     fc.property(fleetLogArb(), ({ log }) => {
@@ -32,7 +43,7 @@ test("the in-place catch-up builds the same fleet as the copying one: states, in
       const inPlace = catchUp(new Fleet(), store, true)
       const copied = catchUp(new Fleet(), store, false)
       // deepEqual walks the private indexes too (by name, MAC, instance, state, counts).
-      assert.deepEqual(inPlace, copied)
+      assert.deepEqual(contentOf(inPlace), contentOf(copied))
       for (const n of copied.list()) {
         if (n.name !== null) assert.equal(inPlace.findByName(n.name)?.nodeId, n.nodeId)
         for (const p of n.ports) assert.equal(inPlace.findByMac(p.mac)?.nodeId, n.nodeId)
@@ -52,7 +63,8 @@ test("the in-place catch-up after a checkpoint leaves the checkpoint's states un
       assert.deepEqual(published, asPublished)
       // The same resume, copying: equal to the last empty count and index entry.
       const again = catchUp(new Fleet(), storeOf(log.slice(0, cut)), false)
-      assert.deepEqual(resumed, catchUp(Fleet.fromStates(again.position, again.nodes.values()), storeOf(log), false))
+      const copied = catchUp(Fleet.fromStates(again.position, again.nodes.values()), storeOf(log), false)
+      assert.deepEqual(contentOf(resumed), contentOf(copied))
       assert.deepEqual(resumed.nodes, catchUp(new Fleet(), storeOf(log), false).nodes)
     }),
     { numRuns: 100 },

@@ -54,34 +54,35 @@ export class Fleet {
   }
 
   /**
-   * apply, for a fleet nothing else holds yet (the catch-up of loadFleet, before the fleet is shared):
-   * a state in `own` (made by this same catch-up, never handed out) takes the event in place instead
-   * of being copied per event (ADR 0170). Any other state (from a checkpoint, or put there by
-   * `apply`) is copied once, and the copy becomes the catch-up's own. With a watcher, states are
-   * handed out: every event is copied as `apply` does.
+   * apply, for a fleet nothing else holds yet (the catch-up of loadFleet, before the fleet is shared;
+   * ADR 0170). A node's first event in the catch-up takes it out of the indexes and folds into a copy
+   * that joins `own`; its later events fold into that copy in place, with no index work. `endUnshared`
+   * indexes `own` once at the end. States not in `own` (from a checkpoint, or put there by `apply`)
+   * are never written. With a watcher, states are handed out: every event is applied as `apply` does.
    */
-  applyUnshared(nodeId: string, recorded: RecordedNodeEvent, position: number, own: Set<NodeState>): boolean {
+  applyUnshared(nodeId: string, recorded: RecordedNodeEvent, own: Set<NodeState>, position?: number): boolean {
+    if (this.watchers.size > 0) return this.apply(nodeId, recorded, position)
+    if (position !== undefined && position > this.position) this.position = position
     const before = this.nodes.get(nodeId)
-    if (before === undefined || !own.has(before) || this.watchers.size > 0) {
-      const folded = this.apply(nodeId, recorded, position)
-      const after = this.nodes.get(nodeId)
-      if (after !== before && after !== undefined && this.watchers.size === 0) own.add(after)
-      return folded
+    const revision = before?.revision ?? -1
+    if (recorded.revision <= revision) return true
+    if (recorded.revision !== revision + 1) return false
+    if (before !== undefined && own.has(before)) {
+      evolveInPlace(before, recorded.event, recorded.meta)
+      return true
     }
-    if (position > this.position) this.position = position
-    if (recorded.revision <= before.revision) return true
-    if (recorded.revision !== before.revision + 1) return false
-    // The indexed fields as they were: the state itself is about to change.
-    const { deleted, name, ports, provisionState, instanceInfo, instanceUuid } = before
-    const instance = instanceUuidOf(before)
-    evolveInPlace(before, recorded.event, recorded.meta)
-    if (deleted !== before.deleted || name !== before.name || ports !== before.ports || provisionState !== before.provisionState ||
-      instanceInfo !== before.instanceInfo || instanceUuid !== before.instanceUuid) {
-      this.unindexFields(nodeId, deleted, name, ports, instance, provisionState)
-      this.index(before)
-    }
-    if (deleted !== before.deleted) this.sortedIds = null
+    if (before !== undefined) this.unindex(before)
+    const after = evolve(before ?? initialState(nodeId as Uuid), recorded.event, recorded.meta)
+    own.add(after)
+    this.nodes.set(nodeId, after)
     return true
+  }
+
+  /** Ends an unshared catch-up: its states enter the indexes, and are never written again. */
+  endUnshared(own: Set<NodeState>): void {
+    for (const n of own) this.index(n)
+    if (own.size > 0) this.sortedIds = null
+    own.clear()
   }
 
   get(nodeId: string): NodeState | undefined {
@@ -166,19 +167,13 @@ export class Fleet {
   }
 
   private unindex(n: NodeState): void {
-    this.unindexFields(n.nodeId, n.deleted, n.name, n.ports, instanceUuidOf(n), n.provisionState)
-  }
-
-  /** unindex, from the indexed fields of a state that has since changed in place. */
-  private unindexFields(
-    nodeId: string, deleted: boolean, name: string | null, ports: NodeState["ports"], instance: string | null, state: ProvisionState,
-  ): void {
-    if (deleted) return
-    if (name !== null && this.byName.get(name) === nodeId) this.byName.delete(name)
-    for (const p of ports) if (this.byMac.get(p.mac) === nodeId) this.byMac.delete(p.mac)
-    if (instance !== null && this.byInstance.get(instance) === nodeId) this.byInstance.delete(instance)
-    this.counts.set(state, (this.counts.get(state) ?? 0) - 1)
-    this.byState.get(state)?.delete(nodeId)
+    if (n.deleted) return
+    if (n.name !== null && this.byName.get(n.name) === n.nodeId) this.byName.delete(n.name)
+    for (const p of n.ports) if (this.byMac.get(p.mac) === n.nodeId) this.byMac.delete(p.mac)
+    const instance = instanceUuidOf(n)
+    if (instance !== null && this.byInstance.get(instance) === n.nodeId) this.byInstance.delete(instance)
+    this.counts.set(n.provisionState, (this.counts.get(n.provisionState) ?? 0) - 1)
+    this.byState.get(n.provisionState)?.delete(n.nodeId)
   }
 }
 

@@ -5,7 +5,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { CheckpointStore, EventStore, type StoreUnavailable, type StoredEvent } from "../../ports/index.ts"
 import { catchUp } from "../execute.ts"
-import { fromStored, nodeIdOf } from "../event-codec.ts"
+import { fromStored, nodeIdOf, streamOf } from "../event-codec.ts"
 import type { NodeState } from "../../domain/index.ts"
 import { Fleet, fleetSnapshotVersion } from "./fleet.ts"
 import { decodeCheckpoint, encodeCheckpoint, type FleetColumns } from "./fleet-checkpoint.ts"
@@ -28,9 +28,16 @@ const foldStored = (fleet: Fleet, stored: StoredEvent, own?: Set<NodeState>): { 
     return null
   }
   const recorded = fromStored(stored)
-  const next = own === undefined ? fleet.apply(nodeId, recorded, stored.position) : fleet.applyUnshared(nodeId, recorded, stored.position, own)
+  const next = own === undefined ? fleet.apply(nodeId, recorded, stored.position) : fleet.applyUnshared(nodeId, recorded, own, stored.position)
   return { nodeId, gap: !next }
 }
+
+/** execute.ts's catchUp of one node's stream, for an unshared catch-up (its states in `own`). */
+const fillGap = (fleet: Fleet, nodeId: string, own: Set<NodeState>) =>
+  Effect.gen(function* () {
+    const tail = yield* (yield* EventStore).readStream(streamOf(nodeId), (fleet.nodes.get(nodeId)?.revision ?? -1) + 1)
+    for (const stored of tail) fleet.applyUnshared(nodeId, fromStored(stored), own)
+  })
 
 /** foldStored, filling a gap from the node's stream; returns the node the event was news to. */
 const applyStored = (fleet: Fleet, stored: StoredEvent) =>
@@ -43,19 +50,27 @@ const applyStored = (fleet: Fleet, stored: StoredEvent) =>
 /**
  * Folds every event after the fleet's position, page by page, without an Effect per event.
  * `unshared`: nothing else holds the fleet or any of its states until this returns (loadFleet's own
- * new fleet), so states this catch-up made are folded in place (Fleet.applyUnshared, ADR 0170).
+ * new fleet), so the states this catch-up makes are folded in place and indexed once at the end
+ * (Fleet.applyUnshared, ADR 0170).
  */
 export const catchUpAll = (fleet: Fleet, unshared = false): Effect.Effect<number, StoreUnavailable, EventStore> =>
+  unshared
+    ? Effect.suspend(() => {
+      // The states this catch-up made itself; indexed and dropped however it ends, never written after.
+      const own = new Set<NodeState>()
+      return Effect.ensuring(foldPages(fleet, own), Effect.sync(() => fleet.endUnshared(own)))
+    })
+    : foldPages(fleet, undefined)
+
+const foldPages = (fleet: Fleet, own: Set<NodeState> | undefined): Effect.Effect<number, StoreUnavailable, EventStore> =>
   Effect.gen(function* () {
     const store = yield* EventStore
-    // The states this catch-up made itself; dropped when it returns, so none is written after that.
-    const own = unshared ? new Set<NodeState>() : undefined
     let count = 0
     for (;;) {
       const page = yield* store.readAll({ after: fleet.position, limit: pageSize, hashes: false })
       for (const stored of page) {
         const folded = foldStored(fleet, stored, own)
-        if (folded?.gap) yield* catchUp(fleet, folded.nodeId)
+        if (folded?.gap) yield* (own === undefined ? catchUp(fleet, folded.nodeId) : fillGap(fleet, folded.nodeId, own))
       }
       count += page.length
       if (page.length < pageSize) return count
