@@ -352,16 +352,25 @@ const trackSteps = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
   }
 }
 
-export const evolve = (s: NodeState, event: NodeEvent, meta: EventMeta): NodeState => {
-  const d: Draft = { ...s }
+/**
+ * evolve's core: folds the event into `target` itself. Only for a state no one else holds (evolve's
+ * own fresh copy, or a replay's state it made itself and has not published): every other holder of
+ * a state (caches keyed on it, watchers, checkpoints) relies on states never changing. Nested values
+ * are still replaced, never mutated, so they may be shared with older states.
+ */
+export const evolveInPlace = (target: NodeState, event: NodeEvent, meta: EventMeta): void => {
+  const d = target as Draft
+  // Read before the event's facts are written: the transition starts from the state as it was.
+  const was = d.provisionState
+  const revision = d.revision
   applyFacts(d, event, meta)
   trackSteps(d, event, meta)
-  d.revision = s.revision + 1
+  d.revision = revision + 1
   d.updatedAt = meta.occurredAt
   // A clean step's outcome resumes a cleaning only: recorded elsewhere it moves nothing.
-  const stepOutcomeElsewhere = (event.type === "CleanStepDone" || event.type === "CleanStepFailed") && s.provisionState !== "clean wait"
+  const stepOutcomeElsewhere = (event.type === "CleanStepDone" || event.type === "CleanStepFailed") && was !== "clean wait"
   const verb = stepOutcomeElsewhere ? undefined : verbOf(event)
-  const moved = verb === undefined ? undefined : next(s.provisionState, verb)
+  const moved = verb === undefined ? undefined : next(was, verb)
   if (moved !== undefined) {
     d.provisionState = moved
     d.targetProvisionState = targetOf(moved)
@@ -371,6 +380,12 @@ export const evolve = (s: NodeState, event: NodeEvent, meta: EventMeta): NodeSta
     // An in-band step the ramdisk has not answered dies with the cleaning it belonged to.
     if (moved !== "cleaning" && moved !== "clean wait") d.pendingSteps = d.pendingSteps.filter((p) => !isInBand(p))
   }
+}
+
+/** The state after one more event: a copy, the state given is untouched. */
+export const evolve = (s: NodeState, event: NodeEvent, meta: EventMeta): NodeState => {
+  const d: Draft = { ...s }
+  evolveInPlace(d, event, meta)
   return d
 }
 

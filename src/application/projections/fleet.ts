@@ -1,7 +1,7 @@
 // The read model of the whole fleet: every node's current state, plus the indexes queries need
 // (name -> node, MAC -> node, instance -> node) and counts by provision state. It is a fold of the
 // log and nothing more: rebuilt from scratch it equals the live one.
-import { evolve, initialState, type NodeState, type ProvisionState, type RecordedNodeEvent, type Uuid } from "../../domain/index.ts"
+import { evolve, evolveInPlace, initialState, type NodeState, type ProvisionState, type RecordedNodeEvent, type Uuid } from "../../domain/index.ts"
 import { compactNode, expandNode } from "./fleet-snapshot.ts"
 
 /**
@@ -51,6 +51,38 @@ export class Fleet {
     const after = evolve(before ?? initialState(nodeId as Uuid), recorded.event, recorded.meta)
     this.replace(before, after)
     return true
+  }
+
+  /**
+   * apply, for a fleet nothing else holds yet (the catch-up of loadFleet, before the fleet is shared;
+   * ADR 0170). A node's first event in the catch-up takes it out of the indexes and folds into a copy
+   * that joins `own`; its later events fold into that copy in place, with no index work. `endUnshared`
+   * indexes `own` once at the end. States not in `own` (from a checkpoint, or put there by `apply`)
+   * are never written. With a watcher, states are handed out: every event is applied as `apply` does.
+   */
+  applyUnshared(nodeId: string, recorded: RecordedNodeEvent, own: Set<NodeState>, position?: number): boolean {
+    if (this.watchers.size > 0) return this.apply(nodeId, recorded, position)
+    if (position !== undefined && position > this.position) this.position = position
+    const before = this.nodes.get(nodeId)
+    const revision = before?.revision ?? -1
+    if (recorded.revision <= revision) return true
+    if (recorded.revision !== revision + 1) return false
+    if (before !== undefined && own.has(before)) {
+      evolveInPlace(before, recorded.event, recorded.meta)
+      return true
+    }
+    if (before !== undefined) this.unindex(before)
+    const after = evolve(before ?? initialState(nodeId as Uuid), recorded.event, recorded.meta)
+    own.add(after)
+    this.nodes.set(nodeId, after)
+    return true
+  }
+
+  /** Ends an unshared catch-up: its states enter the indexes, and are never written again. */
+  endUnshared(own: Set<NodeState>): void {
+    for (const n of own) this.index(n)
+    if (own.size > 0) this.sortedIds = null
+    own.clear()
   }
 
   get(nodeId: string): NodeState | undefined {

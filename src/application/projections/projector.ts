@@ -5,7 +5,8 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { CheckpointStore, EventStore, type StoreUnavailable, type StoredEvent } from "../../ports/index.ts"
 import { catchUp } from "../execute.ts"
-import { fromStored, nodeIdOf } from "../event-codec.ts"
+import { fromStored, nodeIdOf, streamOf } from "../event-codec.ts"
+import type { NodeState } from "../../domain/index.ts"
 import { Fleet, fleetSnapshotVersion } from "./fleet.ts"
 import { decodeCheckpoint, encodeCheckpoint, type FleetColumns } from "./fleet-checkpoint.ts"
 
@@ -20,14 +21,23 @@ const pageSize = 2000
  * has a gap to fill from the store; null when it is no node's event or was folded in already
  * (this process's own writes are applied when they are made, before the log brings them back).
  */
-const foldStored = (fleet: Fleet, stored: StoredEvent): { readonly nodeId: string; readonly gap: boolean } | null => {
+const foldStored = (fleet: Fleet, stored: StoredEvent, own?: Set<NodeState>): { readonly nodeId: string; readonly gap: boolean } | null => {
   const nodeId = nodeIdOf(stored.streamId)
   if (nodeId === null || (fleet.nodes.get(nodeId)?.revision ?? -1) >= stored.revision) {
     fleet.position = Math.max(fleet.position, stored.position)
     return null
   }
-  return { nodeId, gap: !fleet.apply(nodeId, fromStored(stored), stored.position) }
+  const recorded = fromStored(stored)
+  const next = own === undefined ? fleet.apply(nodeId, recorded, stored.position) : fleet.applyUnshared(nodeId, recorded, own, stored.position)
+  return { nodeId, gap: !next }
 }
+
+/** execute.ts's catchUp of one node's stream, for an unshared catch-up (its states in `own`). */
+const fillGap = (fleet: Fleet, nodeId: string, own: Set<NodeState>) =>
+  Effect.gen(function* () {
+    const tail = yield* (yield* EventStore).readStream(streamOf(nodeId), (fleet.nodes.get(nodeId)?.revision ?? -1) + 1)
+    for (const stored of tail) fleet.applyUnshared(nodeId, fromStored(stored), own)
+  })
 
 /** foldStored, filling a gap from the node's stream; returns the node the event was news to. */
 const applyStored = (fleet: Fleet, stored: StoredEvent) =>
@@ -37,16 +47,30 @@ const applyStored = (fleet: Fleet, stored: StoredEvent) =>
     return folded?.nodeId ?? null
   })
 
-/** Folds every event after the fleet's position, page by page, without an Effect per event. */
-export const catchUpAll = (fleet: Fleet): Effect.Effect<number, StoreUnavailable, EventStore> =>
+/**
+ * Folds every event after the fleet's position, page by page, without an Effect per event.
+ * `unshared`: nothing else holds the fleet or any of its states until this returns (loadFleet's own
+ * new fleet), so the states this catch-up makes are folded in place and indexed once at the end
+ * (Fleet.applyUnshared, ADR 0170).
+ */
+export const catchUpAll = (fleet: Fleet, unshared = false): Effect.Effect<number, StoreUnavailable, EventStore> =>
+  unshared
+    ? Effect.suspend(() => {
+      // The states this catch-up made itself; indexed and dropped however it ends, never written after.
+      const own = new Set<NodeState>()
+      return Effect.ensuring(foldPages(fleet, own), Effect.sync(() => fleet.endUnshared(own)))
+    })
+    : foldPages(fleet, undefined)
+
+const foldPages = (fleet: Fleet, own: Set<NodeState> | undefined): Effect.Effect<number, StoreUnavailable, EventStore> =>
   Effect.gen(function* () {
     const store = yield* EventStore
     let count = 0
     for (;;) {
       const page = yield* store.readAll({ after: fleet.position, limit: pageSize, hashes: false })
       for (const stored of page) {
-        const folded = foldStored(fleet, stored)
-        if (folded?.gap) yield* catchUp(fleet, folded.nodeId)
+        const folded = foldStored(fleet, stored, own)
+        if (folded?.gap) yield* (own === undefined ? catchUp(fleet, folded.nodeId) : fillGap(fleet, folded.nodeId, own))
       }
       count += page.length
       if (page.length < pageSize) return count
@@ -62,7 +86,7 @@ export const loadFleet = Effect.gen(function* () {
   const fleet = Option.isSome(stored) && stored.value.version === fleetSnapshotVersion
     ? Fleet.fromStates(stored.value.position, decodeCheckpoint(stored.value))
     : new Fleet()
-  yield* catchUpAll(fleet)
+  yield* catchUpAll(fleet, true)
   return fleet
 })
 
