@@ -19,6 +19,7 @@ import { join, resolve } from "node:path"
 import { parseArgs } from "node:util"
 import { Client, percentile, pool } from "./scale/http.ts"
 import { emptyTimes, enroll, lifecycle, manage } from "./scale/lifecycle.ts"
+import { lagText, loopLag } from "./scale/loop-lag.ts"
 import { loadAverage, selfCpuSeconds, treeCpuSeconds, treeRssMiB } from "./scale/proc.ts"
 import { startReadLoad, type ReadFigures } from "./scale/reads.ts"
 import { startServer, type Server } from "./scale/server.ts"
@@ -174,9 +175,12 @@ try {
     const m = await measured(server, () => pool(idle.length, workers, (i) => manage(client, idle[i]!, 200)))
     table.row(`manage ${idle.length} idle nodes`, `${(idle.length / m.wallS).toFixed(0)} nodes/s`, `server CPU ${(m.serverCpuS * 1000 / Math.max(1, idle.length)).toFixed(2)} ms per node`)
     say(`observing power sync over ${enrolled} nodes, interval ${syncInterval} s`)
+    await loopLag(client)
     const s = await observeSync(server.pid, syncInterval, 3)
+    const syncLag = await loopLag(client)
     table.row(`power sync over ${enrolled} nodes, every ${syncInterval} s`, `pass ~${s.longestBurstS.toFixed(1)} s wall, ${s.longestBurstCpuS.toFixed(2)} s CPU`,
       `idle service CPU ${s.cpuPerIntervalS.toFixed(2)} s per interval (${s.bursts} bursts; load ${loadAverage()})`)
+    table.row(`  server event-loop delay over those ${3 * syncInterval} s`, lagText(syncLag), "longest stall of the loop while power sync runs")
   }
 
   if (!skip.has("fairness")) {
@@ -197,7 +201,9 @@ try {
       return { times, failures, ...r }
     }
     say(`fairness: ${fair} lifecycles idle`)
+    await loopLag(client)
     const idle = await stepRun("fair-idle")
+    const idleLag = await loopLag(client)
     say(`fairness: ${fair} lifecycles under ${readers} readers`)
     const load = startReadLoad(server.url, readers, ids, 100)
     let reads: ReadFigures
@@ -208,12 +214,15 @@ try {
     } finally {
       reads = await load.stop()
     }
+    const busyLag = await loopLag(client)
     for (const step of ["provide", "deploy"] as const) {
       const i99 = percentile(idle.times[step], 99), b99 = percentile(busy.times[step], 99)
       table.row(`${step} settle, ${fairWorkers} workers: idle / under ${readers} readers`,
         `p50 ${percentile(idle.times[step], 50).toFixed(0)}/${percentile(busy.times[step], 50).toFixed(0)} ms  p99 ${i99.toFixed(0)}/${b99.toFixed(0)} ms`,
         `x${(b99 / i99).toFixed(1)} at p99; goal <= 3; ${idle.failures}/${busy.failures} lifecycles failed; wall (load ${busy.load})`)
     }
+    table.row(`server event-loop delay: idle / under ${readers} readers`, `${lagText(idleLag)} / ${lagText(busyLag)}`,
+      "longest stall of the loop during each fairness run (monitorEventLoopDelay); a stall delays every step at once")
     table.row(`under readers: server / client CPU share of wall time`,
       `${(busy!.serverCpuS / busy!.wallS * 100).toFixed(0)} / ${(busy!.clientCpuS / busy!.wallS * 100).toFixed(0)} %`,
       `over ${busy!.wallS.toFixed(1)} s; a server below 100 % of its core waits rather than works`)
