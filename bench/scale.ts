@@ -20,6 +20,7 @@ import { join, resolve } from "node:path"
 import { parseArgs } from "node:util"
 import { Client, percentile, pool } from "./scale/http.ts"
 import { emptyTimes, enroll, lifecycle, manage } from "./scale/lifecycle.ts"
+import { lagText, loopLag } from "./scale/loop-lag.ts"
 import { loadAverage, selfCpuSeconds, treeCpuSeconds, treeRssMiB } from "./scale/proc.ts"
 import { startReadLoad } from "./scale/reads.ts"
 import { startServer, type Server } from "./scale/server.ts"
@@ -179,9 +180,12 @@ try {
     const m = await measured(server, () => pool(idle.length, workers, (i) => manage(client, idle[i]!, 200)))
     table.row(`manage ${idle.length} idle nodes`, `${(idle.length / m.wallS).toFixed(0)} nodes/s`, `server CPU ${(m.serverCpuS * 1000 / Math.max(1, idle.length)).toFixed(2)} ms per node`)
     say(`observing power sync over ${enrolled} nodes, interval ${syncInterval} s`)
+    await loopLag(client)
     const s = await observeSync(server.pid, syncInterval, 3)
+    const syncLag = await loopLag(client)
     table.row(`power sync over ${enrolled} nodes, every ${syncInterval} s`, `pass ~${s.longestBurstS.toFixed(1)} s wall, ${s.longestBurstCpuS.toFixed(2)} s CPU`,
       `idle service CPU ${s.cpuPerIntervalS.toFixed(2)} s per interval (${s.bursts} bursts; load ${loadAverage()})`)
+    table.row(`  server event-loop delay over those ${3 * syncInterval} s`, lagText(syncLag), "longest stall of the loop while power sync runs")
   }
 
   if (!skip.has("fairness")) {
@@ -191,6 +195,7 @@ try {
       const base = enrolled
       // A lifecycle that fails or times out here is counted, not fatal: starvation is what this phase measures.
       let failures = 0
+      await loopLag(client)
       const r = await measured(server, () => pool(fair, fairWorkers, async (i) => {
         try {
           ids.push(await lifecycle(client, `${label}-${base + i}`, pollMs, times))
@@ -199,7 +204,7 @@ try {
         }
         enrolled++
       }))
-      return { times, failures, ...r }
+      return { times, failures, lag: await loopLag(client), ...r }
     }
     /** `fair` lifecycles while `readers` read, each pausing `pauseMs` after an answer. */
     const underReaders = async (label: string, pauseMs: number) => {
@@ -232,6 +237,8 @@ try {
       }
       table.row(`  reads: GET node / GET /v1/nodes?limit=100`, `p99 ${run.reads.getP99.toFixed(1)} / ${run.reads.listP99.toFixed(1)} ms`,
         `p50 ${run.reads.getP50.toFixed(1)} / ${run.reads.listP50.toFixed(1)} ms; ${(run.reads.requests / run.wallS).toFixed(0)} reads/s, ${run.reads.errors} errors${goal ? "; goal p99 <= 20 ms" : ""}`)
+      table.row(`  server event-loop delay: idle / under readers`, `${lagText(idle.lag)} / ${lagText(run.lag)}`,
+        "longest stall of the loop during each run (monitorEventLoopDelay); a stall delays every step at once")
       table.row(`  server / client CPU share of wall time`,
         `${(run.serverCpuS / run.wallS * 100).toFixed(0)} / ${(run.clientCpuS / run.wallS * 100).toFixed(0)} %`,
         `over ${run.wallS.toFixed(1)} s; a server below 100 % of its core waits rather than works`)

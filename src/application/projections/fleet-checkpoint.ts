@@ -3,6 +3,7 @@
 // across the fleet (interfaces, instance_info, states, drivers), the distinct values once and one
 // small number per node. The text is half the size of per-node records, parses faster (arrays of
 // numbers, no keys per node), and the restored nodes share one copy of each recurring value.
+import * as Effect from "effect/Effect"
 import { initialState, type NodeState, type Uuid } from "../../domain/index.ts"
 import { noFields, noItems } from "../../domain/shared-values.ts"
 
@@ -48,11 +49,16 @@ const textOf = (v: unknown, frozen: Map<object, string>): string => {
   }
 }
 
+/** Nodes' values of one field encoded between two chances to hand the event loop back. */
+const stepNodes = 512
+
 /**
- * The checkpoint text of these node states. Each value is stringified once; values whose text
- * recurs go to the shared table when a field has few distinct ones (by default at most one per 4 nodes).
+ * The checkpoint text of these node states, as steps: the generator pauses after every few hundred
+ * nodes' values so that a caller can let other work run in between (encodeCheckpointYielding).
+ * Each value is stringified once; values whose text recurs go to the shared table when a field has
+ * few distinct ones (by default at most one per 4 nodes).
  */
-export const encodeCheckpoint = (version: number, position: number, nodes: ReadonlyArray<NodeState>, sharedPerNode = 1 / 4): string => {
+function* encodeSteps(version: number, position: number, nodes: ReadonlyArray<NodeState>, sharedPerNode: number): Generator<void, string> {
   const count = nodes.length
   const most = count * sharedPerNode
   const shared: Array<string> = []
@@ -61,12 +67,17 @@ export const encodeCheckpoint = (version: number, position: number, nodes: Reado
   const texts = new Array<string>(count)
   const frozen = new Map<object, string>()
   const optional = new Set<string>()
-  for (const n of nodes) for (const key in n) if (!(key in template)) optional.add(key)
+  for (let i = 0; i < count; i++) {
+    for (const key in nodes[i]) if (!(key in template)) optional.add(key)
+    if (i % stepNodes === stepNodes - 1) yield
+  }
   for (const field of optional) {
     const present: Array<string> = []
-    nodes.forEach((n, i) => {
+    for (let i = 0; i < count; i++) {
+      const n = nodes[i]!
       if (field in n) present.push(`"${i}":${textOf((n as unknown as Record<string, unknown>)[field], frozen)}`)
-    })
+      if (i % stepNodes === stepNodes - 1) yield
+    }
     columns.push(`${JSON.stringify(field)}:{"sparse":{${present.join(",")}}}`)
   }
   for (const field of fields) {
@@ -78,23 +89,68 @@ export const encodeCheckpoint = (version: number, position: number, nodes: Reado
       texts[i] = text
       if (text !== initial) changed = true
       if (distinct.size <= most) distinct.set(text, (distinct.get(text) ?? 0) + 1)
+      if (i % stepNodes === stepNodes - 1) yield
     }
     // A field every node holds at its initial value is left out; restore gives it that value.
     if (!changed) continue
+    // The column's text is joined a step's worth of nodes at a time: one join of 100,000 values
+    // held the loop for tens of ms.
+    const parts: Array<string> = []
     if (distinct.size <= most) {
-      const refs = new Array<number>(count)
+      const refs = new Array<number>(stepNodes)
       for (let i = 0; i < count; i++) {
         let at = sharedAt.get(texts[i]!)
         if (at === undefined) { at = shared.push(texts[i]!) - 1; sharedAt.set(texts[i]!, at) }
-        refs[i] = at
+        refs[i % stepNodes] = at
+        if (i % stepNodes === stepNodes - 1 || i === count - 1) {
+          refs.length = (i % stepNodes) + 1
+          parts.push(refs.join(","))
+          yield
+        }
       }
-      columns.push(`${JSON.stringify(field)}:{"refs":[${refs.join(",")}]}`)
+      columns.push(`${JSON.stringify(field)}:{"refs":[${parts.join(",")}]}`)
     } else {
-      columns.push(`${JSON.stringify(field)}:{"values":[${texts.join(",")}]}`)
+      for (let i = 0; i < count; i += stepNodes) {
+        parts.push(texts.slice(i, i + stepNodes).join(","))
+        yield
+      }
+      columns.push(`${JSON.stringify(field)}:{"values":[${parts.join(",")}]}`)
     }
   }
   return `{"version":${version},"position":${position},"count":${count},"shared":[${shared.join(",")}],"columns":{${columns.join(",")}}}`
 }
+
+/** The checkpoint text of these node states, in one go (encodeSteps run to the end). */
+export const encodeCheckpoint = (version: number, position: number, nodes: ReadonlyArray<NodeState>, sharedPerNode = 1 / 4): string => {
+  const steps = encodeSteps(version, position, nodes, sharedPerNode)
+  for (;;) {
+    const step = steps.next()
+    if (step.done) return step.value
+  }
+}
+
+/** One turn of the event loop: the I/O and timers that were waiting run before this resumes. */
+const nextTurn = Effect.promise(() => new Promise<void>((resume) => setImmediate(resume)))
+
+/**
+ * The same text as encodeCheckpoint, encoded in slices of about `sliceMs` of CPU with a turn of the
+ * event loop between them (ADR 0180): at 100,000 nodes an encode takes about a second, which in one
+ * go held every request and every conductor step behind it. The caller passes node states taken at
+ * one position; they are immutable, so the slices read one consistent fleet while it moves on.
+ */
+export const encodeCheckpointYielding = (version: number, position: number, nodes: ReadonlyArray<NodeState>, sliceMs = 5, sharedPerNode = 1 / 4): Effect.Effect<string> =>
+  Effect.gen(function* () {
+    const steps = encodeSteps(version, position, nodes, sharedPerNode)
+    let began = performance.now()
+    for (;;) {
+      const step = steps.next()
+      if (step.done) return step.value
+      if (performance.now() - began >= sliceMs) {
+        yield* nextTurn
+        began = performance.now()
+      }
+    }
+  })
 
 const isEmpty = (v: unknown): boolean => {
   if (Array.isArray(v)) return v.length === 0

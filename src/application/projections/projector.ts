@@ -8,7 +8,7 @@ import { catchUp } from "../execute.ts"
 import { fromStored, nodeIdOf, streamOf } from "../event-codec.ts"
 import type { NodeState } from "../../domain/index.ts"
 import { Fleet, fleetSnapshotVersion } from "./fleet.ts"
-import { decodeCheckpoint, encodeCheckpoint, type FleetColumns } from "./fleet-checkpoint.ts"
+import { decodeCheckpoint, encodeCheckpointYielding, type FleetColumns } from "./fleet-checkpoint.ts"
 
 export const fleetCheckpoint = "fleet"
 // Pages of 2,000: a page (about 1 MB of rows and parsed events) dies young, in the young
@@ -90,10 +90,14 @@ export const loadFleet = Effect.gen(function* () {
   return fleet
 })
 
+/**
+ * Saves the fleet as it is now: its node states are taken at one position (they are immutable), then
+ * encoded in slices with turns of the event loop between them (ADR 0180).
+ */
 export const saveFleet = (fleet: Fleet) =>
   Effect.gen(function* () {
     const position = fleet.position
-    const state = encodeCheckpoint(fleetSnapshotVersion, position, [...fleet.nodes.values()])
+    const state = yield* encodeCheckpointYielding(fleetSnapshotVersion, position, [...fleet.nodes.values()])
     yield* (yield* CheckpointStore).save(fleetCheckpoint, { position, state })
   })
 
@@ -107,14 +111,22 @@ export const followLog = (fleet: Fleet, every = 10_000, onNodeEvent: (nodeId: st
   Effect.gen(function* () {
     const store = yield* EventStore
     let sinceCheckpoint = 0
+    // A checkpoint is saved beside the log's stream, not in it: the events keep being folded in while
+    // it is encoded; one save at a time, and the next one is due `every` events after it began.
+    let saving = false
+    const save = saveFleet(fleet).pipe(
+      Effect.catchCause((cause) => Effect.logWarning("fleet checkpoint not saved; the next one is due in as many events", cause)),
+      Effect.ensuring(Effect.sync(() => { saving = false })),
+    )
     yield* store.subscribeAll(fleet.position).pipe(
       Stream.runForEach((stored) =>
         Effect.gen(function* () {
           const news = yield* applyStored(fleet, stored)
           if (news !== null) onNodeEvent(news)
-          if (++sinceCheckpoint >= Math.max(every, fleet.nodes.size)) {
+          if (++sinceCheckpoint >= Math.max(every, fleet.nodes.size) && !saving) {
             sinceCheckpoint = 0
-            yield* saveFleet(fleet)
+            saving = true
+            yield* Effect.forkChild(save)
           }
         })),
     )
