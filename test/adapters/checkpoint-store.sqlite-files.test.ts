@@ -3,7 +3,7 @@
 // and a checkpoint whose file is gone (a log copied without it) is no checkpoint rather than an error.
 import { after, test } from "node:test"
 import assert from "node:assert/strict"
-import { mkdtempSync, readdirSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs"
 import { DatabaseSync } from "node:sqlite"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -70,4 +70,18 @@ test("a state written in pieces comes back whole, a character across a piece's e
   const state = JSON.stringify(`${"x".repeat(2 ** 20 - 2)}😀é${"y".repeat(2 ** 20)}😀`)
   await withCheckpoints(path, (c) => c.save("fleet", { position: 1, state }))
   assert.deepEqual(await withCheckpoints(path, (c) => c.load("fleet")), Option.some({ position: 1, state }))
+})
+
+test("a temporary file abandoned by a process that died mid-save is removed by a later save; a fresh one is left", async () => {
+  const path = join(dir, "abandoned.db")
+  await withCheckpoints(path, (c) => c.save("fleet", { position: 1, state: "{}" }))
+  const old = join(checkpointDirectory(path), "fleet.0.deadbeef.json.4242.tmp")
+  const fresh = join(checkpointDirectory(path), "fleet.2.cafebabe.json.4243.tmp")
+  writeFileSync(old, "{")
+  writeFileSync(fresh, "{")
+  const hourAgo = new Date(Date.now() - 3_600_000)
+  utimesSync(old, hourAgo, hourAgo)
+  await withCheckpoints(path, (c) => c.save("fleet", { position: 3, state: "{}" }))
+  assert.ok(!existsSync(old), "the abandoned temporary file is gone")
+  assert.ok(existsSync(fresh), "a temporary file another process may still be writing stays")
 })

@@ -5,7 +5,7 @@
 // stalling every request and every conductor step of the moment.
 import { randomUUID } from "node:crypto"
 import { readFileSync } from "node:fs"
-import { mkdir, open, readdir, rename, rm } from "node:fs/promises"
+import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises"
 import { join } from "node:path"
 import type { StatementSync } from "node:sqlite"
 import * as Effect from "effect/Effect"
@@ -61,15 +61,25 @@ const writeDurably = async (dir: string, name: string, text: string): Promise<vo
   }
 }
 
+/** A temporary file this old was left by a process that died while writing it. */
+const abandonedAfterMs = 10 * 60_000
+
 /**
- * Files of `projection` other than `keep`: checkpoints superseded by a later save. Another process
- * saving at the same moment may lose its fresh file here; its row then names a missing file, and
- * the next start folds the log instead (slower, never wrong).
+ * Files of `projection` other than `keep`: checkpoints superseded by a later save, and temporary
+ * files abandoned. Another process saving at the same moment may lose its fresh file here; its row
+ * then names a missing file, and the next start folds the log instead (slower, never wrong).
  */
 const removeSuperseded = async (dir: string, projection: string, keep: string): Promise<void> => {
   const prefix = `${encodeURIComponent(projection)}.`
   for (const name of await readdir(dir)) {
-    if (name.startsWith(prefix) && name.endsWith(".json") && name !== keep) await rm(join(dir, name), { force: true })
+    if (!name.startsWith(prefix) || name === keep) continue
+    const path = join(dir, name)
+    if (name.endsWith(".json")) await rm(path, { force: true })
+    else if (name.endsWith(".tmp")) {
+      // Renamed into place by its writer meanwhile: nothing to remove.
+      const modified = (await stat(path).catch(() => null))?.mtimeMs
+      if (modified !== undefined && Date.now() - modified > abandonedAfterMs) await rm(path, { force: true })
+    }
   }
 }
 
