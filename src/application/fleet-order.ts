@@ -61,7 +61,7 @@ const orderOf = (fleet: Fleet): Order => {
 }
 
 /** First index whose id is >= `id`. */
-const lowerBound = (ids: ReadonlyArray<string>, id: string): number => {
+export const lowerBound = (ids: ReadonlyArray<string>, id: string): number => {
   let lo = 0, hi = ids.length
   while (lo < hi) {
     const mid = (lo + hi) >>> 1

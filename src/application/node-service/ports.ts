@@ -3,10 +3,25 @@ import * as Effect from "effect/Effect"
 import type { PortSettings, Uuid } from "../../domain/index.ts"
 import { PortNotFound, type NodeService, type PortChanges } from "../node-service.ts"
 import { portViews } from "../projections/node-view.ts"
+import { lowerBound } from "../fleet-order.ts"
 import type { NodeCore } from "./core.ts"
 
 export const nodePorts = (core: NodeCore) => {
   const { fleet, ids, claiming, context, run, resolve } = core
+  const portOf = (uuid: string) => {
+    const owner = fleet.findByPort(uuid)
+    return owner === undefined ? undefined : portViews(owner).find((p) => p.uuid === uuid)
+  }
+  /** Up to `limit` ports after `marker` (from the first when the marker is no live port), in uuid order. */
+  const portsPage = (marker: string | undefined, limit: number) => {
+    const order = fleet.portIds()
+    let start = 0
+    if (marker !== undefined) {
+      const at = lowerBound(order, marker)
+      if (order[at] === marker) start = at + 1
+    }
+    return order.slice(start, start + limit).map((uuid) => portOf(uuid)!)
+  }
   return {
     addPort: ({ nodeRef, mac, settings }, actor) =>
       claiming([mac], (key) => (fleet.findByMac(key) === undefined ? null : `A port with MAC address ${key} already exists.`), Effect.gen(function* () {
@@ -17,13 +32,16 @@ export const nodePorts = (core: NodeCore) => {
       })),
     getPort: (uuid) =>
       Effect.gen(function* () {
-        const found = fleet.list().flatMap(portViews).find((p) => p.uuid === uuid)
+        const found = portOf(uuid)
         return found ?? (yield* Effect.fail(new PortNotFound({ ref: uuid })))
       }),
     listPorts: (filter, page) =>
       Effect.gen(function* () {
-        const nodes = filter.nodeRef === undefined ? fleet.list() : [yield* resolve(filter.nodeRef)]
-        const ports = nodes.flatMap(portViews)
+        // By address or by node: that node's ports. Otherwise the fleet's ports in order, and only
+        // the page's are looked at (Nova and Neutron list ports often; a fleet has 100,000 of them).
+        if (filter.nodeRef === undefined && filter.address === undefined) return portsPage(page.marker, page.limit)
+        const holder = filter.nodeRef === undefined ? fleet.findByMac(filter.address!) : yield* resolve(filter.nodeRef)
+        const ports = (holder === undefined ? [] : portViews(holder))
           .filter((p) => filter.address === undefined || p.address === filter.address)
           .sort((a, b) => (a.uuid < b.uuid ? -1 : 1))
         const start = page.marker === undefined ? 0 : ports.findIndex((p) => p.uuid === page.marker) + 1
@@ -31,12 +49,12 @@ export const nodePorts = (core: NodeCore) => {
       }),
     removePort: (uuid, actor) =>
       Effect.gen(function* () {
-        const owner = fleet.list().find((n) => n.ports.some((p) => p.portId === uuid))
+        const owner = fleet.findByPort(uuid)
         if (owner === undefined) return yield* Effect.fail(new PortNotFound({ ref: uuid }))
         yield* run(owner.nodeId, { type: "RemovePort", portId: uuid as Uuid }, yield* context(actor))
       }),
     updatePort: (uuid: string, changes: PortChanges, actor: string) => {
-      const owner = fleet.list().find((n) => n.ports.some((p) => p.portId === uuid))
+      const owner = fleet.findByPort(uuid)
       if (owner === undefined) return Effect.fail(new PortNotFound({ ref: uuid }))
       const current = owner.ports.find((p) => p.portId === uuid)!
       const { address, ...rest } = changes

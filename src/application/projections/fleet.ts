@@ -24,12 +24,16 @@ export class Fleet {
   readonly nodes = new Map<string, NodeState>()
   private readonly byName = new Map<string, string>()
   private readonly byMac = new Map<string, string>()
+  /** Port uuid -> its node: the ports API finds a port without a walk over the fleet. */
+  private readonly byPort = new Map<string, string>()
   private readonly byInstance = new Map<string, string>()
   private readonly counts = new Map<ProvisionState, number>()
   private readonly byState = new Map<ProvisionState, Set<string>>()
   private readonly watchers = new Set<(node: NodeState) => void>()
   /** Live node ids in uuid order, kept until a node is added or deleted (list() is called per API page). */
   private sortedIds: Array<string> | null = null
+  /** Live nodes' port uuids in order, kept until a port is added, removed or its node deleted. */
+  private sortedPortIds: Array<string> | null = null
 
   /** Calls `listener` with every node state the fleet takes on; returns the way to stop. */
   watch(listener: (node: NodeState) => void): () => void {
@@ -81,7 +85,7 @@ export class Fleet {
   /** Ends an unshared catch-up: its states enter the indexes, and are never written again. */
   endUnshared(own: Set<NodeState>): void {
     for (const n of own) this.index(n)
-    if (own.size > 0) this.sortedIds = null
+    if (own.size > 0) this.sortedIds = this.sortedPortIds = null
     own.clear()
   }
 
@@ -98,6 +102,18 @@ export class Fleet {
   findByMac(mac: string): NodeState | undefined {
     const id = this.byMac.get(mac)
     return id === undefined ? undefined : this.get(id)
+  }
+
+  /** The live node holding the port. */
+  findByPort(portId: string): NodeState | undefined {
+    const id = this.byPort.get(portId)
+    return id === undefined ? undefined : this.get(id)
+  }
+
+  /** Live nodes' port uuids in order, for paging the ports API. */
+  portIds(): ReadonlyArray<string> {
+    this.sortedPortIds ??= [...this.byPort.keys()].sort()
+    return this.sortedPortIds
   }
 
   findByInstance(instanceUuid: string): NodeState | undefined {
@@ -152,13 +168,17 @@ export class Fleet {
     this.nodes.set(after.nodeId, after)
     if (reindex) this.index(after)
     if (before === undefined || before.deleted !== after.deleted) this.sortedIds = null
+    if (before === undefined || before.ports !== after.ports || before.deleted !== after.deleted) this.sortedPortIds = null
     if (this.watchers.size > 0) for (const w of this.watchers) w(after)
   }
 
   private index(n: NodeState): void {
     if (n.deleted) return
     if (n.name !== null) this.byName.set(n.name, n.nodeId)
-    for (const p of n.ports) this.byMac.set(p.mac, n.nodeId)
+    for (const p of n.ports) {
+      this.byMac.set(p.mac, n.nodeId)
+      this.byPort.set(p.portId, n.nodeId)
+    }
     const instance = instanceUuidOf(n)
     if (instance !== null) this.byInstance.set(instance, n.nodeId)
     this.counts.set(n.provisionState, (this.counts.get(n.provisionState) ?? 0) + 1)
@@ -169,7 +189,10 @@ export class Fleet {
   private unindex(n: NodeState): void {
     if (n.deleted) return
     if (n.name !== null && this.byName.get(n.name) === n.nodeId) this.byName.delete(n.name)
-    for (const p of n.ports) if (this.byMac.get(p.mac) === n.nodeId) this.byMac.delete(p.mac)
+    for (const p of n.ports) {
+      if (this.byMac.get(p.mac) === n.nodeId) this.byMac.delete(p.mac)
+      if (this.byPort.get(p.portId) === n.nodeId) this.byPort.delete(p.portId)
+    }
     const instance = instanceUuidOf(n)
     if (instance !== null && this.byInstance.get(instance) === n.nodeId) this.byInstance.delete(instance)
     this.counts.set(n.provisionState, (this.counts.get(n.provisionState) ?? 0) - 1)
