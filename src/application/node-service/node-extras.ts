@@ -24,7 +24,7 @@ export const nodeExtras = (core: NodeCore) => {
         let recorded = 0
         for (const e of events) {
           const mac = e.macAddress.toLowerCase()
-          const node = fleet.list().find((n) => !n.deleted && n.ports.some((p) => p.mac === mac))
+          const node = fleet.findByMac(mac)
           // Ironic only logs these; ironledger keeps those about its nodes' ports in their history.
           if (node === undefined) continue
           yield* run(node.nodeId, { type: "RecordNetworkEvent", event: e }, ctx)
