@@ -26,12 +26,17 @@ export const nodeAllocations = (core: NodeCore) => {
   /** The failed allocations, caught up with the log. */
   const failedNow = withStore(failedLog.current)
 
-  const bound = (): Array<AllocationView> =>
-    fleet.list().flatMap((n) => (n.allocation === null ? [] : [viewOf(n.allocation, n)]))
+  /** The allocations bound to nodes, from the fleet's allocation index (no walk over the fleet). */
+  const bound = (): Array<AllocationView> => [...fleet.allocated()].map((n) => viewOf(n.allocation!, n))
 
+  /** By uuid among bound and failed allocations, then by name among both. */
   const findIn = (failed: ReadonlyMap<string, AllocationView>, ref: string): AllocationView | undefined => {
-    const all = [...bound(), ...failed.values()]
-    return all.find((a) => a.uuid === ref.toLowerCase()) ?? all.find((a) => a.name !== null && a.name === ref)
+    const boundTo = (by: "uuid" | "name", key: string) => {
+      const n = fleet.findByAllocation(key, by)
+      return n === undefined ? undefined : viewOf(n.allocation!, n)
+    }
+    const uuid = ref.toLowerCase()
+    return boundTo("uuid", uuid) ?? failed.get(uuid) ?? boundTo("name", ref) ?? [...failed.values()].find((a) => a.name !== null && a.name === ref)
   }
   const findNow = (ref: string) => Effect.map(failedNow, (failed) => findIn(failed, ref))
 

@@ -24,6 +24,9 @@ export class Fleet {
   readonly nodes = new Map<string, NodeState>()
   private readonly byName = new Map<string, string>()
   private readonly byMac = new Map<string, string>()
+  /** Allocation uuid and name -> the node it is bound to (the allocations API, without a walk). */
+  private readonly byAllocation = new Map<string, string>()
+  private readonly byAllocationName = new Map<string, string>()
   /** Port uuid -> its node: the ports API finds a port without a walk over the fleet. */
   private readonly byPort = new Map<string, string>()
   private readonly byInstance = new Map<string, string>()
@@ -104,6 +107,17 @@ export class Fleet {
     return id === undefined ? undefined : this.get(id)
   }
 
+  /** The live node an allocation (by uuid, or else by name) is bound to. */
+  findByAllocation(ref: string, by: "uuid" | "name"): NodeState | undefined {
+    const id = (by === "uuid" ? this.byAllocation : this.byAllocationName).get(ref)
+    return id === undefined ? undefined : this.get(id)
+  }
+
+  /** Live nodes holding an allocation. */
+  *allocated(): Iterable<NodeState> {
+    for (const id of this.byAllocation.values()) yield this.nodes.get(id)!
+  }
+
   /** The live node holding the port. */
   findByPort(portId: string): NodeState | undefined {
     const id = this.byPort.get(portId)
@@ -163,7 +177,7 @@ export class Fleet {
     // Most events (hardware steps, leases) touch nothing an index is built on: skip the re-index.
     const reindex = before === undefined || before.deleted !== after.deleted || before.name !== after.name ||
       before.ports !== after.ports || before.provisionState !== after.provisionState || before.instanceInfo !== after.instanceInfo ||
-      before.instanceUuid !== after.instanceUuid
+      before.instanceUuid !== after.instanceUuid || before.allocation !== after.allocation
     if (reindex && before) this.unindex(before)
     this.nodes.set(after.nodeId, after)
     if (reindex) this.index(after)
@@ -181,6 +195,10 @@ export class Fleet {
     }
     const instance = instanceUuidOf(n)
     if (instance !== null) this.byInstance.set(instance, n.nodeId)
+    if (n.allocation !== null) {
+      this.byAllocation.set(n.allocation.allocationId, n.nodeId)
+      if (n.allocation.name !== null) this.byAllocationName.set(n.allocation.name, n.nodeId)
+    }
     this.counts.set(n.provisionState, (this.counts.get(n.provisionState) ?? 0) + 1)
     const ids = this.byState.get(n.provisionState) ?? this.byState.set(n.provisionState, new Set()).get(n.provisionState)!
     ids.add(n.nodeId)
@@ -195,6 +213,10 @@ export class Fleet {
     }
     const instance = instanceUuidOf(n)
     if (instance !== null && this.byInstance.get(instance) === n.nodeId) this.byInstance.delete(instance)
+    if (n.allocation !== null) {
+      if (this.byAllocation.get(n.allocation.allocationId) === n.nodeId) this.byAllocation.delete(n.allocation.allocationId)
+      if (n.allocation.name !== null && this.byAllocationName.get(n.allocation.name) === n.nodeId) this.byAllocationName.delete(n.allocation.name)
+    }
     this.counts.set(n.provisionState, (this.counts.get(n.provisionState) ?? 0) - 1)
     this.byState.get(n.provisionState)?.delete(n.nodeId)
   }
