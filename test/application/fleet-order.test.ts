@@ -9,7 +9,7 @@ import type { NodeState } from "../../src/domain/index.ts"
 
 const node = (id: number, deleted: boolean, even: boolean) => ({
   nodeId: `${id.toString(16).padStart(8, "0")}-0000-4000-8000-000000000000`, deleted, name: null, ports: [], instanceInfo: {},
-  instanceUuid: null, allocation: null, provisionState: even ? "available" : "enroll", revision: 0,
+  instanceUuid: null, allocation: null, portgroups: [], volumeConnectors: [], volumeTargets: [], provisionState: even ? "available" : "enroll", revision: 0,
 }) as unknown as NodeState
 
 /** What the list did before: every live node sorted, filtered, then the slice after the marker. */

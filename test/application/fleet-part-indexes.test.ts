@@ -10,7 +10,8 @@ import type { NodeState } from "../../src/domain/index.ts"
 
 const uuid = (n: number, kind: number) => `${n.toString(16).padStart(8, "0")}-000${kind}-4000-8000-000000000000`
 const node = (id: number, deleted: boolean, ports: ReadonlyArray<number>) => ({
-  nodeId: uuid(id, 0), deleted, name: null, instanceInfo: {}, instanceUuid: null, allocation: null, provisionState: "manageable", revision: 0,
+  nodeId: uuid(id, 0), deleted, name: null, instanceInfo: {}, instanceUuid: null, allocation: null, portgroups: [], volumeConnectors: [], volumeTargets: [],
+  provisionState: "manageable", revision: 0,
   ports: ports.map((p) => ({ portId: uuid(p, 1), mac: `52:54:00:00:${(p >> 8).toString(16).padStart(2, "0")}:${(p & 255).toString(16).padStart(2, "0")}` })),
 }) as unknown as NodeState
 
@@ -32,7 +33,7 @@ test("ports are found on their live node, and listed in order, as nodes gain, lo
         assert.deepEqual(fleet.portIds(), live.flatMap((n) => n.ports.map((p) => p.portId)).sort())
         for (let p = 0; p <= 60; p++) {
           const holder = live.find((n) => n.ports.some((q) => q.portId === uuid(p, 1)))
-          assert.equal(fleet.findByPort(uuid(p, 1))?.nodeId, holder?.nodeId)
+          assert.equal(fleet.findByPart("port", uuid(p, 1))?.nodeId, holder?.nodeId)
         }
       }
     },
@@ -55,10 +56,10 @@ test("allocations are found by uuid and by name on their live node, as nodes gai
         const live = [...fleet.nodes.values()].filter((n) => !n.deleted && n.allocation !== null)
         assert.deepEqual([...fleet.allocated()].map((n) => n.nodeId).sort(), live.map((n) => n.nodeId).sort())
         for (let a = 0; a <= 40; a++) {
-          assert.equal(fleet.findByAllocation(uuid(a, 2), "uuid")?.nodeId, live.find((n) => n.allocation!.allocationId === uuid(a, 2))?.nodeId)
+          assert.equal(fleet.findByPart("allocation", uuid(a, 2))?.nodeId, live.find((n) => n.allocation!.allocationId === uuid(a, 2))?.nodeId)
         }
         for (let name = 0; name <= 10; name++) {
-          assert.equal(fleet.findByAllocation(`a-${name}`, "name")?.nodeId, live.find((n) => n.allocation!.name === `a-${name}`)?.nodeId)
+          assert.equal(fleet.findByPart("allocation-name", `a-${name}`)?.nodeId, live.find((n) => n.allocation!.name === `a-${name}`)?.nodeId)
         }
       }
     },

@@ -30,7 +30,7 @@ const catchUp = (fleet: Fleet, store: EventStore["Service"], unshared: boolean):
  * set behind for every state a node passed through; the deferred index does not: those are dropped.
  */
 const contentOf = (fleet: Fleet) => ({
-  position: fleet.position, nodes: fleet.nodes, byName: fleet["byName"], byMac: fleet["byMac"], byInstance: fleet["byInstance"],
+  position: fleet.position, nodes: fleet.nodes, byName: fleet["byName"], byPart: fleet["byPart"], allocatedIds: fleet["allocatedIds"], byInstance: fleet["byInstance"],
   counts: new Map([...fleet["counts"]].filter(([, n]) => n !== 0)),
   byState: new Map([...fleet["byState"]].filter(([, ids]) => ids.size > 0)),
   sortedIds: fleet["sortedIds"],

@@ -31,12 +31,12 @@ export const nodeAllocations = (core: NodeCore) => {
 
   /** By uuid among bound and failed allocations, then by name among both. */
   const findIn = (failed: ReadonlyMap<string, AllocationView>, ref: string): AllocationView | undefined => {
-    const boundTo = (by: "uuid" | "name", key: string) => {
-      const n = fleet.findByAllocation(key, by)
+    const boundTo = (by: "allocation" | "allocation-name", key: string) => {
+      const n = fleet.findByPart(by, key)
       return n === undefined ? undefined : viewOf(n.allocation!, n)
     }
     const uuid = ref.toLowerCase()
-    return boundTo("uuid", uuid) ?? failed.get(uuid) ?? boundTo("name", ref) ?? [...failed.values()].find((a) => a.name !== null && a.name === ref)
+    return boundTo("allocation", uuid) ?? failed.get(uuid) ?? boundTo("allocation-name", ref) ?? [...failed.values()].find((a) => a.name !== null && a.name === ref)
   }
   const findNow = (ref: string) => Effect.map(failedNow, (failed) => findIn(failed, ref))
 

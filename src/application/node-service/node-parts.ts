@@ -34,33 +34,35 @@ export const nodeParts = (core: NodeCore, self?: SelfConductor): NodePartsCalls 
 
   const nodesOf = (filter: PartFilter) => (filter.nodeRef === undefined ? Effect.succeed(fleet.list()) : Effect.map(resolve(filter.nodeRef), (n) => [n]))
 
+  // Parts are found through the fleet's part index (one node, not a walk over the fleet).
   const findGroup = (ref: string) => {
-    for (const n of fleet.list()) {
-      const g = n.portgroups.find((x) => x.portgroupId === ref.toLowerCase()) ?? n.portgroups.find((x) => x.name !== null && x.name === ref)
-      if (g) return Effect.succeed({ node: n, group: g })
-    }
-    return Effect.fail(new ResourceNotFound({ kind: "Port group", ref }))
+    const byId = fleet.findByPart("portgroup", ref.toLowerCase())
+    const n = byId ?? fleet.findByPart("portgroup-name", ref)
+    const g = byId !== undefined ? n?.portgroups.find((x) => x.portgroupId === ref.toLowerCase()) : n?.portgroups.find((x) => x.name === ref)
+    return n !== undefined && g !== undefined ? Effect.succeed({ node: n, group: g }) : Effect.fail(new ResourceNotFound({ kind: "Port group", ref }))
   }
   const groupClaims = (f: { readonly name?: string | null; readonly address?: string | null }) => [
     ...(f.name == null ? [] : [`portgroup-name:${f.name}`]), ...(f.address == null ? [] : [`portgroup-address:${f.address}`]),
   ]
   const groupTaken = (self: string | null) => (key: string) => {
     const [kind, value] = [key.slice(0, key.indexOf(":")), key.slice(key.indexOf(":") + 1)]
-    const holder = fleet.list().flatMap((n) => n.portgroups).find((g) => g.portgroupId !== self && (kind === "portgroup-name" ? g.name === value : g.address === value))
+    const holder = fleet.findByPart(kind === "portgroup-name" ? "portgroup-name" : "portgroup-address", value)?.portgroups
+      .find((g) => g.portgroupId !== self && (kind === "portgroup-name" ? g.name === value : g.address === value))
     if (holder === undefined) return null
     return kind === "portgroup-name" ? `A port group with name ${value} already exists.` : `A port group with MAC address ${value} already exists.`
   }
 
-  const findVolume = <S extends { readonly uuid: string }>(kind: string, of: (n: NodeState) => ReadonlyArray<S>, uuid: string) => {
-    for (const n of fleet.list()) {
-      const found = of(n).find((x) => x.uuid === uuid.toLowerCase())
-      if (found) return Effect.succeed({ node: n, found })
-    }
-    return Effect.fail(new ResourceNotFound({ kind, ref: uuid }))
+  const findVolume = <S extends { readonly uuid: string }>(kind: "volume-connector" | "volume-target", of: (n: NodeState) => ReadonlyArray<S>, uuid: string) => {
+    const n = fleet.findByPart(kind, uuid.toLowerCase())
+    const found = n === undefined ? undefined : of(n).find((x) => x.uuid === uuid.toLowerCase())
+    return n !== undefined && found !== undefined
+      ? Effect.succeed({ node: n, found })
+      : Effect.fail(new ResourceNotFound({ kind: kind === "volume-connector" ? "Volume connector" : "Volume target", ref: uuid }))
   }
   const connectorClaim = (type: string, id: string) => [`volume-connector:${type}:${id}`]
   const connectorTaken = (self: string | null) => (key: string) => {
-    const clash = fleet.list().flatMap((n) => n.volumeConnectors).find((c) => c.uuid !== self && `volume-connector:${c.type}:${c.connectorId}` === key)
+    const clash = fleet.findByPart("volume-connector-id", key.slice("volume-connector:".length))?.volumeConnectors
+      .find((c) => c.uuid !== self && `volume-connector:${c.type}:${c.connectorId}` === key)
     return clash === undefined ? null : `A volume connector with type '${clash.type}' and connector ID '${clash.connectorId}' already exists (${clash.uuid}).`
   }
   const newId = (asked: Uuid | undefined) => (asked === undefined ? Effect.map(ids.uuid, (u) => u as Uuid) : Effect.succeed(asked))
@@ -95,10 +97,10 @@ export const nodeParts = (core: NodeCore, self?: SelfConductor): NodePartsCalls 
         const r = yield* run(node.nodeId, { type: "CreateVolumeConnector", uuid: id, fields }, yield* context(actor)).pipe(asConflict)
         return connectorView(r.state, r.state.volumeConnectors.find((c) => c.uuid === id)!)
       })),
-    volumeConnector: (uuid) => Effect.map(findVolume("Volume connector", (n) => n.volumeConnectors, uuid), ({ node, found }) => connectorView(node, found)),
+    volumeConnector: (uuid) => Effect.map(findVolume("volume-connector", (n) => n.volumeConnectors, uuid), ({ node, found }) => connectorView(node, found)),
     volumeConnectors: (filter, page) => Effect.map(nodesOf(filter), (nodes) => paged(nodes.flatMap((n) => n.volumeConnectors.map((c) => connectorView(n, c))), page)),
     updateVolumeConnector: (uuid, changes, actor) =>
-      Effect.flatMap(findVolume("Volume connector", (n) => n.volumeConnectors, uuid), ({ node, found }) => {
+      Effect.flatMap(findVolume("volume-connector", (n) => n.volumeConnectors, uuid), ({ node, found }) => {
         const type = changes.type ?? found.type
         const id = changes.connectorId ?? found.connectorId
         const moved = type !== found.type || id !== found.connectorId
@@ -108,7 +110,7 @@ export const nodeParts = (core: NodeCore, self?: SelfConductor): NodePartsCalls 
         }))
       }),
     deleteVolumeConnector: (uuid, actor) =>
-      Effect.flatMap(findVolume("Volume connector", (n) => n.volumeConnectors, uuid), ({ node, found }) => Effect.flatMap(context(actor), (ctx) =>
+      Effect.flatMap(findVolume("volume-connector", (n) => n.volumeConnectors, uuid), ({ node, found }) => Effect.flatMap(context(actor), (ctx) =>
         Effect.asVoid(run(node.nodeId, { type: "DeleteVolumeConnector", uuid: found.uuid }, ctx).pipe(asConflict)))),
 
     createVolumeTarget: ({ nodeRef, uuid, fields }, actor) =>
@@ -118,15 +120,15 @@ export const nodeParts = (core: NodeCore, self?: SelfConductor): NodePartsCalls 
         const r = yield* run(node.nodeId, { type: "CreateVolumeTarget", uuid: id, fields }, yield* context(actor)).pipe(asConflict)
         return targetView(r.state, r.state.volumeTargets.find((c) => c.uuid === id)!)
       }),
-    volumeTarget: (uuid) => Effect.map(findVolume("Volume target", (n) => n.volumeTargets, uuid), ({ node, found }) => targetView(node, found)),
+    volumeTarget: (uuid) => Effect.map(findVolume("volume-target", (n) => n.volumeTargets, uuid), ({ node, found }) => targetView(node, found)),
     volumeTargets: (filter, page) => Effect.map(nodesOf(filter), (nodes) => paged(nodes.flatMap((n) => n.volumeTargets.map((c) => targetView(n, c))), page)),
     updateVolumeTarget: (uuid, changes, actor) =>
-      Effect.flatMap(findVolume("Volume target", (n) => n.volumeTargets, uuid), ({ node, found }) => Effect.gen(function* () {
+      Effect.flatMap(findVolume("volume-target", (n) => n.volumeTargets, uuid), ({ node, found }) => Effect.gen(function* () {
         const r = yield* run(node.nodeId, { type: "UpdateVolumeTarget", uuid: found.uuid, changes }, yield* context(actor)).pipe(asConflict)
         return targetView(r.state, r.state.volumeTargets.find((c) => c.uuid === found.uuid)!)
       })),
     deleteVolumeTarget: (uuid, actor) =>
-      Effect.flatMap(findVolume("Volume target", (n) => n.volumeTargets, uuid), ({ node, found }) => Effect.flatMap(context(actor), (ctx) =>
+      Effect.flatMap(findVolume("volume-target", (n) => n.volumeTargets, uuid), ({ node, found }) => Effect.flatMap(context(actor), (ctx) =>
         Effect.asVoid(run(node.nodeId, { type: "DeleteVolumeTarget", uuid: found.uuid }, ctx).pipe(asConflict)))),
 
     injectNmi: (ref, actor) =>

@@ -9,7 +9,7 @@ import type { NodeCore } from "./core.ts"
 export const nodePorts = (core: NodeCore) => {
   const { fleet, ids, claiming, context, run, resolve } = core
   const portOf = (uuid: string) => {
-    const owner = fleet.findByPort(uuid)
+    const owner = fleet.findByPart("port", uuid)
     return owner === undefined ? undefined : portViews(owner).find((p) => p.uuid === uuid)
   }
   /** Up to `limit` ports after `marker` (from the first when the marker is no live port), in uuid order. */
@@ -49,12 +49,12 @@ export const nodePorts = (core: NodeCore) => {
       }),
     removePort: (uuid, actor) =>
       Effect.gen(function* () {
-        const owner = fleet.findByPort(uuid)
+        const owner = fleet.findByPart("port", uuid)
         if (owner === undefined) return yield* Effect.fail(new PortNotFound({ ref: uuid }))
         yield* run(owner.nodeId, { type: "RemovePort", portId: uuid as Uuid }, yield* context(actor))
       }),
     updatePort: (uuid: string, changes: PortChanges, actor: string) => {
-      const owner = fleet.findByPort(uuid)
+      const owner = fleet.findByPart("port", uuid)
       if (owner === undefined) return Effect.fail(new PortNotFound({ ref: uuid }))
       const current = owner.ports.find((p) => p.portId === uuid)!
       const { address, ...rest } = changes

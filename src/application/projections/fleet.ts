@@ -23,12 +23,10 @@ export class Fleet {
   position = -1
   readonly nodes = new Map<string, NodeState>()
   private readonly byName = new Map<string, string>()
-  private readonly byMac = new Map<string, string>()
-  /** Allocation uuid and name -> the node it is bound to (the allocations API, without a walk). */
-  private readonly byAllocation = new Map<string, string>()
-  private readonly byAllocationName = new Map<string, string>()
-  /** Port uuid -> its node: the ports API finds a port without a walk over the fleet. */
-  private readonly byPort = new Map<string, string>()
+  /** `kind:value` of a node's parts (partKeysOf) -> the node: the parts' APIs find one without a walk. */
+  private readonly byPart = new Map<string, string>()
+  /** Live nodes holding an allocation. */
+  private readonly allocatedIds = new Set<string>()
   private readonly byInstance = new Map<string, string>()
   private readonly counts = new Map<ProvisionState, number>()
   private readonly byState = new Map<ProvisionState, Set<string>>()
@@ -78,7 +76,7 @@ export class Fleet {
       evolveInPlace(before, recorded.event, recorded.meta)
       return true
     }
-    if (before !== undefined) this.unindex(before)
+    if (before !== undefined) this.unindex(before, true)
     const after = evolve(before ?? initialState(nodeId as Uuid), recorded.event, recorded.meta)
     own.add(after)
     this.nodes.set(nodeId, after)
@@ -87,7 +85,7 @@ export class Fleet {
 
   /** Ends an unshared catch-up: its states enter the indexes, and are never written again. */
   endUnshared(own: Set<NodeState>): void {
-    for (const n of own) this.index(n)
+    for (const n of own) this.index(n, true)
     if (own.size > 0) this.sortedIds = this.sortedPortIds = null
     own.clear()
   }
@@ -103,30 +101,23 @@ export class Fleet {
   }
 
   findByMac(mac: string): NodeState | undefined {
-    const id = this.byMac.get(mac)
-    return id === undefined ? undefined : this.get(id)
+    return this.findByPart("mac", mac)
   }
 
-  /** The live node an allocation (by uuid, or else by name) is bound to. */
-  findByAllocation(ref: string, by: "uuid" | "name"): NodeState | undefined {
-    const id = (by === "uuid" ? this.byAllocation : this.byAllocationName).get(ref)
+  /** The live node holding a part: a port by uuid or MAC, a port group by uuid, name or MAC, ... */
+  findByPart(kind: PartKind, value: string): NodeState | undefined {
+    const id = this.byPart.get(`${kind}:${value}`)
     return id === undefined ? undefined : this.get(id)
   }
 
   /** Live nodes holding an allocation. */
   *allocated(): Iterable<NodeState> {
-    for (const id of this.byAllocation.values()) yield this.nodes.get(id)!
-  }
-
-  /** The live node holding the port. */
-  findByPort(portId: string): NodeState | undefined {
-    const id = this.byPort.get(portId)
-    return id === undefined ? undefined : this.get(id)
+    for (const id of this.allocatedIds) yield this.nodes.get(id)!
   }
 
   /** Live nodes' port uuids in order, for paging the ports API. */
   portIds(): ReadonlyArray<string> {
-    this.sortedPortIds ??= [...this.byPort.keys()].sort()
+    this.sortedPortIds ??= [...this.byPart.keys()].filter((k) => k.startsWith("port:")).map((k) => k.slice("port:".length)).sort()
     return this.sortedPortIds
   }
 
@@ -174,49 +165,44 @@ export class Fleet {
   }
 
   private replace(before: NodeState | undefined, after: NodeState): void {
-    // Most events (hardware steps, leases) touch nothing an index is built on: skip the re-index.
-    const reindex = before === undefined || before.deleted !== after.deleted || before.name !== after.name ||
-      before.ports !== after.ports || before.provisionState !== after.provisionState || before.instanceInfo !== after.instanceInfo ||
-      before.instanceUuid !== after.instanceUuid || before.allocation !== after.allocation
-    if (reindex && before) this.unindex(before)
+    // Most events (hardware steps, leases) touch nothing an index is built on: skip the re-index;
+    // a node's parts are re-indexed only when one of them changed (a state change keeps them).
+    const parts = before === undefined || before.deleted !== after.deleted || before.ports !== after.ports ||
+      before.portgroups !== after.portgroups || before.volumeConnectors !== after.volumeConnectors ||
+      before.volumeTargets !== after.volumeTargets || before.allocation !== after.allocation
+    const reindex = parts || before.name !== after.name || before.provisionState !== after.provisionState ||
+      before.instanceInfo !== after.instanceInfo || before.instanceUuid !== after.instanceUuid
+    if (reindex && before) this.unindex(before, parts)
     this.nodes.set(after.nodeId, after)
-    if (reindex) this.index(after)
+    if (reindex) this.index(after, parts)
     if (before === undefined || before.deleted !== after.deleted) this.sortedIds = null
     if (before === undefined || before.ports !== after.ports || before.deleted !== after.deleted) this.sortedPortIds = null
     if (this.watchers.size > 0) for (const w of this.watchers) w(after)
   }
 
-  private index(n: NodeState): void {
+  private index(n: NodeState, parts: boolean): void {
     if (n.deleted) return
     if (n.name !== null) this.byName.set(n.name, n.nodeId)
-    for (const p of n.ports) {
-      this.byMac.set(p.mac, n.nodeId)
-      this.byPort.set(p.portId, n.nodeId)
+    if (parts) {
+      for (const key of partKeysOf(n)) this.byPart.set(key, n.nodeId)
+      if (n.allocation !== null) this.allocatedIds.add(n.nodeId)
     }
     const instance = instanceUuidOf(n)
     if (instance !== null) this.byInstance.set(instance, n.nodeId)
-    if (n.allocation !== null) {
-      this.byAllocation.set(n.allocation.allocationId, n.nodeId)
-      if (n.allocation.name !== null) this.byAllocationName.set(n.allocation.name, n.nodeId)
-    }
     this.counts.set(n.provisionState, (this.counts.get(n.provisionState) ?? 0) + 1)
     const ids = this.byState.get(n.provisionState) ?? this.byState.set(n.provisionState, new Set()).get(n.provisionState)!
     ids.add(n.nodeId)
   }
 
-  private unindex(n: NodeState): void {
+  private unindex(n: NodeState, parts: boolean): void {
     if (n.deleted) return
     if (n.name !== null && this.byName.get(n.name) === n.nodeId) this.byName.delete(n.name)
-    for (const p of n.ports) {
-      if (this.byMac.get(p.mac) === n.nodeId) this.byMac.delete(p.mac)
-      if (this.byPort.get(p.portId) === n.nodeId) this.byPort.delete(p.portId)
+    if (parts) {
+      for (const key of partKeysOf(n)) if (this.byPart.get(key) === n.nodeId) this.byPart.delete(key)
+      this.allocatedIds.delete(n.nodeId)
     }
     const instance = instanceUuidOf(n)
     if (instance !== null && this.byInstance.get(instance) === n.nodeId) this.byInstance.delete(instance)
-    if (n.allocation !== null) {
-      if (this.byAllocation.get(n.allocation.allocationId) === n.nodeId) this.byAllocation.delete(n.allocation.allocationId)
-      if (n.allocation.name !== null && this.byAllocationName.get(n.allocation.name) === n.nodeId) this.byAllocationName.delete(n.allocation.name)
-    }
     this.counts.set(n.provisionState, (this.counts.get(n.provisionState) ?? 0) - 1)
     this.byState.get(n.provisionState)?.delete(n.nodeId)
   }
@@ -228,4 +214,20 @@ export const instanceUuidOf = (n: NodeState): string | null => {
   // Logs written before instance_uuid was a field of its own kept it in instance_info.
   const v = n.instanceInfo["instance_uuid"]
   return typeof v === "string" ? v : null
+}
+
+/** What a node's parts are found by (Fleet.findByPart): each is unique across the fleet. */
+export type PartKind =
+  | "mac" | "port" | "portgroup" | "portgroup-name" | "portgroup-address"
+  | "volume-connector" | "volume-connector-id" | "volume-target" | "allocation" | "allocation-name"
+
+const partKeysOf = (n: NodeState): Array<string> => {
+  const keys: Array<string> = []
+  const key = (kind: PartKind, value: string | null) => { if (value !== null) keys.push(`${kind}:${value}`) }
+  for (const p of n.ports) { key("mac", p.mac); key("port", p.portId) }
+  for (const g of n.portgroups) { key("portgroup", g.portgroupId); key("portgroup-name", g.name); key("portgroup-address", g.address) }
+  for (const c of n.volumeConnectors) { key("volume-connector", c.uuid); key("volume-connector-id", `${c.type}:${c.connectorId}`) }
+  for (const t of n.volumeTargets) key("volume-target", t.uuid)
+  if (n.allocation !== null) { key("allocation", n.allocation.allocationId); key("allocation-name", n.allocation.name) }
+  return keys
 }
