@@ -2,42 +2,27 @@
 // most `concurrency` at a time; a node an operation started on before its turn is left alone.
 import { test } from "node:test"
 import assert from "node:assert/strict"
-import { randomBytes, randomUUID } from "node:crypto"
+import { randomBytes } from "node:crypto"
 import * as Effect from "effect/Effect"
-import { notSupported } from "../../src/adapters/common/declared.ts"
-import { fakeHardware } from "../../src/adapters/fake/index.ts"
 import { SecretsWithKey } from "../../src/adapters/system/secrets.ts"
 import { makePowerSync } from "../../src/application/conductor/power-sync.ts"
-import type { PowerInterface } from "../../src/application/hardware/interfaces.ts"
-import { makeRegistry } from "../../src/application/hardware/registry.ts"
 import { Fleet, fleetSnapshotVersion } from "../../src/application/projections/fleet.ts"
 import { compactNode } from "../../src/application/projections/fleet-snapshot.ts"
-import { initialState, type Driver, type NodeState, type Uuid } from "../../src/domain/index.ts"
+import { idleNode, registryWithBmc } from "../support/test-bmc.ts"
 
 test("a pass spreads its BMCs over spreadMs, asks each once, at most `concurrency` at a time, and skips a node that got busy", async () => {
   const asked: Array<{ readonly name: string; readonly at: number }> = []
   let inFlight = 0
   let most = 0
-  const power: PowerInterface = {
-    slot: "power", name: "paced-bmc", description: "test", properties: [],
-    status: (n) => Effect.gen(function* () {
-      inFlight++
-      most = Math.max(most, inFlight)
-      asked.push({ name: n.name!, at: performance.now() })
-      yield* Effect.sleep("5 millis")
-      inFlight--
-      return "power off" as const
-    }),
-    powerOn: () => Effect.void, powerOff: () => Effect.void, softPowerOff: () => Effect.void, reboot: () => Effect.void,
-  }
-  const fake = fakeHardware.hardwareTypes[0]!
-  const registry = makeRegistry([notSupported, fakeHardware, {
-    hardwareTypes: [{ name: "paced", description: "test", interfaces: { ...fake.interfaces, power: ["paced-bmc"] } }],
-    interfaces: [power],
-  }])
-  const nodes: Array<NodeState> = Array.from({ length: 40 }, (_, i) => ({
-    ...initialState(randomUUID() as Uuid), revision: 2, name: `n${i}`, driver: "paced" as Driver, provisionState: "manageable", powerState: "power off",
+  const registry = registryWithBmc("paced", (n) => Effect.gen(function* () {
+    inFlight++
+    most = Math.max(most, inFlight)
+    asked.push({ name: n.name!, at: performance.now() })
+    yield* Effect.sleep("5 millis")
+    inFlight--
+    return "power off" as const
   }))
+  const nodes = Array.from({ length: 40 }, (_, i) => idleNode(`n${i}`, "paced"))
   const fleet = Fleet.restore({ version: fleetSnapshotVersion, position: -1, nodes: nodes.map(compactNode) })
   const busy = nodes[39]!.nodeId
   const sync = makePowerSync(fleet, registry, {
