@@ -92,13 +92,20 @@ export const recordedAfter = (state: NodeState, events: ReadonlyArray<NodeEvent>
   return events.map((event, i) => ({ event, meta: metas[i]!, revision: state.revision + 1 + i }))
 }
 
-/** Brings the fleet's copy of one node up to date with its stream. */
-export const catchUp = (fleet: Fleet, nodeId: string): Effect.Effect<NodeState | undefined, StoreUnavailable, EventStore> =>
+/**
+ * Brings the fleet's copy of one node up to date with its stream; with `own`, as part of a start-up
+ * catch-up whose states are folded in place (Fleet.applyUnshared, ADR 0170).
+ */
+export const catchUp = (fleet: Fleet, nodeId: string, own?: Set<NodeState>): Effect.Effect<NodeState | undefined, StoreUnavailable, EventStore> =>
   Effect.gen(function* () {
     const store = yield* EventStore
     const known = fleet.nodes.get(nodeId)
     const tail = yield* store.readStream(streamOf(nodeId), (known?.revision ?? -1) + 1)
-    for (const stored of tail) fleet.apply(nodeId, fromStored(stored))
+    for (const stored of tail) {
+      const recorded = fromStored(stored)
+      if (own === undefined) fleet.apply(nodeId, recorded)
+      else fleet.applyUnshared(nodeId, recorded, own)
+    }
     return fleet.nodes.get(nodeId)
   })
 

@@ -5,7 +5,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { CheckpointStore, EventStore, type StoreUnavailable, type StoredEvent } from "../../ports/index.ts"
 import { catchUp } from "../execute.ts"
-import { fromStored, nodeIdOf, streamOf } from "../event-codec.ts"
+import { fromStored, nodeIdOf } from "../event-codec.ts"
 import type { NodeState } from "../../domain/index.ts"
 import { Fleet, fleetSnapshotVersion } from "./fleet.ts"
 import { decodeCheckpoint, encodeCheckpointYielding, type FleetColumns } from "./fleet-checkpoint.ts"
@@ -31,13 +31,6 @@ const foldStored = (fleet: Fleet, stored: StoredEvent, own?: Set<NodeState>): { 
   const next = own === undefined ? fleet.apply(nodeId, recorded, stored.position) : fleet.applyUnshared(nodeId, recorded, own, stored.position)
   return { nodeId, gap: !next }
 }
-
-/** execute.ts's catchUp of one node's stream, for an unshared catch-up (its states in `own`). */
-const fillGap = (fleet: Fleet, nodeId: string, own: Set<NodeState>) =>
-  Effect.gen(function* () {
-    const tail = yield* (yield* EventStore).readStream(streamOf(nodeId), (fleet.nodes.get(nodeId)?.revision ?? -1) + 1)
-    for (const stored of tail) fleet.applyUnshared(nodeId, fromStored(stored), own)
-  })
 
 /** foldStored, filling a gap from the node's stream; returns the node the event was news to. */
 const applyStored = (fleet: Fleet, stored: StoredEvent) =>
@@ -70,7 +63,7 @@ const foldPages = (fleet: Fleet, own: Set<NodeState> | undefined): Effect.Effect
       const page = yield* store.readAll({ after: fleet.position, limit: pageSize, hashes: false })
       for (const stored of page) {
         const folded = foldStored(fleet, stored, own)
-        if (folded?.gap) yield* (own === undefined ? catchUp(fleet, folded.nodeId) : fillGap(fleet, folded.nodeId, own))
+        if (folded?.gap) yield* catchUp(fleet, folded.nodeId, own)
       }
       count += page.length
       if (page.length < pageSize) return count
