@@ -1,6 +1,6 @@
 // The read model of the whole fleet: every node's current state, plus the indexes queries need
-// (name -> node, MAC -> node, instance -> node) and counts by provision state. It is a fold of the
-// log and nothing more: rebuilt from scratch it equals the live one.
+// (name -> node, instance -> node, a node's parts -> node, ADR 0167) and counts by provision state.
+// It is a fold of the log and nothing more: rebuilt from scratch it equals the live one.
 import { evolve, evolveInPlace, initialState, type NodeState, type ProvisionState, type RecordedNodeEvent, type Uuid } from "../../domain/index.ts"
 import { compactNode, expandNode } from "./fleet-snapshot.ts"
 
