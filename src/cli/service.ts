@@ -20,6 +20,7 @@ import { compose } from "./compose.ts"
 import { ensureSimNodes, serveHardware, type HardwareSetup } from "./hardware.ts"
 import { startNotary, type NotaryOptions } from "./notary.ts"
 import { readToolsBundle } from "../adapters/ramdisk/tools/register.ts"
+import { background } from "../adapters/system/background.ts"
 import { join } from "node:path"
 
 export interface ServiceOptions {
@@ -74,7 +75,7 @@ export const startService = async (options: ServiceOptions): Promise<RunningServ
   // Listen first: the conductor writes the API's URL into PXE configs, and port 0 is only known now.
   const metrics = makePrometheusMetrics()
   const api = await startApiServer({
-    service, metrics,
+    service, metrics, lane: background,
     ...(options.logger === undefined ? {} : { logger: options.accessLog === false ? options.logger.child({}, { level: "warn" }) : options.logger }),
     ...(options.port === undefined ? {} : { port: options.port }),
     ...(options.host === undefined ? {} : { host: options.host }),

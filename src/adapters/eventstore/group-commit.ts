@@ -3,6 +3,7 @@
 // once per append. Kept apart from SQLite so the queueing, bounding and interruption rules are
 // in one place; the store only says how to write a group. See ADR 0003.
 import * as Effect from "effect/Effect"
+import type { Lane } from "../system/background.ts"
 
 export interface GroupCommitOptions<Request, Outcome> {
   /** At most this many requests per group. */
@@ -20,6 +21,11 @@ export interface GroupCommitOptions<Request, Outcome> {
    * folds its own events in before the log brings them back to it as news (ADR 0125).
    */
   readonly afterGroup?: () => void
+  /**
+   * Where the callers are resumed, and afterGroup run after them: a lane runs them in slices with
+   * turns of the event loop between (ADR 0183). Without one, all of them run at once, in the flush.
+   */
+  readonly lane?: Lane
 }
 
 export interface GroupCommit<Request, Outcome> {
@@ -44,6 +50,8 @@ export const makeGroupCommit = <Request, Outcome>(
 ): GroupCommit<Request, Outcome> => {
   let queue: Array<Pending<Request, Outcome>> = []
   let scheduled = false
+  /** A group is written and its callers are still being answered in the lane. */
+  let answering = false
 
   /** The oldest live requests, up to the bounds; dropped ones are discarded on the way. */
   const takeGroup = (): Array<Pending<Request, Outcome>> => {
@@ -76,16 +84,31 @@ export const makeGroupCommit = <Request, Outcome>(
     }
     // Resuming a caller runs its fiber on the spot, and it may interrupt a sibling of this group
     // (whose resume is then cleared): read each resume just before calling it.
-    for (let i = 0; i < group.length; i++) {
+    const answer = (i: number) => {
       const resume = group[i]!.resume
       group[i]!.resume = undefined
       resume?.(answers[i]!)
     }
-    options.afterGroup?.()
+    const lane = options.lane
+    if (lane === undefined) {
+      for (let i = 0; i < group.length; i++) answer(i)
+      options.afterGroup?.()
+      return
+    }
+    // The next group is written once this one's callers and subscribers have run, as without a
+    // lane: a subscriber never reads a group whose writers have not folded it in yet (ADR 0125).
+    answering = true
+    for (let i = 0; i < group.length; i++) lane.schedule(() => answer(i))
+    lane.schedule(() => {
+      answering = false
+      options.afterGroup?.()
+      if (queue.length > 0) schedule()
+    })
   }
 
   const flush = () => {
     scheduled = false
+    if (answering) return
     writeOneGroup()
     // What is left (over the bounds, or queued by the callers just resumed) goes in the next
     // group, after the event loop has had a turn for timers and I/O.
@@ -97,12 +120,14 @@ export const makeGroupCommit = <Request, Outcome>(
    * request) runs inside that one callback, and a microtask would flush after each callback; a
    * check-phase flush collects every append of the loop turn's timers and I/O, and of the fibers
    * Effect's scheduler (itself on setImmediate) runs. A lone append pays one loop turn (tens of
-   * microseconds) on top of its fsync. Measured in ADR 0003.
+   * microseconds) on top of its fsync. Measured in ADR 0003. With a lane, the flush is a lane task:
+   * it collects what the tasks before it appended.
    */
   function schedule() {
     if (scheduled) return
     scheduled = true
-    setImmediate(flush)
+    if (options.lane === undefined) setImmediate(flush)
+    else options.lane.schedule(flush)
   }
 
   return {
@@ -116,7 +141,11 @@ export const makeGroupCommit = <Request, Outcome>(
         })
       }),
     drain: () => {
-      while (queue.length > 0) writeOneGroup()
+      options.lane?.flush()
+      while (queue.length > 0) {
+        writeOneGroup()
+        options.lane?.flush()
+      }
     },
   }
 }

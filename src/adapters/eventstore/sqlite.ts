@@ -8,6 +8,7 @@ import { CheckpointStore } from "../../ports/checkpoint-store.ts"
 import { EventStore, type StoreUnavailable, type StoredEvent } from "../../ports/event-store.ts"
 import { assertWellFormedAppend } from "./append-rules.ts"
 import { makeGroupCommit } from "./group-commit.ts"
+import { background } from "../system/background.ts"
 import { makeAppendSignal, tailAll } from "./live-tail.ts"
 import { makeRecentAppends } from "./recent-appends.ts"
 import { makeSqliteCheckpoints } from "./sqlite-checkpoints.ts"
@@ -114,6 +115,7 @@ const makeStores = (db: DatabaseSync, path: string, options: SqliteStoreOptions)
       if (wrote) signal.notify()
       wrote = false
     },
+    lane: background,
   })
   // Subscribers follow a few groups behind at most; a longer run is read back from the file (ADR 0157).
   const recent = makeRecentAppends(options.recentAppends ?? 2048)

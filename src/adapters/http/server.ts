@@ -19,6 +19,7 @@ import { createUi, type UiOptions } from "./ui/handler.ts"
 import { createConsoleHub, type ConsoleHub } from "../console/hub.ts"
 import { makeConsoleUpgrade } from "./ui/console-socket.ts"
 import { consolePane } from "./ui/console-pane.ts"
+import type { Lane } from "../system/background.ts"
 
 export interface ApiOptions {
   /** A promise lets the server listen (and learn its port) before the application is built. */
@@ -39,6 +40,8 @@ export interface ApiOptions {
   readonly consoles?: ConsoleHub
   /** The ramdisk's tools bundle (ADR 0100). */
   readonly ramdiskTools?: () => Promise<RamdiskTools | null>
+  /** Where requests that change something wait for their turn (ADR 0183); default: none. */
+  readonly lane?: Lane
 }
 
 const hostPattern = /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?$/
@@ -54,10 +57,12 @@ const baseOf = (req: IncomingMessage): string => {
 const send = (res: ServerResponse, reply: Reply, extraHeaders: Record<string, string>) => {
   if (res.headersSent || res.destroyed) return
   if (reply.file !== undefined) return sendFile(res, reply, reply.file, extraHeaders)
-  const payload = reply.text !== undefined ? Buffer.from(reply.text) : reply.body === undefined ? undefined : Buffer.from(JSON.stringify(reply.body))
+  // Text goes to the socket as a string: a Buffer per answer would be copied once more and held
+  // outside the heap until a collection, and a page of nodes is tens of kilobytes.
+  const payload = reply.text !== undefined ? reply.text : reply.body === undefined ? undefined : JSON.stringify(reply.body)
   res.writeHead(reply.status, {
     ...extraHeaders,
-    ...(payload === undefined ? { "Content-Length": "0" } : { "Content-Type": "application/json", "Content-Length": String(payload.length) }),
+    ...(payload === undefined ? { "Content-Length": "0" } : { "Content-Type": "application/json", "Content-Length": String(Buffer.byteLength(payload)) }),
     ...reply.headers,
   })
   res.end(payload)
@@ -155,6 +160,9 @@ export const createApiHandler = (options: ApiOptions) => {
     } else {
       inFlight++
       try {
+        // Reads are answered from the projections at once; a request that changes something waits
+        // for the background lane's next slice, with the conductor's work (ADR 0183).
+        if (options.lane !== undefined && req.method !== "GET" && req.method !== "HEAD") await options.lane.turn()
         reply = await answer(req, headers, seen)
       } catch (e) {
         if (e instanceof HttpError) reply = errorReply(e)
