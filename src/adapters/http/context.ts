@@ -41,6 +41,8 @@ export interface Reply {
   readonly body?: unknown
   /** A body sent as is instead of JSON (its Content-Type in `headers`). */
   readonly text?: string
+  /** The same, already encoded (a body kept and sent again as is). */
+  readonly bytes?: Buffer
   readonly headers?: Readonly<Record<string, string>>
   /** A file streamed as the body (the ramdisk's tools bundle), its length known beforehand. */
   readonly file?: { readonly path: string; readonly bytes: number }

@@ -29,6 +29,25 @@ export const nodeTexts = (base: string, version: number, fields: ReadonlyArray<s
 /** A 200 whose body is JSON text already. */
 export const okText = (text: string): Reply => ({ status: 200, text, headers: { "Content-Type": "application/json" } })
 
+/** The page served last per request (shape and query), as bytes; a bound on the memory (~35 KB each). */
+const pages = new Map<string, { readonly docs: ReadonlyArray<string>; readonly next: string | undefined; readonly bytes: Buffer }>()
+const pagesKept = 32
+
+/**
+ * A 200 with the page of `docs`: the same bytes as the last answer to `request` while its documents
+ * are the same texts. Dashboards poll the same page, and joining and encoding 100 nodes' texts per
+ * poll was most of what the readers allocated (ADR 0183).
+ */
+export const okPage = (request: string, docs: ReadonlyArray<string>, next: string | undefined): Reply => {
+  let kept = pages.get(request)
+  if (kept === undefined || kept.next !== next || kept.docs.length !== docs.length || kept.docs.some((d, i) => d !== docs[i])) {
+    kept = { docs, next, bytes: Buffer.from(nodesPageText(docs, next)) }
+    if (!pages.has(request) && pages.size >= pagesKept) pages.delete(pages.keys().next().value!)
+    pages.set(request, kept)
+  }
+  return { status: 200, bytes: kept.bytes, headers: { "Content-Type": "application/json" } }
+}
+
 /** `{"nodes":[...],"next":...}` from the documents' texts: what JSON.stringify of the object gives. */
 export const nodesPageText = (docs: ReadonlyArray<string>, next: string | undefined): string =>
   `{"nodes":[${docs.join(",")}]${next === undefined ? "" : `,"next":${JSON.stringify(next)}`}}`

@@ -58,8 +58,8 @@ const send = (res: ServerResponse, reply: Reply, extraHeaders: Record<string, st
   if (res.headersSent || res.destroyed) return
   if (reply.file !== undefined) return sendFile(res, reply, reply.file, extraHeaders)
   // Text goes to the socket as a string: a Buffer per answer would be copied once more and held
-  // outside the heap until a collection, and a page of nodes is tens of kilobytes.
-  const payload = reply.text !== undefined ? reply.text : reply.body === undefined ? undefined : JSON.stringify(reply.body)
+  // outside the heap until a collection. Bytes kept from an earlier answer go as they are.
+  const payload = reply.bytes ?? reply.text ?? (reply.body === undefined ? undefined : JSON.stringify(reply.body))
   res.writeHead(reply.status, {
     ...extraHeaders,
     ...(payload === undefined ? { "Content-Length": "0" } : { "Content-Type": "application/json", "Content-Length": String(Buffer.byteLength(payload)) }),

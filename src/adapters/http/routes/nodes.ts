@@ -5,7 +5,7 @@ import { decodeOrThrow, NodeCreate, PatchDocument } from "../codecs.ts"
 import { noContent, ok, run, type RequestContext, type Reply, type Route } from "../context.ts"
 import { badRequest, HttpError } from "../errors.ts"
 import { nodeDocument, nodeFieldNames, nodeSummaryFields, parseFields, pickFields, portDocument, portSummaryFields } from "../node-json.ts"
-import { nodesPageText, nodeTexts, okText } from "../node-text.ts"
+import { nodeTexts, okPage, okText } from "../node-text.ts"
 import { applyNodePatch, enrollRecord, refuseForbiddenKeys } from "../patch.ts"
 import { booleanOf, checkNodeQuery, nextLink, nodeFilterOf, pageOf } from "../query.ts"
 
@@ -24,7 +24,7 @@ const list = (detail: boolean) => async (ctx: RequestContext): Promise<Reply> =>
   const shown = fields ?? (asDetail ? null : nodeSummaryFields.filter((f) => nodeFieldNames(ctx.version).has(f)))
   const docs = nodes.map(nodeTexts(ctx.base, ctx.version, shown))
   const next = nextLink(ctx.base, detail ? "/v1/nodes/detail" : "/v1/nodes", ctx.query, page.limit, nodes, nodes.length >= page.limit)
-  return okText(nodesPageText(docs, next))
+  return okPage(`${ctx.version} ${ctx.base} ${detail} ${ctx.query.toString()}`, docs, next)
 }
 
 const enroll = async (ctx: RequestContext): Promise<Reply> => {
