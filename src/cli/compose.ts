@@ -6,14 +6,13 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import * as Scheduler from "effect/Scheduler"
 import * as Scope from "effect/Scope"
 import { makeApplication, type Application, type ApplicationConfig } from "../application/live.ts"
 import { makeRegistry, type EnabledHardware } from "../application/hardware/registry.ts"
 import { Metrics, type CheckpointStore, type EventStore, type Ids, type MetricsShape, type Secrets } from "../ports/index.ts"
 import type { HardwareSetup } from "./hardware.ts"
 import { effectLoggerLayer, type PinoLogger } from "../adapters/logging/pino.ts"
-import { background, laneScheduler } from "../adapters/system/background.ts"
+import { background, laneLayer } from "../adapters/system/background.ts"
 
 export type Services = EventStore | CheckpointStore | Ids | Secrets
 
@@ -51,7 +50,7 @@ export const compose = async (options: ComposeOptions): Promise<Composed> => {
       options.metrics === undefined ? Layer.empty : Layer.succeed(Metrics, options.metrics),
       options.logger === undefined ? Layer.empty : effectLoggerLayer(options.logger),
       // The conductor and the projections run in the background lane's slices (ADR 0183).
-      Layer.succeed(Scheduler.Scheduler, laneScheduler(background)),
+      laneLayer(background),
     )
     const context = await Effect.runPromise(Layer.buildWithScope(services, scope))
     const run = <A, E>(eff: Effect.Effect<A, E, Services>) => Effect.runPromise(Effect.provide(eff, context))

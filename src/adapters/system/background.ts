@@ -5,7 +5,8 @@
 // slice every turn, however many requests arrive. Without it, one turn ran every task queued,
 // tens of milliseconds under load, and reads waited behind them (ADR 0183).
 import type * as Fiber from "effect/Fiber"
-import type * as Scheduler from "effect/Scheduler"
+import * as Layer from "effect/Layer"
+import * as Scheduler from "effect/Scheduler"
 
 /** Longest stretch of background work before the loop gets a turn. */
 export const defaultSliceMs = 3
@@ -20,10 +21,10 @@ export interface Lane {
 }
 
 /**
- * Operations a fiber runs before it yields to the lane (Effect's own default is 2,048): 2,048 of the
- * conductor's or the notary's took up to 20 ms, longer than a slice.
+ * Operations a fiber runs before it yields to the lane (Effect's MaxOpsBeforeYield, whose default is
+ * 2,048): 2,048 of the conductor's or the notary's took up to 20 ms, longer than a slice.
  */
-const opsPerTask = 256
+export const laneOpsBeforeYield = 256
 
 /** Tasks released to one turn at most: each is its own immediate, so its microtasks run before the next. */
 const perTurn = 64
@@ -99,7 +100,14 @@ export const laneScheduler = (lane: Lane): Scheduler.Scheduler => {
   }
   return {
     executionMode: "async",
-    shouldYield: (fiber: Fiber.Fiber<unknown, unknown>) => (fiber as unknown as { currentOpCount: number }).currentOpCount >= opsPerTask,
+    shouldYield: (fiber: Fiber.Fiber<unknown, unknown>) => fiber.currentOpCount >= fiber.cache.maxOpsBeforeYield,
     makeDispatcher: () => dispatcher,
   }
 }
+
+/** The lane as the Effect runtime's scheduler, with fibers yielding every laneOpsBeforeYield operations. */
+export const laneLayer = (lane: Lane) =>
+  Layer.mergeAll(
+    Layer.succeed(Scheduler.Scheduler, laneScheduler(lane)),
+    Layer.succeed(Scheduler.MaxOpsBeforeYield, laneOpsBeforeYield),
+  )
