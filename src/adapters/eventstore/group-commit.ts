@@ -50,8 +50,6 @@ export const makeGroupCommit = <Request, Outcome>(
 ): GroupCommit<Request, Outcome> => {
   let queue: Array<Pending<Request, Outcome>> = []
   let scheduled = false
-  /** A group is written and its callers are still being answered in the lane. */
-  let answering = false
 
   /** The oldest live requests, up to the bounds; dropped ones are discarded on the way. */
   const takeGroup = (): Array<Pending<Request, Outcome>> => {
@@ -95,20 +93,16 @@ export const makeGroupCommit = <Request, Outcome>(
       options.afterGroup?.()
       return
     }
-    // The next group is written once this one's callers and subscribers have run, as without a
-    // lane: a subscriber never reads a group whose writers have not folded it in yet (ADR 0125).
-    answering = true
+    // The lane runs tasks in the order they were queued, and the next group's flush is queued after
+    // these (by the callers' appends, or by flush below): as without a lane, the callers and then the
+    // subscribers run before the next group is written, so a subscriber never reads a group whose
+    // writers have not folded it in yet (ADR 0125).
     for (let i = 0; i < group.length; i++) lane.schedule(() => answer(i))
-    lane.schedule(() => {
-      answering = false
-      options.afterGroup?.()
-      if (queue.length > 0) schedule()
-    })
+    if (options.afterGroup !== undefined) lane.schedule(options.afterGroup)
   }
 
   const flush = () => {
     scheduled = false
-    if (answering) return
     writeOneGroup()
     // What is left (over the bounds, or queued by the callers just resumed) goes in the next
     // group, after the event loop has had a turn for timers and I/O.
@@ -141,11 +135,8 @@ export const makeGroupCommit = <Request, Outcome>(
         })
       }),
     drain: () => {
-      options.lane?.flush()
-      while (queue.length > 0) {
-        writeOneGroup()
-        options.lane?.flush()
-      }
+      // The lane's tasks first: a group's callers and subscribers run before the next group is written.
+      for (options.lane?.flush(); queue.length > 0; options.lane?.flush()) writeOneGroup()
     },
   }
 }

@@ -91,7 +91,9 @@ export const background = makeLane()
 /**
  * Effect's scheduler over a lane: fibers that yield (after their operation budget), forked fibers,
  * and fibers woken by a queue or a semaphore continue in the lane's slices, first queued first run.
- * Effect's priorities (yieldNowWith) are not kept: the service never yields with one.
+ * Effect's priorities (yieldNowWith) are not kept: the service never yields with one. Not Effect's
+ * MixedScheduler over the lane: its dispatcher runs all of a fiber's queued tasks in one go, so a
+ * fiber forking a thousand children would start them all in one task, past any slice.
  */
 export const laneScheduler = (lane: Lane): Scheduler.Scheduler => {
   const dispatcher: Scheduler.SchedulerDispatcher = {
