@@ -47,4 +47,16 @@ export const manage = async (client: Client, uuid: string, pollMs: number): Prom
   await settled(client, uuid, "manageable", pollMs)
 }
 
+/** Every node's UUID and provision state, read by page (a store kept from an earlier run, --keep). */
+export const listNodes = async (client: Client): Promise<Array<{ uuid: string; provision_state: string }>> => {
+  const all: Array<{ uuid: string; provision_state: string }> = []
+  for (let path: string | undefined = "/v1/nodes?limit=1000&fields=uuid,provision_state"; path !== undefined;) {
+    const page: { nodes: Array<{ uuid: string; provision_state: string }>; next?: string } = await client.json("GET", path, undefined, 200)
+    all.push(...page.nodes)
+    const next = page.next === undefined ? undefined : new URL(page.next, client.origin)
+    path = next === undefined ? undefined : next.pathname + next.search
+  }
+  return all
+}
+
 export const emptyTimes = (): Record<Step, Array<number>> => ({ enroll: [], manage: [], provide: [], deploy: [] })

@@ -8,15 +8,21 @@ interface Frame { readonly functionName: string; readonly url: string; readonly 
 interface ProfileNode { readonly id: number; readonly callFrame: Frame; readonly children?: ReadonlyArray<number> }
 interface Profile { readonly nodes: ReadonlyArray<ProfileNode>; readonly samples: ReadonlyArray<number>; readonly timeDeltas: ReadonlyArray<number> }
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: "string", default: "40" }, from: { type: "string" } } })
-if (positionals.length !== 1) throw new Error("usage: profile-top.ts FILE.cpuprofile [--top N]")
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: "string", default: "40" }, from: { type: "string", default: "0" }, to: { type: "string", default: "1e9" } } })
+if (positionals.length !== 1) throw new Error("usage: profile-top.ts FILE.cpuprofile [--top N] [--from S] [--to S]")
 const profile = JSON.parse(readFileSync(positionals[0]!, "utf8")) as Profile
 const byId = new Map(profile.nodes.map((n) => [n.id, n]))
 const parent = new Map<number, number>()
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
 
+// Only the samples between --from and --to seconds into the profile (a phase of a run).
 const self = new Map<number, number>()
-profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)))
+const from = Number(values.from) * 1e6, to = Number(values.to) * 1e6
+let t = 0
+profile.samples.forEach((id, i) => {
+  t += profile.timeDeltas[i] ?? 0
+  if (t >= from && t <= to) self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0))
+})
 const total = [...self.values()].reduce((a, b) => a + b, 0)
 
 const where = (f: Frame) => {

@@ -1,42 +1,28 @@
-// How long one power sync pass takes, seen from outside: the server's CPU sampled every 25 ms over
-// a few intervals while every node rests; a pass is a burst of busy samples.
+// What power sync costs, seen from outside: the server's CPU over a few whole intervals while every
+// node rests. A pass is spread over its interval (ADR 0125), so it has no burst of its own to time:
+// the whole interval's CPU is its figure (everything the idle service does, sync included).
 import { treeCpuSeconds } from "./proc.ts"
 
 export interface SyncFigures {
-  /** Server CPU per interval (everything the idle service does, sync included). */
+  /** Server CPU per interval. */
   readonly cpuPerIntervalS: number
-  /** The longest burst of busy CPU: one pass, when passes are shorter than the interval. */
-  readonly longestBurstS: number
-  readonly longestBurstCpuS: number
-  readonly bursts: number
+  /** The busiest second's share of a core: how dense the pass's work is at its peak. */
+  readonly peakCoreShare: number
 }
 
 export const observeSync = async (pid: number, intervalS: number, intervals: number): Promise<SyncFigures> => {
-  const sampleMs = 25
   const samples: Array<{ t: number; cpu: number }> = []
   const end = performance.now() + intervalS * intervals * 1000
   while (performance.now() < end) {
     samples.push({ t: performance.now(), cpu: treeCpuSeconds(pid) })
-    await new Promise((w) => setTimeout(w, sampleMs))
+    await new Promise((w) => setTimeout(w, 1000))
   }
-  // A burst: consecutive samples using more than a third of a core, gaps under 200 ms bridged.
-  const bursts: Array<{ start: number; end: number; cpu: number }> = []
-  let current: { start: number; end: number; cpu: number } | null = null
+  let peak = 0
   for (let i = 1; i < samples.length; i++) {
     const a = samples[i - 1]!, b = samples[i]!
-    const used = b.cpu - a.cpu
-    const busy = used / ((b.t - a.t) / 1000) > 0.33
-    if (busy) {
-      if (current !== null && a.t - current.end < 200) { current.end = b.t; current.cpu += used }
-      else { current = { start: a.t, end: b.t, cpu: used }; bursts.push(current) }
-    }
+    peak = Math.max(peak, (b.cpu - a.cpu) / ((b.t - a.t) / 1000))
   }
-  const longest = bursts.reduce((m, b) => (b.end - b.start > m.end - m.start ? b : m), { start: 0, end: 0, cpu: 0 })
   const total = samples.length > 1 ? samples[samples.length - 1]!.cpu - samples[0]!.cpu : 0
-  return {
-    cpuPerIntervalS: total / intervals,
-    longestBurstS: (longest.end - longest.start) / 1000,
-    longestBurstCpuS: longest.cpu,
-    bursts: bursts.length,
-  }
+  const spanS = samples.length > 1 ? (samples[samples.length - 1]!.t - samples[0]!.t) / 1000 : 1
+  return { cpuPerIntervalS: (total / spanS) * intervalS, peakCoreShare: peak }
 }
