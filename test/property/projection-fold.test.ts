@@ -19,6 +19,8 @@ const answers = (fleet: Fleet, pools: ReadonlyArray<Pools>) => ({
   position: fleet.position,
   list: fleet.list(),
   counts: fleet.countsByState(),
+  power: fleet.countsByPower(),
+  maintenance: fleet.maintenanceCount(),
   byId: pools.map((p) => fleet.get(p.nodeId)?.nodeId ?? null),
   byName: pools.flatMap((p) => p.names.map((n) => fleet.findByName(n)?.nodeId ?? null)),
   byMac: pools.flatMap((p) => p.macs.map((m) => fleet.findByMac(m)?.nodeId ?? null)),
@@ -31,10 +33,14 @@ const expectedAnswers = (nodes: ReadonlyArray<NodeState>, pools: ReadonlyArray<P
   const owner = (has: (n: NodeState) => boolean) => live.find(has)?.nodeId ?? null
   const counts: Record<string, number> = {}
   for (const n of live) counts[n.provisionState] = (counts[n.provisionState] ?? 0) + 1
+  const power: Record<string, number> = {}
+  for (const n of live) power[n.powerState ?? "None"] = (power[n.powerState ?? "None"] ?? 0) + 1
   return {
     position,
     list: [...live].sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1)),
     counts: Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b))),
+    power: Object.fromEntries(Object.entries(power).sort(([a], [b]) => a.localeCompare(b))),
+    maintenance: live.filter((n) => n.maintenance).length,
     byId: pools.map((p) => owner((n) => n.nodeId === p.nodeId)),
     byName: pools.flatMap((p) => p.names.map((name) => owner((n) => n.name === name))),
     byMac: pools.flatMap((p) => p.macs.map((mac) => owner((n) => n.ports.some((port) => port.mac === mac)))),

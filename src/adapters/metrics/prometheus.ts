@@ -1,6 +1,6 @@
 // The Metrics port and the HTTP API's request metrics on prom-client, exposed in the Prometheus text
-// format at GET /metrics (ADR 0035). Fleet gauges are computed when scraped, from the fleet
-// projection's own counts, so no event pays for them; one registry per service, not the global one.
+// format at GET /metrics (ADR 0035). Fleet gauges are read when scraped from the counts the fleet
+// projection keeps (no walk of the fleet per scrape: ADR 0187); one registry per service, not the global one.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client"
 import type { MetricsShape } from "../../ports/index.ts"
 import type { Fleet } from "../../application/projections/fleet.ts"
@@ -47,17 +47,13 @@ export const makePrometheusMetrics = (): PrometheusMetrics => {
     collect() {
       this.reset()
       if (fleet === null) return
-      const counts = new Map<string, number>()
-      for (const n of fleet.nodes.values()) if (!n.deleted) counts.set(n.powerState ?? "None", (counts.get(n.powerState ?? "None") ?? 0) + 1)
-      for (const [state, count] of counts) this.set({ state }, count)
+      for (const [state, count] of Object.entries(fleet.countsByPower())) this.set({ state }, count)
     },
   })
   new Gauge({
     name: "ironledger_nodes_in_maintenance", help: "Nodes in maintenance.", registers: [registry],
     collect() {
-      let count = 0
-      if (fleet !== null) for (const n of fleet.nodes.values()) if (!n.deleted && n.maintenance) count++
-      this.set(count)
+      this.set(fleet === null ? 0 : fleet.maintenanceCount())
     },
   })
   new Gauge({

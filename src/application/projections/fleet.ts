@@ -29,6 +29,9 @@ export class Fleet {
   private readonly allocatedIds = new Set<string>()
   private readonly byInstance = new Map<string, string>()
   private readonly counts = new Map<ProvisionState, number>()
+  /** Live nodes by power state ("None" when unknown) and in maintenance: /metrics reads them per scrape. */
+  private readonly powerCounts = new Map<string, number>()
+  private inMaintenance = 0
   private readonly byState = new Map<ProvisionState, Set<string>>()
   private readonly watchers = new Set<(node: NodeState) => void>()
   /** Live node ids in uuid order, kept until a node is added or deleted (list() is called per API page). */
@@ -139,6 +142,15 @@ export class Fleet {
     return Object.fromEntries([...this.counts].filter(([, n]) => n > 0).sort(([a], [b]) => a.localeCompare(b)))
   }
 
+  /** Live nodes per power state ("None": not known yet), kept as nodes change: no walk per scrape. */
+  countsByPower(): Readonly<Record<string, number>> {
+    return Object.fromEntries([...this.powerCounts].filter(([, n]) => n > 0).sort(([a], [b]) => a.localeCompare(b)))
+  }
+
+  maintenanceCount(): number {
+    return this.inMaintenance
+  }
+
   /** Live nodes in a stable order (by uuid), for paging. */
   list(): Array<NodeState> {
     this.sortedIds ??= [...this.nodes.values()].filter((n) => !n.deleted).map((n) => n.nodeId).sort()
@@ -175,6 +187,10 @@ export class Fleet {
     if (reindex && before) this.unindex(before, parts)
     this.nodes.set(after.nodeId, after)
     if (reindex) this.index(after, parts)
+    else if (before !== undefined && (before.powerState !== after.powerState || before.maintenance !== after.maintenance)) {
+      this.tally(before, -1)
+      this.tally(after, 1)
+    }
     if (before === undefined || before.deleted !== after.deleted) this.sortedIds = null
     if (before === undefined || before.ports !== after.ports || before.deleted !== after.deleted) this.sortedPortIds = null
     if (this.watchers.size > 0) for (const w of this.watchers) w(after)
@@ -192,6 +208,15 @@ export class Fleet {
     this.counts.set(n.provisionState, (this.counts.get(n.provisionState) ?? 0) + 1)
     const ids = this.byState.get(n.provisionState) ?? this.byState.set(n.provisionState, new Set()).get(n.provisionState)!
     ids.add(n.nodeId)
+    this.tally(n, 1)
+  }
+
+  /** Counts a live node's power state and maintenance in (1) or out (-1). */
+  private tally(n: NodeState, by: 1 | -1): void {
+    if (n.deleted) return
+    const power = n.powerState ?? "None"
+    this.powerCounts.set(power, (this.powerCounts.get(power) ?? 0) + by)
+    if (n.maintenance) this.inMaintenance += by
   }
 
   private unindex(n: NodeState, parts: boolean): void {
@@ -205,6 +230,7 @@ export class Fleet {
     if (instance !== null && this.byInstance.get(instance) === n.nodeId) this.byInstance.delete(instance)
     this.counts.set(n.provisionState, (this.counts.get(n.provisionState) ?? 0) - 1)
     this.byState.get(n.provisionState)?.delete(n.nodeId)
+    this.tally(n, -1)
   }
 }
 
