@@ -44,11 +44,20 @@ export const defaultNotaryConfig = { every: 10_000, intervalMs: 10_000 }
 
 export const isCheckpoint = (event: StoredEvent) => event.streamId === NOTARY_STREAM && event.type === CHECKPOINT_EVENT
 
-const pageSize = 5000
+const pageSize = 500
+
+/**
+ * How often the service's notary chains what is new, between checkpoints: a tenth of its interval,
+ * so that the hashing comes in small pieces instead of one burst of an interval's events (ADR 0188).
+ */
+const chainsPerInterval = 10
 
 export const makeNotary = (config: NotaryConfig) => {
-  // Where the chain stands: resumed from the last checkpoint in the log on the first tick.
-  let state: { position: number; hash: string; events: number; revision: number } | undefined
+  /**
+   * Where the chain stands: resumed from the last checkpoint in the log on the first pass. `pending`
+   * counts the events chained since the last checkpoint, not counting checkpoints.
+   */
+  let state: { position: number; hash: string; events: number; revision: number; pending: number; checkpointedAt: number } | undefined
   /** Recomputed heads of streams whose events predate stream hashes (only met on a first run). */
   const legacyHeads = new Map<string, string>()
 
@@ -62,14 +71,15 @@ export const makeNotary = (config: NotaryConfig) => {
       hash: checkpoint?.logHash ?? GENESIS,
       events: checkpoint?.events ?? 0,
       revision: mine.length - 1,
+      pending: 0,
+      checkpointedAt: yield* Clock.currentTimeMillis,
     }
     return state
   })
 
-  /** The event's stream hash: stored, or for an event written before hashing began, computed. */
-  const streamHashOf = (event: StoredEvent) =>
+  /** The stream hash of an event written before hashing began: computed from its stream. */
+  const legacyHashOf = (event: StoredEvent) =>
     Effect.gen(function* () {
-      if (event.hash !== undefined) return event.hash
       let head = legacyHeads.get(event.streamId)
       if (head === undefined) {
         head = GENESIS
@@ -81,58 +91,71 @@ export const makeNotary = (config: NotaryConfig) => {
       return hash
     })
 
-  const checkpoint = (at: { position: number; hash: string; events: number }) =>
-    Effect.gen(function* () {
-      const current = state!
-      const now = new Date(yield* Clock.currentTimeMillis).toISOString()
-      const signed = config.signer === undefined
-        ? {}
-        : { keyId: config.signer.keyId, signature: config.signer.sign(config.statement(at.position, at.hash)) }
-      const data: LogCheckpoint = { position: at.position, logHash: at.hash, events: at.events, at: now, ...signed }
-      const meta = { occurredAt: now, actor: "notary", correlationId: `notary-${at.position}`, causationId: null }
-      const expected = current.revision < 0 ? "no_stream" as const : current.revision
-      const result = yield* (yield* EventStore).append(NOTARY_STREAM, [{ type: CHECKPOINT_EVENT, schemaVersion: 1, data, meta }], expected)
-      state = { ...at, revision: result.nextExpectedRevision }
-      return data
-    })
+  /** Records a checkpoint of the chain as it stands. */
+  const checkpoint = Effect.gen(function* () {
+    const current = state!
+    const now = yield* Clock.currentTimeMillis
+    const at = new Date(now).toISOString()
+    const signed = config.signer === undefined
+      ? {}
+      : { keyId: config.signer.keyId, signature: config.signer.sign(config.statement(current.position, current.hash)) }
+    const data: LogCheckpoint = { position: current.position, logHash: current.hash, events: current.events, at, ...signed }
+    const meta = { occurredAt: at, actor: "notary", correlationId: `notary-${current.position}`, causationId: null }
+    const expected = current.revision < 0 ? "no_stream" as const : current.revision
+    const result = yield* (yield* EventStore).append(NOTARY_STREAM, [{ type: CHECKPOINT_EVENT, schemaVersion: 1, data, meta }], expected)
+    current.revision = result.nextExpectedRevision
+    current.pending = 0
+    current.checkpointedAt = now
+    return data
+  })
 
   /**
-   * Chains every event after the last checkpoint and records checkpoints (every `every` events and
-   * at the end). Only the notary's own checkpoints since: nothing to record. Returns the new ones.
+   * Chains every event after the chain's position, recording a checkpoint every `every` events and,
+   * when `atEnd` says so, once more at the end. Only the notary's own checkpoints since: nothing to
+   * record. Returns the new checkpoints.
    */
-  const tick: Effect.Effect<ReadonlyArray<LogCheckpoint>, StoreUnavailable, EventStore> = Effect.gen(function* () {
-    const store = yield* EventStore
-    let { position, hash, events } = state ?? (yield* load)
-    let news = 0
-    const written: Array<LogCheckpoint> = []
-    for (;;) {
-      const page = yield* store.readAll({ after: position, limit: pageSize })
-      for (const event of page) {
-        hash = logHash(hash, event, yield* streamHashOf(event))
-        position = event.position
-        events++
-        if (!isCheckpoint(event)) news++
-        if (news >= config.every) {
-          written.push(yield* checkpoint({ position, hash, events }))
-          news = 0
+  const pass = (atEnd: (chained: { readonly pending: number; readonly checkpointedAt: number }) => Effect.Effect<boolean>) =>
+    Effect.gen(function* () {
+      const store = yield* EventStore
+      const chain = state ?? (yield* load)
+      const written: Array<LogCheckpoint> = []
+      for (;;) {
+        const page = yield* store.readAll({ after: chain.position, limit: pageSize })
+        for (const event of page) {
+          // No Effect per event: only an event from before stream hashes needs the store.
+          const streamHash = event.hash ?? (yield* legacyHashOf(event))
+          chain.hash = logHash(chain.hash, event, streamHash)
+          chain.position = event.position
+          chain.events++
+          if (!isCheckpoint(event)) chain.pending++
+          if (chain.pending >= config.every) written.push(yield* checkpoint)
         }
+        if (page.length < pageSize) break
       }
-      if (page.length < pageSize) break
-    }
-    if (news > 0) written.push(yield* checkpoint({ position, hash, events }))
-    return written
-  }).pipe(
-    // Another notary got there first: start again from its checkpoint next time.
-    Effect.catchIf((e): e is WrongExpectedRevision => e instanceof WrongExpectedRevision, () => {
-      state = undefined
-      return Effect.succeed([])
-    }),
-  )
+      if (chain.pending > 0 && (yield* atEnd(chain))) written.push(yield* checkpoint)
+      return written
+    }).pipe(
+      // Another notary got there first: start again from its checkpoint next time.
+      Effect.catchIf((e): e is WrongExpectedRevision => e instanceof WrongExpectedRevision, () => {
+        state = undefined
+        return Effect.succeed<ReadonlyArray<LogCheckpoint>>([])
+      }),
+    )
 
-  /** Runs until interrupted; a failing store is retried at the next interval. */
+  /** Chains every event after the last checkpoint and records checkpoints (every `every` events and at the end). */
+  const tick: Effect.Effect<ReadonlyArray<LogCheckpoint>, StoreUnavailable, EventStore> = pass(() => Effect.succeed(true))
+
+  /**
+   * Runs until interrupted: chains what is new every tenth of the interval, and records a checkpoint
+   * once an interval has passed since the last one (or `every` events came); a failing store is
+   * retried at the next pass.
+   */
   const run = Effect.repeat(
-    Effect.catchCause(tick, (cause) => Effect.as(Effect.logWarning("notary", cause), [])),
-    { schedule: Schedule.spaced(`${config.intervalMs} millis`) },
+    Effect.catchCause(
+      pass(({ checkpointedAt }) => Effect.map(Clock.currentTimeMillis, (now) => now - checkpointedAt >= config.intervalMs)),
+      (cause) => Effect.as(Effect.logWarning("notary", cause), []),
+    ),
+    { schedule: Schedule.spaced(`${Math.max(1, Math.floor(config.intervalMs / chainsPerInterval))} millis`) },
   )
 
   return { tick, run }

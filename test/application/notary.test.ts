@@ -4,7 +4,9 @@
 import { test } from "node:test"
 import assert from "node:assert/strict"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import { TestClock } from "effect/testing"
 import { makeMemoryEventStore } from "../../src/adapters/eventstore/memory.ts"
 import { isCheckpoint, makeNotary, NOTARY_STREAM, type LogCheckpoint } from "../../src/application/notary.ts"
 import { makeLogVerifier } from "../../src/application/verify-log.ts"
@@ -72,4 +74,31 @@ test("a restarted notary continues the chain from its last checkpoint; a racing 
   assert.equal(checkpoints, 4)
   const report = await verify()
   assert.ok(report.ok, JSON.stringify(report.findings))
+})
+
+test("running, the notary chains a tenth of an interval at a time and checkpoints once an interval has passed", async () => {
+  const store = makeMemoryEventStore()
+  const layer = Layer.mergeAll(Layer.succeed(EventStore, store), TestClock.layer())
+  const reads: Array<number> = []
+  // The store as the notary sees it: its reads of the log counted (one per page at least).
+  const counted = { ...store, readAll: (o?: Parameters<typeof store.readAll>[0]) => { reads.push(o?.after ?? -1); return store.readAll(o) } }
+  const notary = makeNotary({ every: 1000, intervalMs: 1000, statement: checkpointStatement })
+  const checkpoints = () => Effect.map(store.readStream(NOTARY_STREAM), (events) => events.filter(isCheckpoint).map((e) => (e.data as LogCheckpoint).events))
+  const seen = await Effect.runPromise(Effect.provide(Effect.gen(function* () {
+    const fiber = yield* Effect.forkChild(Effect.provideService(notary.run, EventStore, counted))
+    yield* TestClock.adjust("1 millis")
+    const { position } = yield* store.append("node-a", [newEvent("Note", { i: 0 }), newEvent("Note", { i: 1 })], "any")
+    // Passes at 100 and 200 ms: the first chains the two events, the second reads on after them.
+    yield* TestClock.adjust("249 millis")
+    const chainedEarly = reads.at(-1)
+    const beforeInterval = yield* checkpoints()
+    yield* store.append("node-a", [newEvent("Note", { i: 2 })], "any")
+    yield* TestClock.adjust("1000 millis")
+    const afterInterval = yield* checkpoints()
+    yield* Fiber.interrupt(fiber)
+    return { chainedEarly, position, beforeInterval, afterInterval }
+  }), layer))
+  assert.equal(seen.chainedEarly, seen.position, "passes a tenth of an interval apart chained the events, with no checkpoint")
+  assert.deepEqual(seen.beforeInterval, [], "no checkpoint before an interval has passed")
+  assert.deepEqual(seen.afterInterval, [3], "one checkpoint covering every event, once the interval passed")
 })
