@@ -12,7 +12,6 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import type { Mac } from "../domain/values.ts"
-import type { NodeState } from "../domain/index.ts"
 import { startDnsmasq, type Dnsmasq, type DnsmasqFailed } from "../adapters/pxe/dnsmasq.ts"
 import { makeFsTree } from "../adapters/pxe/fs-tree.ts"
 import type { LinksChange } from "../adapters/pxe/configurator.ts"
@@ -49,9 +48,10 @@ export interface HostDiscovery {
 }
 
 /** What the host's DHCP needs to know of the fleet: its nodes (a Fleet projection is one). */
+/** The fleet's MACs as the projection keeps them (Fleet.macs), and a version that moves when they may have. */
 export interface FleetMacsSource {
-  readonly nodes: ReadonlyMap<string, NodeState>
-  readonly watch: (listener: (node: NodeState) => void) => () => void
+  readonly macs: () => ReadonlyArray<string>
+  readonly portsVersion: () => number
 }
 
 export interface HostDhcp {
@@ -72,9 +72,6 @@ export interface HostDhcpExtras {
 }
 
 const FLEET_CHECK_MS = 500
-
-const liveMacs = (nodes: ReadonlyMap<string, NodeState>): ReadonlyArray<Mac> =>
-  [...nodes.values()].filter((n) => !n.deleted).flatMap((n) => n.ports.map((p) => p.mac)).sort()
 
 /** Starts the host's dnsmasq over `tftpRoot`; its config, hosts file, leases and log go in `stateDir`. */
 export const startHostDhcp = async (
@@ -116,12 +113,16 @@ export const startHostDhcp = async (
   })
   const followFleet = (fleet: FleetMacsSource) => {
     if (discovery === undefined) return () => {}
-    let dirty = true
-    const stopWatching = fleet.watch(() => { dirty = true })
+    // Looked at when the fleet's ports moved, not after every event: a walk of the fleet's MACs
+    // every half second under load was O(fleet) work on the event loop (ADR 0189).
+    let seen: number | null = null
+    let dirty = false
     const check = async () => {
-      if (!dirty) return
+      const version = fleet.portsVersion()
+      if (version === seen && !dirty) return
+      seen = version
       dirty = false
-      const now = liveMacs(fleet.nodes)
+      const now = fleet.macs() as ReadonlyArray<Mac>
       if (now.length === fleetMacs.length && now.every((m, i) => m === fleetMacs[i])) return
       fleetMacs = now
       linked ??= new Set((await makeFsTree(tftpRoot).then((t) => t.links())).map((l) => l.mac))
@@ -129,7 +130,7 @@ export const startHostDhcp = async (
     }
     const timer = setInterval(() => { void check().catch((e: Error) => { dirty = true; log(`DHCP hosts of the fleet's MACs not updated: ${e.message}`) }) }, FLEET_CHECK_MS)
     timer.unref()
-    return () => { clearInterval(timer); stopWatching() }
+    return () => { clearInterval(timer) }
   }
   log(`DHCP on ${options.interface} (${options.start}-${options.end}) for the MACs this host boots${discovery === undefined ? "" : " and machines no node knows (discovery)"}, next-server this host`)
   return { dnsmasq, setBootMacs, linksChanged, followFleet, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) }

@@ -10,7 +10,8 @@ import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
 import * as Effect from "effect/Effect"
 import type { Mac } from "../../src/domain/values.ts"
-import { initialState, type NodeState, type Uuid } from "../../src/domain/index.ts"
+import type { NodeEvent, Uuid } from "../../src/domain/index.ts"
+import { Fleet } from "../../src/application/projections/fleet.ts"
 import { namespacedProgram } from "../../src/adapters/vm/netns.ts"
 import { makeFsImageStore } from "../../src/adapters/images/fs-image-store.ts"
 import { writeDefaultDeployImages } from "../../src/adapters/ramdisk/build/register.ts"
@@ -31,13 +32,13 @@ let hosts: Hosts | undefined
 let dhcp: HostDhcp | undefined
 let unfollow = () => {}
 
-/** The fleet as the conductor's projection shows it: two nodes, one MAC each. */
-const nodes = new Map<string, NodeState>()
-const watchers = new Set<(n: NodeState) => void>()
+/** The conductor's projection: nodes enrolled with one MAC each as the test goes. */
+const fleet = new Fleet()
 const addNode = (id: string, mac: Mac) => {
-  const n = { ...initialState(id as Uuid), ports: [{ portId: id as Uuid, mac, addedAt: "" }] } as NodeState
-  nodes.set(id, n)
-  for (const w of watchers) w(n)
+  const meta = { occurredAt: "2030-01-01T00:00:00.000Z", actor: "test", correlationId: "op", causationId: null }
+  const enrolled = { nodeId: id as Uuid, name: null, driver: "ipmi", driverInfo: {}, interfaces: {}, properties: {}, instanceInfo: {}, extra: {} }
+  fleet.apply(id, { event: { type: "Enrolled", data: enrolled } as NodeEvent, revision: 0, meta })
+  fleet.apply(id, { event: { type: "PortAdded", data: { portId: id as Uuid, mac } } as NodeEvent, revision: 1, meta })
 }
 
 before(async () => {
@@ -60,7 +61,7 @@ before(async () => {
     { discovery: { apiUrl: API, imagesStateDir: stateDir }, program: namespacedProgram(work, hosts.host("a").namespace, "dnsmasq") },
   )
   await Effect.runPromise(dhcp.setBootMacs([here]))
-  unfollow = dhcp.followFleet({ nodes, watch: (l) => { watchers.add(l); return () => watchers.delete(l) } })
+  unfollow = dhcp.followFleet(fleet)
 })
 
 after(async () => {

@@ -1,7 +1,7 @@
 // The fleet's port and allocation indexes (the ports and allocations APIs' lookups and pages): after
 // any sequence of nodes gaining, losing and moving ports or allocations and being deleted, a port or
 // an allocation is found on the live node that holds it, and the ordered port uuids are exactly the
-// live nodes' ports, sorted.
+// live nodes' ports, sorted, as are their MACs (with a version that moves when they do).
 import { test } from "node:test"
 import assert from "node:assert/strict"
 import fc from "fast-check"
@@ -21,6 +21,7 @@ test("ports are found on their live node, and listed in order, as nodes gain, lo
     (steps) => {
       const fleet = new Fleet()
       const replace = (fleet as unknown as { replace: (b: NodeState | undefined, a: NodeState) => void }).replace.bind(fleet)
+      let seen = { macs: fleet.macs(), version: fleet.portsVersion() }
       for (const s of steps) {
         // A port moves to the new node: it leaves the node that held it first (as the domain requires).
         for (const other of [...fleet.nodes.values()]) {
@@ -28,6 +29,11 @@ test("ports are found on their live node, and listed in order, as nodes gain, lo
           if (other.nodeId !== uuid(s.id, 0) && kept.length !== other.ports.length) replace(other, { ...other, ports: kept })
         }
         replace(fleet.nodes.get(uuid(s.id, 0)), node(s.id, s.deleted, s.ports))
+        // The MACs the DHCP host ignores: the live nodes' ones, and a version that moves when they do.
+        const macs = fleet.macs()
+        assert.deepEqual(macs, [...fleet.nodes.values()].filter((n) => !n.deleted).flatMap((n) => n.ports.map((p) => p.mac as string)).sort())
+        if (macs.join() !== seen.macs.join()) assert.notEqual(fleet.portsVersion(), seen.version, "the MACs changed and their version did not")
+        seen = { macs, version: fleet.portsVersion() }
         if (!s.look) continue
         const live = [...fleet.nodes.values()].filter((n) => !n.deleted)
         assert.deepEqual(fleet.portIds(), live.flatMap((n) => n.ports.map((p) => p.portId)).sort())

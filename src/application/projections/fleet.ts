@@ -38,6 +38,8 @@ export class Fleet {
   private sortedIds: Array<string> | null = null
   /** Live nodes' port uuids in order, kept until a port is added, removed or its node deleted. */
   private sortedPortIds: Array<string> | null = null
+  /** Moves whenever a live node's ports change (added, removed, or its node deleted). */
+  private portsMoved = 0
 
   /** Calls `listener` with every node state the fleet takes on; returns the way to stop. */
   watch(listener: (node: NodeState) => void): () => void {
@@ -89,7 +91,7 @@ export class Fleet {
   /** Ends an unshared catch-up: its states enter the indexes, and are never written again. */
   endUnshared(own: Set<NodeState>): void {
     for (const n of own) this.index(n, true)
-    if (own.size > 0) this.sortedIds = this.sortedPortIds = null
+    if (own.size > 0) { this.sortedIds = this.sortedPortIds = null; this.portsMoved++ }
     own.clear()
   }
 
@@ -122,6 +124,18 @@ export class Fleet {
   portIds(): ReadonlyArray<string> {
     this.sortedPortIds ??= [...this.byPart.keys()].filter((k) => k.startsWith("port:")).map((k) => k.slice("port:".length)).sort()
     return this.sortedPortIds
+  }
+
+  /** Live nodes' MACs, sorted: read from the parts index, not from every node's state. */
+  macs(): Array<string> {
+    const macs: Array<string> = []
+    for (const key of this.byPart.keys()) if (key.startsWith("mac:")) macs.push(key.slice("mac:".length))
+    return macs.sort()
+  }
+
+  /** A number that changes whenever `macs()` may have: a reader asks again only then. */
+  portsVersion(): number {
+    return this.portsMoved
   }
 
   findByInstance(instanceUuid: string): NodeState | undefined {
@@ -192,7 +206,7 @@ export class Fleet {
       this.tally(after, 1)
     }
     if (before === undefined || before.deleted !== after.deleted) this.sortedIds = null
-    if (before === undefined || before.ports !== after.ports || before.deleted !== after.deleted) this.sortedPortIds = null
+    if (before === undefined || before.ports !== after.ports || before.deleted !== after.deleted) { this.sortedPortIds = null; this.portsMoved++ }
     if (this.watchers.size > 0) for (const w of this.watchers) w(after)
   }
 
