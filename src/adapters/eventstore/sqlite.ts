@@ -46,21 +46,11 @@ const toStoredEvent = (row: ReadonlyArray<SQLOutputValue>): StoredEvent => ({
 })
 
 /**
- * The projection's read (ADR 0160, ADR 0186): no hash column, so each row is seven values handed
- * over instead of eight. Joining data and meta in SQLite for one JSON.parse per row was slower than
- * two parses once measured side by side (ADR 0186).
+ * The projection's read (ADR 0160, ADR 0186): COLUMNS without the hash, so each row is seven values
+ * handed over instead of eight, and toStoredEvent leaves `hash` undefined. Joining data and meta in
+ * SQLite for one JSON.parse per row was slower than two parses once measured side by side (ADR 0186).
  */
 const UNHASHED = "position, stream_id, revision, type, schema_version, data, meta"
-const toUnhashedEvent = (row: ReadonlyArray<SQLOutputValue>): StoredEvent => ({
-  position: row[0] as number,
-  streamId: row[1] as string,
-  revision: row[2] as number,
-  type: row[3] as string,
-  schemaVersion: row[4] as number,
-  data: JSON.parse(row[5] as string),
-  meta: JSON.parse(row[6] as string),
-  hash: undefined,
-})
 
 const readRows = (statement: StatementSync, ...params: Array<string | number>): Array<StoredEvent> => {
   const rows = statement.all(...params) as unknown as Array<ReadonlyArray<SQLOutputValue>>
@@ -118,13 +108,6 @@ const makeStores = (db: DatabaseSync, path: string, options: SqliteStoreOptions)
   // Subscribers follow a few groups behind at most; a longer run is read back from the file (ADR 0157).
   const recent = makeRecentAppends(options.recentAppends ?? 2048)
 
-  const readUnhashed = (after: number, limit: number): Array<StoredEvent> => {
-    const rows = selectAfterUnhashed.all(after, limit) as unknown as Array<ReadonlyArray<SQLOutputValue>>
-    const events = new Array<StoredEvent>(rows.length)
-    for (let i = 0; i < rows.length; i++) events[i] = toUnhashedEvent(rows[i]!)
-    return events
-  }
-
   const readAfter = (after: number, limit: number) =>
     Effect.try({ try: () => readRows(selectAfter, after, limit), catch: unavailable("read all") })
 
@@ -145,7 +128,7 @@ const makeStores = (db: DatabaseSync, path: string, options: SqliteStoreOptions)
       Effect.try({ try: () => readRows(selectStream, streamId, fromRevision), catch: unavailable(`read ${streamId}`) }),
     readAll: (options) =>
       options?.hashes === false
-        ? Effect.try({ try: () => readUnhashed(options.after ?? -1, options.limit ?? -1), catch: unavailable("read all") })
+        ? Effect.try({ try: () => readRows(selectAfterUnhashed, options.after ?? -1, options.limit ?? -1), catch: unavailable("read all") })
         : readAfter(options?.after ?? -1, options?.limit ?? -1),
     foreignHead: Effect.try({
       try: () => {
