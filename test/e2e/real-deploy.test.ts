@@ -175,6 +175,17 @@ const DEPLOY_SAGA = [
   "ImageWriteRequested", "ImageWritten", "RamdiskReleaseRequested", "RamdiskReleased",
   "BootConfigRequested", "BootConfigWritten", "RebootRequested", "PowerStateChanged", "DeployDone",
 ]
+/**
+ * The saga as recorded, with a fast ramdisk's call-back put back after the power-on's result: the
+ * machine may boot and call back before ipmitool's answer to the power-on is recorded (the node
+ * already waits, above), and both orders are the same deploy.
+ */
+const sagaOrder = (types: ReadonlyArray<unknown>): Array<unknown> => {
+  const at = types.indexOf("IscsiReady")
+  return at > 0 && types[at - 1] === "PowerOnRequested" && types[at + 1] === "PowerStateChanged"
+    ? [...types.slice(0, at), "PowerStateChanged", "IscsiReady", ...types.slice(at + 2)]
+    : [...types]
+}
 const DEPLOY_STEPS = ["deploy:pxe", "deploy:boot-device", "deploy:power", "deploy:write-image", "deploy:release-ramdisk", "deploy:pxe-boot", "deploy:reboot"]
 
 /** The events of the node's latest operation that began with `first`, leases left out. */
@@ -271,7 +282,7 @@ describe("serve --sim 5 on real ipmi_sim, dnsmasq, tgtd and qemu-img", { timeout
 
       const detail = lastOperation(await history(name, true), "DeployRequested")
       const types = lastOperation(await history(name), "DeployRequested").map((e) => e["type"])
-      assert.deepEqual(types, DEPLOY_SAGA, `${name}: ${JSON.stringify(detail.map((e) => [e["revision"], e["type"], e["actor"], e["data"]["step"] ?? ""]))}`)
+      assert.deepEqual(sagaOrder(types), DEPLOY_SAGA, `${name}: ${JSON.stringify(detail.map((e) => [e["revision"], e["type"], e["actor"], e["data"]["step"] ?? ""]))}`)
       const steps = detail.filter((e) => String(e["type"]).endsWith("Requested") && e["type"] !== "DeployRequested")
         .map((e) => String(e["data"]["step"]).split(":").slice(1).join(":"))
       assert.deepEqual(steps, DEPLOY_STEPS)
