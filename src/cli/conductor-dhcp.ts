@@ -47,8 +47,7 @@ export interface HostDiscovery {
   readonly imagesStateDir: string
 }
 
-/** What the host's DHCP needs to know of the fleet: its nodes (a Fleet projection is one). */
-/** The fleet's MACs as the projection keeps them (Fleet.macs), and a version that moves when they may have. */
+/** What the host's DHCP needs to know of the fleet (a Fleet projection is one): its MACs, and a version that moves when they may have. */
 export interface FleetMacsSource {
   readonly macs: () => ReadonlyArray<string>
   readonly portsVersion: () => number

@@ -122,15 +122,21 @@ export class Fleet {
 
   /** Live nodes' port uuids in order, for paging the ports API. */
   portIds(): ReadonlyArray<string> {
-    this.sortedPortIds ??= [...this.byPart.keys()].filter((k) => k.startsWith("port:")).map((k) => k.slice("port:".length)).sort()
+    this.sortedPortIds ??= this.partValues("port")
     return this.sortedPortIds
   }
 
   /** Live nodes' MACs, sorted: read from the parts index, not from every node's state. */
   macs(): Array<string> {
-    const macs: Array<string> = []
-    for (const key of this.byPart.keys()) if (key.startsWith("mac:")) macs.push(key.slice("mac:".length))
-    return macs.sort()
+    return this.partValues("mac")
+  }
+
+  /** The values of one kind of part the live nodes hold, sorted. */
+  private partValues(kind: PartKind): Array<string> {
+    const prefix = `${kind}:`
+    const values: Array<string> = []
+    for (const key of this.byPart.keys()) if (key.startsWith(prefix)) values.push(key.slice(prefix.length))
+    return values.sort()
   }
 
   /** A number that changes whenever `macs()` may have: a reader asks again only then. */
@@ -153,12 +159,12 @@ export class Fleet {
   }
 
   countsByState(): Readonly<Record<string, number>> {
-    return Object.fromEntries([...this.counts].filter(([, n]) => n > 0).sort(([a], [b]) => a.localeCompare(b)))
+    return nonZero(this.counts)
   }
 
   /** Live nodes per power state ("None": not known yet), kept as nodes change: no walk per scrape. */
   countsByPower(): Readonly<Record<string, number>> {
-    return Object.fromEntries([...this.powerCounts].filter(([, n]) => n > 0).sort(([a], [b]) => a.localeCompare(b)))
+    return nonZero(this.powerCounts)
   }
 
   maintenanceCount(): number {
@@ -247,6 +253,10 @@ export class Fleet {
     this.tally(n, -1)
   }
 }
+
+/** The counts above zero, by key in order. */
+const nonZero = (counts: ReadonlyMap<string, number>): Readonly<Record<string, number>> =>
+  Object.fromEntries([...counts].filter(([, n]) => n > 0).sort(([a], [b]) => a.localeCompare(b)))
 
 /** The instance a node carries (Nova's instance_uuid), kept in instance_info. */
 export const instanceUuidOf = (n: NodeState): string | null => {
