@@ -119,10 +119,12 @@ export const startHostDhcp = async (
     const check = async () => {
       const version = fleet.portsVersion()
       if (version === seen && !dirty) return
+      // After a failed rewrite the file still lacks the MACs last read: written again even if they have not moved since.
+      const retry = dirty
       seen = version
       dirty = false
       const now = fleet.macs() as ReadonlyArray<Mac>
-      if (now.length === fleetMacs.length && now.every((m, i) => m === fleetMacs[i])) return
+      if (!retry && now.length === fleetMacs.length && now.every((m, i) => m === fleetMacs[i])) return
       fleetMacs = now
       linked ??= new Set((await makeFsTree(tftpRoot).then((t) => t.links())).map((l) => l.mac))
       await Effect.runPromise(dnsmasq.setBootMacs([...linked]))
