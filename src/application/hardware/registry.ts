@@ -57,7 +57,27 @@ export const makeRegistry = (vendors: ReadonlyArray<Vendor>, enabled: EnabledHar
     return (types.get(driver)?.interfaces[slot] ?? []).filter((n) => allowed === undefined || allowed.includes(n))
   }
 
+  /** One key per driver and choice of interfaces: few distinct ones however many nodes make them. */
+  const keyOf = (driver: string, chosen: NodeInterfaces) => {
+    let key = driver
+    for (const slot of interfaceSlots) key += `|${chosen[slot] ?? ""}`
+    return key
+  }
+
+  // Every node view asks (core.ts): a valid choice is worked out once per key, not once per view
+  // (its filtered lists were ~4 KB of garbage per view built). A refused one is not kept: its key
+  // comes from client input, so keeping it would let requests grow the map.
+  const valid = new Map<string, E.Right<Required<NodeInterfaces>>>()
   const choose = (driver: string, chosen: NodeInterfaces): E.Either<string, Required<NodeInterfaces>> => {
+    const key = keyOf(driver, chosen)
+    const kept = valid.get(key)
+    if (kept !== undefined) return kept
+    const made = chooseAnew(driver, chosen)
+    if (E.isRight(made)) valid.set(key, made)
+    return made
+  }
+
+  const chooseAnew = (driver: string, chosen: NodeInterfaces): E.Either<string, Required<NodeInterfaces>> => {
     if (!types.has(driver)) {
       return E.left(`Could not find the following driver(s) or hardware type(s): ${driver}. Enabled here: ${[...types.keys()].join(", ")}.`)
     }
@@ -95,8 +115,7 @@ export const makeRegistry = (vendors: ReadonlyArray<Vendor>, enabled: EnabledHar
       // Asked for at every step the conductor plans: resolved once per driver and choice of
       // interfaces, shared by every node that makes the same choice (no entry per node).
       const chosen = node.interfaces ?? {}
-      let key = node.driver as string
-      for (const slot of interfaceSlots) key += `|${chosen[slot] ?? ""}`
+      const key = keyOf(node.driver, chosen)
       let hw = resolved.get(key)
       if (hw === undefined) resolved.set(key, hw = interfacesOf(node.driver, chosen))
       return hw

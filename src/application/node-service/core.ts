@@ -88,7 +88,7 @@ export const makeNodeCore = (fleet: Fleet, conductor: ConductorHandle, registry:
     /** A node's interfaces as its hardware type resolves them (older nodes recorded none). */
     const interfacesOf = (n: NodeState): NodeInterfaces => E.getOrElse((): NodeInterfaces => n.interfaces)(registry.choose(n.driver, n.interfaces))
     // Built once per node state and kept for the nodes read lately (view-cache.ts, ADR 0151).
-    const viewOf = cachedViews((n: NodeState, progress: Progress) => ({ ...toNodeView(n, progress), interfaces: interfacesOf(n) }), viewCacheSize)
+    const viewOf = cachedViews((n: NodeState, progress: Progress) => toNodeView(n, progress, interfacesOf(n)), viewCacheSize)
     const view = (n: NodeState) => viewOf(n, conductor.progressOf(n.nodeId))
 
     return { fleet, registry, ids, secrets, claiming, nameClaim, nameTaken, withStore, context, run, resolve, view }

@@ -1,21 +1,28 @@
 // NodeState -> the view the API and CLI show. Secrets are masked here, once, for every reader.
-import type { NodeState } from "../../domain/index.ts"
+import type { NodeInterfaces, NodeState } from "../../domain/index.ts"
 import type { NodeView, PortView } from "../node-service.ts"
 import { maskDriverInfo } from "../secret-fields.ts"
 import { recordFieldNames, type RecordFields } from "../../domain/index.ts"
 import { instanceUuidOf } from "./fleet.ts"
 
-const recordOf = (n: NodeState): Omit<RecordFields, "instanceUuid"> =>
-  Object.fromEntries(recordFieldNames.filter((k) => k !== "instanceUuid").map((k) => [k, n[k] ?? null])) as Omit<RecordFields, "instanceUuid">
+const viewRecordFields = recordFieldNames.filter((k) => k !== "instanceUuid")
+
+/** Built field by field (every view has them in one order): no list of pairs per view. */
+const recordOf = (n: NodeState): Omit<RecordFields, "instanceUuid"> => {
+  const record: Record<string, unknown> = {}
+  for (const k of viewRecordFields) record[k] = n[k] ?? null
+  return record as Omit<RecordFields, "instanceUuid">
+}
 
 export type Progress = NodeView["deployProgress"]
 
-export const toNodeView = (n: NodeState, progress: Progress = null): NodeView => ({
+/** `interfaces`: as the node's hardware type resolves them, where the caller knows (the service does). */
+export const toNodeView = (n: NodeState, progress: Progress = null, interfaces: NodeInterfaces = n.interfaces): NodeView => ({
   ...recordOf(n),
   uuid: n.nodeId,
   name: n.name,
   driver: n.driver,
-  interfaces: n.interfaces,
+  interfaces,
   automatedClean: n.automatedClean,
   driverInfo: maskDriverInfo(n.driverInfo),
   properties: n.properties,
