@@ -35,6 +35,10 @@ test("a node takes its hardware type's defaults, may choose among what the type 
   const unknown = r.choose("acme", {})
   assert.ok(E.isLeft(unknown))
   assert.match(unknown.left, /Could not find the following driver\(s\) or hardware type\(s\): acme\. Enabled here: fake-hardware/)
+  // Asked again (every node view asks): a valid choice is the one answer kept, a refused one is refused again.
+  assert.equal(r.choose("fake-hardware", {}), chosen)
+  assert.equal(r.choose("fake-hardware", { inspect: "no-inspect" }), other)
+  assert.ok(E.isLeft(r.choose("fake-hardware", { power: "ipmitool" })))
 })
 
 test("what the service enables: other types are unknown to nodes, a disabled interface is neither default nor choosable", () => {
