@@ -134,7 +134,8 @@ describe("ramdisk call-back rules", () => {
     const node = await enrollAvailable(app, name)
     await app.run(app.service.provision(node.uuid, "active", {}, "test"))
     await app.waitFor(node.uuid, "wait call-back")
-    for (let i = 0; i < 200 && !app.heldCallbacks.some((c) => c.nodeId === node.uuid); i++) await new Promise((r) => setTimeout(r, 10))
+    // As long as waitFor gives a state (10 s): the call-back comes after the power-on, which a loaded machine may delay.
+    for (let i = 0; i < 1000 && !app.heldCallbacks.some((c) => c.nodeId === node.uuid); i++) await new Promise((r) => setTimeout(r, 10))
     const held = app.heldCallbacks.find((c) => c.nodeId === node.uuid)
     assert.ok(held, "the simulated ramdisk booted and produced a call-back")
     return { node, callback: held.callback }
