@@ -24,6 +24,8 @@ export interface Pools {
   readonly deployIds: ReadonlyArray<Uuid>
   readonly instanceIds: ReadonlyArray<Uuid>
   readonly steps: ReadonlyArray<string>
+  /** The NIC an inspection ramdisk reports that no command enrolled: a port inspection adds. */
+  readonly inspectedNic: { readonly portId: Uuid; readonly mac: Mac }
 }
 
 /** The pools of node number `k`: disjoint from every other node's, so fleet indexes never clash. */
@@ -35,6 +37,7 @@ export const poolsFor = (k: number): Pools => ({
   deployIds: [0, 1].map((i) => uuidOf(3, k, i)),
   instanceIds: [0, 1].map((i) => uuidOf(4, k, i)),
   steps: ["boot-device", "power", "write-image"],
+  inspectedNic: { portId: uuidOf(2, k, 9), mac: `52:54:00:${hex(k, 2)}:01:00` as Mac },
 })
 
 /** fc.record, always with a plain prototype: the domain's objects are plain, and JSON gives plain ones back. */

@@ -4,7 +4,7 @@ import fc from "fast-check"
 import {
   transitions,
   type ConductorCommand, type DeploySpec, type HardwareRequestBody, type HardwareResultBody, type Iqn, type NodeCommand,
-  type Mac, type NodeState, type NonNegativeInt, type PortNumber, type ProvisionState, type Uuid,
+  type NodeState, type NonNegativeInt, type PortNumber, type ProvisionState, type Uuid,
 } from "../../src/domain/index.ts"
 import { SEALED_MARK, deploySpecArb, hardwareRoundTripArb, holders, instants, pick, rec, type Pools } from "./arbitraries.ts"
 
@@ -30,6 +30,8 @@ export interface Steer {
   readonly holder: string | null
   /** Instead of a move: one hardware action, asked for and then answered. */
   readonly hardware: { readonly request: HardwareRequestBody; readonly result: HardwareResultBody } | null
+  /** The NIC an inspection reports: the node's own, so two inspected nodes never share a port. */
+  readonly nic: Pools["inspectedNic"]
 }
 
 export const steerArb = (p: Pools): fc.Arbitrary<Steer> =>
@@ -37,6 +39,7 @@ export const steerArb = (p: Pools): fc.Arbitrary<Steer> =>
     choice: fc.nat(11), spec: deploySpecArb(p), when: pick(instants),
     holder: fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 2, arbitrary: pick(holders) }),
     hardware: fc.oneof({ weight: 4, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: hardwareRoundTripArb(p) }),
+    nic: fc.constant(p.inspectedNic),
   })
 
 /**
@@ -44,9 +47,9 @@ export const steerArb = (p: Pools): fc.Arbitrary<Steer> =>
  * from what is known of it (the running deploy id, a free step key). They go through decide like
  * any other command: steering only picks them.
  */
-export const steerCommands = (m: SteerView, { choice, spec, when, holder, hardware }: Steer): Array<NodeCommand> => {
+export const steerCommands = (m: SteerView, { choice, spec, when, holder, hardware, nic }: Steer): Array<NodeCommand> => {
   const commands: Array<NodeCommand> = hardware === null
-    ? userOrConductorCommandsAlong(m, choice, spec, when)
+    ? userOrConductorCommandsAlong(m, choice, spec, when, nic)
     : [{ type: "RequestHardware", request: hardware.request }, { type: "RecordHardware", result: hardware.result }]
   if (holder === null) return commands
   // As a conductor would: take the lease, then record its steps under it.
@@ -59,7 +62,7 @@ export const steerCommands = (m: SteerView, { choice, spec, when, holder, hardwa
 
 const conductorCommands = new Set(["AwaitCallback", "TimeOutWait", "Complete", "Fail", "RequestHardware", "RecordHardware", "ObservePower", "IssueRamdiskKey", "CacheBiosSettings", "CacheFirmwareComponents"])
 
-const userOrConductorCommandsAlong = (m: SteerView, choice: number, spec: DeploySpec, when: string): Array<NodeCommand> => {
+const userOrConductorCommandsAlong = (m: SteerView, choice: number, spec: DeploySpec, when: string, nic: Steer["nic"]): Array<NodeCommand> => {
   if (m.revision < 0 || m.deleted) return []
   const out = transitions.filter((t) => t.from === m.state)
   const chosen = out[choice % out.length]
@@ -81,7 +84,7 @@ const userOrConductorCommandsAlong = (m: SteerView, choice: number, spec: Deploy
         const rules = choice % 3 === 2
           ? { rules: { rules: [{ uuid: "r-1", description: null, did: ["trait CUSTOM_RULED added"] }], traits: ["CUSTOM_RULED"], setProperties: { vendor: "v" }, pluginData: { rack: "r1" } } }
           : {}
-        return [{ type: "AcceptInventory", inventory: { cpu: { count: 2 } }, newPorts: [{ portId: "0b5e8a40-1b2c-4d3e-8f90-a1b2c3d4e5f6" as Uuid, mac: "52:54:00:12:34:56" as Mac }], ...rules }]
+        return [{ type: "AcceptInventory", inventory: { cpu: { count: 2 } }, newPorts: [nic], ...rules }]
       }
       // The rescue ramdisk's login is up (ADR 0095); refused (and another resume taken) without its key.
       if (m.state === "rescue wait" && choice % 3 !== 0) return [{ type: "AcceptRescueReady", address: "10.0.0.9" }]
