@@ -166,13 +166,20 @@ const powerAfterRequest: Partial<Record<NodeEvent["type"], PowerState>> = {
   SoftPowerOffRequested: "soft power off",
 }
 
+// Every field is named in the literal, the record fields too (from recordDefaults): V8 gives an
+// object literal's named fields room inside the object, but fields added by a spread go to a
+// separate property array, one more object per node (36 fields inside and 14 outside, before).
+const r = recordDefaults
 export const initialState = (nodeId: Uuid): NodeState => ({
   nodeId, revision: -1, deleted: false, name: null, driver: "fake-hardware" as Driver, driverInfo: noFields, interfaces: noFields, automatedClean: null,
   properties: noFields, instanceInfo: noFields, extra: noFields, provisionState: "enroll", targetProvisionState: null,
   powerState: null, targetPowerState: null, maintenance: false, maintenanceReason: null, consoleEnabled: false, lastError: null,
   ports: noItems, deploy: null, waitDeadline: null, pendingSteps: noItems, operation: null, cleaningRamdisk: null, lease: null, createdAt: "", updatedAt: "",
-  provisionUpdatedAt: "", queue: noItems, ...recordDefaults, allocation: null, inventory: null,
-  portgroups: noItems, volumeConnectors: noItems, volumeTargets: noItems,
+  provisionUpdatedAt: "", queue: noItems,
+  instanceUuid: r.instanceUuid, allocationUuid: r.allocationUuid, description: r.description, owner: r.owner, lessee: r.lessee,
+  resourceClass: r.resourceClass, conductorGroup: r.conductorGroup, traits: r.traits, protected: r.protected, protectedReason: r.protectedReason,
+  retired: r.retired, retiredReason: r.retiredReason, networkData: r.networkData, targetRaidConfig: r.targetRaidConfig, raidConfig: r.raidConfig,
+  allocation: null, inventory: null, portgroups: noItems, volumeConnectors: noItems, volumeTargets: noItems,
 })
 
 type Draft = { -readonly [K in keyof NodeState]: NodeState[K] }
