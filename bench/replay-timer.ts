@@ -22,19 +22,22 @@ const cpuMs = (since: NodeJS.CpuUsage) => {
 }
 
 export const timeReplay = Effect.gen(function* () {
-  const runs: Array<{ events: number; wallMs: number; cpuMs: number; fleet: Fleet }> = []
+  const runs: Array<{ events: number; wallMs: number; cpuMs: number }> = []
+  // Only the last run's fleet is kept: the first one, held through the second, would double the
+  // old generation the second run's collections walk, which a replay at start-up never has.
+  let fleet = new Fleet()
   for (let i = 0; i < 2; i++) {
-    const fleet = new Fleet()
+    fleet = new Fleet()
     const wall = performance.now()
     const cpu = process.cpuUsage()
     const events = yield* catchUpAll(fleet, true)
-    runs.push({ events, wallMs: performance.now() - wall, cpuMs: cpuMs(cpu), fleet })
+    runs.push({ events, wallMs: performance.now() - wall, cpuMs: cpuMs(cpu) })
   }
   const best = runs.reduce((a, b) => (b.cpuMs < a.cpuMs ? b : a))
   const figures: ReplayFigures = {
-    events: best.events, nodes: best.fleet.nodes.size,
+    events: best.events, nodes: fleet.nodes.size,
     replayWallMs: runs.map((r) => Math.round(r.wallMs)), replayCpuMs: runs.map((r) => Math.round(r.cpuMs)),
     replayEventsPerSecWall: Math.round(best.events / (best.wallMs / 1000)), replayEventsPerSecCpu: Math.round(best.events / (best.cpuMs / 1000)),
   }
-  return { figures, fleet: best.fleet }
+  return { figures, fleet }
 })
