@@ -109,12 +109,16 @@ const setInstanceInfo = (name: string, values: Record<string, unknown>) =>
 const history = async (name: string, detail = false): Promise<ReadonlyArray<Doc>> =>
   (await ok("GET", `/v1/nodes/${name}/history${detail ? "/detail" : ""}`))["history"]
 
-/** Waits for the node's provision state; an unexpected failure ends the wait with its last_error. */
-const reach = async (name: string, wanted: string, ms: number): Promise<Doc> => {
+/**
+ * Waits for the node's provision state; an unexpected failure ends the wait with its last_error.
+ * `since`: for a node already in `wanted`, its provision_updated_at before the request; only the
+ * state entered again after it counts (a request queued behind a running clean-up moves nothing yet).
+ */
+const reach = async (name: string, wanted: string, ms: number, since?: string): Promise<Doc> => {
   const deadline = Date.now() + ms
   for (;;) {
     const n = await node(name)
-    if (n["provision_state"] === wanted && n["target_provision_state"] === null) return n
+    if (n["provision_state"] === wanted && n["target_provision_state"] === null && n["provision_updated_at"] !== since) return n
     if (wanted !== "deploy failed" && n["provision_state"] === "deploy failed") assert.fail(`${name} failed: ${n["last_error"]}\n${tail()}`)
     if (Date.now() > deadline) assert.fail(`${name} not ${wanted} within ${ms} ms (now ${n["provision_state"]}, ${n["last_error"]})\n${tail()}`)
     await sleep(150)
@@ -317,6 +321,7 @@ describe("serve --sim 5 on real ipmi_sim, dnsmasq, tgtd and qemu-img", { timeout
     setFaults(names[4]!, { wrongKey: true })
     const before5 = statusOf(names[4]!)!.pid
 
+    const activeSince = (await node(names[1]!))["provision_updated_at"]
     await Promise.all([provision(names[0]!, "deleted"), provision(names[1]!, "rebuild"), provision(names[4]!, "rebuild")])
 
     await reach(names[0]!, "available", 60_000)
@@ -326,7 +331,7 @@ describe("serve --sim 5 on real ipmi_sim, dnsmasq, tgtd and qemu-img", { timeout
     assert.ok(readAt(disk1, 0, 18 * 1024).every((b) => b === 0), "undeploy left the partition table on the disk")
     assert.ok(typeof readMbr(disk1) === "string", "the disk still holds an MBR after undeploy")
 
-    const rebuilt = await reach(names[1]!, "active", 60_000)
+    const rebuilt = await reach(names[1]!, "active", 60_000, activeSince)
     assert.equal(rebuilt["power_state"], "power on")
     await machineReaches(names[1]!, "booted", 15_000)
     assertRootHoldsImage(names[1]!, sampleImage)
@@ -396,8 +401,10 @@ describe("serve --sim 5 on real ipmi_sim, dnsmasq, tgtd and qemu-img", { timeout
     writeFileSync(refuse, "")
     try {
       const boot = statusOf(name)?.pid
+      // The failed deploy before may still be cleaning up: this one can wait in the node's queue.
+      const failedSince = (await node(name))["provision_updated_at"]
       await provision(name, "active")
-      const failed = await reach(name, "deploy failed", 60_000)
+      const failed = await reach(name, "deploy failed", 60_000, failedSince)
       assert.match(failed["last_error"], /the BMC refused boot device pxe \(Set Chassis Boot Parameter 5 failed: Unspecified error\)/)
       const events = lastOperation(await history(name), "DeployRequested")
       const refusal = events.find((e) => e["type"] === "BootDeviceFailed")
