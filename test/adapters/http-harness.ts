@@ -96,11 +96,16 @@ export const enrollAvailable = async (api: ReturnType<typeof client>, name: stri
   return r.body.uuid as string
 }
 
-/** Polls a node until it rests in `state` (no target left); fails at once in another failed state, or after `ms`. */
-export const settleNode = async (api: ReturnType<typeof client>, name: string, state: string, ms = 10_000) => {
+/**
+ * Polls a node until it rests in `state` (no target left); fails at once in another failed state, or
+ * after `ms`. `since`: the node's provision_updated_at before the request, for a request to the state
+ * the node is already in (a rebuild): a request queued behind the node's pending step leaves that state
+ * as it is for a while, and only the state entered again counts.
+ */
+export const settleNode = async (api: ReturnType<typeof client>, name: string, state: string, ms = 10_000, since?: string) => {
   for (const deadline = Date.now() + ms; ;) {
     const n = (await api("GET", `/v1/nodes/${name}`)).body
-    if (n.provision_state === state && n.target_provision_state === null) return n
+    if (n.provision_state === state && n.target_provision_state === null && n.provision_updated_at !== since) return n
     if (/failed$/.test(n.provision_state) && n.provision_state !== state) assert.fail(`${name} ${n.provision_state}: ${n.last_error}`)
     if (Date.now() > deadline) assert.fail(`${name} did not reach ${state} (now ${n.provision_state}: ${n.last_error})`)
     await new Promise((r) => setTimeout(r, 25))

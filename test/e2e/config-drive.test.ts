@@ -120,8 +120,9 @@ describe("config drive", () => {
     // Rebuild with Ironic's own form (base64 of a gzipped ISO).
     const rebuilt = randomUUID()
     const packed = packedIso({ "openstack/latest/meta_data.json": JSON.stringify({ uuid: rebuilt }) })
+    const since = (await api("GET", "/v1/nodes/cd-part")).body.provision_updated_at
     assert.equal((await api("PUT", "/v1/nodes/cd-part/states/provision", { target: "rebuild", configdrive: packed })).status, 202)
-    await settle("cd-part", "active")
+    await settleNode(api, "cd-part", "active", 20_000, since)
     const again = partitionsOf(disk)[1]!
     assert.equal(JSON.parse(probe(disk, again.start * 512, again.size * 512).file("/openstack/latest/meta_data.json")).uuid, rebuilt)
 
