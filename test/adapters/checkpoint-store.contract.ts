@@ -60,5 +60,20 @@ export const checkpointStoreContract = (name: string, makeStore: () => Checkpoin
         }))
       assert.deepEqual(loaded, Option.some({ position: 9_000_000_000, state }))
     })
+
+    test("a state given in pieces loads back as their concatenation, characters of any width kept whole", async () => {
+      // Pieces of every size around a store's write unit (a megabyte in the file store), some wider
+      // than one UTF-16 unit: none may be split or lost at a boundary.
+      const pieces = ["{\"names\":[", ...Array.from({ length: 600 }, (_, i) => `${i > 0 ? "," : ""}"${"ü𝄞x".repeat(i * 7 % 2_000)}-${i}"`), "]}"]
+      pieces.splice(300, 0, `,"${"a".repeat(1_200_000)}"`)
+      const state = pieces.join("")
+      const loaded = await run(makeStore(), (checkpoints) =>
+        Effect.gen(function* () {
+          yield* checkpoints.save("fleet", { position: 42, state: pieces })
+          return yield* checkpoints.load("fleet")
+        }))
+      assert.deepEqual(loaded, Option.some({ position: 42, state }))
+      assert.equal((JSON.parse(state) as { names: Array<string> }).names.length, 601)
+    })
   })
 }

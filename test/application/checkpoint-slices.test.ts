@@ -24,7 +24,7 @@ test("the checkpoint encoded in slices is the text encoded in one go", async () 
       const nodes = [...fleet.nodes.values()]
       // sliceMs 0: a turn of the loop after every step, the most interleaved encode there is.
       const sliced = await Effect.runPromise(encodeCheckpointYielding(fleetSnapshotVersion, fleet.position, nodes, 0, sharedPerNode))
-      assert.equal(sliced, encodeCheckpoint(fleetSnapshotVersion, fleet.position, nodes, sharedPerNode))
+      assert.equal(sliced.join(""), encodeCheckpoint(fleetSnapshotVersion, fleet.position, nodes, sharedPerNode))
     }),
     { numRuns: 40 },
   )
@@ -53,10 +53,14 @@ test("other work runs between the slices, each turn waiting a few ms, not the wh
   }
   setImmediate(tick)
   const began = performance.now()
-  const text = await Effect.runPromise(encodeCheckpointYielding(fleetSnapshotVersion, 1, nodes, 5))
+  const pieces = await Effect.runPromise(encodeCheckpointYielding(fleetSnapshotVersion, 1, nodes, 5))
   const took = performance.now() - began
   running = false
+  const text = pieces.join("")
   assert.equal(text, encodeCheckpoint(fleetSnapshotVersion, 1, nodes))
+  // No piece holds more than a step's worth of values: nothing joins the whole text (ADR 0191).
+  const longest = Math.max(...pieces.map((p) => p.length))
+  assert.ok(longest <= 64 * 1024 && longest * 20 < text.length, `the longest piece is ${longest} of ${text.length} characters`)
   assert.ok(turns >= 10, `the loop turned ${turns} times during a ${took.toFixed(0)} ms encode`)
   // The longest gap is one slice (5 ms) plus a step's overshoot; a busy host may stretch it, not to the whole encode.
   assert.ok(longestGap < took / 2, `the longest wait of the loop was ${longestGap.toFixed(0)} ms of a ${took.toFixed(0)} ms encode`)

@@ -6,7 +6,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { chainEventBody, eventBody, streamHead } from "../../application/hash-chain.ts"
-import { CheckpointStore, type Checkpoint } from "../../ports/checkpoint-store.ts"
+import { CheckpointStore, checkpointText, type Checkpoint } from "../../ports/checkpoint-store.ts"
 import { EventStore, type StoredEvent } from "../../ports/event-store.ts"
 import {
   assertWellFormedAppend,
@@ -78,7 +78,7 @@ export const makeMemoryCheckpointStore = (): CheckpointStore["Service"] => {
     load: (projection) => Effect.sync(() => Option.fromNullishOr(checkpoints.get(projection))),
     save: (projection, checkpoint) =>
       Effect.sync(() => {
-        checkpoints.set(projection, { position: checkpoint.position, state: checkpoint.state })
+        checkpoints.set(projection, { position: checkpoint.position, state: checkpointText(checkpoint.state) })
       }),
   }
 }

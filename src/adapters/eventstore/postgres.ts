@@ -8,7 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import pg from "pg"
-import { CheckpointStore } from "../../ports/checkpoint-store.ts"
+import { CheckpointStore, checkpointText } from "../../ports/checkpoint-store.ts"
 import {
   EventStore,
   StoreUnavailable,
@@ -190,7 +190,7 @@ const makeStores = (pool: pg.Pool, config: pg.PoolConfig, schema: string, option
           await pool.query(
             `INSERT INTO ${s}.checkpoints (projection, position, state) VALUES ($1, $2, $3) ` +
               "ON CONFLICT (projection) DO UPDATE SET position = excluded.position, state = excluded.state",
-            [projection, checkpoint.position, checkpoint.state],
+            [projection, checkpoint.position, checkpointText(checkpoint.state)],
           )
         },
         catch: unavailable(`save checkpoint ${projection}`),

@@ -52,13 +52,34 @@ const textOf = (v: unknown, frozen: Map<object, string>): string => {
 /** Nodes' values of one field encoded between two chances to hand the event loop back. */
 const stepNodes = 512
 
+/** `parts` as the pieces of one JSON list's items, a "," piece between two: no string holds them all. */
+const pushList = (pieces: Array<string>, parts: ReadonlyArray<string>): void => {
+  for (let i = 0; i < parts.length; i++) {
+    if (i > 0) pieces.push(",")
+    pieces.push(parts[i]!)
+  }
+}
+
+/** `items` joined a step's worth at a time (one join of 100,000 values held the loop for tens of ms). */
+function* joinedBySteps(items: ReadonlyArray<string>): Generator<void, Array<string>> {
+  const parts: Array<string> = []
+  for (let i = 0; i < items.length; i += stepNodes) {
+    parts.push(items.slice(i, i + stepNodes).join(","))
+    yield
+  }
+  return parts
+}
+
 /**
  * The checkpoint text of these node states, as steps: the generator pauses after every few hundred
  * nodes' values so that a caller can let other work run in between (encodeCheckpointYielding).
  * Each value is stringified once; values whose text recurs go to the shared table when a field has
- * few distinct ones (by default at most one per 4 nodes).
+ * few distinct ones (by default at most one per 4 nodes). The text comes back in pieces, each at
+ * most a step's worth of values: joined into one string, the tens of MB of a large fleet's text were
+ * one copy of 0.2-0.3 s on the event loop, and another when the store first read a character of it
+ * (ADR 0191).
  */
-function* encodeSteps(version: number, position: number, nodes: ReadonlyArray<NodeState>, sharedPerNode: number): Generator<void, string> {
+function* encodeSteps(version: number, position: number, nodes: ReadonlyArray<NodeState>, sharedPerNode: number): Generator<void, Array<string>> {
   const count = nodes.length
   const most = count * sharedPerNode
   const shared: Array<string> = []
@@ -67,6 +88,11 @@ function* encodeSteps(version: number, position: number, nodes: ReadonlyArray<No
   const texts = new Array<string>(count)
   const frozen = new Map<object, string>()
   const optional = new Set<string>()
+  const column = (field: string, kind: string, open: string, close: string, parts: ReadonlyArray<string>) => {
+    columns.push(`${columns.length > 0 ? "," : ""}${JSON.stringify(field)}:{"${kind}":${open}`)
+    pushList(columns, parts)
+    columns.push(`${close}}`)
+  }
   for (let i = 0; i < count; i++) {
     for (const key in nodes[i]) if (!(key in template)) optional.add(key)
     if (i % stepNodes === stepNodes - 1) yield
@@ -78,7 +104,7 @@ function* encodeSteps(version: number, position: number, nodes: ReadonlyArray<No
       if (field in n) present.push(`"${i}":${textOf((n as unknown as Record<string, unknown>)[field], frozen)}`)
       if (i % stepNodes === stepNodes - 1) yield
     }
-    columns.push(`${JSON.stringify(field)}:{"sparse":{${present.join(",")}}}`)
+    column(field, "sparse", "{", "}", yield* joinedBySteps(present))
   }
   for (const field of fields) {
     const initial = JSON.stringify(template[field])
@@ -93,10 +119,8 @@ function* encodeSteps(version: number, position: number, nodes: ReadonlyArray<No
     }
     // A field every node holds at its initial value is left out; restore gives it that value.
     if (!changed) continue
-    // The column's text is joined a step's worth of nodes at a time: one join of 100,000 values
-    // held the loop for tens of ms.
-    const parts: Array<string> = []
     if (distinct.size <= most) {
+      const parts: Array<string> = []
       const refs = new Array<number>(stepNodes)
       for (let i = 0; i < count; i++) {
         let at = sharedAt.get(texts[i]!)
@@ -108,16 +132,17 @@ function* encodeSteps(version: number, position: number, nodes: ReadonlyArray<No
           yield
         }
       }
-      columns.push(`${JSON.stringify(field)}:{"refs":[${parts.join(",")}]}`)
+      column(field, "refs", "[", "]", parts)
     } else {
-      for (let i = 0; i < count; i += stepNodes) {
-        parts.push(texts.slice(i, i + stepNodes).join(","))
-        yield
-      }
-      columns.push(`${JSON.stringify(field)}:{"values":[${parts.join(",")}]}`)
+      column(field, "values", "[", "]", yield* joinedBySteps(texts))
     }
   }
-  return `{"version":${version},"position":${position},"count":${count},"shared":[${shared.join(",")}],"columns":{${columns.join(",")}}}`
+  const pieces = [`{"version":${version},"position":${position},"count":${count},"shared":[`]
+  pushList(pieces, yield* joinedBySteps(shared))
+  pieces.push(`],"columns":{`)
+  for (const piece of columns) pieces.push(piece)
+  pieces.push("}}")
+  return pieces
 }
 
 /** The checkpoint text of these node states, in one go (encodeSteps run to the end). */
@@ -125,20 +150,25 @@ export const encodeCheckpoint = (version: number, position: number, nodes: Reado
   const steps = encodeSteps(version, position, nodes, sharedPerNode)
   for (;;) {
     const step = steps.next()
-    if (step.done) return step.value
+    if (step.done) return step.value.join("")
   }
 }
 
-/** One turn of the event loop: the I/O and timers that were waiting run before this resumes. */
-const nextTurn = Effect.promise(() => new Promise<void>((resume) => setImmediate(resume)))
+/**
+ * One turn of the event loop: the I/O and timers that were waiting run before this resumes; with
+ * `restMs`, the loop has that long for other work (and its own idle time) before the next slice.
+ */
+const nextTurn = (restMs: number) => Effect.promise(() => new Promise<void>((resume) => (restMs > 0 ? setTimeout(resume, restMs) : setImmediate(resume))))
 
 /**
- * The same text as encodeCheckpoint, encoded in slices of about `sliceMs` of CPU with a turn of the
+ * The same text as encodeCheckpoint, in pieces (for CheckpointStore.save), encoded in slices of about `sliceMs` of CPU with a turn of the
  * event loop between them (ADR 0180): at 100,000 nodes an encode takes about a second, which in one
  * go held every request and every conductor step behind it. The caller passes node states taken at
  * one position; they are immutable, so the slices read one consistent fleet while it moves on.
+ * `restMs` between slices keeps the encode to a share of the loop (ADR 0191): back to back, the slices
+ * of a large fleet's encode took half of a loop that a read load already kept busy.
  */
-export const encodeCheckpointYielding = (version: number, position: number, nodes: ReadonlyArray<NodeState>, sliceMs = 5, sharedPerNode = 1 / 4): Effect.Effect<string> =>
+export const encodeCheckpointYielding = (version: number, position: number, nodes: ReadonlyArray<NodeState>, sliceMs = 5, sharedPerNode = 1 / 4, restMs = 0): Effect.Effect<ReadonlyArray<string>> =>
   Effect.gen(function* () {
     const steps = encodeSteps(version, position, nodes, sharedPerNode)
     let began = performance.now()
@@ -146,7 +176,7 @@ export const encodeCheckpointYielding = (version: number, position: number, node
       const step = steps.next()
       if (step.done) return step.value
       if (performance.now() - began >= sliceMs) {
-        yield* nextTurn
+        yield* nextTurn(restMs)
         began = performance.now()
       }
     }
