@@ -23,7 +23,7 @@ test("the checkpoint encoded in slices is the text encoded in one go", async () 
       for (const e of log) fleet.apply(e.nodeId, e, e.position)
       const nodes = [...fleet.nodes.values()]
       // sliceMs 0: a turn of the loop after every step, the most interleaved encode there is.
-      const sliced = await Effect.runPromise(encodeCheckpointYielding(fleetSnapshotVersion, fleet.position, nodes, 0, sharedPerNode))
+      const sliced = await Effect.runPromise(encodeCheckpointYielding(fleetSnapshotVersion, fleet.position, nodes, { sliceMs: 0, sharedPerNode }))
       assert.equal(sliced.join(""), encodeCheckpoint(fleetSnapshotVersion, fleet.position, nodes, sharedPerNode))
     }),
     { numRuns: 40 },
@@ -53,7 +53,7 @@ test("other work runs between the slices, each turn waiting a few ms, not the wh
   }
   setImmediate(tick)
   const began = performance.now()
-  const pieces = await Effect.runPromise(encodeCheckpointYielding(fleetSnapshotVersion, 1, nodes, 5))
+  const pieces = await Effect.runPromise(encodeCheckpointYielding(fleetSnapshotVersion, 1, nodes, { sliceMs: 5 }))
   const took = performance.now() - began
   running = false
   const text = pieces.join("")

@@ -163,12 +163,18 @@ const nextTurn = (restMs: number) => Effect.promise(() => new Promise<void>((res
 /**
  * The same text as encodeCheckpoint, in pieces (for CheckpointStore.save), encoded in slices of
  * about `sliceMs` of CPU with a turn of the event loop between them (ADR 0180): at 100,000 nodes an
- * encode takes about a second, which in one go held every request and every conductor step behind it. The caller passes node states taken at
- * one position; they are immutable, so the slices read one consistent fleet while it moves on.
- * `restMs` between slices keeps the encode to a share of the loop (ADR 0191): back to back, the slices
- * of a large fleet's encode took half of a loop that a read load already kept busy.
+ * encode takes about a second, which in one go held every request and every conductor step behind
+ * it. The caller passes node states taken at one position; they are immutable, so the slices read one
+ * consistent fleet while it moves on. `restMs` between slices keeps the encode to a share of the loop
+ * (ADR 0191): back to back, the slices of a large fleet's encode took half of a loop that a read load
+ * already kept busy.
  */
-export const encodeCheckpointYielding = (version: number, position: number, nodes: ReadonlyArray<NodeState>, sliceMs = 5, sharedPerNode = 1 / 4, restMs = 0): Effect.Effect<ReadonlyArray<string>> =>
+export const encodeCheckpointYielding = (
+  version: number,
+  position: number,
+  nodes: ReadonlyArray<NodeState>,
+  { sliceMs = 5, sharedPerNode = 1 / 4, restMs = 0 }: { readonly sliceMs?: number; readonly sharedPerNode?: number; readonly restMs?: number } = {},
+): Effect.Effect<ReadonlyArray<string>> =>
   Effect.gen(function* () {
     const steps = encodeSteps(version, position, nodes, sharedPerNode)
     let began = performance.now()
