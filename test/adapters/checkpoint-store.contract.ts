@@ -65,7 +65,9 @@ export const checkpointStoreContract = (name: string, makeStore: () => Checkpoin
       // Pieces of every size around a store's write unit (a megabyte in the file store), some wider
       // than one UTF-16 unit: none may be split or lost at a boundary.
       const pieces = ["{\"names\":[", ...Array.from({ length: 600 }, (_, i) => `${i > 0 ? "," : ""}"${"ü𝄞x".repeat(i * 7 % 2_000)}-${i}"`), "]}"]
-      pieces.splice(300, 0, `,"${"a".repeat(1_200_000)}"`)
+      // One piece longer than a megabyte, cut by the store: its pairs start at an odd index, so the
+      // megabyte's last unit is the first half of a pair, which must not be cut from its second.
+      pieces.splice(300, 0, `,"x${"𝄞".repeat(600_000)}"`)
       const state = pieces.join("")
       const loaded = await run(makeStore(), (checkpoints) =>
         Effect.gen(function* () {
