@@ -23,7 +23,7 @@ import { parseArgs } from "node:util"
 import { Client, percentile, pool } from "./scale/http.ts"
 import { emptyTimes, enroll, lifecycle, listNodes, manage } from "./scale/lifecycle.ts"
 import { lagText, loopLag } from "./scale/loop-lag.ts"
-import { loadAverage, selfCpuSeconds, treeCpuSeconds, treeRssMiB } from "./scale/proc.ts"
+import { loadAverage, rssText, selfCpuSeconds, treeCpuSeconds, treeRss, type Rss } from "./scale/proc.ts"
 import { startReadLoad } from "./scale/reads.ts"
 import { startServer, type Server } from "./scale/server.ts"
 import { observeSync } from "./scale/sync.ts"
@@ -94,9 +94,9 @@ const ids: Array<string> = []
 /** Nodes enrolled and left idle (fillers and the enroll phase): the ones power sync is run over. */
 const idleIds: Array<string> = []
 try {
-  const rssStart = treeRssMiB(server.pid)
-  say(`serve pid ${server.pid} on ${server.url.origin}, ready in ${(server.startupMs / 1000).toFixed(1)} s; RSS ${rssStart.toFixed(0)} MiB; store ${db}`)
-  table.row("server RSS at start", `${rssStart.toFixed(0)} MiB`, "")
+  const rssStart = treeRss(server.pid)
+  say(`serve pid ${server.pid} on ${server.url.origin}, ready in ${(server.startupMs / 1000).toFixed(1)} s; RSS ${rssText(rssStart)}; store ${db}`)
+  table.row("server RSS at start", rssText(rssStart), "anon: the service's own memory; file: mapped files (Node's binary), as the OS's cache allows")
   // A store kept from an earlier run (--keep): its nodes count toward the fleet and are read by the readers.
   for (const n of await listNodes(client)) {
     ids.push(n.uuid)
@@ -123,8 +123,8 @@ try {
         w.load = loadAverage()
       })
     }
-    let rss400 = NaN
-    at(Math.min(400, lifecycles), () => { rss400 = treeRssMiB(server.pid) })
+    let rss400: Rss = { total: NaN, anon: NaN, file: NaN }
+    at(Math.min(400, lifecycles), () => { rss400 = treeRss(server.pid) })
     for (const f of marks.get(0) ?? []) f()
     let done = 0
     const times = emptyTimes()
@@ -135,7 +135,7 @@ try {
       for (const f of marks.get(done) ?? []) f()
       if (done % 1000 === 0) say(`${done} lifecycles`)
     }))
-    const rssActive = treeRssMiB(server.pid)
+    const rssActive = treeRss(server.pid)
     table.row(`lifecycles: ${lifecycles} through the API, ${workers} workers, GET every ${pollMs} ms`,
       `${(lifecycles / run.wallS).toFixed(1)} nodes/s`, `wall ${run.wallS.toFixed(0)} s, load ${run.load}; goal >= 150`)
     table.row("  server CPU per lifecycle (whole run)", `${(run.serverCpuS * 1000 / lifecycles).toFixed(1)} ms`, `client ${(run.clientCpuS * 1000 / lifecycles).toFixed(1)} ms; goal <= 5 ms`)
@@ -146,9 +146,9 @@ try {
     for (const step of ["enroll", "manage", "provide", "deploy"] as const) {
       table.row(`  ${step} (request to settled)`, `p50 ${percentile(times[step], 50).toFixed(0)} ms  p99 ${percentile(times[step], 99).toFixed(0)} ms`, "wall")
     }
-    table.row(`server RSS after ${Math.min(400, lifecycles)} lifecycles`, `${rss400.toFixed(0)} MiB`, "goal <= 150 MiB")
-    table.row(`server RSS with ${lifecycles} active nodes`, `${rssActive.toFixed(0)} MiB`,
-      `${((rssActive - rssStart) * 1024 / lifecycles).toFixed(1)} KiB per active node above start; goal <= 200 MiB`)
+    table.row(`server RSS after ${Math.min(400, lifecycles)} lifecycles`, rssText(rss400), "goal <= 150 MiB")
+    table.row(`server RSS with ${lifecycles} active nodes`, rssText(rssActive),
+      `${((rssActive.total - rssStart.total) * 1024 / lifecycles).toFixed(1)} KiB per active node above start (anon ${((rssActive.anon - rssStart.anon) * 1024 / lifecycles).toFixed(1)}); goal <= 200 MiB`)
     if (values["heap-snapshot"]) say(`heap snapshot with ${lifecycles} active nodes: ${await takeHeapSnapshot(server.pid, dir)}`)
 
     // Fleet sizes beyond the lifecycles: idle nodes first, then a window of lifecycles.
@@ -165,7 +165,7 @@ try {
 
   const idleFrom = enrolled
   if (!skip.has("enroll") && nodes > enrolled) {
-    const rss0 = treeRssMiB(server.pid)
+    const rss0 = treeRss(server.pid)
     const count = nodes - enrolled
     const e = await measured(server, () => pool(count, workers, async (i) => {
       const id = await enroll(client, `idle-${idleFrom + i}`)
@@ -175,11 +175,11 @@ try {
       if (enrolled % 10_000 === 0) say(`${enrolled} nodes enrolled`)
     }))
     await new Promise((w) => setTimeout(w, 2000))
-    const rss1 = treeRssMiB(server.pid)
+    const rss1 = treeRss(server.pid)
     table.row(`enroll ${count} idle nodes (POST /v1/nodes, ${workers} at once)`, `${(count / e.wallS).toFixed(0)} nodes/s`,
       `server CPU ${(e.serverCpuS * 1000 / count).toFixed(2)} ms per enroll; wall ${e.wallS.toFixed(0)} s, load ${e.load}`)
-    table.row(`server RSS with ${enrolled} nodes`, `${rss1.toFixed(0)} MiB`,
-      `${((rss1 - rss0) * 1024 / count).toFixed(2)} KiB per enrolled idle node; goal <= 4 KiB, < 1 GiB at 100k`)
+    table.row(`server RSS with ${enrolled} nodes`, rssText(rss1),
+      `${((rss1.total - rss0.total) * 1024 / count).toFixed(2)} KiB per enrolled idle node (anon ${((rss1.anon - rss0.anon) * 1024 / count).toFixed(2)}); goal <= 4 KiB, < 1 GiB at 100k`)
   }
 
   if (!skip.has("sync")) {
@@ -258,7 +258,7 @@ try {
     await server.stop()
     server = await startServer({ db, core: 0, powerSyncSeconds: syncInterval, cwd: dir })
     table.row(`start-up of serve with ${enrolled} nodes in the store`, `${(server.startupMs / 1000).toFixed(1)} s`,
-      `to the first answered request; RSS ${treeRssMiB(server.pid).toFixed(0)} MiB; wall, load ${loadAverage()}; goal <= 5 s`)
+      `to the first answered request; RSS ${rssText(treeRss(server.pid))}; wall, load ${loadAverage()}; goal <= 5 s`)
   }
 } catch (e) {
   failed = e

@@ -38,16 +38,27 @@ export const treeOf = (root: number): ReadonlyArray<number> => {
 export const treeCpuSeconds = (root: number): number =>
   treeOf(root).reduce((sum, pid) => sum + (statOf(pid)?.ticks ?? 0), 0) / ticksPerSecond
 
-/** Resident set of the whole tree, in MiB. */
-export const treeRssMiB = (root: number): number =>
+/**
+ * Resident set of the whole tree, in MiB: all of it (the goals' figure), and its parts. `file` is the
+ * pages of mapped files, mostly Node's own binary: how many of them a process holds depends on what
+ * the OS keeps cached and maps around each fault, so the same build starts at 107 or 124 MiB from one
+ * hour to the next; `anon` is the service's own memory (heaps, stacks, buffers).
+ */
+export interface Rss { readonly total: number; readonly anon: number; readonly file: number }
+
+export const treeRss = (root: number): Rss =>
   treeOf(root).reduce((sum, pid) => {
     try {
-      const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]
-      return sum + Number(kb ?? 0) / 1024
+      const status = readFileSync(`/proc/${pid}/status`, "utf8")
+      const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024
+      return { total: sum.total + kb("VmRSS"), anon: sum.anon + kb("RssAnon"), file: sum.file + kb("RssFile") }
     } catch {
       return sum
     }
-  }, 0)
+  }, { total: 0, anon: 0, file: 0 })
+
+/** "153 MiB (anon 97, file 56)". */
+export const rssText = (rss: Rss): string => `${rss.total.toFixed(0)} MiB (anon ${rss.anon.toFixed(0)}, file ${rss.file.toFixed(0)})`
 
 /** This process's own CPU seconds (the load client). */
 export const selfCpuSeconds = (): number => {
