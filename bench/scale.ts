@@ -23,7 +23,7 @@ import { parseArgs } from "node:util"
 import { Client, percentile, pool } from "./scale/http.ts"
 import { emptyTimes, enroll, lifecycle, listNodes, manage } from "./scale/lifecycle.ts"
 import { lagText, loopLag } from "./scale/loop-lag.ts"
-import { loadAverage, rssText, selfCpuSeconds, treeCpuSeconds, treeRss, type Rss } from "./scale/proc.ts"
+import { loadAverage, perNodeText, rssText, selfCpuSeconds, treeCpuSeconds, treeRss, type Rss } from "./scale/proc.ts"
 import { startReadLoad } from "./scale/reads.ts"
 import { startServer, type Server } from "./scale/server.ts"
 import { observeSync } from "./scale/sync.ts"
@@ -148,7 +148,7 @@ try {
     }
     table.row(`server RSS after ${Math.min(400, lifecycles)} lifecycles`, rssText(rss400), "goal <= 150 MiB")
     table.row(`server RSS with ${lifecycles} active nodes`, rssText(rssActive),
-      `${((rssActive.total - rssStart.total) * 1024 / lifecycles).toFixed(1)} KiB per active node above start (anon ${((rssActive.anon - rssStart.anon) * 1024 / lifecycles).toFixed(1)}); goal <= 200 MiB`)
+      `${perNodeText(rssStart, rssActive, lifecycles, 1, "per active node above start")}; goal <= 200 MiB`)
     if (values["heap-snapshot"]) say(`heap snapshot with ${lifecycles} active nodes: ${await takeHeapSnapshot(server.pid, dir)}`)
 
     // Fleet sizes beyond the lifecycles: idle nodes first, then a window of lifecycles.
@@ -179,7 +179,7 @@ try {
     table.row(`enroll ${count} idle nodes (POST /v1/nodes, ${workers} at once)`, `${(count / e.wallS).toFixed(0)} nodes/s`,
       `server CPU ${(e.serverCpuS * 1000 / count).toFixed(2)} ms per enroll; wall ${e.wallS.toFixed(0)} s, load ${e.load}`)
     table.row(`server RSS with ${enrolled} nodes`, rssText(rss1),
-      `${((rss1.total - rss0.total) * 1024 / count).toFixed(2)} KiB per enrolled idle node (anon ${((rss1.anon - rss0.anon) * 1024 / count).toFixed(2)}); goal <= 4 KiB, < 1 GiB at 100k`)
+      `${perNodeText(rss0, rss1, count, 2, "per enrolled idle node")}; goal <= 4 KiB, < 1 GiB at 100k`)
   }
 
   if (!skip.has("sync")) {

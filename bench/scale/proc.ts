@@ -60,6 +60,10 @@ export const treeRss = (root: number): Rss =>
 /** "153 MiB (anon 97, file 56)". */
 export const rssText = (rss: Rss): string => `${rss.total.toFixed(0)} MiB (anon ${rss.anon.toFixed(0)}, file ${rss.file.toFixed(0)})`
 
+/** KiB per node that RSS grew by from `from` to `to`, whole and anon: "8.9 KiB ... (anon 8.7)". */
+export const perNodeText = (from: Rss, to: Rss, nodes: number, digits: number, what: string): string =>
+  `${((to.total - from.total) * 1024 / nodes).toFixed(digits)} KiB ${what} (anon ${((to.anon - from.anon) * 1024 / nodes).toFixed(digits)})`
+
 /** This process's own CPU seconds (the load client). */
 export const selfCpuSeconds = (): number => {
   const u = process.cpuUsage()
