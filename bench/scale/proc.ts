@@ -40,9 +40,9 @@ export const treeCpuSeconds = (root: number): number =>
 
 /**
  * Resident set of the whole tree, in MiB: all of it (the goals' figure), and its parts. `file` is the
- * pages of mapped files, mostly Node's own binary: how many of them a process holds depends on what
- * the OS keeps cached and maps around each fault, so the same build starts at 107 or 124 MiB from one
- * hour to the next; `anon` is the service's own memory (heaps, stacks, buffers).
+ * pages of mapped files, mostly Node's own binary, held as far as the OS's cache and its mapping
+ * around each fault allow; `anon` is the service's own memory (heaps, stacks, buffers). The same build
+ * started at 108 and at 124 MiB half an hour apart: the parts tell which of them moved.
  */
 export interface Rss { readonly total: number; readonly anon: number; readonly file: number }
 
