@@ -22,7 +22,7 @@ const diskDir = join(work, "disks")
 const hardware = simulatedHardware({ callbackDelayMs: 5, diskDir, diskBytesOf: () => 2048 * MiB })
 let svc: TestService
 let api: ReturnType<typeof client>
-const settle = (name: string, wanted: string, ms = 20_000) => settleNode(api, name, wanted, ms)
+const settle = (name: string, wanted: string, since?: string) => settleNode(api, name, wanted, 20_000, since)
 const said: string[] = []
 const secret = `admin-pass-${randomBytes(8).toString("hex")}`
 
@@ -122,7 +122,7 @@ describe("config drive", () => {
     const packed = packedIso({ "openstack/latest/meta_data.json": JSON.stringify({ uuid: rebuilt }) })
     const since = (await api("GET", "/v1/nodes/cd-part")).body.provision_updated_at
     assert.equal((await api("PUT", "/v1/nodes/cd-part/states/provision", { target: "rebuild", configdrive: packed })).status, 202)
-    await settleNode(api, "cd-part", "active", 20_000, since)
+    await settle("cd-part", "active", since)
     const again = partitionsOf(disk)[1]!
     assert.equal(JSON.parse(probe(disk, again.start * 512, again.size * 512).file("/openstack/latest/meta_data.json")).uuid, rebuilt)
 
