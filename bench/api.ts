@@ -1,13 +1,16 @@
 // bench:api — requests/s and p50/p99 latency of the HTTP API under concurrent load, on loopback:
 // GET /v1/nodes/{id} (a read from the projection) and POST /v1/nodes (an enroll: decide + append
-// to the SQLite log). The server is `ironledger serve` in its own process pinned to core 0, as in
-// bench:scale (whose server start and client it uses), so the load generator does not steal its
-// event loop. Usage: node bench/api.ts [--seconds 5] [--concurrency 32] [--nodes 1000]
+// to the SQLite log). The server is `ironledger serve` in its own process pinned to core 0 and this
+// client to core 1, as in bench:scale (whose server start and client it uses), so the load generator
+// does not steal its event loop. Usage: node bench/api.ts [--seconds 5] [--concurrency 32] [--nodes 1000]
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Client, percentile, type Reply } from "./scale/http.ts"
+import { pinClientToCore } from "./scale/proc.ts"
 import { startServer } from "./scale/server.ts"
+
+pinClientToCore(1)
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`)

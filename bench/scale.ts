@@ -15,7 +15,7 @@
 //        [--fair N] [--cpu-prof DIR] [--heap-snapshot] [--skip sync,replay,...] [--keep DIR]
 // --keep DIR keeps the store in DIR; a later run given the same DIR starts on it, its nodes counted in
 // the fleet and read by the readers (e.g. --skip lifecycles,enroll,sync,startup,replay: fairness alone at full size).
-import { spawn, spawnSync } from "node:child_process"
+import { spawn } from "node:child_process"
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
@@ -23,7 +23,7 @@ import { parseArgs } from "node:util"
 import { Client, percentile, pool } from "./scale/http.ts"
 import { emptyTimes, enroll, lifecycle, listNodes, manage } from "./scale/lifecycle.ts"
 import { lagText, loopLag } from "./scale/loop-lag.ts"
-import { loadAverage, perNodeText, rssText, selfCpuSeconds, treeCpuSeconds, treeRss, type Rss } from "./scale/proc.ts"
+import { loadAverage, perNodeText, pinClientToCore, rssText, selfCpuSeconds, treeCpuSeconds, treeRss, type Rss } from "./scale/proc.ts"
 import { startReadLoad } from "./scale/reads.ts"
 import { startServer, type Server } from "./scale/server.ts"
 import { observeSync } from "./scale/sync.ts"
@@ -31,12 +31,7 @@ import { Table } from "./scale/table.ts"
 import { takeHeapSnapshot } from "./scale/heap-snapshot.ts"
 
 // The client takes core 1; the server (spawned by it) is pinned to core 0.
-if (process.env["IRONLEDGER_BENCH_PINNED"] !== "1") {
-  const r = spawnSync("taskset", ["-c", "1", process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
-    stdio: "inherit", env: { ...process.env, IRONLEDGER_BENCH_PINNED: "1" },
-  })
-  process.exit(r.status ?? 1)
-}
+pinClientToCore(1)
 
 const { values } = parseArgs({
   options: {

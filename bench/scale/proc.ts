@@ -1,5 +1,6 @@
 // CPU time and RSS of a process tree, read from /proc: what the service costs, whatever runs it
 // (the API, the conductor, worker threads and any child process it starts).
+import { spawnSync } from "node:child_process"
 import { readdirSync, readFileSync } from "node:fs"
 
 const ticksPerSecond = 100 // USER_HZ on Linux
@@ -71,3 +72,16 @@ export const selfCpuSeconds = (): number => {
 }
 
 export const loadAverage = (): string => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")
+
+/**
+ * Runs this benchmark again pinned to `core` (and exits with its status) unless it already is: a
+ * client that may share the server's core takes turns from its event loop, which halved GET
+ * throughput in some runs of bench:api.
+ */
+export const pinClientToCore = (core: number): void => {
+  if (process.env["IRONLEDGER_BENCH_PINNED"] === "1") return
+  const r = spawnSync("taskset", ["-c", String(core), process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: "inherit", env: { ...process.env, IRONLEDGER_BENCH_PINNED: "1" },
+  })
+  process.exit(r.status ?? 1)
+}

@@ -3,6 +3,7 @@
 // WrongExpectedRevision; we re-read and decide again, a bounded number of times.
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as E from "fp-ts/lib/Either.js"
 import { decide, evolve, initialState, type EventMeta, type NodeCommand, type NodeEvent, type NodeState, type RecordedNodeEvent, type Uuid } from "../domain/index.ts"
 import { EventStore, type StoreUnavailable } from "../ports/index.ts"
@@ -144,6 +145,16 @@ export const execute = (
 export const currentNode = (fleet: Fleet, nodeId: string): Effect.Effect<NodeState | undefined, StoreUnavailable, EventStore> =>
   Effect.gen(function* () {
     const store = yield* EventStore
-    if (store.foreignHead !== undefined && fleet.position >= (yield* store.foreignHead)) return fleet.nodes.get(nodeId)
-    return yield* catchUp(fleet, nodeId)
+    return yield* (currentNodeNow(fleet, store, nodeId) ?? catchUp(fleet, nodeId))
   })
+
+/**
+ * currentNode answered at the call, as an Exit, when the store can tell that the fleet is current
+ * (the API's reads then need no fiber, ADR 0192); undefined when the node's stream must be read.
+ */
+export const currentNodeNow = (fleet: Fleet, store: EventStore["Service"], nodeId: string): Exit.Exit<NodeState | undefined, StoreUnavailable> | undefined => {
+  const head = store.foreignHead?.()
+  if (head === undefined) return undefined
+  if (Exit.isFailure(head)) return Exit.failCause(head.cause)
+  return fleet.position >= head.value ? Exit.succeed(fleet.nodes.get(nodeId)) : undefined
+}

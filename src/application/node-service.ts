@@ -4,6 +4,7 @@ import type { ConfigDriveInput } from "./config-drive.ts"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import type * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
 import type { DomainError, Driver, InterfaceSlot, Mac, NodeInterfaces, NodeName, PowerState, ProvisionState, RecordFields, Uuid } from "../domain/index.ts"
 import type { CleanStep } from "../domain/index.ts"
 import type { SlotCheck } from "./hardware/registry.ts"
@@ -298,9 +299,13 @@ export type AppError = DeployTemplateNotFound | AllocationNotFound | DriverNotFo
 
 export class NodeService extends Context.Service<NodeService, {
   readonly enroll: (input: EnrollInput, actor: string) => Effect.Effect<NodeView, AppError>
-  /** By UUID or by name. */
+  /**
+   * By UUID or by name. Answered at the call (an Exit) when the projection is known to hold the log,
+   * so that the API's reads need no fiber (ADR 0192): run it where it is made.
+   */
   readonly get: (ref: string) => Effect.Effect<NodeView, AppError>
-  readonly list: (filter: NodeFilter, page: Page) => Effect.Effect<ReadonlyArray<NodeView>, AppError>
+  /** A page from the projection, answered at the call (ADR 0192). */
+  readonly list: (filter: NodeFilter, page: Page) => Exit.Exit<ReadonlyArray<NodeView>, AppError>
   readonly update: (ref: string, changes: NodeChanges, actor: string) => Effect.Effect<NodeView, AppError>
   readonly remove: (ref: string, actor: string) => Effect.Effect<void, AppError>
   readonly setMaintenance: (ref: string, on: boolean, reason: string | null, actor: string) => Effect.Effect<void, AppError>

@@ -3,6 +3,7 @@
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import type * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
 import type * as Stream from "effect/Stream"
 
 /** Metadata stored beside each event; see ADR 0004 for why secrets never reach it. */
@@ -93,6 +94,7 @@ export class EventStore extends Context.Service<EventStore, {
    * process), as known at this instant; this process's own appends need not move it. Cheap enough to
    * ask per API read: a projection whose position has reached it holds every other writer's events,
    * so a read can be served from it (ADR 0150). Absent where the store cannot tell it cheaply.
+   * Answered at the call, as an Exit (itself an Effect): the API's reads use it without a fiber (ADR 0192).
    */
-  readonly foreignHead?: Effect.Effect<number, StoreUnavailable>
+  readonly foreignHead?: () => Exit.Exit<number, StoreUnavailable>
 }>()("ironledger/EventStore") {}

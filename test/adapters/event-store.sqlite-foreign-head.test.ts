@@ -26,17 +26,17 @@ test("foreignHead moves with other connections' commits only", async () => {
     const path = join(dir, "head.db")
     const mine = yield* open(path)
     const other = yield* open(path)
-    assert.equal(yield* mine.foreignHead!, -1)
+    assert.equal(yield* mine.foreignHead!(), -1)
     yield* mine.append("node-a", [newEvent("Mine", {})], "no_stream")
-    assert.equal(yield* mine.foreignHead!, -1, "this connection's own append is not foreign")
+    assert.equal(yield* mine.foreignHead!(), -1, "this connection's own append is not foreign")
     const theirs = yield* other.append("node-b", [newEvent("Other", {}), newEvent("Other", {})], "no_stream")
-    assert.equal(yield* mine.foreignHead!, theirs.position)
+    assert.equal(yield* mine.foreignHead!(), theirs.position)
     yield* mine.append("node-a", [newEvent("Mine", {})], 0)
-    assert.equal(yield* mine.foreignHead!, theirs.position)
+    assert.equal(yield* mine.foreignHead!(), theirs.position)
     const again = yield* other.append("node-b", [newEvent("Other", {})], 1)
-    assert.equal(yield* mine.foreignHead!, again.position)
+    assert.equal(yield* mine.foreignHead!(), again.position)
     // The other side learns of mine (position again - 1); the head it reads may include its own.
-    const seenByOther = yield* other.foreignHead!
+    const seenByOther = yield* other.foreignHead!()
     assert.ok(seenByOther >= again.position - 1 && seenByOther <= again.position, String(seenByOther))
   })))
 })
@@ -70,7 +70,7 @@ test("a node read comes from the fleet when it holds every other writer's events
     assert.equal(streamReads, 1)
 
     // Once the fleet's follower has folded through the other writer's last event, reads are free again.
-    fleet.position = yield* mine.foreignHead!
+    fleet.position = yield* mine.foreignHead!()
     assert.equal((yield* read())?.maintenance, true)
     assert.equal(streamReads, 1)
   })))

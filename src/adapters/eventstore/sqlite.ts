@@ -3,6 +3,7 @@
 import type { DatabaseSync, SQLOutputValue, StatementSync } from "node:sqlite"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import { CheckpointStore } from "../../ports/checkpoint-store.ts"
 import { EventStore, type StoreUnavailable, type StoredEvent } from "../../ports/event-store.ts"
@@ -130,18 +131,19 @@ const makeStores = (db: DatabaseSync, path: string, options: SqliteStoreOptions)
       options?.hashes === false
         ? Effect.try({ try: () => readRows(selectAfterUnhashed, options.after ?? -1, options.limit ?? -1), catch: unavailable("read all") })
         : readAfter(options?.after ?? -1, options?.limit ?? -1),
-    foreignHead: Effect.try({
-      try: () => {
+    foreignHead: () => {
+      try {
         const version = (selectDataVersion.get() as unknown as readonly [number])[0]
         if (version !== seenDataVersion) {
           // A commit landing between the two reads moves data_version again: the next ask re-reads.
           seenDataVersion = version
           foreignHead = Number((selectHead.get() as unknown as readonly [number | null])[0] ?? -1)
         }
-        return foreignHead
-      },
-      catch: unavailable("read the log's head"),
-    }),
+        return Exit.succeed(foreignHead)
+      } catch (e) {
+        return Exit.fail(unavailable("read the log's head")(e))
+      }
+    },
     subscribeAll: (after = -1) =>
       tailAll({
         after,

@@ -60,7 +60,8 @@ export interface Route {
 
 /** Runs a use case; its typed failure becomes the matching HTTP error, a defect a 500. */
 export const run = async <A>(effect: Effect.Effect<A, AppError>): Promise<A> => {
-  const exit = await Effect.runPromiseExit(effect)
+  // Reads the projection answers come as an Exit already: no fiber for them (ADR 0192).
+  const exit = Exit.isExit(effect) ? effect as Exit.Exit<A, AppError> : await Effect.runPromiseExit(effect)
   if (Exit.isSuccess(exit)) return exit.value
   const error = Cause.findErrorOption(exit.cause)
   if (Option.isSome(error)) throw fromAppError(error.value)

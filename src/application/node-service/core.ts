@@ -3,10 +3,11 @@
 // node as clients see it.
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as E from "fp-ts/lib/Either.js"
 import { parseUuid, type NodeCommand, type NodeInterfaces, type NodeState } from "../../domain/index.ts"
 import { EventStore, Ids, Secrets, type StoreUnavailable } from "../../ports/index.ts"
-import { currentNode, execute, type CommandContext } from "../execute.ts"
+import { catchUp, currentNodeNow, execute, type CommandContext } from "../execute.ts"
 import type { Registry } from "../hardware/registry.ts"
 import { Conflict, NodeNotFound, Refused } from "../node-service.ts"
 import type { Fleet } from "../projections/fleet.ts"
@@ -74,16 +75,27 @@ export const makeNodeCore = (fleet: Fleet, conductor: ConductorHandle, registry:
         Effect.tap((r) => Effect.sync(() => r.events.length > 0 && conductor.kick(nodeId))),
       )
 
+    const idOf = (ref: string) => {
+      const asUuid = parseUuid(ref)
+      return E.isRight(asUuid) ? asUuid.right : fleet.findByName(ref)?.nodeId
+    }
+    const found = (ref: string, state: NodeState | undefined, includeDeleted: boolean): Exit.Exit<NodeState, NodeNotFound> =>
+      state === undefined || (state.deleted && !includeDeleted) ? Exit.fail(new NodeNotFound({ ref })) : Exit.succeed(state)
+    /**
+     * `resolve` answered at the call, as an Exit, when the fleet is known to hold the log (the API's
+     * reads then need no fiber, ADR 0192); undefined when the node's stream must be read first.
+     */
+    const resolveNow = (ref: string, includeDeleted = false): Exit.Exit<NodeState, NodeNotFound | StoreUnavailable> | undefined => {
+      const id = idOf(ref)
+      if (id === undefined) return Exit.fail(new NodeNotFound({ ref }))
+      const now = currentNodeNow(fleet, store, id)
+      if (now === undefined) return undefined
+      return Exit.isFailure(now) ? Exit.failCause(now.cause) : found(ref, now.value, includeDeleted)
+    }
     /** A node by UUID or name, its state caught up with the log; a deleted node only when asked for. */
     const resolve = (ref: string, includeDeleted = false): Effect.Effect<NodeState, NodeNotFound | StoreUnavailable> =>
-      Effect.gen(function* () {
-        const asUuid = parseUuid(ref)
-        const id = E.isRight(asUuid) ? asUuid.right : fleet.findByName(ref)?.nodeId
-        if (id === undefined) return yield* Effect.fail(new NodeNotFound({ ref }))
-        const state = yield* withStore(currentNode(fleet, id))
-        if (state === undefined || (state.deleted && !includeDeleted)) return yield* Effect.fail(new NodeNotFound({ ref }))
-        return state
-      })
+      Effect.suspend(() => resolveNow(ref, includeDeleted) ??
+        Effect.flatMap(withStore(catchUp(fleet, idOf(ref)!)), (state) => found(ref, state, includeDeleted)))
 
     /** A node's interfaces as its hardware type resolves them (older nodes recorded none). */
     const interfacesOf = (n: NodeState): NodeInterfaces => E.getOrElse((): NodeInterfaces => n.interfaces)(registry.choose(n.driver, n.interfaces))
@@ -91,7 +103,7 @@ export const makeNodeCore = (fleet: Fleet, conductor: ConductorHandle, registry:
     const viewOf = cachedViews((n: NodeState, progress: Progress) => toNodeView(n, progress, interfacesOf(n)), viewCacheSize)
     const view = (n: NodeState) => viewOf(n, conductor.progressOf(n.nodeId))
 
-    return { fleet, registry, ids, secrets, claiming, nameClaim, nameTaken, withStore, context, run, resolve, view }
+    return { fleet, registry, ids, secrets, claiming, nameClaim, nameTaken, withStore, context, run, resolve, resolveNow, view }
   })
 
 export type NodeCore = Effect.Success<ReturnType<typeof makeNodeCore>>

@@ -1,6 +1,7 @@
 // The node records: enroll, show, list, update (hardware type, interfaces, sealed secrets),
 // delete, maintenance; and the hardware types the service offers.
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as E from "fp-ts/lib/Either.js"
 import { interfaceSlots, type DriverInfo, type NodeInterfaces, type Uuid } from "../../domain/index.ts"
 import {
@@ -12,7 +13,7 @@ import { matchesFilter } from "./node-filter.ts"
 import { fleetPage } from "../fleet-order.ts"
 
 export const nodeRecords = (core: NodeCore) => {
-  const { fleet, registry, ids, secrets, claiming, nameClaim, nameTaken, context, run, resolve, view } = core
+  const { fleet, registry, ids, secrets, claiming, nameClaim, nameTaken, context, run, resolve, resolveNow, view } = core
   /**
    * Seals what the interfaces declare secret and whatever looks like a credential; a masked value
    * sent back unchanged keeps the secret already sealed.
@@ -89,12 +90,15 @@ export const nodeRecords = (core: NodeCore) => {
   const uses = {
     enroll,
     update,
-    get: (ref) => Effect.map(resolve(ref), view),
+    get: (ref) => {
+      const now = resolveNow(ref)
+      return now === undefined ? Effect.map(resolve(ref), view) : Exit.map(now, view)
+    },
     list: (filter, page) =>
       filter.driver !== undefined && registry.hardwareType(filter.driver) === undefined
-        ? Effect.fail(new InvalidInput({ reason: `Could not find the following driver(s) or hardware type(s): ${filter.driver}.` }))
+        ? Exit.fail(new InvalidInput({ reason: `Could not find the following driver(s) or hardware type(s): ${filter.driver}.` }))
         // One page walked in UUID order, not the whole fleet sorted per request (fleet-order.ts).
-        : Effect.sync(() => fleetPage(fleet, (n) => matchesFilter(n, filter), page.limit, page.marker).map(view)),
+        : Exit.succeed(fleetPage(fleet, (n) => matchesFilter(n, filter), page.limit, page.marker).map(view)),
     remove: (ref, actor) =>
       Effect.gen(function* () {
         const node = yield* resolve(ref)
