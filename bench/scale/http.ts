@@ -25,7 +25,11 @@ export class Client {
     }
   }
 
+  /** Requests sent (retries included): the load a figure per lifecycle stands for. */
+  requests = 0
+
   private once(method: string, path: string, body: unknown, timeoutMs: number): Promise<Reply> {
+    this.requests++
     return new Promise((resolve, reject) => {
       const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body))
       const req = request({
