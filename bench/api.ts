@@ -8,7 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Client, percentile, type Reply } from "./scale/http.ts"
 import { pinClientToCore } from "./scale/proc.ts"
-import { startServer } from "./scale/server.ts"
+import { startServer, warmCompileCache } from "./scale/server.ts"
 
 pinClientToCore(1)
 
@@ -21,6 +21,7 @@ const concurrency = arg("concurrency", 32)
 const preload = arg("nodes", 1000)
 
 const dir = mkdtempSync(join(tmpdir(), "ironledger-bench-api-"))
+await warmCompileCache()
 const server = await startServer({ db: join(dir, "log.db"), core: 0, powerSyncSeconds: 60, cwd: dir })
   .catch((e) => { rmSync(dir, { recursive: true, force: true }); throw e })
 const client = new Client(server.url, concurrency)

@@ -25,7 +25,7 @@ import { emptyTimes, enroll, lifecycle, listNodes, manage } from "./scale/lifecy
 import { lagText, loopLag } from "./scale/loop-lag.ts"
 import { loadAverage, perNodeText, pinClientToCore, rssText, selfCpuSeconds, treeCpuSeconds, treeRss, type Rss } from "./scale/proc.ts"
 import { startReadLoad } from "./scale/reads.ts"
-import { startServer, type Server } from "./scale/server.ts"
+import { startServer, warmCompileCache, type Server } from "./scale/server.ts"
 import { observeSync } from "./scale/sync.ts"
 import { Table } from "./scale/table.ts"
 import { takeHeapSnapshot } from "./scale/heap-snapshot.ts"
@@ -77,6 +77,8 @@ const measured = async <A>(server: Server, work: () => Promise<A>) => {
   return { result, serverCpuS: treeCpuSeconds(server.pid) - s0, clientCpuS: selfCpuSeconds() - c0, wallS: (performance.now() - t0) / 1000, load: loadAverage(), requests: client.requests - r0 }
 }
 
+// The measured service starts warm, as a deployment's does after its first start (server.ts).
+await warmCompileCache()
 let server = await startServer({
   db, core: 0, powerSyncSeconds: syncInterval, cwd: dir,
   ...(values["cpu-prof"] === undefined ? {} : { cpuProfDir: resolve(values["cpu-prof"]) }),
