@@ -8,10 +8,11 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import type { NodeCommand, Uuid } from "../../src/domain/index.ts"
 import { makeSqliteEventStore } from "../../src/adapters/eventstore/sqlite.ts"
-import { currentNode, execute } from "../../src/application/execute.ts"
+import { currentNode, currentNodeNow, execute } from "../../src/application/execute.ts"
 import { Fleet } from "../../src/application/projections/fleet.ts"
 import { EventStore } from "../../src/ports/event-store.ts"
 import { newEvent } from "./event-store.contract.ts"
@@ -55,15 +56,22 @@ test("a node read comes from the fleet when it holds every other writer's events
     const counted: EventStore["Service"] = { ...mine, readStream: (...args) => { streamReads++; return mine.readStream(...args) } }
     const fleet = new Fleet()
     const read = () => Effect.provideService(currentNode(fleet, nodeId), EventStore, counted)
+    // The API's reads (ADR 0192): the node at the call while the fleet is current, else nothing.
+    const revisionNow = () => {
+      const now = currentNodeNow(fleet, counted, nodeId)
+      return now === undefined ? "behind" : Exit.isSuccess(now) ? now.value?.revision : "failed"
+    }
 
     // This process's own write is folded in as it is made: read back with no store read.
     yield* Effect.provideService(execute(fleet, nodeId, enroll, ctx), EventStore, mine)
     assert.equal((yield* read())?.revision, 0)
+    assert.equal(revisionNow(), 0)
     assert.equal(streamReads, 0)
 
     // Another process writes to the node: the next read sees it, through the stream.
     const theirFleet = new Fleet()
     yield* Effect.provideService(execute(theirFleet, nodeId, { type: "SetMaintenance", on: true, reason: "theirs" }, ctx), EventStore, other)
+    assert.equal(revisionNow(), "behind")
     const seen = yield* read()
     assert.equal(seen?.revision, 1)
     assert.equal(seen?.maintenance, true)
@@ -72,6 +80,7 @@ test("a node read comes from the fleet when it holds every other writer's events
     // Once the fleet's follower has folded through the other writer's last event, reads are free again.
     fleet.position = yield* mine.foreignHead!()
     assert.equal((yield* read())?.maintenance, true)
+    assert.equal(revisionNow(), 1)
     assert.equal(streamReads, 1)
   })))
 })
