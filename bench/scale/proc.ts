@@ -42,8 +42,8 @@ export const treeCpuSeconds = (root: number): number =>
 /**
  * Resident set of the whole tree, in MiB: all of it (the goals' figure), and its parts. `file` is the
  * pages of mapped files, mostly Node's own binary, held as far as the OS's cache and its mapping
- * around each fault allow; `anon` is the service's own memory (heaps, stacks, buffers). The same build
- * started at 108 and at 124 MiB half an hour apart: the parts tell which of them moved.
+ * around each fault allow; `anon` is the service's own memory (heaps, stacks, buffers). The parts told
+ * why one build started at 108 and at 124 MiB: anon 54 against 65, a cold compile cache (server.ts).
  */
 export interface Rss { readonly total: number; readonly anon: number; readonly file: number }
 
