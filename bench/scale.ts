@@ -70,12 +70,28 @@ if (values["cpu-prof"] !== undefined) mkdirSync(resolve(values["cpu-prof"]), { r
 const table = new Table()
 const say = (line: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${line}`)
 
+/** Server CPU, client CPU, wall time and requests so far: `since` gives what was spent after it. */
+const meter = (server: Server) => {
+  const s0 = treeCpuSeconds(server.pid), c0 = selfCpuSeconds(), t0 = performance.now(), r0 = client.requests
+  return {
+    since: () => ({ serverCpuS: treeCpuSeconds(server.pid) - s0, clientCpuS: selfCpuSeconds() - c0, wallS: (performance.now() - t0) / 1000, load: loadAverage(), requests: client.requests - r0 }),
+  }
+}
+type Spent = ReturnType<ReturnType<typeof meter>["since"]>
+
 /** Server CPU, client CPU and wall time of `work`. */
 const measured = async <A>(server: Server, work: () => Promise<A>) => {
-  const s0 = treeCpuSeconds(server.pid), c0 = selfCpuSeconds(), t0 = performance.now(), r0 = client.requests
+  const m = meter(server)
   const result = await work()
-  return { result, serverCpuS: treeCpuSeconds(server.pid) - s0, clientCpuS: selfCpuSeconds() - c0, wallS: (performance.now() - t0) / 1000, load: loadAverage(), requests: client.requests - r0 }
+  return { result, ...m.since() }
 }
+
+/** The row of one window of `n` lifecycles ending at fleet `size`. */
+const windowRow = (size: number, n: number, w: Spent | undefined) =>
+  w === undefined
+    ? table.row(`  server CPU per lifecycle at fleet ${size} (last ${n})`, "?", "the window did not finish")
+    : table.row(`  server CPU per lifecycle at fleet ${size} (last ${n})`, `${(w.serverCpuS * 1000 / n).toFixed(1)} ms`,
+      `${(n / w.wallS).toFixed(1)} nodes/s wall (load ${w.load}); client ${(w.clientCpuS * 1000 / n).toFixed(1)} ms; ${(w.requests / n).toFixed(1)} requests each`)
 
 // The measured service starts warm, as a deployment's does after its first start (server.ts).
 await warmCompileCache()
@@ -107,19 +123,12 @@ try {
     const inPool = sizes.filter((s) => s <= lifecycles)
     const marks = new Map<number, Array<() => void>>()
     const at = (count: number, f: () => void) => { const l = marks.get(count) ?? marks.set(count, []).get(count)!; l.push(f) }
-    const windows: Array<{ size: number; from?: { cpu: number; t: number; client: number; requests: number }; cpu?: number; wall?: number; client?: number; requests?: number; load?: string }> = []
+    const windows: Array<{ size: number; from?: ReturnType<typeof meter>; spent?: Spent }> = []
     for (const size of inPool) {
       const w: (typeof windows)[number] = { size }
       windows.push(w)
-      at(Math.max(0, size - windowSize), () => { w.from = { cpu: treeCpuSeconds(server.pid), t: performance.now(), client: selfCpuSeconds(), requests: client.requests } })
-      at(size, () => {
-        const n = size - Math.max(0, size - windowSize)
-        w.cpu = (treeCpuSeconds(server.pid) - w.from!.cpu) / n
-        w.wall = n / ((performance.now() - w.from!.t) / 1000)
-        w.client = (selfCpuSeconds() - w.from!.client) / n
-        w.requests = (client.requests - w.from!.requests) / n
-        w.load = loadAverage()
-      })
+      at(Math.max(0, size - windowSize), () => { w.from = meter(server) })
+      at(size, () => { w.spent = w.from!.since() })
     }
     let rss400: Rss = { total: NaN, anon: NaN, file: NaN }
     at(Math.min(400, lifecycles), () => { rss400 = treeRss(server.pid) })
@@ -137,10 +146,7 @@ try {
     table.row(`lifecycles: ${lifecycles} through the API, ${workers} workers, GET every ${pollMs} ms`,
       `${(lifecycles / run.wallS).toFixed(1)} nodes/s`, `wall ${run.wallS.toFixed(0)} s, load ${run.load}; goal >= 150`)
     table.row("  server CPU per lifecycle (whole run)", `${(run.serverCpuS * 1000 / lifecycles).toFixed(1)} ms`, `client ${(run.clientCpuS * 1000 / lifecycles).toFixed(1)} ms; ${(run.requests / lifecycles).toFixed(1)} requests each; goal <= 5 ms`)
-    for (const w of windows) {
-      table.row(`  server CPU per lifecycle at fleet ${w.size} (last ${Math.min(windowSize, w.size)})`, `${((w.cpu ?? NaN) * 1000).toFixed(1)} ms`,
-        `${(w.wall ?? NaN).toFixed(1)} nodes/s wall (load ${w.load}); client ${((w.client ?? NaN) * 1000).toFixed(1)} ms; ${(w.requests ?? NaN).toFixed(1)} requests each`)
-    }
+    for (const w of windows) windowRow(w.size, Math.min(windowSize, w.size), w.spent)
     for (const step of ["enroll", "manage", "provide", "deploy"] as const) {
       table.row(`  ${step} (request to settled)`, `p50 ${percentile(times[step], 50).toFixed(0)} ms  p99 ${percentile(times[step], 99).toFixed(0)} ms`, "wall")
     }
@@ -155,9 +161,7 @@ try {
       say(`enrolling ${fill} idle nodes to reach fleet ${size}`)
       const base = enrolled
       await pool(fill, workers, async (i) => { const id = await enroll(client, `idle-${base + i}`); ids.push(id); idleIds.push(id); enrolled++ })
-      const w = await measured(server, () => pool(windowSize, workers, async (i) => { ids.push(await lifecycle(client, `life-${size}-${i}`, pollMs)); enrolled++ }))
-      table.row(`  server CPU per lifecycle at fleet ${size} (last ${windowSize})`, `${(w.serverCpuS * 1000 / windowSize).toFixed(1)} ms`,
-        `${(windowSize / w.wallS).toFixed(1)} nodes/s wall (load ${w.load}); client ${(w.clientCpuS * 1000 / windowSize).toFixed(1)} ms; ${(w.requests / windowSize).toFixed(1)} requests each`)
+      windowRow(size, windowSize, await measured(server, () => pool(windowSize, workers, async (i) => { ids.push(await lifecycle(client, `life-${size}-${i}`, pollMs)); enrolled++ })))
     }
   }
 
