@@ -92,10 +92,16 @@ export const makeNodeCore = (fleet: Fleet, conductor: ConductorHandle, registry:
       if (now === undefined) return undefined
       return Exit.isFailure(now) ? Exit.failCause(now.cause) : found(ref, now.value, includeDeleted)
     }
+    /** `resolve` by reading the node's stream first: always right, and what `resolveNow` cannot answer needs. */
+    const resolveRead = (ref: string, includeDeleted = false): Effect.Effect<NodeState, NodeNotFound | StoreUnavailable> =>
+      Effect.suspend(() => {
+        const id = idOf(ref)
+        return id === undefined ? Exit.fail(new NodeNotFound({ ref }))
+          : Effect.flatMap(withStore(catchUp(fleet, id)), (state) => found(ref, state, includeDeleted))
+      })
     /** A node by UUID or name, its state caught up with the log; a deleted node only when asked for. */
     const resolve = (ref: string, includeDeleted = false): Effect.Effect<NodeState, NodeNotFound | StoreUnavailable> =>
-      Effect.suspend(() => resolveNow(ref, includeDeleted) ??
-        Effect.flatMap(withStore(catchUp(fleet, idOf(ref)!)), (state) => found(ref, state, includeDeleted)))
+      Effect.suspend(() => resolveNow(ref, includeDeleted) ?? resolveRead(ref, includeDeleted))
 
     /** A node's interfaces as its hardware type resolves them (older nodes recorded none). */
     const interfacesOf = (n: NodeState): NodeInterfaces => E.getOrElse((): NodeInterfaces => n.interfaces)(registry.choose(n.driver, n.interfaces))
@@ -103,7 +109,7 @@ export const makeNodeCore = (fleet: Fleet, conductor: ConductorHandle, registry:
     const viewOf = cachedViews((n: NodeState, progress: Progress) => toNodeView(n, progress, interfacesOf(n)), viewCacheSize)
     const view = (n: NodeState) => viewOf(n, conductor.progressOf(n.nodeId))
 
-    return { fleet, registry, ids, secrets, claiming, nameClaim, nameTaken, withStore, context, run, resolve, resolveNow, view }
+    return { fleet, registry, ids, secrets, claiming, nameClaim, nameTaken, withStore, context, run, resolve, resolveNow, resolveRead, view }
   })
 
 export type NodeCore = Effect.Success<ReturnType<typeof makeNodeCore>>

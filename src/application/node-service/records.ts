@@ -13,7 +13,7 @@ import { matchesFilter } from "./node-filter.ts"
 import { fleetPage } from "../fleet-order.ts"
 
 export const nodeRecords = (core: NodeCore) => {
-  const { fleet, registry, ids, secrets, claiming, nameClaim, nameTaken, context, run, resolve, resolveNow, view } = core
+  const { fleet, registry, ids, secrets, claiming, nameClaim, nameTaken, context, run, resolve, resolveNow, resolveRead, view } = core
   /**
    * Seals what the interfaces declare secret and whatever looks like a credential; a masked value
    * sent back unchanged keeps the secret already sealed.
@@ -91,8 +91,9 @@ export const nodeRecords = (core: NodeCore) => {
     enroll,
     update,
     get: (ref) => {
+      // resolveNow asked once: reading the stream is right whenever the returned Effect runs.
       const now = resolveNow(ref)
-      return now === undefined ? Effect.map(resolve(ref), view) : Exit.map(now, view)
+      return now === undefined ? Effect.map(resolveRead(ref), view) : Exit.map(now, view)
     },
     list: (filter, page) =>
       filter.driver !== undefined && registry.hardwareType(filter.driver) === undefined
