@@ -96,18 +96,37 @@ export const enrollAvailable = async (api: ReturnType<typeof client>, name: stri
   return r.body.uuid as string
 }
 
+export interface SettleOptions {
+  /** How long to wait. Default 10 s. */
+  readonly ms?: number
+  /**
+   * The node's provision_updated_at before the request, for a request to the state the node is already
+   * in (a rebuild): a request queued behind the node's pending step leaves that state as it is for a
+   * while, and only the state entered again counts.
+   */
+  readonly since?: string | undefined
+  /** Between two reads. Default 25 ms. */
+  readonly pollMs?: number
+  /** What a failure adds to its message: the last lines of a console or of the service. */
+  readonly context?: () => string
+}
+
 /**
- * Polls a node until it rests in `state` (no target left); fails at once in another failed state, or
- * after `ms`. `since`: the node's provision_updated_at before the request, for a request to the state
- * the node is already in (a rebuild): a request queued behind the node's pending step leaves that state
- * as it is for a while, and only the state entered again counts.
+ * Polls a node (`read` returns its API document) until it rests in `state` (no target left); fails at
+ * once in another failed state, or after `ms`. The one wait of the HTTP and end-to-end tests.
  */
-export const settleNode = async (api: ReturnType<typeof client>, name: string, state: string, ms = 10_000, since?: string) => {
+export const untilSettled = async (read: (name: string) => Promise<Record<string, any>>, name: string, state: string, options: SettleOptions = {}) => {
+  const { ms = 10_000, since, pollMs = 25, context } = options
+  const more = () => (context === undefined ? "" : `\n${context()}`)
   for (const deadline = Date.now() + ms; ;) {
-    const n = (await api("GET", `/v1/nodes/${name}`)).body
-    if (n.provision_state === state && n.target_provision_state === null && n.provision_updated_at !== since) return n
-    if (/failed$/.test(n.provision_state) && n.provision_state !== state) assert.fail(`${name} ${n.provision_state}: ${n.last_error}`)
-    if (Date.now() > deadline) assert.fail(`${name} did not reach ${state} (now ${n.provision_state}: ${n.last_error})`)
-    await new Promise((r) => setTimeout(r, 25))
+    const n = await read(name)
+    if (n["provision_state"] === state && n["target_provision_state"] === null && n["provision_updated_at"] !== since) return n
+    if (/failed$/.test(n["provision_state"]) && n["provision_state"] !== state) assert.fail(`${name} ${n["provision_state"]}: ${n["last_error"]}${more()}`)
+    if (Date.now() > deadline) assert.fail(`${name} did not reach ${state} within ${ms} ms (now ${n["provision_state"]}: ${n["last_error"]})${more()}`)
+    await new Promise((r) => setTimeout(r, pollMs))
   }
 }
+
+/** untilSettled through a `client`. */
+export const settleNode = (api: ReturnType<typeof client>, name: string, state: string, ms = 10_000, since?: string) =>
+  untilSettled(async (n) => (await api("GET", `/v1/nodes/${n}`)).body, name, state, { ms, since })

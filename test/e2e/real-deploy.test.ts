@@ -11,7 +11,7 @@ import { tmpdir } from "node:os"
 import { basename, join, resolve } from "node:path"
 import { after, before, describe, test } from "node:test"
 import assert from "node:assert/strict"
-import { okClient } from "../adapters/http-harness.ts"
+import { okClient, untilSettled } from "../adapters/http-harness.ts"
 import { readExtUuid, readMbr } from "../../src/adapters/sim/machine/disk.ts"
 import { readStatus, type MachineStatus } from "../../src/adapters/sim/machine/status.ts"
 import { controlSocketPath } from "../../src/adapters/sim/tgt/account.ts"
@@ -114,16 +114,8 @@ const history = async (name: string, detail = false): Promise<ReadonlyArray<Doc>
  * `since`: for a node already in `wanted`, its provision_updated_at before the request; only the
  * state entered again after it counts (a request queued behind a running clean-up moves nothing yet).
  */
-const reach = async (name: string, wanted: string, ms: number, since?: string): Promise<Doc> => {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const n = await node(name)
-    if (n["provision_state"] === wanted && n["target_provision_state"] === null && n["provision_updated_at"] !== since) return n
-    if (wanted !== "deploy failed" && n["provision_state"] === "deploy failed") assert.fail(`${name} failed: ${n["last_error"]}\n${tail()}`)
-    if (Date.now() > deadline) assert.fail(`${name} not ${wanted} within ${ms} ms (now ${n["provision_state"]}, ${n["last_error"]})\n${tail()}`)
-    await sleep(150)
-  }
-}
+const reach = (name: string, wanted: string, ms: number, since?: string): Promise<Doc> =>
+  untilSettled(node, name, wanted, { ms, since, pollMs: 150, context: tail })
 
 // ---- machines ------------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os"
 import { basename, join, resolve } from "node:path"
 import { after, before, describe, test } from "node:test"
 import assert from "node:assert/strict"
-import { client, okClient } from "../adapters/http-harness.ts"
+import { client, okClient, untilSettled } from "../adapters/http-harness.ts"
 import { readStatus } from "../../src/adapters/sim/machine/status.ts"
 import { controlSocketPath } from "../../src/adapters/sim/tgt/account.ts"
 import { machineTgtdControlPort } from "../../src/adapters/sim/machine/spawn.ts"
@@ -74,15 +74,8 @@ const stopServe = async () => {
 type Doc = Record<string, any>
 const api = client(() => url, undefined, 15_000)
 const ok = okClient(() => url)
-const reach = async (name: string, wanted: string, ms: number): Promise<Doc> => {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const n = await ok("GET", `/v1/nodes/${name}`)
-    if (n["provision_state"] === wanted && n["target_provision_state"] === null) return n
-    if (Date.now() > deadline) assert.fail(`${name} not ${wanted} within ${ms} ms (now ${n["provision_state"]}, ${n["last_error"]})\n${said.slice(-3000)}`)
-    await sleep(150)
-  }
-}
+const reach = (name: string, wanted: string, ms: number): Promise<Doc> =>
+  untilSettled((n) => ok("GET", `/v1/nodes/${n}`), name, wanted, { ms, pollMs: 150, context: () => said.slice(-3000) })
 const clean = async (name: string, steps: ReadonlyArray<Doc>) => {
   await ok("PUT", `/v1/nodes/${name}/states/provision`, { target: "clean", clean_steps: steps })
   const n = await reach(name, "manageable", 60_000)

@@ -31,7 +31,7 @@ import { openConsoleInNamespace } from "../support/console-client.ts"
 import { vmNodeOf } from "../../src/cli/vm-rack/service.ts"
 import { buildUserImage, type UserImage } from "../support/user-image.ts"
 import { bytesAt, mbrPartitionsAt, mdDataOffset } from "../support/md-member.ts"
-import { okClient } from "../adapters/http-harness.ts"
+import { okClient, untilSettled } from "../adapters/http-harness.ts"
 
 const isRoot = process.getuid?.() === 0
 const skip = isRoot ? false : "needs root (network namespace, TAP devices, QEMU behind ipmi_sim)"
@@ -141,16 +141,8 @@ test("a 2-disk VM no node knows: discovered, auto-enrolled, powered off and on; 
     { op: "add", path: "/instance_info", value: { image_source: u.root, kernel: u.kernel, ramdisk: u.ramdisk, root_gb: 1 } },
   ])
   const provision = (body: Doc) => api("PUT", `/v1/nodes/${spec.name}/states/provision`, body)
-  const reach = async (wanted: string, ms: number) => {
-    const deadline = Date.now() + ms
-    for (;;) {
-      const n = await api("GET", `/v1/nodes/${spec.name}`)
-      if (n["provision_state"] === wanted && n["target_provision_state"] === null) return n
-      if (/failed$/.test(String(n["provision_state"]))) assert.fail(`${spec.name} ${n["provision_state"]}: ${n["last_error"]}\n${context()}`)
-      if (Date.now() > deadline) assert.fail(`${spec.name} not ${wanted} within ${ms} ms (now ${n["provision_state"]}: ${n["last_error"]})\n${context()}`)
-      await sleep(500)
-    }
-  }
+  const reach = (wanted: string, ms: number) =>
+    untilSettled((name) => api("GET", `/v1/nodes/${name}`), spec.name, wanted, { ms, pollMs: 500, context })
   // Each step's duration as its history records it; the step id ends in its name.
   const printSteps = (events: ReadonlyArray<Doc>) => process.stdout.write(
     `# clean steps (ms): ${events.map((e) => `${String(e["data"]["step"]).split(":").pop()} ${e["duration_ms"]}`).join(", ")}\n`)

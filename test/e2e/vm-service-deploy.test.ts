@@ -21,7 +21,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
-import { okClient } from "../adapters/http-harness.ts"
+import { okClient, untilSettled } from "../adapters/http-harness.ts"
 import { startVmRackService, type VmRackService } from "../../src/cli/vm-rack/outside.ts"
 import { vmNodeOf, vmRedfishInfoOf } from "../../src/cli/vm-rack/service.ts"
 import type { RackVm } from "../../src/adapters/vm/rack.ts"
@@ -79,16 +79,8 @@ test("two QEMU VMs deploy at once as ipmi nodes: BIOS with a partition image, UE
     `--- dnsmasq ---\n${fileText(dnsmasqLog).slice(-1500)}`,
     `--- service ---\n${said.slice(-3000)}`,
   ].join("\n")
-  const reach = async (name: string, wanted: string, ms: number) => {
-    const deadline = Date.now() + ms
-    for (;;) {
-      const n = await api("GET", `/v1/nodes/${name}`)
-      if (n["provision_state"] === wanted && n["target_provision_state"] === null) return n
-      if (/failed$/.test(String(n["provision_state"]))) assert.fail(`${name} ${n["provision_state"]}: ${n["last_error"]}\n${context()}`)
-      if (Date.now() > deadline) assert.fail(`${name} not ${wanted} within ${ms} ms (now ${n["provision_state"]}: ${n["last_error"]})\n${context()}`)
-      await sleep(500)
-    }
-  }
+  const reach = (name: string, wanted: string, ms: number) =>
+    untilSettled((n) => api("GET", `/v1/nodes/${n}`), name, wanted, { ms, pollMs: 500, context })
   const onConsole = async (vm: RackVm, line: string, deadline: number) => {
     while (!fileText(vm.serialLog).includes(line)) {
       if (Date.now() > deadline) assert.fail(`no "${line}" on ${vm.name}'s console\n${context()}`)
@@ -207,16 +199,8 @@ test("the same VM deploys again as a redfish node through virtual media (no TFTP
     `--- console ---\n${text(vm.serialLog).slice(-2500)}`,
     `--- service ---\n${said.slice(-3000)}`,
   ].join("\n")
-  const reach = async (name: string, wanted: string, ms: number) => {
-    const deadline = Date.now() + ms
-    for (;;) {
-      const n = await api("GET", `/v1/nodes/${name}`)
-      if (n["provision_state"] === wanted && n["target_provision_state"] === null) return n
-      if (/failed$/.test(String(n["provision_state"]))) assert.fail(`${name} ${n["provision_state"]}: ${n["last_error"]}\n${context()}`)
-      if (Date.now() > deadline) assert.fail(`${name} not ${wanted} within ${ms} ms (now ${n["provision_state"]}: ${n["last_error"]})\n${context()}`)
-      await sleep(500)
-    }
-  }
+  const reach = (name: string, wanted: string, ms: number) =>
+    untilSettled((n) => api("GET", `/v1/nodes/${n}`), name, wanted, { ms, pollMs: 500, context })
   // Free the VM from its ipmi node (if the previous test left one).
   const old = await fetch(`${s.url}/v1/nodes/${vm.name}`, { headers: { "X-OpenStack-Ironic-API-Version": "1.78" } })
   if (old.ok) {

@@ -152,12 +152,4 @@ describe("rescue through redfish-virtual-media, over the API", () => {
 })
 
 /** As settleNode, with room for the ISO build and a TLS round trip per step on a loaded machine. */
-const settle = async (api: ReturnType<typeof client>, name: string, state: string) => {
-  for (let i = 0; i < 600; i++) {
-    const n = (await api("GET", `/v1/nodes/${name}`)).body
-    if (n.provision_state === state && n.target_provision_state === null) return n
-    if (/failed$/.test(n.provision_state)) assert.fail(`${name} is ${n.provision_state}: ${n.last_error}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  return assert.fail(`${name} did not reach ${state}`)
-}
+const settle = (api: ReturnType<typeof client>, name: string, state: string) => settleNode(api, name, state, 30_000)
