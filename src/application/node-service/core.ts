@@ -92,7 +92,7 @@ export const makeNodeCore = (fleet: Fleet, conductor: ConductorHandle, registry:
       if (now === undefined) return undefined
       return Exit.isFailure(now) ? Exit.failCause(now.cause) : found(ref, now.value, includeDeleted)
     }
-    /** `resolve` by reading the node's stream first: always right, and what `resolveNow` cannot answer needs. */
+    /** `resolve` through a read of the node's stream: right at any time, and needed where `resolveNow` cannot answer. */
     const resolveRead = (ref: string, includeDeleted = false): Effect.Effect<NodeState, NodeNotFound | StoreUnavailable> =>
       Effect.suspend(() => {
         const id = idOf(ref)
