@@ -109,11 +109,7 @@ const setInstanceInfo = (name: string, values: Record<string, unknown>) =>
 const history = async (name: string, detail = false): Promise<ReadonlyArray<Doc>> =>
   (await ok("GET", `/v1/nodes/${name}/history${detail ? "/detail" : ""}`))["history"]
 
-/**
- * Waits for the node's provision state; an unexpected failure ends the wait with its last_error.
- * `since`: for a node already in `wanted`, its provision_updated_at before the request; only the
- * state entered again after it counts (a request queued behind a running clean-up moves nothing yet).
- */
+/** Waits for the node's provision state (untilSettled); a failure shows the service's last lines. */
 const reach = (name: string, wanted: string, ms: number, since?: string): Promise<Doc> =>
   untilSettled(node, name, wanted, { ms, since, pollMs: 150, context: tail })
 
