@@ -97,6 +97,18 @@ const fieldsAt = (version: number): ReadonlyArray<Field> => {
   return fields
 }
 
+/**
+ * A version's document with every field null, made at once: a document is a copy of it with the
+ * values written in. Added one by one to `{}`, V8 made a document a dictionary after ~20 fields,
+ * and JSON.stringify then took its slow path (ADR 0193).
+ */
+const shapeByVersion = new Map<number, Json>()
+const shapeAt = (version: number): Json => {
+  let shape = shapeByVersion.get(version)
+  if (shape === undefined) shapeByVersion.set(version, shape = Object.fromEntries(fieldsAt(version).map(([name]) => [name, null])))
+  return shape
+}
+
 /** The names of the fields a node document has at `version` (what `fields=` may name). */
 export const nodeFieldNames = (version: number): ReadonlySet<string> => {
   let names = fieldNamesByVersion.get(version)
@@ -106,11 +118,11 @@ export const nodeFieldNames = (version: number): ReadonlySet<string> => {
 const fieldNamesByVersion = new Map<number, ReadonlySet<string>>()
 
 /**
- * Built field by field in one order (never a field added then deleted), so every document of a
- * version shares one object shape and JSON.stringify takes its fast path.
+ * Every document of a version is a copy of its shape (never a field added or deleted), so they share
+ * one hidden class with fast properties, and JSON.stringify takes its fast path.
  */
 export const nodeDocument = (n: NodeView, base: string, version: number): Json => {
-  const doc: Json = {}
+  const doc: Json = { ...shapeAt(version) }
   for (const [name, value] of fieldsAt(version)) doc[name] = value(n, base, version)
   return doc
 }
