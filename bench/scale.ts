@@ -79,7 +79,7 @@ const meter = (server: Server) => {
 }
 type Spent = ReturnType<ReturnType<typeof meter>["since"]>
 
-/** Server CPU, client CPU and wall time of `work`. */
+/** `work`'s result with what it spent (meter). */
 const measured = async <A>(server: Server, work: () => Promise<A>) => {
   const m = meter(server)
   const result = await work()
@@ -87,11 +87,12 @@ const measured = async <A>(server: Server, work: () => Promise<A>) => {
 }
 
 /** The row of one window of `n` lifecycles ending at fleet `size`. */
-const windowRow = (size: number, n: number, w: Spent | undefined) =>
-  w === undefined
-    ? table.row(`  server CPU per lifecycle at fleet ${size} (last ${n})`, "?", "the window did not finish")
-    : table.row(`  server CPU per lifecycle at fleet ${size} (last ${n})`, `${(w.serverCpuS * 1000 / n).toFixed(1)} ms`,
-      `${(n / w.wallS).toFixed(1)} nodes/s wall (load ${w.load}); client ${(w.clientCpuS * 1000 / n).toFixed(1)} ms; ${(w.requests / n).toFixed(1)} requests each`)
+const windowRow = (size: number, n: number, w: Spent | undefined) => {
+  const label = `  server CPU per lifecycle at fleet ${size} (last ${n})`
+  if (w === undefined) return table.row(label, "?", "the window did not finish")
+  table.row(label, `${(w.serverCpuS * 1000 / n).toFixed(1)} ms`,
+    `${(n / w.wallS).toFixed(1)} nodes/s wall (load ${w.load}); client ${(w.clientCpuS * 1000 / n).toFixed(1)} ms; ${(w.requests / n).toFixed(1)} requests each`)
+}
 
 // The measured service starts warm, as a deployment's does after its first start (server.ts).
 await warmCompileCache()
