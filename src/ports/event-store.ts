@@ -75,6 +75,30 @@ export interface ReadAllOptions {
   readonly hashes?: boolean
 }
 
+/**
+ * Where a read of the log in stream order stopped (EventStore.readByStream): handed back for the next
+ * page. `upTo` is the head the first page fixed; the rest is the last event read.
+ */
+export interface StreamOrderCursor {
+  readonly upTo: number
+  readonly streamId: string
+  readonly revision: number
+}
+
+export interface StreamOrderPage {
+  readonly events: ReadonlyArray<StoredEvent>
+  /** Every event read has a position at most this, fixed by the first page: its head then, or (PostgreSQL) the horizon below which every transaction had ended. */
+  readonly upTo: number
+  /** The cursor for the next page; null when this page was the last. */
+  readonly next: StreamOrderCursor | null
+}
+
+/** A page read in stream order, `limit` (at least 1) events asked for: a short page is the last. */
+export const streamOrderPage = (events: ReadonlyArray<StoredEvent>, upTo: number, limit: number): StreamOrderPage => {
+  const last = events[events.length - 1]
+  return { events, upTo, next: last === undefined || events.length < limit ? null : { upTo, streamId: last.streamId, revision: last.revision } }
+}
+
 export class EventStore extends Context.Service<EventStore, {
   readonly append: (
     streamId: string,
@@ -87,6 +111,15 @@ export class EventStore extends Context.Service<EventStore, {
     fromRevision?: number,
   ) => Effect.Effect<ReadonlyArray<StoredEvent>, StoreUnavailable>
   readonly readAll: (options?: ReadAllOptions) => Effect.Effect<ReadonlyArray<StoredEvent>, StoreUnavailable>
+  /**
+   * The log from its start up to its head at the first page, stream by stream instead of in global
+   * order: each stream's events together, by revision, `limit` to a page (the streams in an order of
+   * the store's own). A projection built from nothing folds each node's whole history while its state
+   * is young, instead of touching every node again with each round of events (ADR 0194). Events are
+   * read as by readAll without hashes. What lands after the first page is left to a global read after
+   * `upTo`. Absent where the store has no such read (EventStoreDB): the log is then read in global order.
+   */
+  readonly readByStream?: (cursor: StreamOrderCursor | null, limit: number) => Effect.Effect<StreamOrderPage, StoreUnavailable>
   /** Every event after `after` in global order: first those already stored, then live ones as they land. */
   readonly subscribeAll: (after?: number) => Stream.Stream<StoredEvent, StoreUnavailable>
   /**

@@ -11,7 +11,7 @@ import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import { eventHash, GENESIS } from "../../src/application/hash-chain.ts"
-import { EventStore, type NewEvent, type StoreUnavailable, type StoredEvent } from "../../src/ports/event-store.ts"
+import { EventStore, type NewEvent, type StoreUnavailable, type StoredEvent, type StreamOrderPage } from "../../src/ports/event-store.ts"
 
 export interface EventStoreContractOptions {
   /**
@@ -19,6 +19,8 @@ export interface EventStoreContractOptions {
    * False for a shared server (EventStoreDB), where tests only look past their own first event.
    */
   readonly freshStorePerTest: boolean
+  /** Whether the store offers readByStream (ADR 0194); one that does not is read in global order. */
+  readonly streamOrder: boolean
   /** A reason to skip the whole suite (printed by the runner), e.g. no server configured. */
   readonly skip?: string | undefined
 }
@@ -334,6 +336,43 @@ export const eventStoreContract = (
             const fromStart = yield* store.readAll()
             assert.deepEqual(fromStart.map((e) => e.type), ["Marker", "A0", "B0", "B1", "A1"])
             assert.deepEqual((yield* store.readAll({ limit: 1 })).map((e) => e.type), ["Marker"])
+          }
+        })))
+
+    test("readByStream gives each stream's events together by revision, every event up to the first page's head once, later ones to readAll", () =>
+      run((store) =>
+        Effect.gen(function* () {
+          const read = store.readByStream
+          assert.equal(read !== undefined, options.streamOrder, `readByStream ${options.streamOrder ? "missing" : "offered, but not declared"}`)
+          if (read === undefined || !options.freshStorePerTest) return
+          const empty = yield* read(null, 10)
+          assert.deepEqual([empty.events, empty.next], [[], null])
+          const [a, b, c] = [nodeStream(), nodeStream(), nodeStream()]
+          const sent: Array<[string, string, unknown]> = [[a, "A0", { n: 0 }], [b, "B0", { text: "é \" ," }], [a, "A1", {}], [c, "C0", { list: [1, null] }], [b, "B1", {}], [a, "A2", {}]]
+          const heads = new Map<string, number>()
+          for (const [stream, type, data] of sent) {
+            const r = yield* store.append(stream, [newEvent(type, data)], heads.get(stream) ?? "no_stream")
+            heads.set(stream, r.nextExpectedRevision)
+          }
+          const withoutHash = ({ hash: _, ...e }: StoredEvent) => e
+          for (const limit of [1, 2, 4, 100]) {
+            const inGlobalOrder = yield* store.readAll()
+            const head = inGlobalOrder[inGlobalOrder.length - 1]!.position
+            const pages: Array<StreamOrderPage> = [yield* read(null, limit)]
+            // What lands after the first page is past its head: never in this read.
+            if (limit === 2) {
+              yield* store.append(a, [newEvent("A3", {})], 2)
+              yield* store.append(nodeStream(), [newEvent("D0", {})], "no_stream")
+            }
+            while (pages[pages.length - 1]!.next !== null) pages.push(yield* read(pages[pages.length - 1]!.next, limit))
+            const events = pages.flatMap((p) => p.events)
+            assert.ok(pages.every((p) => p.events.length <= limit && p.upTo === pages[0]!.upTo), `limit ${limit}: pages of at most ${limit}, all bounded by the first page's head`)
+            assert.ok(pages[0]!.upTo >= head, `limit ${limit}: the bound ${pages[0]!.upTo} is below the head ${head}`)
+            assert.deepEqual(events.map(withoutHash).sort((x, y) => x.position - y.position), inGlobalOrder.map(withoutHash))
+            const streams = events.map((e) => e.streamId)
+            assert.ok(streams.every((s, i) => i === 0 || s === streams[i - 1] || !streams.slice(0, i).includes(s)), `limit ${limit}: each stream's events together: ${streams.join(" ")}`)
+            assert.ok(events.every((e, i) => i === 0 || e.streamId !== events[i - 1]!.streamId || e.revision === events[i - 1]!.revision + 1), `limit ${limit}: by revision`)
+            if (limit === 2) assert.deepEqual((yield* store.readAll({ after: pages[0]!.upTo })).map((e) => e.type), ["A3", "D0"])
           }
         })))
 

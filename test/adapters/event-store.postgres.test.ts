@@ -20,6 +20,7 @@ after(async () => { await server?.destroy() })
 let schemas = 0
 eventStoreContract("PostgreSQL", () => makePostgresEventStore(server!.url, { schema: `contract_${++schemas}` }), {
   freshStorePerTest: true,
+  streamOrder: true,
   skip,
 })
 

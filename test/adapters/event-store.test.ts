@@ -9,16 +9,17 @@ import { MemoryEventStore } from "../../src/adapters/eventstore/memory.ts"
 import { makeSqliteEventStore } from "../../src/adapters/eventstore/sqlite.ts"
 import { eventStoreContract } from "./event-store.contract.ts"
 
-eventStoreContract("memory", () => MemoryEventStore, { freshStorePerTest: true })
+eventStoreContract("memory", () => MemoryEventStore, { freshStorePerTest: true, streamOrder: true })
 
 const dir = mkdtempSync(join(tmpdir(), "ironledger-event-store-"))
 after(() => rmSync(dir, { recursive: true, force: true }))
 let files = 0
-eventStoreContract("SQLite", () => makeSqliteEventStore(join(dir, `store-${++files}.db`)), { freshStorePerTest: true })
+eventStoreContract("SQLite", () => makeSqliteEventStore(join(dir, `store-${++files}.db`)), { freshStorePerTest: true, streamOrder: true })
 
 const url = process.env["EVENTSTORE_URL"]
 eventStoreContract("EventStoreDB", () => makeEsdbEventStore(url ?? ""), {
   freshStorePerTest: false,
+  streamOrder: false,
   skip: url
     ? undefined
     : "EVENTSTORE_URL is not set: no EventStoreDB server runs on this machine (set it, e.g. esdb://127.0.0.1:2113?tls=false, to run this suite)",

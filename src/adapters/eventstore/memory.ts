@@ -7,7 +7,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { chainEventBody, eventBody, streamHead } from "../../application/hash-chain.ts"
 import { CheckpointStore, checkpointText, type Checkpoint } from "../../ports/checkpoint-store.ts"
-import { EventStore, type StoredEvent } from "../../ports/event-store.ts"
+import { EventStore, streamOrderPage, type StoredEvent } from "../../ports/event-store.ts"
 import {
   assertWellFormedAppend,
   emptyAppendResult,
@@ -62,6 +62,19 @@ export const makeMemoryEventStore = (): EventStore["Service"] => {
     readStream: (streamId, fromRevision = 0) =>
       Effect.sync(() => (streams.get(streamId) ?? []).slice(Math.max(0, fromRevision))),
     readAll: (options) => Effect.sync(() => readAfter(options?.after ?? -1, options?.limit ?? log.length)),
+    // Streams in the order they were created; a stream's events past the head are a suffix of it.
+    readByStream: (cursor, limit) =>
+      Effect.sync(() => {
+        const upTo = cursor?.upTo ?? log[log.length - 1]?.position ?? -1
+        const ids = [...streams.keys()]
+        const events: Array<StoredEvent> = []
+        let from = cursor === null ? 0 : cursor.revision + 1
+        for (let i = cursor === null ? 0 : ids.indexOf(cursor.streamId); i < ids.length && events.length < limit; i++, from = 0) {
+          const stream = streams.get(ids[i]!)!
+          for (let r = from; r < stream.length && stream[r]!.position <= upTo && events.length < limit; r++) events.push(stream[r]!)
+        }
+        return streamOrderPage(events, upTo, limit)
+      }),
     subscribeAll: (after = -1) =>
       tailAll({
         after,

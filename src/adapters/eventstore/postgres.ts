@@ -12,6 +12,7 @@ import { CheckpointStore, checkpointText } from "../../ports/checkpoint-store.ts
 import {
   EventStore,
   StoreUnavailable,
+  streamOrderPage,
   WrongExpectedRevision,
   type AppendResult,
   type ExpectedRevision,
@@ -92,6 +93,9 @@ const makeStores = (pool: pg.Pool, config: pg.PoolConfig, schema: string, option
   const horizon = `(pg_snapshot_xmin(pg_current_snapshot())::text::bigint << ${ORDINAL_BITS})`
   const selectAfter = `SELECT ${COLUMNS} FROM ${s}.events WHERE position > $1 AND position < ${horizon} ORDER BY position LIMIT $2`
   const selectStream = `SELECT ${COLUMNS} FROM ${s}.events WHERE stream_id = $1 AND revision >= $2 ORDER BY revision`
+  // The rebuild's read in stream order (ADR 0194), bounded by the horizon the first page saw.
+  const selectHorizon = `SELECT ${horizon} - 1`
+  const selectByStream = `SELECT ${COLUMNS} FROM ${s}.events WHERE (stream_id, revision) > ($1, $2) AND position <= $3 ORDER BY stream_id, revision LIMIT $4`
   const signal = makeAppendSignal()
   const listener = makeListener(config, channelOf(s), signal)
   // Neither needs the pool's timeouts: they only wait for NOTIFYs, or send them.
@@ -166,6 +170,15 @@ const makeStores = (pool: pg.Pool, config: pg.PoolConfig, schema: string, option
         catch: unavailable(`read ${streamId}`),
       }),
     readAll: (options) => readAfter(options?.after ?? -1, options?.limit ?? null),
+    readByStream: (cursor, limit) =>
+      Effect.tryPromise({
+        try: async () => {
+          const upTo = cursor?.upTo ?? Number((await rows(selectHorizon, []))[0]![0])
+          const page = await rows(selectByStream, [cursor?.streamId ?? "", cursor?.revision ?? -1, upTo, limit])
+          return streamOrderPage(page.map(toStoredEvent), upTo, limit)
+        },
+        catch: unavailable("read the log by stream"),
+      }),
     subscribeAll: (after = -1) =>
       tailAll({
         after,

@@ -6,7 +6,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import { CheckpointStore } from "../../ports/checkpoint-store.ts"
-import { EventStore, type StoreUnavailable, type StoredEvent } from "../../ports/event-store.ts"
+import { EventStore, streamOrderPage, type StoreUnavailable, type StoredEvent } from "../../ports/event-store.ts"
 import { assertWellFormedAppend } from "./append-rules.ts"
 import { makeGroupCommit } from "./group-commit.ts"
 import { background } from "../system/background.ts"
@@ -70,6 +70,11 @@ const makeStores = (db: DatabaseSync, path: string, options: SqliteStoreOptions)
   // LIMIT -1 is SQLite for "no limit".
   const selectAfter = prepare(`SELECT ${COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`)
   const selectAfterUnhashed = prepare(`SELECT ${UNHASHED} FROM events WHERE position > ? ORDER BY position LIMIT ?`)
+  // The rebuild's read in stream order (ADR 0194): the (stream_id, revision) index walked from the
+  // last event read, the head fixed by the first page.
+  const selectByStream = prepare(
+    `SELECT ${UNHASHED} FROM events WHERE (stream_id, revision) > (?, ?) AND position <= ? ORDER BY stream_id, revision LIMIT ?`,
+  )
   const selectCheckpoint = prepare("SELECT position, state FROM checkpoints WHERE projection = ?")
   const upsertCheckpoint = prepare(
     "INSERT INTO checkpoints (projection, position, state) VALUES (?, ?, ?) " +
@@ -131,6 +136,14 @@ const makeStores = (db: DatabaseSync, path: string, options: SqliteStoreOptions)
       options?.hashes === false
         ? Effect.try({ try: () => readRows(selectAfterUnhashed, options.after ?? -1, options.limit ?? -1), catch: unavailable("read all") })
         : readAfter(options?.after ?? -1, options?.limit ?? -1),
+    readByStream: (cursor, limit) =>
+      Effect.try({
+        try: () => {
+          const upTo = cursor?.upTo ?? Number((selectHead.get() as unknown as readonly [number | null])[0] ?? -1)
+          return streamOrderPage(readRows(selectByStream, cursor?.streamId ?? "", cursor?.revision ?? -1, upTo, limit), upTo, limit)
+        },
+        catch: unavailable("read the log by stream"),
+      }),
     foreignHead: () => {
       try {
         const version = (selectDataVersion.get() as unknown as readonly [number])[0]

@@ -3,7 +3,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { CheckpointStore, EventStore, type StoreUnavailable, type StoredEvent } from "../../ports/index.ts"
+import { CheckpointStore, EventStore, type StoreUnavailable, type StoredEvent, type StreamOrderCursor, type StreamOrderPage } from "../../ports/index.ts"
 import { catchUp } from "../execute.ts"
 import { fromStored, nodeIdOf } from "../event-codec.ts"
 import type { NodeState } from "../../domain/index.ts"
@@ -27,14 +27,16 @@ const periodicRestMs = 15
  * has a gap to fill from the store; null when it is no node's event or was folded in already
  * (this process's own writes are applied when they are made, before the log brings them back).
  */
-const foldStored = (fleet: Fleet, stored: StoredEvent, own?: Set<NodeState>): { readonly nodeId: string; readonly gap: boolean } | null => {
+const foldStored = (fleet: Fleet, stored: StoredEvent, own?: Set<NodeState>, inOrder = true): { readonly nodeId: string; readonly gap: boolean } | null => {
+  // Out of global order (a read by stream), the position moves once the whole read is folded.
+  const position = inOrder ? stored.position : undefined
   const nodeId = nodeIdOf(stored.streamId)
   if (nodeId === null || (fleet.nodes.get(nodeId)?.revision ?? -1) >= stored.revision) {
-    fleet.position = Math.max(fleet.position, stored.position)
+    if (position !== undefined) fleet.position = Math.max(fleet.position, position)
     return null
   }
   const recorded = fromStored(stored)
-  const next = own === undefined ? fleet.apply(nodeId, recorded, stored.position) : fleet.applyUnshared(nodeId, recorded, own, stored.position)
+  const next = own === undefined ? fleet.apply(nodeId, recorded, position) : fleet.applyUnshared(nodeId, recorded, own, position)
   return { nodeId, gap: !next }
 }
 
@@ -47,7 +49,8 @@ const applyStored = (fleet: Fleet, stored: StoredEvent) =>
   })
 
 /**
- * Folds every event after the fleet's position, page by page, without an Effect per event.
+ * Folds every event after the fleet's position, page by page, without an Effect per event (an
+ * unshared fleet built from nothing: stream by stream first, ADR 0194).
  * `unshared`: nothing else holds the fleet or any of its states until this returns (loadFleet's own
  * new fleet), so the states this catch-up makes are folded in place and indexed once at the end
  * (Fleet.applyUnshared, ADR 0170).
@@ -65,6 +68,25 @@ const foldPages = (fleet: Fleet, own: Set<NodeState> | undefined): Effect.Effect
   Effect.gen(function* () {
     const store = yield* EventStore
     let count = 0
+    // A fleet built from nothing folds the log stream by stream where the store can read it so
+    // (ADR 0194): each node's history is folded while its state is young, instead of its state being
+    // promoted and then written again by every round of events. Then the global read goes on after
+    // the head that read stopped at.
+    if (own !== undefined && fleet.position < 0 && store.readByStream !== undefined) {
+      let cursor: StreamOrderCursor | null = null
+      let upTo = -1
+      do {
+        const page: StreamOrderPage = yield* store.readByStream(cursor, pageSize)
+        for (const stored of page.events) {
+          const folded = foldStored(fleet, stored, own, false)
+          if (folded?.gap) yield* catchUp(fleet, folded.nodeId, own)
+        }
+        count += page.events.length
+        cursor = page.next
+        upTo = page.upTo
+      } while (cursor !== null)
+      fleet.position = Math.max(fleet.position, upTo)
+    }
     for (;;) {
       const page = yield* store.readAll({ after: fleet.position, limit: pageSize, hashes: false })
       for (const stored of page) {
