@@ -56,7 +56,8 @@ export interface ReplayReport {
 export const replay = Effect.gen(function* () {
   const fleet = new Fleet()
   const started = performance.now()
-  const events = yield* catchUpAll(fleet)
+  // The fleet is this command's alone until it is saved: folded in place, by stream (ADRs 0170, 0194).
+  const events = yield* catchUpAll(fleet, true)
   const seconds = (performance.now() - started) / 1000
   yield* saveFleet(fleet)
   const report: ReplayReport = {
