@@ -1,5 +1,5 @@
 // EventStore port: one stream per node, optimistic concurrency on every append, a global order
-// for projections. Adapters: memory, SQLite (embedded default), EventStoreDB.
+// for projections. Adapters: memory, SQLite (embedded default), PostgreSQL, EventStoreDB.
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import type * as Effect from "effect/Effect"
