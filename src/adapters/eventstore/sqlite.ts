@@ -84,9 +84,10 @@ const makeStores = (db: DatabaseSync, path: string, options: SqliteStoreOptions)
   // is looked up again only then (ADR 0150).
   const selectDataVersion = prepare("PRAGMA data_version")
   const selectHead = prepare("SELECT max(position) FROM events")
+  const readHead = () => Number((selectHead.get() as unknown as readonly [number | null])[0] ?? -1)
   // Primed when the store opens: the file's head then counts as foreign, this process's appends never do.
   let seenDataVersion = (selectDataVersion.get() as unknown as readonly [number])[0]
-  let foreignHead = Number((selectHead.get() as unknown as readonly [number | null])[0] ?? -1)
+  let foreignHead = readHead()
   const signal = makeAppendSignal()
   const pageSize = options.pageSize ?? 1000
 
@@ -139,7 +140,7 @@ const makeStores = (db: DatabaseSync, path: string, options: SqliteStoreOptions)
     readByStream: (cursor, limit) =>
       Effect.try({
         try: () => {
-          const upTo = cursor?.upTo ?? Number((selectHead.get() as unknown as readonly [number | null])[0] ?? -1)
+          const upTo = cursor?.upTo ?? readHead()
           return streamOrderPage(readRows(selectByStream, cursor?.streamId ?? "", cursor?.revision ?? -1, upTo, limit), upTo, limit)
         },
         catch: unavailable("read the log by stream"),
@@ -150,7 +151,7 @@ const makeStores = (db: DatabaseSync, path: string, options: SqliteStoreOptions)
         if (version !== seenDataVersion) {
           // A commit landing between the two reads moves data_version again: the next ask re-reads.
           seenDataVersion = version
-          foreignHead = Number((selectHead.get() as unknown as readonly [number | null])[0] ?? -1)
+          foreignHead = readHead()
         }
         return Exit.succeed(foreignHead)
       } catch (e) {

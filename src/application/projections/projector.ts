@@ -3,7 +3,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { CheckpointStore, EventStore, type StoreUnavailable, type StoredEvent, type StreamOrderCursor, type StreamOrderPage } from "../../ports/index.ts"
+import { CheckpointStore, EventStore, type StoreUnavailable, type StoredEvent } from "../../ports/index.ts"
 import { catchUp } from "../execute.ts"
 import { fromStored, nodeIdOf } from "../event-codec.ts"
 import type { NodeState } from "../../domain/index.ts"
@@ -73,19 +73,17 @@ const foldPages = (fleet: Fleet, own: Set<NodeState> | undefined): Effect.Effect
     // promoted and then written again by every round of events. Then the global read goes on after
     // the head that read stopped at.
     if (own !== undefined && fleet.position < 0 && store.readByStream !== undefined) {
-      let cursor: StreamOrderCursor | null = null
-      let upTo = -1
-      do {
-        const page: StreamOrderPage = yield* store.readByStream(cursor, pageSize)
+      let page = yield* store.readByStream(null, pageSize)
+      for (;;) {
         for (const stored of page.events) {
           const folded = foldStored(fleet, stored, own, false)
           if (folded?.gap) yield* catchUp(fleet, folded.nodeId, own)
         }
         count += page.events.length
-        cursor = page.next
-        upTo = page.upTo
-      } while (cursor !== null)
-      fleet.position = Math.max(fleet.position, upTo)
+        if (page.next === null) break
+        page = yield* store.readByStream(page.next, pageSize)
+      }
+      fleet.position = Math.max(fleet.position, page.upTo)
     }
     for (;;) {
       const page = yield* store.readAll({ after: fleet.position, limit: pageSize, hashes: false })
