@@ -23,14 +23,30 @@ const pageSize = 2000
 const periodicRestMs = 15
 
 /**
+ * Node ids for a read by stream, where a stream's events come together: its id string is made once,
+ * so the fleet's lookups hash it once (each row brings its own copy of the stream id).
+ */
+class StreamIds {
+  private streamId = ""
+  private nodeId: string | null = null
+  nodeIdOf(streamId: string): string | null {
+    if (streamId !== this.streamId) {
+      this.streamId = streamId
+      this.nodeId = nodeIdOf(streamId)
+    }
+    return this.nodeId
+  }
+}
+
+/**
  * Folds one stored event into the fleet: the node it was news to, and whether that node's stream
  * has a gap to fill from the store; null when it is no node's event or was folded in already
  * (this process's own writes are applied when they are made, before the log brings them back).
  */
-const foldStored = (fleet: Fleet, stored: StoredEvent, own?: Set<NodeState>, inOrder = true): { readonly nodeId: string; readonly gap: boolean } | null => {
-  // Out of global order (a read by stream), the position moves once the whole read is folded.
-  const position = inOrder ? stored.position : undefined
-  const nodeId = nodeIdOf(stored.streamId)
+const foldStored = (fleet: Fleet, stored: StoredEvent, own?: Set<NodeState>, ids?: StreamIds): { readonly nodeId: string; readonly gap: boolean } | null => {
+  // `ids` comes with a read by stream: out of global order, the position moves once the whole read is folded.
+  const position = ids === undefined ? stored.position : undefined
+  const nodeId = ids === undefined ? nodeIdOf(stored.streamId) : ids.nodeIdOf(stored.streamId)
   if (nodeId === null || (fleet.nodes.get(nodeId)?.revision ?? -1) >= stored.revision) {
     if (position !== undefined) fleet.position = Math.max(fleet.position, position)
     return null
@@ -73,10 +89,11 @@ const foldPages = (fleet: Fleet, own: Set<NodeState> | undefined): Effect.Effect
     // promoted and then written again by every round of events. Then the global read goes on after
     // the head that read stopped at.
     if (own !== undefined && fleet.position < 0 && store.readByStream !== undefined) {
+      const ids = new StreamIds()
       let page = yield* store.readByStream(null, pageSize)
       for (;;) {
         for (const stored of page.events) {
-          const folded = foldStored(fleet, stored, own, false)
+          const folded = foldStored(fleet, stored, own, ids)
           if (folded?.gap) yield* catchUp(fleet, folded.nodeId, own)
         }
         count += page.events.length
