@@ -28,9 +28,15 @@ export interface PrometheusMetrics {
   readonly exposition: () => Promise<{ readonly contentType: string; readonly text: string }>
 }
 
+/**
+ * How often the event-loop delay is sampled (prom-client's default). Its histogram records the whole
+ * time between two samples, so a loop that never waits reads this much.
+ */
+export const loopDelaySamplingMs = 10
+
 export const makePrometheusMetrics = (): PrometheusMetrics => {
   const registry = new Registry()
-  collectDefaultMetrics({ register: registry, prefix: "ironledger_process_" })
+  collectDefaultMetrics({ register: registry, prefix: "ironledger_process_", eventLoopMonitoringPrecision: loopDelaySamplingMs })
   let fleet: Fleet | null = null
   let logPosition = -1
 
