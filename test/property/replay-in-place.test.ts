@@ -8,7 +8,7 @@ import * as Effect from "effect/Effect"
 import { makeMemoryEventStore } from "../../src/adapters/eventstore/memory.ts"
 import { streamOf, toNewEvent } from "../../src/application/event-codec.ts"
 import { Fleet } from "../../src/application/projections/fleet.ts"
-import { catchUpAll } from "../../src/application/projections/projector.ts"
+import { catchUpAll, streamPageSize } from "../../src/application/projections/projector.ts"
 import { EventStore } from "../../src/ports/index.ts"
 import { fleetLogArb, type LoggedEvent } from "../support/fleet-log.ts"
 
@@ -50,6 +50,18 @@ test("the in-place catch-up builds the same fleet as the copying one: states, in
       }
     }),
     { numRuns: 150 },
+  )
+})
+
+test("a log longer than a page of the read by stream is folded whole, page after page", () => {
+  fc.assert(
+    fc.property(fleetLogArb(2500), ({ log }) => {
+      fc.pre(log.length > streamPageSize)
+      const store = storeOf(log)
+      assert.deepEqual(contentOf(catchUp(new Fleet(), store, true)), contentOf(catchUp(new Fleet(), store, false)))
+    }),
+    // A failing log of thousands of events is reported as found: shrinking it would take minutes.
+    { numRuns: 10, endOnFailure: true },
   )
 })
 

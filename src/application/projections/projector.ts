@@ -21,7 +21,7 @@ const pageSize = 2000
  * one and promote part of it. A first (cold) replay of a million events with 500: 2.9-3.0 s against
  * 4.0-5.6 s, scavenges 0.6 s against 1.5 s over two runs (ADR 0194).
  */
-const streamPageSize = 500
+export const streamPageSize = 500
 /**
  * The periodic checkpoint's rest between its 5 ms slices: a quarter of the loop at most. Back to
  * back, a save at 190,000 nodes under 64 polling readers took reads' p99 from ~20 to 55 ms; with
