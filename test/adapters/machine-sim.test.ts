@@ -609,11 +609,16 @@ describe("power", { timeout: 180_000 }, () => {
         execFile("ipmitool", ["-I", "lanplus", "-C", "3", "-H", bmc.access.address, "-p", String(bmc.access.port), "-U", "admin", "-E",
           "chassis", "bootdev", device], { env: { ...process.env, IPMI_PASSWORD: password }, timeout: 10_000 },
         (error, stdout, stderr) => error === null && /Set Boot Device to/.test(stdout) ? resolve(stdout) : reject(new Error(`bootdev ${device}: ${stderr}`))))
+      // One reading per look: the pid and whether it runs must come from the same read.
       const bootOf = async (previous: number | null) => {
         const until = performance.now() + 8000
-        while ((bmc.machine().pid === previous || !bmc.machine().running) && performance.now() < until) await sleep(20)
-        assert.notEqual(bmc.machine().pid, previous, "the machine did not boot again")
-        return bmc.machine().pid!
+        let seen = bmc.machine()
+        while ((seen.pid === previous || !seen.running) && performance.now() < until) {
+          await sleep(20)
+          seen = bmc.machine()
+        }
+        assert.ok(seen.running && seen.pid !== null && seen.pid !== previous, "the machine did not boot again")
+        return seen.pid
       }
       // A machine is a Node.js process: under a loaded CI host its start alone can take seconds, so
       // these waits are generous; a failure shows what the BMC did and what the machine printed.

@@ -19,7 +19,7 @@ const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 export interface SimChassisFiles {
   /** The BMC's own directory (the refuse-boot-device knob lives there). */
   readonly dir: string
-  /** The script that becomes the machine (it records its pid and boot, then execs the machine). */
+  /** The script that becomes the machine (it records its boot, then execs the machine). */
   readonly machineScript: string
   readonly pidFile: string
   /** Holds "pxe" or "default"; may live beside the machine, so that it outlasts this BMC. */
@@ -49,7 +49,8 @@ start() {
   running && return 0
   note "start $([ -e "$BOOTFILE" ] && boot || echo firmware-order)"
   ${BOOT_DEVICE_FILE_ENV}="$BOOTFILE" ${quote(f.machineScript)} </dev/null >>${quote(f.output)} 2>&1 &
-  echo $! > "$PIDFILE"
+  # Replaced, never rewritten in place: a reader (a power query, a test) would see it empty.
+  echo $! > "$PIDFILE.new" && mv -f "$PIDFILE.new" "$PIDFILE"
 }
 # SIGTERM is the machine's power button; SIGKILL follows if it is still running after kill_wait.
 stop_now() {

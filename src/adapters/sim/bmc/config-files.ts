@@ -88,11 +88,11 @@ mc_enable 0x20
 `
 
 /**
- * The machine: records its pid (what the chassis control program signals) and each boot, then
- * becomes `startCmd` through exec, so that killing that pid stops the whole machine.
+ * The machine: records each boot, then becomes `startCmd` through exec, so that killing its pid
+ * (which the chassis control program records as the one writer of the pid file) stops the whole
+ * machine.
  */
-export const machineScript = (pidFile: string, bootLog: string, startCmd: string): string => `#!/bin/sh
-echo $$ > '${pidFile}'
+export const machineScript = (bootLog: string, startCmd: string): string => `#!/bin/sh
 echo $$ >> '${bootLog}'
 exec ${startCmd}
 `

@@ -149,7 +149,7 @@ export const startBmc = async (options: SimBmcOptions): Promise<SimBmc> => {
   // lan.conf holds the BMC's password: owner-only, like a real BMC's user store.
   writeFileSync(files.lanConf, lanConf(spec), { mode: 0o600 })
   writeFileSync(files.emu, bmcEmu)
-  writeFileSync(files.machine, machineScript(files.machinePid, files.boots, options.startCmd ?? IDLE_MACHINE), { mode: 0o700 })
+  writeFileSync(files.machine, machineScript(files.boots, options.startCmd ?? IDLE_MACHINE), { mode: 0o700 })
   writeFileSync(files.chassisControl, simChassisControlScript(options.name, {
     dir: stateDir, machineScript: files.machine, pidFile: files.machinePid, bootFile: files.bootDevice,
     log: files.chassisLog, output: files.log, killWaitSec,
