@@ -5,7 +5,11 @@
 // the lifecycle workers' own polls, and the fairness figures measured the client, not the service.
 import { Worker } from "node:worker_threads"
 
-export interface ReadFigures { readonly requests: number; readonly errors: number; readonly getP50: number; readonly getP99: number; readonly listP50: number; readonly listP99: number }
+export interface ReadFigures {
+  readonly requests: number; readonly errors: number; readonly getP50: number; readonly getP99: number; readonly listP50: number; readonly listP99: number
+  /** The read load's own event-loop delay (ms beyond its sampling): how late it may have read a reply. */
+  readonly clientLoopP99: number; readonly clientLoopMax: number
+}
 
 export const startReadLoad = (origin: URL, readers: number, ids: ReadonlyArray<string>, listLimit: number, pauseMs: number) => {
   const worker = new Worker(new URL("./reads-worker.ts", import.meta.url), { workerData: { origin: origin.href, readers, ids: [...ids], listLimit, pauseMs } })
