@@ -63,7 +63,8 @@ const Empty = t.type({})
 
 export const BootDevice = literals(["pxe", "disk", "cdrom"], "BootDevice")
 export const BootLabel = literals(["deploy", "boot", "rescue"], "BootLabel")
-export const ImageKind = literals(["partition", "whole-disk"], "ImageKind")
+export const imageKinds = ["partition", "whole-disk"] as const
+export const ImageKind = literals(imageKinds, "ImageKind")
 
 export const IscsiTarget = t.intersection([
   t.type({ address: t.string, port: PortNumber, iqn: Iqn, lun: NonNegativeInt }),

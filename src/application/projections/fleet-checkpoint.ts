@@ -4,7 +4,7 @@
 // small number per node. The text is half the size of per-node records, parses faster (arrays of
 // numbers, no keys per node), and the restored nodes share one copy of each recurring value.
 import * as Effect from "effect/Effect"
-import { initialState, type NodeState, type Uuid } from "../../domain/index.ts"
+import { imageKinds, initialState, type NodeState, type Uuid } from "../../domain/index.ts"
 import { noFields, noItems } from "../../domain/shared-values.ts"
 
 /** The stored format's version, checked with the fleet's snapshot version (fleetSnapshotVersion). */
@@ -204,6 +204,34 @@ const deepFreeze = (v: unknown): unknown => {
   return v
 }
 
+const imageKindOf = new Map<unknown, string>(imageKinds.map((k) => [k, k]))
+
+/**
+ * A restored node's timestamps as one string per distinct value, and its image kind as the literal.
+ * JSON.parse makes a string per value: a restored fleet held four timestamps per node (createdAt,
+ * updatedAt, provisionUpdatedAt, its operation's startedAt) of which 1.8 were distinct, and an
+ * image kind per deployed node, each a heap object that every full collection marks (ADR 0195).
+ * The operation and the deploy state are the node's own, fresh from JSON.parse: written in place.
+ */
+const shareStrings = (n: Record<string, unknown>): void => {
+  const created = n["createdAt"]
+  const updated = n["updatedAt"] === created ? created : n["updatedAt"]
+  n["updatedAt"] = updated
+  if (n["provisionUpdatedAt"] === updated) n["provisionUpdatedAt"] = updated
+  else if (n["provisionUpdatedAt"] === created) n["provisionUpdatedAt"] = created
+  const operation = n["operation"] as Record<string, unknown> | null
+  if (operation !== null && typeof operation === "object" && !Object.isFrozen(operation)) {
+    const started = operation["startedAt"]
+    if (started === created) operation["startedAt"] = created
+    else if (started === updated) operation["startedAt"] = updated
+    else if (started === n["provisionUpdatedAt"]) operation["startedAt"] = n["provisionUpdatedAt"]
+  }
+  const deploy = n["deploy"] as Record<string, unknown> | null
+  if (deploy !== null && typeof deploy === "object" && !Object.isFrozen(deploy)) {
+    deploy["imageKind"] = imageKindOf.get(deploy["imageKind"]) ?? deploy["imageKind"]
+  }
+}
+
 /** The node states a checkpoint text holds, in the initial state's field order (one hidden class). */
 export const decodeCheckpoint = (stored: FleetColumns): Array<NodeState> => {
   const shared = stored.shared.map((v) => (isEmpty(v) ? (Array.isArray(v) ? noItems : noFields) : deepFreeze(v)))
@@ -222,6 +250,7 @@ export const decodeCheckpoint = (stored: FleetColumns): Array<NodeState> => {
         n[present[f]!] = shared[refs[f]![i]!]
       }
     }
+    shareStrings(n)
     nodes[i] = n as unknown as NodeState
   }
   for (const field in stored.columns) {
