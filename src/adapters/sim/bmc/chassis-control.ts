@@ -49,8 +49,9 @@ start() {
   running && return 0
   note "start $([ -e "$BOOTFILE" ] && boot || echo firmware-order)"
   ${BOOT_DEVICE_FILE_ENV}="$BOOTFILE" ${quote(f.machineScript)} </dev/null >>${quote(f.output)} 2>&1 &
-  # Replaced, never rewritten in place: a reader (a power query, a test) would see it empty.
-  echo $! > "$PIDFILE.new" && mv -f "$PIDFILE.new" "$PIDFILE"
+  # Replaced, never rewritten in place: a reader (a power query, a test) would see it empty. The
+  # temporary file is this request's own.
+  echo $! > "$PIDFILE.$$" && mv -f "$PIDFILE.$$" "$PIDFILE"
 }
 # SIGTERM is the machine's power button; SIGKILL follows if it is still running after kill_wait.
 stop_now() {
