@@ -3,7 +3,6 @@
 // conductor spreads it (90% of the interval) and, for comparison, all at once. Prints the pass time,
 // the CPU it cost, and the event loop's delay meanwhile (p99, max): what provisioning would wait.
 //   node bench/power-sync.ts [--nodes 10000] [--interval 30000] [--latency 20] [--concurrency 8]
-import { monitorEventLoopDelay } from "node:perf_hooks"
 import { loadavg } from "node:os"
 import { parseArgs } from "node:util"
 import * as Effect from "effect/Effect"
@@ -17,6 +16,7 @@ import { Fleet, fleetSnapshotVersion } from "../src/application/projections/flee
 import { compactNode } from "../src/application/projections/fleet-snapshot.ts"
 import { initialState, type Driver, type NodeState, type Uuid } from "../src/domain/index.ts"
 import { randomBytes, randomUUID } from "node:crypto"
+import { ownLoopLag } from "./scale/own-loop-lag.ts"
 
 const { values } = parseArgs({
   options: {
@@ -54,20 +54,16 @@ const pass = async (spreadMs: number) => {
     busy: () => false,
     observe: () => Effect.sync(() => { observed++ }),
   }, { spreadMs, concurrency })
-  // The histogram records the whole time between two samples: delays are printed beyond the interval.
-  const samplingMs = 10
-  const delay = monitorEventLoopDelay({ resolution: samplingMs })
-  delay.enable()
+  const loop = ownLoopLag(10)
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
   await Effect.runPromise(Effect.provide(sync, SecretsWithKey(randomBytes(32))))
   const seconds = (performance.now() - t0) / 1000
   const cpu = process.cpuUsage(cpu0)
-  delay.disable()
-  const beyond = (ns: number) => Math.max(0, ns / 1e6 - samplingMs)
+  const delay = loop.stop()
   console.log(`  ${spreadMs === 0 ? "all at once      " : `spread over ${(spreadMs / 1000).toFixed(0)} s`}: ${count} BMCs in ${seconds.toFixed(1)} s ` +
     `(${(count / seconds).toFixed(0)}/s), ${observed} changes seen, CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms ` +
-    `(${((cpu.user + cpu.system) / count).toFixed(0)} µs per BMC); event loop delay p99 ${beyond(delay.percentile(99)).toFixed(1)} ms, max ${beyond(delay.max).toFixed(1)} ms`)
+    `(${((cpu.user + cpu.system) / count).toFixed(0)} µs per BMC); event loop delay p99 ${delay.p99Ms.toFixed(1)} ms, max ${delay.maxMs.toFixed(1)} ms`)
 }
 
 console.log(`power sync of ${count} simulated BMCs (${latencyMs} ms each, ${concurrency} at a time), interval ${intervalMs / 1000} s; load average ${loadavg()[0]!.toFixed(1)}`)

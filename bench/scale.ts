@@ -248,7 +248,7 @@ try {
           `x${(b99 / i99).toFixed(1)} at p99${goal ? "; goal <= 3" : ""}; ${idle.failures}/${run.failures} lifecycles failed; wall (load ${run.load})`)
       }
       table.row(`  reads: GET node / GET /v1/nodes?limit=100`, `p99 ${run.reads.getP99.toFixed(1)} / ${run.reads.listP99.toFixed(1)} ms`,
-        `p50 ${run.reads.getP50.toFixed(1)} / ${run.reads.listP50.toFixed(1)} ms; ${(run.reads.requests / run.wallS).toFixed(0)} reads/s, ${run.reads.errors} errors; the readers' own loop delay p99 ${run.reads.clientLoopP99.toFixed(1)} ms, max ${run.reads.clientLoopMax.toFixed(0)} ms${goal ? "; goal p99 <= 20 ms" : ""}`)
+        `p50 ${run.reads.getP50.toFixed(1)} / ${run.reads.listP50.toFixed(1)} ms; ${(run.reads.requests / run.wallS).toFixed(0)} reads/s, ${run.reads.errors} errors; the readers' own loop delay p99 ${run.reads.clientLoop.p99Ms.toFixed(1)} ms, max ${run.reads.clientLoop.maxMs.toFixed(0)} ms${goal ? "; goal p99 <= 20 ms" : ""}`)
       table.row(`  server event-loop delay: idle / under readers`, `${lagText(idle.lag)} / ${lagText(run.lag)}`,
         "longest stall of the loop during each run (monitorEventLoopDelay); a stall delays every step at once")
       table.row(`  server / client CPU share of wall time`,

@@ -1,8 +1,8 @@
 // The read load's thread (reads.ts): readers loop until "stop", then post their figures. A reader
 // waits `pauseMs` after each answer before its next request (0: back to back).
-import { monitorEventLoopDelay } from "node:perf_hooks"
 import { parentPort, workerData } from "node:worker_threads"
 import { Client, percentile } from "./http.ts"
+import { ownLoopLag } from "./own-loop-lag.ts"
 
 const { origin, readers, ids, listLimit, pauseMs } = workerData as { origin: string; readers: number; ids: ReadonlyArray<string>; listLimit: number; pauseMs: number }
 const pause = () => new Promise((wake) => setTimeout(wake, pauseMs))
@@ -38,20 +38,18 @@ const running = Promise.all(Array.from({ length: readers }, (_, r) => {
   return reader(r, done)
 }))
 await Promise.all(warmed)
-// This thread's own loop delay: a reply it reads late is timed late, and that is the client's, not
-// the service's. The histogram records whole sampling intervals: the figures are the delay beyond one.
-const samplingMs = 1
-const loop = monitorEventLoopDelay({ resolution: samplingMs })
-loop.enable()
+// This thread's own loop delay, sampled every 1 ms: a reply it reads late is timed late, and that is
+// the client's, not the service's.
+const loop = ownLoopLag(1)
 parentPort!.postMessage("reading")
 parentPort!.once("message", async () => {
   stopped = true
-  loop.disable()
+  const clientLoop = loop.stop()
   await running
   client.close()
   parentPort!.postMessage({
     requests: gets.length + lists.length, errors,
     getP50: percentile(gets, 50), getP99: percentile(gets, 99), listP50: percentile(lists, 50), listP99: percentile(lists, 99),
-    clientLoopP99: Math.max(0, loop.percentile(99) / 1e6 - samplingMs), clientLoopMax: Math.max(0, loop.max / 1e6 - samplingMs),
+    clientLoop,
   })
 })

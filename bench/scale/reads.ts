@@ -4,11 +4,12 @@
 // thread of their own: in the load client's main thread, answering 64 readers' responses delayed
 // the lifecycle workers' own polls, and the fairness figures measured the client, not the service.
 import { Worker } from "node:worker_threads"
+import type { LoopLag } from "./own-loop-lag.ts"
 
 export interface ReadFigures {
   readonly requests: number; readonly errors: number; readonly getP50: number; readonly getP99: number; readonly listP50: number; readonly listP99: number
-  /** The read load's own event-loop delay (ms beyond its sampling): how late it may have read a reply. */
-  readonly clientLoopP99: number; readonly clientLoopMax: number
+  /** The read load's own event-loop delay: how late it may have read a reply. */
+  readonly clientLoop: LoopLag
 }
 
 export const startReadLoad = (origin: URL, readers: number, ids: ReadonlyArray<string>, listLimit: number, pauseMs: number) => {
