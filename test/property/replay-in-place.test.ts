@@ -33,7 +33,7 @@ const contentOf = (fleet: Fleet) => ({
   position: fleet.position, nodes: fleet.nodes, byName: fleet["byName"], byPart: fleet["byPart"], allocatedIds: fleet["allocatedIds"], byInstance: fleet["byInstance"],
   counts: new Map([...fleet["counts"]].filter(([, n]) => n !== 0)),
   byState: new Map([...fleet["byState"]].filter(([, ids]) => ids.size > 0)),
-  sortedIds: fleet["sortedIds"],
+  order: fleet.states().map((n) => n.nodeId),
 })
 
 test("the in-place catch-up builds the same fleet as the copying one: states, indexes, counts", () => {

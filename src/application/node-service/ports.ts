@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import type { PortSettings, Uuid } from "../../domain/index.ts"
 import { PortNotFound, type NodeService, type PortChanges } from "../node-service.ts"
 import { portViews } from "../projections/node-view.ts"
-import { lowerBound } from "../fleet-order.ts"
+import { lowerBound } from "../projections/id-order.ts"
 import type { NodeCore } from "./core.ts"
 
 export const nodePorts = (core: NodeCore) => {

@@ -10,7 +10,6 @@ import {
 import { looksSecret, MASK } from "../secret-fields.ts"
 import { asConflict, type NodeCore } from "./core.ts"
 import { matchesFilter } from "./node-filter.ts"
-import { fleetPage } from "../fleet-order.ts"
 
 export const nodeRecords = (core: NodeCore) => {
   const { fleet, registry, ids, secrets, claiming, nameClaim, nameTaken, context, run, resolve, resolveNow, resolveRead, view } = core
@@ -98,8 +97,8 @@ export const nodeRecords = (core: NodeCore) => {
     list: (filter, page) =>
       filter.driver !== undefined && registry.hardwareType(filter.driver) === undefined
         ? Exit.fail(new InvalidInput({ reason: `Could not find the following driver(s) or hardware type(s): ${filter.driver}.` }))
-        // One page walked in UUID order, not the whole fleet sorted per request (fleet-order.ts).
-        : Exit.succeed(fleetPage(fleet, (n) => matchesFilter(n, filter), page.limit, page.marker).map(view)),
+        // One page walked in the fleet's kept UUID order, not the whole fleet sorted per request.
+        : Exit.succeed(fleet.page((n) => matchesFilter(n, filter), page.limit, page.marker).map(view)),
     remove: (ref, actor) =>
       Effect.gen(function* () {
         const node = yield* resolve(ref)

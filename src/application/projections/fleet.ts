@@ -3,6 +3,7 @@
 // It is a fold of the log and nothing more: rebuilt from scratch it equals the live one.
 import { evolve, evolveInPlace, initialState, type NodeState, type ProvisionState, type RecordedNodeEvent, type Uuid } from "../../domain/index.ts"
 import { compactNode, expandNode } from "./fleet-snapshot.ts"
+import { IdOrder } from "./id-order.ts"
 
 /**
  * Bumped whenever NodeState's shape or the snapshot's encoding changes: a checkpoint of another
@@ -34,8 +35,10 @@ export class Fleet {
   private inMaintenance = 0
   private readonly byState = new Map<ProvisionState, Set<string>>()
   private readonly watchers = new Set<(node: NodeState) => void>()
-  /** Live node ids in uuid order, kept until a node is added or deleted (list() is called per API page). */
-  private sortedIds: Array<string> | null = null
+  /** Every node id the fleet holds (deleted ones too: nodes never leave `nodes`), in uuid order. */
+  private readonly order = new IdOrder()
+  /** Ids of nodes a start-up catch-up added (applyUnshared): ordered at once at its end. */
+  private unordered: Array<string> = []
   /** Live nodes' port uuids in order, kept until a port is added, removed or its node deleted. */
   private sortedPortIds: Array<string> | null = null
   /** Moves whenever a live node's ports change (added, removed, or its node deleted). */
@@ -82,6 +85,7 @@ export class Fleet {
       return true
     }
     if (before !== undefined) this.unindex(before, true)
+    else this.unordered.push(nodeId)
     const after = evolve(before ?? initialState(nodeId as Uuid), recorded.event, recorded.meta)
     own.add(after)
     this.nodes.set(nodeId, after)
@@ -91,7 +95,9 @@ export class Fleet {
   /** Ends an unshared catch-up: its states enter the indexes, and are never written again. */
   endUnshared(own: Set<NodeState>): void {
     for (const n of own) this.index(n, true)
-    if (own.size > 0) { this.sortedIds = this.sortedPortIds = null; this.portsMoved++ }
+    this.order.addAll(this.unordered)
+    this.unordered = []
+    if (own.size > 0) { this.sortedPortIds = null; this.portsMoved++ }
     own.clear()
   }
 
@@ -171,17 +177,36 @@ export class Fleet {
     return this.inMaintenance
   }
 
-  /** Live nodes in a stable order (by uuid), for paging. */
+  /** Live nodes in a stable order (by uuid). */
   list(): Array<NodeState> {
-    this.sortedIds ??= [...this.nodes.values()].filter((n) => !n.deleted).map((n) => n.nodeId).sort()
-    return this.sortedIds.map((id) => this.nodes.get(id)!)
+    return this.page(() => true, Infinity)
+  }
+
+  /**
+   * Up to `limit` live nodes that `matches`, in uuid order, after the node `after` (from the first
+   * one when it is no live node): GET /v1/nodes' page, walked only as far as it fills.
+   */
+  page(matches: (n: NodeState) => boolean, limit: number, after?: string): Array<NodeState> {
+    const page: Array<NodeState> = []
+    if (limit <= 0) return page
+    this.order.walk(after !== undefined && this.get(after) !== undefined ? after : undefined, (id) => {
+      const n = this.nodes.get(id)!
+      if (!n.deleted && matches(n)) page.push(n)
+      return page.length < limit
+    })
+    return page
+  }
+
+  /** Every node state, deleted ones too, in uuid order: what a checkpoint holds, so that a restore's sort is one pass. */
+  states(): Array<NodeState> {
+    const states = new Array<NodeState>(this.order.size)
+    let i = 0
+    this.order.walk(undefined, (id) => { states[i++] = this.nodes.get(id)!; return true })
+    return states
   }
 
   snapshot(): FleetSnapshot {
-    const nodes = new Array<Record<string, unknown>>(this.nodes.size)
-    let i = 0
-    for (const n of this.nodes.values()) nodes[i++] = compactNode(n)
-    return { version: fleetSnapshotVersion, position: this.position, nodes }
+    return { version: fleetSnapshotVersion, position: this.position, nodes: this.states().map(compactNode) }
   }
 
   static restore(snapshot: FleetSnapshot): Fleet {
@@ -192,11 +217,17 @@ export class Fleet {
   static fromStates(position: number, states: Iterable<NodeState>): Fleet {
     const fleet = new Fleet()
     fleet.position = position
-    for (const node of states) fleet.replace(undefined, node)
+    const ids: Array<string> = []
+    for (const node of states) {
+      fleet.replace(undefined, node, false)
+      ids.push(node.nodeId)
+    }
+    fleet.order.addAll(ids)
     return fleet
   }
 
-  private replace(before: NodeState | undefined, after: NodeState): void {
+  /** `ordered` false: the caller orders a whole load of new nodes at once (fromStates). */
+  private replace(before: NodeState | undefined, after: NodeState, ordered = true): void {
     // Most events (hardware steps, leases) touch nothing an index is built on: skip the re-index;
     // a node's parts are re-indexed only when one of them changed (a state change keeps them).
     const parts = before === undefined || before.deleted !== after.deleted || before.ports !== after.ports ||
@@ -211,7 +242,7 @@ export class Fleet {
       this.tally(before, -1)
       this.tally(after, 1)
     }
-    if (before === undefined || before.deleted !== after.deleted) this.sortedIds = null
+    if (before === undefined && ordered) this.order.add(after.nodeId)
     if (before === undefined || before.ports !== after.ports || before.deleted !== after.deleted) { this.sortedPortIds = null; this.portsMoved++ }
     if (this.watchers.size > 0) for (const w of this.watchers) w(after)
   }

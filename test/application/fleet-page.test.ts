@@ -1,10 +1,9 @@
-// GET /v1/nodes pages walked over the kept UUID order equal the whole fleet sorted and filtered,
-// however nodes are added and deleted between pages.
+// GET /v1/nodes pages walked over the fleet's kept UUID order equal the whole fleet sorted and
+// filtered, however nodes are added and deleted between pages.
 import { test } from "node:test"
 import assert from "node:assert/strict"
 import fc from "fast-check"
 import { Fleet } from "../../src/application/projections/fleet.ts"
-import { fleetPage } from "../../src/application/fleet-order.ts"
 import type { NodeState } from "../../src/domain/index.ts"
 
 const node = (id: number, deleted: boolean, even: boolean) => ({
@@ -30,7 +29,7 @@ test("a page from the kept order equals the fleet sorted and filtered, as nodes 
         if (!s.list) continue
         const matches = (x: NodeState) => !s.onlyEven || x.provisionState === "available"
         const marker = s.marker === undefined ? undefined : node(s.marker, false, true).nodeId
-        assert.deepEqual(fleetPage(fleet, matches, s.limit, marker).map((x) => x.nodeId), reference(fleet, matches, s.limit, marker).map((x) => x.nodeId))
+        assert.deepEqual(fleet.page(matches, s.limit, marker).map((x) => x.nodeId), reference(fleet, matches, s.limit, marker).map((x) => x.nodeId))
       }
     },
   ), { numRuns: 300 })
