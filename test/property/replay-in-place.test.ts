@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import { makeMemoryEventStore } from "../../src/adapters/eventstore/memory.ts"
 import { streamOf, toNewEvent } from "../../src/application/event-codec.ts"
 import { Fleet } from "../../src/application/projections/fleet.ts"
+import type { IdOrder } from "../../src/application/projections/id-order.ts"
 import { catchUpAll, streamPageSize } from "../../src/application/projections/projector.ts"
 import { EventStore } from "../../src/ports/index.ts"
 import { fleetLogArb, type LoggedEvent } from "../support/fleet-log.ts"
@@ -25,6 +26,12 @@ const catchUp = (fleet: Fleet, store: EventStore["Service"], unshared: boolean):
   return fleet
 }
 
+const idsOf = (order: IdOrder) => {
+  const ids: Array<string> = []
+  order.walk(undefined, (id) => { ids.push(id); return true })
+  return ids
+}
+
 /**
  * All a fleet holds, its private indexes included. The copying fold leaves a zero count and an empty
  * set behind for every state a node passed through; the deferred index does not: those are dropped.
@@ -33,7 +40,7 @@ const contentOf = (fleet: Fleet) => ({
   position: fleet.position, nodes: fleet.nodes, byName: fleet["byName"], byPart: fleet["byPart"], allocatedIds: fleet["allocatedIds"], byInstance: fleet["byInstance"],
   counts: new Map([...fleet["counts"]].filter(([, n]) => n !== 0)),
   byState: new Map([...fleet["byState"]].filter(([, ids]) => ids.size > 0)),
-  order: fleet.states().map((n) => n.nodeId),
+  order: idsOf(fleet["order"]),
 })
 
 test("the in-place catch-up builds the same fleet as the copying one: states, indexes, counts", () => {

@@ -197,16 +197,11 @@ export class Fleet {
     return page
   }
 
-  /** Every node state, deleted ones too, in uuid order: what a checkpoint holds, so that a restore's sort is one pass. */
-  states(): Array<NodeState> {
-    const states = new Array<NodeState>(this.order.size)
-    let i = 0
-    this.order.walk(undefined, (id) => { states[i++] = this.nodes.get(id)!; return true })
-    return states
-  }
-
   snapshot(): FleetSnapshot {
-    return { version: fleetSnapshotVersion, position: this.position, nodes: this.states().map(compactNode) }
+    const nodes = new Array<Record<string, unknown>>(this.nodes.size)
+    let i = 0
+    for (const n of this.nodes.values()) nodes[i++] = compactNode(n)
+    return { version: fleetSnapshotVersion, position: this.position, nodes }
   }
 
   static restore(snapshot: FleetSnapshot): Fleet {

@@ -64,7 +64,8 @@ export class IdOrder {
       return
     }
     // The default sort compares strings by UTF-16 code units, as `<` does, and costs less than a
-    // comparator; on ids already in order (a checkpoint is written in this order) it is one pass.
+    // comparator (a checkpoint stays in the fleet map's order: walking the map by this order to
+    // write it would cost ~60 ms of the loop at 200,000 nodes, against 6 ms for the map's own walk).
     const added = [...ids].sort()
     const all = this.count === 0 ? added : merged(this.blocks.flat(), added)
     this.blocks = []
