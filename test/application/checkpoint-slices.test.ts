@@ -1,6 +1,7 @@
 // The fleet checkpoint is encoded in slices with turns of the event loop between them (ADR 0180):
 // the text is the one encoded in one go, other work runs while it is encoded, and the log's
-// follower saves checkpoints beside the stream without stopping folding it.
+// follower saves checkpoints beside the stream without stopping folding it. The follower folds a page
+// of the log at a time: a node it meets past a gap is caught up from the store before it is news.
 import { test } from "node:test"
 import assert from "node:assert/strict"
 import fc from "fast-check"
@@ -12,8 +13,9 @@ import { execute } from "../../src/application/execute.ts"
 import { Fleet, fleetSnapshotVersion } from "../../src/application/projections/fleet.ts"
 import { encodeCheckpoint, encodeCheckpointYielding } from "../../src/application/projections/fleet-checkpoint.ts"
 import { fleetCheckpoint, followLog } from "../../src/application/projections/projector.ts"
+import { streamOf } from "../../src/application/event-codec.ts"
 import { initialState, type NodeState, type Uuid } from "../../src/domain/index.ts"
-import { CheckpointStore } from "../../src/ports/index.ts"
+import { CheckpointStore, EventStore } from "../../src/ports/index.ts"
 import { fleetLogArb } from "../support/fleet-log.ts"
 
 test("the checkpoint encoded in slices is the text encoded in one go", async () => {
@@ -92,5 +94,29 @@ test("the log's follower saves checkpoints beside the stream and keeps folding i
     assert.equal(stored.position, saved.value.position)
     assert.ok(stored.count >= 5 && stored.count <= 40, `the checkpoint holds the ${stored.count} nodes of its position`)
     yield* Fiber.interrupt(fiber)
+  }), MemoryStores))
+})
+
+test("the follower catches a node up past a gap, then reports it; a node's next event is reported at once", async () => {
+  await Effect.runPromise(Effect.provide(Effect.gen(function* () {
+    // Another process's writes: node 0 enrolled and put in maintenance, then node 1 enrolled.
+    const writer = new Fleet()
+    yield* enroll(writer, 0)
+    yield* execute(writer, idOf(0), { type: "SetMaintenance", on: true, reason: "bios" }, ctx)
+    yield* enroll(writer, 1)
+    // A follower that has seen node 0's enrollment in the log and yet holds no node 0: the first event
+    // it meets (node 0's revision 1) is past a gap.
+    const [enrolled, maintained] = yield* (yield* EventStore).readStream(streamOf(idOf(0)), 0)
+    const follower = new Fleet()
+    follower.position = enrolled!.position
+    const heard: Array<string> = []
+    const fiber = yield* Effect.forkChild(followLog(follower, 10_000, (nodeId) => heard.push(nodeId)))
+    for (let waited = 0; waited < 5000 && heard.length < 2; waited += 10) yield* Effect.sleep("10 millis")
+    yield* Fiber.interrupt(fiber)
+    assert.equal(follower.get(idOf(0))?.revision, 1, "node 0 caught up from its stream")
+    assert.equal(follower.get(idOf(0))?.maintenance, true)
+    assert.equal(follower.get(idOf(1))?.revision, 0)
+    assert.deepEqual(heard.toSorted(), [idOf(0), idOf(1)], "each node reported once")
+    assert.ok(follower.position > maintained!.position, "the follower's position moved past both nodes' events")
   }), MemoryStores))
 })
