@@ -37,7 +37,7 @@ export class Fleet {
   private readonly watchers = new Set<(node: NodeState) => void>()
   /** Every node id the fleet holds (deleted ones too: nodes never leave `nodes`), in uuid order. */
   private readonly order = new IdOrder()
-  /** Ids of nodes a start-up catch-up added (applyUnshared): ordered at once at its end. */
+  /** Ids of nodes a bulk load added (a restore, a start-up catch-up): ordered at once at its end. */
   private unordered: Array<string> = []
   /** Live nodes' port uuids in order, kept until a port is added, removed or its node deleted. */
   private sortedPortIds: Array<string> | null = null
@@ -95,8 +95,7 @@ export class Fleet {
   /** Ends an unshared catch-up: its states enter the indexes, and are never written again. */
   endUnshared(own: Set<NodeState>): void {
     for (const n of own) this.index(n, true)
-    this.order.addAll(this.unordered)
-    this.unordered = []
+    this.orderUnordered()
     if (own.size > 0) { this.sortedPortIds = null; this.portsMoved++ }
     own.clear()
   }
@@ -212,16 +211,12 @@ export class Fleet {
   static fromStates(position: number, states: Iterable<NodeState>): Fleet {
     const fleet = new Fleet()
     fleet.position = position
-    const ids: Array<string> = []
-    for (const node of states) {
-      fleet.replace(undefined, node, false)
-      ids.push(node.nodeId)
-    }
-    fleet.order.addAll(ids)
+    for (const node of states) fleet.replace(undefined, node, false)
+    fleet.orderUnordered()
     return fleet
   }
 
-  /** `ordered` false: the caller orders a whole load of new nodes at once (fromStates). */
+  /** `ordered` false: a new node waits in `unordered` for its bulk load's end (fromStates). */
   private replace(before: NodeState | undefined, after: NodeState, ordered = true): void {
     // Most events (hardware steps, leases) touch nothing an index is built on: skip the re-index;
     // a node's parts are re-indexed only when one of them changed (a state change keeps them).
@@ -237,9 +232,18 @@ export class Fleet {
       this.tally(before, -1)
       this.tally(after, 1)
     }
-    if (before === undefined && ordered) this.order.add(after.nodeId)
+    if (before === undefined) {
+      if (ordered) this.order.add(after.nodeId)
+      else this.unordered.push(after.nodeId)
+    }
     if (before === undefined || before.ports !== after.ports || before.deleted !== after.deleted) { this.sortedPortIds = null; this.portsMoved++ }
     if (this.watchers.size > 0) for (const w of this.watchers) w(after)
+  }
+
+  /** The ids a bulk load added, into the order with one sort (IdOrder.addAll). */
+  private orderUnordered(): void {
+    this.order.addAll(this.unordered)
+    this.unordered = []
   }
 
   private index(n: NodeState, parts: boolean): void {
