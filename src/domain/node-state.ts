@@ -11,7 +11,7 @@ import { evolvePortgroups, type PortgroupState } from "./portgroup-record.ts"
 import { evolveVolumes, type VolumeConnectorState, type VolumeTargetState } from "./volume-record.ts"
 import { recordDefaults, recordFieldsOf, type RecordFields } from "./node-record.ts"
 import { raidConfigAfter } from "./raid.ts"
-import { fieldsOrShared, noFields, noItems } from "./shared-values.ts"
+import { fieldsOrShared, itemsOrShared, noFields, noItems, textOrShared } from "./shared-values.ts"
 
 export interface PendingStep {
   /** The step's key: (operation, step name). */
@@ -198,42 +198,42 @@ export const stepOutcome = (op: Operation | null, step: string): "ok" | "failed"
  * (one copy per event: replay speed), nested values are replaced, never mutated, so the state
  * passed to evolve is untouched.
  */
-const applyFacts = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
+const applyFacts = (d: Draft, event: NodeEvent, meta: EventMeta, at: string): void => {
   switch (event.type) {
     case "Enrolled": {
       const e = event.data
-      d.name = e.name; d.driver = e.driver; d.driverInfo = fieldsOrShared(e.driverInfo); d.properties = fieldsOrShared(e.properties)
-      d.instanceInfo = fieldsOrShared(e.instanceInfo); d.extra = fieldsOrShared(e.extra); d.createdAt = meta.occurredAt
+      d.name = e.name; d.driver = textOrShared(e.driver); d.driverInfo = fieldsOrShared(e.driverInfo); d.properties = fieldsOrShared(e.properties)
+      d.instanceInfo = fieldsOrShared(e.instanceInfo); d.extra = fieldsOrShared(e.extra); d.createdAt = at
       d.interfaces = fieldsOrShared(e.interfaces ?? noFields); d.automatedClean = e.automatedClean ?? null
-      d.provisionUpdatedAt = meta.occurredAt
+      d.provisionUpdatedAt = at
       Object.assign(d, recordFieldsOf(e))
       return
     }
     case "NodeUpdated": Object.assign(d, event.data); return
     case "NodeDeleted": d.deleted = true; return
-    case "PortAdded": d.ports = [...d.ports, { ...event.data, addedAt: meta.occurredAt }]; return
-    case "PortRemoved": d.ports = d.ports.filter((p) => p.portId !== event.data.portId); return
+    case "PortAdded": d.ports = [...d.ports, { ...event.data, addedAt: at }]; return
+    case "PortRemoved": d.ports = itemsOrShared(d.ports.filter((p) => p.portId !== event.data.portId)); return
     case "AllocationAssigned": {
       const a = event.data
-      d.allocation = { ...a, createdAt: meta.occurredAt }; d.allocationUuid = a.allocationId
+      d.allocation = { ...a, createdAt: at }; d.allocationUuid = a.allocationId
       // Ironic: the node's instance_uuid becomes the allocation's, unless the node had one.
       d.instanceUuid = d.instanceUuid ?? a.allocationId
       return
     }
     case "AllocationUpdated":
       if (d.allocation?.allocationId === event.data.allocationId) {
-        d.allocation = { ...d.allocation, ...(event.data.name === undefined ? {} : { name: event.data.name }), ...(event.data.extra === undefined ? {} : { extra: event.data.extra }), updatedAt: meta.occurredAt }
+        d.allocation = { ...d.allocation, ...(event.data.name === undefined ? {} : { name: event.data.name }), ...(event.data.extra === undefined ? {} : { extra: event.data.extra }), updatedAt: at }
       }
       return
     case "AllocationRemoved":
       if (d.instanceUuid === event.data.allocationId) d.instanceUuid = null
       d.allocation = null; d.allocationUuid = null
       return
-    case "PortUpdated": case "VifAttached": case "VifDetached": d.ports = evolvePorts(d.ports, event, meta.occurredAt); return
-    case "PortgroupCreated": case "PortgroupUpdated": case "PortgroupDeleted": d.portgroups = evolvePortgroups(d.portgroups, event, meta.occurredAt); return
+    case "PortUpdated": case "VifAttached": case "VifDetached": d.ports = evolvePorts(d.ports, event, at); return
+    case "PortgroupCreated": case "PortgroupUpdated": case "PortgroupDeleted": d.portgroups = evolvePortgroups(d.portgroups, event, at); return
     case "VolumeConnectorCreated": case "VolumeConnectorUpdated": case "VolumeConnectorDeleted":
     case "VolumeTargetCreated": case "VolumeTargetUpdated": case "VolumeTargetDeleted":
-      Object.assign(d, evolveVolumes(d, event, meta.occurredAt)); return
+      Object.assign(d, evolveVolumes(d, event, at)); return
     // An NMI changes nothing the node records; a failed one is the requester's answer, not the node's last_error.
     case "NmiRequested": case "NmiInjected": case "NmiFailed": return
     case "MaintenanceSet": d.maintenance = true; d.maintenanceReason = event.data.reason; return
@@ -245,12 +245,13 @@ const applyFacts = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
     case "LeaseAcquired": d.lease = event.data; return
     case "LeaseReleased": d.lease = null; return
     case "DeployRequested": {
-      const { rebuild, ...spec } = event.data
+      const spec = event.data
       d.lastError = null
-      d.deploy = { ...spec, rebuild, iscsi: null, callbackUsed: false, rootUuid: null, imageWritten: false }
+      d.deploy = deployStateOf(spec)
+      const kind = d.deploy.imageKind
       // preserve_ephemeral is read once, by the rebuild that asked for it: later rebuilds start without it.
       const { preserve_ephemeral: _asked, ...info } = d.instanceInfo
-      d.instanceInfo = { ...info, image_source: spec.imageSource, image_type: spec.imageKind,
+      d.instanceInfo = { ...info, image_source: spec.imageSource, image_type: kind,
         root_gb: spec.rootGb, swap_mb: spec.swapMb, ephemeral_gb: spec.ephemeralGb }
       return
     }
@@ -267,7 +268,7 @@ const applyFacts = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
       return
     case "InventoryReceived":
       d.inventory = {
-        operationId: d.operation?.id ?? meta.correlationId, receivedAt: meta.occurredAt, data: event.data.inventory,
+        operationId: d.operation?.id ?? meta.correlationId, receivedAt: at, data: event.data.inventory,
         ...(event.data.rootDisk === undefined ? {} : { rootDisk: event.data.rootDisk }),
       }
       return
@@ -290,7 +291,7 @@ const applyFacts = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
       }
       return
     }
-    case "Discovered": d.discovered = { at: meta.occurredAt, bmcAddress: event.data.bmcAddress, autoEnroll: event.data.autoEnroll }; return
+    case "Discovered": d.discovered = { at: at, bmcAddress: event.data.bmcAddress, autoEnroll: event.data.autoEnroll }; return
     case "Inspected": d.properties = { ...d.properties, ...event.data.properties }; return
     case "RescueRamdiskReady": if (d.operation) d.operation = { ...d.operation, rescueReady: true }; return
     // Ironic's tear down frees the node: instance_info, the instance and its allocation go.
@@ -303,14 +304,32 @@ const applyFacts = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
     case "PowerStateObserved": d.powerState = event.data.powerState; return
     case "PowerActionFailed": d.targetPowerState = null; d.lastError = event.data.error; return
     case "WaitTimedOut": d.lastError = `timed out waiting for the ramdisk (deadline ${event.data.deadline})`; return
-    case "ActionQueued": d.queue = [...d.queue, { ...event.data, queuedAt: meta.occurredAt }]; return
+    case "ActionQueued": d.queue = [...d.queue, { ...event.data, queuedAt: at }]; return
     case "QueuedActionStarted": case "QueuedActionDropped": {
       const at = d.queue.findIndex((q) => q.actionId === event.data.actionId)
-      if (at >= 0) d.queue = [...d.queue.slice(0, at), ...d.queue.slice(at + 1)]
+      if (at >= 0) d.queue = itemsOrShared([...d.queue.slice(0, at), ...d.queue.slice(at + 1)])
       return
     }
     default:
       if ("error" in event.data && typeof event.data.error === "string") d.lastError = event.data.error
+  }
+}
+
+/**
+ * The deploy a request starts, every field written in one literal: a copy of the request's fields
+ * with five more added held them in a second object (a property array) beside the deploy's own,
+ * one more object per deployed node for the collector to mark. Optional fields follow only when set.
+ */
+const deployStateOf = (spec: DeploySpec & { readonly rebuild: boolean }): DeployState => {
+  const deploy: DeployState = {
+    deployId: spec.deployId, keyHash: spec.keyHash, sealedKey: spec.sealedKey, imageSource: spec.imageSource,
+    imageKind: textOrShared(spec.imageKind) as DeployState["imageKind"], rootGb: spec.rootGb, swapMb: spec.swapMb, ephemeralGb: spec.ephemeralGb,
+    preserveEphemeral: spec.preserveEphemeral, rebuild: spec.rebuild, iscsi: null, callbackUsed: false, rootUuid: null, imageWritten: false,
+  }
+  if (spec.configDrive === undefined && spec.deploySteps === undefined) return deploy
+  return {
+    ...deploy, ...(spec.configDrive === undefined ? {} : { configDrive: spec.configDrive }),
+    ...(spec.deploySteps === undefined ? {} : { deploySteps: spec.deploySteps }),
   }
 }
 
@@ -327,7 +346,7 @@ const raidConfigOfStep = (pending: ReadonlyArray<PendingStep>, step: string, det
   return p?.request.type === "CleanStepRequested" ? raidConfigAfter(p.request.data.name, details) : undefined
 }
 
-const trackSteps = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
+const trackSteps = (d: Draft, event: NodeEvent, meta: EventMeta, at: string): void => {
   const kind = event.type === "DeployRequested" && event.data.rebuild ? "rebuild"
     : event.type === "CleanRequested" && !event.data.automated ? "manual clean"
     : operationStarts[event.type]
@@ -335,7 +354,7 @@ const trackSteps = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
     const cleanSteps = event.type === "CleanRequested" ? event.data.steps : undefined
     const passwordHash = event.type === "RescueRequested" ? event.data.passwordHash : undefined
     d.operation = {
-      id: meta.correlationId, kind, startedAt: meta.occurredAt, steps: [], ...(cleanSteps === undefined ? {} : { cleanSteps }),
+      id: meta.correlationId, kind, startedAt: at, steps: noItems, ...(cleanSteps === undefined ? {} : { cleanSteps }),
       ...(passwordHash === undefined ? {} : { rescuePasswordHash: passwordHash }),
     }
     d.cleaningRamdisk = null
@@ -345,7 +364,7 @@ const trackSteps = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
     const step = (event.data as { step: string }).step
     d.targetPowerState = powerAfterRequest[event.type] ?? d.targetPowerState
     d.pendingSteps = [...d.pendingSteps, {
-      step, action: event.type as HardwareRequest, requestedAt: meta.occurredAt, request: event as HardwareRequestBody,
+      step, action: event.type as HardwareRequest, requestedAt: at, request: event as HardwareRequestBody,
     }]
     return
   }
@@ -354,7 +373,7 @@ const trackSteps = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
     const outcome = hardwareResults[event.type as keyof typeof hardwareResults] ? "ok" : "failed"
     const raid = event.type === "CleanStepDone" ? raidConfigOfStep(d.pendingSteps, step, event.data.details) : undefined
     if (raid !== undefined) d.raidConfig = raid
-    d.pendingSteps = d.pendingSteps.filter((p) => p.step !== step)
+    d.pendingSteps = itemsOrShared(d.pendingSteps.filter((p) => p.step !== step))
     if (d.operation) d.operation = { ...d.operation, steps: [...d.operation.steps, { step, outcome }] }
   }
 }
@@ -367,13 +386,14 @@ const trackSteps = (d: Draft, event: NodeEvent, meta: EventMeta): void => {
  */
 export const evolveInPlace = (target: NodeState, event: NodeEvent, meta: EventMeta): void => {
   const d = target as Draft
+  const at = timeHeld(d, meta.occurredAt)
   // Read before the event's facts are written: the transition starts from the state as it was.
   const was = d.provisionState
   const revision = d.revision
-  applyFacts(d, event, meta)
-  trackSteps(d, event, meta)
+  applyFacts(d, event, meta, at)
+  trackSteps(d, event, meta, at)
   d.revision = revision + 1
-  d.updatedAt = meta.occurredAt
+  d.updatedAt = at
   // A clean step's outcome resumes a cleaning only: recorded elsewhere it moves nothing.
   const stepOutcomeElsewhere = (event.type === "CleanStepDone" || event.type === "CleanStepFailed") && was !== "clean wait"
   const verb = stepOutcomeElsewhere ? undefined : verbOf(event)
@@ -381,13 +401,22 @@ export const evolveInPlace = (target: NodeState, event: NodeEvent, meta: EventMe
   if (moved !== undefined) {
     d.provisionState = moved
     d.targetProvisionState = targetOf(moved)
-    d.provisionUpdatedAt = meta.occurredAt
+    d.provisionUpdatedAt = at
     // Leaving a wait state ends its deadline.
     if (event.type !== "CallbackAwaited") d.waitDeadline = null
     // An in-band step the ramdisk has not answered dies with the cleaning it belonged to.
-    if (moved !== "cleaning" && moved !== "clean wait") d.pendingSteps = d.pendingSteps.filter((p) => !isInBand(p))
+    if (moved !== "cleaning" && moved !== "clean wait" && d.pendingSteps.some(isInBand)) d.pendingSteps = itemsOrShared(d.pendingSteps.filter((p) => !isInBand(p)))
   }
 }
+
+/**
+ * The event's time as the string the node already holds, when the two are equal: each decoded
+ * event brings its own copy of the text, and each copy a node keeps (updatedAt, provisionUpdatedAt,
+ * its operation's startedAt) is one more object for a full collection to mark. Strings compare by
+ * value, so an equal one is taken from the node whichever object it is.
+ */
+const timeHeld = (d: Draft, at: string): string =>
+  at === d.updatedAt ? d.updatedAt : at === d.provisionUpdatedAt ? d.provisionUpdatedAt : at
 
 /** The state after one more event: a copy, the state given is untouched. */
 export const evolve = (s: NodeState, event: NodeEvent, meta: EventMeta): NodeState => {

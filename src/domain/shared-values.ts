@@ -72,3 +72,18 @@ export const fieldsOrShared = <T extends object>(fields: T): T => {
 
 /** `items`, or the shared empty list when it has none. */
 export const itemsOrShared = <T>(items: ReadonlyArray<T>): ReadonlyArray<T> => (items.length === 0 ? noItems : items)
+
+/** Texts kept at most (the same bound as the maps'): past it, new ones are used as they are. */
+const sharedTexts = new Map<string, string>()
+
+/**
+ * `text`, or the equal string seen before: for names a fleet repeats on every node (a hardware
+ * type, a step's name). Each decoded event brings its own copy, and each copy a node keeps is one
+ * more object for every full garbage collection to mark.
+ */
+export const textOrShared = (text: string): string => {
+  const kept = sharedTexts.get(text)
+  if (kept !== undefined) return kept
+  if (sharedTexts.size < sharedLimit) sharedTexts.set(text, text)
+  return text
+}

@@ -4,8 +4,8 @@
 // small number per node. The text is half the size of per-node records, parses faster (arrays of
 // numbers, no keys per node), and the restored nodes share one copy of each recurring value.
 import * as Effect from "effect/Effect"
-import { imageKinds, initialState, type NodeState, type Uuid } from "../../domain/index.ts"
-import { noFields, noItems } from "../../domain/shared-values.ts"
+import { initialState, type NodeState, type Uuid } from "../../domain/index.ts"
+import { noFields, noItems, textOrShared } from "../../domain/shared-values.ts"
 
 /** The stored format's version, checked with the fleet's snapshot version (fleetSnapshotVersion). */
 export interface FleetColumns {
@@ -204,10 +204,8 @@ const deepFreeze = (v: unknown): unknown => {
   return v
 }
 
-const imageKindOf = new Map<unknown, string>(imageKinds.map((k) => [k, k]))
-
 /**
- * A restored node's timestamps as one string per distinct value, and its image kind as the literal.
+ * A restored node's timestamps as one string per distinct value, and its image kind as one shared string.
  * JSON.parse makes a string per value: a restored fleet held four timestamps per node (createdAt,
  * updatedAt, provisionUpdatedAt, its operation's startedAt) of which 1.8 were distinct, and an
  * image kind per deployed node, each a heap object that every full collection marks (ADR 0195).
@@ -228,7 +226,7 @@ const shareStrings = (n: Record<string, unknown>): void => {
   }
   const deploy = n["deploy"] as Record<string, unknown> | null
   if (deploy !== null && typeof deploy === "object" && !Object.isFrozen(deploy)) {
-    deploy["imageKind"] = imageKindOf.get(deploy["imageKind"]) ?? deploy["imageKind"]
+    if (typeof deploy["imageKind"] === "string") deploy["imageKind"] = textOrShared(deploy["imageKind"])
   }
 }
 

@@ -61,7 +61,7 @@ export class Fleet {
     const revision = before?.revision ?? -1
     if (recorded.revision <= revision) return true
     if (recorded.revision !== revision + 1) return false
-    const after = evolve(before ?? initialState(nodeId as Uuid), recorded.event, recorded.meta)
+    const after = evolve(before ?? initialState(ownCopy(nodeId) as Uuid), recorded.event, recorded.meta)
     this.replace(before, after)
     return true
   }
@@ -85,10 +85,10 @@ export class Fleet {
       return true
     }
     if (before !== undefined) this.unindex(before, true)
-    else this.unordered.push(nodeId)
-    const after = evolve(before ?? initialState(nodeId as Uuid), recorded.event, recorded.meta)
+    const after = evolve(before ?? initialState(ownCopy(nodeId) as Uuid), recorded.event, recorded.meta)
+    if (before === undefined) this.unordered.push(after.nodeId)
     own.add(after)
-    this.nodes.set(nodeId, after)
+    this.nodes.set(after.nodeId, after)
     return true
   }
 
@@ -283,6 +283,13 @@ export class Fleet {
     this.tally(n, -1)
   }
 }
+
+/**
+ * A node id as a string of its own. Ids taken from a stream's name ("node-<uuid>".slice(5)) are
+ * V8 slices that keep the whole name alive: two heap objects per node, for as long as the fleet
+ * holds it, where one will do.
+ */
+const ownCopy = (id: string): string => Buffer.from(id, "utf8").toString("utf8")
 
 /** The counts above zero, by key in order. */
 const nonZero = (counts: ReadonlyMap<string, number>): Readonly<Record<string, number>> =>
