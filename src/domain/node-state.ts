@@ -291,7 +291,7 @@ const applyFacts = (d: Draft, event: NodeEvent, meta: EventMeta, at: string): vo
       }
       return
     }
-    case "Discovered": d.discovered = { at: at, bmcAddress: event.data.bmcAddress, autoEnroll: event.data.autoEnroll }; return
+    case "Discovered": d.discovered = { at, bmcAddress: event.data.bmcAddress, autoEnroll: event.data.autoEnroll }; return
     case "Inspected": d.properties = { ...d.properties, ...event.data.properties }; return
     case "RescueRamdiskReady": if (d.operation) d.operation = { ...d.operation, rescueReady: true }; return
     // Ironic's tear down frees the node: instance_info, the instance and its allocation go.
@@ -306,8 +306,8 @@ const applyFacts = (d: Draft, event: NodeEvent, meta: EventMeta, at: string): vo
     case "WaitTimedOut": d.lastError = `timed out waiting for the ramdisk (deadline ${event.data.deadline})`; return
     case "ActionQueued": d.queue = [...d.queue, { ...event.data, queuedAt: at }]; return
     case "QueuedActionStarted": case "QueuedActionDropped": {
-      const at = d.queue.findIndex((q) => q.actionId === event.data.actionId)
-      if (at >= 0) d.queue = itemsOrShared([...d.queue.slice(0, at), ...d.queue.slice(at + 1)])
+      const index = d.queue.findIndex((q) => q.actionId === event.data.actionId)
+      if (index >= 0) d.queue = itemsOrShared([...d.queue.slice(0, index), ...d.queue.slice(index + 1)])
       return
     }
     default:
