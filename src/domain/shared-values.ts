@@ -78,8 +78,9 @@ const sharedTexts = new Map<string, string>()
 
 /**
  * `text`, or the equal string seen before: for names a fleet repeats on every node (a hardware
- * type, a step's name). Each decoded event brings its own copy, and each copy a node keeps is one
- * more object for every full garbage collection to mark.
+ * type, an image kind; not step names, which carry their operation's id). Each decoded event brings
+ * its own copy, and each copy a node keeps is one more object for every full garbage collection to
+ * mark.
  */
 export const textOrShared = (text: string): string => {
   const kept = sharedTexts.get(text)
