@@ -22,7 +22,7 @@ import { join, resolve } from "node:path"
 import { parseArgs } from "node:util"
 import { Client, percentile, pool } from "./scale/http.ts"
 import { emptyTimes, enroll, lifecycle, listNodes, manage } from "./scale/lifecycle.ts"
-import { lagText, loopLag } from "./scale/loop-lag.ts"
+import { lagText, loopLag, majorText } from "./scale/loop-lag.ts"
 import { loadAverage, perNodeText, pinClientToCore, rssText, selfCpuSeconds, treeCpuSeconds, treeRss, type Rss } from "./scale/proc.ts"
 import { startReadLoad } from "./scale/reads.ts"
 import { startServer, warmCompileCache, type Server } from "./scale/server.ts"
@@ -197,11 +197,12 @@ try {
     const syncLag = await loopLag(client)
     table.row(`power sync over ${enrolled} nodes, every ${syncInterval} s`, `${s.cpuPerIntervalS.toFixed(2)} s CPU per interval`,
       `${(s.cpuPerIntervalS * 1e6 / Math.max(1, enrolled)).toFixed(1)} us per node; the idle service's whole CPU, the pass spread over the interval; busiest second ${(s.peakCoreShare * 100).toFixed(0)} % of a core (load ${loadAverage()})`)
-    table.row(`  server event-loop delay over those ${3 * syncInterval} s`, lagText(syncLag), "longest stall of the loop while power sync runs")
+    table.row(`  server event-loop delay over those ${3 * syncInterval} s`, lagText(syncLag), `longest stall of the loop while power sync runs; ${majorText(syncLag)} major collections (their pauses)`)
   }
 
   if (!skip.has("fairness")) {
     const fairWorkers = 8
+    const readGoalMs = 20
     const stepRun = async (label: string) => {
       const times = emptyTimes()
       const base = enrolled
@@ -221,7 +222,7 @@ try {
     /** `fair` lifecycles while `readers` read, each pausing `pauseMs` after an answer. */
     const underReaders = async (label: string, pauseMs: number) => {
       say(`fairness: ${fair} lifecycles under ${readers} readers, ${pauseMs === 0 ? "back to back" : `each pausing ${pauseMs} ms`}`)
-      const load = startReadLoad(server.url, readers, ids, 100, pauseMs)
+      const load = startReadLoad(server.url, readers, ids, 100, pauseMs, readGoalMs)
       let run: Awaited<ReturnType<typeof stepRun>>
       try {
         await load.started
@@ -248,9 +249,12 @@ try {
           `x${(b99 / i99).toFixed(1)} at p99${goal ? "; goal <= 3" : ""}; ${idle.failures}/${run.failures} lifecycles failed; wall (load ${run.load})`)
       }
       table.row(`  reads: GET node / GET /v1/nodes?limit=100`, `p99 ${run.reads.getP99.toFixed(1)} / ${run.reads.listP99.toFixed(1)} ms`,
-        `p50 ${run.reads.getP50.toFixed(1)} / ${run.reads.listP50.toFixed(1)} ms; ${(run.reads.requests / run.wallS).toFixed(0)} reads/s, ${run.reads.errors} errors; the readers' own loop delay p99 ${run.reads.clientLoop.p99Ms.toFixed(1)} ms, max ${run.reads.clientLoop.maxMs.toFixed(0)} ms${goal ? "; goal p99 <= 20 ms" : ""}`)
+        `p50 ${run.reads.getP50.toFixed(1)} / ${run.reads.listP50.toFixed(1)} ms; ${(run.reads.requests / run.wallS).toFixed(0)} reads/s, ${run.reads.errors} errors; the readers' own loop delay p99 ${run.reads.clientLoop.p99Ms.toFixed(1)} ms, max ${run.reads.clientLoop.maxMs.toFixed(0)} ms${goal ? `; goal p99 <= ${readGoalMs} ms` : ""}`)
+      const b = run.reads.bursts
+      table.row(`  reads over ${readGoalMs} ms`, `${b.slow} in ${b.bursts} bursts`,
+        `the largest ${b.largest.reads} reads in ${b.largest.spanMs.toFixed(0)} ms, the slowest ${b.largest.maxMs.toFixed(0)} ms; p99 is the slowest ${Math.floor(run.reads.requests / 100)}`)
       table.row(`  server event-loop delay: idle / under readers`, `${lagText(idle.lag)} / ${lagText(run.lag)}`,
-        "longest stall of the loop during each run (monitorEventLoopDelay); a stall delays every step at once")
+        `longest stall of the loop during each run (monitorEventLoopDelay); a stall delays every step at once. Major collections (their pauses) ${majorText(idle.lag)} / ${majorText(run.lag)}: their marking shares the core`)
       table.row(`  server / client CPU share of wall time`,
         `${(run.serverCpuS / run.wallS * 100).toFixed(0)} / ${(run.clientCpuS / run.wallS * 100).toFixed(0)} %`,
         `over ${run.wallS.toFixed(1)} s; a server below 100 % of its core waits rather than works`)

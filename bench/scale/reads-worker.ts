@@ -3,12 +3,18 @@
 import { parentPort, workerData } from "node:worker_threads"
 import { Client, percentile } from "./http.ts"
 import { ownLoopLag } from "./own-loop-lag.ts"
+import { readBursts } from "./read-bursts.ts"
 
-const { origin, readers, ids, listLimit, pauseMs } = workerData as { origin: string; readers: number; ids: ReadonlyArray<string>; listLimit: number; pauseMs: number }
+const { origin, readers, ids, listLimit, pauseMs, slowMs } = workerData as {
+  origin: string; readers: number; ids: ReadonlyArray<string>; listLimit: number; pauseMs: number; slowMs: number
+}
 const pause = () => new Promise((wake) => setTimeout(wake, pauseMs))
 const client = new Client(new URL(origin), readers)
 const gets: Array<number> = []
 const lists: Array<number> = []
+/** Every read's start and latency, for the bursts of slow ones. */
+const starts: Array<number> = []
+const latencies: Array<number> = []
 let errors = 0
 let stopped = false
 const path = (i: number) => (i % 4 === 0 ? `/v1/nodes?limit=${listLimit}` : `/v1/nodes/${ids[(i * 7919) % ids.length]}`)
@@ -26,7 +32,10 @@ const reader = async (r: number, warmed: () => void) => {
     const list = i % 4 === 0
     const t0 = performance.now()
     const reply = await client.send("GET", path(i)).catch(() => ({ status: 0 }))
-    ;(list ? lists : gets).push(performance.now() - t0)
+    const ms = performance.now() - t0
+    ;(list ? lists : gets).push(ms)
+    starts.push(t0)
+    latencies.push(ms)
     if (reply.status !== 200) errors++
     if (pauseMs > 0) await pause()
   }
@@ -50,6 +59,6 @@ parentPort!.once("message", async () => {
   parentPort!.postMessage({
     requests: gets.length + lists.length, errors,
     getP50: percentile(gets, 50), getP99: percentile(gets, 99), listP50: percentile(lists, 50), listP99: percentile(lists, 99),
-    clientLoop,
+    clientLoop, bursts: readBursts(starts, latencies, slowMs),
   })
 })

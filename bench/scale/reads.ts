@@ -5,15 +5,18 @@
 // the lifecycle workers' own polls, and the fairness figures measured the client, not the service.
 import { Worker } from "node:worker_threads"
 import type { LoopLag } from "./own-loop-lag.ts"
+import type { Bursts } from "./read-bursts.ts"
 
 export interface ReadFigures {
   readonly requests: number; readonly errors: number; readonly getP50: number; readonly getP99: number; readonly listP50: number; readonly listP99: number
   /** The read load's own event-loop delay: how late it may have read a reply. */
   readonly clientLoop: LoopLag
+  /** The reads slower than `slowMs`, in bursts. */
+  readonly bursts: Bursts
 }
 
-export const startReadLoad = (origin: URL, readers: number, ids: ReadonlyArray<string>, listLimit: number, pauseMs: number) => {
-  const worker = new Worker(new URL("./reads-worker.ts", import.meta.url), { workerData: { origin: origin.href, readers, ids: [...ids], listLimit, pauseMs } })
+export const startReadLoad = (origin: URL, readers: number, ids: ReadonlyArray<string>, listLimit: number, pauseMs: number, slowMs: number) => {
+  const worker = new Worker(new URL("./reads-worker.ts", import.meta.url), { workerData: { origin: origin.href, readers, ids: [...ids], listLimit, pauseMs, slowMs } })
   // The worker says "reading" once its readers run (loading its modules takes a while), then its figures.
   let reading!: () => void
   const started = new Promise<void>((r) => { reading = r })

@@ -4,6 +4,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client"
 import type { MetricsShape } from "../../ports/index.ts"
 import type { Fleet } from "../../application/projections/fleet.ts"
+import { observeGcPauses } from "./gc-pauses.ts"
 
 /** Seconds: from a power call (tens of ms) to an image write (minutes). */
 const stepBuckets = [0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800]
@@ -37,6 +38,7 @@ export const loopDelaySamplingMs = 10
 export const makePrometheusMetrics = (): PrometheusMetrics => {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: "ironledger_process_", eventLoopMonitoringPrecision: loopDelaySamplingMs })
+  observeGcPauses(registry, "ironledger_process_")
   let fleet: Fleet | null = null
   let logPosition = -1
 
