@@ -197,7 +197,7 @@ try {
     const syncLag = await loopLag(client)
     table.row(`power sync over ${enrolled} nodes, every ${syncInterval} s`, `${s.cpuPerIntervalS.toFixed(2)} s CPU per interval`,
       `${(s.cpuPerIntervalS * 1e6 / Math.max(1, enrolled)).toFixed(1)} us per node; the idle service's whole CPU, the pass spread over the interval; busiest second ${(s.peakCoreShare * 100).toFixed(0)} % of a core (load ${loadAverage()})`)
-    table.row(`  server event-loop delay over those ${3 * syncInterval} s`, lagText(syncLag), `longest stall of the loop while power sync runs; ${majorText(syncLag)} major collections (their pauses)`)
+    table.row(`  server event-loop delay over those ${3 * syncInterval} s`, lagText(syncLag), `longest stall of the loop while power sync runs; ${majorText(syncLag)}`)
   }
 
   if (!skip.has("fairness")) {
@@ -254,7 +254,7 @@ try {
       table.row(`  reads over ${readGoalMs} ms`, `${b.slow} in ${b.bursts} bursts`,
         `the largest ${b.largest.reads} reads in ${b.largest.spanMs.toFixed(0)} ms, the slowest ${b.largest.maxMs.toFixed(0)} ms; p99 is the slowest ${Math.floor(run.reads.requests / 100)}`)
       table.row(`  server event-loop delay: idle / under readers`, `${lagText(idle.lag)} / ${lagText(run.lag)}`,
-        `longest stall of the loop during each run (monitorEventLoopDelay); a stall delays every step at once. Major collections (their pauses) ${majorText(idle.lag)} / ${majorText(run.lag)}: their marking shares the core`)
+        `longest stall of the loop during each run (monitorEventLoopDelay); a stall delays every step at once. Idle: ${majorText(idle.lag)}; under readers: ${majorText(run.lag)} (their marking shares the core)`)
       table.row(`  server / client CPU share of wall time`,
         `${(run.serverCpuS / run.wallS * 100).toFixed(0)} / ${(run.clientCpuS / run.wallS * 100).toFixed(0)} %`,
         `over ${run.wallS.toFixed(1)} s; a server below 100 % of its core waits rather than works`)

@@ -21,7 +21,7 @@ const gauge = (text: string, name: string): number => {
   return Number(m[1]) * 1000
 }
 
-/** A major collection's count or summed pause (prom-client's `gc` histogram), 0 before the first. */
+/** The major collections' count or summed pause (the service's `gc` histogram, ADR 0199), 0 before the first. */
 const major = (text: string, part: "count" | "sum"): number => {
   const m = new RegExp(`^ironledger_process_nodejs_gc_duration_seconds_${part}\\{kind="major"\\} ([0-9.eE+-]+)$`, "m").exec(text)
   return m === null ? 0 : Number(m[1])
@@ -47,4 +47,4 @@ export const loopLag = async (client: Client): Promise<ServerLoop> => {
 export const lagText = (l: LoopLag) => `max ${l.maxMs.toFixed(0)} ms, p99 ${l.p99Ms.toFixed(0)} ms`
 
 /** How many major collections a phase held, and their pauses (without the marking before them). */
-export const majorText = (l: ServerLoop) => `${l.majorGcs} (${l.majorGcPauseMs.toFixed(0)} ms)`
+export const majorText = (l: ServerLoop) => `major collections ${l.majorGcs}, their pauses ${l.majorGcPauseMs.toFixed(0)} ms`

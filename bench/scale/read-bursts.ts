@@ -19,7 +19,11 @@ export const readBursts = (starts: ReadonlyArray<number>, latencies: ReadonlyArr
     let j = i + 1
     while (j < slow.length && slow[j]!.at - slow[j - 1]!.at < gapMs) j++
     bursts++
-    if (j - i > largest.reads) largest = { reads: j - i, maxMs: Math.max(...slow.slice(i, j).map((r) => r.ms)), spanMs: slow[j - 1]!.at - slow[i]!.at }
+    if (j - i > largest.reads) {
+      let maxMs = 0
+      for (let k = i; k < j; k++) maxMs = Math.max(maxMs, slow[k]!.ms)
+      largest = { reads: j - i, maxMs, spanMs: slow[j - 1]!.at - slow[i]!.at }
+    }
     i = j
   }
   return { slow: slow.length, bursts, largest }
