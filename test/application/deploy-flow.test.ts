@@ -11,9 +11,12 @@ const fakeNode = (name: string, instanceInfo: Record<string, unknown> = {}): Enr
   name: name as never, driver: "sim", driverInfo: {}, properties: { local_gb: 4 }, instanceInfo, extra: {},
 })
 
+/** Each node its own MAC: random ones out of 256 met twice in one run now and then. */
+let macs = 0
+
 const enrollAvailable = async (app: TestApp, name: string, instanceInfo: Record<string, unknown> = {}) => {
   const node = await app.run(app.service.enroll(fakeNode(name, instanceInfo), "test"))
-  await app.run(app.service.addPort({ nodeRef: node.uuid, mac: `52:54:00:00:00:${(Math.random() * 256 | 0).toString(16).padStart(2, "0")}` as never }, "test"))
+  await app.run(app.service.addPort({ nodeRef: node.uuid, mac: `52:54:00:00:00:${(++macs).toString(16).padStart(2, "0")}` as never }, "test"))
   await app.run(app.service.provision(node.uuid, "manage", {}, "test"))
   await app.waitFor(node.uuid, "manageable")
   await app.run(app.service.provision(node.uuid, "provide", {}, "test"))

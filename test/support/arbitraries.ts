@@ -100,8 +100,17 @@ export const discoveryOf = (p: Pools, c: Extract<NodeCommand, { type: "Enroll" }
   ports: [{ portId: p.portIds[0]!, mac: p.macs[0]! }],
 })
 
+/** Record fields an update may set: what GET /v1/nodes' filters read besides the states. */
+const recordFieldArbs = () => ({
+  owner: fc.option(fc.constantFrom("alice", "bob"), { nil: null }),
+  lessee: fc.option(fc.constantFrom("alice", "bob"), { nil: null }),
+  resourceClass: fc.option(fc.constantFrom("baremetal", "gold"), { nil: null }),
+  conductorGroup: fc.constantFrom("", "rack1"),
+  description: fc.option(fc.constantFrom("rack 1", "spare"), { nil: null }),
+})
+
 const updateArb = (p: Pools): fc.Arbitrary<NodeCommand> =>
-  rec(nodeFieldArbs(p), { requiredKeys: [] }).map((changes) => ({ type: "Update" as const, changes }))
+  rec({ ...nodeFieldArbs(p), ...recordFieldArbs() }, { requiredKeys: [] }).map((changes) => ({ type: "Update" as const, changes }))
 
 export const deploySpecArb = (p: Pools): fc.Arbitrary<DeploySpec> =>
   rec({

@@ -4,6 +4,9 @@
 import { evolve, evolveInPlace, initialState, type NodeState, type ProvisionState, type RecordedNodeEvent, type Uuid } from "../../domain/index.ts"
 import { compactNode, expandNode } from "./fleet-snapshot.ts"
 import { IdOrder } from "./id-order.ts"
+import { instanceUuidOf, NodeTable, type NodeSummary } from "./node-table.ts"
+
+export { instanceUuidOf } from "./node-table.ts"
 
 /**
  * Bumped whenever NodeState's shape or the snapshot's encoding changes: a checkpoint of another
@@ -22,7 +25,8 @@ export interface FleetSnapshot {
 export class Fleet {
   /** Global position of the last event folded in through `apply` in log order. */
   position = -1
-  readonly nodes = new Map<string, NodeState>()
+  /** Every node's state; the ones nobody writes for a while are kept at rest as text (ADR 0200). */
+  readonly nodes = new NodeTable()
   private readonly byName = new Map<string, string>()
   /** `kind:value` of a node's parts (partKeysOf) -> the node: the parts' APIs find one without a walk. */
   private readonly byPart = new Map<string, string>()
@@ -101,8 +105,8 @@ export class Fleet {
   }
 
   get(nodeId: string): NodeState | undefined {
-    const n = this.nodes.get(nodeId)
-    return n && !n.deleted ? n : undefined
+    const n = this.nodes.summary(nodeId)
+    return n === undefined || n.deleted ? undefined : this.nodes.get(nodeId)
   }
 
   findByName(name: string): NodeState | undefined {
@@ -183,14 +187,15 @@ export class Fleet {
 
   /**
    * Up to `limit` live nodes that `matches`, in uuid order, after the node `after` (from the first
-   * one when it is no live node): GET /v1/nodes' page, walked only as far as it fills.
+   * one when it is no live node): GET /v1/nodes' page, walked only as far as it fills. `matches`
+   * reads a node's summary, so only the nodes on the page are woken from rest.
    */
-  page(matches: (n: NodeState) => boolean, limit: number, after?: string): Array<NodeState> {
+  page(matches: (n: NodeSummary) => boolean, limit: number, after?: string): Array<NodeState> {
     const page: Array<NodeState> = []
     if (limit <= 0) return page
     this.order.walk(after !== undefined && this.get(after) !== undefined ? after : undefined, (id) => {
-      const n = this.nodes.get(id)!
-      if (!n.deleted && matches(n)) page.push(n)
+      const n = this.nodes.summary(id)!
+      if (!n.deleted && matches(n)) page.push(this.nodes.get(id)!)
       return page.length < limit
     })
     return page
@@ -294,14 +299,6 @@ const ownCopy = (id: string): string => Buffer.from(id, "utf8").toString("utf8")
 /** The counts above zero, by key in order. */
 const nonZero = (counts: ReadonlyMap<string, number>): Readonly<Record<string, number>> =>
   Object.fromEntries([...counts].filter(([, n]) => n > 0).sort(([a], [b]) => a.localeCompare(b)))
-
-/** The instance a node carries (Nova's instance_uuid), kept in instance_info. */
-export const instanceUuidOf = (n: NodeState): string | null => {
-  if (n.instanceUuid != null) return n.instanceUuid
-  // Logs written before instance_uuid was a field of its own kept it in instance_info.
-  const v = n.instanceInfo["instance_uuid"]
-  return typeof v === "string" ? v : null
-}
 
 /** What a node's parts are found by (Fleet.findByPart): each is unique across the fleet. */
 export type PartKind =
