@@ -41,14 +41,16 @@ export const free = (n: NodeState): boolean =>
   instanceUuidOf(n) === null && n.allocation === null
 
 /**
- * The matching nodes, shuffled (Ironic shuffles too, so concurrent requests spread over the
- * fleet instead of all racing for the first node).
+ * The matching nodes in random order (Ironic shuffles too, so concurrent requests spread over the
+ * fleet instead of all racing for the first node), looked at as the caller asks for the next: an
+ * allocation the first match satisfies wakes one node from rest, not the whole pool (ADR 0200).
  */
-export const candidates = (nodes: Iterable<NodeState>, a: AllocationRecord, random: () => number = Math.random): Array<NodeState> => {
-  const found = [...nodes].filter((n) => free(n) && mismatch(n, a) === null)
-  for (let i = found.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1))
-    ;[found[i], found[j]] = [found[j]!, found[i]!]
+export function* candidates(ids: ReadonlyArray<string>, stateOf: (id: string) => NodeState | undefined, a: AllocationRecord, random: () => number = Math.random): Generator<NodeState, void, undefined> {
+  const order = [...ids]
+  for (let i = 0; i < order.length; i++) {
+    const j = i + Math.floor(random() * (order.length - i))
+    ;[order[i], order[j]] = [order[j]!, order[i]!]
+    const n = stateOf(order[i]!)
+    if (n !== undefined && free(n) && mismatch(n, a) === null) yield n
   }
-  return found
 }

@@ -34,6 +34,9 @@ const answers = (fleet: Fleet, pools: ReadonlyArray<Pools>, filters: ReadonlyArr
   live: pools.map((p) => fleet.get(p.nodeId) ?? null),
   pages: filters.map((f) => fleet.page((n) => matchesFilter(n, f), Infinity).map((n) => n.nodeId)),
   counts: fleet.countsByState(),
+  leases: [...fleet.summaries()].map((n) => [n.nodeId, n.lease]),
+  holding: (["portgroup", "volume-connector", "volume-target"] as const).map((kind) => fleet.holding(kind).map((n) => n.nodeId).sort()),
+  available: fleet.idsInState("available").sort(),
   byState: provisionStates.map((s) => [...fleet.inState(s)].map((n) => n.nodeId)),
   byName: pools.flatMap((p) => p.names.map((n) => fleet.findByName(n)?.nodeId ?? null)),
   byMac: pools.flatMap((p) => p.macs.map((m) => fleet.findByMac(m)?.nodeId ?? null)),
@@ -99,10 +102,10 @@ test("a node at rest keeps every field the filters read", () => {
   const fleet = new Fleet()
   for (const e of log) fleet.apply(e.nodeId, e, e.position)
   const [base] = fleet.nodes.values()
-  const summaryKeys = ["deleted", "provisionState", "maintenance", "driver", "resourceClass", "conductorGroup", "owner", "lessee", "fault", "retired", "description"] as const
+  const summaryKeys = ["nodeId", "lease", "deleted", "provisionState", "maintenance", "driver", "resourceClass", "conductorGroup", "owner", "lessee", "fault", "retired", "description"] as const
   const changed: NodeState = {
     ...base!, deleted: true, provisionState: "active", maintenance: true, driver: "ipmi" as NodeState["driver"], resourceClass: "gold", conductorGroup: "rack1",
-    owner: "alice", lessee: "bob", fault: "power failure", retired: true, description: "spare", instanceUuid: null, instanceInfo: { instance_uuid: "i-1" },
+    lease: { holder: "c1", expiresAt: "2030-01-01T00:00:00.000Z" }, owner: "alice", lessee: "bob", fault: "power failure", retired: true, description: "spare", instanceUuid: null, instanceInfo: { instance_uuid: "i-1" },
   }
   for (const n of [base!, changed]) {
     const resting = new RestingNode(n)

@@ -67,7 +67,7 @@ export const nodeAllocations = (core: NodeCore) => {
         return viewOf(r.state.allocation!, r.state)
       }
       const tried: Array<string> = []
-      for (const node of candidates(fleet.inState("available"), record)) {
+      for (const node of candidates(fleet.idsInState("available"), (id) => fleet.get(id), record)) {
         const r = yield* Effect.result(run(node.nodeId, { type: "AssignAllocation", allocation: record }, ctx))
         if (r._tag === "Success") return viewOf(r.success.state.allocation!, r.success.state)
         // Another request took the node between the match and the append: try the next one.

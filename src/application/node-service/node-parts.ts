@@ -8,6 +8,7 @@ import type { NodeState, PortgroupState, Uuid, VolumeConnectorState, VolumeTarge
 import { Secrets } from "../../ports/index.ts"
 import { InvalidInput, type Page } from "../node-service.ts"
 import { ResourceNotFound, type ConductorView, type NodePartsCalls, type PartFilter, type PortgroupView, type VolumeConnectorView, type VolumeTargetView } from "../node-parts.ts"
+import type { PartKind } from "../projections/fleet.ts"
 import { asConflict, type NodeCore } from "./core.ts"
 
 /** The conductor running in this process, if any. */
@@ -32,7 +33,9 @@ const paged = <A extends { readonly uuid: string }>(items: ReadonlyArray<A>, pag
 export const nodeParts = (core: NodeCore, self?: SelfConductor): NodePartsCalls => {
   const { fleet, ids, secrets, registry, claiming, context, run, resolve } = core
 
-  const nodesOf = (filter: PartFilter) => (filter.nodeRef === undefined ? Effect.succeed(fleet.list()) : Effect.map(resolve(filter.nodeRef), (n) => [n]))
+  /** The filter's node, or every live node holding a part of this kind (from the parts index: nodes at rest stay so). */
+  const nodesOf = (filter: PartFilter, kind: PartKind) =>
+    (filter.nodeRef === undefined ? Effect.succeed(fleet.holding(kind)) : Effect.map(resolve(filter.nodeRef), (n) => [n]))
 
   // Parts are found through the fleet's part index (one node, not a walk over the fleet).
   const findGroup = (ref: string) => {
@@ -77,7 +80,7 @@ export const nodeParts = (core: NodeCore, self?: SelfConductor): NodePartsCalls 
       })),
     portgroup: (ref) => Effect.map(findGroup(ref), ({ node, group }) => portgroupView(node, group)),
     portgroups: (filter, page) =>
-      Effect.map(nodesOf(filter), (nodes) => paged(nodes.flatMap((n) => n.portgroups.map((g) => portgroupView(n, g)))
+      Effect.map(nodesOf(filter, "portgroup"), (nodes) => paged(nodes.flatMap((n) => n.portgroups.map((g) => portgroupView(n, g)))
         .filter((g) => filter.address === undefined || g.address === filter.address), page)),
     updatePortgroup: (ref, changes, actor) =>
       Effect.flatMap(findGroup(ref), ({ node, group }) =>
@@ -98,7 +101,7 @@ export const nodeParts = (core: NodeCore, self?: SelfConductor): NodePartsCalls 
         return connectorView(r.state, r.state.volumeConnectors.find((c) => c.uuid === id)!)
       })),
     volumeConnector: (uuid) => Effect.map(findVolume("volume-connector", (n) => n.volumeConnectors, uuid), ({ node, found }) => connectorView(node, found)),
-    volumeConnectors: (filter, page) => Effect.map(nodesOf(filter), (nodes) => paged(nodes.flatMap((n) => n.volumeConnectors.map((c) => connectorView(n, c))), page)),
+    volumeConnectors: (filter, page) => Effect.map(nodesOf(filter, "volume-connector"), (nodes) => paged(nodes.flatMap((n) => n.volumeConnectors.map((c) => connectorView(n, c))), page)),
     updateVolumeConnector: (uuid, changes, actor) =>
       Effect.flatMap(findVolume("volume-connector", (n) => n.volumeConnectors, uuid), ({ node, found }) => {
         const type = changes.type ?? found.type
@@ -121,7 +124,7 @@ export const nodeParts = (core: NodeCore, self?: SelfConductor): NodePartsCalls 
         return targetView(r.state, r.state.volumeTargets.find((c) => c.uuid === id)!)
       }),
     volumeTarget: (uuid) => Effect.map(findVolume("volume-target", (n) => n.volumeTargets, uuid), ({ node, found }) => targetView(node, found)),
-    volumeTargets: (filter, page) => Effect.map(nodesOf(filter), (nodes) => paged(nodes.flatMap((n) => n.volumeTargets.map((c) => targetView(n, c))), page)),
+    volumeTargets: (filter, page) => Effect.map(nodesOf(filter, "volume-target"), (nodes) => paged(nodes.flatMap((n) => n.volumeTargets.map((c) => targetView(n, c))), page)),
     updateVolumeTarget: (uuid, changes, actor) =>
       Effect.flatMap(findVolume("volume-target", (n) => n.volumeTargets, uuid), ({ node, found }) => Effect.gen(function* () {
         const r = yield* run(node.nodeId, { type: "UpdateVolumeTarget", uuid: found.uuid, changes }, yield* context(actor)).pipe(asConflict)
@@ -160,7 +163,7 @@ export const nodeParts = (core: NodeCore, self?: SelfConductor): NodePartsCalls 
           seen.set(self.name, { hostname: self.name, conductorGroup: "", alive: true, drivers, lastSeen: new Date(now).toISOString() })
         }
         // Other conductors are known by the leases they hold in the nodes' streams (ADR 0070).
-        for (const n of fleet.list()) {
+        for (const n of fleet.summaries()) {
           const lease = n.lease
           if (lease === null || seen.get(lease.holder)?.alive === true) continue
           seen.set(lease.holder, { hostname: lease.holder, conductorGroup: "", alive: Date.parse(lease.expiresAt) > now, drivers, lastSeen: lease.expiresAt })

@@ -4,7 +4,7 @@
 import { evolve, evolveInPlace, initialState, type NodeState, type ProvisionState, type RecordedNodeEvent, type Uuid } from "../../domain/index.ts"
 import { compactNode, expandNode } from "./fleet-snapshot.ts"
 import { IdOrder } from "./id-order.ts"
-import { instanceUuidOf, NodeTable, type NodeSummary } from "./node-table.ts"
+import { instanceUuidOf, NodeTable, stateOf, type NodeSummary, type RestingNode } from "./node-table.ts"
 
 export { instanceUuidOf } from "./node-table.ts"
 
@@ -129,6 +129,19 @@ export class Fleet {
     for (const id of this.allocatedIds) yield this.nodes.get(id)!
   }
 
+  /** The live nodes holding a part of this kind, found from the parts index. */
+  holding(kind: PartKind): Array<NodeState> {
+    const prefix = `${kind}:`
+    const ids = new Set<string>()
+    for (const [key, id] of this.byPart) if (key.startsWith(prefix)) ids.add(id)
+    return [...ids].map((id) => this.get(id)!)
+  }
+
+  /** Live nodes' summaries (the fields filters and leases read), without waking a node at rest. */
+  *summaries(): Generator<NodeSummary, void, undefined> {
+    for (const n of this.nodes.summaryValues()) if (!n.deleted) yield n
+  }
+
   /** Live nodes' port uuids in order, for paging the ports API. */
   portIds(): ReadonlyArray<string> {
     this.sortedPortIds ??= this.partValues("port")
@@ -163,6 +176,11 @@ export class Fleet {
     for (const id of this.byState.get(state) ?? []) yield this.nodes.get(id)!
   }
 
+  /** The ids of live nodes in one provision state: their states are woken only as they are read. */
+  idsInState(state: ProvisionState): Array<string> {
+    return [...(this.byState.get(state) ?? [])]
+  }
+
   countOf(state: ProvisionState): number {
     return this.counts.get(state) ?? 0
   }
@@ -182,20 +200,21 @@ export class Fleet {
 
   /** Live nodes in a stable order (by uuid). */
   list(): Array<NodeState> {
-    return this.page(() => true, Infinity)
+    return this.page(() => true, Infinity).map(stateOf)
   }
 
   /**
    * Up to `limit` live nodes that `matches`, in uuid order, after the node `after` (from the first
    * one when it is no live node): GET /v1/nodes' page, walked only as far as it fills. `matches`
-   * reads a node's summary, so only the nodes on the page are woken from rest.
+   * reads a node's summary, and the page holds nodes at rest as they are: a reader wakes one only
+   * when its kept view will not do (stateOf).
    */
-  page(matches: (n: NodeSummary) => boolean, limit: number, after?: string): Array<NodeState> {
-    const page: Array<NodeState> = []
+  page(matches: (n: NodeSummary) => boolean, limit: number, after?: string): Array<NodeState | RestingNode> {
+    const page: Array<NodeState | RestingNode> = []
     if (limit <= 0) return page
-    this.order.walk(after !== undefined && this.get(after) !== undefined ? after : undefined, (id) => {
+    this.order.walk(after !== undefined && this.nodes.summary(after)?.deleted === false ? after : undefined, (id) => {
       const n = this.nodes.summary(id)!
-      if (!n.deleted && matches(n)) page.push(this.nodes.get(id)!)
+      if (!n.deleted && matches(n)) page.push(n)
       return page.length < limit
     })
     return page

@@ -7,9 +7,12 @@ import type { NodeState } from "../../domain/index.ts"
 import { noFields } from "../../domain/shared-values.ts"
 import { compactNode, expandNode } from "./fleet-snapshot.ts"
 
-/** What GET /v1/nodes' filters read of a node: a state has it, and so has a node at rest. */
+/**
+ * What GET /v1/nodes' filters, the kept views (by revision), power sync's walk and the walks over
+ * leases read of a node: a state has it, and so has a node at rest.
+ */
 export type NodeSummary = Pick<NodeState,
-  | "deleted" | "provisionState" | "maintenance" | "driver" | "resourceClass" | "conductorGroup" | "owner" | "lessee"
+  | "nodeId" | "revision" | "lease" | "deleted" | "provisionState" | "powerState" | "maintenance" | "driver" | "resourceClass" | "conductorGroup" | "owner" | "lessee"
   | "fault" | "retired" | "description" | "instanceUuid" | "instanceInfo">
 
 /** The instance a node carries (Nova's instance_uuid), kept in instance_info. */
@@ -23,8 +26,12 @@ export const instanceUuidOf = (n: Pick<NodeState, "instanceUuid" | "instanceInfo
 /** A node at rest: its record as text and its summary, each field a value the state shares. */
 export class RestingNode implements NodeSummary {
   readonly text: string
+  readonly nodeId: NodeState["nodeId"]
+  readonly revision: number
+  readonly lease: NodeState["lease"]
   readonly deleted: boolean
   readonly provisionState: NodeState["provisionState"]
+  readonly powerState: NodeState["powerState"]
   readonly maintenance: boolean
   readonly driver: NodeState["driver"]
   readonly resourceClass: NodeState["resourceClass"]
@@ -40,8 +47,12 @@ export class RestingNode implements NodeSummary {
 
   constructor(n: NodeState) {
     this.text = JSON.stringify(compactNode(n))
+    this.nodeId = n.nodeId
+    this.revision = n.revision
+    this.lease = n.lease
     this.deleted = n.deleted
     this.provisionState = n.provisionState
+    this.powerState = n.powerState
     this.maintenance = n.maintenance
     this.driver = n.driver
     this.resourceClass = n.resourceClass
@@ -65,12 +76,12 @@ export const stateOf = (entry: NodeState | RestingNode): NodeState => (entry ins
 
 /**
  * Node states by id, written with `set`; read with `get` and `values`, which wake nodes at rest.
- * Written nodes are kept in write order with the rest period of their last write, so that `rest`
- * finds the ones to put at rest from the front, without a walk over the fleet.
+ * Written nodes are kept in order of the rest period of their last write, so that `rest` finds the
+ * ones to put at rest from the front, without a walk over the fleet.
  */
 export class NodeTable {
   private readonly entries = new Map<string, NodeState | RestingNode>()
-  /** Nodes not at rest, least recently written first, each with the period of its last write. */
+  /** Nodes not at rest, each with the period of its last write, earlier periods first. */
   private readonly written = new Map<string, number>()
   private period = 0
 
@@ -83,14 +94,17 @@ export class NodeTable {
     return e === undefined ? undefined : stateOf(e)
   }
 
-  /** What the filters read, without waking a node at rest. */
-  summary(nodeId: string): NodeSummary | undefined {
+  /** The state, or the node at rest as it is: what the filters read, without waking it. */
+  summary(nodeId: string): NodeState | RestingNode | undefined {
     return this.entries.get(nodeId)
   }
 
   set(nodeId: string, state: NodeState): void {
     this.entries.set(nodeId, state)
-    this.written.delete(nodeId)
+    // Kept in order of period only: a node written again in the same period stays where it is.
+    const period = this.written.get(nodeId)
+    if (period === this.period) return
+    if (period !== undefined) this.written.delete(nodeId)
     this.written.set(nodeId, this.period)
   }
 
@@ -101,6 +115,11 @@ export class NodeTable {
   /** Every state, nodes at rest woken one by one as the walk reaches them. Goes on past entries added meanwhile, as a Map's iterator does. */
   *values(): Generator<NodeState, void, undefined> {
     for (const e of this.entries.values()) yield stateOf(e)
+  }
+
+  /** Every node's summary (NodeSummary), none woken. */
+  summaryValues(): IterableIterator<NodeState | RestingNode> {
+    return this.entries.values()
   }
 
   /** Every entry as it is now (each immutable): a checkpoint reads one consistent fleet from them. */
