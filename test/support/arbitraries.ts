@@ -324,12 +324,13 @@ export const nodeExtrasCommandArb = (p: Pools): fc.Arbitrary<NodeCommand> =>
   ) as fc.Arbitrary<NodeCommand>
 /** Port groups, volume connectors and targets, NMIs (ADR 0105, 0106): records beside the lifecycle. */
 export const nodePartsCommandArb = (p: Pools): fc.Arbitrary<NodeCommand> => {
+  // Names and connector ids end in the node's number: unique across the fleet, as the pools are.
   const k = Number.parseInt(p.nodeId.slice(9, 13), 16)
   const groupId = uuidOf(5, k, 0)
   const connectorId = uuidOf(6, k, 0)
   const targetId = uuidOf(7, k, 0)
   const groupFields = rec({
-    address: fc.constant(null), name: fc.option(word.map((w) => w.replace(/ /g, "-")), { nil: null }),
+    address: fc.constant(null), name: fc.option(word.map((w) => `${w.replace(/ /g, "-")}-${k}`), { nil: null }),
     mode: pick(["active-backup", "802.3ad"]), properties: jsonRecord, standalonePortsSupported: fc.boolean(), extra: jsonRecord,
   })
   const target = rec({ volumeType: pick(["iscsi", "fibre_channel"]), volumeId: word, bootIndex: fc.nat({ max: 3 }), properties: jsonRecord, extra: jsonRecord })
@@ -337,7 +338,7 @@ export const nodePartsCommandArb = (p: Pools): fc.Arbitrary<NodeCommand> => {
     { weight: 2, arbitrary: rec({ type: fc.constant("CreatePortgroup" as const), portgroupId: fc.constant(groupId), fields: groupFields }) },
     { weight: 1, arbitrary: rec({ type: fc.constant("UpdatePortgroup" as const), portgroupId: fc.constant(groupId), changes: rec({ mode: pick(["balance-rr", "802.3ad"]), extra: jsonRecord }, { requiredKeys: [] }) }) },
     { weight: 1, arbitrary: rec({ type: fc.constant("DeletePortgroup" as const), portgroupId: fc.constant(groupId) }) },
-    { weight: 2, arbitrary: rec({ type: fc.constant("CreateVolumeConnector" as const), uuid: fc.constant(connectorId), fields: rec({ type: pick(["iqn", "wwpn"] as const), connectorId: word, extra: jsonRecord }) }) },
+    { weight: 2, arbitrary: rec({ type: fc.constant("CreateVolumeConnector" as const), uuid: fc.constant(connectorId), fields: rec({ type: pick(["iqn", "wwpn"] as const), connectorId: word.map((w) => `${w}-${k}`), extra: jsonRecord }) }) },
     { weight: 1, arbitrary: rec({ type: fc.constant("UpdateVolumeConnector" as const), uuid: fc.constant(connectorId), changes: rec({ extra: jsonRecord }) }) },
     { weight: 1, arbitrary: rec({ type: fc.constant("DeleteVolumeConnector" as const), uuid: fc.constant(connectorId) }) },
     { weight: 2, arbitrary: rec({ type: fc.constant("CreateVolumeTarget" as const), uuid: fc.constant(targetId), fields: target }) },
