@@ -1,5 +1,5 @@
-// The application assembled: the fleet projection (from its checkpoint, following the log, its idle
-// nodes at rest as text), the conductor driving nodes through their drivers, and NodeService over both.
+// The application assembled: the fleet projection (from its checkpoint, following the log), the
+// conductor driving nodes through their drivers, and NodeService over both.
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Random from "effect/Random"
@@ -9,7 +9,6 @@ import type { Registry } from "./hardware/registry.ts"
 import { NodeService } from "./node-service.ts"
 import { makeNodeService } from "./node-service-live.ts"
 import { followLog, loadFleet, saveFleet } from "./projections/projector.ts"
-import { restNodes } from "./projections/resting.ts"
 import type { DiscoverySettings } from "./discovery/settings.ts"
 
 export interface ApplicationConfig {
@@ -44,7 +43,6 @@ export const makeApplication = (registry: Registry, config: ApplicationConfig = 
         Effect.andThen(Effect.sleep(ms), Effect.sync(() => conductor.kick(nodeId)))), scope))
     }
     yield* Effect.forkIn(followLog(fleet, config.checkpointEvery, kickFromLog), scope)
-    yield* Effect.forkIn(restNodes(fleet), scope)
     yield* Effect.addFinalizer(() => Effect.ignore(saveFleet(fleet)))
     const service = yield* makeNodeService(fleet, conductor, registry, config.refusalWindowMs, config.discovery, config.conductor)
     return { service, conductor, fleet }

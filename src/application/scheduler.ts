@@ -43,9 +43,9 @@ export const free = (n: NodeState): boolean =>
 /**
  * The matching nodes in random order (Ironic shuffles too, so concurrent requests spread over the
  * fleet instead of all racing for the first node), looked at as the caller asks for the next: an
- * allocation the first match satisfies wakes one node from rest, not the whole pool (ADR 0200).
+ * allocation the first match satisfies reads one node, not the whole pool of available ones.
  */
-export function* candidates(ids: ReadonlyArray<string>, stateOf: (id: string) => NodeState | undefined, a: AllocationRecord, random: () => number = Math.random): Generator<NodeState, void, undefined> {
+export function* candidates(ids: Iterable<string>, stateOf: (id: string) => NodeState | undefined, a: AllocationRecord, random: () => number = Math.random): Generator<NodeState, void, undefined> {
   const order = [...ids]
   for (let i = 0; i < order.length; i++) {
     const j = i + Math.floor(random() * (order.length - i))

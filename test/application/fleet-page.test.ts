@@ -4,7 +4,6 @@ import { test } from "node:test"
 import assert from "node:assert/strict"
 import fc from "fast-check"
 import { Fleet } from "../../src/application/projections/fleet.ts"
-import type { NodeSummary } from "../../src/application/projections/node-table.ts"
 import type { NodeState } from "../../src/domain/index.ts"
 
 const node = (id: number, deleted: boolean, even: boolean) => ({
@@ -13,7 +12,7 @@ const node = (id: number, deleted: boolean, even: boolean) => ({
 }) as unknown as NodeState
 
 /** What the list did before: every live node sorted, filtered, then the slice after the marker. */
-const reference = (fleet: Fleet, matches: (n: NodeSummary) => boolean, limit: number, marker?: string) => {
+const reference = (fleet: Fleet, matches: (n: NodeState) => boolean, limit: number, marker?: string) => {
   const live = [...fleet.nodes.values()].filter((n) => !n.deleted).sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1))
   const at = marker === undefined ? -1 : live.findIndex((n) => n.nodeId === marker)
   return live.slice(at + 1).filter(matches).slice(0, limit)
@@ -28,7 +27,7 @@ test("a page from the kept order equals the fleet sorted and filtered, as nodes 
         const n = node(s.id, s.deleted, s.id % 2 === 0)
         ;(fleet as unknown as { replace: (b: NodeState | undefined, a: NodeState) => void }).replace(fleet.nodes.get(n.nodeId), n)
         if (!s.list) continue
-        const matches = (x: NodeSummary) => !s.onlyEven || x.provisionState === "available"
+        const matches = (x: NodeState) => !s.onlyEven || x.provisionState === "available"
         const marker = s.marker === undefined ? undefined : node(s.marker, false, true).nodeId
         assert.deepEqual(fleet.page(matches, s.limit, marker).map((x) => x.nodeId), reference(fleet, matches, s.limit, marker).map((x) => x.nodeId))
       }

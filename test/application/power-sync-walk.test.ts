@@ -8,6 +8,7 @@ import { SecretsWithKey } from "../../src/adapters/system/secrets.ts"
 import { makePowerSync } from "../../src/application/conductor/power-sync.ts"
 import { Fleet, fleetSnapshotVersion } from "../../src/application/projections/fleet.ts"
 import { compactNode } from "../../src/application/projections/fleet-snapshot.ts"
+import type { NodeState } from "../../src/domain/index.ts"
 import { idleNode, registryWithBmc } from "../support/test-bmc.ts"
 
 test("a pass looks at a tick's share of the fleet per tick and asks nodes enrolled meanwhile", async () => {
@@ -20,7 +21,7 @@ test("a pass looks at a tick's share of the fleet per tick and asks nodes enroll
     if (asked.length === 0) {
       lookedAtFirstAsk = looked
       // In the fleet after the pass began (as a node enrolled and managed meanwhile): the walk reaches it last.
-      fleet.nodes.set(late.nodeId, late)
+      ;(fleet.nodes as Map<string, NodeState>).set(late.nodeId, late)
     }
     asked.push(n.name!)
     return "power off" as const

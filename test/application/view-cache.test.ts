@@ -9,7 +9,7 @@ const node = (id: string): NodeState => initialState(id as Uuid)
 
 test("a node read once in a state is not kept; from its second read on, its view is built no more", () => {
   let builds = 0
-  const view = cachedViews((n: NodeState, p) => ({ id: n.nodeId, revision: n.revision, p, build: ++builds }), 8).of
+  const view = cachedViews((n: NodeState, p) => ({ id: n.nodeId, revision: n.revision, p, build: ++builds }), 8)
   const a0 = node("a")
   assert.equal(view(a0, null).build, 1)
   assert.equal(view(a0, null).build, 2, "the first read's view was not kept")
@@ -25,7 +25,7 @@ test("a node read once in a state is not kept; from its second read on, its view
 
 test("a second read counts only in the same state", () => {
   let builds = 0
-  const view = cachedViews((n: NodeState) => ({ id: n.nodeId, build: ++builds }), 8).of
+  const view = cachedViews((n: NodeState) => ({ id: n.nodeId, build: ++builds }), 8)
   const b0 = node("b")
   const b1: NodeState = { ...b0, revision: b0.revision + 1 }
   view(b0, null); view(b1, null); view(b1, null)
@@ -36,7 +36,7 @@ test("a second read counts only in the same state", () => {
 
 test("at most `size` nodes are kept, the oldest dropped first", () => {
   let builds = 0
-  const view = cachedViews((n: NodeState) => ({ id: n.nodeId, build: ++builds }), 2).of
+  const view = cachedViews((n: NodeState) => ({ id: n.nodeId, build: ++builds }), 2)
   const [a, b, c] = [node("a"), node("b"), node("c")]
   for (const n of [a, a, b, b, c, c]) view(n, null)
   assert.equal(builds, 6)
@@ -48,23 +48,11 @@ test("at most `size` nodes are kept, the oldest dropped first", () => {
 
 test("the nodes read once are remembered up to the same bound, the oldest forgotten first", () => {
   let builds = 0
-  const view = cachedViews((n: NodeState) => ({ id: n.nodeId, build: ++builds }), 2).of
+  const view = cachedViews((n: NodeState) => ({ id: n.nodeId, build: ++builds }), 2)
   const [a, b, c] = [node("a"), node("b"), node("c")]
   view(a, null); view(b, null); view(c, null)
   view(a, null)
   assert.equal(builds, 4, "a was forgotten: this read is its first again")
   view(c, null); view(c, null)
   assert.equal(builds, 5, "c was remembered: kept on its second read")
-})
-
-test("a node woken from rest anew (the same revision in a new object) keeps its view, found without its state", () => {
-  let builds = 0
-  const views = cachedViews((n: NodeState) => ({ id: n.nodeId, build: ++builds }), 8)
-  const d0 = node("d")
-  views.of(d0, null); views.of({ ...d0 }, null)
-  assert.equal(views.of({ ...d0 }, null).build, 2, "kept from the second read of that revision, whatever the object")
-  assert.equal(views.kept("d", d0.revision, null)?.build, 2)
-  assert.equal(views.kept("d", d0.revision + 1, null), undefined, "another revision is not it")
-  assert.equal(views.kept("d", d0.revision, { bytesWritten: 1, totalBytes: 2 }), undefined, "nor other progress")
-  assert.equal(views.kept("e", d0.revision, null), undefined)
 })

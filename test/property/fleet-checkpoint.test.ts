@@ -30,14 +30,14 @@ test("a fleet restored from its stored checkpoint equals the live one, and goes 
       const live = new Fleet()
       for (const e of log.slice(0, cut)) live.apply(e.nodeId, e, e.position)
       const restored = roundTrip(live, sharedPerNode)
-      for (const id of live.nodes.keys()) assert.deepEqual(restored.nodes.get(id), live.nodes.get(id))
+      for (const [id, n] of live.nodes) assert.deepEqual(restored.nodes.get(id), n)
       assert.deepEqual([...restored.nodes.keys()], [...live.nodes.keys()])
       assert.deepEqual(answers(restored, pools), answers(live, pools))
       for (const e of log.slice(cut)) {
         live.apply(e.nodeId, e, e.position)
         restored.apply(e.nodeId, e, e.position)
       }
-      for (const id of live.nodes.keys()) assert.deepEqual(restored.nodes.get(id), live.nodes.get(id))
+      for (const [id, n] of live.nodes) assert.deepEqual(restored.nodes.get(id), n)
       assert.deepEqual(answers(restored, pools), answers(live, pools))
     }),
     { numRuns: 200 },

@@ -398,7 +398,7 @@ export const makeConductor = (fleet: Fleet, registry: Registry, config: Conducto
     }
     // On the way out: stop driving, then hand back our leases so other conductors need not wait for them to run out.
     const releaseLeases = Effect.suspend(() => Effect.forEach(
-      [...fleet.nodes.summaryValues()].filter((n) => n.lease?.holder === config.name).map((n) => fleet.nodes.get(n.nodeId)!),
+      [...fleet.nodes.values()].filter((n) => n.lease?.holder === config.name),
       (n) => Effect.ignore(record(n, { type: "ReleaseLease", holder: config.name })),
       { discard: true },
     )).pipe(Effect.provideContext(services))

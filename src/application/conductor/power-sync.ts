@@ -60,13 +60,10 @@ export const makePowerSync = <R>(fleet: Fleet, registry: Registry, hooks: PowerS
       Effect.tapError((e) => Effect.ignore(failed(n, String((e as { message?: unknown })?.message ?? e)))),
       Effect.tap(() => Effect.suspend(() => {
         failures.delete(n.nodeId)
-        // The summary first: most nodes have no fault, and are not woken from rest for it.
-        const now = fleet.nodes.summary(n.nodeId)?.fault === "power failure" ? fleet.nodes.get(n.nodeId) : undefined
-        return now !== undefined && hooks.recovered !== undefined ? hooks.recovered(now) : Effect.void
+        const now = fleet.nodes.get(n.nodeId)
+        return now?.fault === "power failure" && hooks.recovered !== undefined ? hooks.recovered(now) : Effect.void
       })),
       Effect.flatMap((power) => {
-        // Most answers are the power state the node has: its summary tells, without waking it.
-        if (fleet.nodes.summary(n.nodeId)?.powerState === power) return Effect.void
         const now = fleet.nodes.get(n.nodeId)
         // Compared again after the (slow) BMC call: the node may have moved meanwhile.
         return now === undefined || now.powerState === power || now.pendingSteps.length > 0 || hooks.busy(n.nodeId)
@@ -75,17 +72,16 @@ export const makePowerSync = <R>(fleet: Fleet, registry: Registry, hooks: PowerS
       }),
       Effect.catchCause((cause) => Effect.logWarning(`power sync: node ${n.nodeId}`, cause)),
     )
-  const turn = (nodeId: string) => Effect.suspend(() => {
+  const turn = (planned: NodeState) => Effect.suspend(() => {
     // Looked at again at its turn: an operation may have started on it since the pass began.
-    const n = fleet.nodes.get(nodeId)
+    const n = fleet.nodes.get(planned.nodeId)
     return n !== undefined && idle(n, hooks) ? syncOne(n) : Effect.void
   })
   return Effect.gen(function* () {
     // The fleet is walked a tick's share at a time, not all at the pass's start (ADR 0181): at
     // 100,000 nodes one walk choosing the idle ones held the event loop for tens of ms. A Map's
     // iterator goes on past entries added meanwhile, so nodes enrolled during the pass are asked too.
-    // Summaries, so that nodes at rest that are not asked (in enroll, deleted) are not woken for it.
-    const walk = fleet.nodes.summaryValues()
+    const walk = fleet.nodes.values()
     const total = fleet.nodes.size
     const started = yield* Clock.currentTimeMillis
     // One timer per tick, not per BMC: each tick starts the BMCs whose turn has come.
@@ -94,12 +90,11 @@ export const makePowerSync = <R>(fleet: Fleet, registry: Registry, hooks: PowerS
       const wait = started + (t * pace.spreadMs) / ticks - (yield* Clock.currentTimeMillis)
       if (wait >= 1) yield* Effect.sleep(`${Math.floor(wait)} millis`)
       const share = t === ticks - 1 ? Infinity : Math.floor(((t + 1) * total) / ticks) - Math.floor((t * total) / ticks)
-      const slice: Array<string> = []
+      const slice: Array<NodeState> = []
       for (let k = 0; k < share; k++) {
         const next = walk.next()
         if (next.done === true) break
-        const n = next.value
-        if (!n.deleted && n.provisionState !== "enroll" && !hooks.busy(n.nodeId)) slice.push(n.nodeId)
+        if (idle(next.value, hooks)) slice.push(next.value)
       }
       yield* Effect.forEach(slice, turn, { concurrency: pace.concurrency, discard: true })
     }

@@ -14,7 +14,6 @@ import type { Fleet } from "../projections/fleet.ts"
 import { toNodeView, type Progress } from "../projections/node-view.ts"
 import { makeNodeLanes } from "./node-lanes.ts"
 import { cachedViews } from "./view-cache.ts"
-import { RestingNode } from "../projections/node-table.ts"
 
 /** Nodes whose latest view is kept: the ones clients poll; a bounded cost at any fleet size. */
 const viewCacheSize = 2048
@@ -107,13 +106,10 @@ export const makeNodeCore = (fleet: Fleet, conductor: ConductorHandle, registry:
     /** A node's interfaces as its hardware type resolves them (older nodes recorded none). */
     const interfacesOf = (n: NodeState): NodeInterfaces => E.getOrElse((): NodeInterfaces => n.interfaces)(registry.choose(n.driver, n.interfaces))
     // Built once per node state and kept for the nodes read lately (view-cache.ts, ADR 0151).
-    const views = cachedViews((n: NodeState, progress: Progress) => toNodeView(n, progress, interfacesOf(n)), viewCacheSize)
-    const view = (n: NodeState) => views.of(n, conductor.progressOf(n.nodeId))
-    /** A listed node's view: for a node at rest, the kept one if any, before waking it (ADR 0200). */
-    const listedView = (n: NodeState | RestingNode) =>
-      n instanceof RestingNode ? views.kept(n.nodeId, n.revision, conductor.progressOf(n.nodeId)) ?? view(n.state()) : view(n)
+    const viewOf = cachedViews((n: NodeState, progress: Progress) => toNodeView(n, progress, interfacesOf(n)), viewCacheSize)
+    const view = (n: NodeState) => viewOf(n, conductor.progressOf(n.nodeId))
 
-    return { fleet, registry, ids, secrets, claiming, nameClaim, nameTaken, withStore, context, run, resolve, resolveNow, resolveRead, view, listedView }
+    return { fleet, registry, ids, secrets, claiming, nameClaim, nameTaken, withStore, context, run, resolve, resolveNow, resolveRead, view }
   })
 
 export type NodeCore = Effect.Success<ReturnType<typeof makeNodeCore>>

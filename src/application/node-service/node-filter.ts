@@ -1,10 +1,11 @@
-// GET /v1/nodes filters (Ironic's), applied to a node's summary (a state, or a node at rest).
+// GET /v1/nodes filters (Ironic's), applied to a node's state.
+import type { NodeState } from "../../domain/index.ts"
 import type { NodeFilter } from "../node-service.ts"
-import { instanceUuidOf, type NodeSummary } from "../projections/node-table.ts"
+import { instanceUuidOf } from "../projections/fleet.ts"
 
 const same = <A>(wanted: A | undefined, actual: A) => wanted === undefined || wanted === actual
 
-export const matchesFilter = (n: NodeSummary, f: NodeFilter): boolean =>
+export const matchesFilter = (n: NodeState, f: NodeFilter): boolean =>
   same(f.provisionState, n.provisionState) &&
   same(f.maintenance, n.maintenance) &&
   same(f.driver, n.driver) &&

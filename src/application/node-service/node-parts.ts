@@ -33,7 +33,7 @@ const paged = <A extends { readonly uuid: string }>(items: ReadonlyArray<A>, pag
 export const nodeParts = (core: NodeCore, self?: SelfConductor): NodePartsCalls => {
   const { fleet, ids, secrets, registry, claiming, context, run, resolve } = core
 
-  /** The filter's node, or every live node holding a part of this kind (from the parts index: nodes at rest stay so). */
+  /** The filter's node, or every live node holding a part of this kind (from the parts index, not a walk over the fleet). */
   const nodesOf = (filter: PartFilter, kind: PartKind) =>
     (filter.nodeRef === undefined ? Effect.succeed(fleet.holding(kind)) : Effect.map(resolve(filter.nodeRef), (n) => [n]))
 
@@ -163,7 +163,7 @@ export const nodeParts = (core: NodeCore, self?: SelfConductor): NodePartsCalls 
           seen.set(self.name, { hostname: self.name, conductorGroup: "", alive: true, drivers, lastSeen: new Date(now).toISOString() })
         }
         // Other conductors are known by the leases they hold in the nodes' streams (ADR 0070).
-        for (const n of fleet.summaries()) {
+        for (const n of fleet.list()) {
           const lease = n.lease
           if (lease === null || seen.get(lease.holder)?.alive === true) continue
           seen.set(lease.holder, { hostname: lease.holder, conductorGroup: "", alive: Date.parse(lease.expiresAt) > now, drivers, lastSeen: lease.expiresAt })

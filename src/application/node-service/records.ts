@@ -12,7 +12,7 @@ import { asConflict, type NodeCore } from "./core.ts"
 import { matchesFilter } from "./node-filter.ts"
 
 export const nodeRecords = (core: NodeCore) => {
-  const { fleet, registry, ids, secrets, claiming, nameClaim, nameTaken, context, run, resolve, resolveNow, resolveRead, view, listedView } = core
+  const { fleet, registry, ids, secrets, claiming, nameClaim, nameTaken, context, run, resolve, resolveNow, resolveRead, view } = core
   /**
    * Seals what the interfaces declare secret and whatever looks like a credential; a masked value
    * sent back unchanged keeps the secret already sealed.
@@ -98,7 +98,7 @@ export const nodeRecords = (core: NodeCore) => {
       filter.driver !== undefined && registry.hardwareType(filter.driver) === undefined
         ? Exit.fail(new InvalidInput({ reason: `Could not find the following driver(s) or hardware type(s): ${filter.driver}.` }))
         // One page walked in the fleet's kept UUID order, not the whole fleet sorted per request.
-        : Exit.succeed(fleet.page((n) => matchesFilter(n, filter), page.limit, page.marker).map(listedView)),
+        : Exit.succeed(fleet.page((n) => matchesFilter(n, filter), page.limit, page.marker).map(view)),
     remove: (ref, actor) =>
       Effect.gen(function* () {
         const node = yield* resolve(ref)

@@ -1,5 +1,5 @@
 // A node polled by many clients (operators' dashboards, `baremetal --wait`) is read again and again
-// in the same state: its view is built once per revision and kept while that revision is current. The
+// in the same state: its view is built once per state and kept while that state is current. The
 // cache is bounded (oldest first out), so an idle fleet costs nothing and a large one a fixed amount.
 // A node is kept from its second read in one state on (ADR 0185): a view kept on its first read
 // outlived the young generation's collections and died in the old one, so readers spread over
@@ -7,7 +7,7 @@
 import type { NodeState } from "../../domain/index.ts"
 import type { Progress } from "../projections/node-view.ts"
 
-interface Entry<V> { readonly revision: number; readonly progress: Progress; readonly view: V }
+interface Entry<V> { readonly state: NodeState; readonly progress: Progress; readonly view: V }
 
 /** Drops the oldest key once `map` holds `size` and `key` is new. */
 const makeRoom = (map: Map<string, unknown>, key: string, size: number) => {
@@ -15,33 +15,26 @@ const makeRoom = (map: Map<string, unknown>, key: string, size: number) => {
 }
 
 /**
- * `build` memoised on the node's revision (every event makes a new state with the next one, and a
- * node at rest woken again is the same revision in a new object, ADR 0200) and its write progress,
- * for at most `size` nodes. The views it returns are shared: never mutated.
+ * `build` memoised on the node's state object (states are immutable: every event makes a new one)
+ * and its write progress, for at most `size` nodes. The views it returns are shared: never mutated.
  */
 export const cachedViews = <V>(build: (n: NodeState, progress: Progress) => V, size: number) => {
   const entries = new Map<string, Entry<V>>()
-  /** Nodes read once in their current revision and not kept: the revision only. */
-  const seen = new Map<string, number>()
-  /** The view kept for the node at this revision and progress, if any: found without the state. */
-  const kept = (nodeId: string, revision: number, progress: Progress): V | undefined => {
-    const hit = entries.get(nodeId)
-    return hit !== undefined && hit.revision === revision && hit.progress === progress ? hit.view : undefined
-  }
-  const of = (n: NodeState, progress: Progress): V => {
+  /** Nodes read once in their current state and not kept: the state only (it lives in the fleet anyway). */
+  const seen = new Map<string, NodeState>()
+  return (n: NodeState, progress: Progress): V => {
     const hit = entries.get(n.nodeId)
-    if (hit !== undefined && hit.revision === n.revision && hit.progress === progress) return hit.view
+    if (hit !== undefined && hit.state === n && hit.progress === progress) return hit.view
     const view = build(n, progress)
-    if (hit === undefined && seen.get(n.nodeId) !== n.revision) {
+    if (hit === undefined && seen.get(n.nodeId) !== n) {
       makeRoom(seen, n.nodeId, size)
-      seen.set(n.nodeId, n.revision)
+      seen.set(n.nodeId, n)
       return view
     }
     seen.delete(n.nodeId)
     if (hit !== undefined) entries.delete(n.nodeId)
     else makeRoom(entries, n.nodeId, size)
-    entries.set(n.nodeId, { revision: n.revision, progress, view })
+    entries.set(n.nodeId, { state: n, progress, view })
     return view
   }
-  return { of, kept }
 }

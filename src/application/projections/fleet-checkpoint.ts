@@ -6,7 +6,6 @@
 import * as Effect from "effect/Effect"
 import { initialState, type NodeState, type Uuid } from "../../domain/index.ts"
 import { noFields, noItems, textOrShared } from "../../domain/shared-values.ts"
-import { stateOf, type RestingNode } from "./node-table.ts"
 
 /** The stored format's version, checked with the fleet's snapshot version (fleetSnapshotVersion). */
 export interface FleetColumns {
@@ -71,92 +70,72 @@ function* joinedBySteps(items: ReadonlyArray<string>): Generator<void, Array<str
   return parts
 }
 
-/** One field's column while the nodes are walked: its distinct texts while they are few, then its values. */
-interface Building {
-  readonly field: string
-  readonly initial: string
-  changed: boolean
-  /** Distinct texts in order of first appearance, and each one's place in that order. */
-  distinct: Array<string>
-  at: Map<string, number>
-  /** Each node's place in `distinct`; null while every node so far has the first text. */
-  refs: Int32Array | null
-  /** Once the distinct texts are too many: the values, a step's worth of nodes joined per piece. */
-  values: Array<string> | null
-}
-
 /**
- * The checkpoint text of these nodes, as steps: the generator pauses after every few hundred
- * nodes so that a caller can let other work run in between (encodeCheckpointYielding). The nodes
- * are walked once, a step's worth at a time, and each node at rest is woken once (ADR 0200): the
- * states of a step are garbage by the next one, where a walk field by field would have held every
- * node's state for the whole encode. Each value is stringified once; a field whose texts recur
- * (at most one distinct per `sharedPerNode` nodes) goes to the shared table. The text comes back in
- * pieces, each at most a step's worth of values: joined into one string, the tens of MB of a large
- * fleet's text were one copy of 0.2-0.3 s on the event loop, and another when the store first read
- * a character of it (ADR 0191).
+ * The checkpoint text of these node states, as steps: the generator pauses after every few hundred
+ * nodes' values so that a caller can let other work run in between (encodeCheckpointYielding).
+ * Each value is stringified once; values whose text recurs go to the shared table when a field has
+ * few distinct ones (by default at most one per 4 nodes). The text comes back in pieces, each at
+ * most a step's worth of values: joined into one string, the tens of MB of a large fleet's text were
+ * one copy of 0.2-0.3 s on the event loop, and another when the store first read a character of it
+ * (ADR 0191).
  */
-function* encodeSteps(version: number, position: number, nodes: ReadonlyArray<NodeState | RestingNode>, sharedPerNode: number): Generator<void, Array<string>> {
+function* encodeSteps(version: number, position: number, nodes: ReadonlyArray<NodeState>, sharedPerNode: number): Generator<void, Array<string>> {
   const count = nodes.length
   const most = count * sharedPerNode
-  const frozen = new Map<object, string>()
-  const building: Array<Building> = fields.map((field) => ({
-    field, initial: JSON.stringify(template[field]), changed: false, distinct: [], at: new Map(), refs: null, values: null,
-  }))
-  /** Optional fields (no field of the initial state), in order of first appearance: `"index":text` per node that has one. */
-  const optional = new Map<string, Array<string>>()
-  const texts = new Array<string>(stepNodes)
-  for (let from = 0; from < count; from += stepNodes) {
-    const to = Math.min(count, from + stepNodes)
-    const states = new Array<Record<string, unknown>>(to - from)
-    for (let i = from; i < to; i++) {
-      const n = stateOf(nodes[i]!) as unknown as Record<string, unknown>
-      states[i - from] = n
-      for (const key in n) {
-        if (key in template) continue
-        const present = optional.get(key) ?? optional.set(key, []).get(key)!
-        present.push(`"${i}":${textOf(n[key], frozen)}`)
-      }
-    }
-    for (const b of building) {
-      for (let i = from; i < to; i++) {
-        const text = textOf(states[i - from]![b.field], frozen)
-        if (text !== b.initial) b.changed = true
-        if (b.values !== null) { texts[i - from] = text; continue }
-        let at = b.at.get(text)
-        if (at === undefined) { at = b.distinct.push(text) - 1; b.at.set(text, at) }
-        if (at > 0) b.refs ??= new Int32Array(count)
-        if (b.refs !== null) b.refs[i] = at
-      }
-      if (b.values !== null) b.values.push(texts.slice(0, to - from).join(","))
-      else if (b.distinct.length > most) b.values = yield* valuesOf(b, to)
-    }
-    yield
-  }
   const shared: Array<string> = []
   const sharedAt = new Map<string, number>()
   const columns: Array<string> = []
+  const texts = new Array<string>(count)
+  const frozen = new Map<object, string>()
+  const optional = new Set<string>()
   const column = (field: string, kind: string, open: string, close: string, parts: ReadonlyArray<string>) => {
     columns.push(`${columns.length > 0 ? "," : ""}${JSON.stringify(field)}:{"${kind}":${open}`)
     pushList(columns, parts)
     columns.push(`${close}}`)
   }
-  for (const [field, present] of optional) column(field, "sparse", "{", "}", yield* joinedBySteps(present))
-  for (const b of building) {
-    // A field every node holds at its initial value is left out; restore gives it that value.
-    if (!b.changed) continue
-    if (b.values !== null) { column(b.field, "values", "[", "]", b.values); continue }
-    const place = b.distinct.map((text) => sharedAt.get(text) ?? sharedAt.set(text, shared.push(text) - 1).get(text)!)
-    const parts: Array<string> = []
-    const refs = new Array<number>(stepNodes)
-    for (let from = 0; from < count; from += stepNodes) {
-      const to = Math.min(count, from + stepNodes)
-      refs.length = to - from
-      for (let i = from; i < to; i++) refs[i - from] = place[b.refs === null ? 0 : b.refs[i]!]!
-      parts.push(refs.join(","))
-      yield
+  for (let i = 0; i < count; i++) {
+    for (const key in nodes[i]) if (!(key in template)) optional.add(key)
+    if (i % stepNodes === stepNodes - 1) yield
+  }
+  for (const field of optional) {
+    const present: Array<string> = []
+    for (let i = 0; i < count; i++) {
+      const n = nodes[i]!
+      if (field in n) present.push(`"${i}":${textOf((n as unknown as Record<string, unknown>)[field], frozen)}`)
+      if (i % stepNodes === stepNodes - 1) yield
     }
-    column(b.field, "refs", "[", "]", parts)
+    column(field, "sparse", "{", "}", yield* joinedBySteps(present))
+  }
+  for (const field of fields) {
+    const initial = JSON.stringify(template[field])
+    const distinct = new Map<string, number>()
+    let changed = false
+    for (let i = 0; i < count; i++) {
+      const text = textOf((nodes[i] as unknown as Record<string, unknown>)[field], frozen)
+      texts[i] = text
+      if (text !== initial) changed = true
+      if (distinct.size <= most) distinct.set(text, (distinct.get(text) ?? 0) + 1)
+      if (i % stepNodes === stepNodes - 1) yield
+    }
+    // A field every node holds at its initial value is left out; restore gives it that value.
+    if (!changed) continue
+    if (distinct.size <= most) {
+      const parts: Array<string> = []
+      const refs = new Array<number>(stepNodes)
+      for (let i = 0; i < count; i++) {
+        let at = sharedAt.get(texts[i]!)
+        if (at === undefined) { at = shared.push(texts[i]!) - 1; sharedAt.set(texts[i]!, at) }
+        refs[i % stepNodes] = at
+        if (i % stepNodes === stepNodes - 1 || i === count - 1) {
+          refs.length = (i % stepNodes) + 1
+          parts.push(refs.join(","))
+          yield
+        }
+      }
+      column(field, "refs", "[", "]", parts)
+    } else {
+      column(field, "values", "[", "]", yield* joinedBySteps(texts))
+    }
   }
   const pieces = [`{"version":${version},"position":${position},"count":${count},"shared":[`]
   pushList(pieces, yield* joinedBySteps(shared))
@@ -166,24 +145,8 @@ function* encodeSteps(version: number, position: number, nodes: ReadonlyArray<No
   return pieces
 }
 
-/** A column whose distinct texts became too many: the first `upTo` nodes' values, a step's worth per piece. */
-function* valuesOf(b: Building, upTo: number): Generator<void, Array<string>> {
-  const parts: Array<string> = []
-  for (let from = 0; from < upTo; from += stepNodes) {
-    const to = Math.min(upTo, from + stepNodes)
-    const texts = new Array<string>(to - from)
-    for (let i = from; i < to; i++) texts[i - from] = b.distinct[b.refs === null ? 0 : b.refs[i]!]!
-    parts.push(texts.join(","))
-    yield
-  }
-  b.distinct = []
-  b.at = new Map()
-  b.refs = null
-  return parts
-}
-
 /** The checkpoint text of these node states, in one go (encodeSteps run to the end). */
-export const encodeCheckpoint = (version: number, position: number, nodes: ReadonlyArray<NodeState | RestingNode>, sharedPerNode = 1 / 4): string => {
+export const encodeCheckpoint = (version: number, position: number, nodes: ReadonlyArray<NodeState>, sharedPerNode = 1 / 4): string => {
   const steps = encodeSteps(version, position, nodes, sharedPerNode)
   for (;;) {
     const step = steps.next()
@@ -209,7 +172,7 @@ const nextTurn = (restMs: number) => Effect.promise(() => new Promise<void>((res
 export const encodeCheckpointYielding = (
   version: number,
   position: number,
-  nodes: ReadonlyArray<NodeState | RestingNode>,
+  nodes: ReadonlyArray<NodeState>,
   { sliceMs = 5, sharedPerNode = 1 / 4, restMs = 0 }: { readonly sliceMs?: number; readonly sharedPerNode?: number; readonly restMs?: number } = {},
 ): Effect.Effect<ReadonlyArray<string>> =>
   Effect.gen(function* () {

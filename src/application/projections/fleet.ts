@@ -4,9 +4,6 @@
 import { evolve, evolveInPlace, initialState, type NodeState, type ProvisionState, type RecordedNodeEvent, type Uuid } from "../../domain/index.ts"
 import { compactNode, expandNode } from "./fleet-snapshot.ts"
 import { IdOrder } from "./id-order.ts"
-import { instanceUuidOf, NodeTable, stateOf, type NodeSummary, type RestingNode } from "./node-table.ts"
-
-export { instanceUuidOf } from "./node-table.ts"
 
 /**
  * Bumped whenever NodeState's shape or the snapshot's encoding changes: a checkpoint of another
@@ -25,8 +22,7 @@ export interface FleetSnapshot {
 export class Fleet {
   /** Global position of the last event folded in through `apply` in log order. */
   position = -1
-  /** Every node's state; the ones nobody writes for a while are kept at rest as text (ADR 0200). */
-  readonly nodes = new NodeTable()
+  readonly nodes = new Map<string, NodeState>()
   private readonly byName = new Map<string, string>()
   /** `kind:value` of a node's parts (partKeysOf) -> the node: the parts' APIs find one without a walk. */
   private readonly byPart = new Map<string, string>()
@@ -105,8 +101,8 @@ export class Fleet {
   }
 
   get(nodeId: string): NodeState | undefined {
-    const n = this.nodes.summary(nodeId)
-    return n === undefined || n.deleted ? undefined : this.nodes.get(nodeId)
+    const n = this.nodes.get(nodeId)
+    return n && !n.deleted ? n : undefined
   }
 
   findByName(name: string): NodeState | undefined {
@@ -129,17 +125,12 @@ export class Fleet {
     for (const id of this.allocatedIds) yield this.nodes.get(id)!
   }
 
-  /** The live nodes holding a part of this kind, found from the parts index. */
+  /** The live nodes holding a part of this kind, found from the parts index (no walk over the fleet). */
   holding(kind: PartKind): Array<NodeState> {
     const prefix = `${kind}:`
     const ids = new Set<string>()
     for (const [key, id] of this.byPart) if (key.startsWith(prefix)) ids.add(id)
     return [...ids].map((id) => this.get(id)!)
-  }
-
-  /** Live nodes' summaries (the fields filters and leases read), without waking a node at rest. */
-  *summaries(): Generator<NodeSummary, void, undefined> {
-    for (const n of this.nodes.summaryValues()) if (!n.deleted) yield n
   }
 
   /** Live nodes' port uuids in order, for paging the ports API. */
@@ -176,9 +167,9 @@ export class Fleet {
     for (const id of this.byState.get(state) ?? []) yield this.nodes.get(id)!
   }
 
-  /** The ids of live nodes in one provision state: their states are woken only as they are read. */
-  idsInState(state: ProvisionState): Array<string> {
-    return [...(this.byState.get(state) ?? [])]
+  /** The ids of live nodes in one provision state, as they are now: a caller reads the states it needs. */
+  idsInState(state: ProvisionState): Iterable<string> {
+    return this.byState.get(state) ?? []
   }
 
   countOf(state: ProvisionState): number {
@@ -200,20 +191,18 @@ export class Fleet {
 
   /** Live nodes in a stable order (by uuid). */
   list(): Array<NodeState> {
-    return this.page(() => true, Infinity).map(stateOf)
+    return this.page(() => true, Infinity)
   }
 
   /**
    * Up to `limit` live nodes that `matches`, in uuid order, after the node `after` (from the first
-   * one when it is no live node): GET /v1/nodes' page, walked only as far as it fills. `matches`
-   * reads a node's summary, and the page holds nodes at rest as they are: a reader wakes one only
-   * when its kept view will not do (stateOf).
+   * one when it is no live node): GET /v1/nodes' page, walked only as far as it fills.
    */
-  page(matches: (n: NodeSummary) => boolean, limit: number, after?: string): Array<NodeState | RestingNode> {
-    const page: Array<NodeState | RestingNode> = []
+  page(matches: (n: NodeState) => boolean, limit: number, after?: string): Array<NodeState> {
+    const page: Array<NodeState> = []
     if (limit <= 0) return page
-    this.order.walk(after !== undefined && this.nodes.summary(after)?.deleted === false ? after : undefined, (id) => {
-      const n = this.nodes.summary(id)!
+    this.order.walk(after !== undefined && this.get(after) !== undefined ? after : undefined, (id) => {
+      const n = this.nodes.get(id)!
       if (!n.deleted && matches(n)) page.push(n)
       return page.length < limit
     })
@@ -318,6 +307,14 @@ const ownCopy = (id: string): string => Buffer.from(id, "utf8").toString("utf8")
 /** The counts above zero, by key in order. */
 const nonZero = (counts: ReadonlyMap<string, number>): Readonly<Record<string, number>> =>
   Object.fromEntries([...counts].filter(([, n]) => n > 0).sort(([a], [b]) => a.localeCompare(b)))
+
+/** The instance a node carries (Nova's instance_uuid), kept in instance_info. */
+export const instanceUuidOf = (n: NodeState): string | null => {
+  if (n.instanceUuid != null) return n.instanceUuid
+  // Logs written before instance_uuid was a field of its own kept it in instance_info.
+  const v = n.instanceInfo["instance_uuid"]
+  return typeof v === "string" ? v : null
+}
 
 /** What a node's parts are found by (Fleet.findByPart): each is unique across the fleet. */
 export type PartKind =

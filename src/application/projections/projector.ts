@@ -132,7 +132,7 @@ export const loadFleet = Effect.gen(function* () {
 export const saveFleet = (fleet: Fleet, restMs = 0) =>
   Effect.gen(function* () {
     const position = fleet.position
-    const state = yield* encodeCheckpointYielding(fleetSnapshotVersion, position, fleet.nodes.now(), { restMs })
+    const state = yield* encodeCheckpointYielding(fleetSnapshotVersion, position, [...fleet.nodes.values()], { restMs })
     yield* (yield* CheckpointStore).save(fleetCheckpoint, { position, state })
   })
 
