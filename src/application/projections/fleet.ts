@@ -127,9 +127,8 @@ export class Fleet {
 
   /** The live nodes holding a part of this kind, found from the parts index (no walk over the fleet). */
   holding(kind: PartKind): Array<NodeState> {
-    const prefix = `${kind}:`
     const ids = new Set<string>()
-    for (const [key, id] of this.byPart) if (key.startsWith(prefix)) ids.add(id)
+    for (const [, id] of this.parts(kind)) ids.add(id)
     return [...ids].map((id) => this.get(id)!)
   }
 
@@ -146,10 +145,15 @@ export class Fleet {
 
   /** The values of one kind of part the live nodes hold, sorted. */
   private partValues(kind: PartKind): Array<string> {
-    const prefix = `${kind}:`
     const values: Array<string> = []
-    for (const key of this.byPart.keys()) if (key.startsWith(prefix)) values.push(key.slice(prefix.length))
+    for (const [value] of this.parts(kind)) values.push(value)
     return values.sort()
+  }
+
+  /** The parts index's entries of one kind: each part's value and the node that holds it. */
+  private *parts(kind: PartKind): Generator<readonly [value: string, nodeId: string]> {
+    const prefix = `${kind}:`
+    for (const [key, id] of this.byPart) if (key.startsWith(prefix)) yield [key.slice(prefix.length), id]
   }
 
   /** A number that changes whenever `macs()` may have: a reader asks again only then. */
@@ -167,7 +171,10 @@ export class Fleet {
     for (const id of this.byState.get(state) ?? []) yield this.nodes.get(id)!
   }
 
-  /** The ids of live nodes in one provision state, as they are now: a caller reads the states it needs. */
+  /**
+   * The ids of live nodes in one provision state: the index's own set, which changes as nodes move.
+   * A caller that waits between reads takes a copy first (candidates does); it reads only the states it needs.
+   */
   idsInState(state: ProvisionState): Iterable<string> {
     return this.byState.get(state) ?? []
   }
