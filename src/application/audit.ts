@@ -9,7 +9,8 @@ import { InvalidInput, NodeNotFound, type NodeView } from "./node-service.ts"
 import { Fleet } from "./projections/fleet.ts"
 import { historyOf } from "./projections/history.ts"
 import { toNodeView } from "./projections/node-view.ts"
-import { catchUpAll, loadFleet, saveFleet } from "./projections/projector.ts"
+import { catchUpAll, loadFleet } from "./projections/projector.ts"
+import { saveFleet } from "./projections/fleet-checkpoints.ts"
 
 /** Every event of a node, decoded, with its global position. */
 export const nodeEvents = (nodeId: string) =>

@@ -8,7 +8,8 @@ import { makeConductor, defaultConductorConfig, type ConductorConfig } from "./c
 import type { Registry } from "./hardware/registry.ts"
 import { NodeService } from "./node-service.ts"
 import { makeNodeService } from "./node-service-live.ts"
-import { followLog, loadFleet, saveFleet } from "./projections/projector.ts"
+import { followLog, loadFleet } from "./projections/projector.ts"
+import { makeFleetCheckpoints } from "./projections/fleet-checkpoints.ts"
 import type { DiscoverySettings } from "./discovery/settings.ts"
 
 export interface ApplicationConfig {
@@ -30,6 +31,8 @@ export const defaultApplicationConfig: ApplicationConfig = {
 export const makeApplication = (registry: Registry, config: ApplicationConfig = defaultApplicationConfig) =>
   Effect.gen(function* () {
     const fleet = yield* loadFleet
+    // Watching the fleet from here on: every change after this process's first base is known (ADR 0203).
+    const checkpoints = makeFleetCheckpoints(fleet)
     const scope = yield* Effect.scope
     const conductor = yield* makeConductor(fleet, registry, config.conductor)
     // Writes from other processes (the API, other conductors) reach this conductor through the log.
@@ -42,8 +45,8 @@ export const makeApplication = (registry: Registry, config: ApplicationConfig = 
       Effect.runForkWith(services)(Effect.forkIn(Effect.flatMap(Random.nextIntBetween(0, 100), (ms) =>
         Effect.andThen(Effect.sleep(ms), Effect.sync(() => conductor.kick(nodeId)))), scope))
     }
-    yield* Effect.forkIn(followLog(fleet, config.checkpointEvery, kickFromLog), scope)
-    yield* Effect.addFinalizer(() => Effect.ignore(saveFleet(fleet)))
+    yield* Effect.forkIn(followLog(fleet, config.checkpointEvery, kickFromLog, checkpoints), scope)
+    yield* Effect.addFinalizer(() => Effect.ignore(Effect.ensuring(checkpoints.save(), Effect.sync(checkpoints.stop))))
     const service = yield* makeNodeService(fleet, conductor, registry, config.refusalWindowMs, config.discovery, config.conductor)
     return { service, conductor, fleet }
   })

@@ -1,16 +1,14 @@
 // Keeps the Fleet projection in step with the log: start from the last checkpoint, catch up by pages,
 // then follow live appends (including other processes'). Checkpoints are snapshots plus the position.
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { CheckpointStore, EventStore, type StoreUnavailable, type StoredEvent } from "../../ports/index.ts"
+import { EventStore, type StoreUnavailable, type StoredEvent } from "../../ports/index.ts"
 import { catchUp } from "../execute.ts"
 import { fromStored, nodeIdOf } from "../event-codec.ts"
 import type { NodeState } from "../../domain/index.ts"
-import { Fleet, fleetSnapshotVersion } from "./fleet.ts"
-import { decodeCheckpoint, encodeCheckpointYielding, type FleetColumns } from "./fleet-checkpoint.ts"
+import type { Fleet } from "./fleet.ts"
+import { makeFleetCheckpoints, restoreFleet, type FleetCheckpoints } from "./fleet-checkpoints.ts"
 
-export const fleetCheckpoint = "fleet"
 // Pages of 2,000: a page (about 1 MB of rows and parsed events) dies young, in the young
 // generation, where 20,000-event pages lived long enough to be promoted and grew the old space
 // (ADR 0115: reading 100k events left 95 MB of anonymous RSS with 20,000-row pages, 39 MB with 1,000).
@@ -112,44 +110,34 @@ const foldPages = (fleet: Fleet, own: Set<NodeState> | undefined): Effect.Effect
     }
   })
 
-/** The fleet as of the last checkpoint (or empty), caught up with the log's head. */
+/** The fleet as of the last checkpoints (or empty), caught up with the log's head. */
 export const loadFleet = Effect.gen(function* () {
-  const checkpoints = yield* CheckpointStore
-  const saved = yield* checkpoints.load(fleetCheckpoint)
-  const stored = Option.map(saved, (c) => JSON.parse(c.state) as FleetColumns)
-  // A checkpoint from a build with another state shape is worth nothing: fold the log again.
-  const fleet = Option.isSome(stored) && stored.value.version === fleetSnapshotVersion
-    ? Fleet.fromStates(stored.value.position, decodeCheckpoint(stored.value))
-    : new Fleet()
+  const fleet = yield* restoreFleet
   yield* catchUpAll(fleet, true)
   return fleet
 })
 
 /**
- * Saves the fleet as it is now: its node states are taken at one position (they are immutable), then
- * encoded in slices with turns of the event loop between them (ADR 0180), `restMs` apart (ADR 0191).
+ * Follows the log from the fleet's position for as long as it runs; checkpoints every `every` events,
+ * or every as many events as the fleet has nodes when that is more: a base costs time in proportion
+ * to the fleet, so spacing saves in proportion keeps its cost per event flat (ADR 0115), and the saves
+ * between bases are deltas (ADR 0203). `onNodeEvent` hears of node events this process did not write
+ * itself (the API, other conductors). `checkpoints`: the process's own, when it saves at shutdown too.
  */
-export const saveFleet = (fleet: Fleet, restMs = 0) =>
-  Effect.gen(function* () {
-    const position = fleet.position
-    const state = yield* encodeCheckpointYielding(fleetSnapshotVersion, position, [...fleet.nodes.values()], { restMs })
-    yield* (yield* CheckpointStore).save(fleetCheckpoint, { position, state })
+export const followLog = (fleet: Fleet, every = 10_000, onNodeEvent: (nodeId: string) => void = () => {}, checkpoints?: FleetCheckpoints) =>
+  checkpoints !== undefined ? follow(fleet, every, onNodeEvent, checkpoints) : Effect.suspend(() => {
+    const own = makeFleetCheckpoints(fleet)
+    return Effect.ensuring(follow(fleet, every, onNodeEvent, own), Effect.sync(own.stop))
   })
 
-/**
- * Follows the log from the fleet's position for as long as it runs; checkpoints every `every` events,
- * or every as many events as the fleet has nodes when that is more: a checkpoint costs time in
- * proportion to the fleet, so spacing them in proportion keeps its cost per event flat (ADR 0115).
- * `onNodeEvent` hears of node events this process did not write itself (the API, other conductors).
- */
-export const followLog = (fleet: Fleet, every = 10_000, onNodeEvent: (nodeId: string) => void = () => {}) =>
+const follow = (fleet: Fleet, every: number, onNodeEvent: (nodeId: string) => void, saves: FleetCheckpoints) =>
   Effect.gen(function* () {
     const store = yield* EventStore
     let sinceCheckpoint = 0
     // A checkpoint is saved beside the log's stream, not in it: the events keep being folded in while
     // it is encoded; one save at a time, and the next one is due `every` events after it began.
     let saving = false
-    const save = saveFleet(fleet, periodicRestMs).pipe(
+    const save = saves.save(periodicRestMs).pipe(
       Effect.catchCause((cause) => Effect.logWarning("fleet checkpoint not saved; the next one is due in as many events", cause)),
       Effect.ensuring(Effect.sync(() => { saving = false })),
     )
