@@ -85,3 +85,14 @@ test("a temporary file abandoned by a process that died mid-save is removed by a
   assert.ok(!existsSync(old), "the abandoned temporary file is gone")
   assert.ok(existsSync(fresh), "a temporary file another process may still be writing stays")
 })
+
+test("a projection whose name begins with another's keeps its file when the other saves (the fleet's base and delta)", async () => {
+  const path = join(dir, "prefix.db")
+  await withCheckpoints(path, (c) => Effect.gen(function* () {
+    yield* c.save("fleet-delta", { position: 15, state: "{\"delta\":1}" })
+    yield* c.save("fleet", { position: 10, state: "{\"base\":1}" })
+    yield* c.save("fleet", { position: 20, state: "{\"base\":2}" })
+  }))
+  const loaded = await withCheckpoints(path, (c) => Effect.all([c.load("fleet"), c.load("fleet-delta")]))
+  assert.deepEqual(loaded, [Option.some({ position: 20, state: "{\"base\":2}" }), Option.some({ position: 15, state: "{\"delta\":1}" })])
+})
