@@ -35,8 +35,7 @@ test("a fleet restored from a base and a delta, folded on, equals the live one",
               const other = new Fleet()
               for (const e of log.slice(0, Math.max(0, i - order[next]!.lag))) other.apply(e.nodeId, e, e.position)
               yield* saveFleet(other)
-            }
-            else yield* checkpoints.save()
+            } else yield* checkpoints.save()
             kinds.push(Option.getOrNull(yield* store.load(fleetCheckpoint))?.position === before ? "delta" : "base")
           }
           const e = log[i]
