@@ -45,7 +45,7 @@ export const makeApplication = (registry: Registry, config: ApplicationConfig = 
       Effect.runForkWith(services)(Effect.forkIn(Effect.flatMap(Random.nextIntBetween(0, 100), (ms) =>
         Effect.andThen(Effect.sleep(ms), Effect.sync(() => conductor.kick(nodeId)))), scope))
     }
-    yield* Effect.forkIn(followLog(fleet, config.checkpointEvery, kickFromLog, checkpoints), scope)
+    yield* Effect.forkIn(followLog(fleet, checkpoints, config.checkpointEvery, kickFromLog), scope)
     yield* Effect.addFinalizer(() => Effect.ignore(Effect.ensuring(checkpoints.save(), Effect.sync(checkpoints.stop))))
     const service = yield* makeNodeService(fleet, conductor, registry, config.refusalWindowMs, config.discovery, config.conductor)
     return { service, conductor, fleet }

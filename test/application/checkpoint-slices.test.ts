@@ -13,7 +13,7 @@ import { execute } from "../../src/application/execute.ts"
 import { Fleet, fleetSnapshotVersion } from "../../src/application/projections/fleet.ts"
 import { encodeCheckpoint, encodeCheckpointYielding } from "../../src/application/projections/fleet-checkpoint.ts"
 import { followLog } from "../../src/application/projections/projector.ts"
-import { fleetCheckpoint } from "../../src/application/projections/fleet-checkpoints.ts"
+import { fleetCheckpoint, makeFleetCheckpoints } from "../../src/application/projections/fleet-checkpoints.ts"
 import { streamOf } from "../../src/application/event-codec.ts"
 import { initialState, type NodeState, type Uuid } from "../../src/domain/index.ts"
 import { CheckpointStore, EventStore } from "../../src/ports/index.ts"
@@ -79,7 +79,7 @@ const enroll = (fleet: Fleet, i: number) =>
 test("the log's follower saves checkpoints beside the stream and keeps folding it", async () => {
   await Effect.runPromise(Effect.provide(Effect.gen(function* () {
     const follower = new Fleet()
-    const fiber = yield* Effect.forkChild(followLog(follower, 5))
+    const fiber = yield* Effect.forkChild(followLog(follower, makeFleetCheckpoints(follower), 5))
     // Another process's writes (a fleet of its own): the follower hears of them through the log.
     const writer = new Fleet()
     for (let i = 0; i < 40; i++) yield* enroll(writer, i)
@@ -111,7 +111,7 @@ test("the follower catches a node up past a gap, then reports it; a node's next 
     const follower = new Fleet()
     follower.position = enrolled!.position
     const heard: Array<string> = []
-    const fiber = yield* Effect.forkChild(followLog(follower, 10_000, (nodeId) => heard.push(nodeId)))
+    const fiber = yield* Effect.forkChild(followLog(follower, makeFleetCheckpoints(follower), 10_000, (nodeId) => heard.push(nodeId)))
     for (let waited = 0; waited < 5000 && heard.length < 2; waited += 10) yield* Effect.sleep("10 millis")
     yield* Fiber.interrupt(fiber)
     assert.equal(follower.get(idOf(0))?.revision, 1, "node 0 caught up from its stream")

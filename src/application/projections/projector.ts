@@ -7,7 +7,7 @@ import { catchUp } from "../execute.ts"
 import { fromStored, nodeIdOf } from "../event-codec.ts"
 import type { NodeState } from "../../domain/index.ts"
 import type { Fleet } from "./fleet.ts"
-import { makeFleetCheckpoints, restoreFleet, type FleetCheckpoints } from "./fleet-checkpoints.ts"
+import { restoreFleet, type FleetCheckpoints } from "./fleet-checkpoints.ts"
 
 // Pages of 2,000: a page (about 1 MB of rows and parsed events) dies young, in the young
 // generation, where 20,000-event pages lived long enough to be promoted and grew the old space
@@ -122,15 +122,9 @@ export const loadFleet = Effect.gen(function* () {
  * or every as many events as the fleet has nodes when that is more: a base costs time in proportion
  * to the fleet, so spacing saves in proportion keeps its cost per event flat (ADR 0115), and the saves
  * between bases are deltas (ADR 0203). `onNodeEvent` hears of node events this process did not write
- * itself (the API, other conductors). `checkpoints`: the process's own, when it saves at shutdown too.
+ * itself (the API, other conductors).
  */
-export const followLog = (fleet: Fleet, every = 10_000, onNodeEvent: (nodeId: string) => void = () => {}, checkpoints?: FleetCheckpoints) =>
-  checkpoints !== undefined ? follow(fleet, every, onNodeEvent, checkpoints) : Effect.suspend(() => {
-    const own = makeFleetCheckpoints(fleet)
-    return Effect.ensuring(follow(fleet, every, onNodeEvent, own), Effect.sync(own.stop))
-  })
-
-const follow = (fleet: Fleet, every: number, onNodeEvent: (nodeId: string) => void, saves: FleetCheckpoints) =>
+export const followLog = (fleet: Fleet, saves: FleetCheckpoints, every = 10_000, onNodeEvent: (nodeId: string) => void = () => {}) =>
   Effect.gen(function* () {
     const store = yield* EventStore
     let sinceCheckpoint = 0
