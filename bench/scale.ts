@@ -6,8 +6,10 @@
 //               lifecycle in windows ending at fleet sizes (--sizes); RSS after 400 and after all
 //   enroll      idle nodes up to --nodes: RSS per enrolled idle node
 //   sync        the idle nodes managed, then power sync observed over a few intervals
-//   fairness    provide/deploy settle times idle, under --readers clients polling (pausing --read-pause-ms,
-//               default --poll-ms, after each answer), and under as many reading back to back; read p50/p99
+//   fairness    --fair lifecycles (default 2,000: a phase of ~25 s, long enough to hold the full
+//               collections at their rate, ADR 0205) idle, under --readers clients polling (pausing
+//               --read-pause-ms, default --poll-ms, after each answer), and under as many reading back to
+//               back: provide/deploy settle times; read p50/p99, and the worst 5-s window's p99
 //   startup     serve restarted on the same store
 //   replay      bench/replay.ts: --events lifecycle events folded into the projections
 // Usage: npm run bench:scale -- [--quick] [--nodes N] [--lifecycles N] [--sizes 1000,10000,20000]
@@ -60,7 +62,7 @@ const pollMs = num(values["poll-ms"], 20, 20)
 const readPauseMs = num(values["read-pause-ms"], pollMs, pollMs)
 const events = num(values.events, 1_000_000, 100_000)
 const syncInterval = num(values["sync-interval"], 60, 5)
-const fair = num(values.fair, 500, 150)
+const fair = num(values.fair, 2000, 300)
 const skip = new Set(values.skip.split(",").filter((s) => s !== ""))
 
 const dir = values.keep ?? mkdtempSync(join(tmpdir(), "ironledger-scale-"))
@@ -252,7 +254,8 @@ try {
         `p50 ${run.reads.getP50.toFixed(1)} / ${run.reads.listP50.toFixed(1)} ms; ${(run.reads.requests / run.wallS).toFixed(0)} reads/s, ${run.reads.errors} errors; the readers' own loop delay p99 ${run.reads.clientLoop.p99Ms.toFixed(1)} ms, max ${run.reads.clientLoop.maxMs.toFixed(0)} ms${goal ? `; goal p99 <= ${readGoalMs} ms` : ""}`)
       const b = run.reads.bursts
       table.row(`  reads over ${readGoalMs} ms`, `${b.slow} in ${b.bursts} bursts`,
-        `the largest ${b.largest.reads} reads in ${b.largest.spanMs.toFixed(0)} ms, the slowest ${b.largest.maxMs.toFixed(0)} ms; p99 is the slowest ${Math.floor(run.reads.requests / 100)}`)
+        `the largest ${b.largest.reads} reads in ${b.largest.spanMs.toFixed(0)} ms, the slowest ${b.largest.maxMs.toFixed(0)} ms; p99 is the slowest ${Math.floor(run.reads.requests / 100)}; ` +
+          `the worst of ${run.reads.worstWindow.windows} 5-s windows: p99 ${run.reads.worstWindow.ms.toFixed(1)} ms`)
       table.row(`  server event-loop delay: idle / under readers`, `${lagText(idle.lag)} / ${lagText(run.lag)}`,
         `longest stall of the loop during each run (monitorEventLoopDelay); a stall delays every step at once. Idle: ${majorText(idle.lag)}; under readers: ${majorText(run.lag)} (their marking shares the core)`)
       table.row(`  server / client CPU share of wall time`,

@@ -1,6 +1,7 @@
 // Reads over the goal's latency, grouped into bursts: reads whose starts lie less than `gapMs` apart.
 // A tail made of a few large bursts is the service stalling (a full collection's marking, ADR 0199);
 // one spread over many small ones is reads queueing behind each other.
+import { percentile } from "./http.ts"
 
 export interface Bursts {
   /** Reads slower than the threshold. */
@@ -27,4 +28,19 @@ export const readBursts = (starts: ReadonlyArray<number>, latencies: ReadonlyArr
     i = j
   }
   return { slow: slow.length, bursts, largest }
+}
+
+/**
+ * The highest p99 among the phase's consecutive windows of `windowMs` (by the reads' starts; what is
+ * left past the last whole window joins it). A phase's p99 says how many reads were slow, not how
+ * unevenly they fell: a full collection every half a minute puts one window far above the others.
+ */
+export const worstWindowP99 = (starts: ReadonlyArray<number>, latencies: ReadonlyArray<number>, windowMs = 5000): { readonly ms: number; readonly windows: number } => {
+  if (starts.length === 0) return { ms: NaN, windows: 0 }
+  let first = Infinity, last = -Infinity
+  for (const at of starts) { first = Math.min(first, at); last = Math.max(last, at) }
+  const windows = Math.max(1, Math.floor((last - first) / windowMs))
+  const byWindow = Array.from({ length: windows }, () => new Array<number>())
+  starts.forEach((at, i) => byWindow[Math.min(windows - 1, Math.floor((at - first) / windowMs))]!.push(latencies[i]!))
+  return { ms: Math.max(...byWindow.map((w) => percentile(w, 99))), windows }
 }

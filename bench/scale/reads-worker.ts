@@ -3,7 +3,7 @@
 import { parentPort, workerData } from "node:worker_threads"
 import { Client, percentile } from "./http.ts"
 import { ownLoopLag } from "./own-loop-lag.ts"
-import { readBursts } from "./read-bursts.ts"
+import { readBursts, worstWindowP99 } from "./read-bursts.ts"
 
 const { origin, readers, ids, listLimit, pauseMs, slowMs } = workerData as {
   origin: string; readers: number; ids: ReadonlyArray<string>; listLimit: number; pauseMs: number; slowMs: number
@@ -59,6 +59,6 @@ parentPort!.once("message", async () => {
   parentPort!.postMessage({
     requests: gets.length + lists.length, errors,
     getP50: percentile(gets, 50), getP99: percentile(gets, 99), listP50: percentile(lists, 50), listP99: percentile(lists, 99),
-    clientLoop, bursts: readBursts(starts, latencies, slowMs),
+    clientLoop, bursts: readBursts(starts, latencies, slowMs), worstWindow: worstWindowP99(starts, latencies),
   })
 })

@@ -13,6 +13,8 @@ export interface ReadFigures {
   readonly clientLoop: LoopLag
   /** The reads slower than `slowMs`, in bursts. */
   readonly bursts: Bursts
+  /** The highest p99 among the phase's 5-second windows, and how many there were. */
+  readonly worstWindow: { readonly ms: number; readonly windows: number }
 }
 
 export const startReadLoad = (origin: URL, readers: number, ids: ReadonlyArray<string>, listLimit: number, pauseMs: number, slowMs: number) => {
