@@ -12,6 +12,7 @@ import { UsageError, type Parsed } from "../args.ts"
 import { noMorePositionals, type Command, type Env } from "../command.ts"
 import { compose } from "../compose.ts"
 import { makeLogger } from "../../adapters/logging/pino.ts"
+import { keepHeapHeadroom } from "../../adapters/system/heap-headroom.ts"
 import { simulatedHardware } from "../hardware.ts"
 import { parseHostDhcp, startHostDhcp } from "../conductor-dhcp.ts"
 import { describeStore, parseStoreAddress, storeLayer, type StoreAddress } from "../store.ts"
@@ -69,6 +70,8 @@ export const runConductor = async (args: Parsed, _env: Env, storesFor: Conductor
   // Simulated disks and PXE tree where `serve` keeps them: every process sees the same machines.
   // JSON lines on standard error, as `serve` writes them (ADR 0036).
   const logger = makeLogger()
+  // A large fleet's full collections come less often as they take longer (ADR 0207).
+  keepHeapHeadroom()
   // With --sim-rack-dir (conductors on several hosts) the sim machines live there, not on this host.
   const rackDir = args.strings["sim-rack-dir"] === undefined ? {} : { rackDir: resolve(args.strings["sim-rack-dir"]), actor: name }
   // With --dhcp-interface, this host answers DHCP for the MACs its TFTP root links (ADR 0072).

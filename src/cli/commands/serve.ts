@@ -5,6 +5,7 @@ import { UsageError } from "../args.ts"
 import { noMorePositionals, type Command } from "../command.ts"
 import { startService } from "../service.ts"
 import { makeLogger } from "../../adapters/logging/pino.ts"
+import { keepHeapHeadroom } from "../../adapters/system/heap-headroom.ts"
 import { describeStore, parseStoreAddress, storeLayer } from "../store.ts"
 import { serveVms } from "../vm-rack/serve-vms.ts"
 import { discoveryFlags, discoveryFromArgs, discoveryUsage } from "../discovery-options.ts"
@@ -55,6 +56,8 @@ export const serveCommand: Command = {
     process.once("SIGTERM", stop)
     // JSON lines on standard error (readable ones on a terminal); a line per request with --access-log.
     const logger = makeLogger()
+    // A large fleet's full collections come less often as they take longer (ADR 0207).
+    keepHeapHeadroom()
     // Machines no node knows get the discovery ramdisk and become nodes (ADR 0090).
     const discovery = discoveryFromArgs(args)
     const running = await startService({
