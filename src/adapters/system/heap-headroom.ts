@@ -11,7 +11,7 @@ import { getHeapStatistics, setFlagsFromString } from "node:v8"
 const MiB = 2 ** 20
 
 export interface HeadroomPolicy {
-  /** The percent at and below `doubleAtMiB / 2` of live heap (bin/ironledger's own). */
+  /** The floor, bin/ironledger's own percent: the proportional percent passes it above `doubleAtMiB * minPercent / 100`. */
   readonly minPercent: number
   /** Live heap at which the old generation may grow by as much as it holds (100 %). */
   readonly doubleAtMiB: number
