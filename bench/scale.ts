@@ -19,7 +19,7 @@
 // the fleet and read by the readers (e.g. --skip lifecycles,enroll,sync,startup,replay: fairness alone at full size).
 import { spawn } from "node:child_process"
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { cpus, tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { parseArgs } from "node:util"
 import { Client, percentile, pool } from "./scale/http.ts"
@@ -279,12 +279,13 @@ try {
 }
 
 if (!skip.has("replay") && failed === undefined) {
-  // bench:replay's replay measurement (bench/replay-timer.ts, the one replay timer), on core 0: a log
-  // of --events lifecycle events over up to 10,000 nodes, generated with the domain's decide/evolve.
+  // bench:replay's replay measurement (bench/replay-timer.ts, the one replay timer): a log of --events
+  // lifecycle events over up to 10,000 nodes, generated with the domain's decide/evolve. On every core,
+  // as a rebuild runs (this client idles meanwhile): the store reads the log ahead on a second (ADR 0208).
   const replayNodes = Math.max(1, Math.min(10_000, Math.floor(events / 100)))
   say(`replay: bench/replay.ts with ${events} events over ${replayNodes} nodes`)
   const out = await new Promise<string>((done, fail) => {
-    const child = spawn("taskset", ["-c", "0", process.execPath, resolve(import.meta.dirname, "replay.ts"), "--only", "replay",
+    const child = spawn("taskset", ["-c", `0-${cpus().length - 1}`, process.execPath, resolve(import.meta.dirname, "replay.ts"), "--only", "replay",
       "--events", String(events), "--nodes", String(replayNodes), "--dir", join(dir, "replay"), "--keep"], { stdio: ["ignore", "pipe", "inherit"] })
     let text = ""
     child.stdout.on("data", (d: Buffer) => { text += d.toString() })

@@ -15,6 +15,11 @@ const dir = mkdtempSync(join(tmpdir(), "ironledger-event-store-"))
 after(() => rmSync(dir, { recursive: true, force: true }))
 let files = 0
 eventStoreContract("SQLite", () => makeSqliteEventStore(join(dir, `store-${++files}.db`)), { freshStorePerTest: true, streamOrder: true })
+// Every read by stream from the start on the read ahead's worker thread (ADR 0208), however short the log.
+eventStoreContract("SQLite, read by stream ahead", () => makeSqliteEventStore(join(dir, `store-${++files}.db`), { readAheadFrom: 0 }), {
+  freshStorePerTest: true,
+  streamOrder: true,
+})
 
 const url = process.env["EVENTSTORE_URL"]
 eventStoreContract("EventStoreDB", () => makeEsdbEventStore(url ?? ""), {
