@@ -33,13 +33,13 @@ export interface SqliteStoreOptions {
   readonly maxGroupEvents?: number
   /**
    * A read by stream from the log's start, up to a head of at least this position, is read ahead on a
-   * worker thread (ADR 0208). Default 50,000 where the process may run on more than one core, else never.
+   * worker thread (ADR 0208). Default 200,000 where the process may run on more than one core, else never.
    */
   readonly readAheadFrom?: number
 }
 
-/** A log shorter than this is read by stream on the one thread: a worker's start costs about as much. */
-const defaultReadAheadFrom = availableParallelism() > 1 ? 50_000 : Infinity
+/** A log shorter than this is read by stream on the one thread: the worker's start (~90 ms) costs what it would save. */
+const defaultReadAheadFrom = availableParallelism() > 1 ? 200_000 : Infinity
 /** Pages the read ahead's worker reads before they are taken: about 0.5 MB of text. */
 const pagesAhead = 16
 
