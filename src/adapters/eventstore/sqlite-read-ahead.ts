@@ -45,10 +45,10 @@ const eventsOf = (message: { readonly page: string; readonly count: number }): A
     if (fields.length !== count * fieldsPerEvent) throw new Error(`${streamId}'s ${count} events read as ${fields.length} fields`)
     // One streamId string for the stream's events, where rows read one by one each bring a copy.
     for (let f = 0; f < fields.length; f += fieldsPerEvent) {
-      const [position, revision, type, schemaVersion, meta] = [fields[f], fields[f + 1], fields[f + 2], fields[f + 3], fields[f + 5]]
+      const position = fields[f], revision = fields[f + 1], type = fields[f + 2], schemaVersion = fields[f + 3], meta = fields[f + 5]
       if (typeof position !== "number" || typeof revision !== "number" || typeof type !== "string" || typeof schemaVersion !== "number" ||
         typeof meta !== "object" || meta === null) {
-        throw new Error(`${streamId}: an event after revision ${revision} is not as stored (its data or meta is not one JSON value)`)
+        throw new Error(`${streamId}: event ${f / fieldsPerEvent + 1} of the ${count} in the page is not as stored (its data or meta is not one JSON value)`)
       }
       events[i++] = { position, streamId, revision, type, schemaVersion, data: fields[f + 4], meta: meta as StoredEvent["meta"], hash: undefined }
     }
