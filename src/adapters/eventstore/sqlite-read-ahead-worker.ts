@@ -3,6 +3,7 @@
 import { DatabaseSync } from "node:sqlite"
 import { parentPort, workerData } from "node:worker_threads"
 import type { ReadAheadStart, ReadAheadMessage } from "./sqlite-read-ahead.ts"
+import { streamOrderRows } from "./sqlite-schema.ts"
 
 const { path, upTo, limit, pagesAhead, busyTimeoutMs } = workerData as ReadAheadStart
 const port = parentPort!
@@ -11,7 +12,7 @@ const db = new DatabaseSync(path, { readOnly: true, timeout: busyTimeoutMs })
 // meta go in as stored (JSON texts), to be parsed with the page.
 const select = db.prepare(
   "SELECT stream_id, revision, position || ',' || revision || ',' || json_quote(type) || ',' || schema_version || ',' || data || ',' || meta " +
-    "FROM events WHERE (stream_id, revision) > (?, ?) AND position <= ? ORDER BY stream_id, revision LIMIT ?",
+    streamOrderRows,
 )
 select.setReturnArrays(true)
 

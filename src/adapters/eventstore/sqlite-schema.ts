@@ -24,6 +24,13 @@ const SCHEMA = `
   ) STRICT;
 `
 
+/**
+ * The read by stream's rows after the last one read (ADR 0194): the (stream_id, revision) index walked
+ * from the cursor, up to the head the first page fixed. One text for both readers of it, this thread's
+ * and the read ahead's worker (ADR 0208), so that their pages cannot differ.
+ */
+export const streamOrderRows = "FROM events WHERE (stream_id, revision) > (?, ?) AND position <= ? ORDER BY stream_id, revision LIMIT ?"
+
 export const openEventStoreDatabase = (path: string, busyTimeoutMs: number): DatabaseSync => {
   // `timeout` is SQLite's busy_timeout: a writer waits this long for another process's write
   // transaction (they last milliseconds) before failing with "database is locked".

@@ -15,7 +15,7 @@ import { makeAppendSignal, tailAll } from "./live-tail.ts"
 import { makeRecentAppends } from "./recent-appends.ts"
 import { makeSqliteCheckpoints } from "./sqlite-checkpoints.ts"
 import { appendRequest, makeGroupWriter, unavailable, type AppendOutcome, type AppendRequest } from "./sqlite-append.ts"
-import { openEventStoreDatabase } from "./sqlite-schema.ts"
+import { openEventStoreDatabase, streamOrderRows } from "./sqlite-schema.ts"
 import { startReadAhead, type ReadAhead } from "./sqlite-read-ahead.ts"
 
 export interface SqliteStoreOptions {
@@ -82,11 +82,8 @@ const makeStores = (db: DatabaseSync, path: string, options: SqliteStoreOptions)
   // LIMIT -1 is SQLite for "no limit".
   const selectAfter = prepare(`SELECT ${COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`)
   const selectAfterUnhashed = prepare(`SELECT ${UNHASHED} FROM events WHERE position > ? ORDER BY position LIMIT ?`)
-  // The rebuild's read in stream order (ADR 0194): the (stream_id, revision) index walked from the
-  // last event read, the head fixed by the first page.
-  const selectByStream = prepare(
-    `SELECT ${UNHASHED} FROM events WHERE (stream_id, revision) > (?, ?) AND position <= ? ORDER BY stream_id, revision LIMIT ?`,
-  )
+  // The rebuild's read in stream order (ADR 0194), on this thread.
+  const selectByStream = prepare(`SELECT ${UNHASHED} ${streamOrderRows}`)
   const selectCheckpoint = prepare("SELECT position, state FROM checkpoints WHERE projection = ?")
   const upsertCheckpoint = prepare(
     "INSERT INTO checkpoints (projection, position, state) VALUES (?, ?, ?) " +
